@@ -1,0 +1,139 @@
+# pprofd — build, test, run.  `make` builds build/pprofd and build/pprofctl.
+# Quiet by default; `make V=1` prints the commands.
+
+BUILD      ?= build
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+PROTOC_C   ?= protoc-c
+SANITIZE   ?=
+
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+# Debian packages needed to build, test and benchmark.
+PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
+	libprotobuf-c-dev zlib1g-dev libmicrohttpd-dev pkg-config golang-go \
+	binutils python3 util-linux
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ifneq ($(SANITIZE),)
+BUILD := build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-fno-strict-aliasing -D_GNU_SOURCE -DPPROFD_VERSION='"$(VERSION)"' \
+	-I$(BUILD) -I$(BUILD)/proto -Ibpf -Idaemon $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -lstdc++ -lm
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+PROTO_SRCS := $(wildcard proto/*.proto)
+PROTO_C    := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTO_SRCS))
+PROTO_OBJS := $(PROTO_C:.c=.o)
+DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(PROTO_OBJS)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+WORKLOADS  := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
+# Workloads need exact stacks: keep every frame pointer and every call.
+WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps run test test-unit test-e2e test-asan bench install clean
+
+all: $(BUILD)/pprofd $(BUILD)/pprofctl
+
+# Install missing Debian packages (needs root and apt); a no-op when all are there.
+deps:
+	$(Q)missing=$$(for p in $(PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
+	$(call msg,PROTOC,$<)
+	$(Q)mkdir -p $(BUILD)/proto
+	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(BUILD)/proto/%.o: $(BUILD)/proto/%.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h bpf/*.h) $(BPF_SKELS) $(PROTO_C)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/pprofd: $(BUILD)/daemon/main.o $(DAEMON_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/pprofctl: client/pprofctl.c $(DAEMON_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(DAEMON_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(DAEMON_OBJS) $(LDLIBS) -o $@
+
+$(BUILD)/workloads/%: tests/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(WL_CFLAGS) $< -o $@ -lpthread -lm
+
+run: deps all
+	$(Q)mkdir -p profiles run
+	./$(BUILD)/pprofd --output-dir ./profiles --socket ./run/pprofd.sock --http 127.0.0.1:6060
+
+# Every test: unit tests, end-to-end tests with real BPF, and the unit and
+# daemon tests again under ASan+UBSan.  Closes with "N passed, N failed".
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(WORKLOADS)
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst build/%,build/asan/%,$(UNIT_BINS))
+	$(Q)tests/run.sh $(BUILD)
+
+test-asan: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst build/%,build/asan/%,$(UNIT_BINS)) $(WORKLOADS)
+	$(Q)PPROFD_ONLY_ASAN=1 tests/run.sh $(BUILD)
+
+bench: deps all $(WORKLOADS)
+	$(Q)bench/run.sh $(BUILD)
+
+install: all
+	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(PREFIX)/sbin/pprofd
+	install -D -m 0755 $(BUILD)/pprofctl $(DESTDIR)$(PREFIX)/bin/pprofctl
+	install -D -m 0644 systemd/pprofd.service $(DESTDIR)/lib/systemd/system/pprofd.service
+	install -D -m 0644 systemd/pprofd.conf $(DESTDIR)/etc/pprofd/pprofd.conf
+
+clean:
+	rm -rf build

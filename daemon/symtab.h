@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Function symbols of ELF files (executables, PIE or not, and shared
+ * libraries), looked up by *file offset* so callers never do the
+ * segment arithmetic themselves, and cached by build ID / dev+inode.
+ *
+ * Every input file is hostile: a malformed ELF gives an error, never a crash.
+ */
+#ifndef PPROFD_SYMTAB_H
+#define PPROFD_SYMTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct symtab; /* one ELF file's functions, immutable once loaded, refcounted */
+
+struct sym_result {
+	const char *name;     /* demangled where C++/Rust; owned by the symtab */
+	const char *raw_name; /* the name as in the ELF file (mangled) */
+	uint64_t start;       /* the symbol's ELF virtual address */
+	uint64_t vaddr;       /* the looked-up address as an ELF virtual address */
+};
+
+/*
+ * Load the symbols of the ELF file open at fd. `root` is the directory that
+ * the process sees as / ("/proc/PID/root" or "/"); `path` is the file's path
+ * inside that root. Both are used only to find separate debug info
+ * (/usr/lib/debug/.build-id/xx/yyyy.debug, then .gnu_debuglink next to the
+ * file, in .debug/, and under /usr/lib/debug/<dir>), tried inside root first,
+ * then on the host. fd is not closed and may be closed after the call.
+ * Returns a symtab with one reference, or NULL with errno set.
+ */
+struct symtab *symtab__load(int fd, const char *root, const char *path);
+struct symtab *symtab__get(struct symtab *s); /* +1 reference */
+void symtab__put(struct symtab *s);           /* -1 reference; NULL is fine */
+
+/* The GNU build ID as lowercase hex, or "" when the file has none. */
+const char *symtab__build_id(const struct symtab *s);
+/* The file's path as given to symtab__load. */
+const char *symtab__path(const struct symtab *s);
+/* Whether any function symbol was found (pprof's has_functions). */
+bool symtab__has_functions(const struct symtab *s);
+size_t symtab__nr_symbols(const struct symtab *s);
+
+/*
+ * Symbolize a file offset (what /proc/PID/maps' pgoff + (addr - start)
+ * gives). 0 and *res filled when a function contains the address (or, for
+ * symbols of size 0, is the nearest below it in the same section); -ENOENT
+ * otherwise. O(log n).
+ */
+int symtab__lookup(const struct symtab *s, uint64_t file_offset, struct sym_result *res);
+
+/*
+ * A bounded cache of loaded files keyed by (dev, inode, size, mtime); on a
+ * miss it loads through symtab__load and may evict the least recently used.
+ */
+struct symtab_cache;
+struct symtab_cache *symtab_cache__new(size_t max_files);
+void symtab_cache__free(struct symtab_cache *c);
+/* As symtab__load, but cached. Returns a new reference, or NULL + errno. */
+struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *root, const char *path);
+struct symtab_cache_stats {
+	uint64_t hits, misses, evictions, failures;
+	size_t files;
+};
+void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats *st);
+
+/*
+ * Kernel symbols from a kallsyms-format file (/proc/kallsyms), text symbols
+ * only (t/T/w/W), sorted, with module names kept as "sym [module]".
+ */
+struct kallsyms;
+struct kallsyms *kallsyms__load(const char *path);
+void kallsyms__free(struct kallsyms *k);
+/* The function containing addr, or NULL. */
+const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *sym_start);
+/* Lowest and highest text addresses (for the [kernel.kallsyms] mapping). */
+void kallsyms__range(const struct kallsyms *k, uint64_t *lo, uint64_t *hi);
+
+/* Demangle a C++ (Itanium) or Rust (legacy or v0) name; NULL if not mangled.
+ * The result is malloc'ed. */
+char *demangle(const char *name);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A tiny unit-test harness: assertions say what they expected, what they got
+ * and where. Each test binary prints one line per test and exits non-zero if
+ * any failed; tests/run.sh counts them.
+ */
+#ifndef PPROFD_TEST_H
+#define PPROFD_TEST_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static int test_failed_asserts;
+static int test_nr_passed, test_nr_failed;
+
+#define ASSERT_TRUE(c, ...)                                                         \
+	({                                                                          \
+		int __ok = !!(c);                                                   \
+		if (!__ok) {                                                        \
+			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #c);     \
+			fprintf(stderr, "" __VA_ARGS__);                            \
+			fprintf(stderr, "\n");                                      \
+			test_failed_asserts++;                                      \
+		}                                                                   \
+		__ok;                                                               \
+	})
+#define ASSERT_EQ(a, b)                                                             \
+	({                                                                          \
+		long long __a = (long long)(a), __b = (long long)(b);               \
+		ASSERT_TRUE(__a == __b, "expected %lld, got %lld", __b, __a);       \
+	})
+#define ASSERT_OK(e) ASSERT_EQ((e), 0)
+#define ASSERT_STREQ(a, b)                                                          \
+	({                                                                          \
+		const char *__a = (a), *__b = (b);                                  \
+		ASSERT_TRUE(__a && __b && !strcmp(__a, __b), "expected \"%s\", got \"%s\"", \
+			    __b ? __b : "(null)", __a ? __a : "(null)");            \
+	})
+
+/* RUN_TEST(fn): runs fn(), prints "PASS name" / "FAIL name". */
+#define RUN_TEST(fn)                                                                \
+	do {                                                                        \
+		int __before = test_failed_asserts;                                 \
+		fn();                                                               \
+		if (test_failed_asserts == __before) {                              \
+			printf("PASS %s\n", #fn);                                   \
+			test_nr_passed++;                                           \
+		} else {                                                            \
+			printf("FAIL %s\n", #fn);                                   \
+			test_nr_failed++;                                           \
+		}                                                                   \
+		fflush(stdout);                                                     \
+	} while (0)
+
+#define TEST_MAIN_END() (test_nr_failed ? 1 : 0)
+
+#endif
