@@ -88,7 +88,8 @@ $(BUILD)/proto/%.o: $(BUILD)/proto/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h bpf/*.h) $(BPF_SKELS) $(PROTO_C)
+# Objects that include a BPF skeleton depend on it; everything may need protobufs.
+$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h bpf/*.h) | $(PROTO_C)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -101,10 +102,18 @@ $(BUILD)/pprofctl: client/pprofctl.c $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(DAEMON_OBJS)
+# Each unit test links only the modules it tests (test_X_OBJS below), so one
+# module can be built and tested while another is being written.
+test_symtab_OBJS := symtab hashtab log
+test_pprof_OBJS  := pprof hashtab log
+test_config_OBJS := config log
+test_hashtab_OBJS := hashtab
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$($$*_OBJS))) $(PROTO_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(DAEMON_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
 
 $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)

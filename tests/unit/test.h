@@ -19,7 +19,7 @@ static int test_nr_passed, test_nr_failed;
 		int __ok = !!(c);                                                   \
 		if (!__ok) {                                                        \
 			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #c);     \
-			fprintf(stderr, "" __VA_ARGS__);                            \
+			fprintf(stderr, " " __VA_ARGS__);                           \
 			fprintf(stderr, "\n");                                      \
 			test_failed_asserts++;                                      \
 		}                                                                   \
