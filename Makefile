@@ -73,7 +73,7 @@ $(BUILD)/vmlinux.h:
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -c $< -o $@
+	$(Q)$(CLANG) -g -O2 -target bpf -Wno-gnu-variable-sized-type-not-at-end -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -98,7 +98,7 @@ $(BUILD)/pprofd: $(BUILD)/daemon/main.o $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/pprofctl: client/pprofctl.c $(DAEMON_OBJS)
+$(BUILD)/pprofctl: client/pprofctl.c
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -146,3 +146,5 @@ install: all
 
 clean:
 	rm -rf build
+
+$(BUILD)/daemon/cpu_sampler.o: $(BUILD)/cpu.skel.h

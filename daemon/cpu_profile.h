@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Turns aggregated CPU samples of process images into a pprof profile of
+ * the `cpu` kind (SPEC §4): symbolized user frames through the image's
+ * mappings, kernel frames through kallsyms, labels pid/tid/comm/thread.
+ */
+#ifndef PPROFD_CPU_PROFILE_H
+#define PPROFD_CPU_PROFILE_H
+
+#include <stdint.h>
+
+struct pprof;
+struct procs;
+struct image;
+struct kallsyms;
+
+/* A new, empty cpu profile. */
+struct pprof *cpu_profile__new(unsigned hz, int64_t time_nanos, int64_t duration_nanos);
+/* Adds every sample of img->cpu (one process image) to p. 0 or -errno. */
+int cpu_profile__add_image(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
+			   struct image *img);
+
+#endif

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cpu.skel.h"
+#include "cpu_sampler.h"
+#include "cpus.h"
+#include "log.h"
+
+struct cpu_sampler {
+	struct cpu_bpf *skel;
+	struct bpf_link **links;
+	int *pfds;
+	int nr_cpus;
+	struct ring_buffer *rb;
+	cpu_sample_fn fn;
+	void *ctx;
+	uint64_t malformed;
+	int ncpus_possible;
+};
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct cpu_sampler *s = ctx;
+	const struct cpu_sample *cs = data;
+
+	/* Trust nothing, even our own kernel half: sizes must agree. */
+	if (size < sizeof(*cs) || cs->nr_kframes > CPU_MAX_FRAMES ||
+	    cs->nr_uframes > CPU_MAX_FRAMES ||
+	    size < sizeof(*cs) + (cs->nr_kframes + cs->nr_uframes) * 8ul) {
+		s->malformed++;
+		return 0;
+	}
+	s->fn(cs, size, s->ctx);
+	return 0;
+}
+
+static int open_cpu_clock(int cpu, unsigned hz)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(a),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = hz,
+		.freq = 1,
+	};
+
+	return syscall(__NR_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+struct cpu_sampler *cpu_sampler__new(const struct cpu_sampler_opts *o)
+{
+	struct cpu_sampler *s = calloc(1, sizeof(*s));
+	bool *online = NULL;
+	int err, n;
+
+	if (!s)
+		return NULL;
+	s->fn = o->fn;
+	s->ctx = o->ctx;
+	s->skel = cpu_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		log_err("cpu: cannot open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	s->skel->rodata->self_tgid = o->self_tgid;
+	/* Wake user space when a quarter is full; otherwise it drains on its
+	 * own schedule, so a quiet host costs no wake-ups per sample. */
+	s->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
+	err = bpf_map__set_max_entries(s->skel->maps.samples, o->ringbuf_bytes);
+	if (err)
+		goto fail;
+	err = cpu_bpf__load(s->skel);
+	if (err) {
+		log_err("cpu: cannot load BPF program: %s", strerror(-err));
+		goto fail;
+	}
+	n = online_cpus(&online);
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	s->ncpus_possible = n;
+	s->links = calloc(n, sizeof(*s->links));
+	s->pfds = calloc(n, sizeof(*s->pfds));
+	if (!s->links || !s->pfds) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (int cpu = 0; cpu < n; cpu++) {
+		int fd;
+
+		if (!online[cpu])
+			continue;
+		fd = open_cpu_clock(cpu, o->frequency_hz);
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue; /* went offline meanwhile */
+			err = -errno;
+			log_err("cpu: perf_event_open(cpu-clock, CPU %d, %u Hz): %s", cpu,
+				o->frequency_hz, strerror(errno));
+			goto fail;
+		}
+		s->pfds[s->nr_cpus] = fd;
+		s->links[s->nr_cpus] = bpf_program__attach_perf_event(s->skel->progs.on_cpu_sample, fd);
+		if (!s->links[s->nr_cpus]) {
+			err = -errno;
+			close(fd);
+			log_err("cpu: cannot attach to CPU %d: %s", cpu, strerror(errno));
+			goto fail;
+		}
+		s->nr_cpus++;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), on_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		goto fail;
+	}
+	free(online);
+	log_info("cpu: sampling %d CPUs at %u Hz", s->nr_cpus, o->frequency_hz);
+	return s;
+fail:
+	free(online);
+	cpu_sampler__free(s);
+	errno = -err;
+	return NULL;
+}
+
+void cpu_sampler__free(struct cpu_sampler *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	for (int i = 0; i < s->nr_cpus; i++) {
+		bpf_link__destroy(s->links[i]);
+		close(s->pfds[i]);
+	}
+	free(s->links);
+	free(s->pfds);
+	cpu_bpf__destroy(s->skel);
+	free(s);
+}
+
+int cpu_sampler__drain(struct cpu_sampler *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+int cpu_sampler__fd(const struct cpu_sampler *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+uint64_t cpu_sampler__malformed(const struct cpu_sampler *s)
+{
+	return s->malformed;
+}
+
+int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR])
+{
+	int fd = bpf_map__fd(s->skel->maps.counters);
+	uint64_t *vals = calloc(s->ncpus_possible, sizeof(*vals));
+
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < CPU_CNT_NR; c++) {
+		out[c] = 0;
+		if (bpf_map_lookup_elem(fd, &c, vals))
+			continue;
+		for (int i = 0; i < s->ncpus_possible; i++)
+			out[c] += vals[i];
+	}
+	free(vals);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CPU sampler: loads bpf/cpu.bpf.c, opens one cpu-clock perf event per
+ * online CPU at the configured frequency, attaches the program to each, and
+ * hands every record from the ring buffer to a callback.
+ */
+#ifndef PPROFD_CPU_SAMPLER_H
+#define PPROFD_CPU_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu.h"
+
+struct cpu_sampler;
+
+typedef void (*cpu_sample_fn)(const struct cpu_sample *s, size_t size, void *ctx);
+
+struct cpu_sampler_opts {
+	unsigned frequency_hz;
+	uint64_t ringbuf_bytes;
+	uint32_t self_tgid; /* 0: profile pprofd too */
+	cpu_sample_fn fn;
+	void *ctx;
+};
+
+/* NULL + errno on failure (logged). */
+struct cpu_sampler *cpu_sampler__new(const struct cpu_sampler_opts *o);
+void cpu_sampler__free(struct cpu_sampler *s);
+/* Reads every pending record. Returns how many, or -errno. */
+int cpu_sampler__drain(struct cpu_sampler *s);
+/* Polls readable when the ring is past its wake-up threshold. */
+int cpu_sampler__fd(const struct cpu_sampler *s);
+/* Sums of the per-CPU counters (enum cpu_counter). */
+int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR]);
+/* Records user space rejected as malformed (should stay 0). */
+uint64_t cpu_sampler__malformed(const struct cpu_sampler *s);
+
+#endif

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pprofd: the daemon's entry point and event loop. One thread: the loop
+ * waits on the sample ring, the side-band rings and signals, with a timeout
+ * that is the next deadline (drain or end of window) on the monotonic clock.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "config.h"
+#include "cpu_profile.h"
+#include "cpu_sampler.h"
+#include "log.h"
+#include "notify.h"
+#include "output.h"
+#include "pprof.h"
+#include "procs.h"
+#include "sideband.h"
+#include "symtab.h"
+
+#define DRAIN_PERIOD_MS 1000
+#define AGG_BYTES_PER_IMAGE (4u << 20)
+#define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
+
+struct daemon {
+	struct config cfg;
+	struct symtab_cache *symcache;
+	struct kallsyms *ksyms;
+	struct procs *procs;
+	struct sideband *sb;
+	struct cpu_sampler *sampler;
+	uint64_t window_start_mono;
+	struct timespec window_start_real;
+	uint64_t drain_t0; /* samples newer than this wait for the next drain */
+	/* samples that arrived ahead of the side-band events before them */
+	struct cpu_sample **pending;
+	size_t nr_pending, cap_pending;
+	uint64_t pending_dropped;
+	uint64_t samples, untracked, written_files, written_bytes, write_errors;
+	int last_write_err;
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG && log_max_level < LOG_LVL_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "libbpf: %s", buf);
+	return 0;
+}
+
+static void add_sample(struct daemon *d, const struct cpu_sample *s)
+{
+	struct image *img = procs__image_at(d->procs, s->pid, s->time_ns);
+	const uint64_t *kf = (const uint64_t *)s->frames, *uf = kf + s->nr_kframes;
+	int64_t values[2] = {s->weight, (int64_t)s->weight * (1000000000ll / d->cfg.frequency_hz)};
+
+	if (!img) {
+		d->untracked++;
+		return;
+	}
+	if (s->pcomm[0] && !img->end_ns)
+		memcpy(img->comm, s->pcomm, sizeof(img->comm) - 1);
+	/* Resolve mappings now, while the process most likely still lives. */
+	for (unsigned i = 0; i < s->nr_uframes; i++)
+		procs__find_mapping(d->procs, img, uf[i]);
+	stackagg__add(&img->cpu, s->tid, s->comm, kf, s->nr_kframes, uf, s->nr_uframes,
+		      values, 2);
+	d->samples++;
+}
+
+static void on_sample(const struct cpu_sample *s, size_t size, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (s->time_ns > d->drain_t0) {
+		/* Taken after we read the side-band: an exec or mmap before it
+		 * may not be applied yet. Keep it for the next round. */
+		struct cpu_sample *copy;
+
+		if (d->nr_pending == d->cap_pending) {
+			size_t cap = d->cap_pending ? d->cap_pending * 2 : 64;
+			struct cpu_sample **np = realloc(d->pending, cap * sizeof(*np));
+
+			if (!np || cap > 65536) {
+				free(np == d->pending ? NULL : np);
+				d->pending_dropped++;
+				return;
+			}
+			d->pending = np;
+			d->cap_pending = cap;
+		}
+		copy = malloc(size);
+		if (!copy) {
+			d->pending_dropped++;
+			return;
+		}
+		memcpy(copy, s, size);
+		d->pending[d->nr_pending++] = copy;
+		return;
+	}
+	add_sample(d, s);
+}
+
+static void on_sideband(const struct sb_event *ev, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	procs__apply(d->procs, ev);
+}
+
+/* Side-band first, then samples up to the time the side-band was read. */
+static void drain(struct daemon *d, bool all)
+{
+	size_t n = d->nr_pending;
+	struct cpu_sample **pend = d->pending;
+
+	d->drain_t0 = all ? UINT64_MAX : now_ns(CLOCK_MONOTONIC);
+	sideband__drain(d->sb, on_sideband, d);
+	d->pending = NULL;
+	d->nr_pending = d->cap_pending = 0;
+	for (size_t i = 0; i < n; i++) {
+		on_sample(pend[i], sizeof(*pend[i]) + (pend[i]->nr_kframes + pend[i]->nr_uframes) * 8ul, d);
+		free(pend[i]);
+	}
+	free(pend);
+	cpu_sampler__drain(d->sampler);
+}
+
+struct write_ctx {
+	struct daemon *d;
+	time_t start;
+	int64_t duration;
+};
+
+static void write_image(struct image *img, void *arg)
+{
+	struct write_ctx *w = arg;
+	struct daemon *d = w->d;
+	struct pprof *p;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char path[4096], comment[128];
+	int err;
+
+	p = cpu_profile__new(d->cfg.frequency_hz,
+			     d->window_start_real.tv_sec * 1000000000ll + d->window_start_real.tv_nsec,
+			     w->duration);
+	if (!p) {
+		err = -ENOMEM;
+		goto out;
+	}
+	snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u (%s), %u Hz",
+		 PPROFD_VERSION, img->pid, img->comm, d->cfg.frequency_hz);
+	pprof__add_comment(p, comment);
+	if (img->cpu.dropped) {
+		snprintf(comment, sizeof(comment), "%" PRIu64 " samples dropped: stack table full",
+			 img->cpu.dropped);
+		pprof__add_comment(p, comment);
+	}
+	err = cpu_profile__add_image(p, d->procs, d->ksyms, img);
+	if (!err)
+		err = pprof__encode_gz(p, &buf, &len);
+	if (!err)
+		err = output__write(d->cfg.output_dir, img->comm, img->pid, "cpu", w->start, buf, len,
+				    path, sizeof(path));
+out:
+	if (err) {
+		d->write_errors++;
+		/* log once per condition change, not once per file */
+		if (err != d->last_write_err)
+			log_err("cannot write profiles to %s: %s", d->cfg.output_dir, strerror(-err));
+	} else {
+		d->written_files++;
+		d->written_bytes += len;
+		log_debug("wrote %s (%zu bytes)", path, len);
+		if (d->last_write_err)
+			log_info("writing profiles to %s again", d->cfg.output_dir);
+	}
+	d->last_write_err = err;
+	free(buf);
+	pprof__free(p);
+	stackagg__reset(&img->cpu);
+}
+
+static void end_window(struct daemon *d)
+{
+	struct write_ctx w = {.d = d, .start = d->window_start_real.tv_sec};
+	struct retention_result rr;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	drain(d, false);
+	w.duration = now - d->window_start_mono;
+	procs__for_each(d->procs, write_image, &w);
+	procs__gc(d->procs);
+	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
+			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
+		log_info("retention: removed %u files (%" PRIu64 " bytes), %" PRIu64 " bytes kept",
+			 rr.files_removed, rr.bytes_removed, rr.bytes_kept);
+	d->window_start_mono = now;
+	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
+}
+
+static void log_health(struct daemon *d)
+{
+	uint64_t c[CPU_CNT_NR] = {0};
+	struct procs_stats ps;
+
+	cpu_sampler__counters(d->sampler, c);
+	procs__stats(d->procs, &ps);
+	log_info("health: samples=%" PRIu64 " dropped_ringbuf=%" PRIu64 " ustack_err=%" PRIu64
+		 " untracked=%" PRIu64 " sideband_lost=%" PRIu64 " processes=%" PRIu64
+		 " files=%" PRIu64 " bytes=%" PRIu64 " write_errors=%" PRIu64,
+		 c[CPU_CNT_SAMPLES], c[CPU_CNT_DROP_RINGBUF], c[CPU_CNT_USTACK_ERR], d->untracked,
+		 sideband__lost(d->sb), ps.images, d->written_files, d->written_bytes,
+		 d->write_errors);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pprofd [OPTIONS]\n"
+		"System-wide sampling profiler: writes one pprof profile per process per interval.\n\n"
+		"  -c, --config FILE        config file (default /etc/pprofd/pprofd.conf if present)\n"
+		"  -o, --output-dir DIR     where profiles go (default /var/lib/pprofd)\n"
+		"  -i, --interval SECONDS   length of a profile window (default 60)\n"
+		"  -F, --frequency HZ       samples per second per CPU (default 49)\n"
+		"  -s, --socket PATH        control socket (default /run/pprofd/pprofd.sock)\n"
+		"      --http ADDR:PORT     HTTP listener (default 127.0.0.1:6060)\n"
+		"      --no-http            no HTTP listener\n"
+		"  -v, --verbose            debug logging\n"
+		"  -h, --help               this text\n"
+		"  -V, --version            the version\n\n"
+		"Examples:\n"
+		"  pprofd --output-dir ./profiles --interval 10\n"
+		"  go tool pprof -top ./profiles/myapp-1234/cpu-20260101T000000Z.pb.gz\n");
+}
+
+/* Defaults, then the config file, then the command line. */
+static int parse_args(int argc, char **argv, struct config *cfg)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"output-dir", required_argument, NULL, 'o'},
+		{"interval", required_argument, NULL, 'i'},
+		{"frequency", required_argument, NULL, 'F'},
+		{"socket", required_argument, NULL, 's'},
+		{"http", required_argument, NULL, 'H'},
+		{"no-http", no_argument, NULL, 'N'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	const char *file = NULL;
+	char err[512];
+	int c;
+
+	config__defaults(cfg);
+	/* first pass: only --config, --help, --version */
+	while ((c = getopt_long(argc, argv, "c:o:i:F:s:vhV", opts, NULL)) != -1) {
+		if (c == 'c')
+			file = optarg;
+		else if (c == 'h') {
+			usage(stdout);
+			exit(0);
+		} else if (c == 'V') {
+			printf("pprofd %s\n", PPROFD_VERSION);
+			exit(0);
+		} else if (c == '?') {
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pprofd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!file && access("/etc/pprofd/pprofd.conf", F_OK) == 0)
+		file = "/etc/pprofd/pprofd.conf";
+	if (file && config__load_file(cfg, file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pprofd: %s\n", err);
+		return -EINVAL;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:o:i:F:s:vhV", opts, NULL)) != -1) {
+		const char *key = NULL, *val = optarg;
+
+		switch (c) {
+		case 'o': key = "output_dir"; break;
+		case 'i': key = "interval"; break;
+		case 'F': key = "frequency"; break;
+		case 's': key = "socket"; break;
+		case 'H': key = "http"; break;
+		case 'N': key = "http"; val = "off"; break;
+		case 'v': key = "verbose"; val = "true"; break;
+		default: continue;
+		}
+		if (config__set(cfg, key, val, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pprofd: %s: %s\n", key, err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int reload(struct daemon *d, int argc, char **argv)
+{
+	struct config nc;
+
+	if (parse_args(argc, argv, &nc) < 0) {
+		log_err("SIGHUP: the new config has errors; keeping the old one");
+		return -EINVAL;
+	}
+	if (nc.frequency_hz != d->cfg.frequency_hz)
+		log_warn("SIGHUP: frequency changes take effect at restart");
+	nc.frequency_hz = d->cfg.frequency_hz;
+	d->cfg = nc;
+	log_max_level = d->cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	log_info("SIGHUP: config reloaded (interval %us)", d->cfg.interval_sec);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {0};
+	struct epoll_event ev = {.events = EPOLLIN};
+	sigset_t mask;
+	int sfd, epfd, err = 1;
+	bool stop = false;
+	uint64_t last_health;
+
+	if (parse_args(argc, argv, &d.cfg) < 0)
+		return 2;
+	log_max_level = d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	libbpf_set_print(libbpf_print);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	d.symcache = symtab_cache__new(d.cfg.max_symbol_files);
+	d.ksyms = kallsyms__load("/proc/kallsyms");
+	if (!d.ksyms)
+		log_warn("no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
+	d.procs = procs__new(d.cfg.max_processes, d.symcache, AGG_BYTES_PER_IMAGE);
+	if (!d.symcache || !d.procs)
+		goto out;
+	/* Side-band first, so no process starts unseen between the two. */
+	d.sb = sideband__new(SIDEBAND_PAGES);
+	if (!d.sb) {
+		log_err("cannot open perf side-band events: %s (are you root?)", strerror(errno));
+		goto out;
+	}
+	d.sampler = cpu_sampler__new(&(struct cpu_sampler_opts){
+		.frequency_hz = d.cfg.frequency_hz,
+		.ringbuf_bytes = d.cfg.ringbuf_bytes,
+		.self_tgid = d.cfg.profile_self ? 0 : getpid(),
+		.fn = on_sample,
+		.ctx = &d,
+	});
+	if (!d.sampler)
+		goto out;
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	for (int i = 0; i < 3; i++) {
+		ev.data.fd = i == 0 ? sfd : i == 1 ? cpu_sampler__fd(d.sampler) : sideband__fd(d.sb);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+
+	d.window_start_mono = now_ns(CLOCK_MONOTONIC);
+	clock_gettime(CLOCK_REALTIME, &d.window_start_real);
+	last_health = d.window_start_mono;
+	log_info("pprofd %s: profiling every process at %u Hz, writing to %s every %us",
+		 PPROFD_VERSION, d.cfg.frequency_hz, d.cfg.output_dir, d.cfg.interval_sec);
+	notify("READY=1\nSTATUS=profiling");
+
+	while (!stop) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		uint64_t window_end = d.window_start_mono + d.cfg.interval_sec * 1000000000ull;
+		int64_t timeout_ms = window_end > now ? (int64_t)((window_end - now) / 1000000) : 0;
+		struct epoll_event evs[4];
+		int n;
+
+		if (timeout_ms > DRAIN_PERIOD_MS)
+			timeout_ms = DRAIN_PERIOD_MS;
+		n = epoll_wait(epfd, evs, 4, timeout_ms);
+		for (int i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (evs[i].data.fd != sfd)
+				continue;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP)
+					reload(&d, argc, argv);
+				else
+					stop = true;
+			}
+		}
+		drain(&d, false);
+		now = now_ns(CLOCK_MONOTONIC);
+		if (now >= window_end)
+			end_window(&d);
+		if (now - last_health >= 600ull * 1000000000) {
+			log_health(&d);
+			last_health = now;
+		}
+	}
+	notify("STOPPING=1");
+	log_info("stopping: writing the last window");
+	drain(&d, true);
+	end_window(&d);
+	log_health(&d);
+	err = 0;
+out:
+	cpu_sampler__free(d.sampler);
+	sideband__free(d.sb);
+	procs__free(d.procs);
+	kallsyms__free(d.ksyms);
+	symtab_cache__free(d.symcache);
+	return err;
+}

@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "procs.h"
+#include "symtab.h"
+
+#define MAX_MAPS_PER_IMAGE 8192
+#define MAX_PROC_MAPS_BYTES (8 << 20)
+/* An image that ended is kept this long for samples still in the ring. */
+#define GC_GRACE_NS (2ull * 1000000000)
+
+struct procs {
+	struct hashtab by_pid; /* pid -> newest image */
+	unsigned max_images;
+	size_t agg_bytes;
+	struct symtab_cache *cache;
+	struct procs_stats st;
+	uint64_t last_ns; /* newest time seen */
+};
+
+static bool pid_eq(const void *item, const void *key)
+{
+	return ((const struct image *)item)->pid == *(const uint32_t *)key;
+}
+
+struct procs *procs__new(unsigned max_images, struct symtab_cache *cache, size_t agg_bytes)
+{
+	struct procs *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->max_images = max_images;
+	p->cache = cache;
+	p->agg_bytes = agg_bytes;
+	return p;
+}
+
+static void maps_free(struct mapping *maps, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		free(maps[i].path);
+		symtab__put(maps[i].symtab);
+	}
+	free(maps);
+}
+
+static void image_free(struct procs *p, struct image *img)
+{
+	maps_free(img->maps, img->nr_maps);
+	stackagg__reset(&img->cpu);
+	free(img);
+	p->st.images--;
+	p->st.images_freed++;
+}
+
+void procs__free(struct procs *p)
+{
+	struct image *img;
+
+	if (!p)
+		return;
+	hashtab__for_each(&p->by_pid, img) {
+		while (img) {
+			struct image *older = img->older;
+
+			image_free(p, img);
+			img = older;
+		}
+	}
+	hashtab__free(&p->by_pid);
+	free(p);
+}
+
+static struct image *newest(struct procs *p, uint32_t pid)
+{
+	return hashtab__find(&p->by_pid, hash_u64(pid), pid_eq, &pid);
+}
+
+/* A new current image for pid, starting at begin_ns; the previous one ends. */
+static struct image *image_new(struct procs *p, uint32_t pid, uint64_t begin_ns)
+{
+	struct image *prev, *img;
+
+	if (p->st.images >= p->max_images) {
+		p->st.over_limit++;
+		if (p->st.over_limit == 1 || !(p->st.over_limit & (p->st.over_limit - 1)))
+			log_warn("process table full (max_processes=%u): %" PRIu64 " images not tracked",
+				 p->max_images, p->st.over_limit);
+		return NULL;
+	}
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return NULL;
+	img->pid = pid;
+	img->begin_ns = begin_ns;
+	stackagg__init(&img->cpu, p->agg_bytes);
+	prev = hashtab__remove(&p->by_pid, hash_u64(pid), pid_eq, &pid);
+	if (prev && !prev->end_ns)
+		prev->end_ns = begin_ns ? begin_ns : 1;
+	img->older = prev;
+	if (hashtab__insert(&p->by_pid, hash_u64(pid), img)) {
+		/* put the old chain back; lose only the new image */
+		if (prev)
+			hashtab__insert(&p->by_pid, hash_u64(pid), prev);
+		free(img);
+		return NULL;
+	}
+	p->st.images++;
+	p->st.images_created++;
+	return img;
+}
+
+/* ---- mappings ------------------------------------------------------------ */
+
+static int maps_reserve(struct image *img, unsigned n)
+{
+	struct mapping *m;
+	unsigned cap;
+
+	if (n <= img->cap_maps)
+		return 0;
+	if (n > MAX_MAPS_PER_IMAGE)
+		return -E2BIG;
+	cap = img->cap_maps ? img->cap_maps * 2 : 16;
+	while (cap < n)
+		cap *= 2;
+	m = realloc(img->maps, cap * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	img->maps = m;
+	img->cap_maps = cap;
+	return 0;
+}
+
+/* Inserts nm (taking its path and symtab), trimming or splitting what it
+ * overlaps: a new mmap over an old range replaces it, as in the kernel. */
+static int maps_insert(struct image *img, struct mapping *nm)
+{
+	unsigned i, j = 0, n = img->nr_maps;
+	struct mapping *out;
+	int err;
+
+	if ((err = maps_reserve(img, n + 2)) < 0)
+		return err;
+	out = malloc((n + 2) * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct mapping m = img->maps[i];
+
+		if (m.end <= nm->start || m.start >= nm->end) {
+			out[j++] = m;
+			continue;
+		}
+		if (m.start < nm->start) { /* keeps a left part */
+			struct mapping left = m;
+
+			left.end = nm->start;
+			out[j++] = left;
+			if (m.end > nm->end) { /* and a right part: split */
+				struct mapping right = m;
+
+				right.pgoff += nm->end - m.start;
+				right.start = nm->end;
+				right.path = strdup(m.path ? m.path : "");
+				right.symtab = m.symtab ? symtab__get(m.symtab) : NULL;
+				out[j++] = right;
+			}
+		} else if (m.end > nm->end) { /* keeps a right part */
+			m.pgoff += nm->end - m.start;
+			m.start = nm->end;
+			out[j++] = m;
+		} else { /* wholly covered */
+			free(m.path);
+			symtab__put(m.symtab);
+		}
+	}
+	out[j++] = *nm;
+	/* keep sorted: insertion sort of the new element into place */
+	for (i = j - 1; i > 0 && out[i - 1].start > out[i].start; i--) {
+		struct mapping t = out[i];
+
+		out[i] = out[i - 1];
+		out[i - 1] = t;
+	}
+	free(img->maps);
+	img->maps = out;
+	img->nr_maps = j;
+	img->cap_maps = n + 2;
+	return 0;
+}
+
+int parse_proc_maps(const char *text, size_t len, struct mapping **out, unsigned max)
+{
+	struct mapping *maps = NULL;
+	unsigned n = 0, cap = 0;
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', end - p);
+		char line[4096 + 256], perms[8] = "";
+		unsigned long long start, stop, off, ino;
+		unsigned maj, min;
+		int pos = 0;
+		size_t ll;
+
+		if (!eol)
+			eol = end;
+		ll = eol - p;
+		if (ll >= sizeof(line))
+			ll = sizeof(line) - 1;
+		memcpy(line, p, ll);
+		line[ll] = 0;
+		p = eol + 1;
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &stop, perms, &off, &maj,
+			   &min, &ino, &pos) < 7 || pos == 0)
+			continue;
+		if (strlen(perms) < 3 || perms[2] != 'x' || stop <= start)
+			continue;
+		if (n == max)
+			break;
+		if (n == cap) {
+			struct mapping *nm;
+
+			cap = cap ? cap * 2 : 32;
+			nm = realloc(maps, cap * sizeof(*maps));
+			if (!nm) {
+				maps_free(maps, n);
+				return -ENOMEM;
+			}
+			maps = nm;
+		}
+		memset(&maps[n], 0, sizeof(maps[n]));
+		maps[n].start = start;
+		maps[n].end = stop;
+		maps[n].pgoff = off;
+		maps[n].maj = maj;
+		maps[n].min = min;
+		maps[n].ino = ino;
+		maps[n].path = strdup(line + pos);
+		if (!maps[n].path) {
+			maps_free(maps, n);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	*out = maps;
+	return n;
+}
+
+static int read_file(const char *path, char **buf, size_t *len, size_t max)
+{
+	size_t cap = 65536, n = 0;
+	char *b = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || !b) {
+		int err = fd < 0 ? -errno : -ENOMEM;
+
+		if (fd >= 0)
+			close(fd);
+		free(b);
+		return err;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap >= max)
+				break; /* truncated: what we have is still useful */
+			cap *= 2;
+			nb = realloc(b, cap);
+			if (!nb)
+				break;
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static void load_proc_maps(struct procs *p, struct image *img)
+{
+	char path[64], *text;
+	struct mapping *maps;
+	size_t len;
+	int n;
+
+	img->maps_from_proc = false;
+	snprintf(path, sizeof(path), "/proc/%u/maps", img->pid);
+	if (read_file(path, &text, &len, MAX_PROC_MAPS_BYTES) < 0)
+		return;
+	p->st.maps_read_proc++;
+	n = parse_proc_maps(text, len, &maps, MAX_MAPS_PER_IMAGE);
+	free(text);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (maps_insert(img, &maps[i]) < 0) {
+			free(maps[i].path);
+			symtab__put(maps[i].symtab);
+		}
+	}
+	free(maps);
+	if (!img->comm[0]) {
+		snprintf(path, sizeof(path), "/proc/%u/comm", img->pid);
+		if (read_file(path, &text, &len, 64) == 0) {
+			if (len > 15)
+				len = 15;
+			memcpy(img->comm, text, len);
+			img->comm[len] = 0;
+			if (len && img->comm[len - 1] == '\n')
+				img->comm[len - 1] = 0;
+			free(text);
+		}
+	}
+}
+
+/* ---- side-band events ---------------------------------------------------- */
+
+static struct image *image_at(struct procs *p, uint32_t pid, uint64_t t)
+{
+	for (struct image *i = newest(p, pid); i; i = i->older)
+		if (i->begin_ns <= t)
+			return i;
+	return NULL;
+}
+
+void procs__apply(struct procs *p, const struct sb_event *ev)
+{
+	struct image *img, *parent;
+
+	if (ev->time_ns > p->last_ns)
+		p->last_ns = ev->time_ns;
+	switch (ev->type) {
+	case SB_FORK:
+		if (ev->pid == ev->fork.ppid)
+			return; /* a new thread */
+		parent = image_at(p, ev->fork.ppid, ev->time_ns);
+		img = image_new(p, ev->pid, ev->time_ns);
+		if (!img)
+			return;
+		if (!parent || parent->maps_from_proc) {
+			img->maps_from_proc = true; /* unknown: the child's /proc tells */
+			return;
+		}
+		memcpy(img->comm, parent->comm, sizeof(img->comm));
+		if (maps_reserve(img, parent->nr_maps) < 0) {
+			img->maps_from_proc = true;
+			return;
+		}
+		for (unsigned i = 0; i < parent->nr_maps; i++) {
+			struct mapping m = parent->maps[i];
+
+			m.path = strdup(m.path ? m.path : "");
+			m.symtab = m.symtab ? symtab__get(m.symtab) : NULL;
+			img->maps[img->nr_maps++] = m;
+		}
+		return;
+	case SB_COMM:
+		if (ev->comm.exec) {
+			img = image_new(p, ev->pid, ev->time_ns);
+			if (img)
+				memcpy(img->comm, ev->comm.comm, sizeof(img->comm));
+		} else if (ev->pid == ev->tid && (img = newest(p, ev->pid))) {
+			memcpy(img->comm, ev->comm.comm, sizeof(img->comm));
+		}
+		return;
+	case SB_MMAP: {
+		struct mapping m = {
+			.start = ev->mmap.addr,
+			.end = ev->mmap.addr + ev->mmap.len,
+			.pgoff = ev->mmap.pgoff,
+			.maj = ev->mmap.maj,
+			.min = ev->mmap.min,
+			.ino = ev->mmap.ino,
+		};
+
+		img = image_at(p, ev->pid, ev->time_ns);
+		if (!img || img->maps_from_proc || m.end <= m.start)
+			return; /* unknown processes are read from /proc when sampled */
+		m.path = strdup(ev->mmap.filename);
+		if (!m.path || maps_insert(img, &m) < 0)
+			free(m.path);
+		return;
+	}
+	case SB_EXIT:
+		if (ev->pid != ev->tid)
+			return;
+		img = image_at(p, ev->pid, ev->time_ns);
+		if (img && !img->end_ns) {
+			img->end_ns = ev->time_ns;
+			img->exited = true;
+		}
+		return;
+	}
+}
+
+struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t)
+{
+	struct image *img = image_at(p, pid, t), *cur = newest(p, pid);
+
+	if (t > p->last_ns)
+		p->last_ns = t;
+	if (!img && !cur) {
+		/* Running before pprofd started: /proc knows it. */
+		img = image_new(p, pid, 0);
+		if (!img)
+			return NULL;
+		img->maps_from_proc = true;
+	} else if (!img) {
+		/* Older than every image we know: it ran before pprofd and has
+		 * exec'd since; its mappings are gone with it. */
+		struct image *last = cur;
+
+		while (last->older)
+			last = last->older;
+		if (p->st.images >= p->max_images)
+			return NULL;
+		img = calloc(1, sizeof(*img));
+		if (!img)
+			return NULL;
+		img->pid = pid;
+		img->end_ns = last->begin_ns;
+		stackagg__init(&img->cpu, p->agg_bytes);
+		last->older = img;
+		p->st.images++;
+		p->st.images_created++;
+	}
+	if (img->maps_from_proc && img == cur && !img->end_ns)
+		load_proc_maps(p, img);
+	return img;
+}
+
+/* ---- symbols ------------------------------------------------------------- */
+
+/* Opens path inside the process's root, never escaping it (the path comes
+ * from a process that may be hostile). Regular files only: a FIFO would
+ * block us. */
+static int open_in_root(int root_fd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+}
+
+static bool same_file(int fd, const struct mapping *m, bool check_ino)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	if (!check_ino || !m->ino)
+		return true;
+	return st.st_ino == m->ino && major(st.st_dev) == m->maj && minor(st.st_dev) == m->min;
+}
+
+static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m)
+{
+	bool alive = !img->end_ns;
+	char buf[4096], root[64];
+	const char *path = m->path;
+	int fd = -1;
+
+	m->resolved = true;
+	if (!path || path[0] != '/')
+		return; /* anonymous, [vdso], [heap], JIT code */
+	snprintf(root, sizeof(root), "/proc/%u/root", img->pid);
+	if (alive) {
+		snprintf(buf, sizeof(buf), "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, img->pid,
+			 m->start, m->end);
+		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0 && !same_file(fd, m, false)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	/* The path without the " (deleted)" that /proc adds. */
+	snprintf(buf, sizeof(buf), "%s", path);
+	{
+		size_t l = strlen(buf), d = strlen(" (deleted)");
+
+		if (l > d && !strcmp(buf + l - d, " (deleted)"))
+			buf[l - d] = 0;
+	}
+	if (fd < 0 && alive) {
+		int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (rfd >= 0) {
+			fd = open_in_root(rfd, buf);
+			close(rfd);
+			if (fd >= 0 && !same_file(fd, m, true)) {
+				close(fd);
+				fd = -1;
+			}
+		}
+	}
+	if (fd < 0) {
+		/* Gone already: the host's file, if it is the same inode. */
+		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd >= 0 && !same_file(fd, m, true)) {
+			close(fd);
+			fd = -1;
+		}
+		snprintf(root, sizeof(root), "/");
+	}
+	if (fd < 0) {
+		p->st.symtab_fail++;
+		log_debug("pid %u: cannot open %s", img->pid, buf);
+		return;
+	}
+	m->symtab = symtab_cache__get(p->cache, fd, root, buf);
+	if (!m->symtab) {
+		p->st.symtab_fail++;
+		log_debug("pid %u: no symbols from %s: %s", img->pid, buf, strerror(errno));
+	}
+	close(fd);
+}
+
+static struct mapping *find_mapping(struct image *img, uint64_t addr)
+{
+	unsigned lo = 0, hi = img->nr_maps;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (img->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < img->maps[lo - 1].end)
+		return &img->maps[lo - 1];
+	return NULL;
+}
+
+struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t addr)
+{
+	struct mapping *m = find_mapping(img, addr);
+
+	if (!m && !img->end_ns && !img->proc_reread) {
+		/* A mapping we did not see made (a lost record, the vDSO):
+		 * read /proc once for this image. */
+		img->proc_reread = true;
+		load_proc_maps(p, img);
+		m = find_mapping(img, addr);
+	}
+	if (!m) {
+		p->st.maps_unknown++;
+		return NULL;
+	}
+	if (!m->resolved)
+		resolve_symtab(p, img, m);
+	return m;
+}
+
+void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
+{
+	struct image *img;
+
+	hashtab__for_each(&p->by_pid, img)
+		for (struct image *i = img; i; i = i->older)
+			if (stackagg__len(&i->cpu))
+				fn(i, ctx);
+}
+
+void procs__gc(struct procs *p)
+{
+	uint64_t cutoff = p->last_ns > GC_GRACE_NS ? p->last_ns - GC_GRACE_NS : 0;
+	struct image *img;
+	uint32_t *dead = NULL;
+	size_t nr_dead = 0, cap = 0;
+
+	hashtab__for_each(&p->by_pid, img) {
+		struct image **link = &img->older;
+
+		/* older images first: they are never current */
+		while (*link) {
+			struct image *o = *link;
+
+			if (!stackagg__len(&o->cpu) && o->end_ns < cutoff) {
+				*link = o->older;
+				image_free(p, o);
+			} else {
+				link = &o->older;
+			}
+		}
+		if (img->end_ns && img->end_ns < cutoff && !img->older && !stackagg__len(&img->cpu)) {
+			if (nr_dead == cap) {
+				uint32_t *nd;
+
+				cap = cap ? cap * 2 : 64;
+				nd = realloc(dead, cap * sizeof(*dead));
+				if (!nd)
+					break;
+				dead = nd;
+			}
+			dead[nr_dead++] = img->pid;
+		}
+	}
+	for (size_t i = 0; i < nr_dead; i++) {
+		img = hashtab__remove(&p->by_pid, hash_u64(dead[i]), pid_eq, &dead[i]);
+		if (img)
+			image_free(p, img);
+	}
+	free(dead);
+}
+
+void procs__stats(const struct procs *p, struct procs_stats *st)
+{
+	*st = p->st;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The processes of the host as pprofd knows them. A process *image* is one
+ * PID between a fork or exec and the next exec or exit: it has its own
+ * executable mappings and its own samples. A PID reused, or an exec, starts
+ * a new image; samples are matched to the image that was current at their
+ * time stamp, so nothing is attributed to the wrong program.
+ *
+ * Mappings come from the side-band mmap records (for processes started
+ * after pprofd) or from /proc/PID/maps (for those already running).
+ */
+#ifndef PPROFD_PROCS_H
+#define PPROFD_PROCS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hashtab.h"
+#include "sideband.h"
+#include "stackagg.h"
+
+struct symtab;
+struct symtab_cache;
+
+struct mapping {
+	uint64_t start, end, pgoff;
+	uint32_t maj, min;
+	uint64_t ino;
+	char *path;
+	struct symtab *symtab; /* NULL: none (yet) */
+	bool resolved;         /* tried to open and load it */
+};
+
+struct image {
+	uint32_t pid;
+	uint64_t begin_ns; /* fork or exec time; 0: running before pprofd */
+	uint64_t end_ns;   /* exec into a new image, or exit; 0: current */
+	bool exited;
+	bool maps_from_proc; /* mappings must (still) come from /proc */
+	bool proc_reread;    /* /proc was re-read for a missing mapping */
+	char comm[16];
+	struct mapping *maps; /* sorted by start, non-overlapping */
+	unsigned nr_maps, cap_maps;
+	struct stackagg cpu;  /* this window's CPU samples */
+	struct image *older;  /* the image this PID had before */
+};
+
+struct procs_stats {
+	uint64_t images, images_created, images_freed;
+	uint64_t over_limit;     /* images not created: max_processes reached */
+	uint64_t maps_read_proc; /* /proc/PID/maps reads */
+	uint64_t maps_unknown;   /* addresses in no known mapping */
+	uint64_t symtab_fail;    /* mappings whose file could not be loaded */
+};
+
+struct procs;
+
+struct procs *procs__new(unsigned max_images, struct symtab_cache *cache, size_t agg_bytes);
+void procs__free(struct procs *p);
+/* Applies one side-band event. */
+void procs__apply(struct procs *p, const struct sb_event *ev);
+/* The image of pid at time t, created from /proc when unknown;
+ * NULL when the table is full or the pid is gone and unknown. */
+struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t_ns);
+/* The mapping containing addr, or NULL. Loads its symbols on first use
+ * (while the process is most likely still alive to be read). */
+struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t addr);
+/* Calls fn for every image with samples. */
+void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
+/* Frees the images that ended and have nothing left to write. */
+void procs__gc(struct procs *p);
+void procs__stats(const struct procs *p, struct procs_stats *st);
+
+/* Parses /proc/PID/maps-format text into executable mappings (exported for
+ * tests and fuzzing). Returns the number of mappings, or -errno. */
+int parse_proc_maps(const char *text, size_t len, struct mapping **out, unsigned max);
+
+#endif

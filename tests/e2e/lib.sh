@@ -1,0 +1,57 @@
+# Helpers for end-to-end tests: start the real daemon, wait for files, read
+# profiles with `go tool pprof` as a user would.
+set -u
+BUILD=${PPROFD_BUILD:-build}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PPROFD=$ROOT/$BUILD/pprofd
+WL=$ROOT/build/workloads
+T=$(mktemp -d /tmp/pprofd-test.XXXXXX)
+DAEMON_PID=
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+cleanup() {
+	[ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+pprof() { HOME=$T go tool pprof "$@"; }
+
+# start_daemon ARGS...: runs pprofd in the background, logs in $T/daemon.log,
+# and waits until it says it is profiling.
+start_daemon() {
+	"$PPROFD" --output-dir "$T/profiles" --socket "$T/pprofd.sock" --no-http "$@" \
+		>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for _ in $(seq 100); do
+		grep -q 'profiling every process' "$T/daemon.log" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.log" >&2; fail "pprofd exited at start"; }
+		sleep 0.1
+	done
+	cat "$T/daemon.log" >&2
+	fail "pprofd did not start"
+}
+
+# stop_daemon: SIGTERM and wait; fails if it does not exit cleanly in 20 s.
+stop_daemon() {
+	local rc
+	kill -TERM "$DAEMON_PID"
+	for _ in $(seq 200); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$DAEMON_PID" 2>/dev/null && fail "pprofd did not stop on SIGTERM"
+	wait "$DAEMON_PID"; rc=$?
+	DAEMON_PID=
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.log"; then
+		cat "$T/daemon.log" >&2; fail "sanitizer report in the daemon log"
+	fi
+	[ $rc -eq 0 ] || { tail -20 "$T/daemon.log" >&2; fail "pprofd exited with $rc"; }
+}
+
+# The profiles written for one pid.
+profiles_of() { ls "$T"/profiles/*-"$1"/cpu-*.pb.gz 2>/dev/null; }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests (plain and ASan+UBSan builds) and end-to-end
+# tests with real BPF. Prints one line per test and closes with
+# "N passed, N failed, N skipped". A skipped BPF test is a failure in CI.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+export PPROFD_BUILD=$BUILD
+pass=0 fail=0 skip=0
+failed=()
+
+note() { printf '%-6s %s\n' "$1" "$2"; }
+
+run_unit() { # binary
+	local bin=$1 out
+	out=$("$bin" 2>&1)
+	local rc=$?
+	while read -r word name; do
+		case $word in
+		PASS) pass=$((pass + 1)); note PASS "$(basename "$bin"):$name" ;;
+		FAIL) fail=$((fail + 1)); note FAIL "$(basename "$bin"):$name"; failed+=("$bin:$name") ;;
+		esac
+	done <<<"$out"
+	if [ $rc -ne 0 ] && ! grep -q '^FAIL' <<<"$out"; then
+		fail=$((fail + 1)); note FAIL "$bin (exit $rc)"; failed+=("$bin")
+	fi
+	if [ $rc -ne 0 ]; then echo "$out" | grep -v '^PASS' | sed 's/^/    /' | head -40; fi
+}
+
+run_e2e() { # script [build]
+	local t=$1 b=$2 name log rc
+	name="$(basename "$t" .sh)${3:-}"
+	log=$(mktemp)
+	PPROFD_BUILD=$b timeout 600 bash "$t" >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1)); note PASS "$name"
+	elif [ $rc -eq 77 ] && [ -z "${CI:-}" ]; then
+		skip=$((skip + 1)); note SKIP "$name"
+	else
+		fail=$((fail + 1)); note FAIL "$name (exit $rc)"; failed+=("$name")
+		sed 's/^/    /' "$log" | tail -40
+	fi
+	rm -f "$log"
+}
+
+if [ -z "${PPROFD_ONLY_ASAN:-}" ]; then
+	for t in "$BUILD"/tests/test_*; do [ -x "$t" ] && run_unit "$t"; done
+fi
+for t in build/asan/tests/test_*; do [ -x "$t" ] && run_unit "$t"; done
+if [ -z "${PPROFD_ONLY_ASAN:-}" ]; then
+	for t in tests/e2e/test_*.sh; do run_e2e "$t" "$BUILD"; done
+fi
+# The daemon itself under ASan+UBSan, on the end-to-end tests marked for it.
+if [ -x build/asan/pprofd ]; then
+	for t in $(grep -l '^# asan: yes' tests/e2e/test_*.sh); do run_e2e "$t" build/asan " (asan)"; done
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "failed:"; printf '  %s\n' "${failed[@]}"
+fi
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
