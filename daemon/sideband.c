@@ -14,6 +14,8 @@
 #include "log.h"
 #include "sideband.h"
 
+struct sb_rec;
+
 struct sb_ring {
 	int fd;
 	void *base; /* metadata page, then data pages */
@@ -26,6 +28,11 @@ struct sideband {
 	int epfd;
 	uint64_t lost;
 	char *tmp; /* a record that wraps the ring end is copied here */
+	/* records of one drain, from every ring, before sorting */
+	char *buf;
+	size_t buf_len, buf_cap;
+	struct sb_rec *recs;
+	size_t nr_recs, cap_recs;
 };
 
 /* The sample_id trailer that sample_id_all appends with TID|TIME. */
@@ -132,6 +139,8 @@ void sideband__free(struct sideband *sb)
 		close(sb->epfd);
 	free(sb->rings);
 	free(sb->tmp);
+	free(sb->buf);
+	free(sb->recs);
 	free(sb);
 }
 
@@ -230,10 +239,64 @@ static bool decode(struct sideband *sb, const struct perf_event_header *h, struc
 	}
 }
 
+/* One record copied out of its ring, to be applied in time order. */
+struct sb_rec {
+	uint64_t time;
+	size_t off; /* in sb->buf */
+};
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct sb_rec *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off; /* stable within a CPU */
+}
+
+static int collect(struct sideband *sb, const struct perf_event_header *h)
+{
+	const struct sb_trailer *t;
+
+	if (h->size < sizeof(*h) + sizeof(*t))
+		return 0;
+	if (sb->nr_recs == sb->cap_recs) {
+		size_t cap = sb->cap_recs ? sb->cap_recs * 2 : 256;
+		struct sb_rec *nr = realloc(sb->recs, cap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		sb->recs = nr;
+		sb->cap_recs = cap;
+	}
+	while (sb->buf_len + h->size > sb->buf_cap) {
+		size_t cap = sb->buf_cap ? sb->buf_cap * 2 : 65536;
+		char *nb = realloc(sb->buf, cap);
+
+		if (!nb)
+			return -ENOMEM;
+		sb->buf = nb;
+		sb->buf_cap = cap;
+	}
+	t = (const void *)((const char *)h + h->size - sizeof(*t));
+	sb->recs[sb->nr_recs].time = t->time;
+	sb->recs[sb->nr_recs].off = sb->buf_len;
+	sb->nr_recs++;
+	memcpy(sb->buf + sb->buf_len, h, h->size);
+	sb->buf_len += h->size;
+	return 0;
+}
+
+/*
+ * Each CPU has its own ring, so a fork on one CPU and the exec and mmaps on
+ * another arrive in separate streams: they are merged in time order before
+ * being applied, or a process's mappings could land on the wrong image.
+ */
 int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx)
 {
 	int count = 0;
 
+	sb->nr_recs = sb->buf_len = 0;
 	for (int i = 0; i < sb->nr_rings; i++) {
 		struct sb_ring *r = &sb->rings[i];
 		struct perf_event_mmap_page *meta = r->base;
@@ -244,7 +307,6 @@ int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx)
 		while (tail + sizeof(struct perf_event_header) <= head) {
 			size_t off = tail & (r->data_size - 1);
 			struct perf_event_header *h = (void *)(data + off);
-			struct sb_event ev;
 
 			if (off + sizeof(*h) > r->data_size || off + h->size > r->data_size) {
 				/* The record wraps the end of the ring: copy it whole. */
@@ -265,13 +327,28 @@ int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx)
 			}
 			if (h->size < sizeof(*h))
 				break; /* cannot happen; do not spin */
-			if (decode(sb, h, &ev)) {
-				fn(&ev, ctx);
-				count++;
-			}
+			if (collect(sb, h) < 0)
+				sb->lost++; /* out of memory: counted like a ring overflow */
 			tail += h->size;
 		}
 		__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+	}
+	qsort(sb->recs, sb->nr_recs, sizeof(*sb->recs), cmp_rec);
+	for (size_t i = 0; i < sb->nr_recs; i++) {
+		struct sb_event ev;
+
+		if (decode(sb, (const void *)(sb->buf + sb->recs[i].off), &ev)) {
+			fn(&ev, ctx);
+			count++;
+		}
+	}
+	/* Do not keep a burst's worth of memory for ever. */
+	if (sb->buf_cap > (1 << 20)) {
+		free(sb->buf);
+		free(sb->recs);
+		sb->buf = NULL;
+		sb->recs = NULL;
+		sb->buf_cap = sb->cap_recs = 0;
 	}
 	return count;
 }

@@ -3,11 +3,14 @@
 # file, and leaves no BPF program or perf event behind.
 . "$(dirname "$0")/lib.sh"
 
-before=$(bpftool prog list | grep -c on_cpu_sample)
+prog_ids() { bpftool prog list | awk '/name on_cpu_sample/ {sub(":", "", $1); print $1}' | sort; }
+before=$(prog_ids)
 start_daemon --interval 600 --frequency 99
-during=$(bpftool prog list | grep -c on_cpu_sample)
-[ "$during" -gt "$before" ] || fail "no on_cpu_sample BPF program while running"
-nperf=$(bpftool perf list 2>/dev/null | grep -c "pid $DAEMON_PID " || true)
+ours=$(comm -13 <(echo "$before") <(prog_ids))
+during=$(echo $ours | wc -w)
+[ "$during" -gt 0 ] || fail "no on_cpu_sample BPF program loaded by pprofd while running"
+nperf=$(ls -l /proc/$DAEMON_PID/fd | grep -c 'perf_event')
+[ "$nperf" -gt 0 ] || fail "pprofd holds no perf events while running"
 "$WL/cpu_shares" 2 >"$T/wl.out"
 pid=$(awk '/^pid/ {print $2}' "$T/wl.out")
 dpid=$DAEMON_PID
@@ -16,8 +19,10 @@ f=$(profiles_of "$pid")
 [ -n "$f" ] || fail "no partial-window profile after SIGTERM"
 gzip -t $f || fail "partial-window profile is incomplete"
 pprof -top $f 2>/dev/null | grep -q alpha || fail "partial-window profile lacks alpha"
-after=$(bpftool prog list | grep -c on_cpu_sample)
-[ "$after" -eq "$before" ] || fail "BPF programs left behind: before $before, after $after"
-left=$(bpftool perf list 2>/dev/null | grep -c "pid $dpid " || true)
-[ "$left" -eq 0 ] || fail "$left perf events of pprofd left behind"
+left=$(comm -12 <(echo "$ours") <(prog_ids) | wc -w)
+[ "$left" -eq 0 ] || fail "$left BPF programs of pprofd left behind"
+# perf events belong to the process's fds: none may remain open anywhere
+for id in $ours; do
+	bpftool perf list 2>/dev/null | grep -q "prog_id $id\b" && fail "perf event of program $id left behind"
+done
 ok "clean exit: $during program(s) and $nperf perf attachments while running, none after"
