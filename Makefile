@@ -53,7 +53,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test test-unit test-e2e test-asan bench install clean
+.PHONY: all deps run test test-unit test-e2e test-asan bench install clean bench-symbolize
 
 all: $(BUILD)/pprofd $(BUILD)/pprofctl
 
@@ -115,6 +115,31 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
 
+# libFuzzer targets: `make fuzz-NAME` builds build/fuzz/fuzz_NAME from
+# tests/fuzz/fuzz_NAME.c and the daemon modules in fuzz_NAME_OBJS (compiled
+# again, instrumented), then runs it for FUZZ_SECONDS on build/fuzz/corpus-NAME,
+# seeded with fuzz_NAME_SEEDS; fuzz_NAME_ARGS and FUZZ_ARGS are passed on.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Ibpf -I$(BUILD) -I$(BUILD)/proto \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+fuzz_config_OBJS  := config log
+fuzz_config_SEEDS := systemd/pprofd.conf
+fuzz_config_ARGS  := -max_len=8192
+fuzz_symtab_OBJS  := symtab hashtab log
+fuzz_symtab_LIBS  := -lelf -lz -lstdc++
+fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
+fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addprefix daemon/,$$(addsuffix .c,$$(fuzz_$$*_OBJS))) $(wildcard daemon/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) $(fuzz_$*_LIBS) -o $@
+
+fuzz-%: build/fuzz/fuzz_%
+	$(Q)mkdir -p build/fuzz/corpus-$*
+	$(Q)$(if $(fuzz_$*_SEEDS),cp $(fuzz_$*_SEEDS) build/fuzz/corpus-$*/)
+	$(Q)$< -max_total_time=$(FUZZ_SECONDS) $(fuzz_$*_ARGS) $(FUZZ_ARGS) build/fuzz/corpus-$*
+
 $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -137,6 +162,14 @@ test-asan: deps
 
 bench: deps all $(WORKLOADS)
 	$(Q)bench/run.sh $(BUILD)
+
+bench-symbolize: $(BUILD)/bench/symbolize
+	$(Q)bench/symbolize.sh $(BUILD)
+
+$(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.o hashtab.o log.o)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -lz -lstdc++ -lm -o $@
 
 install: all
 	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(PREFIX)/sbin/pprofd
