@@ -34,7 +34,7 @@ void config__defaults(struct config *c)
 	c->max_request_seconds = 300;
 	c->max_concurrent_requests = 8;
 	c->heap_sample_bytes = 512 * 1024;
-	c->ringbuf_bytes = 4 << 20;
+	c->ringbuf_bytes = 0; /* auto: sized from CPUs and frequency */
 	c->max_processes = 16384;
 	c->max_symbol_files = 512;
 }
@@ -161,7 +161,7 @@ static const struct key keys[] = {
 	{ "heap_sample_bytes", K_SIZE, FIELD(heap_sample_bytes), 1, 1 << 30,
 	  "a size 1..1G such as 512K" },
 	{ "ringbuf_size", K_SIZE, FIELD(ringbuf_bytes), 64 << 10, 1 << 30,
-	  "a power of two 64K..1G" },
+	  "auto, or a power of two 64K..1G" },
 	{ "max_processes", K_UINT, FIELD(max_processes), 16, 1 << 22, "16..4194304" },
 	{ "max_symbol_files", K_UINT, FIELD(max_symbol_files), 1, 65536, "1..65536" },
 	{ "profile_self", K_BOOL, FIELD(profile_self), 0, 0, "true, false, yes, no, 1 or 0" },
@@ -328,6 +328,10 @@ static int set_value(struct config *c, const struct key *k, const char *value, c
 	case K_SIZE:
 		if (!max)
 			max = k->size == sizeof(uint64_t) ? UINT64_MAX : UINT32_MAX;
+		if (k->off == offsetof(struct config, ringbuf_bytes) && !strcmp(value, "auto")) {
+			store_uint(c, k, 0);
+			return 0;
+		}
 		if (k->kind == K_SECONDS)
 			ret = parse_duration_sec(value, &v);
 		else if (k->kind == K_SIZE)

@@ -37,7 +37,7 @@ struct config {
 	unsigned max_concurrent_requests;   /* max_concurrent_requests, default 8 */
 	uint64_t heap_sample_bytes;         /* heap_sample_bytes, default 524288 */
 	/* BPF map sizes */
-	uint64_t ringbuf_bytes;    /* ringbuf_size, default 4 MiB, power of 2 >= 64 KiB */
+	uint64_t ringbuf_bytes;    /* ringbuf_size: 0 = auto (default), or a power of 2 >= 64 KiB */
 	unsigned max_processes;    /* max_processes, default 16384 */
 	unsigned max_symbol_files; /* max_symbol_files, default 512 */
 	bool profile_self;         /* profile_self, default false */

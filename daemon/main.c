@@ -75,6 +75,18 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+/* About a second of the worst case (~1 KiB records on every CPU at the
+ * frequency), as a power of two in 256 KiB..16 MiB: the ring is mapped twice
+ * by the kernel, so every byte of it counts twice in our RSS. */
+static uint64_t auto_ringbuf_bytes(unsigned hz)
+{
+	uint64_t want = (uint64_t)libbpf_num_possible_cpus() * hz * 1024, sz = 256 << 10;
+
+	while (sz < want && sz < (16 << 20))
+		sz <<= 1;
+	return sz;
+}
+
 static void add_sample(struct daemon *d, const struct cpu_sample *s)
 {
 	struct image *img = procs__image_at(d->procs, s->pid, s->time_ns);
@@ -386,7 +398,8 @@ int main(int argc, char **argv)
 	}
 	d.sampler = cpu_sampler__new(&(struct cpu_sampler_opts){
 		.frequency_hz = d.cfg.frequency_hz,
-		.ringbuf_bytes = d.cfg.ringbuf_bytes,
+		.ringbuf_bytes = d.cfg.ringbuf_bytes ? d.cfg.ringbuf_bytes
+						: auto_ringbuf_bytes(d.cfg.frequency_hz),
 		.self_tgid = d.cfg.profile_self ? 0 : getpid(),
 		.fn = on_sample,
 		.ctx = &d,

@@ -59,10 +59,12 @@ int output__write(const char *dir, const char *comm, uint32_t pid, const char *k
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	snprintf(sub, sizeof(sub), "%s/%s-%" PRIu32, dir, name, pid);
+	if (snprintf(sub, sizeof(sub), "%s/%s-%" PRIu32, dir, name, pid) >= (int)sizeof(sub))
+		return -ENAMETOOLONG;
 	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	snprintf(tmp, sizeof(tmp), "%s/.%s-%s.XXXXXX", sub, kind, ts);
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s-%s.XXXXXX", sub, kind, ts) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600: root only */
 	if (fd < 0)
 		return -errno;
@@ -76,10 +78,13 @@ int output__write(const char *dir, const char *comm, uint32_t pid, const char *k
 	for (int i = 1; i < 100; i++) {
 		struct stat st;
 
-		if (i == 1)
-			snprintf(final, sizeof(final), "%s/%s-%s.pb.gz", sub, kind, ts);
-		else
-			snprintf(final, sizeof(final), "%s/%s-%s-%d.pb.gz", sub, kind, ts, i);
+		int l = i == 1 ? snprintf(final, sizeof(final), "%s/%s-%s.pb.gz", sub, kind, ts)
+			       : snprintf(final, sizeof(final), "%s/%s-%s-%d.pb.gz", sub, kind, ts, i);
+
+		if (l >= (int)sizeof(final)) {
+			err = -ENAMETOOLONG;
+			goto fail;
+		}
 		if (lstat(final, &st) == 0)
 			continue;
 		/* No reader ever sees a partial file: rename is atomic. */

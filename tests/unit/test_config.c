@@ -75,7 +75,7 @@ static void test_defaults(void)
 	ASSERT_EQ(c.max_request_seconds, 300);
 	ASSERT_EQ(c.max_concurrent_requests, 8);
 	ASSERT_EQ(c.heap_sample_bytes, 524288);
-	ASSERT_EQ(c.ringbuf_bytes, 4 << 20);
+	ASSERT_EQ(c.ringbuf_bytes, 0); /* auto */
 	ASSERT_EQ(c.max_processes, 16384);
 	ASSERT_EQ(c.max_symbol_files, 512);
 	ASSERT_TRUE(!c.profile_self);
@@ -142,6 +142,7 @@ static void test_set_good(void)
 	ASSERT_EQ(set_ok("ringbuf_size", "1G").ringbuf_bytes, 1 << 30);
 	ASSERT_EQ(set_ok("ringbuf_size", "16MiB").ringbuf_bytes, 16 << 20);
 	ASSERT_EQ(set_ok("ringbuf_size", "131072").ringbuf_bytes, 131072);
+	ASSERT_EQ(set_ok("ringbuf_size", "auto").ringbuf_bytes, 0);
 	ASSERT_EQ(set_ok("max_processes", "100000").max_processes, 100000);
 	ASSERT_EQ(set_ok("max_symbol_files", "64").max_symbol_files, 64);
 	ASSERT_TRUE(set_ok("profile_self", "yes").profile_self);
@@ -243,7 +244,7 @@ static void test_set_bad(void)
 	set_bad("heap_sample_bytes", "2G", NULL);
 	set_bad("heap_sample_bytes", "1.5K", NULL);
 	set_bad("ringbuf_size", "3M",
-		"bad value for ringbuf_size: '3M' (expected a power of two 64K..1G)");
+		"bad value for ringbuf_size: '3M' (expected auto, or a power of two 64K..1G)");
 	set_bad("ringbuf_size", "32K", NULL);
 	set_bad("ringbuf_size", "2G", NULL);
 	set_bad("ringbuf_size", "0", NULL);
