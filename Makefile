@@ -108,6 +108,8 @@ test_symtab_OBJS := symtab hashtab log
 test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
+test_output_OBJS := output
+test_procs_OBJS := procs stackagg symtab hashtab log
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$($$*_OBJS))) $(PROTO_OBJS)

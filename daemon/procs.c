@@ -448,7 +448,7 @@ struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t)
 		p->st.images++;
 		p->st.images_created++;
 	}
-	if (img->maps_from_proc && img == cur && !img->end_ns)
+	if (img->maps_from_proc && img == newest(p, pid) && !img->end_ns)
 		load_proc_maps(p, img);
 	return img;
 }

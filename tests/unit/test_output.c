@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "output.h"
+#include "test.h"
+
+static void test_sanitize(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"bash", "bash"},
+		{"kworker/0:1H", "kworker_0_1H"},
+		{"my app", "my_app"},
+		{"", "unknown"},
+		{".", "unknown"},
+		{"..", "unknown"},
+		{"...", "..."},
+		{"a.b-c_d", "a.b-c_d"},
+		{"../../etc", ".._.._etc"},
+	};
+	char out[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sanitize_comm(cases[i].in, out, sizeof(out));
+		ASSERT_STREQ(out, cases[i].want);
+	}
+}
+
+static char *tmpdir(void)
+{
+	static char d[64];
+
+	snprintf(d, sizeof(d), "/tmp/pprofd-output.XXXXXX");
+	return mkdtemp(d);
+}
+
+/* Files land under <comm>-<pid>/ with mode 0600, directories 0700; a second
+ * file with the same name gets a suffix instead of replacing the first. */
+static void test_write(void)
+{
+	char *dir = tmpdir(), path[4096], path2[4096], cmd[256];
+	struct stat st;
+
+	ASSERT_OK(output__write(dir, "my/app", 42, "cpu", 0, "hello", 5, path, sizeof(path)));
+	ASSERT_TRUE(strstr(path, "/my_app-42/cpu-19700101T000000Z.pb.gz") != NULL, "%s", path);
+	ASSERT_OK(stat(path, &st));
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	ASSERT_EQ(st.st_size, 5);
+	*strrchr(path, '/') = 0;
+	ASSERT_OK(stat(path, &st));
+	ASSERT_EQ(st.st_mode & 0777, 0700);
+	ASSERT_OK(output__write(dir, "my/app", 42, "cpu", 0, "again", 5, path2, sizeof(path2)));
+	ASSERT_TRUE(strstr(path2, "cpu-19700101T000000Z-2.pb.gz") != NULL, "%s", path2);
+	/* an unwritable place is an error, not a crash */
+	ASSERT_TRUE(output__write("/proc/nonexistent", "x", 1, "cpu", 0, "x", 1, NULL, 0) < 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_OK(system(cmd));
+}
+
+static void make_file(const char *dir, const char *sub, const char *name, size_t size, time_t mtime)
+{
+	char p[4096];
+	struct utimbuf ut = {mtime, mtime};
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/%s/%s", dir, sub, name);
+	f = fopen(p, "w");
+	for (size_t i = 0; i < size; i++)
+		fputc('x', f);
+	fclose(f);
+	utime(p, &ut);
+}
+
+/* Age first, then size, oldest first; emptied directories go too; files
+ * that are not profiles are left alone. */
+static void test_retention(void)
+{
+	char *dir = tmpdir(), p[4096], cmd[256];
+	time_t now = time(NULL);
+	struct retention_result rr;
+	struct stat st;
+
+	make_file(dir, "a-1", "cpu-1.pb.gz", 1000, now - 10 * 86400); /* too old */
+	make_file(dir, "b-2", "cpu-2.pb.gz", 1000, now - 300);       /* oldest young */
+	make_file(dir, "b-2", "cpu-3.pb.gz", 1000, now - 200);
+	make_file(dir, "c-3", "cpu-4.pb.gz", 1000, now - 100);
+	make_file(dir, "c-3", "notes.txt", 1000, now - 10 * 86400);  /* not ours */
+	ASSERT_OK(output__retention(dir, 7 * 86400, 2000, &rr));
+	ASSERT_EQ(rr.files_removed, 2);
+	ASSERT_EQ(rr.bytes_kept, 2000);
+	snprintf(p, sizeof(p), "%s/a-1", dir);
+	ASSERT_TRUE(stat(p, &st) < 0, "emptied directory a-1 should be gone");
+	snprintf(p, sizeof(p), "%s/b-2/cpu-2.pb.gz", dir);
+	ASSERT_TRUE(stat(p, &st) < 0, "oldest file should be gone");
+	snprintf(p, sizeof(p), "%s/b-2/cpu-3.pb.gz", dir);
+	ASSERT_OK(stat(p, &st));
+	snprintf(p, sizeof(p), "%s/c-3/notes.txt", dir);
+	ASSERT_OK(stat(p, &st));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_OK(system(cmd));
+}
+
+int main(void)
+{
+	RUN_TEST(test_sanitize);
+	RUN_TEST(test_write);
+	RUN_TEST(test_retention);
+	return TEST_MAIN_END();
+}

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "procs.h"
+#include "symtab.h"
+#include "test.h"
+
+static void test_parse_proc_maps(void)
+{
+	const char *text =
+		"55d0c0a00000-55d0c0a01000 r--p 00000000 fd:01 1234 /usr/bin/x\n"
+		"55d0c0a01000-55d0c0a05000 r-xp 00001000 fd:01 1234 /usr/bin/x\n"
+		"7f0000000000-7f0000001000 r-xp 00000000 00:00 0 \n"
+		"7f0000002000-7f0000003000 r-xp 00002000 fd:01 99 /tmp/with space (deleted)\n"
+		"garbage line\n"
+		"7fff0000-7ffe0000 r-xp 0 0:0 0 /backwards\n"
+		"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]";
+	struct mapping *m = NULL;
+	int n = parse_proc_maps(text, strlen(text), &m, 100);
+
+	ASSERT_EQ(n, 4); /* [vsyscall] is executable too */
+	if (n != 4)
+		return;
+	ASSERT_EQ(m[0].start, 0x55d0c0a01000);
+	ASSERT_EQ(m[0].end, 0x55d0c0a05000);
+	ASSERT_EQ(m[0].pgoff, 0x1000);
+	ASSERT_EQ(m[0].maj, 0xfd);
+	ASSERT_EQ(m[0].min, 1);
+	ASSERT_EQ(m[0].ino, 1234);
+	ASSERT_STREQ(m[0].path, "/usr/bin/x");
+	ASSERT_STREQ(m[1].path, "");
+	ASSERT_STREQ(m[2].path, "/tmp/with space (deleted)");
+	ASSERT_STREQ(m[3].path, "[vsyscall]");
+	for (int i = 0; i < n; i++)
+		free(m[i].path);
+	free(m);
+	/* the cap holds */
+	n = parse_proc_maps(text, strlen(text), &m, 1);
+	ASSERT_EQ(n, 1);
+	free(m[0].path);
+	free(m);
+}
+
+static struct sb_event mmap_ev(uint32_t pid, uint64_t t, uint64_t addr, uint64_t len, uint64_t off,
+			       const char *file)
+{
+	struct sb_event e = {.type = SB_MMAP, .time_ns = t, .pid = pid, .tid = pid};
+
+	e.mmap.addr = addr;
+	e.mmap.len = len;
+	e.mmap.pgoff = off;
+	e.mmap.filename = file;
+	return e;
+}
+
+/* fork -> exec -> mmaps -> exit: samples find the image of their time, an
+ * mmap over part of another trims it, and gc frees what ended. */
+static void test_images_and_mappings(void)
+{
+	struct symtab_cache *c = symtab_cache__new(4);
+	struct procs *p = procs__new(100, c, 1 << 20);
+	struct sb_event e = {.type = SB_FORK, .time_ns = 1000, .pid = 4000000, .tid = 4000000};
+	struct image *pre, *post;
+	struct mapping *m;
+
+	/* parent unknown (pid 1 never seen as an image here) */
+	e.fork.ppid = 3999999;
+	procs__apply(p, &e);
+	e = (struct sb_event){.type = SB_COMM, .time_ns = 2000, .pid = 4000000, .tid = 4000000};
+	e.comm.exec = true;
+	strcpy(e.comm.comm, "newprog");
+	procs__apply(p, &e);
+	e = mmap_ev(4000000, 2100, 0x400000, 0x10000, 0, "/nonexistent/newprog");
+	procs__apply(p, &e);
+	e = mmap_ev(4000000, 2200, 0x404000, 0x2000, 0x9000, "/nonexistent/lib.so");
+	procs__apply(p, &e);
+
+	pre = procs__image_at(p, 4000000, 1500);
+	post = procs__image_at(p, 4000000, 2500);
+	ASSERT_TRUE(pre && post && pre != post, "exec starts a new image");
+	if (!pre || !post)
+		goto out;
+	ASSERT_STREQ(post->comm, "newprog");
+	ASSERT_EQ(post->nr_maps, 3); /* left part, the new one, right part */
+	m = procs__find_mapping(p, post, 0x405000);
+	ASSERT_TRUE(m && !strcmp(m->path, "/nonexistent/lib.so"));
+	ASSERT_EQ(m ? m->pgoff : 0, 0x9000);
+	m = procs__find_mapping(p, post, 0x407000);
+	ASSERT_TRUE(m && !strcmp(m->path, "/nonexistent/newprog"));
+	ASSERT_EQ(m ? m->pgoff : 0, 0x6000); /* trimmed: offset moves with start */
+	ASSERT_TRUE(m && m->resolved && !m->symtab, "a missing file resolves to no symbols");
+	ASSERT_TRUE(procs__find_mapping(p, post, 0x500000) == NULL);
+
+	/* exit, then gc after the grace period frees both images */
+	e = (struct sb_event){.type = SB_EXIT, .time_ns = 3000, .pid = 4000000, .tid = 4000000};
+	procs__apply(p, &e);
+	ASSERT_TRUE(post->exited);
+	e = (struct sb_event){.type = SB_EXIT, .time_ns = 10ull * 1000000000, .pid = 1, .tid = 2};
+	procs__apply(p, &e); /* a thread exit elsewhere moves time on */
+	procs__gc(p);
+	{
+		struct procs_stats st;
+
+		procs__stats(p, &st);
+		ASSERT_EQ(st.images, 0);
+	}
+out:
+	procs__free(p);
+	symtab_cache__free(c);
+}
+
+/* A process running before pprofd: read from /proc on its first sample. */
+static void test_preexisting_from_proc(void)
+{
+	struct symtab_cache *c = symtab_cache__new(4);
+	struct procs *p = procs__new(100, c, 1 << 20);
+	struct image *img = procs__image_at(p, getpid(), 5);
+	struct mapping *m;
+
+	ASSERT_TRUE(img != NULL);
+	if (img) {
+		ASSERT_TRUE(img->nr_maps > 0, "mappings of ourselves from /proc");
+		m = procs__find_mapping(p, img, (uint64_t)(uintptr_t)test_preexisting_from_proc);
+		ASSERT_TRUE(m && m->symtab, "our own code is in a mapping with symbols");
+		if (m && m->symtab) {
+			struct sym_result r;
+			uint64_t a = (uint64_t)(uintptr_t)test_preexisting_from_proc;
+
+			ASSERT_OK(symtab__lookup(m->symtab, a - m->start + m->pgoff, &r));
+			ASSERT_STREQ(r.name, "test_preexisting_from_proc");
+		}
+	}
+	procs__free(p);
+	symtab_cache__free(c);
+}
+
+/* The table's limit holds and is counted. */
+static void test_limit(void)
+{
+	struct procs *p = procs__new(2, NULL, 1 << 20);
+	struct sb_event e = {.type = SB_FORK, .time_ns = 1};
+	struct procs_stats st;
+
+	for (uint32_t i = 0; i < 5; i++) {
+		e.pid = e.tid = 5000000 + i;
+		e.fork.ppid = 1;
+		procs__apply(p, &e);
+	}
+	procs__stats(p, &st);
+	ASSERT_EQ(st.images, 2);
+	ASSERT_EQ(st.over_limit, 3);
+	procs__free(p);
+}
+
+int main(void)
+{
+	RUN_TEST(test_parse_proc_maps);
+	RUN_TEST(test_images_and_mappings);
+	RUN_TEST(test_preexisting_from_proc);
+	RUN_TEST(test_limit);
+	return TEST_MAIN_END();
+}
