@@ -43,6 +43,8 @@ const char *symtab__path(const struct symtab *s);
 /* Whether any function symbol was found (pprof's has_functions). */
 bool symtab__has_functions(const struct symtab *s);
 size_t symtab__nr_symbols(const struct symtab *s);
+/* Bytes of memory the symtab holds (for cache budgets). */
+size_t symtab__mem_size(const struct symtab *s);
 
 /*
  * Symbolize a file offset (what /proc/PID/maps' pgoff + (addr - start)
@@ -64,8 +66,11 @@ struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *roo
 struct symtab_cache_stats {
 	uint64_t hits, misses, evictions, failures;
 	size_t files;
+	size_t bytes; /* symtab__mem_size() of the cached files, as loaded */
 };
 void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats *st);
+/* Also evict while the cached files hold more than max_bytes (0: no limit). */
+void symtab_cache__set_max_bytes(struct symtab_cache *c, size_t max_bytes);
 
 /*
  * Kernel symbols from a kallsyms-format file (/proc/kallsyms), text symbols
@@ -79,7 +84,8 @@ const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *
 /* Lowest and highest text addresses (for the [kernel.kallsyms] mapping). */
 void kallsyms__range(const struct kallsyms *k, uint64_t *lo, uint64_t *hi);
 
-/* Demangle a C++ (Itanium) or Rust (legacy or v0) name; NULL if not mangled.
+/* Demangle a C++ (Itanium) or Rust legacy name; NULL if not mangled, and for
+ * Rust v0 names and names whose demangled form could be huge (see symtab.c).
  * The result is malloc'ed. */
 char *demangle(const char *name);
 
