@@ -127,6 +127,8 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Ibpf -I$(BUILD) -I$(BUI
 fuzz_config_OBJS  := config log
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
+fuzz_procmaps_OBJS := procs stackagg symtab hashtab log
+fuzz_procmaps_LIBS := -lelf -lz -lstdc++
 fuzz_symtab_OBJS  := symtab hashtab log
 fuzz_symtab_LIBS  := -lelf -lz -lstdc++
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)

@@ -32,6 +32,7 @@
 
 #define DRAIN_PERIOD_MS 1000
 #define AGG_BYTES_PER_IMAGE (4u << 20)
+#define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
 #define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
 
 struct daemon {
@@ -384,6 +385,8 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	d.symcache = symtab_cache__new(d.cfg.max_symbol_files);
+	if (d.symcache)
+		symtab_cache__set_max_bytes(d.symcache, SYMCACHE_BYTES);
 	d.ksyms = kallsyms__load("/proc/kallsyms");
 	if (!d.ksyms)
 		log_warn("no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
