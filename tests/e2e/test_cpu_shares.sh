@@ -28,19 +28,7 @@ for fn in alpha beta gamma_fn; do
 	ok "$fn: measured $want %, profile $got %"
 done
 
-# Stacks reaching main: -traces prints each sample's stack, blocks separated
-# by dashed lines.
-pprof -traces $files 2>/dev/null | python3 -c '
-import sys
-blocks = sys.stdin.read().split("-----------+-------------------------------------------------------")
-total = reached = 0
-for b in blocks[1:]:
-    lines = [l for l in b.strip().splitlines() if l.strip()]
-    if not lines: continue
-    # first line: "  10ms   alpha" ; count by samples using the value column
-    total += 1
-    if any(l.split()[-1] == "main" for l in lines): reached += 1
-print(f"stacks reaching main: {reached}/{total}")
-sys.exit(0 if total and reached / total >= 0.95 else 1)
-' || fail "fewer than 95 % of stacks reach main"
+# Stacks reaching main, counted in samples
+pprof -raw $files 2>/dev/null | python3 "$ROOT/tests/e2e/pprof_raw.py" reach main 0.95 ||
+	fail "fewer than 95 % of samples have a stack that reaches main"
 ok "stacks reach main"
