@@ -15,6 +15,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "cpu.h"
+#include "compat.bpf.h"
 #include "stack.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -38,6 +39,7 @@ struct {
 struct scratch {
 	struct cpu_sample s;
 	__u64 frames[2 * CPU_MAX_FRAMES];
+	__u64 seq; /* samples of this CPU, for the wake-up check */
 };
 
 struct {
@@ -85,9 +87,9 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	sc->s.weight = 1;
 	bpf_get_current_comm(sc->s.comm, sizeof(sc->s.comm));
 	task = (struct task_struct *)bpf_get_current_task();
-	BPF_CORE_READ_STR_INTO(&sc->s.pcomm, task, group_leader, comm);
 
-	nk = capture_kernel_stack(ctx, sc->frames, CPU_MAX_FRAMES * 8);
+	/* Interrupted in user mode: there is no kernel stack to walk. */
+	nk = in_user_mode(&ctx->regs) ? 0 : capture_kernel_stack(ctx, sc->frames, CPU_MAX_FRAMES * 8);
 	if (nk < 0) {
 		sc->s.flags |= CPU_F_KSTACK_ERR;
 		count(CPU_CNT_KSTACK_ERR);
@@ -100,7 +102,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		sc->s.flags |= CPU_F_KTHREAD;
 		nu = 0;
 	} else {
-		nu = capture_user_stack(ctx, sc->frames + nk, CPU_MAX_FRAMES * 8);
+		nu = capture_user_stack(ctx, sc->frames + nk);
 		if (nu <= 0) {
 			sc->s.flags |= CPU_F_USTACK_ERR;
 			count(CPU_CNT_USTACK_ERR);
@@ -113,10 +115,13 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	sc->s.nr_uframes = nu;
 
 	size = sizeof(sc->s) + (nk + nu) * 8;
-	if (size > sizeof(*sc))
-		size = sizeof(*sc);
-	flags = bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (size > sizeof(sc->s) + sizeof(sc->frames))
+		size = sizeof(sc->s) + sizeof(sc->frames);
+	/* Looking at the ring's fill touches its (cold) producer page: do it
+	 * every 16th sample of a CPU only. */
+	flags = BPF_RB_NO_WAKEUP;
+	if (!(++sc->seq & 15) && bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&samples, sc, size, flags)) {
 		count(CPU_CNT_DROP_RINGBUF);
 		return 0;

@@ -55,12 +55,25 @@ static uint64_t kernel_location(struct pprof *p, const struct kallsyms *k, uint6
 	return pprof__location(p, mid, addr, &line, line.function_id ? 1 : 0);
 }
 
+static uint64_t mapping_id(struct pprof *p, const struct mapping *m)
+{
+	struct pprof_mapping pm = {
+		.start = m->start,
+		.limit = m->end,
+		.offset = m->pgoff,
+		.filename = m->path ? m->path : "",
+		.build_id = m->symtab ? symtab__build_id(m->symtab) : "",
+		.has_functions = m->symtab && symtab__has_functions(m->symtab),
+	};
+
+	return pprof__mapping(p, &pm);
+}
+
 /* caller: the address is a return address; symbolize the call before it. */
 static uint64_t user_location(struct pprof *p, struct procs *procs, struct image *img,
 			      uint64_t addr, bool caller)
 {
 	struct mapping *m = procs__find_mapping(procs, img, addr);
-	struct pprof_mapping pm = {0};
 	struct pprof_line line = {0};
 	struct sym_result sym;
 	uint64_t mid, loc;
@@ -69,13 +82,7 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 		loc = pprof__find_location(p, 0, addr);
 		return loc ? loc : pprof__location(p, 0, addr, NULL, 0);
 	}
-	pm.start = m->start;
-	pm.limit = m->end;
-	pm.offset = m->pgoff;
-	pm.filename = m->path ? m->path : "";
-	pm.build_id = m->symtab ? symtab__build_id(m->symtab) : "";
-	pm.has_functions = m->symtab && symtab__has_functions(m->symtab);
-	mid = pprof__mapping(p, &pm);
+	mid = mapping_id(p, m);
 	loc = pprof__find_location(p, mid, addr);
 	if (loc)
 		return loc;
@@ -90,6 +97,17 @@ int cpu_profile__add_image(struct pprof *p, struct procs *procs, const struct ka
 	uint64_t locs[2 * 127 + 1];
 	struct stack_entry *e;
 	int err = 0;
+
+	/* pprof takes the first mapping for the program ("File:"): that is the
+	 * executable, mapped lowest of the files (PIE or not). */
+	for (unsigned i = 0; i < img->nr_maps; i++) {
+		if (img->maps[i].path && img->maps[i].path[0] == '/') {
+			if (!img->maps[i].resolved)
+				procs__find_mapping(procs, img, img->maps[i].start);
+			mapping_id(p, &img->maps[i]);
+			break;
+		}
+	}
 
 	hashtab__for_each(&img->cpu.ht, e) {
 		struct pprof_label labels[4] = {
