@@ -24,8 +24,7 @@ struct cpu_sample {
 	__u16 nr_uframes; /* ... then user frames; leaf first in each */
 	__u32 flags;
 	__u32 weight; /* periods this sample stands for (1 but for requests) */
-	char comm[CPU_COMM_LEN];  /* thread name */
-	char pcomm[CPU_COMM_LEN]; /* process (group leader) name */
+	char comm[CPU_COMM_LEN]; /* thread name; the process's comes from the side band */
 	__u64 frames[];
 };
 

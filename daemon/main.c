@@ -98,10 +98,9 @@ static void add_sample(struct daemon *d, const struct cpu_sample *s)
 		d->untracked++;
 		return;
 	}
-	/* The group leader's name at sample time: right for the current image,
-	 * and the best we know for one whose fork we saw but not its name. */
-	if (s->pcomm[0] && (!img->end_ns || !img->comm[0]))
-		memcpy(img->comm, s->pcomm, sizeof(img->comm) - 1);
+	/* The main thread's name is the process's, where we know no better. */
+	if (!img->comm[0] && s->tid == s->pid)
+		memcpy(img->comm, s->comm, sizeof(img->comm) - 1);
 	/* Resolve mappings now, while the process most likely still lives. */
 	for (unsigned i = 0; i < s->nr_uframes; i++)
 		procs__find_mapping(d->procs, img, uf[i]);

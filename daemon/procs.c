@@ -347,6 +347,14 @@ static struct image *image_at(struct procs *p, uint32_t pid, uint64_t t)
 	return NULL;
 }
 
+static bool proc_exists(uint32_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%u", pid);
+	return access(path, F_OK) == 0;
+}
+
 void procs__apply(struct procs *p, const struct sb_event *ev)
 {
 	struct image *img, *parent;
@@ -358,6 +366,9 @@ void procs__apply(struct procs *p, const struct sb_event *ev)
 		if (ev->pid == ev->fork.ppid)
 			return; /* a new thread */
 		parent = image_at(p, ev->fork.ppid, ev->time_ns);
+		if (!parent && proc_exists(ev->fork.ppid))
+			/* running before pprofd: /proc knows it (it forks, so it lives) */
+			parent = procs__image_at(p, ev->fork.ppid, ev->time_ns);
 		img = image_new(p, ev->pid, ev->time_ns);
 		if (!img)
 			return;

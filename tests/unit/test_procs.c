@@ -144,7 +144,7 @@ static void test_limit(void)
 
 	for (uint32_t i = 0; i < 5; i++) {
 		e.pid = e.tid = 5000000 + i;
-		e.fork.ppid = 1;
+		e.fork.ppid = 3999998; /* no such process */
 		procs__apply(p, &e);
 	}
 	procs__stats(p, &st);
