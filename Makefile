@@ -98,9 +98,10 @@ $(BUILD)/pprofd: $(BUILD)/daemon/main.o $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/pprofctl: client/pprofctl.c
+# pprofctl: every client/*.c, and the protobuf code of proto/.
+$(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(PROTO_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Iclient $(LDFLAGS) $(filter %.c %.o,$^) -lprotobuf-c -lz -lm -o $@
 
 # Each unit test links only the modules it tests (test_X_OBJS below), so one
 # module can be built and tested while another is being written.

@@ -57,8 +57,7 @@ static __always_inline void count(__u32 c)
 		*v += 1;
 }
 
-SEC("perf_event")
-int on_cpu_sample(struct bpf_perf_event_data *ctx)
+static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
@@ -83,7 +82,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	sc->s.pid = pid;
 	sc->s.tid = tid;
 	sc->s.cpu = bpf_get_smp_processor_id();
-	sc->s.flags = 0;
+	sc->s.flags = sflags;
 	sc->s.weight = 1;
 	bpf_get_current_comm(sc->s.comm, sizeof(sc->s.comm));
 	task = (struct task_struct *)bpf_get_current_task();
@@ -128,4 +127,18 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	}
 	count(CPU_CNT_SAMPLES);
 	return 0;
+}
+
+/* The continuous, host-wide sampling: one cpu-clock event per CPU. */
+SEC("perf_event")
+int on_cpu_sample(struct bpf_perf_event_data *ctx)
+{
+	return sample(ctx, 0);
+}
+
+/* A request's own faster sampling of one process: per-thread events. */
+SEC("perf_event")
+int on_request_sample(struct bpf_perf_event_data *ctx)
+{
+	return sample(ctx, CPU_F_REQUEST);
 }

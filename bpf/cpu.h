@@ -7,6 +7,10 @@
 #ifndef PPROFD_CPU_H
 #define PPROFD_CPU_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
 #define CPU_MAX_FRAMES 127 /* per stack; the kernel's perf callchain limit */
 #define CPU_COMM_LEN 16
 
@@ -14,6 +18,7 @@
 #define CPU_F_KSTACK_ERR (1u << 0) /* the kernel stack could not be read */
 #define CPU_F_USTACK_ERR (1u << 1) /* the user stack could not be read */
 #define CPU_F_KTHREAD (1u << 2)    /* a kernel thread: no user stack expected */
+#define CPU_F_REQUEST (1u << 3)    /* from a request's own per-thread event */
 
 struct cpu_sample {
 	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */

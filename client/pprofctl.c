@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * pprofctl: the command-line client of pprofd. The per-PID requests over the
- * control socket come with the request protocol; today it reports its
- * version and says so.
+ * pprofctl: the command-line client of pprofd. Requests go to the daemon's
+ * control socket (ctl.c); reports on profile files need no daemon.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl.h"
+
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: pprofctl COMMAND [OPTIONS]\n"
-		   "Commands: profile, heap, mutex, block, threads, status, top, flamegraph\n"
+	fprintf(f, "Usage: pprofctl COMMAND [OPTIONS]   (pprofctl COMMAND --help for each)\n\n"
+		   "  profile --pid PID [--seconds N] [--hz HZ] [-o FILE]   a CPU profile\n"
+		   "  heap|mutex|block --pid PID --seconds N [-o FILE]\n"
+		   "  threads --pid PID [-o FILE]\n"
+		   "  status                        pprofd's health and counters\n"
+		   "  top FILE                      a text report of a profile\n"
+		   "  flamegraph FILE -o OUT.svg    a flame graph to open in a browser\n\n"
 		   "  --help     this text\n"
 		   "  --version  the version\n");
 }
@@ -29,6 +35,11 @@ int main(int argc, char **argv)
 		printf("pprofctl %s\n", PPROFD_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "pprofctl: '%s' is not implemented yet in this version\n", argv[1]);
-	return 1;
+	if (!strcmp(argv[1], "profile") || !strcmp(argv[1], "heap") || !strcmp(argv[1], "mutex") ||
+	    !strcmp(argv[1], "block") || !strcmp(argv[1], "threads"))
+		return cmd_request(argv[1], argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
+	fprintf(stderr, "pprofctl: unknown command '%s' (see pprofctl --help)\n", argv[1]);
+	return 2;
 }

@@ -92,7 +92,7 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 }
 
 int cpu_profile__add_image(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
-			   struct image *img)
+			   struct image *img, const struct stackagg *agg)
 {
 	uint64_t locs[2 * 127 + 1];
 	struct stack_entry *e;
@@ -109,7 +109,7 @@ int cpu_profile__add_image(struct pprof *p, struct procs *procs, const struct ka
 		}
 	}
 
-	hashtab__for_each(&img->cpu.ht, e) {
+	hashtab__for_each(&agg->ht, e) {
 		struct pprof_label labels[4] = {
 			{.key = "pid", .num = img->pid},
 			{.key = "tid", .num = e->tid},

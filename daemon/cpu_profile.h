@@ -13,11 +13,12 @@ struct pprof;
 struct procs;
 struct image;
 struct kallsyms;
+struct stackagg;
 
 /* A new, empty cpu profile. */
 struct pprof *cpu_profile__new(unsigned hz, int64_t time_nanos, int64_t duration_nanos);
-/* Adds every sample of img->cpu (one process image) to p. 0 or -errno. */
+/* Adds every sample of agg, stacks of process image img, to p. 0 or -errno. */
 int cpu_profile__add_image(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
-			   struct image *img);
+			   struct image *img, const struct stackagg *agg);
 
 #endif

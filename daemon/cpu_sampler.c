@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int open_cpu_clock(int cpu, unsigned hz)
+/* cpu >= 0, pid -1: one CPU, every task. cpu -1, pid: one thread (and,
+ * inherited, what it creates) on any CPU. */
+static int open_cpu_clock(int cpu, int pid, unsigned hz)
 {
 	struct perf_event_attr a = {
 		.type = PERF_TYPE_SOFTWARE,
@@ -50,9 +54,10 @@ static int open_cpu_clock(int cpu, unsigned hz)
 		.config = PERF_COUNT_SW_CPU_CLOCK,
 		.sample_freq = hz,
 		.freq = 1,
+		.inherit = pid > 0,
 	};
 
-	return syscall(__NR_perf_event_open, &a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return syscall(__NR_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
 struct cpu_sampler *cpu_sampler__new(const struct cpu_sampler_opts *o)
@@ -100,7 +105,7 @@ struct cpu_sampler *cpu_sampler__new(const struct cpu_sampler_opts *o)
 
 		if (!online[cpu])
 			continue;
-		fd = open_cpu_clock(cpu, o->frequency_hz);
+		fd = open_cpu_clock(cpu, -1, o->frequency_hz);
 		if (fd < 0) {
 			if (errno == ENODEV)
 				continue; /* went offline meanwhile */
@@ -180,4 +185,81 @@ int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR])
 	}
 	free(vals);
 	return 0;
+}
+
+struct cpu_pid_events {
+	int *fds;
+	struct bpf_link **links;
+	unsigned n;
+};
+
+void cpu_pid_events__free(struct cpu_pid_events *e)
+{
+	if (!e)
+		return;
+	for (unsigned i = 0; i < e->n; i++) {
+		bpf_link__destroy(e->links[i]);
+		close(e->fds[i]);
+	}
+	free(e->fds);
+	free(e->links);
+	free(e);
+}
+
+struct cpu_pid_events *cpu_sampler__attach_pid(struct cpu_sampler *s, uint32_t pid, unsigned hz,
+					       unsigned max_threads)
+{
+	struct cpu_pid_events *e = calloc(1, sizeof(*e));
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	dir = opendir(path);
+	if (!e || !dir) {
+		err = !e ? -ENOMEM : -ESRCH;
+		goto fail;
+	}
+	e->fds = calloc(max_threads, sizeof(*e->fds));
+	e->links = calloc(max_threads, sizeof(*e->links));
+	if (!e->fds || !e->links) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	while ((de = readdir(dir))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		int fd;
+
+		if (*end || tid <= 0)
+			continue;
+		if (e->n == max_threads) {
+			log_warn("request: pid %u has over %u threads; sampling the first %u", pid,
+				 max_threads, max_threads);
+			break;
+		}
+		fd = open_cpu_clock(-1, tid, hz);
+		if (fd < 0)
+			continue; /* the thread exited meanwhile */
+		e->links[e->n] = bpf_program__attach_perf_event(s->skel->progs.on_request_sample, fd);
+		if (!e->links[e->n]) {
+			err = -errno;
+			close(fd);
+			goto fail;
+		}
+		e->fds[e->n++] = fd;
+	}
+	if (!e->n) {
+		err = -ESRCH;
+		goto fail;
+	}
+	closedir(dir);
+	return e;
+fail:
+	if (dir)
+		closedir(dir);
+	cpu_pid_events__free(e);
+	errno = -err;
+	return NULL;
 }

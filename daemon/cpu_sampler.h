@@ -36,4 +36,15 @@ int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR])
 /* Records user space rejected as malformed (should stay 0). */
 uint64_t cpu_sampler__malformed(const struct cpu_sampler *s);
 
+/*
+ * A request's own sampling of one process at hz: a cpu-clock event on every
+ * thread of pid, inherited by the threads and children they create, with
+ * the request program attached (its records carry CPU_F_REQUEST). Other
+ * processes pay nothing. NULL + errno (ESRCH: no such process).
+ */
+struct cpu_pid_events;
+struct cpu_pid_events *cpu_sampler__attach_pid(struct cpu_sampler *s, uint32_t pid, unsigned hz,
+					       unsigned max_threads);
+void cpu_pid_events__free(struct cpu_pid_events *e);
+
 #endif

@@ -20,6 +20,9 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "control.h"
+#include "loop.h"
+#include "requests.h"
 #include "cpu_profile.h"
 #include "cpu_sampler.h"
 #include "log.h"
@@ -42,6 +45,14 @@ struct daemon {
 	struct procs *procs;
 	struct sideband *sb;
 	struct cpu_sampler *sampler;
+	struct requests *requests;
+	struct control *control;
+	int epfd;
+	struct watch sig_w, samples_w, sideband_w;
+	bool stop;
+	int argc;
+	char **argv;
+	uint64_t start_mono;
 	uint64_t window_start_mono;
 	struct timespec window_start_real;
 	uint64_t drain_t0; /* samples newer than this wait for the next drain */
@@ -98,6 +109,10 @@ static void add_sample(struct daemon *d, const struct cpu_sample *s)
 		d->untracked++;
 		return;
 	}
+	if (d->requests)
+		requests__on_sample(d->requests, img, s);
+	if (s->flags & CPU_F_REQUEST)
+		return; /* a request's own faster sampling: not the continuous profile */
 	/* The main thread's name is the process's, where we know no better. */
 	if (!img->comm[0] && s->tid == s->pid)
 		memcpy(img->comm, s->comm, sizeof(img->comm) - 1);
@@ -198,7 +213,7 @@ static void write_image(struct image *img, void *arg)
 			 img->cpu.dropped);
 		pprof__add_comment(p, comment);
 	}
-	err = cpu_profile__add_image(p, d->procs, d->ksyms, img);
+	err = cpu_profile__add_image(p, d->procs, d->ksyms, img, &img->cpu);
 	if (!err)
 		err = pprof__encode_gz(p, &buf, &len);
 	if (!err)
@@ -254,6 +269,57 @@ static void log_health(struct daemon *d)
 		 c[CPU_CNT_SAMPLES], c[CPU_CNT_DROP_RINGBUF], c[CPU_CNT_USTACK_ERR], d->untracked,
 		 sideband__lost(d->sb), ps.images, d->written_files, d->written_bytes,
 		 d->write_errors);
+}
+
+static int status_counters(void *ctx, struct status_counter *out, int max)
+{
+	struct daemon *d = ctx;
+	uint64_t c[CPU_CNT_NR] = {0}, served, refused;
+	struct procs_stats ps;
+	struct symtab_cache_stats ss;
+	unsigned active;
+	int n = 0;
+
+	cpu_sampler__counters(d->sampler, c);
+	procs__stats(d->procs, &ps);
+	symtab_cache__stats(d->symcache, &ss);
+	requests__counts(d->requests, &served, &refused, &active);
+#define PUT(nm, v)                                                                   \
+	do {                                                                         \
+		if (n < max) {                                                       \
+			snprintf(out[n].name, sizeof(out[n].name), "%s", nm);        \
+			out[n++].value = (v);                                        \
+		}                                                                    \
+	} while (0)
+	PUT("uptime_seconds", (now_ns(CLOCK_MONOTONIC) - d->start_mono) / 1000000000);
+	PUT("frequency_hz", d->cfg.frequency_hz);
+	PUT("interval_seconds", d->cfg.interval_sec);
+	PUT("samples", c[CPU_CNT_SAMPLES]);
+	PUT("samples_idle", c[CPU_CNT_IDLE]);
+	PUT("samples_self_skipped", c[CPU_CNT_SELF]);
+	PUT("drops_ringbuf_full", c[CPU_CNT_DROP_RINGBUF]);
+	PUT("drops_untracked_process", d->untracked);
+	PUT("drops_pending_overflow", d->pending_dropped);
+	PUT("drops_malformed", cpu_sampler__malformed(d->sampler));
+	PUT("kernel_stack_errors", c[CPU_CNT_KSTACK_ERR]);
+	PUT("user_stack_errors", c[CPU_CNT_USTACK_ERR]);
+	PUT("sideband_records_lost", sideband__lost(d->sb));
+	PUT("processes_tracked", ps.images);
+	PUT("processes_max", d->cfg.max_processes);
+	PUT("processes_over_limit", ps.over_limit);
+	PUT("addresses_in_no_mapping", ps.maps_unknown);
+	PUT("symbol_files_cached", ss.files);
+	PUT("symbol_files_max", d->cfg.max_symbol_files);
+	PUT("symbol_cache_bytes", ss.bytes);
+	PUT("symbol_load_failures", ps.symtab_fail);
+	PUT("profiles_written", d->written_files);
+	PUT("profile_bytes_written", d->written_bytes);
+	PUT("profile_write_errors", d->write_errors);
+	PUT("requests_active", active);
+	PUT("requests_served", served);
+	PUT("requests_refused", refused);
+#undef PUT
+	return n;
 }
 
 static void usage(FILE *f)
@@ -361,15 +427,39 @@ static int reload(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
+static struct daemon *the_daemon; /* for the watch callbacks */
+
+static void on_signal(struct watch *w, uint32_t events)
+{
+	struct daemon *d = the_daemon;
+	struct signalfd_siginfo si;
+
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(d, d->argc, d->argv);
+		else
+			d->stop = true;
+	}
+}
+
+/* The rings are drained once per loop turn, whatever woke us. */
+static void on_ring(struct watch *w, uint32_t events)
+{
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 int main(int argc, char **argv)
 {
-	struct daemon d = {0};
-	struct epoll_event ev = {.events = EPOLLIN};
+	struct daemon d = {.argc = argc, .argv = argv};
 	sigset_t mask;
-	int sfd, epfd, err = 1;
-	bool stop = false;
+	int err = 1;
 	uint64_t last_health;
 
+	the_daemon = &d;
 	if (parse_args(argc, argv, &d.cfg) < 0)
 		return 2;
 	log_max_level = d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
@@ -381,7 +471,11 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d.sig_w.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d.sig_w.fn = on_signal;
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d.sig_w.fd < 0 || d.epfd < 0 || watch_add(d.epfd, &d.sig_w, EPOLLIN) < 0)
+		goto out;
 
 	d.symcache = symtab_cache__new(d.cfg.max_symbol_files);
 	if (d.symcache)
@@ -408,43 +502,56 @@ int main(int argc, char **argv)
 	});
 	if (!d.sampler)
 		goto out;
+	d.samples_w = (struct watch){.fd = cpu_sampler__fd(d.sampler), .fn = on_ring};
+	d.sideband_w = (struct watch){.fd = sideband__fd(d.sb), .fn = on_ring};
+	watch_add(d.epfd, &d.samples_w, EPOLLIN);
+	watch_add(d.epfd, &d.sideband_w, EPOLLIN);
 
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	for (int i = 0; i < 3; i++) {
-		ev.data.fd = i == 0 ? sfd : i == 1 ? cpu_sampler__fd(d.sampler) : sideband__fd(d.sb);
-		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	d.requests = requests__new(&(struct requests_opts){
+		.procs = d.procs,
+		.ksyms = &d.ksyms,
+		.sampler = d.sampler,
+		.frequency_hz = d.cfg.frequency_hz,
+		.max_seconds = d.cfg.max_request_seconds,
+		.max_concurrent = d.cfg.max_concurrent_requests,
+		.status = status_counters,
+		.status_ctx = &d,
+	});
+	if (!d.requests)
+		goto out;
+	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, 64);
+	if (!d.control) {
+		log_err("cannot listen on %s: %s", d.cfg.socket_path, strerror(errno));
+		goto out;
 	}
 
-	d.window_start_mono = now_ns(CLOCK_MONOTONIC);
+	d.start_mono = d.window_start_mono = now_ns(CLOCK_MONOTONIC);
 	clock_gettime(CLOCK_REALTIME, &d.window_start_real);
 	last_health = d.window_start_mono;
-	log_info("pprofd %s: profiling every process at %u Hz, writing to %s every %us",
-		 PPROFD_VERSION, d.cfg.frequency_hz, d.cfg.output_dir, d.cfg.interval_sec);
+	log_info("pprofd %s: profiling every process at %u Hz, writing to %s every %us; "
+		 "control socket %s",
+		 PPROFD_VERSION, d.cfg.frequency_hz, d.cfg.output_dir, d.cfg.interval_sec,
+		 d.cfg.socket_path);
 	notify("READY=1\nSTATUS=profiling");
 
-	while (!stop) {
+	while (!d.stop) {
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
 		uint64_t window_end = d.window_start_mono + d.cfg.interval_sec * 1000000000ull;
-		int64_t timeout_ms = window_end > now ? (int64_t)((window_end - now) / 1000000) : 0;
-		struct epoll_event evs[4];
+		uint64_t next = min_u64(window_end, now + DRAIN_PERIOD_MS * 1000000ull);
+		struct epoll_event evs[16];
 		int n;
 
-		if (timeout_ms > DRAIN_PERIOD_MS)
-			timeout_ms = DRAIN_PERIOD_MS;
-		n = epoll_wait(epfd, evs, 4, timeout_ms);
+		next = min_u64(next, requests__next_deadline(d.requests));
+		next = min_u64(next, control__next_deadline(d.control));
+		n = epoll_wait(d.epfd, evs, 16, next > now ? (int)((next - now + 999999) / 1000000) : 0);
 		for (int i = 0; i < n; i++) {
-			struct signalfd_siginfo si;
+			struct watch *w = evs[i].data.ptr;
 
-			if (evs[i].data.fd != sfd)
-				continue;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP)
-					reload(&d, argc, argv);
-				else
-					stop = true;
-			}
+			w->fn(w, evs[i].events);
 		}
 		drain(&d, false);
+		requests__tick(d.requests);
+		control__tick(d.control);
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= window_end)
 			end_window(&d);
@@ -460,10 +567,14 @@ int main(int argc, char **argv)
 	log_health(&d);
 	err = 0;
 out:
+	control__free(d.control);
+	requests__free(d.requests);
 	cpu_sampler__free(d.sampler);
 	sideband__free(d.sb);
 	procs__free(d.procs);
 	kallsyms__free(d.ksyms);
 	symtab_cache__free(d.symcache);
+	if (d.epfd > 0)
+		close(d.epfd);
 	return err;
 }

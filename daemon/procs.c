@@ -613,14 +613,15 @@ void procs__gc(struct procs *p)
 		while (*link) {
 			struct image *o = *link;
 
-			if (!stackagg__len(&o->cpu) && o->end_ns < cutoff) {
+			if (!stackagg__len(&o->cpu) && !o->refs && o->end_ns < cutoff) {
 				*link = o->older;
 				image_free(p, o);
 			} else {
 				link = &o->older;
 			}
 		}
-		if (img->end_ns && img->end_ns < cutoff && !img->older && !stackagg__len(&img->cpu)) {
+		if (img->end_ns && img->end_ns < cutoff && !img->older && !img->refs &&
+		    !stackagg__len(&img->cpu)) {
 			if (nr_dead == cap) {
 				uint32_t *nd;
 

@@ -42,6 +42,7 @@ struct image {
 	struct mapping *maps; /* sorted by start, non-overlapping */
 	unsigned nr_maps, cap_maps;
 	struct stackagg cpu;  /* this window's CPU samples */
+	unsigned refs;        /* requests holding it: not freed while > 0 */
 	struct image *older;  /* the image this PID had before */
 };
 

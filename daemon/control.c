@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "control.pb-c.h"
+#include "log.h"
+#include "loop.h"
+#include "requests.h"
+
+#define READ_TIMEOUT_NS (5ull * 1000000000)   /* to send a request */
+#define WRITE_TIMEOUT_NS (60ull * 1000000000) /* to take a reply */
+
+struct conn {
+	struct watch w;
+	struct control *c;
+	struct req_peer peer;
+	uint8_t in[4 + CONTROL_MAX_REQUEST];
+	size_t in_len;
+	uint8_t *out;
+	size_t out_len, out_off;
+	struct request *req; /* while a profile is being collected */
+	uint64_t deadline;   /* 0 while waiting for a request's result */
+	struct conn *next;
+};
+
+struct control {
+	struct watch w;
+	int epfd;
+	char path[108];
+	struct requests *r;
+	struct conn *conns;
+	unsigned nr_conns, max_conns;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void conn_close(struct conn *k)
+{
+	struct control *c = k->c;
+
+	for (struct conn **l = &c->conns; *l; l = &(*l)->next) {
+		if (*l == k) {
+			*l = k->next;
+			break;
+		}
+	}
+	c->nr_conns--;
+	if (k->req)
+		requests__cancel(c->r, k->req);
+	watch_del(c->epfd, &k->w);
+	close(k->w.fd);
+	free(k->out);
+	free(k);
+}
+
+/* Frames and queues a reply; the connection then only writes. */
+static void send_reply(struct conn *k, Pprofd__Control__Reply *rep)
+{
+	size_t n = pprofd__control__reply__get_packed_size(rep);
+
+	k->out = malloc(4 + n);
+	if (!k->out) {
+		conn_close(k);
+		return;
+	}
+	k->out[0] = n >> 24;
+	k->out[1] = n >> 16;
+	k->out[2] = n >> 8;
+	k->out[3] = n;
+	pprofd__control__reply__pack(rep, k->out + 4);
+	k->out_len = 4 + n;
+	k->out_off = 0;
+	k->deadline = mono_ns() + WRITE_TIMEOUT_NS;
+	watch_mod(k->c->epfd, &k->w, EPOLLOUT);
+}
+
+static void send_error(struct conn *k, unsigned code, const char *msg)
+{
+	Pprofd__Control__Reply rep = PPROFD__CONTROL__REPLY__INIT;
+
+	rep.version = CONTROL_VERSION;
+	rep.code = code;
+	rep.message = (char *)msg;
+	send_reply(k, &rep);
+}
+
+static void on_result(struct req_result *res, void *ctx)
+{
+	struct conn *k = ctx;
+	Pprofd__Control__Reply rep = PPROFD__CONTROL__REPLY__INIT;
+
+	k->req = NULL;
+	rep.version = CONTROL_VERSION;
+	rep.code = res->status;
+	rep.message = res->message;
+	if (res->status == 200) {
+		rep.profile.data = res->data;
+		rep.profile.len = res->len;
+	}
+	send_reply(k, &rep);
+	free(res->data);
+}
+
+static void send_status(struct conn *k)
+{
+	struct status_counter sc[STATUS_MAX_COUNTERS];
+	Pprofd__Control__Counter cs[STATUS_MAX_COUNTERS], *cp[STATUS_MAX_COUNTERS];
+	Pprofd__Control__Status st = PPROFD__CONTROL__STATUS__INIT;
+	Pprofd__Control__Reply rep = PPROFD__CONTROL__REPLY__INIT;
+	int n = requests__status(k->c->r, sc, STATUS_MAX_COUNTERS);
+
+	for (int i = 0; i < n; i++) {
+		pprofd__control__counter__init(&cs[i]);
+		cs[i].name = sc[i].name;
+		cs[i].value = sc[i].value;
+		cp[i] = &cs[i];
+	}
+	st.version = PPROFD_VERSION;
+	st.n_counters = n;
+	st.counters = cp;
+	rep.version = CONTROL_VERSION;
+	rep.code = 200;
+	rep.message = "";
+	rep.status = &st;
+	send_reply(k, &rep);
+}
+
+static void handle_request(struct conn *k, const uint8_t *msg, size_t len)
+{
+	Pprofd__Control__Request *rq = pprofd__control__request__unpack(NULL, len, msg);
+	struct req_params p = {0};
+	char err[128];
+
+	if (!rq) {
+		send_error(k, 400, "malformed request");
+		return;
+	}
+	if (rq->version != CONTROL_VERSION) {
+		snprintf(err, sizeof(err),
+			 "protocol version mismatch: pprofctl speaks %u, pprofd %s speaks %u; "
+			 "use the pprofctl of the same release",
+			 rq->version, PPROFD_VERSION, CONTROL_VERSION);
+		send_error(k, 505, err);
+		goto out;
+	}
+	switch (rq->kind) {
+	case PPROFD__CONTROL__KIND__KIND_STATUS:
+		send_status(k);
+		goto out;
+	case PPROFD__CONTROL__KIND__KIND_CPU: p.kind = REQ_CPU; break;
+	case PPROFD__CONTROL__KIND__KIND_HEAP: p.kind = REQ_HEAP; break;
+	case PPROFD__CONTROL__KIND__KIND_MUTEX: p.kind = REQ_MUTEX; break;
+	case PPROFD__CONTROL__KIND__KIND_BLOCK: p.kind = REQ_BLOCK; break;
+	case PPROFD__CONTROL__KIND__KIND_THREADS: p.kind = REQ_THREADS; break;
+	default:
+		send_error(k, 400, "unknown request kind");
+		goto out;
+	}
+	p.pid = rq->pid;
+	p.seconds = rq->seconds;
+	p.hz = rq->hz;
+	p.peer = k->peer;
+	k->deadline = 0; /* the request has its own deadline */
+	watch_mod(k->c->epfd, &k->w, EPOLLRDHUP);
+	k->req = requests__start(k->c->r, &p, on_result, k);
+out:
+	pprofd__control__request__free_unpacked(rq, NULL);
+}
+
+static void on_conn(struct watch *w, uint32_t events)
+{
+	struct conn *k = (struct conn *)w;
+
+	if (k->out) {
+		while (k->out_off < k->out_len) {
+			ssize_t n = send(w->fd, k->out + k->out_off, k->out_len - k->out_off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n < 0 && errno == EAGAIN)
+				return;
+			if (n <= 0) {
+				conn_close(k);
+				return;
+			}
+			k->out_off += n;
+		}
+		conn_close(k); /* one request per connection */
+		return;
+	}
+	if (k->req) {
+		/* waiting for the profile: only a hang-up matters */
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			conn_close(k);
+		return;
+	}
+	for (;;) {
+		ssize_t n = recv(w->fd, k->in + k->in_len, sizeof(k->in) - k->in_len, MSG_DONTWAIT);
+		uint32_t want;
+
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			conn_close(k);
+			return;
+		}
+		k->in_len += n;
+		if (k->in_len < 4)
+			continue;
+		want = (uint32_t)k->in[0] << 24 | k->in[1] << 16 | k->in[2] << 8 | k->in[3];
+		if (want > CONTROL_MAX_REQUEST) {
+			send_error(k, 400, "request too large");
+			return;
+		}
+		if (k->in_len >= 4 + want) {
+			handle_request(k, k->in + 4, want);
+			return;
+		}
+	}
+}
+
+static void on_listen(struct watch *w, uint32_t events)
+{
+	struct control *c = (struct control *)w;
+
+	for (;;) {
+		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct conn *k;
+
+		if (fd < 0)
+			return;
+		k = calloc(1, sizeof(*k));
+		if (!k) {
+			close(fd);
+			continue;
+		}
+		k->w.fd = fd;
+		k->w.fn = on_conn;
+		k->c = c;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			k->peer.known = true;
+			k->peer.uid = cred.uid;
+			k->peer.privileged = cred.uid == 0;
+		}
+		k->deadline = mono_ns() + READ_TIMEOUT_NS;
+		k->next = c->conns;
+		c->conns = k;
+		c->nr_conns++;
+		watch_add(c->epfd, &k->w, EPOLLIN | EPOLLRDHUP);
+		if (c->nr_conns > c->max_conns)
+			send_error(k, 503, "too many connections to pprofd; try again later");
+	}
+}
+
+static int mkdir_parent(const char *path)
+{
+	char dir[108], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+struct control *control__new(const char *path, int epfd, struct requests *r, unsigned max_conns)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct control *c;
+	mode_t old;
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	strcpy(sa.sun_path, path);
+	c->epfd = epfd;
+	c->r = r;
+	c->max_conns = max_conns;
+	if ((err = mkdir_parent(path)) < 0)
+		goto fail;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	c->w.fd = fd;
+	c->w.fn = on_listen;
+	/* A socket file left by a pprofd that died: nobody answers on it. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		err = -EADDRINUSE;
+		log_err("control: another pprofd is listening on %s", path);
+		goto fail_fd;
+	}
+	unlink(path);
+	/* Anyone may connect; what they may ask is decided per request from
+	 * their credentials (SO_PEERCRED). */
+	old = umask(0111);
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (err || listen(fd, 64) < 0 || watch_add(epfd, &c->w, EPOLLIN) < 0) {
+		err = err ? err : -errno;
+		goto fail_fd;
+	}
+	return c;
+fail_fd:
+	close(fd);
+fail:
+	free(c);
+	errno = -err;
+	return NULL;
+}
+
+void control__free(struct control *c)
+{
+	if (!c)
+		return;
+	while (c->conns)
+		conn_close(c->conns);
+	watch_del(c->epfd, &c->w);
+	close(c->w.fd);
+	unlink(c->path);
+	free(c);
+}
+
+void control__tick(struct control *c)
+{
+	uint64_t now = mono_ns();
+	struct conn *k = c->conns, *next;
+
+	for (; k; k = next) {
+		next = k->next;
+		if (k->deadline && now >= k->deadline) {
+			log_debug("control: a client timed out");
+			conn_close(k);
+		}
+	}
+}
+
+uint64_t control__next_deadline(const struct control *c)
+{
+	uint64_t d = UINT64_MAX;
+
+	for (const struct conn *k = c->conns; k; k = k->next)
+		if (k->deadline && k->deadline < d)
+			d = k->deadline;
+	return d;
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpu_profile.h"
+#include "cpu_sampler.h"
+#include "log.h"
+#include "pprof.h"
+#include "procs.h"
+#include "requests.h"
+
+#define DEFAULT_SECONDS 30
+#define MAX_HZ 10000
+#define MAX_THREADS_PER_REQUEST 4096
+#define AGG_BYTES_PER_REQUEST (16u << 20)
+
+/* A request's samples of one process image. */
+struct req_agg {
+	struct image *img; /* holds a reference (img->refs) */
+	struct stackagg agg;
+};
+
+struct request {
+	struct req_params p;
+	unsigned hz;        /* the rate of the samples it takes */
+	bool own_events;    /* hz above the continuous rate: CPU_F_REQUEST samples */
+	struct cpu_pid_events *events;
+	uint64_t start_ns, deadline_ns;
+	struct timespec start_real;
+	req_done_fn done;
+	void *ctx;
+	struct req_agg *aggs;
+	unsigned nr_aggs, cap_aggs;
+	struct request *next;
+};
+
+struct requests {
+	struct requests_opts o;
+	struct request *list;
+	unsigned active;
+	uint64_t served, refused;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+struct requests *requests__new(const struct requests_opts *o)
+{
+	struct requests *r = calloc(1, sizeof(*r));
+
+	if (r)
+		r->o = *o;
+	return r;
+}
+
+static void req_free(struct request *q)
+{
+	cpu_pid_events__free(q->events);
+	for (unsigned i = 0; i < q->nr_aggs; i++) {
+		q->aggs[i].img->refs--;
+		stackagg__reset(&q->aggs[i].agg);
+	}
+	free(q->aggs);
+	free(q);
+}
+
+static void unlink_req(struct requests *r, struct request *q)
+{
+	for (struct request **l = &r->list; *l; l = &(*l)->next) {
+		if (*l == q) {
+			*l = q->next;
+			r->active--;
+			return;
+		}
+	}
+}
+
+static void fail_now(struct requests *r, req_done_fn done, void *ctx, int status, const char *fmt,
+		     ...) __attribute__((format(printf, 5, 6)));
+static void fail_now(struct requests *r, req_done_fn done, void *ctx, int status, const char *fmt,
+		     ...)
+{
+	struct req_result res = {.status = status};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(res.message, sizeof(res.message), fmt, ap);
+	va_end(ap);
+	r->refused++;
+	done(&res, ctx);
+}
+
+/* Reads the real, effective, saved and fs uids of pid. */
+static int proc_uids(uint32_t pid, uid_t uids[4])
+{
+	char path[64], line[256];
+	FILE *f;
+	int found = -ESRCH;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ESRCH;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned a, b, c, d;
+
+		if (sscanf(line, "Uid: %u %u %u %u", &a, &b, &c, &d) == 4) {
+			uids[0] = a, uids[1] = b, uids[2] = c, uids[3] = d;
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * As PTRACE_MODE_READ would allow (SPEC §5): root (or CAP_SYS_PTRACE), or a
+ * sender whose uid is every uid of the target (a setuid program is not
+ * readable by the user who ran it). An unknown sender may read nothing.
+ */
+static bool may_read(const struct req_peer *peer, uint32_t pid)
+{
+	uid_t uids[4];
+
+	if (!peer->known)
+		return false;
+	if (peer->privileged)
+		return true;
+	if (proc_uids(pid, uids))
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (uids[i] != peer->uid)
+			return false;
+	return true;
+}
+
+static const char *kind_name(enum req_kind k)
+{
+	switch (k) {
+	case REQ_CPU: return "cpu";
+	case REQ_HEAP: return "heap";
+	case REQ_MUTEX: return "mutex";
+	case REQ_BLOCK: return "block";
+	case REQ_THREADS: return "threads";
+	}
+	return "unknown";
+}
+
+struct request *requests__start(struct requests *r, const struct req_params *p,
+				req_done_fn done, void *ctx)
+{
+	unsigned seconds = p->seconds ? p->seconds : DEFAULT_SECONDS;
+	char path[32];
+	struct request *q;
+
+	if (p->kind != REQ_CPU) {
+		fail_now(r, done, ctx, 501, "%s profiles are not implemented yet", kind_name(p->kind));
+		return NULL;
+	}
+	if (seconds < 1 || seconds > r->o.max_seconds) {
+		fail_now(r, done, ctx, 400, "seconds must be 1..%u", r->o.max_seconds);
+		return NULL;
+	}
+	if (p->hz > MAX_HZ) {
+		fail_now(r, done, ctx, 400, "hz must be 1..%u", MAX_HZ);
+		return NULL;
+	}
+	if (p->pid == 0 && !(p->peer.known && p->peer.privileged)) {
+		fail_now(r, done, ctx, 403, "a profile of the whole host needs root");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/proc/%u", p->pid);
+	if (p->pid && access(path, F_OK) < 0) {
+		fail_now(r, done, ctx, 404, "no such process: %u", p->pid);
+		return NULL;
+	}
+	if (p->pid && !may_read(&p->peer, p->pid)) {
+		fail_now(r, done, ctx, 403, "not allowed to profile pid %u%s", p->pid,
+			 p->peer.known ? "" : " (the sender could not be identified)");
+		return NULL;
+	}
+	if (r->active >= r->o.max_concurrent) {
+		fail_now(r, done, ctx, 429, "too many concurrent requests (%u); try again later",
+			 r->o.max_concurrent);
+		return NULL;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		fail_now(r, done, ctx, 500, "out of memory");
+		return NULL;
+	}
+	q->p = *p;
+	q->done = done;
+	q->ctx = ctx;
+	q->hz = p->hz ? p->hz : r->o.frequency_hz;
+	if (p->pid && q->hz > r->o.frequency_hz) {
+		/* Faster than the continuous rate: this process only. */
+		q->events = cpu_sampler__attach_pid(r->o.sampler, p->pid, q->hz,
+						    MAX_THREADS_PER_REQUEST);
+		if (!q->events) {
+			int err = errno;
+			unsigned hz = q->hz;
+
+			free(q);
+			if (err == ESRCH)
+				fail_now(r, done, ctx, 404, "no such process: %u", p->pid);
+			else
+				fail_now(r, done, ctx, 500, "cannot sample pid %u at %u Hz: %s", p->pid,
+					 hz, strerror(err));
+			return NULL;
+		}
+		q->own_events = true;
+	} else if (p->hz && p->hz < r->o.frequency_hz) {
+		q->hz = r->o.frequency_hz; /* never sample less than we do anyway */
+	}
+	q->start_ns = mono_ns();
+	q->deadline_ns = q->start_ns + seconds * 1000000000ull;
+	clock_gettime(CLOCK_REALTIME, &q->start_real);
+	q->next = r->list;
+	r->list = q;
+	r->active++;
+	log_debug("request: %s pid %u for %us at %u Hz", kind_name(p->kind), p->pid, seconds, q->hz);
+	return q;
+}
+
+void requests__cancel(struct requests *r, struct request *q)
+{
+	unlink_req(r, q);
+	req_free(q);
+}
+
+static struct stackagg *agg_for(struct request *q, struct image *img)
+{
+	for (unsigned i = 0; i < q->nr_aggs; i++)
+		if (q->aggs[i].img == img)
+			return &q->aggs[i].agg;
+	if (q->nr_aggs == q->cap_aggs) {
+		unsigned cap = q->cap_aggs ? q->cap_aggs * 2 : 4;
+		struct req_agg *na;
+
+		if (cap > 65536)
+			return NULL;
+		na = realloc(q->aggs, cap * sizeof(*na));
+		if (!na)
+			return NULL;
+		q->aggs = na;
+		q->cap_aggs = cap;
+	}
+	q->aggs[q->nr_aggs].img = img;
+	img->refs++;
+	/* a host-wide request shares its byte budget across processes */
+	stackagg__init(&q->aggs[q->nr_aggs].agg,
+		       q->p.pid ? AGG_BYTES_PER_REQUEST : AGG_BYTES_PER_REQUEST * 4 / 16);
+	return &q->aggs[q->nr_aggs++].agg;
+}
+
+void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s)
+{
+	const uint64_t *kf = (const uint64_t *)s->frames, *uf = kf + s->nr_kframes;
+	bool own = s->flags & CPU_F_REQUEST;
+
+	for (struct request *q = r->list; q; q = q->next) {
+		struct stackagg *a;
+		int64_t v[2];
+
+		if (q->p.pid && q->p.pid != s->pid)
+			continue; /* (a host-wide request takes every process) */
+		if (q->own_events != own || s->time_ns < q->start_ns)
+			continue;
+		a = agg_for(q, img);
+		if (!a)
+			continue;
+		v[0] = s->weight;
+		v[1] = (int64_t)s->weight * (1000000000ll / q->hz);
+		stackagg__add(a, s->tid, s->comm, kf, s->nr_kframes, uf, s->nr_uframes, v, 2);
+	}
+}
+
+static bool target_exited(struct request *q)
+{
+	for (unsigned i = 0; i < q->nr_aggs; i++)
+		if (q->aggs[i].img->pid == q->p.pid && q->aggs[i].img->exited)
+			return true;
+	return false;
+}
+
+static void finish(struct requests *r, struct request *q, bool exited)
+{
+	struct req_result res = {.status = 200};
+	uint64_t now = mono_ns();
+	struct pprof *p;
+	char comment[160];
+	int err = 0;
+
+	p = cpu_profile__new(q->hz, q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec,
+			     now - q->start_ns);
+	if (!p) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (q->p.pid)
+		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u, %u Hz",
+			 PPROFD_VERSION, q->p.pid, q->hz);
+	else
+		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of the whole host, %u Hz",
+			 PPROFD_VERSION, q->hz);
+	pprof__add_comment(p, comment);
+	if (exited)
+		pprof__add_comment(p, "the process exited during the request: this is what was "
+				      "collected until then");
+	for (unsigned i = 0; i < q->nr_aggs && !err; i++) {
+		err = cpu_profile__add_image(p, r->o.procs, *r->o.ksyms, q->aggs[i].img,
+					     &q->aggs[i].agg);
+		if (q->aggs[i].agg.dropped) {
+			snprintf(comment, sizeof(comment), "%" PRIu64 " samples of pid %u dropped: "
+				 "the request's stack table was full", q->aggs[i].agg.dropped,
+				 q->aggs[i].img->pid);
+			pprof__add_comment(p, comment);
+		}
+	}
+	if (!err)
+		err = pprof__encode_gz(p, &res.data, &res.len);
+out:
+	pprof__free(p);
+	if (err) {
+		res.status = 500;
+		snprintf(res.message, sizeof(res.message), "cannot build the profile: %s",
+			 strerror(-err));
+	}
+	unlink_req(r, q);
+	r->served++;
+	q->done(&res, q->ctx);
+	req_free(q);
+}
+
+void requests__tick(struct requests *r)
+{
+	uint64_t now = mono_ns();
+	struct request *q = r->list, *next;
+
+	for (; q; q = next) {
+		bool exited = q->p.pid && target_exited(q);
+
+		next = q->next;
+		if (now >= q->deadline_ns || exited)
+			finish(r, q, exited);
+	}
+}
+
+uint64_t requests__next_deadline(const struct requests *r)
+{
+	uint64_t d = UINT64_MAX;
+
+	for (struct request *q = r->list; q; q = q->next)
+		if (q->deadline_ns < d)
+			d = q->deadline_ns;
+	return d;
+}
+
+void requests__free(struct requests *r)
+{
+	if (!r)
+		return;
+	while (r->list) {
+		struct request *q = r->list;
+		struct req_result res = {.status = 503};
+
+		snprintf(res.message, sizeof(res.message), "pprofd is shutting down");
+		unlink_req(r, q);
+		q->done(&res, q->ctx);
+		req_free(q);
+	}
+	free(r);
+}
+
+void requests__counts(const struct requests *r, uint64_t *served, uint64_t *refused,
+		      unsigned *active)
+{
+	*served = r->served;
+	*refused = r->refused;
+	*active = r->active;
+}
+
+int requests__status(struct requests *r, struct status_counter *out, int max)
+{
+	return r->o.status ? r->o.status(r->o.status_ctx, out, max) : 0;
+}
+
+int requests__status_text(struct requests *r, char **out)
+{
+	struct status_counter c[STATUS_MAX_COUNTERS];
+	int n = requests__status(r, c, STATUS_MAX_COUNTERS);
+	size_t cap = (size_t)n * 80 + 1, len = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = 0;
+	for (int i = 0; i < n; i++)
+		len += snprintf(buf + len, cap - len, "%s %" PRIu64 "\n", c[i].name, c[i].value);
+	*out = buf;
+	return 0;
+}
