@@ -99,7 +99,7 @@ $(BUILD)/pprofd: $(BUILD)/daemon/main.o $(DAEMON_OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # pprofctl: every client/*.c, and the protobuf code of proto/.
-$(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(PROTO_OBJS)
+$(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(PROTO_OBJS) $(BUILD)/daemon/fdio.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Iclient $(LDFLAGS) $(filter %.c %.o,$^) -lprotobuf-c -lz -lm -o $@
 
@@ -109,7 +109,7 @@ test_symtab_OBJS := symtab hashtab log
 test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
-test_output_OBJS := output
+test_output_OBJS := output fdio
 test_procs_OBJS := procs stackagg symtab hashtab log
 
 .SECONDEXPANSION:

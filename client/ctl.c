@@ -17,27 +17,11 @@
 
 #include "control.pb-c.h"
 #include "ctl.h"
+#include "fdio.h"
 
 #define PROTO_VERSION 1 /* CONTROL_VERSION of the daemon */
 #define DEFAULT_SOCKET "/run/pprofd/pprofd.sock"
 #define MAX_REPLY (256u << 20)
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
 
 /* Reads exactly len bytes, waiting at most timeout_ms for each part. */
 static int read_all(int fd, void *buf, size_t len, int timeout_ms)

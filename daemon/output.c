@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "output.h"
 
 void sanitize_comm(const char *comm, char *out, size_t outlen)
@@ -27,23 +28,6 @@ void sanitize_comm(const char *comm, char *out, size_t outlen)
 		snprintf(out, outlen, "unknown");
 	else
 		out[n] = 0;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		len -= w;
-	}
-	return 0;
 }
 
 int output__write(const char *dir, const char *comm, uint32_t pid, const char *kind,

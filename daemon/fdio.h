@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Small I/O helpers shared by the daemon and pprofctl. */
+#ifndef PPROFD_FDIO_H
+#define PPROFD_FDIO_H
+
+#include <stddef.h>
+
+/* Writes all of buf, retrying short writes and EINTR. 0 or -errno. */
+int write_all(int fd, const void *buf, size_t len);
+
+#endif
