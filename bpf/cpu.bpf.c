@@ -30,53 +30,32 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CPU_CNT_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-/* Per-CPU scratch for one record at its largest. */
-struct scratch {
-	struct cpu_sample s;
-	__u64 frames[2 * CPU_MAX_FRAMES];
-	__u64 seq; /* samples of this CPU, for the wake-up check */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct scratch);
+	__type(value, struct cpu_percpu);
 } scratch SEC(".maps");
 
-static __always_inline void count(__u32 c)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &c);
-
-	if (v)
-		*v += 1;
-}
 
 static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
 	struct task_struct *task;
-	struct scratch *sc;
+	struct cpu_percpu *sc;
 	long nk, nu;
 	__u64 size, flags;
 
-	if (tid == 0) {
-		count(CPU_CNT_IDLE);
-		return 0;
-	}
-	if (pid == self_tgid) {
-		count(CPU_CNT_SELF);
-		return 0;
-	}
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
 		return 0;
+	if (tid == 0) {
+		sc->counters[CPU_CNT_IDLE]++;
+		return 0;
+	}
+	if (pid == self_tgid) {
+		sc->counters[CPU_CNT_SELF]++;
+		return 0;
+	}
 
 	sc->s.time_ns = bpf_ktime_get_ns();
 	sc->s.pid = pid;
@@ -91,7 +70,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	nk = in_user_mode(&ctx->regs) ? 0 : capture_kernel_stack(ctx, sc->frames, CPU_MAX_FRAMES * 8);
 	if (nk < 0) {
 		sc->s.flags |= CPU_F_KSTACK_ERR;
-		count(CPU_CNT_KSTACK_ERR);
+		sc->counters[CPU_CNT_KSTACK_ERR]++;
 		nk = 0;
 	}
 	if (nk > CPU_MAX_FRAMES)
@@ -104,7 +83,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 		nu = capture_user_stack(ctx, sc->frames + nk);
 		if (nu <= 0) {
 			sc->s.flags |= CPU_F_USTACK_ERR;
-			count(CPU_CNT_USTACK_ERR);
+			sc->counters[CPU_CNT_USTACK_ERR]++;
 			nu = 0;
 		}
 		if (nu > CPU_MAX_FRAMES)
@@ -122,10 +101,10 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	if (!(++sc->seq & 15) && bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&samples, sc, size, flags)) {
-		count(CPU_CNT_DROP_RINGBUF);
+		sc->counters[CPU_CNT_DROP_RINGBUF]++;
 		return 0;
 	}
-	count(CPU_CNT_SAMPLES);
+	sc->counters[CPU_CNT_SAMPLES]++;
 	return 0;
 }
 

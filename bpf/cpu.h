@@ -43,4 +43,14 @@ enum cpu_counter {
 	CPU_CNT_NR,
 };
 
+/* The program's per-CPU state (one PERCPU_ARRAY element): scratch for one
+ * record at its largest, and the counters, kept in the value every sample
+ * touches anyway rather than in a map of their own (one cold line less). */
+struct cpu_percpu {
+	struct cpu_sample s;
+	__u64 frames[2 * CPU_MAX_FRAMES];
+	__u64 seq; /* samples of this CPU, for the ring's wake-up check */
+	__u64 counters[CPU_CNT_NR];
+};
+
 #endif

@@ -171,19 +171,18 @@ uint64_t cpu_sampler__malformed(const struct cpu_sampler *s)
 
 int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR])
 {
-	int fd = bpf_map__fd(s->skel->maps.counters);
-	uint64_t *vals = calloc(s->ncpus_possible, sizeof(*vals));
+	int fd = bpf_map__fd(s->skel->maps.scratch);
+	struct cpu_percpu *v = calloc(s->ncpus_possible, sizeof(*v));
+	uint32_t zero = 0;
 
-	if (!vals)
+	if (!v)
 		return -ENOMEM;
-	for (uint32_t c = 0; c < CPU_CNT_NR; c++) {
-		out[c] = 0;
-		if (bpf_map_lookup_elem(fd, &c, vals))
-			continue;
+	memset(out, 0, CPU_CNT_NR * sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &zero, v) == 0)
 		for (int i = 0; i < s->ncpus_possible; i++)
-			out[c] += vals[i];
-	}
-	free(vals);
+			for (int c = 0; c < CPU_CNT_NR; c++)
+				out[c] += v[i].counters[c];
+	free(v);
 	return 0;
 }
 
