@@ -36,7 +36,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-ini
 	-fno-strict-aliasing -D_GNU_SOURCE -DPPROFD_VERSION='"$(VERSION)"' \
 	-I$(BUILD) -I$(BUILD)/proto -Ibpf -Idaemon $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -lstdc++ -lm
+LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -lstdc++ -lm -lmicrohttpd
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -111,6 +111,8 @@ test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio
 test_procs_OBJS := procs stackagg symtab hashtab log
+test_http_OBJS := http peer_uid log
+test_peer_uid_OBJS := peer_uid log
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$($$*_OBJS))) $(PROTO_OBJS)
@@ -134,6 +136,9 @@ fuzz_symtab_OBJS  := symtab hashtab log
 fuzz_symtab_LIBS  := -lelf -lz -lstdc++
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
+fuzz_httpparams_OBJS := http peer_uid log
+fuzz_httpparams_LIBS := -lmicrohttpd
+fuzz_httpparams_ARGS := -max_len=4096
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addprefix daemon/,$$(addsuffix .c,$$(fuzz_$$*_OBJS))) $(wildcard daemon/*.h)
 	$(call msg,FUZZ,$@)

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "http.h"
 #include "loop.h"
 #include "requests.h"
 #include "cpu_profile.h"
@@ -47,6 +48,8 @@ struct daemon {
 	struct cpu_sampler *sampler;
 	struct requests *requests;
 	struct control *control;
+	struct http_server *http;
+	struct watch http_w;
 	int epfd;
 	struct watch sig_w, samples_w, sideband_w;
 	bool stop;
@@ -442,6 +445,11 @@ static void on_signal(struct watch *w, uint32_t events)
 	}
 }
 
+static void on_http(struct watch *w, uint32_t events)
+{
+	http__run(the_daemon->http);
+}
+
 /* The rings are drained once per loop turn, whatever woke us. */
 static void on_ring(struct watch *w, uint32_t events)
 {
@@ -525,13 +533,32 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (d.cfg.http_enabled) {
+		d.http = http__new(&(struct http_opts){
+					   .addr = d.cfg.http_addr,
+					   .token = d.cfg.http_token,
+					   .max_seconds = d.cfg.max_request_seconds,
+					   .max_connections = 64,
+					   .timeout_sec = 10,
+				   },
+				   d.requests);
+		if (!d.http) {
+			log_err("cannot serve HTTP on %s: %s", d.cfg.http_addr,
+				errno == EPERM ? "a listener beyond loopback needs http_token in the config"
+					       : strerror(errno));
+			goto out;
+		}
+		d.http_w = (struct watch){.fd = http__fd(d.http), .fn = on_http};
+		watch_add(d.epfd, &d.http_w, EPOLLIN);
+	}
+
 	d.start_mono = d.window_start_mono = now_ns(CLOCK_MONOTONIC);
 	clock_gettime(CLOCK_REALTIME, &d.window_start_real);
 	last_health = d.window_start_mono;
 	log_info("pprofd %s: profiling every process at %u Hz, writing to %s every %us; "
-		 "control socket %s",
+		 "control socket %s; HTTP %s",
 		 PPROFD_VERSION, d.cfg.frequency_hz, d.cfg.output_dir, d.cfg.interval_sec,
-		 d.cfg.socket_path);
+		 d.cfg.socket_path, d.http ? d.cfg.http_addr : "off");
 	notify("READY=1\nSTATUS=profiling");
 
 	while (!d.stop) {
@@ -543,6 +570,8 @@ int main(int argc, char **argv)
 
 		next = min_u64(next, requests__next_deadline(d.requests));
 		next = min_u64(next, control__next_deadline(d.control));
+		if (d.http && http__timeout_ms(d.http) >= 0)
+			next = min_u64(next, now + http__timeout_ms(d.http) * 1000000ull);
 		n = epoll_wait(d.epfd, evs, 16, next > now ? (int)((next - now + 999999) / 1000000) : 0);
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
@@ -552,6 +581,8 @@ int main(int argc, char **argv)
 		drain(&d, false);
 		requests__tick(d.requests);
 		control__tick(d.control);
+		if (d.http)
+			http__run(d.http); /* resumed connections, timeouts */
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= window_end)
 			end_window(&d);
@@ -568,7 +599,10 @@ int main(int argc, char **argv)
 	err = 0;
 out:
 	control__free(d.control);
-	requests__free(d.requests);
+	requests__free(d.requests); /* answers what HTTP still waits for */
+	if (d.http)
+		http__run(d.http);
+	http__free(d.http);
 	cpu_sampler__free(d.sampler);
 	sideband__free(d.sb);
 	procs__free(d.procs);

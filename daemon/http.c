@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: MIT
+/*
+ * HTTP front end: libmicrohttpd in external-event-loop mode (MHD_USE_EPOLL,
+ * no threads); its epoll fd sits in the daemon's epoll. A profile request
+ * suspends its connection until the requests engine calls back, then resumes
+ * it with the result. Answers look like Go's net/http/pprof: errors as
+ * text/plain with the message, profiles as an octet-stream attachment.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "http.h"
+#include "log.h"
+#include "peer_uid.h"
+#include "requests.h"
+
+#define PPROF_PREFIX "/debug/pprof/"
+#define MAX_HZ 10000
+#define MAX_ARGS 32
+#define MEMORY_LIMIT (32 * 1024) /* per connection: caps request line + headers */
+#define INDEX_MAX_PROCS 20000
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct requests *r;
+	char *token;
+	size_t token_len;
+	bool loopback;
+	unsigned max_seconds;
+	struct http_conn *waiting; /* suspended, a request in flight */
+};
+
+enum conn_state { C_NEW, C_STARTING, C_WAITING, C_DONE };
+
+/* One HTTP request (MHD's per-request context). */
+struct http_conn {
+	struct http_server *h;
+	struct MHD_Connection *conn;
+	enum conn_state state;
+	struct request *req;
+	struct req_result res;
+	struct http_conn *prev, *next; /* in h->waiting while C_WAITING */
+};
+
+/* ---- routing and parameters (pure) ---- */
+
+static const struct {
+	const char *name;
+	enum req_kind kind;
+} profiles[] = {
+	{"profile", REQ_CPU}, {"heap", REQ_HEAP}, {"mutex", REQ_MUTEX},
+	{"block", REQ_BLOCK}, {"goroutine", REQ_THREADS},
+};
+
+static void parse_error(struct http_parsed *out, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void parse_error(struct http_parsed *out, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->route = HTTP_ROUTE_ERROR;
+	out->status = status;
+	va_start(ap, fmt);
+	vsnprintf(out->message, sizeof(out->message), fmt, ap);
+	va_end(ap);
+}
+
+/* Plain decimal like Go's ParseInt(s, 10, 64) without a sign: "010" is 10. */
+static bool parse_uint(const char *s, size_t len, unsigned long max, unsigned long *v)
+{
+	unsigned long x = 0;
+	size_t i;
+
+	if (!s || !len)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (x > (max - (unsigned)(s[i] - '0')) / 10)
+			return false;
+		x = x * 10 + (unsigned)(s[i] - '0');
+	}
+	*v = x;
+	return true;
+}
+
+static bool key_is(const struct http_arg *a, const char *name)
+{
+	return a->key && a->key_len == strlen(name) && !memcmp(a->key, name, a->key_len);
+}
+
+void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
+		 unsigned max_seconds, struct http_parsed *out)
+{
+	bool seen_seconds = false, seen_hz = false, seen_pid = false, seen_debug = false;
+	const char *name;
+	unsigned long v;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!path || strncmp(path, PPROF_PREFIX, strlen(PPROF_PREFIX))) {
+		if (path && !strcmp(path, "/debug/pprof"))
+			out->route = HTTP_ROUTE_REDIRECT; /* as Go's ServeMux does */
+		else
+			parse_error(out, 404, "404 page not found");
+		return;
+	}
+	name = path + strlen(PPROF_PREFIX);
+	if (!*name) {
+		out->route = HTTP_ROUTE_INDEX;
+		return;
+	}
+	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (!strcmp(name, profiles[i].name))
+			break;
+	if (i == sizeof(profiles) / sizeof(profiles[0])) {
+		parse_error(out, 404, "Unknown profile");
+		return;
+	}
+	out->params.kind = profiles[i].kind;
+
+	for (i = 0; i < nr_args; i++) {
+		const struct http_arg *a = &args[i];
+		bool *seen;
+		const char *k;
+
+		if (key_is(a, "seconds"))
+			seen = &seen_seconds, k = "seconds";
+		else if (key_is(a, "hz"))
+			seen = &seen_hz, k = "hz";
+		else if (key_is(a, "pid"))
+			seen = &seen_pid, k = "pid";
+		else if (key_is(a, "debug"))
+			seen = &seen_debug, k = "debug";
+		else
+			continue; /* like Go: parameters it does not know are ignored */
+		if (*seen) {
+			parse_error(out, 400, "duplicate parameter \"%s\"", k);
+			return;
+		}
+		*seen = true;
+		if (seen == &seen_seconds) {
+			if (!parse_uint(a->value, a->value_len, max_seconds, &v) || !v) {
+				parse_error(out, 400, "invalid value for \"seconds\": want an integer from 1 to %u",
+					    max_seconds);
+				return;
+			}
+			out->params.seconds = v;
+		} else if (seen == &seen_hz) {
+			if (!parse_uint(a->value, a->value_len, MAX_HZ, &v) || !v) {
+				parse_error(out, 400, "invalid value for \"hz\": want an integer from 1 to %d",
+					    MAX_HZ);
+				return;
+			}
+			out->params.hz = v;
+		} else if (seen == &seen_pid) {
+			if (!parse_uint(a->value, a->value_len, INT_MAX, &v) || !v) {
+				parse_error(out, 400, "invalid value for \"pid\": want a process id");
+				return;
+			}
+			out->params.pid = v;
+		} else {
+			if (!parse_uint(a->value, a->value_len, ULONG_MAX, &v)) {
+				parse_error(out, 400, "invalid value for \"debug\"");
+				return;
+			}
+			if (v) {
+				parse_error(out, 400, "debug=%lu is not supported", v);
+				return;
+			}
+		}
+	}
+	if (!seen_pid && out->params.kind != REQ_CPU) {
+		parse_error(out, 400, "missing parameter \"pid\" (only the cpu profile covers the whole host)");
+		return;
+	}
+	out->route = HTTP_ROUTE_PROFILE;
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result queue(struct MHD_Connection *conn, int status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO; /* out of memory: drop the connection */
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* As Go's serveError: the message and a newline, as text. */
+static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *msg)
+{
+	struct MHD_Response *resp;
+	size_t len = strlen(msg);
+	char *body = malloc(len + 2);
+
+	if (!body)
+		return MHD_NO;
+	memcpy(body, msg, len);
+	body[len] = '\n';
+	body[len + 1] = 0;
+	resp = MHD_create_response_from_buffer(len + 1, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "X-Go-Pprof", "1");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"pprofd\"");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	return queue(conn, status, resp);
+}
+
+static enum MHD_Result send_result(struct http_conn *c)
+{
+	struct req_result *res = &c->res;
+	struct MHD_Response *resp;
+
+	if (res->status != MHD_HTTP_OK) {
+		res->message[sizeof(res->message) - 1] = 0;
+		return send_error(c->conn, res->status ? res->status : 500,
+				  res->message[0] ? res->message : "internal error");
+	}
+	resp = MHD_create_response_from_buffer(res->len, res->data, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		return MHD_NO; /* res->data is freed with the connection */
+	res->data = NULL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+				"attachment; filename=\"profile\"");
+	return queue(c->conn, MHD_HTTP_OK, resp);
+}
+
+/* ---- the index page ---- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* Process names are chosen by whoever runs the process: escape everything
+ * that means something to HTML, and keep only printable ASCII. */
+static void sb_html(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		switch (ch) {
+		case '&': sb_add(b, "&amp;", 5); break;
+		case '<': sb_add(b, "&lt;", 4); break;
+		case '>': sb_add(b, "&gt;", 4); break;
+		case '"': sb_add(b, "&quot;", 6); break;
+		case '\'': sb_add(b, "&#39;", 5); break;
+		default:
+			if (ch < 0x20 || ch >= 0x7f)
+				ch = '?';
+			sb_add(b, (const char *)&ch, 1);
+		}
+	}
+}
+
+static void read_comm(int pid, char *comm, size_t size)
+{
+	char path[64];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, size - 1);
+		close(fd);
+	}
+	if (n < 0)
+		n = 0;
+	comm[n] = 0;
+	if (n && comm[n - 1] == '\n')
+		comm[n - 1] = 0;
+}
+
+static enum MHD_Result send_index(struct MHD_Connection *conn)
+{
+	struct sbuf b = {0};
+	struct MHD_Response *resp;
+	unsigned nr = 0, more = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	sb_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+		      "<title>/debug/pprof/</title></head><body>\n<h1>pprofd: /debug/pprof/</h1>\n"
+		      "<p><a href=\"profile?seconds=30\">profile</a>: the whole host's CPU, 30 s "
+		      "(privileged clients only)</p>\n"
+		      "<p>Per process: profile = CPU, goroutine = threads; add "
+		      "<code>&amp;seconds=N</code>, <code>&amp;hz=H</code>.</p>\n"
+		      "<table>\n<tr><th>pid</th><th>comm</th><th>profiles</th></tr>\n");
+	dir = opendir("/proc");
+	while (dir && (de = readdir(dir))) {
+		char comm[64];
+		unsigned long pid;
+
+		if (!parse_uint(de->d_name, strlen(de->d_name), INT_MAX, &pid) || !pid)
+			continue;
+		if (nr >= INDEX_MAX_PROCS) {
+			more++;
+			continue;
+		}
+		nr++;
+		read_comm(pid, comm, sizeof(comm));
+		sb_printf(&b, "<tr><td>%lu</td><td>", pid);
+		sb_html(&b, comm);
+		sb_printf(&b, "</td><td><a href=\"profile?pid=%lu&amp;seconds=30\">profile</a> "
+			      "<a href=\"heap?pid=%lu&amp;seconds=30\">heap</a> "
+			      "<a href=\"mutex?pid=%lu&amp;seconds=30\">mutex</a> "
+			      "<a href=\"block?pid=%lu&amp;seconds=30\">block</a> "
+			      "<a href=\"goroutine?pid=%lu\">goroutine</a></td></tr>\n",
+			  pid, pid, pid, pid, pid);
+	}
+	if (dir)
+		closedir(dir);
+	sb_printf(&b, "</table>\n");
+	if (more)
+		sb_printf(&b, "<p>%u more processes not listed.</p>\n", more);
+	sb_printf(&b, "</body></html>\n");
+	if (b.oom) {
+		free(b.p);
+		return send_error(conn, 500, "out of memory");
+	}
+	resp = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(b.p);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	return queue(conn, MHD_HTTP_OK, resp);
+}
+
+/* ---- who asks ---- */
+
+/* Time depends on the configured token's length only. */
+static bool token_equal(const struct http_server *h, const char *given, size_t len)
+{
+	unsigned char diff = len != h->token_len;
+	size_t i;
+
+	for (i = 0; i < h->token_len; i++)
+		diff |= (unsigned char)h->token[i] ^ (unsigned char)(i < len ? given[i] : 0);
+	return !diff;
+}
+
+/*
+ * 0 with *peer set, or 401. A valid bearer token makes the sender
+ * privileged; without one, a loopback sender is who owns its socket.
+ */
+static int find_peer(struct http_server *h, struct MHD_Connection *conn, struct req_peer *peer)
+{
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION);
+	const union MHD_ConnectionInfo *ci;
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	uid_t uid;
+	int err;
+
+	memset(peer, 0, sizeof(*peer));
+	if (auth) {
+		if (!h->token_len || strncasecmp(auth, "Bearer ", 7))
+			return MHD_HTTP_UNAUTHORIZED;
+		auth += 7;
+		while (*auth == ' ')
+			auth++;
+		if (!token_equal(h, auth, strlen(auth)))
+			return MHD_HTTP_UNAUTHORIZED;
+		peer->known = true;
+		peer->uid = 0;
+		peer->privileged = true;
+		return 0;
+	}
+	if (!h->loopback)
+		return MHD_HTTP_UNAUTHORIZED;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return 0;
+	err = -ENOTCONN;
+	{
+		const union MHD_ConnectionInfo *fi =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (fi && !getsockname(fi->connect_fd, (struct sockaddr *)&local, &len))
+			err = tcp_peer_uid((struct sockaddr *)&local, ci->client_addr, &uid);
+	}
+	if (err) {
+		log_debug("http: sender unknown (%s), treated as unprivileged", strerror(-err));
+		return 0;
+	}
+	peer->known = true;
+	peer->uid = uid;
+	peer->privileged = uid == 0;
+	return 0;
+}
+
+/* ---- MHD callbacks ---- */
+
+static void waiting_del(struct http_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (c->h->waiting == c)
+		c->h->waiting = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void on_done(struct req_result *res, void *ctx)
+{
+	struct http_conn *c = ctx;
+	enum conn_state was = c->state;
+
+	c->res = *res;
+	res->data = NULL;
+	c->req = NULL;
+	c->state = C_DONE;
+	if (was == C_WAITING) {
+		waiting_del(c);
+		MHD_resume_connection(c->conn);
+	}
+}
+
+struct args {
+	struct http_arg a[MAX_ARGS];
+	size_t n;
+	bool too_many;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				   size_t key_size, const char *value, size_t value_size)
+{
+	struct args *args = cls;
+
+	if (args->n == MAX_ARGS) {
+		args->too_many = true;
+		return MHD_NO;
+	}
+	args->a[args->n++] = (struct http_arg){
+		.key = key, .key_len = key_size, .value = value, .value_len = value ? value_size : 0,
+	};
+	return MHD_YES;
+}
+
+static enum MHD_Result start_profile(struct http_conn *c, struct req_params *p)
+{
+	struct http_server *h = c->h;
+	struct request *q;
+
+	c->state = C_STARTING;
+	q = requests__start(h->r, p, on_done, c);
+	if (c->state == C_DONE) /* answered at once */
+		return send_result(c);
+	if (!q) {
+		c->state = C_DONE;
+		return send_error(c->conn, 500, "internal error: request not started");
+	}
+	c->req = q;
+	c->state = C_WAITING;
+	c->next = h->waiting;
+	if (h->waiting)
+		h->waiting->prev = c;
+	h->waiting = c;
+	MHD_suspend_connection(c->conn);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *h = cls;
+	struct http_conn *c = *con_cls;
+	struct http_parsed parsed;
+	struct args args = {0};
+	int status;
+
+	if (c) {
+		/* a body nobody asked for: read and drop it */
+		if (*upload_data_size) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		if (c->state == C_DONE)
+			return send_result(c);
+		return MHD_YES;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return MHD_NO;
+	c->h = h;
+	c->conn = conn;
+	*con_cls = c;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed");
+	status = find_peer(h, conn, &parsed.params.peer);
+	if (status) {
+		log_debug("http: %s %s: unauthorized", method, url);
+		return send_error(conn, status, "Unauthorized");
+	}
+	{
+		struct req_peer peer = parsed.params.peer;
+
+		MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+		if (args.too_many)
+			return send_error(conn, 400, "too many parameters");
+		http__parse(url, args.a, args.n, h->max_seconds, &parsed);
+		parsed.params.peer = peer;
+	}
+	switch (parsed.route) {
+	case HTTP_ROUTE_INDEX:
+		return send_index(conn);
+	case HTTP_ROUTE_REDIRECT: {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+
+		if (resp)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, PPROF_PREFIX);
+		return queue(conn, MHD_HTTP_MOVED_PERMANENTLY, resp);
+	}
+	case HTTP_ROUTE_PROFILE:
+		log_debug("http: %s %s pid=%u seconds=%u hz=%u uid=%d%s", method, url,
+			  parsed.params.pid, parsed.params.seconds, parsed.params.hz,
+			  parsed.params.peer.known ? (int)parsed.params.peer.uid : -1,
+			  parsed.params.peer.privileged ? " privileged" : "");
+		return start_profile(c, &parsed.params);
+	case HTTP_ROUTE_ERROR:
+	default:
+		return send_error(conn, parsed.status, parsed.message);
+	}
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_conn *c = *con_cls;
+
+	if (!c)
+		return;
+	if (c->state == C_WAITING) {
+		/* the client went away before its profile was ready */
+		waiting_del(c);
+		if (c->req)
+			requests__cancel(c->h->r, c->req);
+	}
+	free(c->res.data);
+	free(c);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = 0;
+	/* per-connection trouble (timeouts, garbage) is the client's problem */
+	log_debug("http: %s", msg);
+}
+
+/* ---- the listener ---- */
+
+static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[64];
+	const char *colon;
+	unsigned long port;
+	bool v6 = s[0] == '[';
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		n = end - (s + 1);
+		colon = end + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		n = colon - s;
+	}
+	if (n >= sizeof(host) || !parse_uint(colon + 1, strlen(colon + 1), 65535, &port))
+		return -EINVAL;
+	memcpy(host, s, n);
+	host[n] = 0;
+	if (!strcmp(host, "localhost"))
+		strcpy(host, "127.0.0.1");
+	if (v6) {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (void *)ss;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
+static bool addr_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* Our own socket rather than MHD's, so that a failed bind says why. */
+static int listen_on(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd, one = 1, err;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) || listen(fd, 64)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+struct http_server *http__new(const struct http_opts *o, struct requests *r)
+{
+	struct sockaddr_storage ss;
+	struct http_server *h;
+	socklen_t len;
+	unsigned flags;
+	int fd, err;
+
+	err = parse_addr(o->addr ? o->addr : "", &ss, &len);
+	if (err) {
+		log_err("http: bad listen address \"%s\": want ADDR:PORT or [IPV6]:PORT",
+			o->addr ? o->addr : "");
+		errno = -err;
+		return NULL;
+	}
+	if (!addr_is_loopback(&ss) && (!o->token || !o->token[0])) {
+		log_err("http: %s is not a loopback address: refusing to listen without http_token",
+			o->addr);
+		errno = EPERM;
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->token = strdup(o->token ? o->token : ""))) {
+		free(h);
+		log_err("http: out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	h->token_len = strlen(h->token);
+	h->r = r;
+	h->loopback = addr_is_loopback(&ss);
+	h->max_seconds = o->max_seconds ? o->max_seconds : 300;
+
+	fd = listen_on(&ss, len);
+	if (fd < 0) {
+		log_err("http: cannot listen on %s: %s", o->addr, strerror(-fd));
+		err = -fd;
+		goto fail;
+	}
+	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned)(o->max_connections ? o->max_connections : 64),
+				MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned)(o->timeout_sec ? o->timeout_sec : 30),
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+				MHD_OPTION_END);
+	if (!h->d) {
+		err = errno ? errno : EINVAL;
+		/* fd is left alone: whether MHD closed it on failure varies by version */
+		log_err("http: cannot start libmicrohttpd on %s", o->addr);
+		goto fail;
+	}
+	log_info("http: listening on %s%s", o->addr,
+		 h->token_len ? " (bearer token)" : " (loopback, sender by socket owner)");
+	return h;
+fail:
+	free(h->token);
+	free(h);
+	errno = err;
+	return NULL;
+}
+
+void http__free(struct http_server *h)
+{
+	int i;
+
+	if (!h)
+		return;
+	/* MHD refuses to stop with suspended connections: answer them first */
+	while (h->waiting) {
+		struct http_conn *c = h->waiting;
+
+		waiting_del(c);
+		if (c->req)
+			requests__cancel(h->r, c->req);
+		c->req = NULL;
+		c->res = (struct req_result){.status = 503};
+		snprintf(c->res.message, sizeof(c->res.message), "server shutting down");
+		c->state = C_DONE;
+		MHD_resume_connection(c->conn);
+	}
+	for (i = 0; i < 4; i++)
+		MHD_run(h->d);
+	MHD_stop_daemon(h->d);
+	if (h->token)
+		explicit_bzero(h->token, h->token_len);
+	free(h->token);
+	free(h);
+}
+
+int http__fd(const struct http_server *h)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return di ? di->epoll_fd : -1;
+}
+
+int http__timeout_ms(const struct http_server *h)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	if (MHD_get_timeout(h->d, &ms) != MHD_YES)
+		return -1;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+void http__run(struct http_server *h)
+{
+	MHD_run(h->d);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Go-pprof-compatible HTTP front end (SPEC §5), served by libmicrohttpd
+ * driven from the daemon's own epoll loop: no threads of its own.
+ */
+#ifndef PPROFD_HTTP_H
+#define PPROFD_HTTP_H
+
+#include <stddef.h>
+
+#include "requests.h"
+
+struct requests;
+
+struct http_opts {
+	const char *addr;  /* "127.0.0.1:6060", "[::1]:6060", "0.0.0.0:6060" */
+	const char *token; /* "" = none */
+	unsigned max_seconds;
+	unsigned max_connections;
+	unsigned timeout_sec;
+};
+
+struct http_server;
+
+/* NULL + errno (logged with the reason) on failure, including a non-loopback address without a token (EPERM). */
+struct http_server *http__new(const struct http_opts *o, struct requests *r);
+void http__free(struct http_server *h);
+int http__fd(const struct http_server *h);          /* add to the daemon's epoll, EPOLLIN */
+int http__timeout_ms(const struct http_server *h);  /* -1: none */
+void http__run(struct http_server *h);              /* process whatever is ready, never blocks */
+
+/*
+ * Internal, exposed for the unit test and the fuzzer: routing and query
+ * parameters as a pure function of the (already unescaped) path and
+ * arguments. Not for other modules.
+ */
+struct http_arg {
+	const char *key, *value; /* value NULL: "?key" without "=" */
+	size_t key_len, value_len;
+};
+
+enum http_route { HTTP_ROUTE_ERROR, HTTP_ROUTE_INDEX, HTTP_ROUTE_REDIRECT, HTTP_ROUTE_PROFILE };
+
+struct http_parsed {
+	enum http_route route;
+	int status;        /* HTTP_ROUTE_ERROR: 400 or 404 */
+	char message[128]; /* HTTP_ROUTE_ERROR: for the client */
+	struct req_params params; /* HTTP_ROUTE_PROFILE: all but peer */
+};
+
+void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
+		 unsigned max_seconds, struct http_parsed *out);
+
+#endif

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# asan: yes
+# The Go-compatible HTTP front end (SPEC §5), as its users use it:
+# `go tool pprof` straight from a /debug/pprof URL, the host-wide profile a
+# fleet scraper takes, the index page, errors, and who may ask for what.
+. "$(dirname "$0")/lib.sh"
+PORT=$((20000 + RANDOM % 20000))
+URL=http://127.0.0.1:$PORT/debug/pprof
+
+"$PPROFD" --output-dir "$T/profiles" --socket "$T/pprofd.sock" --http 127.0.0.1:$PORT \
+	--interval 600 >"$T/daemon.log" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 100); do curl -s -o /dev/null "$URL/" && break; sleep 0.1; done
+
+"$WL/cpu_shares" 30 >"$T/wl.out" &
+WLPID=$!
+sleep 0.3
+pid=$(awk '/^pid/ {print $2}' "$T/wl.out")
+
+# 1. go tool pprof straight from the URL
+pprof -top "$URL/profile?pid=$pid&seconds=3" >"$T/top.txt" 2>"$T/top.err" || fail "pprof from the URL: $(cat "$T/top.err")"
+grep -q ' alpha$' "$T/top.txt" || { cat "$T/top.txt"; fail "alpha not in the profile from HTTP"; }
+ok "go tool pprof -top from $URL/profile?pid=$pid&seconds=3"
+
+# 2. the whole host, with pid and comm labels on every sample
+curl -sf -o "$T/host.pb.gz" "$URL/profile?seconds=2" || fail "host-wide profile failed"
+pprof -raw "$T/host.pb.gz" 2>/dev/null | python3 -c '
+import sys; sys.path.insert(0, "'"$ROOT"'/tests/e2e"); import pprof_raw
+s = pprof_raw.parse(sys.stdin.read())
+pids = {x["labels"].get("pid") for x in s}
+assert s and all("pid" in x["labels"] and "comm" in x["labels"] for x in s), "labels missing"
+assert "'"$pid"'" in pids, "workload missing"
+print(f"host profile: {len(s)} samples from {len(pids)} processes")' || fail "host-wide profile lacks processes or labels"
+ok "host-wide profile"
+
+# 3. the index page lists processes with links
+curl -sf "$URL/" >"$T/index.html" || fail "no index page"
+grep -q "cpu_shares" "$T/index.html" || fail "index page does not list cpu_shares"
+grep -q "profile?pid=$pid" "$T/index.html" || fail "index page has no profile link for $pid"
+ok "index page"
+
+# 4. errors as a Go pprof server sends them
+code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
+[ "$(code "$URL/profile?pid=3999999&seconds=1")" = 404 ] || fail "unknown pid: want 404, got $(cat "$T/body")"
+[ "$(code "$URL/profile?pid=$pid&seconds=abc")" = 400 ] || fail "seconds=abc: want 400"
+[ "$(code "$URL/profile?pid=$pid&seconds=100000")" = 400 ] || fail "seconds out of range: want 400"
+[ "$(code "$URL/nonexistent")" = 404 ] || fail "unknown path: want 404"
+ok "404 for no such process, 400 for bad parameters"
+
+# 5. a non-root user: 403 for root's process, its own is served
+[ "$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o /dev/null -w '%{http_code}' "$URL/profile?pid=$pid&seconds=1")" = 403 ] ||
+	fail "nobody got root's process over HTTP"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$WL/cpu_shares" 30 >"$T/wl2.out" &
+NPID=$!
+sleep 0.3
+pid2=$(awk '/^pid/ {print $2}' "$T/wl2.out")
+[ "$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o "$T/own.pb.gz" -w '%{http_code}' "$URL/profile?pid=$pid2&seconds=1")" = 200 ] ||
+	fail "nobody could not profile its own process over HTTP"
+[ "$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o /dev/null -w '%{http_code}' "$URL/profile?seconds=1")" = 403 ] ||
+	fail "nobody got the host-wide profile"
+kill "$NPID"
+ok "non-root over HTTP: 403 for others' processes and the host, 200 for its own"
+
+# 6. a non-loopback listener needs a token
+"$PPROFD" --output-dir "$T/p2" --socket "$T/p2.sock" --http 0.0.0.0:$((PORT + 1)) >"$T/d2.log" 2>&1 &
+d2=$!
+sleep 2
+if kill -0 $d2 2>/dev/null; then kill $d2; fail "pprofd listened on 0.0.0.0 without a token"; fi
+grep -qi token "$T/d2.log" || fail "no word about the token: $(cat "$T/d2.log")"
+ok "non-loopback listener without a token refused"
+
+kill "$WLPID" 2>/dev/null
+stop_daemon
