@@ -125,7 +125,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/
 # again, instrumented), then runs it for FUZZ_SECONDS on build/fuzz/corpus-NAME,
 # seeded with fuzz_NAME_SEEDS; fuzz_NAME_ARGS and FUZZ_ARGS are passed on.
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Ibpf -I$(BUILD) -I$(BUILD)/proto \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD) -I$(BUILD)/proto \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 fuzz_config_OBJS  := config log
 fuzz_config_SEEDS := systemd/pprofd.conf
@@ -139,8 +139,13 @@ fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
 fuzz_httpparams_OBJS := http peer_uid log
 fuzz_httpparams_LIBS := -lmicrohttpd
 fuzz_httpparams_ARGS := -max_len=4096
+# sources outside daemon/ go in fuzz_NAME_SRCS, by path
+fuzz_profile_read_SRCS := client/profile_read.c client/report_top.c client/flamegraph.c \
+	$(BUILD)/proto/profile.pb-c.c
+fuzz_profile_read_LIBS := -lprotobuf-c -lz -lm
+fuzz_profile_read_ARGS := -max_len=65536
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addprefix daemon/,$$(addsuffix .c,$$(fuzz_$$*_OBJS))) $(wildcard daemon/*.h)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addprefix daemon/,$$(addsuffix .c,$$(fuzz_$$*_OBJS))) $$(fuzz_$$*_SRCS) $(wildcard daemon/*.h client/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) $(fuzz_$*_LIBS) -o $@

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "report.h"
 
 static void usage(FILE *f)
 {
@@ -40,6 +41,10 @@ int main(int argc, char **argv)
 		return cmd_request(argv[1], argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "top"))
+		return cmd_top(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "flamegraph"))
+		return cmd_flamegraph(argc - 1, argv + 1);
 	fprintf(stderr, "pprofctl: unknown command '%s' (see pprofctl --help)\n", argv[1]);
 	return 2;
 }
