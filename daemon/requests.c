@@ -177,6 +177,12 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 		fail_now(r, done, ctx, 400, "hz must be 1..%u", MAX_HZ);
 		return NULL;
 	}
+	if (p->pid == 0 && p->hz > r->o.frequency_hz) {
+		/* faster sampling of every process would cost every process */
+		fail_now(r, done, ctx, 400, "hz above %u needs a pid: the whole host is sampled at %u Hz",
+			 r->o.frequency_hz, r->o.frequency_hz);
+		return NULL;
+	}
 	if (p->pid == 0 && !(p->peer.known && p->peer.privileged)) {
 		fail_now(r, done, ctx, 403, "a profile of the whole host needs root");
 		return NULL;

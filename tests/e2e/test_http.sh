@@ -45,6 +45,7 @@ code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 [ "$(code "$URL/profile?pid=$pid&seconds=abc")" = 400 ] || fail "seconds=abc: want 400"
 [ "$(code "$URL/profile?pid=$pid&seconds=100000")" = 400 ] || fail "seconds out of range: want 400"
 [ "$(code "$URL/nonexistent")" = 404 ] || fail "unknown path: want 404"
+[ "$(code "$URL/profile?seconds=1&hz=999")" = 400 ] || fail "host-wide hz above the rate: want 400"
 ok "404 for no such process, 400 for bad parameters"
 
 # 5. a non-root user: 403 for root's process, its own is served
