@@ -579,6 +579,9 @@ int main(int argc, char **argv)
 			w->fn(w, evs[i].events);
 		}
 		drain(&d, false);
+		/* Ended processes without samples go now, not at the window's end:
+		 * a build host forks thousands a minute. */
+		procs__gc(d.procs);
 		requests__tick(d.requests);
 		control__tick(d.control);
 		if (d.http)
