@@ -29,9 +29,9 @@ void stackagg__init(struct stackagg *a, size_t max_bytes)
 	a->max_bytes = max_bytes;
 }
 
-int stackagg__add(struct stackagg *a, uint32_t tid, const char *thread, const uint64_t *kframes,
-		  unsigned nk, const uint64_t *uframes, unsigned nu, const int64_t *values,
-		  unsigned nr_values)
+struct stack_entry *stackagg__get(struct stackagg *a, uint32_t tid, const char *thread,
+				  const uint64_t *kframes, unsigned nk, const uint64_t *uframes,
+				  unsigned nu)
 {
 	struct stack_key k = {tid, thread, kframes, uframes, nk, nu};
 	uint64_t h = hash_bytes(kframes, nk * 8ul, tid);
@@ -40,28 +40,39 @@ int stackagg__add(struct stackagg *a, uint32_t tid, const char *thread, const ui
 
 	h = hash_bytes(uframes, nu * 8ul, h);
 	e = hashtab__find(&a->ht, h, entry_eq, &k);
-	if (!e) {
-		sz = sizeof(*e) + (nk + nu) * 8ul;
-		if (a->bytes + sz > a->max_bytes) {
-			a->dropped++;
-			return -ENOSPC;
-		}
-		e = calloc(1, sz);
-		if (!e)
-			return -ENOMEM;
-		e->hash = h;
-		e->tid = tid;
-		e->nr_kframes = nk;
-		e->nr_uframes = nu;
-		strncpy(e->thread, thread, sizeof(e->thread) - 1);
-		memcpy(e->frames, kframes, nk * 8ul);
-		memcpy(e->frames + nk, uframes, nu * 8ul);
-		if (hashtab__insert(&a->ht, h, e)) {
-			free(e);
-			return -ENOMEM;
-		}
-		a->bytes += sz;
+	if (e)
+		return e;
+	sz = sizeof(*e) + (nk + nu) * 8ul;
+	if (a->bytes + sz > a->max_bytes) {
+		a->dropped++;
+		return NULL;
 	}
+	e = calloc(1, sz);
+	if (!e)
+		return NULL;
+	e->hash = h;
+	e->tid = tid;
+	e->nr_kframes = nk;
+	e->nr_uframes = nu;
+	strncpy(e->thread, thread, sizeof(e->thread) - 1);
+	memcpy(e->frames, kframes, nk * 8ul);
+	memcpy(e->frames + nk, uframes, nu * 8ul);
+	if (hashtab__insert(&a->ht, h, e)) {
+		free(e);
+		return NULL;
+	}
+	a->bytes += sz;
+	return e;
+}
+
+int stackagg__add(struct stackagg *a, uint32_t tid, const char *thread, const uint64_t *kframes,
+		  unsigned nk, const uint64_t *uframes, unsigned nu, const int64_t *values,
+		  unsigned nr_values)
+{
+	struct stack_entry *e = stackagg__get(a, tid, thread, kframes, nk, uframes, nu);
+
+	if (!e)
+		return -ENOSPC;
 	for (unsigned i = 0; i < nr_values && i < STACKAGG_MAX_VALUES; i++)
 		e->values[i] += values[i];
 	return 0;

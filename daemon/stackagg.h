@@ -36,6 +36,11 @@ void stackagg__init(struct stackagg *a, size_t max_bytes);
 int stackagg__add(struct stackagg *a, uint32_t tid, const char *thread, const uint64_t *kframes,
 		  unsigned nr_kframes, const uint64_t *uframes, unsigned nr_uframes,
 		  const int64_t *values, unsigned nr_values);
+/* The entry of this stack, created with zero values if needed; NULL when
+ * the byte limit is reached (counted in dropped) or out of memory. */
+struct stack_entry *stackagg__get(struct stackagg *a, uint32_t tid, const char *thread,
+				  const uint64_t *kframes, unsigned nr_kframes,
+				  const uint64_t *uframes, unsigned nr_uframes);
 /* Frees every entry; the aggregation is empty and reusable afterwards. */
 void stackagg__reset(struct stackagg *a);
 static inline size_t stackagg__len(const struct stackagg *a)

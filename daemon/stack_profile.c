@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Aggregated stacks of one process image into pprof samples: user frames
+ * symbolized through the image's mappings, kernel frames through kallsyms,
+ * labels pid/tid/comm/thread. Shared by every profile kind.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "pprof.h"
+#include "procs.h"
+#include "stack_profile.h"
+#include "symtab.h"
+
+static uint64_t kernel_location(struct pprof *p, const struct kallsyms *k, uint64_t addr)
+{
+	struct pprof_mapping km = {.filename = "[kernel.kallsyms]", .limit = ~0ull};
+	struct pprof_line line = {0};
+	uint64_t mid, loc, start;
+	const char *name = NULL;
+
+	if (k) {
+		kallsyms__range(k, &km.start, &km.limit);
+		km.has_functions = true;
+		if (addr < km.start || addr > km.limit) {
+			/* outside the text we know (a module loaded later) */
+			km.start = 0xffff800000000000ull;
+			km.limit = ~0ull;
+		}
+	} else {
+		km.start = 0xffff800000000000ull;
+	}
+	mid = pprof__mapping(p, &km);
+	loc = pprof__find_location(p, mid, addr);
+	if (loc)
+		return loc;
+	if (k)
+		name = kallsyms__lookup(k, addr, &start);
+	if (name)
+		line.function_id = pprof__function(p, name, name, "", 0);
+	return pprof__location(p, mid, addr, &line, line.function_id ? 1 : 0);
+}
+
+static uint64_t mapping_id(struct pprof *p, const struct mapping *m)
+{
+	struct pprof_mapping pm = {
+		.start = m->start,
+		.limit = m->end,
+		.offset = m->pgoff,
+		.filename = m->path ? m->path : "",
+		.build_id = m->symtab ? symtab__build_id(m->symtab) : "",
+		.has_functions = m->symtab && symtab__has_functions(m->symtab),
+	};
+
+	return pprof__mapping(p, &pm);
+}
+
+/* caller: the address is a return address; symbolize the call before it. */
+static uint64_t user_location(struct pprof *p, struct procs *procs, struct image *img,
+			      uint64_t addr, bool caller)
+{
+	struct mapping *m = procs__find_mapping(procs, img, addr);
+	struct pprof_line line = {0};
+	struct sym_result sym;
+	uint64_t mid, loc;
+
+	if (!m) {
+		loc = pprof__find_location(p, 0, addr);
+		return loc ? loc : pprof__location(p, 0, addr, NULL, 0);
+	}
+	mid = mapping_id(p, m);
+	loc = pprof__find_location(p, mid, addr);
+	if (loc)
+		return loc;
+	if (m->symtab && symtab__lookup(m->symtab, addr - caller - m->start + m->pgoff, &sym) == 0)
+		line.function_id = pprof__function(p, sym.name, sym.raw_name, "", 0);
+	return pprof__location(p, mid, addr, &line, line.function_id ? 1 : 0);
+}
+
+int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
+		       struct image *img, const struct stackagg *agg, bool leaf_is_pc)
+{
+	uint64_t locs[2 * 127 + 1];
+	struct stack_entry *e;
+	int err = 0;
+
+	/* pprof takes the first mapping for the program ("File:"): that is the
+	 * executable, mapped lowest of the files (PIE or not). */
+	for (unsigned i = 0; i < img->nr_maps; i++) {
+		if (img->maps[i].path && img->maps[i].path[0] == '/') {
+			if (!img->maps[i].resolved)
+				procs__find_mapping(procs, img, img->maps[i].start);
+			mapping_id(p, &img->maps[i]);
+			break;
+		}
+	}
+
+	hashtab__for_each(&agg->ht, e) {
+		struct pprof_label labels[4] = {
+			{.key = "pid", .num = img->pid},
+			{.key = "tid", .num = e->tid},
+			{.key = "comm", .str = img->comm},
+			{.key = "thread", .str = e->thread},
+		};
+		unsigned n = 0, nf = e->nr_kframes + e->nr_uframes;
+
+		for (unsigned i = 0; i < nf && n < sizeof(locs) / sizeof(locs[0]); i++) {
+			uint64_t a = e->frames[i];
+
+			if (i < e->nr_kframes)
+				locs[n] = kernel_location(p, ksyms, a);
+			else
+				locs[n] = user_location(p, procs, img, a,
+							i > e->nr_kframes || e->nr_kframes || !leaf_is_pc);
+			if (locs[n])
+				n++;
+		}
+		err = pprof__add_sample(p, locs, n, e->values, labels, 4);
+		if (err)
+			break;
+	}
+	return err;
+}
