@@ -111,6 +111,7 @@ test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio
 test_procs_OBJS := procs stackagg symtab hashtab log
+test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
 
@@ -155,6 +156,15 @@ fuzz-%: build/fuzz/fuzz_%
 	$(Q)$(if $(fuzz_$*_SEEDS),cp $(fuzz_$*_SEEDS) build/fuzz/corpus-$*/)
 	$(Q)$< -max_total_time=$(FUZZ_SECONDS) $(fuzz_$*_ARGS) $(FUZZ_ARGS) build/fuzz/corpus-$*
 
+# Small drivers of daemon modules for the end-to-end tests and benchmarks;
+# each links the modules in tool_NAME_OBJS.
+TOOLS := $(BUILD)/tools/heapprobe
+tool_heapprobe_OBJS := heap_sampler symtab hashtab log
+$(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$(tool_$$*_OBJS)))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+
 $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -167,7 +177,7 @@ run: deps all
 # Every test: unit tests, end-to-end tests with real BPF, and the unit and
 # daemon tests again under ASan+UBSan.  Closes with "N passed, N failed".
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(WORKLOADS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(WORKLOADS) $(TOOLS)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst build/%,build/asan/%,$(UNIT_BINS))
 	$(Q)tests/run.sh $(BUILD)
 
@@ -175,7 +185,7 @@ test-asan: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst build/%,build/asan/%,$(UNIT_BINS)) $(WORKLOADS)
 	$(Q)PPROFD_ONLY_ASAN=1 tests/run.sh $(BUILD)
 
-bench: deps all $(WORKLOADS)
+bench: deps all $(WORKLOADS) $(TOOLS)
 	$(Q)bench/run.sh $(BUILD)
 
 bench-symbolize: $(BUILD)/bench/symbolize
@@ -196,3 +206,4 @@ clean:
 	rm -rf build
 
 $(BUILD)/daemon/cpu_sampler.o: $(BUILD)/cpu.skel.h
+$(BUILD)/daemon/heap_sampler.o: $(BUILD)/heap.skel.h

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#include <math.h>
+#include <stdlib.h>
+
+#include "heap_profile.h"
+#include "pprof.h"
+
+struct heap_block {
+	uint64_t id;
+	struct stack_entry *e;
+	int64_t objects, bytes;
+};
+
+static bool block_eq(const void *item, const void *key)
+{
+	return ((const struct heap_block *)item)->id == *(const uint64_t *)key;
+}
+
+void heap_agg__init(struct heap_agg *h, size_t max_bytes, size_t max_live)
+{
+	*h = (struct heap_agg){.max_live = max_live};
+	stackagg__init(&h->agg, max_bytes);
+}
+
+void heap_agg__reset(struct heap_agg *h)
+{
+	struct heap_block *b;
+
+	hashtab__for_each(&h->live, b)
+		free(b);
+	hashtab__free(&h->live);
+	stackagg__reset(&h->agg);
+}
+
+void heap_unbias(uint64_t size, uint64_t rate, int64_t *objects, int64_t *bytes)
+{
+	double p;
+
+	if (rate <= 1 || size == 0) {
+		*objects = 1;
+		*bytes = size;
+		return;
+	}
+	/* Sampled with probability 1 - e^(-size/rate): each sample stands for
+	 * 1/p allocations of size bytes. */
+	p = -expm1(-(double)size / (double)rate);
+	*objects = llround(1.0 / p);
+	*bytes = llround((double)size / p);
+}
+
+void heap_agg__apply(struct heap_agg *h, const struct heap_event *ev)
+{
+	if (ev->type == HEAP_EV_ALLOC) {
+		const uint64_t *uf = (const uint64_t *)ev->frames;
+		struct stack_entry *e;
+		struct heap_block *b;
+		int64_t objs, bytes;
+
+		h->rate = ev->rate;
+		e = stackagg__get(&h->agg, ev->tid, ev->comm, NULL, 0, uf, ev->nr_frames);
+		if (!e)
+			return;
+		heap_unbias(ev->size, ev->rate, &objs, &bytes);
+		e->values[HEAP_V_ALLOC_OBJECTS] += objs;
+		e->values[HEAP_V_ALLOC_SPACE] += bytes;
+		e->values[HEAP_V_INUSE_OBJECTS] += objs;
+		e->values[HEAP_V_INUSE_SPACE] += bytes;
+		if (ev->flags & HEAP_F_UNTRACKED)
+			return; /* its free will never be seen: stays in use */
+		if (h->live.len >= h->max_live || !(b = malloc(sizeof(*b)))) {
+			h->dropped_live++;
+			return;
+		}
+		*b = (struct heap_block){ev->id, e, objs, bytes};
+		if (hashtab__insert(&h->live, hash_u64(ev->id), b)) {
+			free(b);
+			h->dropped_live++;
+		}
+	} else if (ev->type == HEAP_EV_FREE) {
+		uint64_t id = ev->id;
+		struct heap_block *b = hashtab__remove(&h->live, hash_u64(id), block_eq, &id);
+
+		if (!b) {
+			h->frees_unmatched++;
+			return;
+		}
+		b->e->values[HEAP_V_INUSE_OBJECTS] -= b->objects;
+		b->e->values[HEAP_V_INUSE_SPACE] -= b->bytes;
+		free(b);
+	}
+}
+
+static const struct pprof_value_type heap_types[] = {
+	{"alloc_objects", "count"},
+	{"alloc_space", "bytes"},
+	{"inuse_objects", "count"},
+	{"inuse_space", "bytes"},
+};
+
+struct pprof *heap_profile__new(uint64_t rate, int64_t time_nanos, int64_t duration_nanos)
+{
+	struct pprof_params params = {
+		.sample_types = heap_types,
+		.nr_sample_types = 4,
+		.period_type = {"space", "bytes"},
+		.period = rate ? (int64_t)rate : HEAP_DEFAULT_RATE,
+		.time_nanos = time_nanos,
+		.duration_nanos = duration_nanos,
+		.default_sample_type = "inuse_space",
+	};
+
+	return pprof__new(&params);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Heap samples of one process image, as Go's heap profile counts them:
+ * every sampled allocation adds its unbiased objects and bytes to its
+ * stack's alloc_* and inuse_* values; the free of a sampled block takes
+ * them back out of inuse_*. Blocks are matched to their allocation by the
+ * sample id the BPF side gives them.
+ */
+#ifndef PPROFD_HEAP_PROFILE_H
+#define PPROFD_HEAP_PROFILE_H
+
+#include <stdint.h>
+
+#include "hashtab.h"
+#include "heap.h"
+#include "stackagg.h"
+
+/* values of a heap stack_entry */
+enum { HEAP_V_ALLOC_OBJECTS, HEAP_V_ALLOC_SPACE, HEAP_V_INUSE_OBJECTS, HEAP_V_INUSE_SPACE };
+
+struct heap_agg {
+	struct stackagg agg;
+	struct hashtab live; /* sample id -> struct heap_block */
+	size_t max_live;
+	uint64_t rate;            /* the sampling rate seen (the profile's period) */
+	uint64_t dropped_live;    /* blocks whose free cannot be matched: table full */
+	uint64_t frees_unmatched; /* frees of blocks sampled before we looked */
+};
+
+void heap_agg__init(struct heap_agg *h, size_t max_bytes, size_t max_live);
+void heap_agg__reset(struct heap_agg *h);
+/* Applies one record (already checked for size). */
+void heap_agg__apply(struct heap_agg *h, const struct heap_event *ev);
+/* The unbiased (objects, bytes) that one sample of `size` bytes at `rate`
+ * stands for (Go's scaleHeapSample). */
+void heap_unbias(uint64_t size, uint64_t rate, int64_t *objects, int64_t *bytes);
+
+struct pprof;
+/* A new, empty heap profile (default sample type inuse_space). */
+struct pprof *heap_profile__new(uint64_t rate, int64_t time_nanos, int64_t duration_nanos);
+
+#endif
