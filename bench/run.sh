@@ -6,6 +6,7 @@
 #   2. BPF run time per CPU sample (kernel.bpf_stats_enabled), busy and idle
 #   3. pprofd's own CPU time and peak RSS on an idle host with ~200 processes
 #   4. symbolization throughput against llvm-symbolizer and addr2line
+#   5. heap profiling: added cost per malloc+free pair, against bpftrace
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -111,3 +112,6 @@ print(f'  pprofd RSS: {$rss/1024:.1f} MiB now, peak {$hwm/1024:.1f} MiB (target 
 
 echo "== 4. symbolization"
 if [ -x bench/symbolize.sh ]; then bench/symbolize.sh "$BUILD"; else echo "  (bench/symbolize.sh missing)"; fi
+
+echo "== 5. heap profiling: cost per malloc+free pair"
+bench/heap.sh "$BUILD"

@@ -18,6 +18,8 @@
 #include "compat.bpf.h"
 #include "stack.bpf.h"
 
+_Static_assert(USER_MAX_FRAMES <= CPU_MAX_FRAMES, "user walk fits the record");
+
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;     /* pprofd itself: not profiled */

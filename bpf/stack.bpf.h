@@ -18,10 +18,13 @@ struct fp_frame {
 /* Frames are at most this far apart; a larger jump is a garbage fp. */
 #define FP_MAX_FRAME_BYTES (1ull << 20)
 
+/* At most this many user frames per stack (the kernel's perf callchain limit). */
+#define USER_MAX_FRAMES 127
+
 /*
- * Walks the user frame-pointer chain from the sampled user registers and
- * writes up to CPU_MAX_FRAMES return addresses (leaf first) to buf; returns
- * how many, or a negative error.
+ * Walks the user frame-pointer chain from a user ip/fp/sp and writes up to
+ * USER_MAX_FRAMES return addresses (ip first) to buf; returns how many, or
+ * a negative error.
  *
  * Why not bpf_get_stack(BPF_F_USER_STACK): its walk only stops when a read
  * faults, and code without frame pointers (Debian's libc) leaves a garbage
@@ -29,10 +32,34 @@ struct fp_frame {
  * search per sample, measured at ~2.5 us here. Requiring each fp to be
  * 8-aligned, above the last and within 1 MiB of it ends the walk without one.
  */
+static __always_inline long walk_user_fp(__u64 ip, __u64 fp, __u64 sp, __u64 *buf)
+{
+	long n;
+
+	if (!ip)
+		return -14; /* -EFAULT */
+	buf[0] = ip;
+	n = 1;
+	for (int i = 1; i < USER_MAX_FRAMES; i++) {
+		struct fp_frame f;
+
+		if (fp < sp || (fp & 7) || fp - sp > FP_MAX_FRAME_BYTES)
+			break;
+		if (bpf_probe_read_user(&f, sizeof(f), (void *)fp) || !f.ret)
+			break;
+		buf[i] = f.ret;
+		n = i + 1;
+		sp = fp + sizeof(f);
+		fp = f.next_fp;
+	}
+	return n;
+}
+
+/* The stack of a perf sample: from the sampled user registers, or from the
+ * user registers saved at kernel entry. */
 static __always_inline long capture_user_stack(struct bpf_perf_event_data *ctx, __u64 *buf)
 {
 	__u64 ip, fp, sp;
-	long n;
 
 	if (in_user_mode(&ctx->regs)) {
 		ip = PT_REGS_IP(&ctx->regs);
@@ -46,23 +73,33 @@ static __always_inline long capture_user_stack(struct bpf_perf_event_data *ctx, 
 		fp = BPF_CORE_READ(ur, bp);
 		sp = BPF_CORE_READ(ur, sp);
 	}
-	if (!ip)
-		return -14; /* -EFAULT */
-	buf[0] = ip;
-	n = 1;
-	for (int i = 1; i < CPU_MAX_FRAMES; i++) {
-		struct fp_frame f;
+	return walk_user_fp(ip, fp, sp, buf);
+}
 
-		if (fp < sp || (fp & 7) || fp - sp > FP_MAX_FRAME_BYTES)
-			break;
-		if (bpf_probe_read_user(&f, sizeof(f), (void *)fp) || !f.ret)
-			break;
-		buf[i] = f.ret;
-		n = i + 1;
-		sp = fp + sizeof(f);
-		fp = f.next_fp;
-	}
-	return n;
+/*
+ * The stack of a call, seen from a uprobe at the entry of a function that
+ * has not touched rsp/rbp yet: the return address at [rsp] is the caller,
+ * then the caller's frame chain from rbp, which is still the caller's
+ * (glibc's allocator saves but never sets up rbp before our probe points).
+ */
+static __always_inline long capture_user_stack_at_entry(struct pt_regs *regs, __u64 *buf)
+{
+	__u64 sp = PT_REGS_SP(regs), ret = 0;
+
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return -14;
+	return walk_user_fp(ret, PT_REGS_FP(regs), sp + 8, buf);
+}
+
+/*
+ * The same stack seen from the function's return probe: the kernel has put
+ * the original return address back in ip, rsp is past it and rbp was
+ * restored (callee-saved), so this is exactly what the entry saw, without
+ * a read of [rsp].
+ */
+static __always_inline long capture_user_stack_at_return(struct pt_regs *regs, __u64 *buf)
+{
+	return walk_user_fp(PT_REGS_IP(regs), PT_REGS_FP(regs), PT_REGS_SP(regs), buf);
 }
 
 static __always_inline long capture_kernel_stack(void *ctx, __u64 *buf, __u32 max_bytes)

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "heap_sampler.h"
 #include "http.h"
 #include "loop.h"
 #include "requests.h"
@@ -50,6 +51,9 @@ struct daemon {
 	struct control *control;
 	struct http_server *http;
 	struct watch http_w;
+	struct heap_sampler *heap; /* loaded on the first heap request */
+	struct watch heap_w;
+	bool heap_failed;
 	int epfd;
 	struct watch sig_w, samples_w, sideband_w;
 	bool stop;
@@ -167,6 +171,38 @@ static void on_sideband(const struct sb_event *ev, void *ctx)
 	procs__apply(d->procs, ev);
 }
 
+static void on_heap_event(const struct heap_event *ev, size_t size, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct image *img = procs__image_at(d->procs, ev->pid, ev->time_ns);
+
+	if (img)
+		requests__on_heap_event(d->requests, img, ev);
+}
+
+static void on_ring(struct watch *w, uint32_t events);
+
+/* The heap probes cost BPF maps and a ring: loaded when first asked for. */
+static struct heap_sampler *get_heap_sampler(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->heap || d->heap_failed)
+		return d->heap;
+	d->heap = heap_sampler__new(&(struct heap_sampler_opts){
+		.rate = d->cfg.heap_sample_bytes,
+		.fn = on_heap_event,
+		.ctx = d,
+	});
+	if (!d->heap) {
+		d->heap_failed = true; /* logged by the sampler; do not retry per request */
+		return NULL;
+	}
+	d->heap_w = (struct watch){.fd = heap_sampler__fd(d->heap), .fn = on_ring};
+	watch_add(d->epfd, &d->heap_w, EPOLLIN);
+	return d->heap;
+}
+
 /* Side-band first, then samples up to the time the side-band was read. */
 static void drain(struct daemon *d, bool all)
 {
@@ -183,6 +219,8 @@ static void drain(struct daemon *d, bool all)
 	}
 	free(pend);
 	cpu_sampler__drain(d->sampler);
+	if (d->heap)
+		heap_sampler__drain(d->heap);
 }
 
 struct write_ctx {
@@ -321,6 +359,16 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("requests_active", active);
 	PUT("requests_served", served);
 	PUT("requests_refused", refused);
+	if (d->heap) {
+		uint64_t hc[HEAP_CNT_NR];
+		char name[48];
+
+		heap_sampler__counters(d->heap, hc);
+		for (int i = 0; i < HEAP_CNT_NR; i++) {
+			snprintf(name, sizeof(name), "heap_%s", heap_counter_name(i));
+			PUT(name, hc[i]);
+		}
+	}
 #undef PUT
 	return n;
 }
@@ -524,6 +572,8 @@ int main(int argc, char **argv)
 		.max_concurrent = d.cfg.max_concurrent_requests,
 		.status = status_counters,
 		.status_ctx = &d,
+		.heap_sampler = get_heap_sampler,
+		.heap_ctx = &d,
 	});
 	if (!d.requests)
 		goto out;
@@ -603,6 +653,7 @@ int main(int argc, char **argv)
 out:
 	control__free(d.control);
 	requests__free(d.requests); /* answers what HTTP still waits for */
+	heap_sampler__free(d.heap);
 	if (d.http)
 		http__run(d.http);
 	http__free(d.http);

@@ -10,6 +10,9 @@
 
 #include "cpu_profile.h"
 #include "cpu_sampler.h"
+#include "heap_profile.h"
+#include "heap_sampler.h"
+#include "stack_profile.h"
 #include "log.h"
 #include "pprof.h"
 #include "procs.h"
@@ -20,10 +23,13 @@
 #define MAX_THREADS_PER_REQUEST 4096
 #define AGG_BYTES_PER_REQUEST (16u << 20)
 
+#define HEAP_MAX_LIVE_PER_REQUEST (1u << 20)
+
 /* A request's samples of one process image. */
 struct req_agg {
 	struct image *img; /* holds a reference (img->refs) */
-	struct stackagg agg;
+	struct stackagg agg;  /* cpu */
+	struct heap_agg heap; /* heap */
 };
 
 struct request {
@@ -31,6 +37,7 @@ struct request {
 	unsigned hz;        /* the rate of the samples it takes */
 	bool own_events;    /* hz above the continuous rate: CPU_F_REQUEST samples */
 	struct cpu_pid_events *events;
+	struct heap_target *heap; /* heap: the allocator probes of the process */
 	uint64_t start_ns, deadline_ns;
 	struct timespec start_real;
 	req_done_fn done;
@@ -67,9 +74,11 @@ struct requests *requests__new(const struct requests_opts *o)
 static void req_free(struct request *q)
 {
 	cpu_pid_events__free(q->events);
+	heap_target__free(q->heap);
 	for (unsigned i = 0; i < q->nr_aggs; i++) {
 		q->aggs[i].img->refs--;
 		stackagg__reset(&q->aggs[i].agg);
+		heap_agg__reset(&q->aggs[i].heap);
 	}
 	free(q->aggs);
 	free(q);
@@ -165,8 +174,12 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	char path[32];
 	struct request *q;
 
-	if (p->kind != REQ_CPU) {
+	if (p->kind != REQ_CPU && p->kind != REQ_HEAP) {
 		fail_now(r, done, ctx, 501, "%s profiles are not implemented yet", kind_name(p->kind));
+		return NULL;
+	}
+	if (p->kind == REQ_HEAP && !p->pid) {
+		fail_now(r, done, ctx, 400, "a heap profile needs a pid");
 		return NULL;
 	}
 	if (seconds < 1 || seconds > r->o.max_seconds) {
@@ -211,7 +224,28 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	q->done = done;
 	q->ctx = ctx;
 	q->hz = p->hz ? p->hz : r->o.frequency_hz;
-	if (p->pid && q->hz > r->o.frequency_hz) {
+	if (p->kind == REQ_HEAP) {
+		struct heap_sampler *hs = r->o.heap_sampler ? r->o.heap_sampler(r->o.heap_ctx) : NULL;
+		char err[200] = "heap profiling is not available";
+
+		for (struct request *o = r->list; o; o = o->next) {
+			if (o->p.kind == REQ_HEAP && o->p.pid == p->pid) {
+				free(q);
+				fail_now(r, done, ctx, 429, "a heap profile of pid %u is already being "
+					 "collected; try again when it is done", p->pid);
+				return NULL;
+			}
+		}
+		q->heap = hs ? heap_sampler__attach_pid(hs, p->pid, err, sizeof(err)) : NULL;
+		if (!q->heap) {
+			int e = errno;
+
+			free(q);
+			fail_now(r, done, ctx, e == ESRCH ? 404 : e == ENOENT || e == EOPNOTSUPP ? 400 : 500,
+				 "%s", err);
+			return NULL;
+		}
+	} else if (p->pid && q->hz > r->o.frequency_hz) {
 		/* Faster than the continuous rate: this process only. */
 		q->events = cpu_sampler__attach_pid(r->o.sampler, p->pid, q->hz,
 						    MAX_THREADS_PER_REQUEST);
@@ -247,11 +281,11 @@ void requests__cancel(struct requests *r, struct request *q)
 	req_free(q);
 }
 
-static struct stackagg *agg_for(struct request *q, struct image *img)
+static struct req_agg *agg_for(struct request *q, struct image *img)
 {
 	for (unsigned i = 0; i < q->nr_aggs; i++)
 		if (q->aggs[i].img == img)
-			return &q->aggs[i].agg;
+			return &q->aggs[i];
 	if (q->nr_aggs == q->cap_aggs) {
 		unsigned cap = q->cap_aggs ? q->cap_aggs * 2 : 4;
 		struct req_agg *na;
@@ -269,7 +303,8 @@ static struct stackagg *agg_for(struct request *q, struct image *img)
 	/* a host-wide request shares its byte budget across processes */
 	stackagg__init(&q->aggs[q->nr_aggs].agg,
 		       q->p.pid ? AGG_BYTES_PER_REQUEST : AGG_BYTES_PER_REQUEST * 4 / 16);
-	return &q->aggs[q->nr_aggs++].agg;
+	heap_agg__init(&q->aggs[q->nr_aggs].heap, AGG_BYTES_PER_REQUEST, HEAP_MAX_LIVE_PER_REQUEST);
+	return &q->aggs[q->nr_aggs++];
 }
 
 void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s)
@@ -278,10 +313,10 @@ void requests__on_sample(struct requests *r, struct image *img, const struct cpu
 	bool own = s->flags & CPU_F_REQUEST;
 
 	for (struct request *q = r->list; q; q = q->next) {
-		struct stackagg *a;
+		struct req_agg *a;
 		int64_t v[2];
 
-		if (q->p.pid && q->p.pid != s->pid)
+		if (q->p.kind != REQ_CPU || (q->p.pid && q->p.pid != s->pid))
 			continue; /* (a host-wide request takes every process) */
 		if (q->own_events != own || s->time_ns < q->start_ns)
 			continue;
@@ -290,7 +325,20 @@ void requests__on_sample(struct requests *r, struct image *img, const struct cpu
 			continue;
 		v[0] = s->weight;
 		v[1] = (int64_t)s->weight * (1000000000ll / q->hz);
-		stackagg__add(a, s->tid, s->comm, kf, s->nr_kframes, uf, s->nr_uframes, v, 2);
+		stackagg__add(&a->agg, s->tid, s->comm, kf, s->nr_kframes, uf, s->nr_uframes, v, 2);
+	}
+}
+
+void requests__on_heap_event(struct requests *r, struct image *img, const struct heap_event *ev)
+{
+	for (struct request *q = r->list; q; q = q->next) {
+		struct req_agg *a;
+
+		if (q->p.kind != REQ_HEAP || q->p.pid != ev->pid || ev->time_ns < q->start_ns)
+			continue;
+		a = agg_for(q, img);
+		if (a)
+			heap_agg__apply(&a->heap, ev);
 	}
 }
 
@@ -310,13 +358,25 @@ static void finish(struct requests *r, struct request *q, bool exited)
 	char comment[160];
 	int err = 0;
 
-	p = cpu_profile__new(q->hz, q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec,
-			     now - q->start_ns);
+	int64_t t0 = q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec;
+	uint64_t rate = 0;
+
+	for (unsigned i = 0; i < q->nr_aggs; i++)
+		if (q->aggs[i].heap.rate)
+			rate = q->aggs[i].heap.rate;
+	p = q->p.kind == REQ_HEAP ? heap_profile__new(rate, t0, now - q->start_ns)
+				   : cpu_profile__new(q->hz, t0, now - q->start_ns);
 	if (!p) {
 		err = -ENOMEM;
 		goto out;
 	}
-	if (q->p.pid)
+	if (q->p.kind == REQ_HEAP) {
+		snprintf(comment, sizeof(comment), "pprofd %s: heap profile of pid %u over %.1f s",
+			 PPROFD_VERSION, q->p.pid, (now - q->start_ns) / 1e9);
+		pprof__add_comment(p, comment);
+		snprintf(comment, sizeof(comment), "only allocations made during the profile are "
+			 "known: in-use counts the blocks they left allocated");
+	} else if (q->p.pid)
 		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u, %u Hz",
 			 PPROFD_VERSION, q->p.pid, q->hz);
 	else
@@ -327,6 +387,18 @@ static void finish(struct requests *r, struct request *q, bool exited)
 		pprof__add_comment(p, "the process exited during the request: this is what was "
 				      "collected until then");
 	for (unsigned i = 0; i < q->nr_aggs && !err; i++) {
+		if (q->p.kind == REQ_HEAP) {
+			/* an allocation's frames are all return addresses */
+			err = stack_profile__add(p, r->o.procs, *r->o.ksyms, q->aggs[i].img,
+						 &q->aggs[i].heap.agg, false);
+			if (q->aggs[i].heap.dropped_live) {
+				snprintf(comment, sizeof(comment), "%" PRIu64 " sampled blocks of pid %u "
+					 "not tracked for in-use (table full): counted as still in use",
+					 q->aggs[i].heap.dropped_live, q->aggs[i].img->pid);
+				pprof__add_comment(p, comment);
+			}
+			continue;
+		}
 		err = cpu_profile__add_image(p, r->o.procs, *r->o.ksyms, q->aggs[i].img,
 					     &q->aggs[i].agg);
 		if (q->aggs[i].agg.dropped) {

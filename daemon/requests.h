@@ -73,6 +73,8 @@ struct image;
 struct kallsyms;
 struct cpu_sampler;
 struct cpu_sample;
+struct heap_event;
+struct heap_sampler;
 
 struct requests_opts {
 	struct procs *procs;
@@ -81,6 +83,9 @@ struct requests_opts {
 	unsigned frequency_hz;      /* the continuous rate */
 	unsigned max_seconds;       /* config max_request_seconds */
 	unsigned max_concurrent;    /* config max_concurrent_requests */
+	/* the heap sampler, loaded on first use; NULL when it cannot be */
+	struct heap_sampler *(*heap_sampler)(void *ctx);
+	void *heap_ctx;
 	/* fills the daemon's counters; returns how many */
 	int (*status)(void *ctx, struct status_counter *out, int max);
 	void *status_ctx;
@@ -91,6 +96,8 @@ struct requests *requests__new(const struct requests_opts *o);
 void requests__free(struct requests *r);
 /* Offers one sample (already matched to its image) to the active requests. */
 void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s);
+/* Offers one heap record (matched to its image) to the heap requests. */
+void requests__on_heap_event(struct requests *r, struct image *img, const struct heap_event *ev);
 /* Finishes the requests whose time is up (or whose process exited). */
 void requests__tick(struct requests *r);
 /* The earliest deadline (CLOCK_MONOTONIC ns), or UINT64_MAX. */

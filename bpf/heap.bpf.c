@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Heap profiling: uprobes on the allocator's entry points of the processes
+ * asked for, sampling allocations by bytes as Go's MemProfileRate does.
+ *
+ * Cost. A uprobe hit costs ~0.42 us where the kernel emulates the probed
+ * instruction (push, jmp, jcc, call, nop) and ~14.5 us where it must
+ * single-step it; a uretprobe adds ~0.25 us. So every entry point is probed
+ * once, at an offset whose instruction is emulated (chosen and checked by
+ * daemon/heap_sampler.c), and the allocation functions use a uprobe
+ * *session* (BPF_TRACE_UPROBE_SESSION): the kernel runs the return half
+ * only when the entry half returned 0, i.e. only for the sampled
+ * allocations, which need the pointer. An unsampled malloc costs one
+ * emulated uprobe and a countdown; a free one emulated uprobe and a lookup
+ * in the table of live sampled blocks. No stack walk, no event.
+ *
+ * Sampling. Each thread counts down bytes from an exponential draw of mean
+ * `rate`; the allocation that reaches zero is sampled and a new draw
+ * starts, so an allocation of s bytes is sampled with probability
+ * 1 - exp(-s / rate) (the exponential is memoryless) and user space
+ * unbiases by its inverse, as Go does.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "heap.h"
+#include "compat.bpf.h"
+#include "stack.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+_Static_assert(USER_MAX_FRAMES <= HEAP_MAX_FRAMES, "user walk fits the record");
+
+const volatile __u64 rate = HEAP_DEFAULT_RATE; /* mean bytes between samples; <= 1: all */
+const volatile __u64 wakeup_bytes = 0;         /* wake user space past this much data */
+
+/* MALLOC_ALIGNMENT on x86-64: glibc relays memalign(a <= 16) to malloc. */
+#define MALLOC_ALIGNMENT 16
+
+/* Session cookies of sampled calls: the size, and the entry point on top. */
+#define COOKIE_FN_SHIFT 56
+#define COOKIE_SIZE_MASK ((1ull << COOKIE_FN_SHIFT) - 1)
+
+extern bool bpf_session_is_return(void) __ksym;
+extern __u64 *bpf_session_cookie(void) __ksym;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); /* set by user space before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct heap_percpu);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct heap_thread);
+} threads SEC(".maps");
+
+/* Sampled blocks still live, by (tgid, address): what a free must find.
+ * Preallocated so that an update never allocates in the probe; bounded,
+ * and a full table is counted (the block is reported untracked). */
+struct live_key {
+	__u64 ptr;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768); /* set by user space before load */
+	__type(key, struct live_key);
+	__type(value, struct heap_live);
+} live SEC(".maps");
+
+static __always_inline struct heap_percpu *percpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline struct heap_thread *thread(void)
+{
+	return bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/* Whether this allocation of size bytes is sampled (see the top). */
+static __always_inline bool take_sample(struct heap_thread *t, __u64 size)
+{
+	if (rate <= 1)
+		return true;
+	if (size < (__u64)t->next) {
+		t->next -= size;
+		return false;
+	}
+	if (!t->next) {
+		/* The thread's first allocation: draw its first interval. */
+		t->next = heap_exp_draw(bpf_get_prandom_u32(), rate);
+		if (size < (__u64)t->next) {
+			t->next -= size;
+			return false;
+		}
+	}
+	t->next = heap_exp_draw(bpf_get_prandom_u32(), rate);
+	return true;
+}
+
+static __always_inline void wake_or_not(__u64 *flags)
+{
+	*flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		*flags = BPF_RB_FORCE_WAKEUP;
+}
+
+/* A sampled block is gone (free, or realloc of it): forget it, tell user
+ * space. Called for every free, so the miss is one lookup and nothing else. */
+static __always_inline void untrack(struct heap_percpu *pc, __u64 ptr, __u32 tgid, __u16 fn)
+{
+	struct live_key k = { .ptr = ptr, .tgid = tgid };
+	struct heap_live *l;
+	struct heap_event *ev;
+	__u64 flags;
+
+	l = bpf_map_lookup_elem(&live, &k);
+	if (!l)
+		return;
+	ev = &pc->ev;
+	ev->type = HEAP_EV_FREE;
+	ev->pid = tgid;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->fn = fn;
+	ev->nr_frames = 0;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->id = l->id;
+	ev->ptr = ptr;
+	ev->size = l->size;
+	ev->rate = 0;
+	bpf_map_delete_elem(&live, &k);
+	wake_or_not(&flags);
+	if (bpf_ringbuf_output(&events, ev, HEAP_FREE_EVENT_SIZE, flags))
+		pc->counters[HEAP_CNT_DROP_RINGBUF]++;
+	else
+		pc->counters[HEAP_CNT_FREE_EVENTS]++;
+}
+
+/* The return half of a sampled allocation: track the block, send it with
+ * its stack. */
+static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc, __u16 fn,
+				    __u64 ptr, __u64 size)
+{
+	__u64 id = bpf_get_current_pid_tgid(), flags;
+	struct heap_live l;
+	struct live_key k = { .ptr = ptr, .tgid = id >> 32 };
+	struct heap_event *ev = &pc->ev;
+	long n;
+
+	if (!ptr) {
+		pc->counters[HEAP_CNT_ALLOC_FAILED]++;
+		return;
+	}
+	ev->type = HEAP_EV_ALLOC;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->fn = fn;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->id = ((__u64)bpf_get_smp_processor_id() << 48) | (++pc->seq & ((1ull << 48) - 1));
+	ev->ptr = ptr;
+	ev->size = size;
+	ev->rate = rate <= 1 ? 1 : rate;
+	ev->flags = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+
+	l.id = ev->id;
+	l.size = size;
+	if (bpf_map_update_elem(&live, &k, &l, BPF_ANY)) {
+		ev->flags |= HEAP_F_UNTRACKED;
+		pc->counters[HEAP_CNT_INUSE_FULL]++;
+	}
+
+	n = capture_user_stack_at_return(ctx, pc->frames);
+	if (n <= 0) {
+		ev->flags |= HEAP_F_USTACK_ERR;
+		pc->counters[HEAP_CNT_USTACK_ERR]++;
+		n = 0;
+	}
+	if (n > HEAP_MAX_FRAMES)
+		n = HEAP_MAX_FRAMES;
+	ev->nr_frames = n;
+
+	wake_or_not(&flags);
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev) + n * 8, flags)) {
+		/* User space will never know this id: a free must not name it. */
+		pc->counters[HEAP_CNT_DROP_RINGBUF]++;
+		if (!(ev->flags & HEAP_F_UNTRACKED))
+			bpf_map_delete_elem(&live, &k);
+		return;
+	}
+	pc->counters[HEAP_CNT_ALLOC_EVENTS]++;
+}
+
+static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu *pc)
+{
+	__u64 *cookie = bpf_session_cookie();
+	__u64 c = cookie ? *cookie : 0, ptr = 0;
+	__u16 fn = c >> COOKIE_FN_SHIFT;
+	__u64 size = c & COOKIE_SIZE_MASK;
+	struct heap_thread *t;
+
+	pc->counters[HEAP_CNT_RETURNS]++;
+	if (fn != HEAP_FN_POSIX_MEMALIGN) {
+		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size);
+		return 0;
+	}
+	/* posix_memalign returns 0 and the block in *memptr. */
+	t = thread();
+	if (!t)
+		return 0;
+	t->in_pm = 0;
+	if (!t->pm_sampled)
+		return 0;
+	if (PT_REGS_RC(ctx) == 0)
+		bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->pm_memptr);
+	sampled(ctx, pc, fn, ptr, t->pm_size);
+	return 0;
+}
+
+/*
+ * Entry (returns 0 to get the return half, 1 not to) and return of
+ * malloc, calloc, realloc, memalign/aligned_alloc, valloc, posix_memalign;
+ * the attach cookie says which. The registers read are the arguments: the
+ * probe offsets are before any of them is moved (see heap_sampler.c).
+ */
+SEC("uprobe.session")
+int heap_alloc(struct pt_regs *ctx)
+{
+	struct heap_percpu *pc = percpu();
+	struct heap_thread *t;
+	__u64 size, n, *cookie;
+	__u16 fn;
+
+	if (!pc)
+		return 1;
+	if (bpf_session_is_return())
+		return alloc_return(ctx, pc);
+
+	fn = bpf_get_attach_cookie(ctx);
+	pc->counters[HEAP_CNT_ALLOC_CALLS]++;
+	switch (fn) {
+	case HEAP_FN_MALLOC:
+		size = PT_REGS_PARM1(ctx);
+		break;
+	case HEAP_FN_CALLOC:
+		n = PT_REGS_PARM1(ctx);
+		size = PT_REGS_PARM2(ctx);
+		if ((n | size) >> 32) {
+			/* Maybe overflows (then glibc fails it). The barrier keeps
+			 * clang from turning the test into a 128-bit multiply. */
+			__u64 max = ~0ull;
+
+			asm volatile("" : "+r"(max));
+			if (n && size > max / n)
+				return 1;
+		}
+		size *= n;
+		break;
+	case HEAP_FN_REALLOC:
+		/* realloc(NULL, n) is glibc's tail jump to malloc, which counts
+		 * it with the same [rsp]. Otherwise the old block goes (as Go
+		 * would count it: a free, then an allocation of the new size);
+		 * realloc(p, 0) frees and allocates nothing. */
+		if (!PT_REGS_PARM1(ctx))
+			return 1;
+		untrack(pc, PT_REGS_PARM1(ctx), bpf_get_current_pid_tgid() >> 32, fn);
+		size = PT_REGS_PARM2(ctx);
+		if (!size)
+			return 1;
+		break;
+	case HEAP_FN_MEMALIGN:
+		/* Small alignments are relayed to malloc by a tail jump, which
+		 * counts them with the same [rsp]. */
+		if (PT_REGS_PARM1(ctx) <= MALLOC_ALIGNMENT)
+			return 1;
+		size = PT_REGS_PARM2(ctx);
+		break;
+	case HEAP_FN_VALLOC:
+		size = PT_REGS_PARM1(ctx);
+		break;
+	case HEAP_FN_POSIX_MEMALIGN:
+		/* It *calls* the internal memalign, which relays small
+		 * alignments to malloc with [rsp] inside posix_memalign and rbp
+		 * clobbered: count it here and have malloc skip it, which
+		 * needs this call's end, so posix_memalign (rare) always runs
+		 * its return half. */
+		t = thread();
+		if (!t) {
+			pc->counters[HEAP_CNT_NO_THREAD]++;
+			return 1;
+		}
+		t->in_pm = 1;
+		t->pm_memptr = PT_REGS_PARM1(ctx);
+		t->pm_size = PT_REGS_PARM3(ctx);
+		t->pm_sampled = take_sample(t, t->pm_size);
+		if (t->pm_sampled)
+			pc->counters[HEAP_CNT_SAMPLED]++;
+		cookie = bpf_session_cookie();
+		if (cookie)
+			*cookie = (__u64)fn << COOKIE_FN_SHIFT;
+		return 0;
+	default:
+		return 1;
+	}
+
+	t = thread();
+	if (!t) {
+		pc->counters[HEAP_CNT_NO_THREAD]++;
+		return 1;
+	}
+	if (t->in_pm && fn == HEAP_FN_MALLOC) {
+		pc->counters[HEAP_CNT_NESTED]++;
+		return 1;
+	}
+	if (!take_sample(t, size))
+		return 1;
+	pc->counters[HEAP_CNT_SAMPLED]++;
+	cookie = bpf_session_cookie();
+	if (!cookie)
+		return 1;
+	*cookie = ((__u64)fn << COOKIE_FN_SHIFT) | (size & COOKIE_SIZE_MASK);
+	return 0;
+}
+
+/* free: a plain entry uprobe (no return needed). */
+SEC("uprobe.multi")
+int heap_free(struct pt_regs *ctx)
+{
+	struct heap_percpu *pc = percpu();
+	__u64 ptr = PT_REGS_PARM1(ctx);
+
+	if (!pc)
+		return 0;
+	pc->counters[HEAP_CNT_FREE_CALLS]++;
+	if (ptr)
+		untrack(pc, ptr, bpf_get_current_pid_tgid() >> 32, HEAP_FN_FREE);
+	return 0;
+}

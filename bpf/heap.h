@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared between bpf/heap.bpf.c and the daemon: the records of sampled
+ * allocations and of frees of sampled blocks, streamed through a ring
+ * buffer, the per-CPU counters, and which allocator entry point a probe is
+ * on (its uprobe_multi cookie).
+ */
+#ifndef PPROFD_HEAP_H
+#define PPROFD_HEAP_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define HEAP_MAX_FRAMES 127
+#define HEAP_COMM_LEN 16
+#define HEAP_DEFAULT_RATE (512 * 1024) /* mean bytes between samples, as Go */
+
+/* The probed entry point: the uprobe_multi cookie of each offset. */
+enum heap_fn {
+	HEAP_FN_MALLOC = 1,
+	HEAP_FN_CALLOC,
+	HEAP_FN_REALLOC,
+	HEAP_FN_MEMALIGN, /* memalign and aligned_alloc (one address in glibc) */
+	HEAP_FN_VALLOC,
+	HEAP_FN_POSIX_MEMALIGN,
+	HEAP_FN_FREE,
+};
+
+enum heap_event_type {
+	HEAP_EV_ALLOC = 1, /* a sampled allocation, with its stack */
+	HEAP_EV_FREE = 2,  /* a sampled block was freed (free, realloc, realloc to 0) */
+};
+
+/* alloc flags */
+#define HEAP_F_UNTRACKED (1u << 0) /* the in-use table was full: its free will not be seen */
+#define HEAP_F_USTACK_ERR (1u << 1) /* the stack could not be read */
+
+/*
+ * One record. A free carries no frames and no comm (only the header up to
+ * and including `rate` is sent for it).
+ *
+ * Unbiasing (as Go's pprof): an allocation of `size` bytes is sampled with
+ * probability p = 1 - exp(-size / rate), so each sample stands for 1/p
+ * allocations and size/p bytes.
+ */
+struct heap_event {
+	__u32 type;       /* enum heap_event_type */
+	__u32 pid;        /* tgid */
+	__u32 tid;
+	__u16 fn;         /* enum heap_fn that allocated (or freed) */
+	__u16 nr_frames;  /* user frames in frames[], leaf (the caller of malloc) first */
+	__u64 time_ns;    /* bpf_ktime_get_ns() */
+	__u64 id;         /* the sample's id; a free names the id of its allocation */
+	__u64 ptr;        /* the block */
+	__u64 size;       /* bytes asked for */
+	__u64 rate;       /* mean sampling interval in bytes when sampled (1: every allocation) */
+	__u32 flags;
+	char comm[HEAP_COMM_LEN];
+	__u32 pad;
+	__u64 frames[];
+};
+
+#define HEAP_FREE_EVENT_SIZE (__builtin_offsetof(struct heap_event, flags))
+
+/* What the in-use table keeps per sampled live block. */
+struct heap_live {
+	__u64 id;
+	__u64 size;
+};
+
+enum heap_counter {
+	HEAP_CNT_ALLOC_CALLS,    /* allocation entry probes hit */
+	HEAP_CNT_FREE_CALLS,     /* free probes hit */
+	HEAP_CNT_SAMPLED,        /* allocations chosen at entry */
+	HEAP_CNT_RETURNS,        /* return halves run (should equal SAMPLED + posix_memalign calls) */
+	HEAP_CNT_ALLOC_EVENTS,   /* alloc records sent */
+	HEAP_CNT_FREE_EVENTS,    /* free records sent (a sampled block freed) */
+	HEAP_CNT_ALLOC_FAILED,   /* sampled, but the allocator returned NULL / an error */
+	HEAP_CNT_NESTED,         /* malloc called from posix_memalign: counted there, skipped */
+	HEAP_CNT_DROP_RINGBUF,   /* records lost: the ring buffer was full */
+	HEAP_CNT_INUSE_FULL,     /* sampled blocks not tracked: the in-use table was full */
+	HEAP_CNT_NO_THREAD,      /* no per-thread state (out of memory): not sampled */
+	HEAP_CNT_USTACK_ERR,     /* sent without stack */
+	HEAP_CNT_NR,
+};
+
+/* Per-thread state (task storage). */
+struct heap_thread {
+	__s64 next;       /* bytes left before the next sample; 0: not drawn yet */
+	__u64 pm_memptr;  /* posix_memalign in progress: where it stores the block */
+	__u64 pm_size;
+	__u32 in_pm;      /* posix_memalign in progress (its inner malloc is skipped) */
+	__u32 pm_sampled;
+};
+
+/* The program's per-CPU state: scratch for one record at its largest, the
+ * sample sequence (ids are cpu << 48 | seq) and the counters. */
+struct heap_percpu {
+	struct heap_event ev;
+	__u64 frames[HEAP_MAX_FRAMES];
+	__u64 seq;
+	__u64 counters[HEAP_CNT_NR];
+};
+
+/*
+ * One draw of an exponential distribution of the given mean, integer only
+ * (BPF has no floating point), from 32 random bits r:
+ *
+ *   x = -ln(u) * mean, u = (r + 1) / 2^32 uniform in (0, 1]
+ *     = ln 2 * (32 - log2(r + 1)) * mean
+ *
+ * log2(r + 1) = e + log2(m) with e its integer part and m in [1, 2) (Q30);
+ * log2(m)'s fraction bits come one at a time by squaring m: when m^2 >= 2
+ * the next bit is 1 and m^2 is halved. 16 bits: the log is off by < 2^-16,
+ * so a draw is within mean * 2^-16 (+ 0.0002 %: ln 2 is 45426 / 2^16) of
+ * -ln(u) * mean, which goes up to ~22.2 * mean (u = 2^-32). mean is capped at 2^40
+ * (1 TiB) so that the product fits. The result is at least 1, as Go's.
+ */
+static inline __u64 heap_exp_draw(__u32 r, __u64 mean)
+{
+	__u64 u = (__u64)r + 1, x = u, m, nlog, t;
+	__u32 e = 0, frac = 0;
+
+	if (mean > (1ull << 40))
+		mean = 1ull << 40;
+	if (x >> 32) { x >>= 32; e += 32; }
+	if (x >> 16) { x >>= 16; e += 16; }
+	if (x >> 8) { x >>= 8; e += 8; }
+	if (x >> 4) { x >>= 4; e += 4; }
+	if (x >> 2) { x >>= 2; e += 2; }
+	if (x >> 1) { e += 1; }
+	m = e <= 30 ? u << (30 - e) : u >> (e - 30); /* [2^30, 2^31) */
+	for (int i = 0; i < 16; i++) {
+		m = (m * m) >> 30;
+		frac <<= 1;
+		if (m >= (2ull << 30)) {
+			m >>= 1;
+			frac |= 1;
+		}
+	}
+	nlog = (32ull << 16) - (((__u64)e << 16) | frac); /* -log2(u), Q16 */
+	t = (nlog * 45426) >> 16;                            /* -ln(u), Q16 */
+	return ((mean * t) >> 16) + 1;
+}
+
+#endif
