@@ -21,7 +21,7 @@
 
 #include "config.h"
 #include "control.h"
-#include "heap_sampler.h"
+#include "heap_watch.h"
 #include "http.h"
 #include "loop.h"
 #include "requests.h"
@@ -51,9 +51,7 @@ struct daemon {
 	struct control *control;
 	struct http_server *http;
 	struct watch http_w;
-	struct heap_sampler *heap; /* loaded on the first heap request */
-	struct watch heap_w;
-	bool heap_failed;
+	struct heap_watch *heapw; /* allocator probes: requests and heap_target */
 	int epfd;
 	struct watch sig_w, samples_w, sideband_w;
 	bool stop;
@@ -169,38 +167,26 @@ static void on_sideband(const struct sb_event *ev, void *ctx)
 	struct daemon *d = ctx;
 
 	procs__apply(d->procs, ev);
+	/* A program the config names for heap profiling has just started. */
+	if (ev->type == SB_COMM && ev->comm.exec && d->heapw)
+		heap_watch__consider(d->heapw, ev->pid, ev->comm.comm);
 }
 
-static void on_heap_event(const struct heap_event *ev, size_t size, void *ctx)
-{
-	struct daemon *d = ctx;
-	struct image *img = procs__image_at(d->procs, ev->pid, ev->time_ns);
-
-	if (img)
-		requests__on_heap_event(d->requests, img, ev);
-}
-
-static void on_ring(struct watch *w, uint32_t events);
-
-/* The heap probes cost BPF maps and a ring: loaded when first asked for. */
-static struct heap_sampler *get_heap_sampler(void *ctx)
+static void on_heap_event(void *ctx, struct image *img, const struct heap_event *ev)
 {
 	struct daemon *d = ctx;
 
-	if (d->heap || d->heap_failed)
-		return d->heap;
-	d->heap = heap_sampler__new(&(struct heap_sampler_opts){
-		.rate = d->cfg.heap_sample_bytes,
-		.fn = on_heap_event,
-		.ctx = d,
-	});
-	if (!d->heap) {
-		d->heap_failed = true; /* logged by the sampler; do not retry per request */
-		return NULL;
-	}
-	d->heap_w = (struct watch){.fd = heap_sampler__fd(d->heap), .fn = on_ring};
-	watch_add(d->epfd, &d->heap_w, EPOLLIN);
-	return d->heap;
+	requests__on_heap_event(d->requests, img, ev);
+}
+
+static struct heap_attach *heap_attach(void *ctx, uint32_t pid, char *err, size_t errlen)
+{
+	return heap_watch__attach(((struct daemon *)ctx)->heapw, pid, err, errlen);
+}
+
+static void heap_detach(void *ctx, struct heap_attach *a)
+{
+	heap_watch__detach(((struct daemon *)ctx)->heapw, a);
 }
 
 /* Side-band first, then samples up to the time the side-band was read. */
@@ -219,8 +205,7 @@ static void drain(struct daemon *d, bool all)
 	}
 	free(pend);
 	cpu_sampler__drain(d->sampler);
-	if (d->heap)
-		heap_sampler__drain(d->heap);
+	heap_watch__drain(d->heapw);
 }
 
 struct write_ctx {
@@ -288,6 +273,7 @@ static void end_window(struct daemon *d)
 	drain(d, false);
 	w.duration = now - d->window_start_mono;
 	procs__for_each(d->procs, write_image, &w);
+	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, w.duration);
 	procs__gc(d->procs);
 	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
 			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
@@ -328,7 +314,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 #define PUT(nm, v)                                                                   \
 	do {                                                                         \
 		if (n < max) {                                                       \
-			snprintf(out[n].name, sizeof(out[n].name), "%s", nm);        \
+			snprintf(out[n].name, sizeof(out[n].name), "%.47s", nm);     \
 			out[n++].value = (v);                                        \
 		}                                                                    \
 	} while (0)
@@ -359,15 +345,13 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("requests_active", active);
 	PUT("requests_served", served);
 	PUT("requests_refused", refused);
-	if (d->heap) {
-		uint64_t hc[HEAP_CNT_NR];
-		char name[48];
+	{
+		char names[16][48];
+		uint64_t vals[16];
+		int k = heap_watch__counters(d->heapw, names, vals, 16);
 
-		heap_sampler__counters(d->heap, hc);
-		for (int i = 0; i < HEAP_CNT_NR; i++) {
-			snprintf(name, sizeof(name), "heap_%s", heap_counter_name(i));
-			PUT(name, hc[i]);
-		}
+		for (int i = 0; i < k; i++)
+			PUT(names[i], vals[i]);
 	}
 #undef PUT
 	return n;
@@ -475,6 +459,7 @@ static int reload(struct daemon *d, int argc, char **argv)
 	d->cfg = nc;
 	log_max_level = d->cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	log_info("SIGHUP: config reloaded (interval %us)", d->cfg.interval_sec);
+	heap_watch__scan(d->heapw); /* heap_target lines may name new processes */
 	return 0;
 }
 
@@ -572,11 +557,23 @@ int main(int argc, char **argv)
 		.max_concurrent = d.cfg.max_concurrent_requests,
 		.status = status_counters,
 		.status_ctx = &d,
-		.heap_sampler = get_heap_sampler,
+		.heap_attach = heap_attach,
+		.heap_detach = heap_detach,
 		.heap_ctx = &d,
 	});
 	if (!d.requests)
 		goto out;
+	d.heapw = heap_watch__new(&(struct heap_watch_opts){
+		.cfg = &d.cfg,
+		.procs = d.procs,
+		.ksyms = &d.ksyms,
+		.epfd = d.epfd,
+		.on_event = on_heap_event,
+		.ctx = &d,
+	});
+	if (!d.heapw)
+		goto out;
+	heap_watch__scan(d.heapw);
 	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, 64);
 	if (!d.control) {
 		log_err("cannot listen on %s: %s", d.cfg.socket_path, strerror(errno));
@@ -653,7 +650,7 @@ int main(int argc, char **argv)
 out:
 	control__free(d.control);
 	requests__free(d.requests); /* answers what HTTP still waits for */
-	heap_sampler__free(d.heap);
+	heap_watch__free(d.heapw);
 	if (d.http)
 		http__run(d.http);
 	http__free(d.http);

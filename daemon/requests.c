@@ -33,11 +33,12 @@ struct req_agg {
 };
 
 struct request {
+	struct requests *owner;
 	struct req_params p;
 	unsigned hz;        /* the rate of the samples it takes */
 	bool own_events;    /* hz above the continuous rate: CPU_F_REQUEST samples */
 	struct cpu_pid_events *events;
-	struct heap_target *heap; /* heap: the allocator probes of the process */
+	struct heap_attach *heap; /* heap: the allocator probes of the process */
 	uint64_t start_ns, deadline_ns;
 	struct timespec start_real;
 	req_done_fn done;
@@ -74,7 +75,8 @@ struct requests *requests__new(const struct requests_opts *o)
 static void req_free(struct request *q)
 {
 	cpu_pid_events__free(q->events);
-	heap_target__free(q->heap);
+	if (q->heap)
+		q->owner->o.heap_detach(q->owner->o.heap_ctx, q->heap);
 	for (unsigned i = 0; i < q->nr_aggs; i++) {
 		q->aggs[i].img->refs--;
 		stackagg__reset(&q->aggs[i].agg);
@@ -220,12 +222,12 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 		fail_now(r, done, ctx, 500, "out of memory");
 		return NULL;
 	}
+	q->owner = r;
 	q->p = *p;
 	q->done = done;
 	q->ctx = ctx;
 	q->hz = p->hz ? p->hz : r->o.frequency_hz;
 	if (p->kind == REQ_HEAP) {
-		struct heap_sampler *hs = r->o.heap_sampler ? r->o.heap_sampler(r->o.heap_ctx) : NULL;
 		char err[200] = "heap profiling is not available";
 
 		for (struct request *o = r->list; o; o = o->next) {
@@ -236,7 +238,8 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 				return NULL;
 			}
 		}
-		q->heap = hs ? heap_sampler__attach_pid(hs, p->pid, err, sizeof(err)) : NULL;
+		q->heap = r->o.heap_attach ? r->o.heap_attach(r->o.heap_ctx, p->pid, err, sizeof(err))
+					   : NULL;
 		if (!q->heap) {
 			int e = errno;
 

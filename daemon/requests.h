@@ -74,7 +74,7 @@ struct kallsyms;
 struct cpu_sampler;
 struct cpu_sample;
 struct heap_event;
-struct heap_sampler;
+struct heap_attach;
 
 struct requests_opts {
 	struct procs *procs;
@@ -83,8 +83,10 @@ struct requests_opts {
 	unsigned frequency_hz;      /* the continuous rate */
 	unsigned max_seconds;       /* config max_request_seconds */
 	unsigned max_concurrent;    /* config max_concurrent_requests */
-	/* the heap sampler, loaded on first use; NULL when it cannot be */
-	struct heap_sampler *(*heap_sampler)(void *ctx);
+	/* the allocator probes of pid, shared with whoever else profiles its
+	 * heap (NULL + errno and a sentence in err); and their release */
+	struct heap_attach *(*heap_attach)(void *ctx, uint32_t pid, char *err, size_t errlen);
+	void (*heap_detach)(void *ctx, struct heap_attach *a);
 	void *heap_ctx;
 	/* fills the daemon's counters; returns how many */
 	int (*status)(void *ctx, struct status_counter *out, int max);

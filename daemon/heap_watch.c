@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heap_profile.h"
+#include "heap_sampler.h"
+#include "heap_watch.h"
+#include "log.h"
+#include "loop.h"
+#include "output.h"
+#include "pprof.h"
+#include "procs.h"
+#include "stack_profile.h"
+
+#define CONT_MAX_BYTES (8u << 20)  /* stack table of one watched process */
+#define CONT_MAX_LIVE (1u << 18)   /* sampled live blocks of one watched process */
+
+struct heap_attach {
+	uint32_t pid;
+	unsigned refs;
+	struct heap_target *t;
+	struct heap_attach *next;
+};
+
+/* A process the config names: profiled for as long as it lives. */
+struct heap_cont {
+	uint32_t pid;
+	struct image *img; /* holds a reference */
+	struct heap_attach *a;
+	struct heap_agg agg;
+	uint64_t since_ns;
+	struct heap_cont *next;
+};
+
+/* A named process whose libc was not mapped yet when we saw its exec:
+ * tried again at the next drains. */
+#define PENDING_MAX 64
+#define PENDING_TRIES 5
+struct heap_pending {
+	uint32_t pid;
+	unsigned tries;
+};
+
+struct heap_watch {
+	struct heap_watch_opts o;
+	struct heap_pending pending[PENDING_MAX];
+	unsigned nr_pending;
+	struct heap_sampler *s;
+	bool failed; /* the sampler could not load: do not retry per request */
+	struct watch fd_w;
+	struct heap_attach *attached;
+	struct heap_cont *conts;
+};
+
+static void on_fd(struct watch *w, uint32_t events)
+{
+	/* drained by the daemon's loop with every other ring */
+}
+
+static void on_event(const struct heap_event *ev, size_t size, void *ctx)
+{
+	struct heap_watch *w = ctx;
+	struct image *img = procs__image_at(w->o.procs, ev->pid, ev->time_ns);
+
+	if (!img)
+		return;
+	for (struct heap_cont *c = w->conts; c; c = c->next)
+		if (c->pid == ev->pid && ev->time_ns >= c->since_ns)
+			heap_agg__apply(&c->agg, ev);
+	if (w->o.on_event)
+		w->o.on_event(w->o.ctx, img, ev);
+}
+
+struct heap_watch *heap_watch__new(const struct heap_watch_opts *o)
+{
+	struct heap_watch *w = calloc(1, sizeof(*w));
+
+	if (w)
+		w->o = *o;
+	return w;
+}
+
+static struct heap_sampler *sampler(struct heap_watch *w)
+{
+	if (w->s || w->failed)
+		return w->s;
+	w->s = heap_sampler__new(&(struct heap_sampler_opts){
+		.rate = w->o.cfg->heap_sample_bytes,
+		.fn = on_event,
+		.ctx = w,
+	});
+	if (!w->s) {
+		w->failed = true; /* logged by the sampler */
+		return NULL;
+	}
+	w->fd_w = (struct watch){.fd = heap_sampler__fd(w->s), .fn = on_fd};
+	watch_add(w->o.epfd, &w->fd_w, EPOLLIN);
+	return w->s;
+}
+
+struct heap_attach *heap_watch__attach(struct heap_watch *w, uint32_t pid, char *err,
+				       size_t errlen)
+{
+	struct heap_attach *a;
+
+	for (a = w->attached; a; a = a->next) {
+		if (a->pid == pid) {
+			a->refs++;
+			return a;
+		}
+	}
+	if (!sampler(w)) {
+		snprintf(err, errlen, "heap profiling is not available on this host (see pprofd's log)");
+		errno = ENOSYS;
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	a->t = heap_sampler__attach_pid(w->s, pid, err, errlen);
+	if (!a->t) {
+		int e = errno;
+
+		free(a);
+		errno = e;
+		return NULL;
+	}
+	a->pid = pid;
+	a->refs = 1;
+	a->next = w->attached;
+	w->attached = a;
+	return a;
+}
+
+void heap_watch__detach(struct heap_watch *w, struct heap_attach *a)
+{
+	if (!a || --a->refs)
+		return;
+	for (struct heap_attach **l = &w->attached; *l; l = &(*l)->next) {
+		if (*l == a) {
+			*l = a->next;
+			break;
+		}
+	}
+	heap_target__free(a->t);
+	free(a);
+}
+
+static bool read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	bool ok = f && fgets(buf, len, f);
+
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = 0;
+	return ok;
+}
+
+static bool matches(const struct config_target *t, uint32_t pid, const char *comm)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	FILE *f;
+	bool hit = false;
+
+	switch (t->kind) {
+	case TARGET_COMM:
+		if (comm)
+			return !strcmp(comm, t->value);
+		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+		return read_line(path, buf, sizeof(buf)) && !strcmp(buf, t->value);
+	case TARGET_EXE:
+		snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+		n = readlink(path, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return false;
+		buf[n] = 0;
+		return !strcmp(buf, t->value);
+	case TARGET_CGROUP:
+		/* cgroup v2: "0::/path"; the target names it or a parent */
+		snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+		f = fopen(path, "re");
+		if (!f)
+			return false;
+		while (!hit && fgets(buf, sizeof(buf), f)) {
+			size_t l = strlen(t->value);
+
+			buf[strcspn(buf, "\n")] = 0;
+			if (strncmp(buf, "0::", 3))
+				continue;
+			hit = !strncmp(buf + 3, t->value, l) && (buf[3 + l] == 0 || buf[3 + l] == '/' ||
+								 (l == 1 && t->value[0] == '/'));
+		}
+		fclose(f);
+		return hit;
+	}
+	return false;
+}
+
+void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
+{
+	const struct config *cfg = w->o.cfg;
+	struct heap_cont *c;
+	char err[200];
+	size_t i;
+
+	if (!cfg->nr_heap_targets || pid == (uint32_t)getpid())
+		return;
+	for (c = w->conts; c; c = c->next)
+		if (c->pid == pid && !c->img->end_ns)
+			return; /* watched already */
+	for (i = 0; i < cfg->nr_heap_targets; i++)
+		if (matches(&cfg->heap_targets[i], pid, comm))
+			break;
+	if (i == cfg->nr_heap_targets)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		c->since_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	}
+	c->img = procs__image_at(w->o.procs, pid, c->since_ns);
+	c->a = c->img ? heap_watch__attach(w, pid, err, sizeof(err)) : NULL;
+	if (!c->a) {
+		if (errno == ENOENT && w->nr_pending < PENDING_MAX) {
+			/* just exec'd: the dynamic loader has not mapped libc yet */
+			w->pending[w->nr_pending++] = (struct heap_pending){pid, 0};
+		} else if (c->img) {
+			log_warn("heap: pid %u is named by heap_target, but: %s", pid, err);
+		}
+		free(c);
+		return;
+	}
+	c->pid = pid;
+	c->img->refs++;
+	heap_agg__init(&c->agg, CONT_MAX_BYTES, CONT_MAX_LIVE);
+	c->next = w->conts;
+	w->conts = c;
+	log_info("heap: continuous heap profiling of pid %u (%s)", pid, c->img->comm);
+}
+
+void heap_watch__scan(struct heap_watch *w)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (!w->o.cfg->nr_heap_targets || !(d = opendir("/proc")))
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (!*end && pid)
+			heap_watch__consider(w, pid, NULL);
+	}
+	closedir(d);
+}
+
+int heap_watch__drain(struct heap_watch *w)
+{
+	unsigned n = w->nr_pending;
+
+	/* retry the processes that had not mapped libc yet */
+	w->nr_pending = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct heap_pending pd = w->pending[i];
+		unsigned before = w->nr_pending;
+
+		heap_watch__consider(w, pd.pid, NULL);
+		if (w->nr_pending == before + 1 && ++pd.tries < PENDING_TRIES)
+			w->pending[before] = pd; /* keep counting its tries */
+		else if (w->nr_pending == before + 1)
+			w->nr_pending--; /* given up */
+	}
+	return w->s ? heap_sampler__drain(w->s) : 0;
+}
+
+static void cont_free(struct heap_watch *w, struct heap_cont *c)
+{
+	heap_watch__detach(w, c->a);
+	heap_agg__reset(&c->agg);
+	c->img->refs--;
+	free(c);
+}
+
+int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec start,
+		      int64_t duration_ns)
+{
+	struct heap_cont **l = &w->conts;
+	int files = 0;
+
+	while (*l) {
+		struct heap_cont *c = *l;
+		struct pprof *p = NULL;
+		uint8_t *buf = NULL;
+		size_t len;
+		char comment[160];
+		int err = -ENOMEM;
+
+		if (stackagg__len(&c->agg.agg)) {
+			p = heap_profile__new(c->agg.rate, start.tv_sec * 1000000000ll + start.tv_nsec,
+					      duration_ns);
+			if (p) {
+				snprintf(comment, sizeof(comment),
+					 "pprofd %s: heap profile of pid %u (%s); allocations made "
+					 "before pprofd attached are not known",
+					 PPROFD_VERSION, c->pid, c->img->comm);
+				pprof__add_comment(p, comment);
+				err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,
+							 &c->agg.agg, false);
+			}
+			if (!err)
+				err = pprof__encode_gz(p, &buf, &len);
+			if (!err)
+				err = output__write(dir, c->img->comm, c->pid, "heap", start.tv_sec, buf,
+						    len, NULL, 0);
+			if (err)
+				log_warn("heap: cannot write the profile of pid %u: %s", c->pid,
+					 strerror(-err));
+			else
+				files++;
+			free(buf);
+			pprof__free(p);
+		}
+		/* Alloc and in-use go on accumulating, as Go's heap profile does,
+		 * for as long as the process lives. */
+		if (c->img->end_ns) {
+			*l = c->next;
+			cont_free(w, c);
+		} else {
+			l = &c->next;
+		}
+	}
+	return files;
+}
+
+int heap_watch__counters(struct heap_watch *w, char names[][48], uint64_t *values, int max)
+{
+	uint64_t hc[HEAP_CNT_NR];
+	int n = 0;
+
+	if (!w->s || heap_sampler__counters(w->s, hc))
+		return 0;
+	for (int i = 0; i < HEAP_CNT_NR && n < max; i++, n++) {
+		snprintf(names[n], 48, "heap_%s", heap_counter_name(i));
+		values[n] = hc[i];
+	}
+	return n;
+}
+
+void heap_watch__free(struct heap_watch *w)
+{
+	if (!w)
+		return;
+	while (w->conts) {
+		struct heap_cont *c = w->conts;
+
+		w->conts = c->next;
+		cont_free(w, c);
+	}
+	while (w->attached) { /* requests' attachments, if any are left */
+		struct heap_attach *a = w->attached;
+
+		w->attached = a->next;
+		heap_target__free(a->t);
+		free(a);
+	}
+	if (w->s)
+		watch_del(w->o.epfd, &w->fd_w);
+	heap_sampler__free(w->s);
+	free(w);
+}

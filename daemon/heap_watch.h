@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Who has the allocator probes: the heap sampler (loaded on first use), the
+ * per-process attachments shared by requests and continuous profiling
+ * (attaching one process twice would count its allocations twice), and the
+ * continuous heap profiles of the processes the config names (heap_target),
+ * written as heap-<ts>.pb.gz beside their cpu files at every window.
+ */
+#ifndef PPROFD_HEAP_WATCH_H
+#define PPROFD_HEAP_WATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+
+struct heap_watch;
+struct heap_attach;
+struct heap_event;
+struct image;
+struct procs;
+struct kallsyms;
+
+struct heap_watch_opts {
+	const struct config *cfg; /* heap_target lines, heap_sample_bytes */
+	struct procs *procs;
+	struct kallsyms *const *ksyms;
+	int epfd;
+	/* every record, matched to its image, for the requests */
+	void (*on_event)(void *ctx, struct image *img, const struct heap_event *ev);
+	void *ctx;
+};
+
+struct heap_watch *heap_watch__new(const struct heap_watch_opts *o);
+void heap_watch__free(struct heap_watch *w);
+
+/* The probes of pid, attached if nobody has them yet. NULL + errno, with a
+ * sentence for the requester in err. */
+struct heap_attach *heap_watch__attach(struct heap_watch *w, uint32_t pid, char *err,
+				       size_t errlen);
+void heap_watch__detach(struct heap_watch *w, struct heap_attach *a);
+
+/* Continuous profiling: attaches to pid if a heap_target names it. */
+void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm);
+/* The same for every process running now (at start and after SIGHUP). */
+void heap_watch__scan(struct heap_watch *w);
+
+int heap_watch__drain(struct heap_watch *w);
+
+/* Writes a heap profile for each watched process with samples (alloc since
+ * it was attached, in-use now, as Go's heap profile), and lets go of those
+ * that exited. Returns files written. */
+int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec window_start,
+		      int64_t duration_ns);
+
+/* "name value" counters of the sampler, for status: how many filled. */
+int heap_watch__counters(struct heap_watch *w, char names[][48], uint64_t *values, int max);
+
+#endif
