@@ -47,7 +47,8 @@ static uint64_t mapping_id(struct pprof *p, const struct mapping *m)
 		.start = m->start,
 		.limit = m->end,
 		.offset = m->pgoff,
-		.filename = m->path ? m->path : "",
+		/* anonymous executable memory (JIT code): pprof wants a name */
+		.filename = m->path && m->path[0] ? m->path : "[anon:exec]",
 		.build_id = m->symtab ? symtab__build_id(m->symtab) : "",
 		.has_functions = m->symtab && symtab__has_functions(m->symtab),
 	};

@@ -19,8 +19,8 @@ static bool entry_eq(const void *item, const void *key)
 
 	return e->tid == k->tid && e->nr_kframes == k->nk && e->nr_uframes == k->nu &&
 	       !strncmp(e->thread, k->thread, sizeof(e->thread)) &&
-	       !memcmp(e->frames, k->kframes, k->nk * 8) &&
-	       !memcmp(e->frames + k->nk, k->uframes, k->nu * 8);
+	       (!k->nk || !memcmp(e->frames, k->kframes, k->nk * 8)) &&
+	       (!k->nu || !memcmp(e->frames + k->nk, k->uframes, k->nu * 8));
 }
 
 void stackagg__init(struct stackagg *a, size_t max_bytes)
@@ -55,8 +55,10 @@ struct stack_entry *stackagg__get(struct stackagg *a, uint32_t tid, const char *
 	e->nr_kframes = nk;
 	e->nr_uframes = nu;
 	strncpy(e->thread, thread, sizeof(e->thread) - 1);
-	memcpy(e->frames, kframes, nk * 8ul);
-	memcpy(e->frames + nk, uframes, nu * 8ul);
+	if (nk) /* (memcpy from NULL is undefined even for 0 bytes) */
+		memcpy(e->frames, kframes, nk * 8ul);
+	if (nu)
+		memcpy(e->frames + nk, uframes, nu * 8ul);
 	if (hashtab__insert(&a->ht, h, e)) {
 		free(e);
 		return NULL;
