@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * pprofd: the daemon's entry point and event loop. One thread: the loop
- * waits on the sample ring, the side-band rings and signals, with a timeout
- * that is the next deadline (drain or end of window) on the monotonic clock.
+ * waits on the sample, side-band and heap rings, the control socket, HTTP
+ * and signals, with a timeout that is the next deadline (a drain, the end
+ * of a window, a request or a client's time-out) on the monotonic clock.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,17 +22,17 @@
 
 #include "config.h"
 #include "control.h"
-#include "heap_watch.h"
-#include "http.h"
-#include "loop.h"
-#include "requests.h"
 #include "cpu_profile.h"
 #include "cpu_sampler.h"
+#include "heap_watch.h"
+#include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "notify.h"
 #include "output.h"
 #include "pprof.h"
 #include "procs.h"
+#include "requests.h"
 #include "sideband.h"
 #include "symtab.h"
 
