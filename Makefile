@@ -16,7 +16,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 # Debian packages needed to build, test and benchmark.
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev libmicrohttpd-dev pkg-config golang-go \
-	binutils python3 util-linux
+	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4
 
 ifeq ($(V),1)
 Q :=

@@ -212,23 +212,28 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 {
 	__u64 *cookie = bpf_session_cookie();
 	__u64 c = cookie ? *cookie : 0, ptr = 0;
-	__u16 fn = c >> COOKIE_FN_SHIFT;
+	__u16 fn = (c >> COOKIE_FN_SHIFT) & HEAP_FN_MASK;
+	bool alt = (c >> COOKIE_FN_SHIFT) & HEAP_FN_ALT;
 	__u64 size = c & COOKIE_SIZE_MASK;
 	struct heap_thread *t;
 
 	pc->counters[HEAP_CNT_RETURNS]++;
-	if (fn != HEAP_FN_POSIX_MEMALIGN) {
+	if (fn != HEAP_FN_POSIX_MEMALIGN &&
+	    !(alt && (fn == HEAP_FN_MEMALIGN || fn == HEAP_FN_VALLOC))) {
 		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size);
 		return 0;
 	}
-	/* posix_memalign returns 0 and the block in *memptr. */
+	/* posix_memalign returns 0 and the block in *memptr; jemalloc's and
+	 * tcmalloc's memalign and valloc (counted the same way) the block. */
 	t = thread();
 	if (!t)
 		return 0;
 	t->in_pm = 0;
 	if (!t->pm_sampled)
 		return 0;
-	if (PT_REGS_RC(ctx) == 0)
+	if (fn != HEAP_FN_POSIX_MEMALIGN)
+		ptr = PT_REGS_RC(ctx);
+	else if (PT_REGS_RC(ctx) == 0)
 		bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->pm_memptr);
 	sampled(ctx, pc, fn, ptr, t->pm_size);
 	return 0;
@@ -237,23 +242,27 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 /*
  * Entry (returns 0 to get the return half, 1 not to) and return of
  * malloc, calloc, realloc, memalign/aligned_alloc, valloc, posix_memalign;
- * the attach cookie says which. The registers read are the arguments: the
- * probe offsets are before any of them is moved (see heap_sampler.c).
+ * the attach cookie says which, and whether the allocator is glibc's or
+ * jemalloc/tcmalloc (HEAP_FN_ALT). The registers read are the arguments:
+ * the probe offsets are before any of them is moved (see heap_sampler.c).
  */
 SEC("uprobe.session")
 int heap_alloc(struct pt_regs *ctx)
 {
 	struct heap_percpu *pc = percpu();
 	struct heap_thread *t;
-	__u64 size, n, *cookie;
+	__u64 size, n, *cookie, c;
 	__u16 fn;
+	bool alt;
 
 	if (!pc)
 		return 1;
 	if (bpf_session_is_return())
 		return alloc_return(ctx, pc);
 
-	fn = bpf_get_attach_cookie(ctx);
+	c = bpf_get_attach_cookie(ctx);
+	fn = c & HEAP_FN_MASK;
+	alt = c & HEAP_FN_ALT;
 	pc->counters[HEAP_CNT_ALLOC_CALLS]++;
 	switch (fn) {
 	case HEAP_FN_MALLOC:
@@ -277,23 +286,30 @@ int heap_alloc(struct pt_regs *ctx)
 		/* realloc(NULL, n) is glibc's tail jump to malloc, which counts
 		 * it with the same [rsp]. Otherwise the old block goes (as Go
 		 * would count it: a free, then an allocation of the new size);
-		 * realloc(p, 0) frees and allocates nothing. */
-		if (!PT_REGS_PARM1(ctx))
+		 * realloc(p, 0) frees and allocates nothing (jemalloc's and
+		 * tcmalloc's default too). jemalloc's and tcmalloc's
+		 * realloc(NULL, n) allocates inline: it is counted here. */
+		if (!PT_REGS_PARM1(ctx) && !alt)
 			return 1;
-		untrack(pc, PT_REGS_PARM1(ctx), bpf_get_current_pid_tgid() >> 32, fn);
+		if (PT_REGS_PARM1(ctx))
+			untrack(pc, PT_REGS_PARM1(ctx), bpf_get_current_pid_tgid() >> 32, fn);
 		size = PT_REGS_PARM2(ctx);
 		if (!size)
 			return 1;
 		break;
 	case HEAP_FN_MEMALIGN:
+		size = PT_REGS_PARM2(ctx);
+		if (alt)
+			goto outer;
 		/* Small alignments are relayed to malloc by a tail jump, which
 		 * counts them with the same [rsp]. */
 		if (PT_REGS_PARM1(ctx) <= MALLOC_ALIGNMENT)
 			return 1;
-		size = PT_REGS_PARM2(ctx);
 		break;
 	case HEAP_FN_VALLOC:
 		size = PT_REGS_PARM1(ctx);
+		if (alt)
+			goto outer;
 		break;
 	case HEAP_FN_POSIX_MEMALIGN:
 		/* It *calls* the internal memalign, which relays small
@@ -325,7 +341,7 @@ int heap_alloc(struct pt_regs *ctx)
 		pc->counters[HEAP_CNT_NO_THREAD]++;
 		return 1;
 	}
-	if (t->in_pm && fn == HEAP_FN_MALLOC) {
+	if (t->in_pm && (fn == HEAP_FN_MALLOC || alt)) {
 		pc->counters[HEAP_CNT_NESTED]++;
 		return 1;
 	}
@@ -336,6 +352,32 @@ int heap_alloc(struct pt_regs *ctx)
 	if (!cookie)
 		return 1;
 	*cookie = ((__u64)fn << COOKIE_FN_SHIFT) | (size & COOKIE_SIZE_MASK);
+	return 0;
+
+outer:
+	/* jemalloc's or tcmalloc's memalign or valloc (rare): counted as
+	 * posix_memalign is, whatever the alignment, and any allocation entry
+	 * it reaches (tcmalloc: valloc -> memalign) is skipped, which needs
+	 * its end: it always runs its return half. */
+	t = thread();
+	if (!t) {
+		pc->counters[HEAP_CNT_NO_THREAD]++;
+		return 1;
+	}
+	if (t->in_pm) {
+		pc->counters[HEAP_CNT_NESTED]++;
+		return 1;
+	}
+	cookie = bpf_session_cookie();
+	if (!cookie)
+		return 1;
+	*cookie = (__u64)(fn | HEAP_FN_ALT) << COOKIE_FN_SHIFT;
+	t->in_pm = 1;
+	t->pm_memptr = 0;
+	t->pm_size = size;
+	t->pm_sampled = take_sample(t, size);
+	if (t->pm_sampled)
+		pc->counters[HEAP_CNT_SAMPLED]++;
 	return 0;
 }
 

@@ -27,6 +27,17 @@ enum heap_fn {
 	HEAP_FN_FREE,
 };
 
+/*
+ * Cookie flag: the entry point is jemalloc's or tcmalloc's, not glibc's.
+ * Their entry points do not relay to each other the way glibc's do
+ * (memalign(a <= 16) and realloc(NULL, n) are allocations of their own),
+ * but tcmalloc's posix_memalign calls, and its valloc tail-jumps to, its
+ * memalign: so memalign and valloc are counted as posix_memalign is, with
+ * any allocation entry nested in them skipped.
+ */
+#define HEAP_FN_ALT 0x80
+#define HEAP_FN_MASK 0x7f
+
 enum heap_event_type {
 	HEAP_EV_ALLOC = 1, /* a sampled allocation, with its stack */
 	HEAP_EV_FREE = 2,  /* a sampled block was freed (free, realloc, realloc to 0) */
@@ -77,7 +88,8 @@ enum heap_counter {
 	HEAP_CNT_ALLOC_EVENTS,   /* alloc records sent */
 	HEAP_CNT_FREE_EVENTS,    /* free records sent (a sampled block freed) */
 	HEAP_CNT_ALLOC_FAILED,   /* sampled, but the allocator returned NULL / an error */
-	HEAP_CNT_NESTED,         /* malloc called from posix_memalign: counted there, skipped */
+	HEAP_CNT_NESTED,         /* malloc called from posix_memalign (or, jemalloc/tcmalloc: any
+				  * entry within memalign, valloc, posix_memalign): skipped */
 	HEAP_CNT_DROP_RINGBUF,   /* records lost: the ring buffer was full */
 	HEAP_CNT_INUSE_FULL,     /* sampled blocks not tracked: the in-use table was full */
 	HEAP_CNT_NO_THREAD,      /* no per-thread state (out of memory): not sampled */
@@ -90,7 +102,8 @@ struct heap_thread {
 	__s64 next;       /* bytes left before the next sample; 0: not drawn yet */
 	__u64 pm_memptr;  /* posix_memalign in progress: where it stores the block */
 	__u64 pm_size;
-	__u32 in_pm;      /* posix_memalign in progress (its inner malloc is skipped) */
+	__u32 in_pm;      /* posix_memalign in progress (its inner malloc is skipped);
+			   * jemalloc/tcmalloc: also memalign, valloc (any inner entry) */
 	__u32 pm_sampled;
 };
 

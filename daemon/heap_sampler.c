@@ -250,6 +250,145 @@ fallback:
 	return off;
 }
 
+/* x86-64 register numbers (ModRM/REX order) */
+#define R_RDX 2
+#define R_RSP 4
+#define R_RBP 5
+#define R_RSI 6
+#define R_RDI 7
+
+/*
+ * The length of one x86-64 instruction of a small known set that does not
+ * branch, does not store to memory and writes at most one general register
+ * (its number in *dst, -1 for none: cmp, test), or 0 when it is not one of
+ * them. The set: mov/add/or/and/sub/xor/cmp/test between registers or from
+ * memory (rip-relative, %fs: too), lea, movzx, movsxd, the immediate forms
+ * 0x81/0x83 (add ... cmp) and cmpb $imm8, shifts by an immediate, op-to-%eax imm32 and
+ * mov $imm to a register. No operand-size or rep prefix.
+ */
+static int plain_insn(const uint8_t *p, int *dst)
+{
+	int i = 0, rex = 0, op, modrm, mod, imm = 0;
+	bool w_rm = false, w_reg = false;
+
+	*dst = -1;
+	if (p[i] == 0x64) /* %fs: (reads only: stores are refused below) */
+		i++;
+	if ((p[i] & 0xf0) == 0x40)
+		rex = p[i++];
+	op = p[i++];
+	switch (op) {
+	case 0xb8 ... 0xbf: /* mov $imm32 (movabs $imm64 with REX.W), %reg */
+		*dst = ((rex & 1) << 3) | (op & 7);
+		return i + ((rex & 8) ? 8 : 4);
+	case 0x05: case 0x0d: case 0x25: case 0x2d: case 0x35: /* add/or/and/sub/xor $imm32, %eax */
+		*dst = 0;
+		return i + 4;
+	case 0x3d: case 0xa9: /* cmp/test $imm32, %eax */
+		return i + 4;
+	case 0x01: case 0x09: case 0x21: case 0x29: case 0x31: case 0x89: /* op %reg, r/m */
+		w_rm = true;
+		break;
+	case 0x03: case 0x0b: case 0x23: case 0x2b: case 0x33: case 0x8b: /* op r/m, %reg */
+	case 0x8d: case 0x63: /* lea, movsxd */
+		w_reg = true;
+		break;
+	case 0x39: case 0x3b: case 0x85: /* cmp, test */
+		break;
+	case 0x81: /* add, or, adc, sbb, and, sub, xor, cmp $imm32, r/m */
+		imm = 4;
+		w_rm = ((p[i] >> 3) & 7) != 7;
+		break;
+	case 0x83: /* the same, $imm8 */
+		imm = 1;
+		w_rm = ((p[i] >> 3) & 7) != 7;
+		break;
+	case 0x80: /* cmpb $imm8, r/m8 (only) */
+		if (((p[i] >> 3) & 7) != 7)
+			return 0;
+		imm = 1;
+		break;
+	case 0xc1: /* rol ... sar $imm8, r/m */
+		imm = 1;
+		w_rm = true;
+		break;
+	case 0x0f: /* movzbl, movzwl */
+		if (p[i] != 0xb6 && p[i] != 0xb7)
+			return 0;
+		op = 0x0f00 | p[i++];
+		w_reg = true;
+		break;
+	default:
+		return 0;
+	}
+	modrm = p[i++];
+	mod = modrm >> 6;
+	if (mod != 3) {
+		if (w_rm)
+			return 0; /* a store */
+		if ((modrm & 7) == 4) { /* SIB */
+			if (mod == 0 && (p[i] & 7) == 5)
+				i += 4;
+			i++;
+		} else if (mod == 0 && (modrm & 7) == 5) {
+			i += 4; /* rip-relative */
+		}
+		if (mod == 1)
+			i += 1;
+		else if (mod == 2)
+			i += 4;
+	} else if (op == 0x8d) {
+		return 0;
+	}
+	if (w_rm)
+		*dst = ((rex & 1) << 3) | (modrm & 7);
+	else if (w_reg)
+		*dst = ((rex & 4) << 1) | ((modrm >> 3) & 7);
+	return i + imm;
+}
+
+/*
+ * probe_offset() for jemalloc and tcmalloc, whose entry points often begin
+ * with a few plain instructions before their first branch or push
+ * (jemalloc's malloc: cmp $0x1000,%rdi; ja; its free: nine movs, shifts
+ * and a cmp before a jne; tcmalloc's malloc and free: mov, test, jne): the
+ * first emulated instruction after a straight-line prefix of endbr64 and
+ * plain_insn()s that write none of the registers in `keep` (the
+ * arguments read there) nor rsp or rbp, and store nothing. So every call
+ * reaches it with its arguments, [rsp] (the return address the session's
+ * return half hooks) and rbp as at the entry. Else +0, single-stepped.
+ */
+static uint64_t probe_offset_alt(int fd, uint64_t off, uint64_t size, unsigned keep, bool *slow)
+{
+	uint8_t b[80];
+	uint64_t at = 0;
+
+	*slow = false;
+	keep |= 1u << R_RSP | 1u << R_RBP;
+	if (pread(fd, b, sizeof(b), off) != (ssize_t)sizeof(b))
+		goto fallback;
+	if (size > sizeof(b) - 16)
+		size = sizeof(b) - 16;
+	while (at < size) {
+		const uint8_t *p = b + at;
+		int n, dst;
+
+		if (emulated(p))
+			return off + at;
+		if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa) {
+			at += 4;
+			continue;
+		}
+		n = plain_insn(p, &dst);
+		if (!n || (dst >= 0 && (keep >> dst) & 1))
+			break;
+		at += n;
+	}
+fallback:
+	*slow = true;
+	return off;
+}
+
 static const struct {
 	const char *name;
 	enum heap_fn fn;
@@ -265,16 +404,42 @@ static const struct {
 };
 #define NR_PROBED (sizeof(probed) / sizeof(probed[0]))
 
-/* The file offsets and sizes of the probed functions defined in an ELF
- * file's .dynsym (offset 0: not defined there); returns how many. */
-static int dynsym_offsets(int fd, uint64_t off[NR_PROBED], uint64_t size[NR_PROBED])
+/* jemalloc's and tcmalloc's: the same (malloc first), then the frees
+ * (free first); the argument registers each one's probe reads. */
+static const struct {
+	const char *name;
+	enum heap_fn fn;
+	unsigned args;
+} alt_probed[] = {
+	{ "malloc", HEAP_FN_MALLOC, 1u << R_RDI },
+	{ "calloc", HEAP_FN_CALLOC, 1u << R_RDI | 1u << R_RSI },
+	{ "realloc", HEAP_FN_REALLOC, 1u << R_RDI | 1u << R_RSI },
+	{ "memalign", HEAP_FN_MEMALIGN, 1u << R_RDI | 1u << R_RSI },
+	{ "aligned_alloc", HEAP_FN_MEMALIGN, 1u << R_RDI | 1u << R_RSI },
+	{ "valloc", HEAP_FN_VALLOC, 1u << R_RDI },
+	{ "posix_memalign", HEAP_FN_POSIX_MEMALIGN, 1u << R_RDI | 1u << R_RSI | 1u << R_RDX },
+	{ "free", HEAP_FN_FREE, 1u << R_RDI },
+	{ "sdallocx", HEAP_FN_FREE, 1u << R_RDI },     /* jemalloc: sized free */
+	{ "dallocx", HEAP_FN_FREE, 1u << R_RDI },      /* jemalloc */
+	{ "free_sized", HEAP_FN_FREE, 1u << R_RDI },   /* C23 */
+	{ "free_aligned_sized", HEAP_FN_FREE, 1u << R_RDI },
+	{ "tc_free_sized", HEAP_FN_FREE, 1u << R_RDI }, /* tcmalloc */
+};
+#define NR_ALT_PROBED (sizeof(alt_probed) / sizeof(alt_probed[0]))
+#define ALT_MALLOC 0 /* alt_probed[] indexes */
+#define ALT_FREE 7
+
+/* The file offsets and sizes of the functions named in names[] defined in
+ * an ELF file's .dynsym (offset 0: not defined there); returns how many. */
+static int dynsym_offsets_of(int fd, const char *const *names, size_t nnames, uint64_t *off,
+			     uint64_t *size)
 {
 	Elf *e;
 	Elf_Scn *scn = NULL;
 	size_t nph;
 	int found = 0;
 
-	memset(off, 0, NR_PROBED * sizeof(*off));
+	memset(off, 0, nnames * sizeof(*off));
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e)
@@ -300,8 +465,8 @@ static int dynsym_offsets(int fd, uint64_t off[NR_PROBED], uint64_t size[NR_PROB
 			name = elf_strptr(e, sh.sh_link, sym.st_name);
 			if (!name)
 				continue;
-			for (size_t k = 0; k < NR_PROBED; k++) {
-				if (off[k] || strcmp(name, probed[k].name))
+			for (size_t k = 0; k < nnames; k++) {
+				if (off[k] || strcmp(name, names[k]))
 					continue;
 				/* virtual address -> file offset, by its PT_LOAD */
 				for (size_t p = 0; p < nph; p++) {
@@ -323,16 +488,32 @@ static int dynsym_offsets(int fd, uint64_t off[NR_PROBED], uint64_t size[NR_PROB
 	return found;
 }
 
+static int dynsym_offsets(int fd, uint64_t off[NR_PROBED], uint64_t size[NR_PROBED])
+{
+	const char *names[NR_PROBED];
+
+	for (size_t k = 0; k < NR_PROBED; k++)
+		names[k] = probed[k].name;
+	return dynsym_offsets_of(fd, names, NR_PROBED, off, size);
+}
+
 static bool is_libc(const char *base)
 {
 	return !strcmp(base, "libc.so.6") || (!strncmp(base, "libc-", 5) && strstr(base, ".so"));
 }
 
-/* Allocators that replace glibc's, by their library names. */
+/* The allocators probed in place of glibc's when they are the process's
+ * malloc: libjemalloc.so.2, libtcmalloc.so.4, libtcmalloc_minimal.so.4... */
+static bool alt_allocator(const char *base)
+{
+	return !strncmp(base, "libjemalloc", 11) || !strncmp(base, "libtcmalloc", 11);
+}
+
+/* Allocators that replace glibc's and are not supported, by their library
+ * names. */
 static const char *other_allocator(const char *base)
 {
-	static const char *const libs[] = { "libjemalloc", "libtcmalloc", "libmimalloc",
-					    "libhoard", "libsnmalloc" };
+	static const char *const libs[] = { "libmimalloc", "libhoard", "libsnmalloc" };
 
 	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
 		if (!strncmp(base, libs[i], strlen(libs[i])))
@@ -374,13 +555,71 @@ static int link_create(int prog_fd, unsigned attach_type, const char *path, cons
 	return syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 }
 
+/*
+ * Probes jemalloc's or tcmalloc's entry points in the file open as fd (its
+ * name for the kernel in t->libc): the allocation functions with the
+ * session program, cookies flagged HEAP_FN_ALT, the frees (free, sdallocx,
+ * ...) with the free program. Aliases (tcmalloc's aligned_alloc is its
+ * memalign, cfree its free) are probed once. 0, or -errno with err set.
+ */
+static int attach_alt(struct heap_target *t, int fd, const uint64_t *off, const uint64_t *size,
+		      char *err, size_t errlen)
+{
+	uint64_t aoffs[NR_ALT_PROBED], acookies[NR_ALT_PROBED];
+	uint64_t foffs[NR_ALT_PROBED], fcookies[NR_ALT_PROBED], seen[NR_ALT_PROBED];
+	unsigned na = 0, nf = 0, nseen = 0;
+	int e;
+
+	for (size_t k = 0; k < NR_ALT_PROBED; k++) {
+		bool is_free = alt_probed[k].fn == HEAP_FN_FREE, slow, dup = false;
+		uint64_t o, *offs = is_free ? foffs : aoffs, *cookies = is_free ? fcookies : acookies;
+		unsigned *n = is_free ? &nf : &na;
+
+		if (!off[k])
+			continue;
+		for (unsigned j = 0; j < nseen; j++)
+			dup |= seen[j] == off[k];
+		if (dup)
+			continue;
+		seen[nseen++] = off[k];
+		o = probe_offset_alt(fd, off[k], size[k], alt_probed[k].args, &slow);
+		if (slow) {
+			t->slow++;
+			log_warn("heap: %s: %s+0 is single-stepped (unknown code), slower", t->libc,
+				 alt_probed[k].name);
+		}
+		offs[*n] = o;
+		cookies[(*n)++] = is_free ? HEAP_FN_FREE : alt_probed[k].fn | HEAP_FN_ALT;
+		log_debug("heap: pid %u: %s at %s+%#llx", t->pid, alt_probed[k].name, t->libc,
+			  (unsigned long long)(o - off[k]));
+	}
+	t->alloc_link = link_create(bpf_program__fd(t->s->skel->progs.heap_alloc),
+				    ATTACH_UPROBE_SESSION, t->libc, aoffs, acookies, na, t->pid);
+	if (t->alloc_link < 0) {
+		e = errno;
+		snprintf(err, errlen, "process %u: cannot attach uprobes to %s: %s", t->pid,
+			 t->libc, strerror(e));
+		return -e;
+	}
+	t->free_link = link_create(bpf_program__fd(t->s->skel->progs.heap_free),
+				   ATTACH_UPROBE_MULTI, t->libc, foffs, fcookies, nf, t->pid);
+	if (t->free_link < 0) {
+		e = errno;
+		snprintf(err, errlen, "process %u: cannot attach uprobes to %s: %s", t->pid,
+			 t->libc, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pid, char *err,
 					     size_t errlen)
 {
 	struct heap_target *t = calloc(1, sizeof(*t));
 	char maps[64], line[4096 + 256], exe[4096] = "", libc_path[4096] = "", libc_range[64] = "";
 	uint64_t off[NR_PROBED], size[NR_PROBED], aoffs[NR_PROBED], acookies[NR_PROBED];
-	unsigned long libc_ino = 0;
+	char alt_path[4096] = "", alt_range[64] = "";
+	unsigned long libc_ino = 0, alt_ino = 0;
 	unsigned na = 0;
 	int e = 0, fd = -1;
 	FILE *f;
@@ -413,6 +652,11 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 		if (!exe[0])
 			snprintf(exe, sizeof(exe), "%s", path);
 		base = strrchr(path, '/') + 1;
+		if (!alt_ino && alt_allocator(base)) {
+			snprintf(alt_path, sizeof(alt_path), "%s", path);
+			snprintf(alt_range, sizeof(alt_range), "%s", range);
+			alt_ino = ino;
+		}
 		if ((other = other_allocator(base))) {
 			e = EOPNOTSUPP;
 			snprintf(err, errlen,
@@ -455,6 +699,43 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
+	}
+
+	/*
+	 * jemalloc or tcmalloc, linked or LD_PRELOADed: the dynamic linker
+	 * binds malloc to the first definition in the executable (refused
+	 * above), the preloaded objects, then DT_NEEDED breadth-first, where
+	 * libc comes late; so when one of them is mapped and exports malloc,
+	 * it is the process's malloc (a dlopen()ed one with RTLD_LOCAL would
+	 * not be: not told apart here). One mapped without malloc (a
+	 * prefixed build: je_malloc) leaves glibc's in place.
+	 */
+	if (alt_ino) {
+		uint64_t ao[NR_ALT_PROBED], as[NR_ALT_PROBED];
+		const char *names[NR_ALT_PROBED];
+
+		for (size_t k = 0; k < NR_ALT_PROBED; k++)
+			names[k] = alt_probed[k].name;
+		fd = open_mapped(pid, alt_path, alt_range, alt_ino, t->libc, sizeof(t->libc));
+		if (fd >= 0 && dynsym_offsets_of(fd, names, NR_ALT_PROBED, ao, as) > 0 &&
+		    ao[ALT_MALLOC] && ao[ALT_FREE]) {
+			int r = attach_alt(t, fd, ao, as, err, errlen);
+
+			if (r) {
+				e = -r;
+				goto fail;
+			}
+			close(fd);
+			log_info("heap: profiling pid %u through %s (%u probes single-stepped)", pid,
+				 t->libc, t->slow);
+			return t;
+		}
+		log_info("heap: pid %u maps %s, which does not export malloc and free: probing "
+			 "glibc's", pid, alt_path);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		t->libc[0] = 0;
 	}
 
 	fd = open_mapped(pid, libc_path, libc_range, libc_ino, t->libc, sizeof(t->libc));

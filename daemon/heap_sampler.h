@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The heap sampler: loads bpf/heap.bpf.c once, attaches its uprobes to the
- * glibc allocator of the processes asked for (one heap_target each, with
+ * allocator of the processes asked for (glibc's malloc, or jemalloc's or
+ * tcmalloc's when that is the process's malloc) (one heap_target each, with
  * the kernel's PID filter, so no other process pays), and hands every
  * record from the ring buffer to a callback.
  *
@@ -46,19 +47,22 @@ uint64_t heap_sampler__malformed(const struct heap_sampler *s);
 const char *heap_counter_name(enum heap_counter c);
 
 /*
- * Probe the allocator of process pid. NULL + errno on failure, with a
- * sentence for the requester in err (ESRCH: no such process; ENOENT: it
- * does not use glibc's malloc, e.g. a static binary; EOPNOTSUPP: another
- * allocator replaces it).
+ * Probe the allocator of process pid: libjemalloc or libtcmalloc when one
+ * is mapped and exports malloc, else glibc's. NULL + errno on failure,
+ * with a sentence for the requester in err (ESRCH: no such process;
+ * ENOENT: it does not use glibc's malloc, e.g. a static binary;
+ * EOPNOTSUPP: another allocator replaces it, e.g. mimalloc, or the
+ * executable defines malloc).
  */
 struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pid, char *err,
 					     size_t errlen);
 /* Detaches, and forgets the process's live sampled blocks. NULL is fine. */
 void heap_target__free(struct heap_target *t);
-/* The libc probed, as the daemon opened it. */
+/* The library probed (libc, libjemalloc, libtcmalloc), as the daemon
+ * opened it. */
 const char *heap_target__libc(const struct heap_target *t);
 /* How many entry points could only be probed where the kernel single-steps
- * (an unknown glibc build): slower, still correct. */
+ * (an unknown glibc, jemalloc or tcmalloc build): slower, still correct. */
 unsigned heap_target__slow_probes(const struct heap_target *t);
 
 #endif

@@ -3,9 +3,11 @@
  * heapprobe: the heap sampler on one process, without the daemon, for the
  * heap tests and benchmarks.
  *
- *   heapprobe --pid P [--rate BYTES] [--max-live N] [--seconds S]
+ *   heapprobe --pid P [--rate BYTES] [--max-live N] [--seconds S] [--verbose]
  *
- * Attaches, prints "attached <libc> slow=<n>", collects until the process
+ * Attaches, prints "attached <allocator library> slow=<n>" (glibc's libc,
+ * or jemalloc's or tcmalloc's library when that is the process's malloc;
+ * --verbose logs each probe's offset on stderr), collects until the process
  * exits, S seconds pass or SIGINT/SIGTERM, detaches, then prints the BPF
  * counters and one line per allocation site (the function of the first
  * frame, i.e. the caller of malloc) with unbiased totals, as Go's heap
@@ -168,7 +170,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "pid", 1, NULL, 'p' },      { "rate", 1, NULL, 'r' },
 		{ "max-live", 1, NULL, 'm' }, { "seconds", 1, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+		{ "verbose", 0, NULL, 'v' },  { NULL, 0, NULL, 0 },
 	};
 	struct heap_sampler_opts o = { .fn = on_event };
 	struct heap_sampler *hs;
@@ -189,6 +191,7 @@ int main(int argc, char **argv)
 		case 'r': o.rate = strtoull(optarg, NULL, 0); break;
 		case 'm': o.max_live = strtoul(optarg, NULL, 0); break;
 		case 's': seconds = atof(optarg); break;
+		case 'v': log_max_level = LOG_LVL_DEBUG; break;
 		default: return 2;
 		}
 	}
