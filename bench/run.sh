@@ -6,6 +6,8 @@
 #   2. BPF run time per CPU sample (kernel.bpf_stats_enabled), busy and idle
 #   3. pprofd's own CPU time and peak RSS on an idle host with ~200 processes
 #   4. symbolization throughput against llvm-symbolizer and addr2line
+#   5. heap profiling: malloc+free pair cost, BPF time per event, and the
+#      slowdown of an allocation-heavy workload beside heaptrack and bpftrace
 #   5. heap profiling: added cost per malloc+free pair, against bpftrace
 set -u
 BUILD=${1:-build}
