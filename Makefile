@@ -18,6 +18,9 @@ PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4
 
+# The peers the benchmarks measure against, installed by `make bench` only.
+BENCH_PKGS := linux-perf bpftrace heaptrack llvm nodejs
+
 ifeq ($(V),1)
 Q :=
 msg :=
@@ -53,7 +56,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test test-unit test-e2e test-asan bench install clean bench-symbolize
+.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize
 
 all: $(BUILD)/pprofd $(BUILD)/pprofctl
 
@@ -186,7 +189,10 @@ test-asan: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst build/%,build/asan/%,$(UNIT_BINS)) $(WORKLOADS)
 	$(Q)PPROFD_ONLY_ASAN=1 tests/run.sh $(BUILD)
 
-bench: deps all $(WORKLOADS) $(TOOLS)
+bench-deps:
+	$(Q)$(MAKE) --no-print-directory deps PKGS="$(BENCH_PKGS)"
+
+bench: deps bench-deps all $(WORKLOADS) $(TOOLS)
 	$(Q)bench/run.sh $(BUILD)
 
 bench-symbolize: $(BUILD)/bench/symbolize
