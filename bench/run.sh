@@ -80,7 +80,6 @@ read c1 n1 < <(bpf_stats)
 sleep 10   # idle: colder caches between samples
 read c2 n2 < <(bpf_stats)
 stop_pprofd
-sysctl -q kernel.bpf_stats_enabled=0   # it costs every BPF run two clock reads
 python3 -c "
 c0,n0,c1,n1,c2,n2 = map(int, '$c0 $n0 $c1 $n1 $c2 $n2'.split())
 busy = (n1-n0)/max(c1-c0,1); idle = (n2-n1)/max(c2-c1,1)
@@ -111,6 +110,8 @@ print(f'  processes on host: $nprocs; BPF program runs (samples incl. idle CPUs)
 print(f'  pprofd CPU: {cpu*1000:.1f} ms in {wall:.0f} s = {100*cpu/wall:.3f} % of one core (target <= 0.2 %), {cpu*1e6/max(runs,1):.1f} us per sample')
 print(f'  pprofd RSS: {$rss/1024:.1f} MiB now, peak {$hwm/1024:.1f} MiB (target <= 32 MiB; perf record 25 MB, bpftrace 101 MB)')
 "
+
+sysctl -q kernel.bpf_stats_enabled=0   # it costs every BPF run two clock reads
 
 echo "== 4. symbolization"
 if [ -x bench/symbolize.sh ]; then bench/symbolize.sh "$BUILD"; else echo "  (bench/symbolize.sh missing)"; fi
