@@ -478,19 +478,3 @@ int requests__status(struct requests *r, struct status_counter *out, int max)
 {
 	return r->o.status ? r->o.status(r->o.status_ctx, out, max) : 0;
 }
-
-int requests__status_text(struct requests *r, char **out)
-{
-	struct status_counter c[STATUS_MAX_COUNTERS];
-	int n = requests__status(r, c, STATUS_MAX_COUNTERS);
-	size_t cap = (size_t)n * 80 + 1, len = 0;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	buf[0] = 0;
-	for (int i = 0; i < n; i++)
-		len += snprintf(buf + len, cap - len, "%s %" PRIu64 "\n", c[i].name, c[i].value);
-	*out = buf;
-	return 0;
-}

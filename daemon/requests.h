@@ -63,8 +63,6 @@ struct status_counter {
 #define STATUS_MAX_COUNTERS 64
 /* Fills out[0..max); returns how many. */
 int requests__status(struct requests *r, struct status_counter *out, int max);
-/* The same as "name value" lines (malloc'ed). 0 or -errno. */
-int requests__status_text(struct requests *r, char **out);
 
 /* ---- the daemon's side ---------------------------------------------------- */
 

@@ -121,12 +121,6 @@ void requests__cancel(struct requests *r, struct request *q)
 	ASSERT_TRUE(0, "cancel of an unknown request");
 }
 
-int requests__status_text(struct requests *r, char **out)
-{
-	*out = strdup("fake\n");
-	return 0;
-}
-
 static void fake_tick(void)
 {
 	struct request **pp = &fake_pending, *q;
