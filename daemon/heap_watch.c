@@ -360,6 +360,10 @@ int heap_watch__counters(struct heap_watch *w, char names[][48], uint64_t *value
 		snprintf(names[n], 48, "heap_%s", heap_counter_name(i));
 		values[n] = hc[i];
 	}
+	if (n < max) { /* records user space rejected: should stay 0 */
+		snprintf(names[n], 48, "heap_drops_malformed");
+		values[n++] = heap_sampler__malformed(w->s);
+	}
 	return n;
 }
 

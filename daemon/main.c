@@ -24,6 +24,7 @@
 #include "control.h"
 #include "cpu_profile.h"
 #include "cpu_sampler.h"
+#include "heap.h"
 #include "heap_watch.h"
 #include "http.h"
 #include "log.h"
@@ -347,9 +348,9 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("requests_served", served);
 	PUT("requests_refused", refused);
 	{
-		char names[16][48];
-		uint64_t vals[16];
-		int k = heap_watch__counters(d->heapw, names, vals, 16);
+		char names[HEAP_CNT_NR + 1][48];
+		uint64_t vals[HEAP_CNT_NR + 1];
+		int k = heap_watch__counters(d->heapw, names, vals, HEAP_CNT_NR + 1);
 
 		for (int i = 0; i < k; i++)
 			PUT(names[i], vals[i]);
