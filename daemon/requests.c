@@ -22,6 +22,8 @@
 #define MAX_HZ 10000
 #define MAX_THREADS_PER_REQUEST 4096
 #define AGG_BYTES_PER_REQUEST (16u << 20)
+/* A host-wide request's stack tables, all processes together. */
+#define HOST_REQUEST_MAX_BYTES (64u << 20)
 
 #define HEAP_MAX_LIVE_PER_REQUEST (1u << 20)
 
@@ -45,6 +47,8 @@ struct request {
 	void *ctx;
 	struct req_agg *aggs;
 	unsigned nr_aggs, cap_aggs;
+	size_t bytes;      /* of every stack table, for the host-wide limit */
+	uint64_t dropped;  /* samples not kept: that limit was reached */
 	struct request *next;
 };
 
@@ -323,12 +327,18 @@ void requests__on_sample(struct requests *r, struct image *img, const struct cpu
 			continue; /* (a host-wide request takes every process) */
 		if (q->own_events != own || s->time_ns < q->start_ns)
 			continue;
+		if (!q->p.pid && q->bytes >= HOST_REQUEST_MAX_BYTES) {
+			q->dropped++;
+			continue;
+		}
 		a = agg_for(q, img);
 		if (!a)
 			continue;
 		v[0] = s->weight;
 		v[1] = (int64_t)s->weight * (1000000000ll / q->hz);
+		q->bytes -= a->agg.bytes;
 		stackagg__add(&a->agg, s->tid, s->comm, kf, s->nr_kframes, uf, s->nr_uframes, v, 2);
+		q->bytes += a->agg.bytes;
 	}
 }
 
@@ -389,6 +399,11 @@ static void finish(struct requests *r, struct request *q, bool exited)
 	if (exited)
 		pprof__add_comment(p, "the process exited during the request: this is what was "
 				      "collected until then");
+	if (q->dropped) {
+		snprintf(comment, sizeof(comment), "%" PRIu64 " samples dropped: the request's "
+			 "stack tables reached %u MiB", q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
+		pprof__add_comment(p, comment);
+	}
 	for (unsigned i = 0; i < q->nr_aggs && !err; i++) {
 		if (q->p.kind == REQ_HEAP) {
 			/* an allocation's frames are all return addresses */
