@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A user stack as captured where the frame-pointer walk alone is not
+ * enough: at a kernel entry (futex, sleep, read, a context switch) the
+ * thread is inside libc, which Debian builds without frame pointers, so
+ * the walk from rbp skips the very frames we want (the program function
+ * that called into libc). Besides the frame-pointer chain, BPF copies the
+ * top of the stack; user space unwinds the libc frames from that copy with
+ * the .eh_frame rules of the module (daemon/unwind.c) and joins the chain
+ * where the two meet.
+ *
+ * Shared by every BPF program that captures such stacks and the daemon.
+ * In a record, a struct ustack_hdr is followed by nr_fp struct ustack_fp,
+ * then snap_len bytes of stack copied from sp.
+ */
+#ifndef PPROFD_USTACK_H
+#define PPROFD_USTACK_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define USTACK_MAX_FP 127        /* frame records walked from rbp */
+#define USTACK_SNAP_BYTES 1024   /* stack bytes copied from sp; a power of 2 */
+#define USTACK_SNAP_SMALL 256    /* tried when the large copy faults */
+
+/* One frame record of the rbp chain: where it is and the return address
+ * it holds ([addr] is the next record's addr, [addr + 8] is ret). */
+struct ustack_fp {
+	__u64 addr;
+	__u64 ret;
+};
+
+struct ustack_hdr {
+	__u64 ip, sp, bp; /* the user registers (at kernel entry, or probed) */
+	__u16 nr_fp;      /* struct ustack_fp that follow */
+	__u16 snap_len;   /* bytes of stack from sp that follow them */
+	__u32 flags;      /* USTACK_F_* */
+};
+
+#define USTACK_F_NO_REGS (1u << 0)  /* no user registers (a kernel thread) */
+#define USTACK_F_SNAP_ERR (1u << 1) /* the stack could not be copied */
+
+/* The largest variable part after the header. */
+#define USTACK_DATA_MAX (USTACK_MAX_FP * sizeof(struct ustack_fp) + USTACK_SNAP_BYTES)
+
+#endif
