@@ -9,6 +9,7 @@
 #define PPROFD_USTACK_BPF_H
 
 #include "ustack.h"
+#include "compat.bpf.h"
 #include "stack.bpf.h"
 
 /*

@@ -17,6 +17,7 @@
 #include "pprof.h"
 #include "procs.h"
 #include "stack_profile.h"
+#include "target_match.h"
 
 #define CONT_MAX_BYTES (8u << 20)  /* stack table of one watched process */
 #define CONT_MAX_LIVE (1u << 18)   /* sampled live blocks of one watched process */
@@ -155,59 +156,6 @@ void heap_watch__detach(struct heap_watch *w, struct heap_attach *a)
 	free(a);
 }
 
-static bool read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	bool ok = f && fgets(buf, len, f);
-
-	if (f)
-		fclose(f);
-	if (ok)
-		buf[strcspn(buf, "\n")] = 0;
-	return ok;
-}
-
-static bool matches(const struct config_target *t, uint32_t pid, const char *comm)
-{
-	char path[64], buf[4096];
-	ssize_t n;
-	FILE *f;
-	bool hit = false;
-
-	switch (t->kind) {
-	case TARGET_COMM:
-		if (comm)
-			return !strcmp(comm, t->value);
-		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-		return read_line(path, buf, sizeof(buf)) && !strcmp(buf, t->value);
-	case TARGET_EXE:
-		snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-		n = readlink(path, buf, sizeof(buf) - 1);
-		if (n <= 0)
-			return false;
-		buf[n] = 0;
-		return !strcmp(buf, t->value);
-	case TARGET_CGROUP:
-		/* cgroup v2: "0::/path"; the target names it or a parent */
-		snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-		f = fopen(path, "re");
-		if (!f)
-			return false;
-		while (!hit && fgets(buf, sizeof(buf), f)) {
-			size_t l = strlen(t->value);
-
-			buf[strcspn(buf, "\n")] = 0;
-			if (strncmp(buf, "0::", 3))
-				continue;
-			hit = !strncmp(buf + 3, t->value, l) && (buf[3 + l] == 0 || buf[3 + l] == '/' ||
-								 (l == 1 && t->value[0] == '/'));
-		}
-		fclose(f);
-		return hit;
-	}
-	return false;
-}
-
 void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 {
 	const struct config *cfg = w->o.cfg;
@@ -221,7 +169,7 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 		if (c->pid == pid && !c->img->end_ns)
 			return; /* watched already */
 	for (i = 0; i < cfg->nr_heap_targets; i++)
-		if (matches(&cfg->heap_targets[i], pid, comm))
+		if (target_matches(&cfg->heap_targets[i], pid, comm))
 			break;
 	if (i == cfg->nr_heap_targets)
 		return;

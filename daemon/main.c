@@ -26,6 +26,7 @@
 #include "cpu_sampler.h"
 #include "heap.h"
 #include "heap_watch.h"
+#include "wait_watch.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -54,6 +55,7 @@ struct daemon {
 	struct http_server *http;
 	struct watch http_w;
 	struct heap_watch *heapw; /* allocator probes: requests and heap_target */
+	struct wait_watch *waitw; /* lock and off-CPU probes: requests and lock_target */
 	int epfd;
 	struct watch sig_w, samples_w, sideband_w;
 	bool stop;
@@ -172,6 +174,8 @@ static void on_sideband(const struct sb_event *ev, void *ctx)
 	/* A program the config names for heap profiling has just started. */
 	if (ev->type == SB_COMM && ev->comm.exec && d->heapw)
 		heap_watch__consider(d->heapw, ev->pid, ev->comm.comm);
+	if (ev->type == SB_COMM && ev->comm.exec && d->waitw)
+		wait_watch__consider(d->waitw, ev->pid, ev->comm.comm);
 }
 
 static void on_heap_event(void *ctx, struct image *img, const struct heap_event *ev)
@@ -191,6 +195,22 @@ static void heap_detach(void *ctx, struct heap_attach *a)
 	heap_watch__detach(((struct daemon *)ctx)->heapw, a);
 }
 
+static void on_wait_record(void *ctx, struct image *img, const struct wait_record *r,
+			   const uint64_t *uframes, unsigned nr_uframes)
+{
+	requests__on_wait(((struct daemon *)ctx)->requests, img, r, uframes, nr_uframes);
+}
+
+static int wait_attach(void *ctx, int kind, uint32_t pid, char *err, size_t errlen)
+{
+	return wait_watch__attach(((struct daemon *)ctx)->waitw, kind, pid, err, errlen);
+}
+
+static void wait_detach(void *ctx, int kind, uint32_t pid)
+{
+	wait_watch__detach(((struct daemon *)ctx)->waitw, kind, pid);
+}
+
 /* Side-band first, then samples up to the time the side-band was read. */
 static void drain(struct daemon *d, bool all)
 {
@@ -208,6 +228,7 @@ static void drain(struct daemon *d, bool all)
 	free(pend);
 	cpu_sampler__drain(d->sampler);
 	heap_watch__drain(d->heapw);
+	wait_watch__drain(d->waitw);
 }
 
 struct write_ctx {
@@ -276,6 +297,7 @@ static void end_window(struct daemon *d)
 	w.duration = now - d->window_start_mono;
 	procs__for_each(d->procs, write_image, &w);
 	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, w.duration);
+	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, w.duration);
 	procs__gc(d->procs);
 	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
 			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
@@ -351,6 +373,14 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 		char names[HEAP_CNT_NR + 1][48];
 		uint64_t vals[HEAP_CNT_NR + 1];
 		int k = heap_watch__counters(d->heapw, names, vals, HEAP_CNT_NR + 1);
+
+		for (int i = 0; i < k; i++)
+			PUT(names[i], vals[i]);
+	}
+	{
+		char names[20][48];
+		uint64_t vals[20];
+		int k = wait_watch__counters(d->waitw, names, vals, 20);
 
 		for (int i = 0; i < k; i++)
 			PUT(names[i], vals[i]);
@@ -462,6 +492,7 @@ static int reload(struct daemon *d, int argc, char **argv)
 	log_max_level = d->cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	log_info("SIGHUP: config reloaded (interval %us)", d->cfg.interval_sec);
 	heap_watch__scan(d->heapw); /* heap_target lines may name new processes */
+	wait_watch__scan(d->waitw); /* and lock_target lines */
 	return 0;
 }
 
@@ -562,6 +593,9 @@ int main(int argc, char **argv)
 		.heap_attach = heap_attach,
 		.heap_detach = heap_detach,
 		.heap_ctx = &d,
+		.wait_attach = wait_attach,
+		.wait_detach = wait_detach,
+		.wait_ctx = &d,
 	});
 	if (!d.requests)
 		goto out;
@@ -576,6 +610,17 @@ int main(int argc, char **argv)
 	if (!d.heapw)
 		goto out;
 	heap_watch__scan(d.heapw);
+	d.waitw = wait_watch__new(&(struct wait_watch_opts){
+		.cfg = &d.cfg,
+		.procs = d.procs,
+		.ksyms = &d.ksyms,
+		.epfd = d.epfd,
+		.on_record = on_wait_record,
+		.ctx = &d,
+	});
+	if (!d.waitw)
+		goto out;
+	wait_watch__scan(d.waitw);
 	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, 64);
 	if (!d.control) {
 		log_err("cannot listen on %s: %s", d.cfg.socket_path, strerror(errno));
@@ -652,6 +697,7 @@ int main(int argc, char **argv)
 out:
 	control__free(d.control);
 	requests__free(d.requests); /* answers what HTTP still waits for */
+	wait_watch__free(d.waitw);
 	heap_watch__free(d.heapw);
 	if (d.http)
 		http__run(d.http);

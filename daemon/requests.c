@@ -17,6 +17,7 @@
 #include "pprof.h"
 #include "procs.h"
 #include "requests.h"
+#include "wait_profile.h"
 
 #define DEFAULT_SECONDS 30
 #define MAX_HZ 10000
@@ -26,12 +27,14 @@
 #define HOST_REQUEST_MAX_BYTES (64u << 20)
 
 #define HEAP_MAX_LIVE_PER_REQUEST (1u << 20)
+#define WAIT_MAX_PENDING_PER_REQUEST 65536
 
 /* A request's samples of one process image. */
 struct req_agg {
 	struct image *img; /* holds a reference (img->refs) */
 	struct stackagg agg;  /* cpu */
 	struct heap_agg heap; /* heap */
+	struct wait_agg wait; /* mutex, block */
 };
 
 struct request {
@@ -41,6 +44,7 @@ struct request {
 	bool own_events;    /* hz above the continuous rate: CPU_F_REQUEST samples */
 	struct cpu_pid_events *events;
 	struct heap_attach *heap; /* heap: the allocator probes of the process */
+	bool wait_attached;       /* mutex, block: the process is the sampler's target */
 	uint64_t start_ns, deadline_ns;
 	struct timespec start_real;
 	req_done_fn done;
@@ -76,15 +80,28 @@ struct requests *requests__new(const struct requests_opts *o)
 	return r;
 }
 
+static enum wait_kind wait_kind_of(enum req_kind k)
+{
+	return k == REQ_MUTEX ? WAIT_MUTEX : WAIT_BLOCK;
+}
+
+static bool is_wait(enum req_kind k)
+{
+	return k == REQ_MUTEX || k == REQ_BLOCK;
+}
+
 static void req_free(struct request *q)
 {
 	cpu_pid_events__free(q->events);
 	if (q->heap)
 		q->owner->o.heap_detach(q->owner->o.heap_ctx, q->heap);
+	if (q->wait_attached)
+		q->owner->o.wait_detach(q->owner->o.wait_ctx, wait_kind_of(q->p.kind), q->p.pid);
 	for (unsigned i = 0; i < q->nr_aggs; i++) {
 		q->aggs[i].img->refs--;
 		stackagg__reset(&q->aggs[i].agg);
 		heap_agg__reset(&q->aggs[i].heap);
+		wait_agg__reset(&q->aggs[i].wait);
 	}
 	free(q->aggs);
 	free(q);
@@ -180,12 +197,13 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	char path[32];
 	struct request *q;
 
-	if (p->kind != REQ_CPU && p->kind != REQ_HEAP) {
+	if (p->kind != REQ_CPU && p->kind != REQ_HEAP && !is_wait(p->kind)) {
 		fail_now(r, done, ctx, 501, "%s profiles are not implemented yet", kind_name(p->kind));
 		return NULL;
 	}
-	if (p->kind == REQ_HEAP && !p->pid) {
-		fail_now(r, done, ctx, 400, "a heap profile needs a pid");
+	if (p->kind != REQ_CPU && !p->pid) {
+		/* they cost the process something: only for the PIDs asked for */
+		fail_now(r, done, ctx, 400, "a %s profile needs a pid", kind_name(p->kind));
 		return NULL;
 	}
 	if (seconds < 1 || seconds > r->o.max_seconds) {
@@ -252,6 +270,18 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 				 "%s", err);
 			return NULL;
 		}
+	} else if (is_wait(p->kind)) {
+		char err[200] = "not available";
+		int e = r->o.wait_attach ? r->o.wait_attach(r->o.wait_ctx, wait_kind_of(p->kind), p->pid,
+							    err, sizeof(err))
+					 : -ENOSYS;
+
+		if (e) {
+			free(q);
+			fail_now(r, done, ctx, e == -ENOSPC ? 429 : 500, "%s", err);
+			return NULL;
+		}
+		q->wait_attached = true;
 	} else if (p->pid && q->hz > r->o.frequency_hz) {
 		/* Faster than the continuous rate: this process only. */
 		q->events = cpu_sampler__attach_pid(r->o.sampler, p->pid, q->hz,
@@ -311,6 +341,8 @@ static struct req_agg *agg_for(struct request *q, struct image *img)
 	stackagg__init(&q->aggs[q->nr_aggs].agg,
 		       q->p.pid ? AGG_BYTES_PER_REQUEST : AGG_BYTES_PER_REQUEST * 4 / 16);
 	heap_agg__init(&q->aggs[q->nr_aggs].heap, AGG_BYTES_PER_REQUEST, HEAP_MAX_LIVE_PER_REQUEST);
+	wait_agg__init(&q->aggs[q->nr_aggs].wait, wait_kind_of(q->p.kind), AGG_BYTES_PER_REQUEST,
+		       WAIT_MAX_PENDING_PER_REQUEST);
 	return &q->aggs[q->nr_aggs++];
 }
 
@@ -355,6 +387,26 @@ void requests__on_heap_event(struct requests *r, struct image *img, const struct
 	}
 }
 
+void requests__on_wait(struct requests *r, struct image *img, const struct wait_record *rec,
+		       const uint64_t *uframes, unsigned nr_uframes)
+{
+	enum req_kind kind = rec->kind == WAIT_MUTEX ? REQ_MUTEX : REQ_BLOCK;
+
+	for (struct request *q = r->list; q; q = q->next) {
+		struct req_agg *a;
+
+		if (q->p.kind != kind || q->p.pid != rec->pid || rec->time_ns < q->start_ns)
+			continue;
+		a = agg_for(q, img);
+		if (!a)
+			continue;
+		if (rec->type == WAIT_REC_BEGIN)
+			wait_agg__begin(&a->wait, rec, uframes, nr_uframes);
+		else
+			wait_agg__end(&a->wait, rec);
+	}
+}
+
 static bool target_exited(struct request *q)
 {
 	for (unsigned i = 0; i < q->nr_aggs; i++)
@@ -378,6 +430,7 @@ static void finish(struct requests *r, struct request *q, bool exited)
 		if (q->aggs[i].heap.rate)
 			rate = q->aggs[i].heap.rate;
 	p = q->p.kind == REQ_HEAP ? heap_profile__new(rate, t0, now - q->start_ns)
+	    : is_wait(q->p.kind)   ? wait_profile__new(t0, now - q->start_ns)
 				   : cpu_profile__new(q->hz, t0, now - q->start_ns);
 	if (!p) {
 		err = -ENOMEM;
@@ -389,6 +442,15 @@ static void finish(struct requests *r, struct request *q, bool exited)
 		pprof__add_comment(p, comment);
 		snprintf(comment, sizeof(comment), "only allocations made during the profile are "
 			 "known: in-use counts the blocks they left allocated");
+	} else if (is_wait(q->p.kind)) {
+		snprintf(comment, sizeof(comment), "pprofd %s: %s profile of pid %u over %.1f s",
+			 PPROFD_VERSION, kind_name(q->p.kind), q->p.pid, (now - q->start_ns) / 1e9);
+		pprof__add_comment(p, comment);
+		snprintf(comment, sizeof(comment), q->p.kind == REQ_MUTEX
+			 ? "each sample: the stack that released a contended lock; delay: the time "
+			   "its waiters waited for it"
+			 : "each sample: where a thread blocked; delay: how long it was off CPU "
+			   "(waits that had not ended when the profile was cut are not counted)");
 	} else if (q->p.pid)
 		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u, %u Hz",
 			 PPROFD_VERSION, q->p.pid, q->hz);
@@ -415,6 +477,11 @@ static void finish(struct requests *r, struct request *q, bool exited)
 					 q->aggs[i].heap.dropped_live, q->aggs[i].img->pid);
 				pprof__add_comment(p, comment);
 			}
+			continue;
+		}
+		if (is_wait(q->p.kind)) {
+			err = stack_profile__add(p, r->o.procs, *r->o.ksyms, q->aggs[i].img,
+						 &q->aggs[i].wait.agg, false);
 			continue;
 		}
 		err = cpu_profile__add_image(p, r->o.procs, *r->o.ksyms, q->aggs[i].img,

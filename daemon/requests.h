@@ -60,7 +60,7 @@ struct status_counter {
 	char name[48];
 	uint64_t value;
 };
-#define STATUS_MAX_COUNTERS 64
+#define STATUS_MAX_COUNTERS 128
 /* Fills out[0..max); returns how many. */
 int requests__status(struct requests *r, struct status_counter *out, int max);
 
@@ -73,6 +73,7 @@ struct cpu_sampler;
 struct cpu_sample;
 struct heap_event;
 struct heap_attach;
+struct wait_record;
 
 struct requests_opts {
 	struct procs *procs;
@@ -86,6 +87,11 @@ struct requests_opts {
 	struct heap_attach *(*heap_attach)(void *ctx, uint32_t pid, char *err, size_t errlen);
 	void (*heap_detach)(void *ctx, struct heap_attach *a);
 	void *heap_ctx;
+	/* mutex and block: make pid a target of the lock (kind 0) or off-CPU
+	 * (kind 1) sampler, 0 or -errno and a sentence in err; and undo it */
+	int (*wait_attach)(void *ctx, int kind, uint32_t pid, char *err, size_t errlen);
+	void (*wait_detach)(void *ctx, int kind, uint32_t pid);
+	void *wait_ctx;
 	/* fills the daemon's counters; returns how many */
 	int (*status)(void *ctx, struct status_counter *out, int max);
 	void *status_ctx;
@@ -98,6 +104,10 @@ void requests__free(struct requests *r);
 void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s);
 /* Offers one heap record (matched to its image) to the heap requests. */
 void requests__on_heap_event(struct requests *r, struct image *img, const struct heap_event *ev);
+/* Offers one mutex/block record (matched to its image; a BEGIN with its
+ * user stack unwound) to the mutex and block requests. */
+void requests__on_wait(struct requests *r, struct image *img, const struct wait_record *rec,
+		       const uint64_t *uframes, unsigned nr_uframes);
 /* Finishes the requests whose time is up (or whose process exited). */
 void requests__tick(struct requests *r);
 /* The earliest deadline (CLOCK_MONOTONIC ns), or UINT64_MAX. */

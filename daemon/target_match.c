@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "target_match.h"
+
+static bool read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	bool ok = f && fgets(buf, len, f);
+
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = 0;
+	return ok;
+}
+
+bool target_matches(const struct config_target *t, uint32_t pid, const char *comm)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	FILE *f;
+	bool hit = false;
+
+	switch (t->kind) {
+	case TARGET_COMM:
+		if (comm)
+			return !strcmp(comm, t->value);
+		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+		return read_line(path, buf, sizeof(buf)) && !strcmp(buf, t->value);
+	case TARGET_EXE:
+		snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+		n = readlink(path, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return false;
+		buf[n] = 0;
+		return !strcmp(buf, t->value);
+	case TARGET_CGROUP:
+		/* cgroup v2: "0::/path"; the target names it or a parent */
+		snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
+		f = fopen(path, "re");
+		if (!f)
+			return false;
+		while (!hit && fgets(buf, sizeof(buf), f)) {
+			size_t l = strlen(t->value);
+
+			buf[strcspn(buf, "\n")] = 0;
+			if (strncmp(buf, "0::", 3))
+				continue;
+			hit = !strncmp(buf + 3, t->value, l) && (buf[3 + l] == 0 || buf[3 + l] == '/' ||
+								 (l == 1 && t->value[0] == '/'));
+		}
+		fclose(f);
+		return hit;
+	}
+	return false;
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "output.h"
+#include "pprof.h"
+#include "procs.h"
+#include "stack_profile.h"
+#include "target_match.h"
+#include "unwind.h"
+#include "wait_profile.h"
+#include "wait_watch.h"
+
+#define CONT_MAX_BYTES (8u << 20) /* stack table of one watched process, per kind */
+#define MAX_PENDING 65536         /* waits whose end is awaited, per table */
+#define MAX_UFRAMES 127
+
+/* A process lock_target names: profiled for as long as it lives. */
+struct wait_cont {
+	uint32_t pid;
+	struct image *img; /* holds a reference */
+	bool attached[WAIT_NR_KINDS];
+	struct wait_agg agg[WAIT_NR_KINDS];
+	struct wait_cont *next;
+};
+
+struct wait_watch {
+	struct wait_watch_opts o;
+	struct wait_sampler *s[WAIT_NR_KINDS];
+	bool failed[WAIT_NR_KINDS];
+	struct watch fd_w[WAIT_NR_KINDS];
+	struct wait_cont *conts;
+	uint64_t unwind_errors;
+};
+
+static void on_fd(struct watch *w, uint32_t events)
+{
+	/* drained by the daemon's loop with every other ring */
+}
+
+int wait_watch__unwind(struct procs *procs, struct image *img, const struct wait_record *r,
+		       uint64_t *out, unsigned max)
+{
+	/* TODO(unwind branch): find the CFI of each module through procs */
+	return unwind_user(r->ustack, r->ustack_len, NULL, NULL, out, max);
+}
+
+static void on_record(const struct wait_record *r, void *ctx)
+{
+	struct wait_watch *w = ctx;
+	struct image *img = procs__image_at(w->o.procs, r->pid, r->time_ns);
+	uint64_t uf[MAX_UFRAMES];
+	int nu = 0;
+
+	if (!img)
+		return;
+	if (r->type == WAIT_REC_BEGIN) {
+		nu = wait_watch__unwind(w->o.procs, img, r, uf, MAX_UFRAMES);
+		if (nu < 0) {
+			w->unwind_errors++;
+			nu = 0;
+		}
+	}
+	for (struct wait_cont *c = w->conts; c; c = c->next) {
+		if (c->pid != r->pid || !c->attached[r->kind])
+			continue;
+		if (r->type == WAIT_REC_BEGIN)
+			wait_agg__begin(&c->agg[r->kind], r, uf, nu);
+		else
+			wait_agg__end(&c->agg[r->kind], r);
+	}
+	if (w->o.on_record)
+		w->o.on_record(w->o.ctx, img, r, uf, nu);
+}
+
+struct wait_watch *wait_watch__new(const struct wait_watch_opts *o)
+{
+	struct wait_watch *w = calloc(1, sizeof(*w));
+
+	if (w)
+		w->o = *o;
+	return w;
+}
+
+static struct wait_sampler *sampler(struct wait_watch *w, enum wait_kind k)
+{
+	if (w->s[k] || w->failed[k])
+		return w->s[k];
+	w->s[k] = wait_sampler__new(k, 0, on_record, w);
+	if (!w->s[k]) {
+		w->failed[k] = true; /* logged by the sampler */
+		return NULL;
+	}
+	w->fd_w[k] = (struct watch){.fd = wait_sampler__fd(w->s[k]), .fn = on_fd};
+	watch_add(w->o.epfd, &w->fd_w[k], EPOLLIN);
+	return w->s[k];
+}
+
+int wait_watch__attach(struct wait_watch *w, enum wait_kind kind, uint32_t pid, char *err,
+		       size_t errlen)
+{
+	struct wait_sampler *s = sampler(w, kind);
+	int e;
+
+	if (!s) {
+		snprintf(err, errlen, "%s profiling is not available on this host (see pprofd's log)",
+			 wait_kind_name(kind));
+		return -ENOSYS;
+	}
+	e = wait_sampler__add_pid(s, pid);
+	if (e == -ENOSPC)
+		snprintf(err, errlen, "too many processes are %s-profiled already", wait_kind_name(kind));
+	else if (e)
+		snprintf(err, errlen, "cannot attach the %s probes: %s", wait_kind_name(kind),
+			 strerror(-e));
+	return e;
+}
+
+void wait_watch__detach(struct wait_watch *w, enum wait_kind kind, uint32_t pid)
+{
+	if (w->s[kind])
+		wait_sampler__remove_pid(w->s[kind], pid);
+}
+
+void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
+{
+	const struct config *cfg = w->o.cfg;
+	struct wait_cont *c;
+	char err[200];
+	size_t i;
+
+	if (!cfg->nr_lock_targets || pid == (uint32_t)getpid())
+		return;
+	for (c = w->conts; c; c = c->next)
+		if (c->pid == pid && !c->img->end_ns)
+			return; /* watched already */
+	for (i = 0; i < cfg->nr_lock_targets; i++)
+		if (target_matches(&cfg->lock_targets[i], pid, comm))
+			break;
+	if (i == cfg->nr_lock_targets)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		c->img = procs__image_at(w->o.procs, pid, ts.tv_sec * 1000000000ull + ts.tv_nsec);
+	}
+	if (!c->img) {
+		free(c);
+		return;
+	}
+	c->pid = pid;
+	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+		wait_agg__init(&c->agg[k], k, CONT_MAX_BYTES, MAX_PENDING);
+		if (wait_watch__attach(w, k, pid, err, sizeof(err)) == 0)
+			c->attached[k] = true;
+		else
+			log_warn("%s: pid %u is named by lock_target, but: %s", wait_kind_name(k), pid,
+				 err);
+	}
+	c->img->refs++;
+	c->next = w->conts;
+	w->conts = c;
+	log_info("lock: continuous mutex and block profiling of pid %u (%s)", pid, c->img->comm);
+}
+
+void wait_watch__scan(struct wait_watch *w)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (!w->o.cfg->nr_lock_targets || !(d = opendir("/proc")))
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (!*end && pid)
+			wait_watch__consider(w, pid, NULL);
+	}
+	closedir(d);
+}
+
+int wait_watch__drain(struct wait_watch *w)
+{
+	int n = 0;
+
+	for (int k = 0; k < WAIT_NR_KINDS; k++)
+		if (w->s[k])
+			n += wait_sampler__drain(w->s[k]);
+	return n;
+}
+
+static void cont_free(struct wait_watch *w, struct wait_cont *c)
+{
+	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+		if (c->attached[k])
+			wait_watch__detach(w, k, c->pid);
+		wait_agg__reset(&c->agg[k]);
+	}
+	c->img->refs--;
+	free(c);
+}
+
+static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k, const char *dir,
+		     struct timespec start, int64_t duration_ns)
+{
+	struct pprof *p = wait_profile__new(start.tv_sec * 1000000000ll + start.tv_nsec, duration_ns);
+	uint8_t *buf = NULL;
+	char comment[160];
+	size_t len;
+	int err = -ENOMEM;
+
+	if (p) {
+		snprintf(comment, sizeof(comment), "pprofd %s: %s profile of pid %u (%s)",
+			 PPROFD_VERSION, wait_kind_name(k), c->pid, c->img->comm);
+		pprof__add_comment(p, comment);
+		/* mutex: the stack of a futex wake, whose ip follows the syscall */
+		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img, &c->agg[k].agg, false);
+	}
+	if (!err)
+		err = pprof__encode_gz(p, &buf, &len);
+	if (!err)
+		err = output__write(dir, c->img->comm, c->pid, wait_kind_name(k), start.tv_sec, buf, len,
+				    NULL, 0);
+	if (err)
+		log_warn("%s: cannot write the profile of pid %u: %s", wait_kind_name(k), c->pid,
+			 strerror(-err));
+	free(buf);
+	pprof__free(p);
+	return err ? 0 : 1;
+}
+
+int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec start,
+		      int64_t duration_ns)
+{
+	struct wait_cont **l = &w->conts;
+	int files = 0;
+
+	while (*l) {
+		struct wait_cont *c = *l;
+
+		for (int k = 0; k < WAIT_NR_KINDS; k++) {
+			if (stackagg__len(&c->agg[k].agg))
+				files += write_one(w, c, k, dir, start, duration_ns);
+			wait_agg__clear(&c->agg[k]);
+		}
+		if (c->img->end_ns) {
+			*l = c->next;
+			cont_free(w, c);
+		} else {
+			l = &c->next;
+		}
+	}
+	return files;
+}
+
+int wait_watch__counters(struct wait_watch *w, char names[][48], uint64_t *values, int max)
+{
+	int n = 0;
+
+	for (int k = 0; k < WAIT_NR_KINDS; k++)
+		if (w->s[k])
+			n += wait_sampler__counters(w->s[k], names + n, values + n, max - n);
+	if (n < max && (w->s[0] || w->s[1])) {
+		snprintf(names[n], 48, "wait_unwind_errors");
+		values[n++] = w->unwind_errors;
+	}
+	return n;
+}
+
+void wait_watch__free(struct wait_watch *w)
+{
+	if (!w)
+		return;
+	while (w->conts) {
+		struct wait_cont *c = w->conts;
+
+		w->conts = c->next;
+		cont_free(w, c);
+	}
+	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+		if (w->s[k])
+			watch_del(w->o.epfd, &w->fd_w[k]);
+		wait_sampler__free(w->s[k]);
+	}
+	free(w);
+}
