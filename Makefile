@@ -119,6 +119,10 @@ test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
+test_unwind_OBJS := unwind cfi procs stackagg symtab hashtab log
+# real stacks of its own: every frame pointer, every call a call (private:
+# not passed on to the daemon objects it links)
+$(BUILD)/tests/test_unwind: private CFLAGS += -fno-omit-frame-pointer -fno-optimize-sibling-calls
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$($$*_OBJS))) $(PROTO_OBJS)
