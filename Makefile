@@ -113,13 +113,13 @@ test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio
-test_procs_OBJS := procs stackagg symtab hashtab log
+test_procs_OBJS := procs cfi_cache cfi stackagg symtab hashtab log
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
-test_unwind_OBJS := unwind cfi procs stackagg symtab hashtab log
+test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab hashtab log
 # real stacks of its own: every frame pointer, every call a call (private:
 # not passed on to the daemon objects it links)
 $(BUILD)/tests/test_unwind: private CFLAGS += -fno-omit-frame-pointer -fno-optimize-sibling-calls
@@ -140,7 +140,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD
 fuzz_config_OBJS  := config log
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
-fuzz_procmaps_OBJS := procs stackagg symtab hashtab log
+fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab hashtab log
 fuzz_procmaps_LIBS := -lelf -lz -lstdc++
 fuzz_symtab_OBJS  := symtab hashtab log
 fuzz_symtab_LIBS  := -lelf -lz -lstdc++

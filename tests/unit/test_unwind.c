@@ -9,6 +9,9 @@
  *  - from a function without a frame pointer at the bottom of a stack
  *    deeper than the copy: CFI finds its caller, which the frame-pointer
  *    walk skips, and the walk goes on through the BPF records to main;
+ * the same through procs__cfi_for() (the daemon's lookup: /proc maps,
+ * files opened in the process's root, the bounded CFI cache), also when
+ * the cache evicts at every step or refuses a table over its budget;
  * and synthetic records: lengths beyond len, joins, loops, limits.
  * Built with frame pointers and without sibling calls (see the Makefile).
  */
@@ -22,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfi_cache.h"
 #include "log.h"
 #include "procs.h"
 #include "symtab.h"
@@ -509,6 +513,94 @@ static void test_unwind_truncated_real(void)
 	self_close(&s);
 }
 
+/* ---- through procs and the CFI cache ---- */
+
+struct pctx {
+	struct procs *p;
+	struct image *img;
+};
+
+static const struct cfi_table *find_procs(void *ctx, uint64_t pc, uint64_t *off)
+{
+	struct pctx *c = ctx;
+
+	return procs__cfi_for(c->p, c->img, pc, off);
+}
+
+/* The qsort stack unwound through procs with a cache of max_files and
+ * max_bytes; returns the frame count, or -1. */
+static int unwind_via_procs(size_t max_files, size_t max_bytes, uint64_t *out,
+			    struct cfi_cache_stats *cst, struct procs_stats *pst)
+{
+	struct symtab_cache *sc = symtab_cache__new(64);
+	struct cfi_cache *cc = cfi_cache__new(max_files, max_bytes);
+	struct procs *p = procs__new(16, sc, 1 << 20);
+	struct pctx ctx = { p, NULL };
+	int n = -1;
+
+	if (!sc || !cc || !p)
+		goto out;
+	procs__set_cfi_cache(p, cc);
+	ctx.img = procs__image_at(p, (uint32_t)getpid(), 1);
+	if (ctx.img)
+		n = unwind_user((const void *)rec, rec_len, find_procs, &ctx, out, MAX_FRAMES);
+	/* again: now from the cache (or reloaded, when it evicts) */
+	if (n > 0 && unwind_user((const void *)rec, rec_len, find_procs, &ctx, out, MAX_FRAMES) != n)
+		n = -2;
+	cfi_cache__stats(cc, cst);
+	procs__stats(p, pst);
+out:
+	procs__free(p);
+	cfi_cache__free(cc);
+	symtab_cache__free(sc);
+	return n;
+}
+
+static void test_unwind_via_procs(void)
+{
+	static uint64_t ref[MAX_FRAMES], out[MAX_FRAMES];
+	struct cfi_cache_stats cst;
+	struct procs_stats pst;
+	struct self s;
+	size_t libc_bytes;
+	int nref, n;
+
+	captured = 0;
+	sort_caller();
+	if (!ASSERT_TRUE(captured && self_open(&s)))
+		return;
+	nref = unwind_user((const void *)rec, rec_len, find_self, &s, ref, MAX_FRAMES);
+	self_close(&s);
+
+	/* roomy: the same frames, each file loaded once */
+	n = unwind_via_procs(64, 64 << 20, out, &cst, &pst);
+	if (ASSERT_EQ(n, nref))
+		ASSERT_TRUE(!memcmp(out, ref, n * sizeof(*out)), "the frames differ");
+	ASSERT_EQ(cst.misses, 2); /* this executable and libc */
+	ASSERT_EQ(cst.files, 2);
+	ASSERT_EQ(cst.evictions, 0);
+	ASSERT_EQ(cst.failures, 0);
+	ASSERT_TRUE(cst.bytes > 100000, "cache bytes %zu", cst.bytes);
+	ASSERT_EQ(pst.cfi_fail, 0);
+	libc_bytes = cst.bytes;
+	printf("# via procs: %d frames, %zu files, %zu bytes cached\n", n, cst.files, cst.bytes);
+
+	/* one file at a time: evicted and reloaded at every step, same frames */
+	n = unwind_via_procs(1, 64 << 20, out, &cst, &pst);
+	if (ASSERT_EQ(n, nref))
+		ASSERT_TRUE(!memcmp(out, ref, n * sizeof(*out)), "the frames differ");
+	ASSERT_TRUE(cst.evictions >= 4, "evictions %llu", (unsigned long long)cst.evictions);
+	ASSERT_EQ(cst.files, 1);
+
+	/* a budget libc's table does not fit: refused once, counted; libc's
+	 * frames are then unwound by frame pointers, which lose the caller */
+	n = unwind_via_procs(64, libc_bytes / 4, out, &cst, &pst);
+	ASSERT_TRUE(n > 0 && n < nref, "%d frames without libc's table, %d with", n, nref);
+	ASSERT_EQ(cst.too_big, 1);
+	ASSERT_EQ(cst.failures, 1);
+	ASSERT_TRUE(cst.bytes <= libc_bytes / 4, "cache bytes %zu", cst.bytes);
+}
+
 int main(void)
 {
 	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
@@ -525,5 +617,6 @@ int main(void)
 	RUN_TEST(test_unwind_synthetic_join);
 	RUN_TEST(test_unwind_loops);
 	RUN_TEST(test_unwind_truncated_real);
+	RUN_TEST(test_unwind_via_procs);
 	return TEST_MAIN_END();
 }
