@@ -27,12 +27,12 @@
 #include "cfi.h"
 #include "log.h"
 
-#define EH_FRAME_MAX (64u << 20)  /* bytes of .eh_frame read */
+#define EH_FRAME_MAX (32u << 20)  /* bytes of .eh_frame read (libLLVM's: 5 MiB) */
 #define FDES_MAX (1u << 20)       /* FDEs used per file */
 #define ROWS_MAX (1u << 22)       /* rows kept per file (24 MiB) */
 #define RULES_MAX 65535           /* distinct rules per file (a u16 index) */
 #define FDE_ROWS_MAX 65536        /* rows of one FDE; the rest is unknown */
-#define PROG_MAX (1u << 16)       /* bytes of one CFA program run */
+#define PROG_MAX (1u << 20)       /* bytes of one CFA program run; the rest is unknown */
 #define OPS_MAX (1u << 26)        /* CFA ops run in one load */
 #define STATE_DEPTH_MAX 16        /* remember_state nesting */
 #define AUG_MAX 8                 /* augmentation string length */
@@ -73,11 +73,6 @@ struct crule {
 	uint8_t bp;     /* CFI_BP_* */
 };
 
-/* A row while loading. */
-struct row {
-	uint32_t pc; /* vaddr - base */
-	struct crule r;
-};
 
 struct seg {
 	uint64_t off, filesz, vaddr;
@@ -349,13 +344,23 @@ struct fde {
 	uint32_t cie; /* the CIE's offset */
 };
 
+/* The table being built: rows as they will be kept, rules interned as
+ * they come (slots: a hash of rule index + 1, 0 empty). */
 struct builder {
 	uint64_t base;
-	struct row *rows;
+	uint32_t *pcs;
+	uint16_t *idx;
 	uint32_t nrows, cap;
+	struct crule *rules;
+	uint32_t nrules, rcap;
+	uint32_t *slots;
+	uint32_t nslots;
 	uint32_t fde_rows;
 	uint64_t ops; /* run in this load */
-	bool full;
+	bool full;    /* out of rows, rules or memory: the table is cut */
+	/* where the last FDE that fit ended: rows up to ck_n, the last a gap at ck_hi */
+	uint32_t ck_n;
+	uint64_t ck_hi;
 };
 
 static struct crule to_rule(const struct regs *s)
@@ -397,37 +402,115 @@ static bool same_rule(const struct crule *a, const struct crule *b)
 	       a->bp_off == b->bp_off;
 }
 
+static uint32_t rule_hash(const struct crule *r)
+{
+	uint64_t k;
+
+	memcpy(&k, r, sizeof(k));
+	k *= 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(k >> 32);
+}
+
+static bool grow_slots(struct builder *b)
+{
+	uint32_t n = b->nslots ? b->nslots * 2 : 256, *sl = calloc(n, sizeof(*sl));
+
+	if (!sl)
+		return false;
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		uint32_t h = rule_hash(&b->rules[i]) & (n - 1);
+
+		while (sl[h])
+			h = (h + 1) & (n - 1);
+		sl[h] = i + 1;
+	}
+	free(b->slots);
+	b->slots = sl;
+	b->nslots = n;
+	return true;
+}
+
+/* The index of rule r, added when new; -1 when there is no room. */
+static int intern(struct builder *b, const struct crule *r)
+{
+	uint32_t h;
+
+	if (2 * (b->nrules + 1) > b->nslots && !grow_slots(b))
+		return -1;
+	h = rule_hash(r) & (b->nslots - 1);
+	while (b->slots[h]) {
+		if (same_rule(&b->rules[b->slots[h] - 1], r))
+			return (int)(b->slots[h] - 1);
+		h = (h + 1) & (b->nslots - 1);
+	}
+	if (b->nrules == RULES_MAX)
+		return -1;
+	if (b->nrules == b->rcap) {
+		uint32_t cap = b->rcap ? b->rcap * 2 : 64;
+		struct crule *nr = realloc(b->rules, cap * sizeof(*nr));
+
+		if (!nr)
+			return -1;
+		b->rules = nr;
+		b->rcap = cap;
+	}
+	b->rules[b->nrules] = *r;
+	b->slots[h] = ++b->nrules;
+	return (int)(b->nrules - 1);
+}
+
+static bool append_row(struct builder *b, uint32_t pc, uint16_t idx)
+{
+	if (b->nrows == b->cap) {
+		uint32_t cap = b->cap ? b->cap * 2 : 1024;
+		uint32_t *np;
+		uint16_t *ni;
+
+		if (cap > ROWS_MAX)
+			cap = ROWS_MAX;
+		if (b->nrows == cap)
+			return false;
+		np = realloc(b->pcs, cap * sizeof(*np));
+		if (np)
+			b->pcs = np;
+		ni = np ? realloc(b->idx, cap * sizeof(*ni)) : NULL;
+		if (ni)
+			b->idx = ni;
+		if (!np || !ni)
+			return false;
+		b->cap = cap;
+	}
+	b->pcs[b->nrows] = pc;
+	b->idx[b->nrows++] = idx;
+	return true;
+}
+
 /* Appends the rule that holds from vaddr pc on. A row at the same pc as the
  * last one replaces it; one that says what the last says is not kept. */
 static void emit(struct builder *b, uint64_t pc, struct crule cr)
 {
-	struct row *last = b->nrows ? &b->rows[b->nrows - 1] : NULL;
-	struct row r = { (uint32_t)(pc - b->base), cr };
+	uint32_t rel = (uint32_t)(pc - b->base), n = b->nrows;
+	int idx;
 
-	if (last && last->pc == r.pc) {
-		*last = r;
-		if (b->nrows > 1 && same_rule(&b->rows[b->nrows - 2].r, &cr))
+	if (b->full)
+		return;
+	idx = intern(b, &cr);
+	if (idx < 0) {
+		b->full = true;
+		return;
+	}
+	if (n && b->pcs[n - 1] == rel) {
+		b->idx[n - 1] = (uint16_t)idx;
+		if (n > 1 && b->idx[n - 2] == idx)
 			b->nrows--;
 		return;
 	}
-	if (last && same_rule(&last->r, &cr))
+	if (n && b->idx[n - 1] == idx)
 		return;
-	if (b->full)
+	if (!append_row(b, rel, (uint16_t)idx)) {
+		b->full = true;
 		return;
-	if (b->nrows == b->cap) {
-		uint32_t cap = b->cap ? b->cap * 2 : 1024;
-		struct row *nr;
-
-		if (cap > ROWS_MAX)
-			cap = ROWS_MAX;
-		if (b->nrows == cap || !(nr = realloc(b->rows, cap * sizeof(*nr)))) {
-			b->full = true;
-			return;
-		}
-		b->rows = nr;
-		b->cap = cap;
 	}
-	b->rows[b->nrows++] = r;
 	b->fde_rows++;
 }
 
@@ -499,10 +582,11 @@ static bool run_program(struct builder *b, const struct cie *c, struct rd r, con
 	struct regs stack[STATE_DEPTH_MAX];
 	unsigned depth = 0;
 	uint64_t loc = fde ? fde->lo : 0;
+	bool cut = (size_t)(r.end - r.p) > PROG_MAX;
 
 	*locp = loc;
-	if ((size_t)(r.end - r.p) > PROG_MAX)
-		return false;
+	if (cut)
+		r.end = r.p + PROG_MAX;
 	while (r.p < r.end) {
 		uint8_t op = rd_u8(&r), low = op & 0x3f;
 		uint64_t reg, v, delta = 0;
@@ -668,7 +752,7 @@ next:
 		if (r.err)
 			return false;
 	}
-	return true;
+	return !cut;
 }
 
 /* ---- finding .eh_frame ---- */
@@ -848,60 +932,38 @@ static int collect_fdes(const uint8_t *buf, size_t len, uint64_t vaddr, struct c
 	return 0;
 }
 
-static uint32_t rule_hash(const struct crule *r)
+/* Takes *p, an array grown by doubling, as a copy of its first n bytes
+ * (or as it is, when there is no memory for the copy). */
+static void *exact(void *p, size_t n)
 {
-	uint64_t k;
+	void **pp = p, *old = *pp, *q = malloc(n ? n : 1);
 
-	memcpy(&k, r, sizeof(k));
-	k *= 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(k >> 32);
+	*pp = NULL;
+	if (!q)
+		return old;
+	memcpy(q, old, n);
+	free(old);
+	return q;
 }
 
-/* The rows as the table keeps them: pcs, and an index into the distinct
- * rules. Rows past RULES_MAX distinct rules (only a crafted file has
- * that many) are cut, at an FDE's end as above. */
-static int compact(struct cfi_table *t, const struct row *rows, uint32_t n)
+/* Hands the built rows to the table. A cut table ends where the last
+ * FDE that fit ended: a row left open would claim every pc above it. */
+static int finish(struct cfi_table *t, struct builder *b)
 {
-	uint32_t nslots = 1024, *slots, nrules = 0, keep = n;
-	struct crule *rules;
-
-	while (nslots < 2 * n && nslots < 2 * (RULES_MAX + 1))
-		nslots *= 2;
-	slots = calloc(nslots, sizeof(*slots)); /* rule index + 1; 0: empty */
-	rules = malloc(((n < RULES_MAX ? n : RULES_MAX) + 1) * sizeof(*rules));
-	t->pcs = malloc(n * sizeof(*t->pcs));
-	t->idx = malloc(n * sizeof(*t->idx));
-	if (!slots || !rules || !t->pcs || !t->idx) {
-		free(slots);
-		free(rules);
-		return -ENOMEM;
+	if (b->full) {
+		b->full = false;
+		b->nrows = b->ck_n ? b->ck_n - 1 : 0;
+		if (b->ck_n)
+			emit(b, b->ck_hi, (struct crule){ .cfa = ROW_GAP, .bp = CFI_BP_UNDEF });
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t h = rule_hash(&rows[i].r) & (nslots - 1);
-
-		while (slots[h] && !same_rule(&rules[slots[h] - 1], &rows[i].r))
-			h = (h + 1) & (nslots - 1);
-		if (!slots[h]) {
-			if (nrules == RULES_MAX) {
-				keep = i;
-				break;
-			}
-			rules[nrules] = rows[i].r;
-			slots[h] = ++nrules;
-		}
-		t->pcs[i] = rows[i].pc;
-		t->idx[i] = (uint16_t)(slots[h] - 1);
-	}
-	free(slots);
-	if (keep < n)
-		while (keep && rules[t->idx[keep - 1]].cfa != ROW_GAP)
-			keep--;
-	t->nrows = keep;
-	t->nrules = nrules;
-	t->rules = realloc(rules, (nrules ? nrules : 1) * sizeof(*rules));
-	if (!t->rules)
-		t->rules = rules;
-	return keep ? 0 : -ENOENT;
+	if (!b->nrows)
+		return -ENOENT;
+	t->nrows = b->nrows;
+	t->nrules = b->nrules;
+	t->pcs = exact(&b->pcs, b->nrows * sizeof(*t->pcs));
+	t->idx = exact(&b->idx, b->nrows * sizeof(*t->idx));
+	t->rules = exact(&b->rules, b->nrules * sizeof(*t->rules));
+	return 0;
 }
 
 static int build_rows(struct cfi_table *t, const uint8_t *buf, size_t len, uint64_t vaddr,
@@ -959,19 +1021,21 @@ static int build_rows(struct cfi_table *t, const uint8_t *buf, size_t len, uint6
 			emit(&b, loc, to_rule(&s));
 		}
 		emit(&b, f->hi, (struct crule){ .cfa = ROW_GAP, .bp = CFI_BP_UNDEF });
+		if (!b.full) {
+			b.ck_n = b.nrows;
+			b.ck_hi = f->hi;
+		}
 		covered = f->hi;
 		used++;
 	}
 	if (bad || b.full || b.ops > OPS_MAX)
 		log_debug("cfi: %u of %u FDEs unusable%s", bad, n,
 			  b.full || b.ops > OPS_MAX ? ", table cut" : "");
-	/* A cut table ends where its last whole FDE ended: a row left open
-	 * would claim every pc above it. */
-	if (b.full)
-		while (b.nrows && b.rows[b.nrows - 1].r.cfa != ROW_GAP)
-			b.nrows--;
-	err = b.nrows ? compact(t, b.rows, b.nrows) : -ENOENT;
-	free(b.rows);
+	err = finish(t, &b);
+	free(b.pcs);
+	free(b.idx);
+	free(b.rules);
+	free(b.slots);
 	return err;
 }
 

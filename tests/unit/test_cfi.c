@@ -862,6 +862,305 @@ static void test_no_section_headers(void)
 	cfi_table__free(ref);
 }
 
+/* ---- synthetic .eh_frame ---- */
+
+struct bb {
+	unsigned char *p;
+	size_t n, cap;
+};
+
+static void put(struct bb *b, const void *d, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->p = realloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->n, d, n);
+	b->n += n;
+}
+
+static void put8(struct bb *b, unsigned v)
+{
+	unsigned char c = (unsigned char)v;
+
+	put(b, &c, 1);
+}
+
+static void put32(struct bb *b, uint32_t v)
+{
+	put(b, &v, 4);
+}
+
+static void put64(struct bb *b, uint64_t v)
+{
+	put(b, &v, 8);
+}
+
+static void uleb(struct bb *b, uint64_t v)
+{
+	do {
+		unsigned char c = v & 0x7f;
+
+		v >>= 7;
+		put8(b, c | (v ? 0x80 : 0));
+	} while (v);
+}
+
+/* A CIE: version, augmentation, then x86-64 gcc's initial rules (CFA =
+ * rsp + 8, return address at CFA - 8). "zR" augmentations take udata4
+ * absolute pointers. Returns its offset. */
+static size_t cie(struct bb *b, unsigned version, const char *aug, bool dwarf64)
+{
+	struct bb c = { 0 };
+	size_t at = b->n;
+
+	if (dwarf64)
+		put64(&c, 0);
+	else
+		put32(&c, 0);
+	put8(&c, version);
+	put(&c, aug, strlen(aug) + 1);
+	if (version == 4)
+		put8(&c, 8), put8(&c, 0); /* address and segment selector sizes */
+	uleb(&c, 1);   /* code alignment */
+	put8(&c, 0x78); /* data alignment -8 */
+	if (version == 1)
+		put8(&c, 16);
+	else
+		uleb(&c, 16);
+	if (aug[0] == 'z') {
+		put8(&c, 2); /* augmentation data: R's encoding, and one more byte */
+		put8(&c, 0x03);
+		put8(&c, 0);
+	}
+	put8(&c, 0x0c), put8(&c, 7), put8(&c, 8);    /* def_cfa rsp, 8 */
+	put8(&c, 0x80 | 16), put8(&c, 1);            /* offset r16, 1 * -8 */
+	if (dwarf64) {
+		put32(b, 0xffffffff);
+		put64(b, c.n);
+	} else {
+		put32(b, (uint32_t)c.n);
+	}
+	put(b, c.p, c.n);
+	free(c.p);
+	return at;
+}
+
+/* An FDE of the CIE at cie_at for [lo, lo + range), with insns. */
+static void fde(struct bb *b, size_t cie_at, uint32_t lo, uint32_t range, const struct bb *insns,
+		bool dwarf64, bool z)
+{
+	/* without "zR", pointers are absptr: 8 bytes */
+	size_t len = (dwarf64 ? 8 : 4) + (z ? 8 : 16) + (z ? 1 : 0) + (insns ? insns->n : 0);
+	size_t id_at;
+
+	if (dwarf64) {
+		put32(b, 0xffffffff);
+		put64(b, len);
+	} else {
+		put32(b, (uint32_t)len);
+	}
+	id_at = b->n;
+	if (dwarf64)
+		put64(b, id_at - cie_at);
+	else
+		put32(b, (uint32_t)(id_at - cie_at));
+	if (z) {
+		put32(b, lo);
+		put32(b, range);
+		put8(b, 0);
+	} else {
+		put64(b, lo);
+		put64(b, range);
+	}
+	if (insns)
+		put(b, insns->p, insns->n);
+}
+
+/* An x86-64 ELF file holding eh (and a terminator): one executable
+ * PT_LOAD at vaddr = offset, .eh_frame found through PT_GNU_EH_FRAME.
+ * The file is at least min_size bytes (so that pcs are file offsets). */
+static void write_elf(const char *path, const struct bb *eh, size_t min_size)
+{
+	size_t hdr_at = 64 + 2 * 56, eh_at = hdr_at + 8, total = eh_at + eh->n + 4;
+	unsigned char *f;
+	Elf64_Ehdr e = { 0 };
+	Elf64_Phdr ph[2] = { 0 };
+	int32_t rel = (int32_t)(eh_at - (hdr_at + 4));
+
+	if (total < min_size)
+		total = min_size;
+	f = calloc(1, total);
+	memcpy(e.e_ident, ELFMAG, SELFMAG);
+	e.e_ident[EI_CLASS] = ELFCLASS64;
+	e.e_ident[EI_DATA] = ELFDATA2LSB;
+	e.e_ident[EI_VERSION] = EV_CURRENT;
+	e.e_type = ET_DYN;
+	e.e_machine = EM_X86_64;
+	e.e_version = EV_CURRENT;
+	e.e_phoff = 64;
+	e.e_ehsize = 64;
+	e.e_phentsize = 56;
+	e.e_phnum = 2;
+	ph[0] = (Elf64_Phdr){ PT_LOAD, PF_R | PF_X, 0, 0, 0, total, total, 16 };
+	ph[1] = (Elf64_Phdr){ PT_GNU_EH_FRAME, PF_R, hdr_at, hdr_at, hdr_at, 8, 8, 4 };
+	memcpy(f, &e, sizeof(e));
+	memcpy(f + 64, ph, sizeof(ph));
+	f[hdr_at] = 1;       /* version */
+	f[hdr_at + 1] = 0x1b; /* eh_frame_ptr: pcrel sdata4 */
+	f[hdr_at + 2] = 0xff; /* no table */
+	f[hdr_at + 3] = 0xff;
+	memcpy(f + hdr_at + 4, &rel, 4);
+	memcpy(f + eh_at, eh->p, eh->n);
+	spit(path, f, total);
+	free(f);
+}
+
+static bool row_is(const struct cfi_table *t, uint64_t off, uint8_t reg, int32_t cfa_off)
+{
+	struct cfi_row r;
+
+	if (cfi_table__lookup(t, off, &r))
+		return false;
+	return r.cfa_reg == reg && (reg == CFI_REG_NONE || r.cfa_off == cfa_off);
+}
+
+/* The record forms gas never writes: CIE versions 3 and 4, 64-bit
+ * lengths, set_loc and the wider advances, unknown augmentations after R,
+ * "eh", a CIE pointer to an FDE, overlapping and empty FDEs. */
+static void test_synthetic_forms(void)
+{
+	struct bb eh = { 0 }, in = { 0 };
+	char path[PATH_MAX];
+	struct cfi_table *t;
+	size_t c1, c3, c64, ceh, f_at;
+	struct cfi_row r;
+
+	snprintf(path, sizeof(path), "%s/synth", tmp);
+	c1 = cie(&eh, 1, "zR", false);
+	c3 = cie(&eh, 3, "zRX", false); /* X: unknown, skipped by length */
+	c64 = cie(&eh, 4, "", true);
+	ceh = cie(&eh, 1, "eh", false);
+	/* 0x1000: advance_loc2 0x10, def_cfa_offset 16, advance_loc4 0x10,
+	 * def_cfa_offset 24, set_loc 0x1040, def_cfa rbp 16 */
+	put8(&in, 0x03), put8(&in, 0x10), put8(&in, 0x00), put8(&in, 0x0e), put8(&in, 16);
+	put8(&in, 0x04), put32(&in, 0x10), put8(&in, 0x0e), put8(&in, 24);
+	put8(&in, 0x01), put32(&in, 0x1040), put8(&in, 0x0c), put8(&in, 6), put8(&in, 16);
+	fde(&eh, c1, 0x1000, 0x100, &in, false, true);
+	in.n = 0;
+	put8(&in, 0x41), put8(&in, 0x0e), put8(&in, 32); /* +1: CFA rsp+32 */
+	fde(&eh, c3, 0x1200, 0x10, &in, false, true);
+	fde(&eh, c64, 0x1300, 0x10, &in, true, false);
+	fde(&eh, ceh, 0x1400, 0x10, &in, false, false);  /* "eh": refused */
+	fde(&eh, c1, 0x1080, 0x100, &in, false, true);   /* overlaps the first: dropped */
+	fde(&eh, c1, 0x1500, 0, &in, false, true);       /* empty */
+	f_at = eh.n;
+	fde(&eh, c1, 0x1600, 0x10, &in, false, true);
+	fde(&eh, f_at, 0x1700, 0x10, &in, false, true);  /* its "CIE" is an FDE */
+	write_elf(path, &eh, 0x2000);
+	t = load(path);
+	if (!ASSERT_TRUE(t, "loads: %s", strerror(errno)))
+		goto out;
+	ASSERT_TRUE(row_is(t, 0x1000, CFI_REG_SP, 8));
+	ASSERT_TRUE(row_is(t, 0x100f, CFI_REG_SP, 8));
+	ASSERT_TRUE(row_is(t, 0x1010, CFI_REG_SP, 16));
+	ASSERT_TRUE(row_is(t, 0x1020, CFI_REG_SP, 24));
+	ASSERT_TRUE(row_is(t, 0x103f, CFI_REG_SP, 24));
+	ASSERT_TRUE(row_is(t, 0x1040, CFI_REG_BP, 16));
+	ASSERT_TRUE(row_is(t, 0x10ff, CFI_REG_BP, 16));
+	ASSERT_EQ(cfi_table__lookup(t, 0x1100, &r), -ENOENT); /* not the overlapping one */
+	ASSERT_TRUE(row_is(t, 0x1200, CFI_REG_SP, 8));
+	ASSERT_TRUE(row_is(t, 0x1201, CFI_REG_SP, 32));
+	ASSERT_TRUE(row_is(t, 0x1301, CFI_REG_SP, 32));        /* 64-bit, version 4 */
+	ASSERT_EQ(cfi_table__lookup(t, 0x1401, &r), -ENOENT); /* "eh" */
+	ASSERT_EQ(cfi_table__lookup(t, 0x1500, &r), -ENOENT);
+	ASSERT_TRUE(row_is(t, 0x1601, CFI_REG_SP, 32));
+	ASSERT_EQ(cfi_table__lookup(t, 0x1701, &r), -ENOENT);
+	ASSERT_EQ(cfi_table__lookup(t, 0x1710, &r), -ENOENT);
+out:
+	cfi_table__free(t);
+	free(eh.p);
+	free(in.p);
+}
+
+/* n rows one byte apart: CFA rsp+16 at even pcs, rsp+24 at odd ones; or
+ * with distinct offsets, rsp + 8 * (first + i) at the i-th. */
+static void rows_program(struct bb *in, unsigned n, bool distinct, unsigned first)
+{
+	in->n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		put8(in, 0x0e);
+		uleb(in, distinct ? 8 * ((uint64_t)first + i) : 16 + 8 * (i & 1));
+		put8(in, 0x41);
+	}
+}
+
+/* The caps hold and cut where an FDE ends: rows per FDE (the rest is
+ * unknown), distinct rules per file, rows per file. */
+static void test_caps(void)
+{
+	struct bb eh = { 0 }, in = { 0 };
+	char path[PATH_MAX];
+	struct cfi_table *t;
+	size_t c;
+	unsigned nfde;
+	double t0;
+
+	snprintf(path, sizeof(path), "%s/caps", tmp);
+	/* 70000 rows in one FDE: past 65536, unknown */
+	c = cie(&eh, 1, "zR", false);
+	rows_program(&in, 70000, false, 0);
+	fde(&eh, c, 0x1000, 70000, &in, false, true);
+	write_elf(path, &eh, 0);
+	t = load(path);
+	if (ASSERT_TRUE(t)) {
+		ASSERT_TRUE(row_is(t, 0x1000 + 101, CFI_REG_SP, 24));
+		ASSERT_TRUE(row_is(t, 0x1000 + 60000, CFI_REG_SP, 16));
+		ASSERT_TRUE(row_is(t, 0x1000 + 69000, CFI_REG_NONE, 0));
+	}
+	cfi_table__free(t);
+
+	/* 2 x 40000 distinct rules: the second FDE is past 65535 of them */
+	eh.n = 0;
+	c = cie(&eh, 1, "zR", false);
+	rows_program(&in, 40000, true, 1);
+	fde(&eh, c, 0x1000, 40000, &in, false, true);
+	rows_program(&in, 40000, true, 40001);
+	fde(&eh, c, 0x1000 + 40000, 40000, &in, false, true);
+	write_elf(path, &eh, 0);
+	t = load(path);
+	if (ASSERT_TRUE(t)) {
+		ASSERT_TRUE(row_is(t, 0x1000 + 39999, CFI_REG_SP, 8 * 40000));
+		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 40000 + 10, &(struct cfi_row){ 0 }), -ENOENT);
+		ASSERT_TRUE(cfi_table__nr_rows(t) <= 40001, "rows %zu", cfi_table__nr_rows(t));
+	}
+	cfi_table__free(t);
+
+	/* 4.2 M rows in 65 FDEs: cut at 4 Mi rows, at an FDE's end */
+	eh.n = 0;
+	c = cie(&eh, 1, "zR", false);
+	rows_program(&in, 65000, false, 0);
+	for (nfde = 0; nfde < 65; nfde++)
+		fde(&eh, c, 0x1000 + nfde * 65000, 65000, &in, false, true);
+	write_elf(path, &eh, 0);
+	t0 = now_ms();
+	t = load(path);
+	if (ASSERT_TRUE(t, "%s", strerror(errno))) {
+		size_t n = cfi_table__nr_rows(t);
+
+		printf("# %u FDEs of 65000 rows: %zu rows kept, %zu bytes, %.0f ms\n", nfde, n,
+		       cfi_table__mem_size(t), now_ms() - t0);
+		ASSERT_TRUE(n <= (1u << 22) && n > (1u << 22) - 70000, "rows %zu", n);
+		ASSERT_TRUE(row_is(t, 0x1000 + 1, CFI_REG_SP, 24));
+		ASSERT_TRUE(row_is(t, 0x1000 + 63 * 65000 + 1, CFI_REG_SP, 24));
+		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 64 * 65000 + 1, &(struct cfi_row){ 0 }), -ENOENT);
+		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 65 * 65000 + 1, &(struct cfi_row){ 0 }), -ENOENT);
+	}
+	cfi_table__free(t);
+	free(eh.p);
+	free(in.p);
+}
+
 int main(void)
 {
 	log_max_level = LOG_LVL_WARN;
@@ -884,6 +1183,8 @@ int main(void)
 	RUN_TEST(test_refused_files);
 	RUN_TEST(test_corrupted_libc);
 	RUN_TEST(test_no_section_headers);
+	RUN_TEST(test_synthetic_forms);
+	RUN_TEST(test_caps);
 	sh("rm -rf '%s'", tmp);
 	return TEST_MAIN_END();
 }
