@@ -146,6 +146,10 @@ fuzz_symtab_OBJS  := symtab hashtab log
 fuzz_symtab_LIBS  := -lelf -lz -lstdc++
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
+fuzz_cfi_OBJS  := cfi unwind log
+fuzz_cfi_LIBS  := -lelf
+fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
+fuzz_cfi_ARGS  := -max_len=262144 -rss_limit_mb=2048
 fuzz_httpparams_OBJS := http peer_uid log
 fuzz_httpparams_LIBS := -lmicrohttpd
 fuzz_httpparams_ARGS := -max_len=4096
