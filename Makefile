@@ -56,7 +56,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize
+.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind
 
 all: $(BUILD)/pprofd $(BUILD)/pprofctl
 
@@ -211,6 +211,15 @@ $(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -lz -lstdc++ -lm -o $@
+
+bench-unwind: $(BUILD)/bench/unwind
+	$(Q)bench/unwind.sh $(BUILD)
+
+# It captures a real stack of its own: frame pointers, no sibling calls.
+$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,unwind.o cfi.o cfi_cache.o procs.o stackagg.o symtab.o hashtab.o log.o)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -lz -lstdc++ -lm -o $@
 
 install: all
 	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(PREFIX)/sbin/pprofd
