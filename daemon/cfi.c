@@ -6,8 +6,9 @@
  * a pc range and a CFA program run from its CIE's initial instructions.
  * We run every program once at load and keep, per pc, only the CFA rule,
  * the rbp rule and whether the return address is where x86-64 puts it
- * (CFA - 8): 12 bytes a row, identical neighbours merged. The .eh_frame
- * bytes themselves are read into a temporary buffer and freed.
+ * (CFA - 8): identical neighbours merged, a row is a 32-bit pc and a
+ * 16-bit index into the few distinct rules (6 bytes). The .eh_frame bytes
+ * themselves are read into a temporary buffer and freed.
  *
  * Every input is hostile: each read is bounds-checked (a reader that
  * fails stays failed), each count and each program's length is capped,
@@ -72,7 +73,6 @@ struct crule {
 	uint8_t cfa;    /* CFI_REG_SP/BP/NONE, ROW_PLT, ROW_GAP */
 	uint8_t bp;     /* CFI_BP_* */
 };
-
 
 struct seg {
 	uint64_t off, filesz, vaddr;
