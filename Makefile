@@ -56,7 +56,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize
+.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind
 
 all: $(BUILD)/pprofd $(BUILD)/pprofctl
 
@@ -113,11 +113,16 @@ test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio
-test_procs_OBJS := procs stackagg symtab hashtab log
+test_procs_OBJS := procs cfi_cache cfi stackagg symtab hashtab log
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
 test_heap_draw_OBJS :=
+test_cfi_OBJS := cfi log
+test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab hashtab log
+# real stacks of its own: every frame pointer, every call a call (private:
+# not passed on to the daemon objects it links)
+$(BUILD)/tests/test_unwind: private CFLAGS += -fno-omit-frame-pointer -fno-optimize-sibling-calls
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$($$*_OBJS))) $(PROTO_OBJS)
@@ -135,12 +140,16 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD
 fuzz_config_OBJS  := config log
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
-fuzz_procmaps_OBJS := procs stackagg symtab hashtab log
+fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab hashtab log
 fuzz_procmaps_LIBS := -lelf -lz -lstdc++
 fuzz_symtab_OBJS  := symtab hashtab log
 fuzz_symtab_LIBS  := -lelf -lz -lstdc++
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
+fuzz_cfi_OBJS  := cfi unwind log
+fuzz_cfi_LIBS  := -lelf
+fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
+fuzz_cfi_ARGS  := -max_len=262144 -rss_limit_mb=2048
 fuzz_httpparams_OBJS := http peer_uid log
 fuzz_httpparams_LIBS := -lmicrohttpd
 fuzz_httpparams_ARGS := -max_len=4096
@@ -202,6 +211,15 @@ $(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -lz -lstdc++ -lm -o $@
+
+bench-unwind: $(BUILD)/bench/unwind
+	$(Q)bench/unwind.sh $(BUILD)
+
+# It captures a real stack of its own: frame pointers, no sibling calls.
+$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,unwind.o cfi.o cfi_cache.o procs.o stackagg.o symtab.o hashtab.o log.o)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -lz -lstdc++ -lm -o $@
 
 install: all
 	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(PREFIX)/sbin/pprofd

@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cfi_cache.h"
 #include "log.h"
 #include "procs.h"
 #include "symtab.h"
@@ -25,6 +26,7 @@ struct procs {
 	unsigned max_images;
 	size_t agg_bytes;
 	struct symtab_cache *cache;
+	struct cfi_cache *cfi;
 	struct procs_stats st;
 	uint64_t last_ns; /* newest time seen */
 };
@@ -51,6 +53,7 @@ static void maps_free(struct mapping *maps, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		free(maps[i].path);
 		symtab__put(maps[i].symtab);
+		cfi_ref__put(maps[i].cfi);
 	}
 	free(maps);
 }
@@ -175,6 +178,7 @@ static int maps_insert(struct image *img, struct mapping *nm)
 				right.start = nm->end;
 				right.path = strdup(m.path ? m.path : "");
 				right.symtab = m.symtab ? symtab__get(m.symtab) : NULL;
+				right.cfi = cfi_ref__get(m.cfi);
 				out[j++] = right;
 			}
 		} else if (m.end > nm->end) { /* keeps a right part */
@@ -184,6 +188,7 @@ static int maps_insert(struct image *img, struct mapping *nm)
 		} else { /* wholly covered */
 			free(m.path);
 			symtab__put(m.symtab);
+			cfi_ref__put(m.cfi);
 		}
 	}
 	out[j++] = *nm;
@@ -386,6 +391,7 @@ void procs__apply(struct procs *p, const struct sb_event *ev)
 
 			m.path = strdup(m.path ? m.path : "");
 			m.symtab = m.symtab ? symtab__get(m.symtab) : NULL;
+			m.cfi = cfi_ref__get(m.cfi);
 			img->maps[img->nr_maps++] = m;
 		}
 		return;
@@ -490,19 +496,22 @@ static bool same_file(int fd, const struct mapping *m, bool check_ino)
 	return st.st_ino == m->ino && major(st.st_dev) == m->maj && minor(st.st_dev) == m->min;
 }
 
-static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m)
+/* Opens m's file as the process sees it: its map_files entry while it
+ * lives, else its path inside its root, else (it is gone) the host's file
+ * if it is the same inode. buf gets the path (without " (deleted)"),
+ * root the root it was opened in. Returns the fd, or -1. */
+static int open_mapping(const struct image *img, const struct mapping *m, char *buf, size_t bufsz,
+			char *root, size_t rootsz)
 {
 	bool alive = !img->end_ns;
-	char buf[4096], root[64];
 	const char *path = m->path;
 	int fd = -1;
 
-	m->resolved = true;
 	if (!path || path[0] != '/')
-		return; /* anonymous, [vdso], [heap], JIT code */
-	snprintf(root, sizeof(root), "/proc/%u/root", img->pid);
+		return -1; /* anonymous, [vdso], [heap], JIT code */
+	snprintf(root, rootsz, "/proc/%u/root", img->pid);
 	if (alive) {
-		snprintf(buf, sizeof(buf), "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, img->pid,
+		snprintf(buf, bufsz, "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, img->pid,
 			 m->start, m->end);
 		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0 && !same_file(fd, m, false)) {
@@ -511,7 +520,7 @@ static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m
 		}
 	}
 	/* The path without the " (deleted)" that /proc adds. */
-	snprintf(buf, sizeof(buf), "%s", path);
+	snprintf(buf, bufsz, "%s", path);
 	{
 		size_t l = strlen(buf), d = strlen(" (deleted)");
 
@@ -537,8 +546,20 @@ static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m
 			close(fd);
 			fd = -1;
 		}
-		snprintf(root, sizeof(root), "/");
+		snprintf(root, rootsz, "/");
 	}
+	return fd;
+}
+
+static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m)
+{
+	char buf[4096], root[64];
+	int fd;
+
+	m->resolved = true;
+	if (!m->path || m->path[0] != '/')
+		return;
+	fd = open_mapping(img, m, buf, sizeof(buf), root, sizeof(root));
 	if (fd < 0) {
 		p->st.symtab_fail++;
 		log_debug("pid %u: cannot open %s", img->pid, buf);
@@ -587,6 +608,43 @@ struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t
 	if (!m->resolved)
 		resolve_symtab(p, img, m);
 	return m;
+}
+
+void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c)
+{
+	p->cfi = c;
+}
+
+const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
+				       uint64_t *file_offset)
+{
+	struct mapping *m;
+
+	if (!p->cfi || !img || !(m = procs__find_mapping(p, img, pc)))
+		return NULL;
+	*file_offset = m->pgoff + (pc - m->start);
+	if (m->cfi && !cfi_ref__cached(m->cfi)) {
+		/* evicted since: load it again */
+		cfi_ref__put(m->cfi);
+		m->cfi = NULL;
+		m->cfi_resolved = false;
+	}
+	if (!m->cfi_resolved) {
+		char buf[4096], root[64];
+		int fd;
+
+		m->cfi_resolved = true;
+		if (!m->path || m->path[0] != '/')
+			return NULL;
+		fd = open_mapping(img, m, buf, sizeof(buf), root, sizeof(root));
+		if (fd < 0) {
+			p->st.cfi_fail++;
+			return NULL;
+		}
+		m->cfi = cfi_cache__get(p->cfi, fd);
+		close(fd);
+	}
+	return m->cfi ? cfi_cache__table(p->cfi, m->cfi) : NULL;
 }
 
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)

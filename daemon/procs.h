@@ -21,6 +21,9 @@
 
 struct symtab;
 struct symtab_cache;
+struct cfi_cache;
+struct cfi_ref;
+struct cfi_table;
 
 struct mapping {
 	uint64_t start, end, pgoff;
@@ -29,6 +32,8 @@ struct mapping {
 	char *path;
 	struct symtab *symtab; /* NULL: none (yet) */
 	bool resolved;         /* tried to open and load it */
+	bool cfi_resolved;     /* tried to load its CFI (procs__cfi_for) */
+	struct cfi_ref *cfi;   /* its file's entry in the CFI cache, or NULL */
 };
 
 struct image {
@@ -52,6 +57,7 @@ struct procs_stats {
 	uint64_t maps_read_proc; /* /proc/PID/maps reads */
 	uint64_t maps_unknown;   /* addresses in no known mapping */
 	uint64_t symtab_fail;    /* mappings whose file could not be loaded */
+	uint64_t cfi_fail;       /* mappings whose file could not be opened for CFI */
 };
 
 struct procs;
@@ -66,6 +72,13 @@ struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t_ns);
 /* The mapping containing addr, or NULL. Loads its symbols on first use
  * (while the process is most likely still alive to be read). */
 struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t addr);
+/* The CFI cache procs__cfi_for loads through (not owned; NULL: none). */
+void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c);
+/* The CFI table of the file mapped at pc in img and pc's file offset in
+ * it, loaded on first use (through the process's root, like symbols);
+ * NULL when there is none. Valid until the next call: an unwind_find_fn. */
+const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
+				       uint64_t *file_offset);
 /* Calls fn for every image with samples. */
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* Frees the images that ended and have nothing left to write. */

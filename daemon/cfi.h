@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Call frame information of an x86-64 ELF file (.eh_frame, found through
+ * .eh_frame_hdr when section headers are gone), reduced to what unwinding a
+ * captured user stack needs: for each pc, where the CFA is (rsp or rbp plus
+ * an offset) and where the caller's rbp was saved. The return address is at
+ * CFA - 8 in every row kept; a row where the file says otherwise is
+ * "unknown".
+ *
+ * Lookups take a *file offset* (a mapping's pgoff + (pc - start)), like
+ * symtab.h. A loaded table holds only its rows: no descriptor, no copy of
+ * the file. Every input is hostile: a malformed .eh_frame gives an error or
+ * a partial table, never a crash, and every count is capped.
+ */
+#ifndef PPROFD_CFI_H
+#define PPROFD_CFI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfi_table;
+
+/* Loads the table of the ELF file open at fd (not closed, not kept).
+ * NULL + errno: ENOEXEC not a usable x86-64 ELF file, ENOENT no
+ * .eh_frame, ENOMEM. A file whose .eh_frame is partly broken loads with
+ * the rows that could be read. */
+struct cfi_table *cfi_table__load(int fd);
+void cfi_table__free(struct cfi_table *t); /* NULL is fine */
+/* Bytes the table holds in memory (for cache budgets). */
+size_t cfi_table__mem_size(const struct cfi_table *t);
+size_t cfi_table__nr_rows(const struct cfi_table *t);
+
+#define CFI_REG_SP 0   /* CFA = rsp + cfa_off */
+#define CFI_REG_BP 1   /* CFA = rbp + cfa_off */
+#define CFI_REG_NONE 2 /* CFA unknown (an expression, the return address not at CFA - 8) */
+
+#define CFI_BP_SAME 0   /* rbp unchanged */
+#define CFI_BP_AT_CFA 1 /* the caller's rbp is at CFA + bp_off */
+#define CFI_BP_UNDEF 2  /* unknown */
+
+struct cfi_row {
+	uint8_t cfa_reg;
+	int32_t cfa_off;
+	uint8_t bp_rule;
+	int32_t bp_off;
+};
+
+/* The rule at file_offset: 0, or -ENOENT when no FDE covers it. O(log n). */
+int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cfi_row *row);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A bounded cache of CFI tables (daemon/cfi.h), one per file, keyed by
+ * (dev, inode, size, mtime) like the symbol cache, evicted least recently
+ * used first when over its file count or bytes.
+ *
+ * What a mapping keeps is a reference to the cache's entry for its file,
+ * not the table: an evicted entry lets its table go at once (the byte
+ * bound is real) and says so, and the mapping loads the file again when
+ * it needs it. Files that do not load (no .eh_frame, not ELF, a table
+ * larger than the whole budget) are cached as such, so they cost one try.
+ *
+ * One thread: the one that owns the procs using it.
+ */
+#ifndef PPROFD_CFI_CACHE_H
+#define PPROFD_CFI_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfi.h"
+
+struct cfi_cache;
+struct cfi_ref; /* a cached file's entry, refcounted */
+
+struct cfi_cache *cfi_cache__new(size_t max_files, size_t max_bytes);
+/* Drops the cache's references; entries still referenced live on, evicted. */
+void cfi_cache__free(struct cfi_cache *c);
+
+/* The entry of the file open at fd, loading its table on a miss. A new
+ * reference, or NULL + errno when the file cannot be looked at or loading
+ * failed for a passing reason (ENOMEM). */
+struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd);
+struct cfi_ref *cfi_ref__get(struct cfi_ref *r); /* +1; NULL is fine */
+void cfi_ref__put(struct cfi_ref *r);            /* -1; NULL is fine */
+/* Whether the entry is still in a cache (else: put it, get it again). */
+bool cfi_ref__cached(const struct cfi_ref *r);
+/* The entry's table (NULL: the file has none), marked recently used.
+ * Valid until the next cfi_cache__get. */
+const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r);
+
+struct cfi_cache_stats {
+	uint64_t hits, misses, evictions;
+	uint64_t failures; /* files that did not load, too_big included */
+	uint64_t too_big;  /* tables larger than the whole byte budget */
+	size_t files;
+	size_t bytes; /* cfi_table__mem_size() of the cached tables, and entries */
+};
+void cfi_cache__stats(const struct cfi_cache *c, struct cfi_cache_stats *st);
+
+#endif
