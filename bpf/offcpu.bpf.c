@@ -89,7 +89,8 @@ static __always_inline void switched_out(void *ctx, struct offcpu_percpu *sc,
 	off = ulen;
 	if (off > USTACK_DATA_MAX)
 		return; /* for the verifier: cannot happen */
-	nk = bpf_get_stack(ctx, sc->data + off, OFFCPU_MAX_KFRAMES * 8, 0);
+	/* skip this program and bpf_trace_run4: start at __schedule */
+	nk = bpf_get_stack(ctx, sc->data + off, OFFCPU_MAX_KFRAMES * 8, 2);
 	if (nk < 0) {
 		sc->e.flags |= OFFCPU_F_KSTACK_ERR;
 		nk = 0;

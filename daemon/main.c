@@ -25,6 +25,7 @@
 #include "cpu_profile.h"
 #include "cpu_sampler.h"
 #include "heap.h"
+#include "cfi_cache.h"
 #include "heap_watch.h"
 #include "wait_watch.h"
 #include "http.h"
@@ -41,11 +42,16 @@
 #define DRAIN_PERIOD_MS 1000
 #define AGG_BYTES_PER_IMAGE (4u << 20)
 #define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
+/* Unwind tables are loaded only for stacks caught inside code without
+ * frame pointers (mutex, block, threads): libc's is 170 KiB. */
+#define CFICACHE_FILES 64
+#define CFICACHE_BYTES (8u << 20)
 #define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
 
 struct daemon {
 	struct config cfg;
 	struct symtab_cache *symcache;
+	struct cfi_cache *cficache; /* unwind tables, for stacks caught inside libc */
 	struct kallsyms *ksyms;
 	struct procs *procs;
 	struct sideband *sb;
@@ -558,7 +564,10 @@ int main(int argc, char **argv)
 	if (!d.ksyms)
 		log_warn("no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
 	d.procs = procs__new(d.cfg.max_processes, d.symcache, AGG_BYTES_PER_IMAGE);
-	if (!d.symcache || !d.procs)
+	d.cficache = cfi_cache__new(CFICACHE_FILES, CFICACHE_BYTES);
+	if (d.procs && d.cficache)
+		procs__set_cfi_cache(d.procs, d.cficache);
+	if (!d.symcache || !d.procs || !d.cficache)
 		goto out;
 	/* Side-band first, so no process starts unseen between the two. */
 	d.sb = sideband__new(SIDEBAND_PAGES);
@@ -705,6 +714,7 @@ out:
 	cpu_sampler__free(d.sampler);
 	sideband__free(d.sb);
 	procs__free(d.procs);
+	cfi_cache__free(d.cficache);
 	kallsyms__free(d.ksyms);
 	symtab_cache__free(d.symcache);
 	if (d.epfd > 0)

@@ -45,11 +45,24 @@ static void on_fd(struct watch *w, uint32_t events)
 	/* drained by the daemon's loop with every other ring */
 }
 
+struct find_ctx {
+	struct procs *procs;
+	struct image *img;
+};
+
+static const struct cfi_table *find_cfi(void *ctx, uint64_t pc, uint64_t *file_offset)
+{
+	struct find_ctx *f = ctx;
+
+	return procs__cfi_for(f->procs, f->img, pc, file_offset);
+}
+
 int wait_watch__unwind(struct procs *procs, struct image *img, const struct wait_record *r,
 		       uint64_t *out, unsigned max)
 {
-	/* TODO(unwind branch): find the CFI of each module through procs */
-	return unwind_user(r->ustack, r->ustack_len, NULL, NULL, out, max);
+	struct find_ctx f = {procs, img};
+
+	return unwind_user(r->ustack, r->ustack_len, find_cfi, &f, out, max);
 }
 
 static void on_record(const struct wait_record *r, void *ctx)

@@ -60,7 +60,8 @@ int main(int argc, char **argv)
 	if (pipe(to_child) || pipe(to_parent))
 		return 1;
 	child = fork();
-	if (child == 0) { /* answers each request after 3 ms */
+	if (child == 0) { /* answers each request after 3 ms, until EOF */
+		close(to_child[1]);
 		while (read(to_child[0], &c, 1) == 1) {
 			sleep_us(3000);
 			if (write(to_parent[1], &c, 1) != 1)
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 		}
 		_exit(0);
 	}
+	close(to_child[0]);
+	close(to_parent[1]);
 	end = now_ns() + (uint64_t)(seconds * 1e9);
 	while ((t0 = now_ns()) < end) {
 		sleep_part();
