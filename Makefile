@@ -214,3 +214,4 @@ clean:
 
 $(BUILD)/daemon/cpu_sampler.o: $(BUILD)/cpu.skel.h
 $(BUILD)/daemon/heap_sampler.o: $(BUILD)/heap.skel.h
+$(BUILD)/daemon/threads_snapshot.o: $(BUILD)/threads.skel.h
