@@ -169,6 +169,11 @@ $(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
 
+# The threads test wants the code as a program is shipped (-O2), frame
+# pointers still kept in its own functions.
+$(BUILD)/workloads/threads_parked: WL_CFLAGS := -O2 -g -pthread -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
+
 $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
