@@ -52,7 +52,7 @@ static const char *const counter_names[TS_CNT_NR] = {
 	[TS_CNT_THREADS] = "threads_snapshot_threads",
 	[TS_CNT_OVER_LIMIT] = "threads_snapshot_over_limit",
 	[TS_CNT_MALFORMED] = "threads_snapshot_malformed",
-	[TS_CNT_USTACK_BAD] = "threads_snapshot_ustack_rejected",
+	[TS_CNT_USTACK_BAD] = "threads_snapshot_unwind_err",
 	[TS_CNT_ERRORS] = "threads_snapshot_errors",
 };
 
@@ -390,13 +390,15 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 		comment(r->p, "%u of the threads (state \"running\") were on a CPU as we looked: "
 			"their user stacks are where they last entered the kernel, not where they "
 			"are now", r->on_cpu);
-	if (r->threads >= THREADS_SNAPSHOT_MAX && !proc_threads(pid, &total, &tgid) &&
-	    total > r->threads) {
+	if (r->threads >= THREADS_SNAPSHOT_MAX) {
+		/* the walk stopped there: how many were left, /proc says */
+		if (proc_threads(pid, &total, &tgid) || total <= r->threads)
+			total = r->threads + 1; /* at least one: we did not look */
 		t->cnt[TS_CNT_OVER_LIMIT] += total - r->threads;
-		comment(r->p, "only the first %u of the process's %u threads are here (the limit "
-			"per snapshot)", r->threads, total);
-		log_warn("threads: pid %u has %u threads, only %u are in its snapshot", pid, total,
-			 r->threads);
+		comment(r->p, "only the first %u threads of about %u are here: the limit per "
+			"snapshot", r->threads, total);
+		log_warn("threads: pid %u has about %u threads, only %u are in its snapshot "
+			 "(the limit)", pid, total, r->threads);
 	}
 	if (r->malformed || r->out_of_sync) {
 		t->cnt[TS_CNT_MALFORMED] += r->malformed;
