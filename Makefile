@@ -113,7 +113,7 @@ test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio
-test_procs_OBJS := procs cfi_cache cfi stackagg symtab hashtab log
+test_procs_OBJS := procs cfi_cache cfi stackagg symtab hashtab log unwind
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
@@ -140,7 +140,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD
 fuzz_config_OBJS  := config log
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
-fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab hashtab log
+fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab hashtab log unwind
 fuzz_procmaps_LIBS := -lelf -lz -lstdc++
 fuzz_symtab_OBJS  := symtab hashtab log
 fuzz_symtab_LIBS  := -lelf -lz -lstdc++
@@ -177,6 +177,11 @@ $(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+
+# The threads test wants the code as a program is shipped (-O2), frame
+# pointers still kept in its own functions.
+$(BUILD)/workloads/threads_parked: WL_CFLAGS := -O2 -g -pthread -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
 
 $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)
@@ -233,3 +238,4 @@ clean:
 $(BUILD)/daemon/cpu_sampler.o: $(BUILD)/cpu.skel.h
 $(BUILD)/daemon/heap_sampler.o: $(BUILD)/heap.skel.h
 $(BUILD)/daemon/wait_sampler.o: $(BUILD)/lock.skel.h $(BUILD)/offcpu.skel.h
+$(BUILD)/daemon/threads_snapshot.o: $(BUILD)/threads.skel.h

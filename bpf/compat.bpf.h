@@ -22,4 +22,13 @@ static __always_inline bool in_user_mode(const bpf_user_pt_regs_t *regs)
 #endif
 }
 
+/* Whether task is on a CPU right now. task_struct.on_cpu exists only on
+ * SMP kernels; a uniprocessor one runs nobody but us while we look. */
+static __always_inline bool task_on_cpu(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->on_cpu))
+		return BPF_CORE_READ(task, on_cpu);
+	return false;
+}
+
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Capturing a struct ustack (bpf/ustack.h) of the current thread, from the
- * user registers it entered the kernel with: the rbp chain and a copy of
- * the top of its stack. Costs one 1 KiB user read more than a plain
- * frame-pointer walk, which is why CPU samples do not use it (yet).
+ * Capturing a struct ustack (bpf/ustack.h) of the current thread, or of
+ * another one (ustack_capture_task), from the user registers it entered the
+ * kernel with: the rbp chain and a copy of the top of its stack. Costs one
+ * 1 KiB user read more than a plain frame-pointer walk, which is why CPU
+ * samples do not use it (yet).
  */
 #ifndef PPROFD_USTACK_BPF_H
 #define PPROFD_USTACK_BPF_H
@@ -13,10 +14,21 @@
 #include "stack.bpf.h"
 
 /*
- * Fills h and data (USTACK_DATA_MAX bytes: the frame records, then the
- * stack copy) from user registers ur; returns the bytes of data used.
+ * Reads user memory of the current thread (task NULL) or of another one.
+ * Called with a constant task, so each caller keeps one branch: a
+ * non-sleepable program never references bpf_copy_from_user_task, which
+ * only sleepable ones may call.
  */
-static __always_inline __u32 ustack_capture(struct pt_regs *ur, struct ustack_hdr *h, void *data)
+static __always_inline long ustack_read(void *dst, __u32 size, __u64 src, struct task_struct *task)
+{
+	if (task)
+		return bpf_copy_from_user_task(dst, size, (void *)src, task, 0);
+	return bpf_probe_read_user(dst, size, (void *)src);
+}
+
+/* The capture of ustack_capture() and ustack_capture_task(). */
+static __always_inline __u32 __ustack_capture(struct pt_regs *ur, struct ustack_hdr *h, void *data,
+					      struct task_struct *task)
 {
 	struct ustack_fp *fps = data;
 	__u64 fp, sp;
@@ -38,7 +50,7 @@ static __always_inline __u32 ustack_capture(struct pt_regs *ur, struct ustack_hd
 
 		if (fp < sp || (fp & 7) || fp - sp > FP_MAX_FRAME_BYTES)
 			break;
-		if (bpf_probe_read_user(&f, sizeof(f), (void *)fp) || !f.ret)
+		if (ustack_read(&f, sizeof(f), fp, task) || !f.ret)
 			break;
 		fps[i].addr = fp;
 		fps[i].ret = f.ret;
@@ -51,16 +63,39 @@ static __always_inline __u32 ustack_capture(struct pt_regs *ur, struct ustack_hd
 	if (off > USTACK_MAX_FP * sizeof(struct ustack_fp))
 		return off; /* for the verifier: cannot happen */
 	len = USTACK_SNAP_BYTES;
-	if (bpf_probe_read_user(data + off, USTACK_SNAP_BYTES, (void *)h->sp)) {
+	if (ustack_read(data + off, USTACK_SNAP_BYTES, h->sp, task)) {
 		/* near the top of the stack mapping: try less */
 		len = USTACK_SNAP_SMALL;
-		if (bpf_probe_read_user(data + off, USTACK_SNAP_SMALL, (void *)h->sp)) {
+		if (ustack_read(data + off, USTACK_SNAP_SMALL, h->sp, task)) {
 			h->flags |= USTACK_F_SNAP_ERR;
 			len = 0;
 		}
 	}
 	h->snap_len = len;
 	return off + len;
+}
+
+/*
+ * Fills h and data (USTACK_DATA_MAX bytes: the frame records, then the
+ * stack copy) from user registers ur of the current thread; returns the
+ * bytes of data used.
+ */
+static __always_inline __u32 ustack_capture(struct pt_regs *ur, struct ustack_hdr *h, void *data)
+{
+	return __ustack_capture(ur, h, data, NULL);
+}
+
+/*
+ * The same for another thread (of any process), from the user registers it
+ * saved at its last kernel entry, reading its memory through its mm. Only
+ * from sleepable programs (bpf_copy_from_user_task may fault pages in); the
+ * thread is neither stopped nor traced. For a thread running on a CPU these
+ * registers are from its last kernel entry, not where it is now.
+ */
+static __always_inline __u32 ustack_capture_task(struct task_struct *task, struct ustack_hdr *h,
+						 void *data)
+{
+	return __ustack_capture((struct pt_regs *)bpf_task_pt_regs(task), h, data, task);
 }
 
 #endif

@@ -126,6 +126,21 @@ static int parse_uint(const char *name, const char *s, unsigned max, uint32_t *o
 
 static void request_usage(const char *cmd, FILE *f)
 {
+	if (!strcmp(cmd, "threads")) { /* a snapshot: no duration */
+		fprintf(f,
+			"Usage: pprofctl threads --pid PID [-o FILE] [--socket PATH]\n"
+			"Asks pprofd for a snapshot of every thread of one process (its stack, name\n"
+			"and state; the goroutine profile of a native process) and writes it\n"
+			"(gzip-compressed pprof) to FILE, or to standard output when that is not a\n"
+			"terminal.\n\n"
+			"  -p, --pid PID       the process\n"
+			"  -o, --output FILE   where to write the profile\n"
+			"      --socket PATH   pprofd's control socket (default %s)\n\n"
+			"Example:\n"
+			"  pprofctl threads --pid 1234 -o threads.pb.gz && go tool pprof -traces threads.pb.gz\n",
+			DEFAULT_SOCKET);
+		return;
+	}
 	fprintf(f,
 		"Usage: pprofctl %s --pid PID [--seconds N]%s [-o FILE] [--socket PATH]\n"
 		"Asks pprofd for a %s profile of one process and writes it (gzip-compressed\n"

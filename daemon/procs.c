@@ -14,6 +14,7 @@
 #include "cfi_cache.h"
 #include "log.h"
 #include "procs.h"
+#include "unwind.h"
 #include "symtab.h"
 
 #define MAX_MAPS_PER_IMAGE 8192
@@ -613,6 +614,26 @@ struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t
 void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c)
 {
 	p->cfi = c;
+}
+
+struct find_ctx {
+	struct procs *p;
+	struct image *img;
+};
+
+static const struct cfi_table *find_cfi(void *ctx, uint64_t pc, uint64_t *file_offset)
+{
+	struct find_ctx *f = ctx;
+
+	return procs__cfi_for(f->p, f->img, pc, file_offset);
+}
+
+int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,
+		       uint64_t *out, unsigned max)
+{
+	struct find_ctx f = {p, img};
+
+	return unwind_user(h, len, find_cfi, &f, out, max);
 }
 
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,

@@ -79,6 +79,11 @@ void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c);
  * NULL when there is none. Valid until the next call: an unwind_find_fn. */
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
 				       uint64_t *file_offset);
+struct ustack_hdr;
+/* Unwinds a captured user stack of img (a ustack_hdr and its data, len
+ * bytes in all) through the CFI of its modules: unwind_user's result. */
+int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,
+		       uint64_t *out, unsigned max);
 /* Calls fn for every image with samples. */
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* Frees the images that ended and have nothing left to write. */

@@ -13,6 +13,7 @@
 #include "heap_profile.h"
 #include "heap_sampler.h"
 #include "stack_profile.h"
+#include "threads_snapshot.h"
 #include "log.h"
 #include "pprof.h"
 #include "procs.h"
@@ -61,6 +62,7 @@ struct requests {
 	struct request *list;
 	unsigned active;
 	uint64_t served, refused;
+	struct threads_snapshot *threads; /* made at the first threads request */
 };
 
 static uint64_t mono_ns(void)
@@ -190,6 +192,79 @@ static const char *kind_name(enum req_kind k)
 	return "unknown";
 }
 
+/*
+ * A threads profile is a snapshot: nothing to collect over time, so seconds
+ * and hz are ignored (as Go's goroutine endpoint ignores seconds). It is
+ * taken at the next requests__tick rather than here, because the front ends
+ * expect done before requests__start returns only for refusals: its
+ * deadline is now, which the event loop's timeout sees at once.
+ */
+static struct request *start_threads(struct requests *r, const struct req_params *p,
+				     req_done_fn done, void *ctx)
+{
+	char path[32];
+	struct request *q;
+
+	if (!p->pid) {
+		fail_now(r, done, ctx, 400, "a threads profile needs a pid");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/proc/%u", p->pid);
+	if (access(path, F_OK) < 0) {
+		fail_now(r, done, ctx, 404, "no such process: %u", p->pid);
+		return NULL;
+	}
+	if (!may_read(&p->peer, p->pid)) {
+		fail_now(r, done, ctx, 403, "not allowed to profile pid %u%s", p->pid,
+			 p->peer.known ? "" : " (the sender could not be identified)");
+		return NULL;
+	}
+	if (r->active >= r->o.max_concurrent) {
+		fail_now(r, done, ctx, 429, "too many concurrent requests (%u); try again later",
+			 r->o.max_concurrent);
+		return NULL;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		fail_now(r, done, ctx, 500, "out of memory");
+		return NULL;
+	}
+	q->owner = r;
+	q->p = *p;
+	q->done = done;
+	q->ctx = ctx;
+	q->start_ns = q->deadline_ns = mono_ns();
+	clock_gettime(CLOCK_REALTIME, &q->start_real);
+	q->next = r->list;
+	r->list = q;
+	r->active++;
+	log_debug("request: threads of pid %u", p->pid);
+	return q;
+}
+
+/* Takes the snapshot and answers. */
+static void finish_threads(struct requests *r, struct request *q)
+{
+	struct req_result res = {.status = 200};
+	int err;
+
+	if (!r->threads)
+		r->threads = threads_snapshot__new(r->o.procs, r->o.ksyms);
+	if (!r->threads) {
+		err = -ENOMEM;
+		snprintf(res.message, sizeof(res.message), "out of memory");
+	} else {
+		err = threads_snapshot__profile(r->threads, q->p.pid, &res.data, &res.len,
+						res.message, sizeof(res.message));
+	}
+	if (err)
+		res.status = err == -ESRCH ? 404 : err == -ENOSPC ? 503 : 500;
+	unlink_req(r, q);
+	r->served++;
+	q->done(&res, q->ctx);
+	req_free(q);
+}
+
 struct request *requests__start(struct requests *r, const struct req_params *p,
 				req_done_fn done, void *ctx)
 {
@@ -197,6 +272,8 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	char path[32];
 	struct request *q;
 
+	if (p->kind == REQ_THREADS)
+		return start_threads(r, p, done, ctx);
 	if (p->kind != REQ_CPU && p->kind != REQ_HEAP && !is_wait(p->kind)) {
 		fail_now(r, done, ctx, 501, "%s profiles are not implemented yet", kind_name(p->kind));
 		return NULL;
@@ -426,6 +503,11 @@ static void finish(struct requests *r, struct request *q, bool exited)
 	int64_t t0 = q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec;
 	uint64_t rate = 0;
 
+	if (q->p.kind == REQ_THREADS) {
+		finish_threads(r, q);
+		return;
+	}
+
 	for (unsigned i = 0; i < q->nr_aggs; i++)
 		if (q->aggs[i].heap.rate)
 			rate = q->aggs[i].heap.rate;
@@ -545,6 +627,7 @@ void requests__free(struct requests *r)
 		q->done(&res, q->ctx);
 		req_free(q);
 	}
+	threads_snapshot__free(r->threads);
 	free(r);
 }
 
@@ -558,5 +641,14 @@ void requests__counts(const struct requests *r, uint64_t *served, uint64_t *refu
 
 int requests__status(struct requests *r, struct status_counter *out, int max)
 {
-	return r->o.status ? r->o.status(r->o.status_ctx, out, max) : 0;
+	int n = r->o.status ? r->o.status(r->o.status_ctx, out, max) : 0;
+	char names[8][48];
+	uint64_t vals[8];
+	int k = threads_snapshot__counters(r->threads, names, vals, 8);
+
+	for (int i = 0; i < k && n < max; i++, n++) {
+		snprintf(out[n].name, sizeof(out[n].name), "%.47s", names[i]);
+		out[n].value = vals[i];
+	}
+	return n;
 }

@@ -78,13 +78,8 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 	return pprof__location(p, mid, addr, &line, line.function_id ? 1 : 0);
 }
 
-int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
-		       struct image *img, const struct stackagg *agg, bool leaf_is_pc)
+void stack_profile__begin_image(struct pprof *p, struct procs *procs, struct image *img)
 {
-	uint64_t locs[2 * 127 + 1];
-	struct stack_entry *e;
-	int err = 0;
-
 	/* pprof takes the first mapping for the program ("File:"): that is the
 	 * executable, mapped lowest of the files (PIE or not). */
 	for (unsigned i = 0; i < img->nr_maps; i++) {
@@ -95,7 +90,37 @@ int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsy
 			break;
 		}
 	}
+}
 
+int stack_profile__add_stack(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
+			     struct image *img, const uint64_t *frames, unsigned nr_kframes,
+			     unsigned nr_uframes, bool leaf_is_pc, const int64_t *values,
+			     const struct pprof_label *labels, size_t nr_labels)
+{
+	uint64_t locs[2 * 127 + 1];
+	unsigned n = 0, nf = nr_kframes + nr_uframes;
+
+	for (unsigned i = 0; i < nf && n < sizeof(locs) / sizeof(locs[0]); i++) {
+		uint64_t a = frames[i];
+
+		if (i < nr_kframes)
+			locs[n] = kernel_location(p, ksyms, a);
+		else
+			locs[n] = user_location(p, procs, img, a,
+						i > nr_kframes || nr_kframes || !leaf_is_pc);
+		if (locs[n])
+			n++;
+	}
+	return pprof__add_sample(p, locs, n, values, labels, nr_labels);
+}
+
+int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
+		       struct image *img, const struct stackagg *agg, bool leaf_is_pc)
+{
+	struct stack_entry *e;
+	int err = 0;
+
+	stack_profile__begin_image(p, procs, img);
 	hashtab__for_each(&agg->ht, e) {
 		struct pprof_label labels[4] = {
 			{.key = "pid", .num = img->pid},
@@ -103,20 +128,9 @@ int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsy
 			{.key = "comm", .str = img->comm},
 			{.key = "thread", .str = e->thread},
 		};
-		unsigned n = 0, nf = e->nr_kframes + e->nr_uframes;
 
-		for (unsigned i = 0; i < nf && n < sizeof(locs) / sizeof(locs[0]); i++) {
-			uint64_t a = e->frames[i];
-
-			if (i < e->nr_kframes)
-				locs[n] = kernel_location(p, ksyms, a);
-			else
-				locs[n] = user_location(p, procs, img, a,
-							i > e->nr_kframes || e->nr_kframes || !leaf_is_pc);
-			if (locs[n])
-				n++;
-		}
-		err = pprof__add_sample(p, locs, n, e->values, labels, 4);
+		err = stack_profile__add_stack(p, procs, ksyms, img, e->frames, e->nr_kframes,
+					       e->nr_uframes, leaf_is_pc, e->values, labels, 4);
 		if (err)
 			break;
 	}

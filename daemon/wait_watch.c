@@ -14,7 +14,6 @@
 #include "procs.h"
 #include "stack_profile.h"
 #include "target_match.h"
-#include "unwind.h"
 #include "wait_profile.h"
 #include "wait_watch.h"
 
@@ -45,24 +44,10 @@ static void on_fd(struct watch *w, uint32_t events)
 	/* drained by the daemon's loop with every other ring */
 }
 
-struct find_ctx {
-	struct procs *procs;
-	struct image *img;
-};
-
-static const struct cfi_table *find_cfi(void *ctx, uint64_t pc, uint64_t *file_offset)
-{
-	struct find_ctx *f = ctx;
-
-	return procs__cfi_for(f->procs, f->img, pc, file_offset);
-}
-
 int wait_watch__unwind(struct procs *procs, struct image *img, const struct wait_record *r,
 		       uint64_t *out, unsigned max)
 {
-	struct find_ctx f = {procs, img};
-
-	return unwind_user(r->ustack, r->ustack_len, find_cfi, &f, out, max);
+	return procs__unwind_user(procs, img, r->ustack, r->ustack_len, out, max);
 }
 
 static void on_record(const struct wait_record *r, void *ctx)
