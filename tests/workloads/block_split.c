@@ -9,7 +9,7 @@
  *   total sleep_part ns=N
  *   total pipe_part ns=N
  *
- * Usage: block_split SECONDS
+ * Usage: block_split SECONDS [gate]  (gate: start after a line on stdin)
  */
 #include <errno.h>
 #include <signal.h>
@@ -71,6 +71,8 @@ int main(int argc, char **argv)
 	}
 	close(to_child[0]);
 	close(to_parent[1]);
+	if (argc > 2 && getchar() == EOF) /* the profiler is ready */
+		return 1;
 	end = now_ns() + (uint64_t)(seconds * 1e9);
 	while ((t0 = now_ns()) < end) {
 		sleep_part();

@@ -12,7 +12,7 @@
  * The waits on lock A are caused by hold_a's critical sections, so a mutex
  * profile (the releaser's stack) should give hold_a W ns of delay.
  *
- * Usage: lock_contend SECONDS
+ * Usage: lock_contend SECONDS [gate]  (gate: start after a line on stdin)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -85,6 +85,8 @@ int main(int argc, char **argv)
 	pthread_t t[4];
 
 	seconds = argc > 1 ? atof(argv[1]) : 5;
+	if (argc > 2 && getchar() == EOF) /* the profiler is ready */
+		return 1;
 	for (int i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, worker, i < 2 ? (void *)hold_a : (void *)hold_b);
 	for (int i = 0; i < 4; i++)
