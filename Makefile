@@ -19,7 +19,7 @@ PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4
 
 # The peers the benchmarks measure against, installed by `make bench` only.
-BENCH_PKGS := linux-perf bpftrace heaptrack llvm nodejs
+BENCH_PKGS := linux-perf bpftrace heaptrack llvm nodejs libbpf-tools
 
 ifeq ($(V),1)
 Q :=

@@ -85,8 +85,10 @@ void wait_agg__begin(struct wait_agg *w, const struct wait_record *r, const uint
 	p->thread[sizeof(p->thread) - 1] = 0;
 	p->nr_kframes = nk;
 	p->nr_uframes = nr_uframes;
-	memcpy(p->frames, r->kframes, nk * 8ul);
-	memcpy(p->frames + nk, uframes, nr_uframes * 8ul);
+	if (nk)
+		memcpy(p->frames, r->kframes, nk * 8ul);
+	if (nr_uframes)
+		memcpy(p->frames + nk, uframes, nr_uframes * 8ul);
 	free(hashtab__remove(&w->pending[0], hash_u64(key), pending_eq, &key));
 	if (hashtab__insert(&w->pending[0], hash_u64(key), p)) {
 		free(p);
