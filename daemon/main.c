@@ -372,15 +372,21 @@ static void usage(FILE *f)
 		"      --http ADDR:PORT     HTTP listener (default 127.0.0.1:6060)\n"
 		"      --no-http            no HTTP listener\n"
 		"  -v, --verbose            debug logging\n"
+		"      --check-config       check the config file and the options, then exit\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            the version\n\n"
+		"Signals: SIGTERM/SIGINT write the window in progress and stop; SIGHUP\n"
+		"re-reads the config (a bad one is refused, with file:line, and the old stays).\n\n"
 		"Examples:\n"
 		"  pprofd --output-dir ./profiles --interval 10\n"
+		"  pprofd --config /etc/pprofd/pprofd.conf --check-config\n"
 		"  go tool pprof -top ./profiles/myapp-1234/cpu-20260101T000000Z.pb.gz\n");
 }
 
-/* Defaults, then the config file, then the command line. */
-static int parse_args(int argc, char **argv, struct config *cfg)
+/* Defaults, then the config file, then the command line. On an error the
+ * reason is in err (empty when getopt has said it). */
+static int parse_args(int argc, char **argv, struct config *cfg, bool *check, char *err,
+		      size_t errlen)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -393,14 +399,17 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"check-config", no_argument, NULL, 'C'},
 		{0},
 	};
 	const char *file = NULL;
-	char err[512];
+	char msg[512];
 	int c;
 
+	err[0] = 0;
 	config__defaults(cfg);
-	/* first pass: only --config, --help, --version */
+	/* first pass: only --config, --help, --version; again at SIGHUP */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:o:i:F:s:vhV", opts, NULL)) != -1) {
 		if (c == 'c')
 			file = optarg;
@@ -410,22 +419,22 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		} else if (c == 'V') {
 			printf("pprofd %s\n", PPROFD_VERSION);
 			exit(0);
+		} else if (c == 'C' && check) {
+			*check = true;
 		} else if (c == '?') {
 			usage(stderr);
 			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "pprofd: unexpected argument '%s'\n", argv[optind]);
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
 	if (!file && access("/etc/pprofd/pprofd.conf", F_OK) == 0)
 		file = "/etc/pprofd/pprofd.conf";
-	if (file && config__load_file(cfg, file, err, sizeof(err)) < 0) {
-		fprintf(stderr, "pprofd: %s\n", err);
+	if (file && config__load_file(cfg, file, err, errlen) < 0)
 		return -EINVAL;
-	}
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:o:i:F:s:vhV", opts, NULL)) != -1) {
 		const char *key = NULL, *val = optarg;
 
@@ -439,8 +448,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		case 'v': key = "verbose"; val = "true"; break;
 		default: continue;
 		}
-		if (config__set(cfg, key, val, err, sizeof(err)) < 0) {
-			fprintf(stderr, "pprofd: %s: %s\n", key, err);
+		if (config__set(cfg, key, val, msg, sizeof(msg)) < 0) {
+			snprintf(err, errlen, "%s: %s", key, msg);
 			return -EINVAL;
 		}
 	}
@@ -450,18 +459,45 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 static int reload(struct daemon *d, int argc, char **argv)
 {
 	struct config nc;
+	char err[600];
 
-	if (parse_args(argc, argv, &nc) < 0) {
-		log_err("SIGHUP: the new config has errors; keeping the old one");
+	notify("RELOADING=1");
+	if (parse_args(argc, argv, &nc, NULL, err, sizeof(err)) < 0) {
+		log_err("SIGHUP: %s; keeping the old config", err);
+		notify("READY=1");
 		return -EINVAL;
 	}
-	if (nc.frequency_hz != d->cfg.frequency_hz)
-		log_warn("SIGHUP: frequency changes take effect at restart");
-	nc.frequency_hz = d->cfg.frequency_hz;
+	/* What was set up at start (BPF maps, sockets, limits handed to the
+	 * modules) stays as it is until a restart; the rest applies now. */
+#define AT_RESTART(changed, field, key)                                                    \
+	do {                                                                               \
+		if (changed) {                                                             \
+			log_warn("SIGHUP: %s changes take effect at restart", key);        \
+			memcpy(&nc.field, &d->cfg.field, sizeof(nc.field));               \
+		}                                                                          \
+	} while (0)
+#define SCALAR(field) (nc.field != d->cfg.field)
+#define STRING(field) strcmp(nc.field, d->cfg.field)
+	AT_RESTART(SCALAR(frequency_hz), frequency_hz, "frequency");
+	AT_RESTART(STRING(socket_path), socket_path, "socket");
+	AT_RESTART(SCALAR(http_enabled) || STRING(http_addr), http_addr, "http");
+	nc.http_enabled = d->cfg.http_enabled;
+	AT_RESTART(STRING(http_token), http_token, "http_token");
+	AT_RESTART(SCALAR(ringbuf_bytes), ringbuf_bytes, "ringbuf_size");
+	AT_RESTART(SCALAR(max_processes), max_processes, "max_processes");
+	AT_RESTART(SCALAR(max_symbol_files), max_symbol_files, "max_symbol_files");
+	AT_RESTART(SCALAR(max_request_seconds), max_request_seconds, "max_request_seconds");
+	AT_RESTART(SCALAR(max_concurrent_requests), max_concurrent_requests,
+		   "max_concurrent_requests");
+	AT_RESTART(SCALAR(profile_self), profile_self, "profile_self");
+#undef STRING
+#undef SCALAR
+#undef AT_RESTART
 	d->cfg = nc;
 	log_max_level = d->cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	log_info("SIGHUP: config reloaded (interval %us)", d->cfg.interval_sec);
 	heap_watch__scan(d->heapw); /* heap_target lines may name new processes */
+	notify("READY=1");
 	return 0;
 }
 
@@ -501,10 +537,20 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int err = 1;
 	uint64_t last_health;
+	bool check = false;
+	char why[600];
 
 	the_daemon = &d;
-	if (parse_args(argc, argv, &d.cfg) < 0)
+	if (parse_args(argc, argv, &d.cfg, &check, why, sizeof(why)) < 0) {
+		if (why[0])
+			fprintf(stderr, "pprofd: %s\n", why);
 		return 2;
+	}
+	if (check) {
+		printf("pprofd: %s: config OK\n",
+		       d.cfg.config_file[0] ? d.cfg.config_file : "no config file, defaults");
+		return 0;
+	}
 	log_max_level = d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	libbpf_set_print(libbpf_print);
 
