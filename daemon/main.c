@@ -68,7 +68,7 @@ struct daemon {
 	size_t nr_pending, cap_pending;
 	uint64_t pending_dropped;
 	uint64_t samples, untracked, written_files, written_bytes, write_errors;
-	int last_write_err;
+	struct output_health out; /* full or read-only output dir: logged on change */
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -248,56 +248,82 @@ static void write_image(struct image *img, void *arg)
 		err = output__write(d->cfg.output_dir, img->comm, img->pid, "cpu", w->start, buf, len,
 				    path, sizeof(path));
 out:
+	/* logged once per condition change, not once per file */
+	output_health__result(&d->out, d->cfg.output_dir, err);
 	if (err) {
 		d->write_errors++;
-		/* log once per condition change, not once per file */
-		if (err != d->last_write_err)
-			log_err("cannot write profiles to %s: %s", d->cfg.output_dir, strerror(-err));
 	} else {
 		d->written_files++;
 		d->written_bytes += len;
 		log_debug("wrote %s (%zu bytes)", path, len);
-		if (d->last_write_err)
-			log_info("writing profiles to %s again", d->cfg.output_dir);
 	}
-	d->last_write_err = err;
 	free(buf);
 	pprof__free(p);
 	stackagg__reset(&img->cpu);
 }
 
+/* Retention by age and total size: at start and after each window's writes. */
+static void retention(struct daemon *d)
+{
+	struct retention_result rr;
+
+	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
+			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
+		log_info("retention: removed %u files (%" PRIu64 " bytes), %" PRIu64 " bytes kept",
+			 rr.files_removed, rr.bytes_removed, rr.bytes_kept);
+}
+
+/* The one-line summary: the periodic health log line and systemd's STATUS=. */
+static void health_line(struct daemon *d, char *buf, size_t len)
+{
+	uint64_t c[CPU_CNT_NR] = {0}, drops;
+	struct procs_stats ps;
+
+	cpu_sampler__counters(d->sampler, c);
+	procs__stats(d->procs, &ps);
+	drops = c[CPU_CNT_DROP_RINGBUF] + d->untracked + d->pending_dropped +
+		cpu_sampler__malformed(d->sampler);
+	snprintf(buf, len,
+		 "samples=%" PRIu64 " drops=%" PRIu64 " (ringbuf=%" PRIu64 " untracked=%" PRIu64
+		 ") sideband_lost=%" PRIu64 " processes=%" PRIu64 " files=%" PRIu64
+		 " bytes=%" PRIu64 " write_errors=%" PRIu64 " output=%s",
+		 c[CPU_CNT_SAMPLES], drops, c[CPU_CNT_DROP_RINGBUF], d->untracked,
+		 sideband__lost(d->sb), ps.images, d->written_files, d->written_bytes,
+		 d->write_errors, d->out.err ? strerror(-d->out.err) : "ok");
+}
+
+static void log_health(struct daemon *d)
+{
+	char line[512];
+
+	health_line(d, line, sizeof(line));
+	log_info("health: %s", line);
+}
+
+static void notify_status(struct daemon *d)
+{
+	char msg[600];
+
+	memcpy(msg, "STATUS=", 7);
+	health_line(d, msg + 7, sizeof(msg) - 7);
+	notify(msg);
+}
+
 static void end_window(struct daemon *d)
 {
 	struct write_ctx w = {.d = d, .start = d->window_start_real.tv_sec};
-	struct retention_result rr;
 	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 	drain(d, false);
 	w.duration = now - d->window_start_mono;
 	procs__for_each(d->procs, write_image, &w);
 	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, w.duration);
+	output_health__window_end(&d->out, d->cfg.output_dir);
 	procs__gc(d->procs);
-	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
-			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
-		log_info("retention: removed %u files (%" PRIu64 " bytes), %" PRIu64 " bytes kept",
-			 rr.files_removed, rr.bytes_removed, rr.bytes_kept);
+	retention(d);
+	notify_status(d);
 	d->window_start_mono = now;
 	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
-}
-
-static void log_health(struct daemon *d)
-{
-	uint64_t c[CPU_CNT_NR] = {0};
-	struct procs_stats ps;
-
-	cpu_sampler__counters(d->sampler, c);
-	procs__stats(d->procs, &ps);
-	log_info("health: samples=%" PRIu64 " dropped_ringbuf=%" PRIu64 " ustack_err=%" PRIu64
-		 " untracked=%" PRIu64 " sideband_lost=%" PRIu64 " processes=%" PRIu64
-		 " files=%" PRIu64 " bytes=%" PRIu64 " write_errors=%" PRIu64,
-		 c[CPU_CNT_SAMPLES], c[CPU_CNT_DROP_RINGBUF], c[CPU_CNT_USTACK_ERR], d->untracked,
-		 sideband__lost(d->sb), ps.images, d->written_files, d->written_bytes,
-		 d->write_errors);
 }
 
 static int status_counters(void *ctx, struct status_counter *out, int max)
@@ -536,7 +562,7 @@ int main(int argc, char **argv)
 	struct daemon d = {.argc = argc, .argv = argv};
 	sigset_t mask;
 	int err = 1;
-	uint64_t last_health;
+	uint64_t last_health, last_ping = 0, watchdog_ns = notify_watchdog_usec() * 1000;
 	bool check = false;
 	char why[600];
 
@@ -616,6 +642,7 @@ int main(int argc, char **argv)
 		.procs = d.procs,
 		.ksyms = &d.ksyms,
 		.epfd = d.epfd,
+		.health = &d.out,
 		.on_event = on_heap_event,
 		.ctx = &d,
 	});
@@ -647,6 +674,8 @@ int main(int argc, char **argv)
 		watch_add(d.epfd, &d.http_w, EPOLLIN);
 	}
 
+	retention(&d);
+
 	d.start_mono = d.window_start_mono = now_ns(CLOCK_MONOTONIC);
 	clock_gettime(CLOCK_REALTIME, &d.window_start_real);
 	last_health = d.window_start_mono;
@@ -654,7 +683,7 @@ int main(int argc, char **argv)
 		 "control socket %s; HTTP %s",
 		 PPROFD_VERSION, d.cfg.frequency_hz, d.cfg.output_dir, d.cfg.interval_sec,
 		 d.cfg.socket_path, d.http ? d.cfg.http_addr : "off");
-	notify("READY=1\nSTATUS=profiling");
+	notify("READY=1\nSTATUS=profiling, no window written yet");
 
 	while (!d.stop) {
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
@@ -684,9 +713,16 @@ int main(int argc, char **argv)
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= window_end)
 			end_window(&d);
-		if (now - last_health >= 600ull * 1000000000) {
+		if (d.cfg.health_interval_sec &&
+		    now - last_health >= d.cfg.health_interval_sec * 1000000000ull) {
 			log_health(&d);
 			last_health = now;
+		}
+		/* The loop turns at least once a second: a ping per half period
+		 * tells systemd it has not hung. */
+		if (watchdog_ns && now - last_ping >= watchdog_ns / 2) {
+			notify("WATCHDOG=1");
+			last_ping = now;
 		}
 	}
 	notify("STOPPING=1");
