@@ -20,6 +20,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "caps.h"
 #include "config.h"
 #include "control.h"
 #include "cpu_profile.h"
@@ -674,6 +675,9 @@ int main(int argc, char **argv)
 		watch_add(d.epfd, &d.http_w, EPOLLIN);
 	}
 
+	/* Kernel symbols are read, BPF is loaded, the sockets listen: what
+	 * only start-up needed can go. */
+	caps__drop_unneeded();
 	retention(&d);
 
 	d.start_mono = d.window_start_mono = now_ns(CLOCK_MONOTONIC);
