@@ -16,7 +16,8 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 # Debian packages needed to build, test and benchmark.
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev libmicrohttpd-dev pkg-config golang-go \
-	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4
+	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
+	systemd strace
 
 # The peers the benchmarks measure against, installed by `make bench` only.
 BENCH_PKGS := linux-perf bpftrace heaptrack llvm nodejs
