@@ -204,11 +204,29 @@ $(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -lz -lstdc++ -lm -o $@
 
+# FHS places: programs under PREFIX, the unit where systemd looks for it
+# (PREFIX/lib/systemd/system for /usr and /usr/local, else /etc), the config
+# in /etc/pprofd, which the daemon reads by default.
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DOCDIR  ?= $(PREFIX)/share/doc/pprofd
+UNITDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
+
 install: all
-	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(PREFIX)/sbin/pprofd
-	install -D -m 0755 $(BUILD)/pprofctl $(DESTDIR)$(PREFIX)/bin/pprofctl
-	install -D -m 0644 systemd/pprofd.service $(DESTDIR)/lib/systemd/system/pprofd.service
-	install -D -m 0644 systemd/pprofd.conf $(DESTDIR)/etc/pprofd/pprofd.conf
+	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(SBINDIR)/pprofd
+	install -D -m 0755 $(BUILD)/pprofctl $(DESTDIR)$(BINDIR)/pprofctl
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/sbin/pprofd|$(SBINDIR)/pprofd|g' -e 's|/usr/local/share/doc/pprofd|$(DOCDIR)|g' \
+		systemd/pprofd.service >$(DESTDIR)$(UNITDIR)/pprofd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pprofd.service
+	@# an existing (edited) config is kept; the new example goes beside it
+	@if [ -e $(DESTDIR)/etc/pprofd/pprofd.conf ]; then \
+		echo "install: kept $(DESTDIR)/etc/pprofd/pprofd.conf; the example is pprofd.conf.example"; \
+		install -m 0644 systemd/pprofd.conf $(DESTDIR)/etc/pprofd/pprofd.conf.example; \
+	else \
+		install -D -m 0644 systemd/pprofd.conf $(DESTDIR)/etc/pprofd/pprofd.conf; \
+	fi
 
 clean:
 	rm -rf build
