@@ -160,7 +160,8 @@ int output__retention(const char *dir, uint64_t max_age_sec, uint64_t max_bytes,
 		closedir(d);
 	}
 	closedir(top);
-	qsort(files, n, sizeof(*files), cmp_mtime);
+	if (n)
+		qsort(files, n, sizeof(*files), cmp_mtime);
 	for (size_t i = 0; i < n; i++) {
 		bool old = max_age_sec && (uint64_t)(now - files[i].mtime) > max_age_sec;
 		bool over = max_bytes && total > max_bytes;
