@@ -16,7 +16,8 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 # Debian packages needed to build, test and benchmark.
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev libmicrohttpd-dev pkg-config golang-go \
-	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4
+	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
+	systemd strace
 
 # The peers the benchmarks measure against, installed by `make bench` only.
 BENCH_PKGS := linux-perf bpftrace heaptrack llvm nodejs libbpf-tools
@@ -112,7 +113,7 @@ test_symtab_OBJS := symtab hashtab log
 test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
-test_output_OBJS := output fdio
+test_output_OBJS := output fdio log
 test_procs_OBJS := procs cfi_cache cfi stackagg symtab hashtab log unwind
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid log
@@ -226,11 +227,29 @@ $(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUI
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -lz -lstdc++ -lm -o $@
 
+# FHS places: programs under PREFIX, the unit where systemd looks for it
+# (PREFIX/lib/systemd/system for /usr and /usr/local, else /etc), the config
+# in /etc/pprofd, which the daemon reads by default.
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DOCDIR  ?= $(PREFIX)/share/doc/pprofd
+UNITDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
+
 install: all
-	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(PREFIX)/sbin/pprofd
-	install -D -m 0755 $(BUILD)/pprofctl $(DESTDIR)$(PREFIX)/bin/pprofctl
-	install -D -m 0644 systemd/pprofd.service $(DESTDIR)/lib/systemd/system/pprofd.service
-	install -D -m 0644 systemd/pprofd.conf $(DESTDIR)/etc/pprofd/pprofd.conf
+	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(SBINDIR)/pprofd
+	install -D -m 0755 $(BUILD)/pprofctl $(DESTDIR)$(BINDIR)/pprofctl
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/sbin/pprofd|$(SBINDIR)/pprofd|g' -e 's|/usr/local/share/doc/pprofd|$(DOCDIR)|g' \
+		systemd/pprofd.service >$(DESTDIR)$(UNITDIR)/pprofd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pprofd.service
+	@# an existing (edited) config is kept; the new example goes beside it
+	@if [ -e $(DESTDIR)/etc/pprofd/pprofd.conf ]; then \
+		echo "install: kept $(DESTDIR)/etc/pprofd/pprofd.conf; the example is pprofd.conf.example"; \
+		install -m 0644 systemd/pprofd.conf $(DESTDIR)/etc/pprofd/pprofd.conf.example; \
+	else \
+		install -D -m 0644 systemd/pprofd.conf $(DESTDIR)/etc/pprofd/pprofd.conf; \
+	fi
 
 clean:
 	rm -rf build

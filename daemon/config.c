@@ -37,6 +37,7 @@ void config__defaults(struct config *c)
 	c->ringbuf_bytes = 0; /* auto: sized from CPUs and frequency */
 	c->max_processes = 16384;
 	c->max_symbol_files = 512;
+	c->health_interval_sec = 600;
 }
 
 /* ---- numbers ---- */
@@ -164,12 +165,19 @@ static const struct key keys[] = {
 	  "auto, or a power of two 64K..1G" },
 	{ "max_processes", K_UINT, FIELD(max_processes), 16, 1 << 22, "16..4194304" },
 	{ "max_symbol_files", K_UINT, FIELD(max_symbol_files), 1, 65536, "1..65536" },
+	{ "health_interval", K_SECONDS, FIELD(health_interval_sec), 0, 7 * 86400,
+	  "a duration such as 600, 10m or 1h (at most 7d), or 0 for none" },
 	{ "profile_self", K_BOOL, FIELD(profile_self), 0, 0, "true, false, yes, no, 1 or 0" },
 	{ "heap_target", K_TARGET, FIELD(heap_targets), 0, 0,
 	  "comm:NAME (at most 15 bytes), exe:/PATH or cgroup:/PATH" },
 	{ "lock_target", K_TARGET, FIELD(lock_targets), 0, 0,
 	  "comm:NAME (at most 15 bytes), exe:/PATH or cgroup:/PATH" },
 };
+
+const char *config__key_name(size_t i)
+{
+	return i < sizeof(keys) / sizeof(keys[0]) ? keys[i].name : NULL;
+}
 
 static const struct key *find_key(const char *name)
 {

@@ -41,6 +41,7 @@ struct config {
 	unsigned max_processes;    /* max_processes, default 16384 */
 	unsigned max_symbol_files; /* max_symbol_files, default 512 */
 	bool profile_self;         /* profile_self, default false */
+	unsigned health_interval_sec; /* health_interval, default 600 (10m), 0 = none */
 	/* heap_target / lock_target lines, repeatable: "comm:NAME", "exe:/PATH",
 	 * "cgroup:/PATH" */
 	struct config_target heap_targets[CONFIG_MAX_TARGETS];
@@ -62,6 +63,9 @@ int config__load_file(struct config *c, const char *path, char *err, size_t errl
 /* Sets one key from a string, as the file and the command line both do.
  * -EINVAL and a message (without file:line) in err on a bad key or value. */
 int config__set(struct config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* The name of the i-th key the file may hold, NULL past the last. */
+const char *config__key_name(size_t i);
 
 /* Parses durations like "90", "90s", "15m", "12h", "7d" and sizes like
  * "4096", "64K", "4M", "1G" (binary units). 0 or -EINVAL. */

@@ -277,10 +277,12 @@ int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec sta
 			if (!err)
 				err = output__write(dir, c->img->comm, c->pid, "heap", start.tv_sec, buf,
 						    len, NULL, 0);
-			if (err)
+			if (w->o.health)
+				output_health__result(w->o.health, dir, err);
+			else if (err)
 				log_warn("heap: cannot write the profile of pid %u: %s", c->pid,
 					 strerror(-err));
-			else
+			if (!err)
 				files++;
 			free(buf);
 			pprof__free(p);

@@ -21,12 +21,14 @@ struct heap_event;
 struct image;
 struct procs;
 struct kallsyms;
+struct output_health;
 
 struct heap_watch_opts {
 	const struct config *cfg; /* heap_target lines, heap_sample_bytes */
 	struct procs *procs;
 	struct kallsyms *const *ksyms;
 	int epfd;
+	struct output_health *health; /* write failures are reported there */
 	/* every record, matched to its image, for the requests */
 	void (*on_event)(void *ctx, struct image *img, const struct heap_event *ev);
 	void *ctx;

@@ -20,6 +20,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "caps.h"
 #include "config.h"
 #include "control.h"
 #include "cpu_profile.h"
@@ -76,7 +77,7 @@ struct daemon {
 	size_t nr_pending, cap_pending;
 	uint64_t pending_dropped;
 	uint64_t samples, untracked, written_files, written_bytes, write_errors;
-	int last_write_err;
+	struct output_health out; /* full or read-only output dir: logged on change */
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -275,28 +276,70 @@ static void write_image(struct image *img, void *arg)
 		err = output__write(d->cfg.output_dir, img->comm, img->pid, "cpu", w->start, buf, len,
 				    path, sizeof(path));
 out:
+	/* logged once per condition change, not once per file */
+	output_health__result(&d->out, d->cfg.output_dir, err);
 	if (err) {
 		d->write_errors++;
-		/* log once per condition change, not once per file */
-		if (err != d->last_write_err)
-			log_err("cannot write profiles to %s: %s", d->cfg.output_dir, strerror(-err));
 	} else {
 		d->written_files++;
 		d->written_bytes += len;
 		log_debug("wrote %s (%zu bytes)", path, len);
-		if (d->last_write_err)
-			log_info("writing profiles to %s again", d->cfg.output_dir);
 	}
-	d->last_write_err = err;
 	free(buf);
 	pprof__free(p);
 	stackagg__reset(&img->cpu);
 }
 
+/* Retention by age and total size: at start and after each window's writes. */
+static void retention(struct daemon *d)
+{
+	struct retention_result rr;
+
+	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
+			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
+		log_info("retention: removed %u files (%" PRIu64 " bytes), %" PRIu64 " bytes kept",
+			 rr.files_removed, rr.bytes_removed, rr.bytes_kept);
+}
+
+/* The one-line summary: the periodic health log line and systemd's STATUS=. */
+static void health_line(struct daemon *d, char *buf, size_t len)
+{
+	uint64_t c[CPU_CNT_NR] = {0}, drops;
+	struct procs_stats ps;
+
+	cpu_sampler__counters(d->sampler, c);
+	procs__stats(d->procs, &ps);
+	drops = c[CPU_CNT_DROP_RINGBUF] + d->untracked + d->pending_dropped +
+		cpu_sampler__malformed(d->sampler);
+	snprintf(buf, len,
+		 "samples=%" PRIu64 " drops=%" PRIu64 " (ringbuf=%" PRIu64 " untracked=%" PRIu64
+		 ") sideband_lost=%" PRIu64 " processes=%" PRIu64 " files=%" PRIu64
+		 " bytes=%" PRIu64 " write_errors=%" PRIu64 " output=%s",
+		 c[CPU_CNT_SAMPLES], drops, c[CPU_CNT_DROP_RINGBUF], d->untracked,
+		 sideband__lost(d->sb), ps.images, d->written_files, d->written_bytes,
+		 d->write_errors, d->out.err ? strerror(-d->out.err) : "ok");
+}
+
+static void log_health(struct daemon *d)
+{
+	char line[512];
+
+	health_line(d, line, sizeof(line));
+	log_info("health: %s", line);
+}
+
+static void notify_status(struct daemon *d)
+{
+	char msg[600];
+
+	memcpy(msg, "STATUS=", 7);
+	health_line(d, msg + 7, sizeof(msg) - 7);
+	notify(msg);
+}
+
 static void end_window(struct daemon *d)
 {
 	struct write_ctx w = {.d = d, .start = d->window_start_real.tv_sec};
-	struct retention_result rr;
 	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
 	drain(d, false);
@@ -304,28 +347,12 @@ static void end_window(struct daemon *d)
 	procs__for_each(d->procs, write_image, &w);
 	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, w.duration);
 	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, w.duration);
+	output_health__window_end(&d->out, d->cfg.output_dir);
 	procs__gc(d->procs);
-	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
-			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
-		log_info("retention: removed %u files (%" PRIu64 " bytes), %" PRIu64 " bytes kept",
-			 rr.files_removed, rr.bytes_removed, rr.bytes_kept);
+	retention(d);
+	notify_status(d);
 	d->window_start_mono = now;
 	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
-}
-
-static void log_health(struct daemon *d)
-{
-	uint64_t c[CPU_CNT_NR] = {0};
-	struct procs_stats ps;
-
-	cpu_sampler__counters(d->sampler, c);
-	procs__stats(d->procs, &ps);
-	log_info("health: samples=%" PRIu64 " dropped_ringbuf=%" PRIu64 " ustack_err=%" PRIu64
-		 " untracked=%" PRIu64 " sideband_lost=%" PRIu64 " processes=%" PRIu64
-		 " files=%" PRIu64 " bytes=%" PRIu64 " write_errors=%" PRIu64,
-		 c[CPU_CNT_SAMPLES], c[CPU_CNT_DROP_RINGBUF], c[CPU_CNT_USTACK_ERR], d->untracked,
-		 sideband__lost(d->sb), ps.images, d->written_files, d->written_bytes,
-		 d->write_errors);
 }
 
 static int status_counters(void *ctx, struct status_counter *out, int max)
@@ -408,15 +435,21 @@ static void usage(FILE *f)
 		"      --http ADDR:PORT     HTTP listener (default 127.0.0.1:6060)\n"
 		"      --no-http            no HTTP listener\n"
 		"  -v, --verbose            debug logging\n"
+		"      --check-config       check the config file and the options, then exit\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            the version\n\n"
+		"Signals: SIGTERM/SIGINT write the window in progress and stop; SIGHUP\n"
+		"re-reads the config (a bad one is refused, with file:line, and the old stays).\n\n"
 		"Examples:\n"
 		"  pprofd --output-dir ./profiles --interval 10\n"
+		"  pprofd --config /etc/pprofd/pprofd.conf --check-config\n"
 		"  go tool pprof -top ./profiles/myapp-1234/cpu-20260101T000000Z.pb.gz\n");
 }
 
-/* Defaults, then the config file, then the command line. */
-static int parse_args(int argc, char **argv, struct config *cfg)
+/* Defaults, then the config file, then the command line. On an error the
+ * reason is in err (empty when getopt has said it). */
+static int parse_args(int argc, char **argv, struct config *cfg, bool *check, char *err,
+		      size_t errlen)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -429,14 +462,17 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"check-config", no_argument, NULL, 'C'},
 		{0},
 	};
 	const char *file = NULL;
-	char err[512];
+	char msg[512];
 	int c;
 
+	err[0] = 0;
 	config__defaults(cfg);
-	/* first pass: only --config, --help, --version */
+	/* first pass: only --config, --help, --version; again at SIGHUP */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:o:i:F:s:vhV", opts, NULL)) != -1) {
 		if (c == 'c')
 			file = optarg;
@@ -446,22 +482,22 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		} else if (c == 'V') {
 			printf("pprofd %s\n", PPROFD_VERSION);
 			exit(0);
+		} else if (c == 'C' && check) {
+			*check = true;
 		} else if (c == '?') {
 			usage(stderr);
 			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "pprofd: unexpected argument '%s'\n", argv[optind]);
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
 	if (!file && access("/etc/pprofd/pprofd.conf", F_OK) == 0)
 		file = "/etc/pprofd/pprofd.conf";
-	if (file && config__load_file(cfg, file, err, sizeof(err)) < 0) {
-		fprintf(stderr, "pprofd: %s\n", err);
+	if (file && config__load_file(cfg, file, err, errlen) < 0)
 		return -EINVAL;
-	}
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:o:i:F:s:vhV", opts, NULL)) != -1) {
 		const char *key = NULL, *val = optarg;
 
@@ -475,8 +511,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		case 'v': key = "verbose"; val = "true"; break;
 		default: continue;
 		}
-		if (config__set(cfg, key, val, err, sizeof(err)) < 0) {
-			fprintf(stderr, "pprofd: %s: %s\n", key, err);
+		if (config__set(cfg, key, val, msg, sizeof(msg)) < 0) {
+			snprintf(err, errlen, "%s: %s", key, msg);
 			return -EINVAL;
 		}
 	}
@@ -486,19 +522,46 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 static int reload(struct daemon *d, int argc, char **argv)
 {
 	struct config nc;
+	char err[600];
 
-	if (parse_args(argc, argv, &nc) < 0) {
-		log_err("SIGHUP: the new config has errors; keeping the old one");
+	notify("RELOADING=1");
+	if (parse_args(argc, argv, &nc, NULL, err, sizeof(err)) < 0) {
+		log_err("SIGHUP: %s; keeping the old config", err);
+		notify("READY=1");
 		return -EINVAL;
 	}
-	if (nc.frequency_hz != d->cfg.frequency_hz)
-		log_warn("SIGHUP: frequency changes take effect at restart");
-	nc.frequency_hz = d->cfg.frequency_hz;
+	/* What was set up at start (BPF maps, sockets, limits handed to the
+	 * modules) stays as it is until a restart; the rest applies now. */
+#define AT_RESTART(changed, field, key)                                                    \
+	do {                                                                               \
+		if (changed) {                                                             \
+			log_warn("SIGHUP: %s changes take effect at restart", key);        \
+			memcpy(&nc.field, &d->cfg.field, sizeof(nc.field));               \
+		}                                                                          \
+	} while (0)
+#define SCALAR(field) (nc.field != d->cfg.field)
+#define STRING(field) strcmp(nc.field, d->cfg.field)
+	AT_RESTART(SCALAR(frequency_hz), frequency_hz, "frequency");
+	AT_RESTART(STRING(socket_path), socket_path, "socket");
+	AT_RESTART(SCALAR(http_enabled) || STRING(http_addr), http_addr, "http");
+	nc.http_enabled = d->cfg.http_enabled;
+	AT_RESTART(STRING(http_token), http_token, "http_token");
+	AT_RESTART(SCALAR(ringbuf_bytes), ringbuf_bytes, "ringbuf_size");
+	AT_RESTART(SCALAR(max_processes), max_processes, "max_processes");
+	AT_RESTART(SCALAR(max_symbol_files), max_symbol_files, "max_symbol_files");
+	AT_RESTART(SCALAR(max_request_seconds), max_request_seconds, "max_request_seconds");
+	AT_RESTART(SCALAR(max_concurrent_requests), max_concurrent_requests,
+		   "max_concurrent_requests");
+	AT_RESTART(SCALAR(profile_self), profile_self, "profile_self");
+#undef STRING
+#undef SCALAR
+#undef AT_RESTART
 	d->cfg = nc;
 	log_max_level = d->cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	log_info("SIGHUP: config reloaded (interval %us)", d->cfg.interval_sec);
 	heap_watch__scan(d->heapw); /* heap_target lines may name new processes */
 	wait_watch__scan(d->waitw); /* and lock_target lines */
+	notify("READY=1");
 	return 0;
 }
 
@@ -537,11 +600,21 @@ int main(int argc, char **argv)
 	struct daemon d = {.argc = argc, .argv = argv};
 	sigset_t mask;
 	int err = 1;
-	uint64_t last_health;
+	uint64_t last_health, last_ping = 0, watchdog_ns = notify_watchdog_usec() * 1000;
+	bool check = false;
+	char why[600];
 
 	the_daemon = &d;
-	if (parse_args(argc, argv, &d.cfg) < 0)
+	if (parse_args(argc, argv, &d.cfg, &check, why, sizeof(why)) < 0) {
+		if (why[0])
+			fprintf(stderr, "pprofd: %s\n", why);
 		return 2;
+	}
+	if (check) {
+		printf("pprofd: %s: config OK\n",
+		       d.cfg.config_file[0] ? d.cfg.config_file : "no config file, defaults");
+		return 0;
+	}
 	log_max_level = d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	libbpf_set_print(libbpf_print);
 
@@ -613,6 +686,7 @@ int main(int argc, char **argv)
 		.procs = d.procs,
 		.ksyms = &d.ksyms,
 		.epfd = d.epfd,
+		.health = &d.out,
 		.on_event = on_heap_event,
 		.ctx = &d,
 	});
@@ -624,6 +698,7 @@ int main(int argc, char **argv)
 		.procs = d.procs,
 		.ksyms = &d.ksyms,
 		.epfd = d.epfd,
+		.health = &d.out,
 		.on_record = on_wait_record,
 		.ctx = &d,
 	});
@@ -655,6 +730,11 @@ int main(int argc, char **argv)
 		watch_add(d.epfd, &d.http_w, EPOLLIN);
 	}
 
+	/* Kernel symbols are read, BPF is loaded, the sockets listen: what
+	 * only start-up needed can go. */
+	caps__drop_unneeded();
+	retention(&d);
+
 	d.start_mono = d.window_start_mono = now_ns(CLOCK_MONOTONIC);
 	clock_gettime(CLOCK_REALTIME, &d.window_start_real);
 	last_health = d.window_start_mono;
@@ -662,7 +742,7 @@ int main(int argc, char **argv)
 		 "control socket %s; HTTP %s",
 		 PPROFD_VERSION, d.cfg.frequency_hz, d.cfg.output_dir, d.cfg.interval_sec,
 		 d.cfg.socket_path, d.http ? d.cfg.http_addr : "off");
-	notify("READY=1\nSTATUS=profiling");
+	notify("READY=1\nSTATUS=profiling, no window written yet");
 
 	while (!d.stop) {
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
@@ -692,9 +772,16 @@ int main(int argc, char **argv)
 		now = now_ns(CLOCK_MONOTONIC);
 		if (now >= window_end)
 			end_window(&d);
-		if (now - last_health >= 600ull * 1000000000) {
+		if (d.cfg.health_interval_sec &&
+		    now - last_health >= d.cfg.health_interval_sec * 1000000000ull) {
 			log_health(&d);
 			last_health = now;
+		}
+		/* The loop turns at least once a second: a ping per half period
+		 * tells systemd it has not hung. */
+		if (watchdog_ns && now - last_ping >= watchdog_ns / 2) {
+			notify("WATCHDOG=1");
+			last_ping = now;
 		}
 	}
 	notify("STOPPING=1");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,4 +34,20 @@ int notify(const char *state)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+uint64_t notify_watchdog_usec(void)
+{
+	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	char *end;
+	uint64_t v;
+
+	if (!usec || !*usec || !getenv("NOTIFY_SOCKET"))
+		return 0;
+	/* set for our parent, perhaps: not ours to answer */
+	if (pid && *pid && strtoul(pid, NULL, 10) != (unsigned long)getpid())
+		return 0;
+	errno = 0;
+	v = strtoull(usec, &end, 10);
+	return errno || *end ? 0 : v;
 }

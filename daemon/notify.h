@@ -4,6 +4,12 @@
 #ifndef PPROFD_NOTIFY_H
 #define PPROFD_NOTIFY_H
 
+#include <stdint.h>
+
 int notify(const char *state);
+
+/* The watchdog period systemd asks of this process (WatchdogSec=), in
+ * microseconds; 0 when none. Send "WATCHDOG=1" at least twice a period. */
+uint64_t notify_watchdog_usec(void);
 
 #endif

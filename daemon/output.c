@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "log.h"
 #include "output.h"
 
 void sanitize_comm(const char *comm, char *out, size_t outlen)
@@ -159,7 +160,8 @@ int output__retention(const char *dir, uint64_t max_age_sec, uint64_t max_bytes,
 		closedir(d);
 	}
 	closedir(top);
-	qsort(files, n, sizeof(*files), cmp_mtime);
+	if (n)
+		qsort(files, n, sizeof(*files), cmp_mtime);
 	for (size_t i = 0; i < n; i++) {
 		bool old = max_age_sec && (uint64_t)(now - files[i].mtime) > max_age_sec;
 		bool over = max_bytes && total > max_bytes;
@@ -178,4 +180,29 @@ int output__retention(const char *dir, uint64_t max_age_sec, uint64_t max_bytes,
 	free(files);
 	res->bytes_kept = total;
 	return 0;
+}
+
+void output_health__result(struct output_health *h, const char *dir, int err)
+{
+	if (!err) {
+		h->win_ok++;
+		return;
+	}
+	h->win_failed++;
+	h->failed++;
+	if (err != h->err)
+		log_err("output: cannot write profiles to %s: %s; retrying at every window, "
+			"logged again only when this changes", dir, strerror(-err));
+	h->err = err;
+}
+
+void output_health__window_end(struct output_health *h, const char *dir)
+{
+	if (h->err && h->win_ok && !h->win_failed) {
+		log_info("output: %s writable again (%" PRIu64 " profiles could not be written)",
+			 dir, h->failed);
+		h->err = 0;
+		h->failed = 0;
+	}
+	h->win_ok = h->win_failed = 0;
 }

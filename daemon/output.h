@@ -7,6 +7,7 @@
 #ifndef PPROFD_OUTPUT_H
 #define PPROFD_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -30,5 +31,22 @@ struct retention_result {
  * is at most max_bytes; removes emptied process directories. */
 int output__retention(const char *dir, uint64_t max_age_sec, uint64_t max_bytes,
 		      struct retention_result *res);
+
+/*
+ * Whether profiles can be written, as a condition that changes: a full or
+ * read-only directory is logged once when it starts (and when the reason
+ * changes), every later write still tries, and once a window's writes all
+ * succeed again that is logged once too.
+ */
+struct output_health {
+	int err;             /* the failure in force, -errno; 0 when writable */
+	uint64_t failed;     /* writes that failed since it began */
+	unsigned win_ok, win_failed; /* in the current window */
+};
+
+/* The result of one write (0 or -errno) of a profile to dir. */
+void output_health__result(struct output_health *h, const char *dir, int err);
+/* At the end of every window, after its writes. */
+void output_health__window_end(struct output_health *h, const char *dir);
 
 #endif

@@ -333,7 +333,8 @@ int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx)
 		}
 		__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
 	}
-	qsort(sb->recs, sb->nr_recs, sizeof(*sb->recs), cmp_rec);
+	if (sb->nr_recs) /* recs is NULL until the first record */
+		qsort(sb->recs, sb->nr_recs, sizeof(*sb->recs), cmp_rec);
 	for (size_t i = 0; i < sb->nr_recs; i++) {
 		struct sb_event ev;
 

@@ -231,7 +231,9 @@ static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k
 	if (!err)
 		err = output__write(dir, c->img->comm, c->pid, wait_kind_name(k), start.tv_sec, buf, len,
 				    NULL, 0);
-	if (err)
+	if (w->o.health)
+		output_health__result(w->o.health, dir, err);
+	else if (err)
 		log_warn("%s: cannot write the profile of pid %u: %s", wait_kind_name(k), c->pid,
 			 strerror(-err));
 	free(buf);

@@ -23,12 +23,14 @@ struct wait_watch;
 struct image;
 struct procs;
 struct kallsyms;
+struct output_health;
 
 struct wait_watch_opts {
 	const struct config *cfg; /* lock_target lines */
 	struct procs *procs;
 	struct kallsyms *const *ksyms;
 	int epfd;
+	struct output_health *health; /* write failures are reported there */
 	/* every record, matched to its image; BEGIN records with their user
 	 * stack unwound (leaf first) */
 	void (*on_record)(void *ctx, struct image *img, const struct wait_record *r,

@@ -49,7 +49,8 @@ static bool config_equal(const struct config *a, const struct config *b)
 	       x.max_concurrent_requests == y.max_concurrent_requests &&
 	       x.heap_sample_bytes == y.heap_sample_bytes && x.ringbuf_bytes == y.ringbuf_bytes &&
 	       x.max_processes == y.max_processes && x.max_symbol_files == y.max_symbol_files &&
-	       x.profile_self == y.profile_self && x.nr_heap_targets == y.nr_heap_targets &&
+	       x.profile_self == y.profile_self && x.health_interval_sec == y.health_interval_sec &&
+	       x.nr_heap_targets == y.nr_heap_targets &&
 	       x.nr_lock_targets == y.nr_lock_targets &&
 	       !memcmp(x.heap_targets, y.heap_targets, x.nr_heap_targets * sizeof(x.heap_targets[0])) &&
 	       !memcmp(x.lock_targets, y.lock_targets, x.nr_lock_targets * sizeof(x.lock_targets[0]));
@@ -79,6 +80,7 @@ static void test_defaults(void)
 	ASSERT_EQ(c.max_processes, 16384);
 	ASSERT_EQ(c.max_symbol_files, 512);
 	ASSERT_TRUE(!c.profile_self);
+	ASSERT_EQ(c.health_interval_sec, 600);
 	ASSERT_EQ(c.nr_heap_targets, 0);
 	ASSERT_EQ(c.nr_lock_targets, 0);
 }
@@ -146,6 +148,9 @@ static void test_set_good(void)
 	ASSERT_EQ(set_ok("max_processes", "100000").max_processes, 100000);
 	ASSERT_EQ(set_ok("max_symbol_files", "64").max_symbol_files, 64);
 	ASSERT_TRUE(set_ok("profile_self", "yes").profile_self);
+	ASSERT_EQ(set_ok("health_interval", "0").health_interval_sec, 0);
+	ASSERT_EQ(set_ok("health_interval", "90s").health_interval_sec, 90);
+	ASSERT_EQ(set_ok("health_interval", "7d").health_interval_sec, 7 * 86400);
 
 	c = set_ok("heap_target", "comm:nginx");
 	ASSERT_EQ(c.nr_heap_targets, 1);
@@ -184,6 +189,8 @@ static void set_bad(const char *key, const char *value, const char *msg)
 static void test_set_bad(void)
 {
 	set_bad("interval", "abc", "bad value for interval: 'abc' (expected seconds 1..86400)");
+	set_bad("health_interval", "8d", NULL);
+	set_bad("health_interval", "-1", NULL);
 	set_bad("interval", "0", NULL);
 	set_bad("interval", "86401", NULL);
 	set_bad("interval", "2d", NULL);
@@ -526,13 +533,8 @@ static bool example_path(char *out, size_t n)
 
 static void test_example_conf(void)
 {
-	static const char *const all_keys[] = {
-		"output_dir", "interval", "frequency", "socket", "http", "http_token",
-		"verbose", "retention_max_age", "retention_max_bytes", "max_request_seconds",
-		"max_concurrent_requests", "heap_sample_bytes", "ringbuf_size", "max_processes",
-		"max_symbol_files", "profile_self", "heap_target", "lock_target",
-	};
 	struct config c, d;
+	const char *key;
 	char path[PATH_MAX], err[512], line[4200], *text;
 	size_t n = 0;
 	FILE *f;
@@ -560,13 +562,15 @@ static void test_example_conf(void)
 			continue;
 		n += snprintf(text + n, (1 << 16) - n, "%s", line + 1);
 	}
-	for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
+	/* every key of config.c's table, so that a new one cannot be forgotten */
+	for (size_t i = 0; (key = config__key_name(i)); i++) {
 		char needle[64];
 
-		snprintf(needle, sizeof(needle), "\n%s = ", all_keys[i]);
+		snprintf(needle, sizeof(needle), "\n%s = ", key);
 		ASSERT_TRUE(strstr(text, needle) || !strncmp(text, needle + 1, strlen(needle) - 1),
-			    "the example lacks %s", all_keys[i]);
+			    "the example lacks %s", key);
 	}
+	ASSERT_TRUE(config__key_name(0) && !config__key_name(1000));
 	config__defaults(&c);
 	if (ASSERT_TRUE(config__load_file(&c, write_tmp(text, n), err, sizeof(err)) == 0, "%s",
 			err)) {

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -107,10 +109,80 @@ static void test_retention(void)
 	ASSERT_OK(system(cmd));
 }
 
+/* Runs fn with stderr (the log) going to a file; returns what was logged. */
+static char *logged(void (*fn)(struct output_health *), struct output_health *h)
+{
+	static char buf[4096];
+	char path[] = "/tmp/pprofd-log-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+
+	buf[0] = 0;
+	if (!ASSERT_TRUE(fd >= 0 && saved >= 0))
+		return buf;
+	fflush(stderr);
+	dup2(fd, 2);
+	fn(h);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	close(fd);
+	unlink(path);
+	return buf;
+}
+
+static int count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, needle)); s++)
+		n++;
+	return n;
+}
+
+/* Three windows of a full disk (many files each), one window where some
+ * writes work and some do not, then the disk is read-only, then fine. */
+static void full_then_fine(struct output_health *h)
+{
+	for (int w = 0; w < 3; w++) {
+		for (int i = 0; i < 50; i++)
+			output_health__result(h, "/d", -ENOSPC);
+		output_health__window_end(h, "/d");
+	}
+	output_health__result(h, "/d", 0);
+	output_health__result(h, "/d", -ENOSPC);
+	output_health__window_end(h, "/d");
+	output_health__result(h, "/d", -EROFS);
+	output_health__result(h, "/d", -EROFS);
+	output_health__window_end(h, "/d");
+	output_health__window_end(h, "/d"); /* a window without writes changes nothing */
+	output_health__result(h, "/d", 0);
+	output_health__result(h, "/d", 0);
+	output_health__window_end(h, "/d");
+	output_health__result(h, "/d", 0);
+	output_health__window_end(h, "/d");
+}
+
+static void test_health(void)
+{
+	struct output_health h = {0};
+	const char *log = logged(full_then_fine, &h);
+
+	ASSERT_EQ(count(log, "\n"), 3);
+	ASSERT_EQ(count(log, "<3>output: cannot write profiles to /d: No space left on device"), 1);
+	ASSERT_EQ(count(log, "<3>output: cannot write profiles to /d: Read-only file system"), 1);
+	ASSERT_EQ(count(log, "<6>output: /d writable again (153 profiles could not be written)"), 1);
+	ASSERT_EQ(h.err, 0);
+	ASSERT_EQ(h.failed, 0);
+}
+
 int main(void)
 {
 	RUN_TEST(test_sanitize);
 	RUN_TEST(test_write);
 	RUN_TEST(test_retention);
+	RUN_TEST(test_health);
 	return TEST_MAIN_END();
 }
