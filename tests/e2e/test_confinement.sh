@@ -37,9 +37,10 @@ printf 'interval = 3\nhealth_interval = 0\n' >"$RW/pprofd.conf"
 # A binary only its owner (nobody) may read, in a directory only it may enter.
 chmod 755 "$T"
 mkdir "$T/priv"
-cp "$WL/cpu_shares" "$WL/heap_sites" "$T/priv/"
+cp "$WL/cpu_shares" "$WL/heap_sites" "$WL/lock_contend" "$WL/threads_parked" "$T/priv/"
 chown -R 65534:65534 "$T/priv"
-chmod 700 "$T/priv" "$T/priv/cpu_shares" "$T/priv/heap_sites"
+chmod 700 "$T/priv" "$T/priv/cpu_shares" "$T/priv/heap_sites" "$T/priv/lock_contend" \
+	"$T/priv/threads_parked"
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"   # execs: same pid
 
 # unshare -m (no fork) execs in place: the same pid becomes setpriv, then strace.
@@ -130,6 +131,28 @@ for g in "$RW"/state/*/cpu-*.pb.gz; do
 done
 [ $named -ge 1 ] || fail "no kernel frame named in any profile: /proc/kallsyms was not read"
 ok "continuous profile written; kernel frames named"
+
+# 5b. mutex, block and threads of nobody's processes: their BPF programs
+# (raw syscall and sched_switch tracepoints, a task iterator) are loaded
+# on demand, after start-up dropped what it could
+$NOBODY "$T/priv/lock_contend" 4 >/dev/null &
+LPID=$!
+for kind in mutex block; do
+	"$CTL" $kind --pid "$LPID" --seconds 1 --socket "$SOCK" -o "$T/$kind.pb.gz" ||
+		{ tail "$T/daemon.log"; fail "pprofctl $kind failed"; }
+	pprof -symbolize=none -top "$T/$kind.pb.gz" 2>/dev/null | grep -q ' hold_[ab]$' ||
+		fail "the $kind profile lacks hold_a/hold_b"
+done
+wait $LPID
+$NOBODY "$T/priv/threads_parked" >"$T/parked.out" &
+TPID=$!
+for _ in $(seq 50); do grep -q ready "$T/parked.out" && break; sleep 0.1; done
+"$CTL" threads --pid "$TPID" --socket "$SOCK" -o "$T/threads.pb.gz" ||
+	{ tail "$T/daemon.log"; fail "pprofctl threads failed"; }
+pprof -symbolize=none -top "$T/threads.pb.gz" 2>/dev/null | grep -q ' park_in_read$' ||
+	fail "the threads profile lacks park_in_read"
+kill $TPID; wait $TPID 2>/dev/null
+ok "pprofctl mutex, block and threads of nobody's processes"
 
 # 6. SIGHUP re-reads the config, and a clean stop
 kill -HUP "$DAEMON_PID"
