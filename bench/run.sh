@@ -118,3 +118,6 @@ if [ -x bench/symbolize.sh ]; then bench/symbolize.sh "$BUILD"; else echo "  (be
 
 echo "== 5. heap profiling"
 bench/heap.sh "$BUILD"
+
+echo "== 6. mutex and block profiling"
+bench/wait.sh "$BUILD"
