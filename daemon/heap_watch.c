@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -161,17 +160,13 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 	const struct config *cfg = w->o.cfg;
 	struct heap_cont *c;
 	char err[200];
-	size_t i;
 
 	if (!cfg->nr_heap_targets || pid == (uint32_t)getpid())
 		return;
 	for (c = w->conts; c; c = c->next)
 		if (c->pid == pid && !c->img->end_ns)
 			return; /* watched already */
-	for (i = 0; i < cfg->nr_heap_targets; i++)
-		if (target_matches(&cfg->heap_targets[i], pid, comm))
-			break;
-	if (i == cfg->nr_heap_targets)
+	if (!targets_match(cfg->heap_targets, cfg->nr_heap_targets, pid, comm))
 		return;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -202,21 +197,15 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 	log_info("heap: continuous heap profiling of pid %u (%s)", pid, c->img->comm);
 }
 
+static void consider_pid(void *w, uint32_t pid)
+{
+	heap_watch__consider(w, pid, NULL);
+}
+
 void heap_watch__scan(struct heap_watch *w)
 {
-	struct dirent *de;
-	DIR *d;
-
-	if (!w->o.cfg->nr_heap_targets || !(d = opendir("/proc")))
-		return;
-	while ((de = readdir(d))) {
-		char *end;
-		unsigned long pid = strtoul(de->d_name, &end, 10);
-
-		if (!*end && pid)
-			heap_watch__consider(w, pid, NULL);
-	}
-	closedir(d);
+	if (w->o.cfg->nr_heap_targets)
+		for_each_process(consider_pid, w);
 }
 
 int heap_watch__drain(struct heap_watch *w)

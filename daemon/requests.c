@@ -193,28 +193,26 @@ static const char *kind_name(enum req_kind k)
 }
 
 /*
- * A threads profile is a snapshot: nothing to collect over time, so seconds
- * and hz are ignored (as Go's goroutine endpoint ignores seconds). It is
- * taken at the next requests__tick rather than here, because the front ends
- * expect done before requests__start returns only for refusals: its
- * deadline is now, which the event loop's timeout sees at once.
+ * The checks every request passes (SPEC §5): the process exists, the sender
+ * may read it (or, for the whole host, is root), there is room for one
+ * more request. A new request, or NULL when refused (done was called).
  */
-static struct request *start_threads(struct requests *r, const struct req_params *p,
-				     req_done_fn done, void *ctx)
+static struct request *admit(struct requests *r, const struct req_params *p, req_done_fn done,
+			     void *ctx)
 {
 	char path[32];
 	struct request *q;
 
-	if (!p->pid) {
-		fail_now(r, done, ctx, 400, "a threads profile needs a pid");
+	if (p->pid == 0 && !(p->peer.known && p->peer.privileged)) {
+		fail_now(r, done, ctx, 403, "a profile of the whole host needs root");
 		return NULL;
 	}
 	snprintf(path, sizeof(path), "/proc/%u", p->pid);
-	if (access(path, F_OK) < 0) {
+	if (p->pid && access(path, F_OK) < 0) {
 		fail_now(r, done, ctx, 404, "no such process: %u", p->pid);
 		return NULL;
 	}
-	if (!may_read(&p->peer, p->pid)) {
+	if (p->pid && !may_read(&p->peer, p->pid)) {
 		fail_now(r, done, ctx, 403, "not allowed to profile pid %u%s", p->pid,
 			 p->peer.known ? "" : " (the sender could not be identified)");
 		return NULL;
@@ -233,6 +231,28 @@ static struct request *start_threads(struct requests *r, const struct req_params
 	q->p = *p;
 	q->done = done;
 	q->ctx = ctx;
+	return q;
+}
+
+/*
+ * A threads profile is a snapshot: nothing to collect over time, so seconds
+ * and hz are ignored (as Go's goroutine endpoint ignores seconds). It is
+ * taken at the next requests__tick rather than here, because the front ends
+ * expect done before requests__start returns only for refusals: its
+ * deadline is now, which the event loop's timeout sees at once.
+ */
+static struct request *start_threads(struct requests *r, const struct req_params *p,
+				     req_done_fn done, void *ctx)
+{
+	struct request *q;
+
+	if (!p->pid) {
+		fail_now(r, done, ctx, 400, "a threads profile needs a pid");
+		return NULL;
+	}
+	q = admit(r, p, done, ctx);
+	if (!q)
+		return NULL;
 	q->start_ns = q->deadline_ns = mono_ns();
 	clock_gettime(CLOCK_REALTIME, &q->start_real);
 	q->next = r->list;
@@ -269,7 +289,6 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 				req_done_fn done, void *ctx)
 {
 	unsigned seconds = p->seconds ? p->seconds : DEFAULT_SECONDS;
-	char path[32];
 	struct request *q;
 
 	if (p->kind == REQ_THREADS)
@@ -297,34 +316,9 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 			 r->o.frequency_hz, r->o.frequency_hz);
 		return NULL;
 	}
-	if (p->pid == 0 && !(p->peer.known && p->peer.privileged)) {
-		fail_now(r, done, ctx, 403, "a profile of the whole host needs root");
+	q = admit(r, p, done, ctx);
+	if (!q)
 		return NULL;
-	}
-	snprintf(path, sizeof(path), "/proc/%u", p->pid);
-	if (p->pid && access(path, F_OK) < 0) {
-		fail_now(r, done, ctx, 404, "no such process: %u", p->pid);
-		return NULL;
-	}
-	if (p->pid && !may_read(&p->peer, p->pid)) {
-		fail_now(r, done, ctx, 403, "not allowed to profile pid %u%s", p->pid,
-			 p->peer.known ? "" : " (the sender could not be identified)");
-		return NULL;
-	}
-	if (r->active >= r->o.max_concurrent) {
-		fail_now(r, done, ctx, 429, "too many concurrent requests (%u); try again later",
-			 r->o.max_concurrent);
-		return NULL;
-	}
-	q = calloc(1, sizeof(*q));
-	if (!q) {
-		fail_now(r, done, ctx, 500, "out of memory");
-		return NULL;
-	}
-	q->owner = r;
-	q->p = *p;
-	q->done = done;
-	q->ctx = ctx;
 	q->hz = p->hz ? p->hz : r->o.frequency_hz;
 	if (p->kind == REQ_HEAP) {
 		char err[200] = "heap profiling is not available";

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,4 +58,29 @@ bool target_matches(const struct config_target *t, uint32_t pid, const char *com
 		return hit;
 	}
 	return false;
+}
+
+bool targets_match(const struct config_target *t, size_t n, uint32_t pid, const char *comm)
+{
+	for (size_t i = 0; i < n; i++)
+		if (target_matches(&t[i], pid, comm))
+			return true;
+	return false;
+}
+
+void for_each_process(void (*fn)(void *ctx, uint32_t pid), void *ctx)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (!*end && pid && pid <= UINT32_MAX)
+			fn(ctx, pid);
+	}
+	closedir(d);
 }

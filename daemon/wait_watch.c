@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,17 +131,13 @@ void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
 	const struct config *cfg = w->o.cfg;
 	struct wait_cont *c;
 	char err[200];
-	size_t i;
 
 	if (!cfg->nr_lock_targets || pid == (uint32_t)getpid())
 		return;
 	for (c = w->conts; c; c = c->next)
 		if (c->pid == pid && !c->img->end_ns)
 			return; /* watched already */
-	for (i = 0; i < cfg->nr_lock_targets; i++)
-		if (target_matches(&cfg->lock_targets[i], pid, comm))
-			break;
-	if (i == cfg->nr_lock_targets)
+	if (!targets_match(cfg->lock_targets, cfg->nr_lock_targets, pid, comm))
 		return;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -172,21 +167,15 @@ void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
 	log_info("lock: continuous mutex and block profiling of pid %u (%s)", pid, c->img->comm);
 }
 
+static void consider_pid(void *w, uint32_t pid)
+{
+	wait_watch__consider(w, pid, NULL);
+}
+
 void wait_watch__scan(struct wait_watch *w)
 {
-	struct dirent *de;
-	DIR *d;
-
-	if (!w->o.cfg->nr_lock_targets || !(d = opendir("/proc")))
-		return;
-	while ((de = readdir(d))) {
-		char *end;
-		unsigned long pid = strtoul(de->d_name, &end, 10);
-
-		if (!*end && pid)
-			wait_watch__consider(w, pid, NULL);
-	}
-	closedir(d);
+	if (w->o.cfg->nr_lock_targets)
+		for_each_process(consider_pid, w);
 }
 
 int wait_watch__drain(struct wait_watch *w)
