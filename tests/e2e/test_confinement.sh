@@ -32,6 +32,10 @@ mkdir -p "$RW/state" "$RW/run"
 chmod 755 "$RW" "$RW/run"
 trap 'cleanup; rm -rf "$RW"' EXIT
 SOCK=$RW/run/pprofd.sock
+# The daemon sees an empty /tmp (PrivateTmp=): run a copy from $RW, in case
+# the checkout itself is under /tmp.
+cp "$PPROFD" "$RW/pprofd"
+PPROFD=$RW/pprofd
 printf 'interval = 3\nhealth_interval = 0\n' >"$RW/pprofd.conf"
 
 # A binary only its owner (nobody) may read, in a directory only it may enter.
