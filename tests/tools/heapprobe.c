@@ -148,7 +148,7 @@ static const char *symbolize(uint64_t addr, char *buf, size_t len)
 static const char *fn_name(unsigned fn)
 {
 	static const char *const n[] = { "?", "malloc", "calloc", "realloc", "memalign", "valloc",
-					 "posix_memalign", "free" };
+					 "posix_memalign", "free", "new", "new_aligned" };
 
 	return fn < sizeof(n) / sizeof(n[0]) ? n[fn] : "?";
 }

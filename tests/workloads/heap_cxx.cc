@@ -9,7 +9,8 @@
  *   calls N
  *
  * Every site is its own function called from main, so the caller of
- * operator new in a sampled stack names the site and the next frame is main.
+ * operator new in a sampled stack names the site and the next frame is main
+ * (extern "C": the same names as heap_sites', unmangled).
  */
 #include <cstdio>
 #include <new>
@@ -32,6 +33,8 @@ struct Obj {
 struct alignas(64) Aligned {
 	char b[4096];
 };
+
+extern "C" {
 
 /* new char[4096] (operator new[]), every other one deleted: 256 MiB, 128
  * MiB in use. */
@@ -80,6 +83,8 @@ NOINLINE static void site_aligned(void)
 	calls += N;
 	total("site_aligned", (unsigned long)N * sizeof(Aligned), 0);
 }
+
+} /* extern "C" */
 
 int main(void)
 {
