@@ -275,6 +275,7 @@ int main(int argc, char **argv)
 		       sites[i].name, sites[i].caller, fn_name(sites[i].fn),
 		       (unsigned long long)sites[i].samples, sites[i].ao, sites[i].as, sites[i].io,
 		       sites[i].is);
+	free(sites);
 	heap_sampler__free(hs);
 	return 0;
 }
