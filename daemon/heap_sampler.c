@@ -745,7 +745,6 @@ static int attach_alt(struct heap_target *t, int fd, const uint64_t *off, const 
 		bool is_free = alt_probed[k].fn == HEAP_FN_FREE, slow, dup = false;
 		uint64_t o, *offs = is_free ? foffs : aoffs, *cookies = is_free ? fcookies : acookies;
 		unsigned *n = is_free ? &nf : &na;
-
 		size_t to;
 
 		if (!off[k])
