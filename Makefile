@@ -5,6 +5,7 @@ BUILD      ?= build
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 CC         ?= gcc
+CXX        ?= g++
 CLANG      ?= clang
 BPFTOOL    ?= bpftool
 PROTOC_C   ?= protoc-c
@@ -51,7 +52,8 @@ DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(PROTO_OBJS)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-WORKLOADS  := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c))
+WORKLOADS  := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c)) \
+	$(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.cc))
 # Workloads need exact stacks: keep every frame pointer and every call.
 WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
 
@@ -188,6 +190,12 @@ $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(WL_CFLAGS) $< -o $@ -lpthread -lm
+
+# C++ workloads (operator new/delete): the same flags, with g++.
+$(BUILD)/workloads/%: tests/workloads/%.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(WL_CFLAGS) $< -o $@ -lpthread -lm
 
 run: deps all
 	$(Q)mkdir -p profiles run

@@ -208,6 +208,13 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	pc->counters[HEAP_CNT_ALLOC_EVENTS]++;
 }
 
+/* jemalloc's and tcmalloc's entry points counted from entry to return,
+ * any allocation entry reached in between skipped (see HEAP_FN_ALT). */
+static __always_inline bool alt_outer(__u16 fn)
+{
+	return fn == HEAP_FN_MEMALIGN || fn == HEAP_FN_VALLOC || fn == HEAP_FN_NEW_ALIGNED;
+}
+
 static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu *pc)
 {
 	__u64 *cookie = bpf_session_cookie();
@@ -218,13 +225,13 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 	struct heap_thread *t;
 
 	pc->counters[HEAP_CNT_RETURNS]++;
-	if (fn != HEAP_FN_POSIX_MEMALIGN &&
-	    !(alt && (fn == HEAP_FN_MEMALIGN || fn == HEAP_FN_VALLOC))) {
+	if (fn != HEAP_FN_POSIX_MEMALIGN && !(alt && alt_outer(fn))) {
 		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size);
 		return 0;
 	}
 	/* posix_memalign returns 0 and the block in *memptr; jemalloc's and
-	 * tcmalloc's memalign and valloc (counted the same way) the block. */
+	 * tcmalloc's memalign, valloc and aligned new (counted the same way)
+	 * the block. */
 	t = thread();
 	if (!t)
 		return 0;
@@ -241,8 +248,8 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 
 /*
  * Entry (returns 0 to get the return half, 1 not to) and return of
- * malloc, calloc, realloc, memalign/aligned_alloc, valloc, posix_memalign;
- * the attach cookie says which, and whether the allocator is glibc's or
+ * malloc, calloc, realloc, memalign/aligned_alloc, valloc, posix_memalign
+ * and (jemalloc, tcmalloc) C++ operator new; the attach cookie says which, and whether the allocator is glibc's or
  * jemalloc/tcmalloc (HEAP_FN_ALT). The registers read are the arguments:
  * the probe offsets are before any of them is moved (see heap_sampler.c).
  */
@@ -266,6 +273,9 @@ int heap_alloc(struct pt_regs *ctx)
 	pc->counters[HEAP_CNT_ALLOC_CALLS]++;
 	switch (fn) {
 	case HEAP_FN_MALLOC:
+	case HEAP_FN_NEW:
+		/* jemalloc's and tcmalloc's operator new allocate inline, not
+		 * through their malloc: counted here as malloc is. */
 		size = PT_REGS_PARM1(ctx);
 		break;
 	case HEAP_FN_CALLOC:
@@ -311,6 +321,13 @@ int heap_alloc(struct pt_regs *ctx)
 		if (alt)
 			goto outer;
 		break;
+	case HEAP_FN_NEW_ALIGNED:
+		/* jemalloc's calls its aligned_alloc, tcmalloc's does not: the
+		 * outer count covers both (aligned new is rare). */
+		size = PT_REGS_PARM1(ctx);
+		if (alt)
+			goto outer;
+		return 1;
 	case HEAP_FN_POSIX_MEMALIGN:
 		/* It *calls* the internal memalign, which relays small
 		 * alignments to malloc with [rsp] inside posix_memalign and rbp
@@ -355,10 +372,11 @@ int heap_alloc(struct pt_regs *ctx)
 	return 0;
 
 outer:
-	/* jemalloc's or tcmalloc's memalign or valloc (rare): counted as
-	 * posix_memalign is, whatever the alignment, and any allocation entry
-	 * it reaches (tcmalloc: valloc -> memalign) is skipped, which needs
-	 * its end: it always runs its return half. */
+	/* jemalloc's or tcmalloc's memalign, valloc or aligned new (rare):
+	 * counted as posix_memalign is, whatever the alignment, and any
+	 * allocation entry it reaches (tcmalloc: valloc -> memalign; jemalloc:
+	 * aligned new -> aligned_alloc) is skipped, which needs its end: it
+	 * always runs its return half. */
 	t = thread();
 	if (!t) {
 		pc->counters[HEAP_CNT_NO_THREAD]++;

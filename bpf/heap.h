@@ -25,6 +25,9 @@ enum heap_fn {
 	HEAP_FN_VALLOC,
 	HEAP_FN_POSIX_MEMALIGN,
 	HEAP_FN_FREE,
+	/* C++ operators of jemalloc and tcmalloc (HEAP_FN_ALT only): */
+	HEAP_FN_NEW,         /* operator new, new[], their nothrow forms (size in rdi) */
+	HEAP_FN_NEW_ALIGNED, /* operator new(size, align_val_t), new[], nothrow */
 };
 
 /*
@@ -32,8 +35,9 @@ enum heap_fn {
  * Their entry points do not relay to each other the way glibc's do
  * (memalign(a <= 16) and realloc(NULL, n) are allocations of their own),
  * but tcmalloc's posix_memalign calls, and its valloc tail-jumps to, its
- * memalign: so memalign and valloc are counted as posix_memalign is, with
- * any allocation entry nested in them skipped.
+ * memalign, and jemalloc's aligned operator new calls its aligned_alloc:
+ * so memalign, valloc and aligned new are counted as posix_memalign is,
+ * with any allocation entry nested in them skipped.
  */
 #define HEAP_FN_ALT 0x80
 #define HEAP_FN_MASK 0x7f
@@ -84,12 +88,14 @@ enum heap_counter {
 	HEAP_CNT_ALLOC_CALLS,    /* allocation entry probes hit */
 	HEAP_CNT_FREE_CALLS,     /* free probes hit */
 	HEAP_CNT_SAMPLED,        /* allocations chosen at entry */
-	HEAP_CNT_RETURNS,        /* return halves run (should equal SAMPLED + posix_memalign calls) */
+	HEAP_CNT_RETURNS,        /* return halves run (should equal SAMPLED + posix_memalign calls;
+				  * jemalloc/tcmalloc: + memalign, valloc, aligned new calls) */
 	HEAP_CNT_ALLOC_EVENTS,   /* alloc records sent */
 	HEAP_CNT_FREE_EVENTS,    /* free records sent (a sampled block freed) */
 	HEAP_CNT_ALLOC_FAILED,   /* sampled, but the allocator returned NULL / an error */
 	HEAP_CNT_NESTED,         /* malloc called from posix_memalign (or, jemalloc/tcmalloc: any
-				  * entry within memalign, valloc, posix_memalign): skipped */
+				  * entry within memalign, valloc, posix_memalign, aligned
+				  * new): skipped */
 	HEAP_CNT_DROP_RINGBUF,   /* records lost: the ring buffer was full */
 	HEAP_CNT_INUSE_FULL,     /* sampled blocks not tracked: the in-use table was full */
 	HEAP_CNT_NO_THREAD,      /* no per-thread state (out of memory): not sampled */
@@ -103,7 +109,8 @@ struct heap_thread {
 	__u64 pm_memptr;  /* posix_memalign in progress: where it stores the block */
 	__u64 pm_size;
 	__u32 in_pm;      /* posix_memalign in progress (its inner malloc is skipped);
-			   * jemalloc/tcmalloc: also memalign, valloc (any inner entry) */
+			   * jemalloc/tcmalloc: also memalign, valloc, aligned new (any
+			   * inner entry) */
 	__u32 pm_sampled;
 };
 

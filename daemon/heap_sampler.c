@@ -424,6 +424,34 @@ static const struct {
 	{ "free_sized", HEAP_FN_FREE, 1u << R_RDI },   /* C23 */
 	{ "free_aligned_sized", HEAP_FN_FREE, 1u << R_RDI },
 	{ "tc_free_sized", HEAP_FN_FREE, 1u << R_RDI }, /* tcmalloc */
+	/*
+	 * C++ operators, which both implement inline rather than through
+	 * their malloc and free (jemalloc's aligned new calls its
+	 * aligned_alloc: HEAP_FN_NEW_ALIGNED skips it). Those that only
+	 * jump to another probed entry (jemalloc's new[] to new, delete to
+	 * free@plt) are left to it; tcmalloc's aliases (delete is free) are
+	 * probed once.
+	 */
+	{ "_Znwm", HEAP_FN_NEW, 1u << R_RDI },
+	{ "_Znam", HEAP_FN_NEW, 1u << R_RDI },
+	{ "_ZnwmRKSt9nothrow_t", HEAP_FN_NEW, 1u << R_RDI },
+	{ "_ZnamRKSt9nothrow_t", HEAP_FN_NEW, 1u << R_RDI },
+	{ "_ZnwmSt11align_val_t", HEAP_FN_NEW_ALIGNED, 1u << R_RDI },
+	{ "_ZnamSt11align_val_t", HEAP_FN_NEW_ALIGNED, 1u << R_RDI },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", HEAP_FN_NEW_ALIGNED, 1u << R_RDI },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", HEAP_FN_NEW_ALIGNED, 1u << R_RDI },
+	{ "_ZdlPv", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdaPv", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdlPvm", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdaPvm", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdlPvRKSt9nothrow_t", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdaPvRKSt9nothrow_t", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdlPvSt11align_val_t", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdaPvSt11align_val_t", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdlPvmSt11align_val_t", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdaPvmSt11align_val_t", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", HEAP_FN_FREE, 1u << R_RDI },
+	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", HEAP_FN_FREE, 1u << R_RDI },
 };
 #define NR_ALT_PROBED (sizeof(alt_probed) / sizeof(alt_probed[0]))
 #define ALT_MALLOC 0 /* alt_probed[] indexes */
@@ -555,12 +583,155 @@ static int link_create(int prog_fd, unsigned attach_type, const char *path, cons
 	return syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 }
 
+/* The file offset of a virtual address of an ELF file, by its PT_LOAD;
+ * or the reverse (to_vaddr). 0 when none holds it. */
+static uint64_t elf_addr(Elf *e, uint64_t a, bool to_vaddr)
+{
+	size_t nph;
+
+	if (elf_getphdrnum(e, &nph))
+		return 0;
+	for (size_t p = 0; p < nph; p++) {
+		GElf_Phdr ph;
+		uint64_t from, to;
+
+		if (!gelf_getphdr(e, p, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		from = to_vaddr ? ph.p_offset : ph.p_vaddr;
+		to = to_vaddr ? ph.p_vaddr : ph.p_offset;
+		if (a >= from && a < from + ph.p_filesz)
+			return a - from + to;
+	}
+	return 0;
+}
+
+/* The name of the symbol whose GOT slot (a virtual address) a PLT stub
+ * jumps through: its JUMP_SLOT or GLOB_DAT relocation's symbol. */
+static bool got_slot_symbol(Elf *e, uint64_t slot, char *name, size_t namelen)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh, dsh;
+		Elf_Scn *dyn;
+		Elf_Data *d, *dd;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		dyn = elf_getscn(e, sh.sh_link);
+		if (!dyn || !gelf_getshdr(dyn, &dsh) || dsh.sh_type != SHT_DYNSYM)
+			continue;
+		d = elf_getdata(scn, NULL);
+		dd = elf_getdata(dyn, NULL);
+		for (size_t i = 0; d && dd && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			GElf_Sym sym;
+			const char *n;
+
+			if (!gelf_getrela(d, i, &r) || r.r_offset != slot ||
+			    (GELF_R_TYPE(r.r_info) != R_X86_64_JUMP_SLOT &&
+			     GELF_R_TYPE(r.r_info) != R_X86_64_GLOB_DAT) ||
+			    !gelf_getsym(dd, GELF_R_SYM(r.r_info), &sym))
+				continue;
+			n = elf_strptr(e, dsh.sh_link, sym.st_name);
+			if (!n)
+				continue;
+			snprintf(name, namelen, "%s", n);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether the function at file offset off only jumps elsewhere: its first
+ * instruction (after endbr64) a jmp. Then *to is the target's file offset
+ * and, when the target is a PLT stub (jmp *slot(%rip), maybe after endbr64
+ * and bnd), name is the symbol it goes to ("" otherwise). jemalloc's
+ * new[] is `jmp new`, its delete `jmp free@plt`.
+ */
+static bool tail_jump(int fd, uint64_t off, uint64_t *to, char *name, size_t namelen)
+{
+	uint8_t b[16];
+	uint64_t at = 0;
+	Elf *e;
+	bool ok = false;
+
+	name[0] = 0;
+	if (pread(fd, b, sizeof(b), off) != (ssize_t)sizeof(b))
+		return false;
+	if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa)
+		at = 4;
+	if (b[at] == 0xe9)
+		*to = off + at + 5 + (int64_t)(int32_t)(b[at + 1] | b[at + 2] << 8 |
+							b[at + 3] << 16 | (uint32_t)b[at + 4] << 24);
+	else if (b[at] == 0xeb)
+		*to = off + at + 2 + (int64_t)(int8_t)b[at + 1];
+	else
+		return false;
+
+	/* A PLT stub? (direct jumps stay in one segment: file offsets do) */
+	if (pread(fd, b, sizeof(b), *to) != (ssize_t)sizeof(b))
+		return true;
+	at = 0;
+	if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa)
+		at = 4;
+	if (b[at] == 0xf2) /* bnd */
+		at++;
+	if (b[at] != 0xff || b[at + 1] != 0x25)
+		return true;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e) {
+		uint64_t va = elf_addr(e, *to, true);
+		int32_t disp = (int32_t)(b[at + 2] | b[at + 3] << 8 | b[at + 4] << 16 |
+					 (uint32_t)b[at + 5] << 24);
+
+		ok = va && got_slot_symbol(e, va + at + 6 + disp, name, namelen);
+		elf_end(e);
+	}
+	if (!ok)
+		name[0] = 0;
+	return true;
+}
+
+/*
+ * Which entry of alt_probed[] (exported at off[]) entry k's calls all
+ * reach with the same [rsp] and arguments, by a jump as its first
+ * instruction, directly or through the PLT (in a library that is the
+ * process's malloc, its free@plt binds to its own free), following chains;
+ * k when none: then k must be probed itself. Only an entry of the same
+ * kind qualifies (new[] -> new, delete -> free).
+ */
+static size_t jumps_to(int fd, const uint64_t *off, size_t k)
+{
+	size_t at = k;
+
+	for (int hops = 0; hops < 4; hops++) {
+		char name[128];
+		uint64_t to;
+		size_t j, next = NR_ALT_PROBED;
+
+		if (!tail_jump(fd, off[at], &to, name, sizeof(name)))
+			return at;
+		for (j = 0; j < NR_ALT_PROBED && next == NR_ALT_PROBED; j++)
+			if (off[j] && alt_probed[j].fn == alt_probed[k].fn &&
+			    (off[j] == to || (name[0] && !strcmp(name, alt_probed[j].name))))
+				next = j;
+		if (next == NR_ALT_PROBED || next == at)
+			return at;
+		at = next;
+	}
+	return k;
+}
+
 /*
  * Probes jemalloc's or tcmalloc's entry points in the file open as fd (its
- * name for the kernel in t->libc): the allocation functions with the
- * session program, cookies flagged HEAP_FN_ALT, the frees (free, sdallocx,
- * ...) with the free program. Aliases (tcmalloc's aligned_alloc is its
- * memalign, cfree its free) are probed once. 0, or -errno with err set.
+ * name for the kernel in t->libc): the allocation functions (C++ new too)
+ * with the session program, cookies flagged HEAP_FN_ALT, the frees (free,
+ * sdallocx, delete, ...) with the free program. Aliases (tcmalloc's
+ * aligned_alloc is its memalign, delete its free) are probed once, and
+ * entries that only jump to another probed one not at all. 0, or -errno with err set.
  */
 static int attach_alt(struct heap_target *t, int fd, const uint64_t *off, const uint64_t *size,
 		      char *err, size_t errlen)
@@ -574,6 +745,7 @@ static int attach_alt(struct heap_target *t, int fd, const uint64_t *off, const 
 		bool is_free = alt_probed[k].fn == HEAP_FN_FREE, slow, dup = false;
 		uint64_t o, *offs = is_free ? foffs : aoffs, *cookies = is_free ? fcookies : acookies;
 		unsigned *n = is_free ? &nf : &na;
+		size_t to;
 
 		if (!off[k])
 			continue;
@@ -582,6 +754,11 @@ static int attach_alt(struct heap_target *t, int fd, const uint64_t *off, const 
 		if (dup)
 			continue;
 		seen[nseen++] = off[k];
+		if ((to = jumps_to(fd, off, k)) != k) {
+			log_debug("heap: pid %u: %s jumps to %s: counted there", t->pid,
+				  alt_probed[k].name, alt_probed[to].name);
+			continue;
+		}
 		o = probe_offset_alt(fd, off[k], size[k], alt_probed[k].args, &slow);
 		if (slow) {
 			t->slow++;

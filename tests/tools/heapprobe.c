@@ -148,7 +148,7 @@ static const char *symbolize(uint64_t addr, char *buf, size_t len)
 static const char *fn_name(unsigned fn)
 {
 	static const char *const n[] = { "?", "malloc", "calloc", "realloc", "memalign", "valloc",
-					 "posix_memalign", "free" };
+					 "posix_memalign", "free", "new", "new_aligned" };
 
 	return fn < sizeof(n) / sizeof(n[0]) ? n[fn] : "?";
 }
@@ -275,6 +275,7 @@ int main(int argc, char **argv)
 		       sites[i].name, sites[i].caller, fn_name(sites[i].fn),
 		       (unsigned long long)sites[i].samples, sites[i].ao, sites[i].as, sites[i].io,
 		       sites[i].is);
+	free(sites);
 	heap_sampler__free(hs);
 	return 0;
 }
