@@ -76,7 +76,11 @@ static void send_reply(struct conn *k, Pprofd__Control__Reply *rep)
 
 	k->out = malloc(4 + n);
 	if (!k->out) {
-		conn_close(k);
+		/* Not conn_close(): callers (a request's done callback run
+		 * inside handle_request) still hold k. The next tick closes it. */
+		log_warn("control: out of memory for a %zu-byte reply; closing the connection", n);
+		shutdown(k->w.fd, SHUT_RDWR);
+		k->deadline = 1;
 		return;
 	}
 	k->out[0] = n >> 24;
