@@ -16,7 +16,7 @@
 
 #include "cpu.h"
 #include "compat.bpf.h"
-#include "stack.bpf.h"
+#include "ustack.bpf.h"
 
 _Static_assert(USER_MAX_FRAMES <= CPU_MAX_FRAMES, "user walk fits the record");
 
@@ -38,6 +38,33 @@ struct {
 } scratch SEC(".maps");
 
 
+/*
+ * The user registers of the sample, and whether its pc is outside the
+ * executable's text: in a shared library, which may have no frame
+ * pointers (Debian's libc has none), so the sample needs a stack copy.
+ */
+static __always_inline bool user_pc_in_library(struct bpf_perf_event_data *ctx,
+					       struct task_struct *task, __u64 *ip, __u64 *sp,
+					       __u64 *bp)
+{
+	__u64 start, end;
+
+	if (in_user_mode(&ctx->regs)) {
+		*ip = PT_REGS_IP(&ctx->regs);
+		*sp = PT_REGS_SP(&ctx->regs);
+		*bp = PT_REGS_FP(&ctx->regs);
+	} else {
+		struct pt_regs *ur = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+		*ip = BPF_CORE_READ(ur, ip);
+		*sp = BPF_CORE_READ(ur, sp);
+		*bp = BPF_CORE_READ(ur, bp);
+	}
+	start = BPF_CORE_READ(task, mm, start_code);
+	end = BPF_CORE_READ(task, mm, end_code);
+	return *ip && (*ip < start || *ip >= end);
+}
+
 static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -45,7 +72,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	struct task_struct *task;
 	struct cpu_percpu *sc;
 	long nk, nu;
-	__u64 size, flags;
+	__u64 size, flags, ip, sp, bp;
 
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
@@ -65,6 +92,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	sc->s.cpu = bpf_get_smp_processor_id();
 	sc->s.flags = sflags;
 	sc->s.weight = 1;
+	sc->s.ustack_len = 0;
 	bpf_get_current_comm(sc->s.comm, sizeof(sc->s.comm));
 	task = (struct task_struct *)bpf_get_current_task();
 
@@ -81,6 +109,19 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	if (BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD */) {
 		sc->s.flags |= CPU_F_KTHREAD;
 		nu = 0;
+	} else if (user_pc_in_library(ctx, task, &ip, &sp, &bp)) {
+		__u32 off = nk * 8, ulen;
+
+		if (off > CPU_MAX_FRAMES * 8)
+			return 0; /* for the verifier: cannot happen */
+		ulen = ustack_capture_regs(ip, sp, bp, (void *)sc->frames + off,
+					   (void *)sc->frames + off + sizeof(struct ustack_hdr), NULL,
+					   CPU_SNAP_BYTES);
+		if (ulen > CPU_USTACK_MAX - sizeof(struct ustack_hdr))
+			return 0; /* for the verifier: cannot happen */
+		sc->s.flags |= CPU_F_USTACK;
+		sc->s.ustack_len = sizeof(struct ustack_hdr) + ulen;
+		nu = 0;
 	} else {
 		nu = capture_user_stack(ctx, sc->frames + nk);
 		if (nu <= 0) {
@@ -94,7 +135,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	sc->s.nr_kframes = nk;
 	sc->s.nr_uframes = nu;
 
-	size = sizeof(sc->s) + (nk + nu) * 8;
+	size = sizeof(sc->s) + (nk + nu) * 8 + sc->s.ustack_len;
 	if (size > sizeof(sc->s) + sizeof(sc->frames))
 		size = sizeof(sc->s) + sizeof(sc->frames);
 	/* Looking at the ring's fill touches its (cold) producer page: do it

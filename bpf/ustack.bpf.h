@@ -3,8 +3,8 @@
  * Capturing a struct ustack (bpf/ustack.h) of the current thread, or of
  * another one (ustack_capture_task), from the user registers it entered the
  * kernel with: the rbp chain and a copy of the top of its stack. Costs one
- * 1 KiB user read more than a plain frame-pointer walk, which is why CPU
- * samples do not use it (yet).
+ * 1 KiB user read more than a plain frame-pointer walk; CPU samples use it
+ * with a smaller copy, and only where it is needed (bpf/cpu.bpf.c).
  */
 #ifndef PPROFD_USTACK_BPF_H
 #define PPROFD_USTACK_BPF_H
@@ -26,17 +26,21 @@ static __always_inline long ustack_read(void *dst, __u32 size, __u64 src, struct
 	return bpf_probe_read_user(dst, size, (void *)src);
 }
 
-/* The capture of ustack_capture() and ustack_capture_task(). */
-static __always_inline __u32 __ustack_capture(struct pt_regs *ur, struct ustack_hdr *h, void *data,
-					      struct task_struct *task)
+/*
+ * The capture of every variant, from user registers ip/sp/bp: snap is the
+ * stack copy to try first (a constant: USTACK_SNAP_BYTES, or less where
+ * each byte counts), USTACK_SNAP_SMALL the one to fall back to.
+ */
+static __always_inline __u32 ustack_capture_regs(__u64 ip, __u64 sp, __u64 bp, struct ustack_hdr *h,
+						 void *data, struct task_struct *task, __u32 snap)
 {
 	struct ustack_fp *fps = data;
-	__u64 fp, sp;
+	__u64 fp = bp;
 	__u32 n = 0, off, len;
 
-	h->ip = BPF_CORE_READ(ur, ip);
-	h->sp = sp = BPF_CORE_READ(ur, sp);
-	h->bp = fp = BPF_CORE_READ(ur, bp);
+	h->ip = ip;
+	h->sp = sp;
+	h->bp = bp;
 	h->flags = 0;
 	h->nr_fp = 0;
 	h->snap_len = 0;
@@ -62,11 +66,12 @@ static __always_inline __u32 __ustack_capture(struct pt_regs *ur, struct ustack_
 	off = n * sizeof(struct ustack_fp);
 	if (off > USTACK_MAX_FP * sizeof(struct ustack_fp))
 		return off; /* for the verifier: cannot happen */
-	len = USTACK_SNAP_BYTES;
-	if (ustack_read(data + off, USTACK_SNAP_BYTES, h->sp, task)) {
+	len = snap;
+	if (ustack_read(data + off, snap, h->sp, task)) {
 		/* near the top of the stack mapping: try less */
 		len = USTACK_SNAP_SMALL;
-		if (ustack_read(data + off, USTACK_SNAP_SMALL, h->sp, task)) {
+		if (snap <= USTACK_SNAP_SMALL ||
+		    ustack_read(data + off, USTACK_SNAP_SMALL, h->sp, task)) {
 			h->flags |= USTACK_F_SNAP_ERR;
 			len = 0;
 		}
@@ -82,7 +87,8 @@ static __always_inline __u32 __ustack_capture(struct pt_regs *ur, struct ustack_
  */
 static __always_inline __u32 ustack_capture(struct pt_regs *ur, struct ustack_hdr *h, void *data)
 {
-	return __ustack_capture(ur, h, data, NULL);
+	return ustack_capture_regs(BPF_CORE_READ(ur, ip), BPF_CORE_READ(ur, sp), BPF_CORE_READ(ur, bp),
+				   h, data, NULL, USTACK_SNAP_BYTES);
 }
 
 /*
@@ -95,7 +101,10 @@ static __always_inline __u32 ustack_capture(struct pt_regs *ur, struct ustack_hd
 static __always_inline __u32 ustack_capture_task(struct task_struct *task, struct ustack_hdr *h,
 						 void *data)
 {
-	return __ustack_capture((struct pt_regs *)bpf_task_pt_regs(task), h, data, task);
+	struct pt_regs *ur = (struct pt_regs *)bpf_task_pt_regs(task);
+
+	return ustack_capture_regs(BPF_CORE_READ(ur, ip), BPF_CORE_READ(ur, sp), BPF_CORE_READ(ur, bp),
+				   h, data, task, USTACK_SNAP_BYTES);
 }
 
 #endif

@@ -36,7 +36,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	/* Trust nothing, even our own kernel half: sizes must agree. */
 	if (size < sizeof(*cs) || cs->nr_kframes > CPU_MAX_FRAMES ||
 	    cs->nr_uframes > CPU_MAX_FRAMES ||
-	    size < sizeof(*cs) + (cs->nr_kframes + cs->nr_uframes) * 8ul) {
+	    ((cs->flags & CPU_F_USTACK) && (cs->nr_uframes || cs->ustack_len > CPU_USTACK_MAX)) ||
+	    size < cpu_sample__size(cs)) {
 		s->malformed++;
 		return 0;
 	}

@@ -14,6 +14,13 @@
 
 struct cpu_sampler;
 
+/* The bytes of a record, from its counts (checked by the sampler). */
+static inline size_t cpu_sample__size(const struct cpu_sample *s)
+{
+	return sizeof(*s) + (s->nr_kframes + s->nr_uframes) * 8ul +
+	       (s->flags & CPU_F_USTACK ? s->ustack_len : 0);
+}
+
 typedef void (*cpu_sample_fn)(const struct cpu_sample *s, size_t size, void *ctx);
 
 struct cpu_sampler_opts {

@@ -76,6 +76,7 @@ struct daemon {
 	struct cpu_sample **pending;
 	size_t nr_pending, cap_pending;
 	uint64_t pending_dropped;
+	uint64_t unwind_errors; /* CPU samples whose user stack record was malformed */
 	uint64_t samples, untracked, written_files, written_bytes, write_errors;
 	struct output_health out; /* full or read-only output dir: logged on change */
 };
@@ -120,23 +121,34 @@ static void add_sample(struct daemon *d, const struct cpu_sample *s)
 	struct image *img = procs__image_at(d->procs, s->pid, s->time_ns);
 	const uint64_t *kf = (const uint64_t *)s->frames, *uf = kf + s->nr_kframes;
 	int64_t values[2] = {s->weight, (int64_t)s->weight * (1000000000ll / d->cfg.frequency_hz)};
+	uint64_t unwound[CPU_MAX_FRAMES];
+	unsigned nu = s->nr_uframes;
 
 	if (!img) {
 		d->untracked++;
 		return;
 	}
+	if (s->flags & CPU_F_USTACK) {
+		/* a pc in a library: unwind it through its .eh_frame */
+		int n = procs__unwind_user(d->procs, img, (const void *)uf, s->ustack_len, unwound,
+					   CPU_MAX_FRAMES);
+
+		if (n < 0)
+			d->unwind_errors++;
+		uf = unwound;
+		nu = n > 0 ? n : 0;
+	}
 	if (d->requests)
-		requests__on_sample(d->requests, img, s);
+		requests__on_sample(d->requests, img, s, uf, nu);
 	if (s->flags & CPU_F_REQUEST)
 		return; /* a request's own faster sampling: not the continuous profile */
 	/* The main thread's name is the process's, where we know no better. */
 	if (!img->comm[0] && s->tid == s->pid)
 		memcpy(img->comm, s->comm, sizeof(img->comm) - 1);
 	/* Resolve mappings now, while the process most likely still lives. */
-	for (unsigned i = 0; i < s->nr_uframes; i++)
+	for (unsigned i = 0; i < nu; i++)
 		procs__find_mapping(d->procs, img, uf[i]);
-	stackagg__add(&img->cpu, s->tid, s->comm, kf, s->nr_kframes, uf, s->nr_uframes,
-		      values, 2);
+	stackagg__add(&img->cpu, s->tid, s->comm, kf, s->nr_kframes, uf, nu, values, 2);
 	d->samples++;
 }
 
@@ -229,7 +241,7 @@ static void drain(struct daemon *d, bool all)
 	d->pending = NULL;
 	d->nr_pending = d->cap_pending = 0;
 	for (size_t i = 0; i < n; i++) {
-		on_sample(pend[i], sizeof(*pend[i]) + (pend[i]->nr_kframes + pend[i]->nr_uframes) * 8ul, d);
+		on_sample(pend[i], cpu_sample__size(pend[i]), d);
 		free(pend[i]);
 	}
 	free(pend);
@@ -385,6 +397,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("drops_untracked_process", d->untracked);
 	PUT("drops_pending_overflow", d->pending_dropped);
 	PUT("drops_malformed", cpu_sampler__malformed(d->sampler));
+	PUT("cpu_unwind_errors", d->unwind_errors);
 	PUT("kernel_stack_errors", c[CPU_CNT_KSTACK_ERR]);
 	PUT("user_stack_errors", c[CPU_CNT_USTACK_ERR]);
 	PUT("sideband_records_lost", sideband__lost(d->sb));

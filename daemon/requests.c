@@ -417,9 +417,10 @@ static struct req_agg *agg_for(struct request *q, struct image *img)
 	return &q->aggs[q->nr_aggs++];
 }
 
-void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s)
+void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s,
+			 const uint64_t *uf, unsigned nr_uframes)
 {
-	const uint64_t *kf = (const uint64_t *)s->frames, *uf = kf + s->nr_kframes;
+	const uint64_t *kf = (const uint64_t *)s->frames;
 	bool own = s->flags & CPU_F_REQUEST;
 
 	for (struct request *q = r->list; q; q = q->next) {
@@ -440,7 +441,7 @@ void requests__on_sample(struct requests *r, struct image *img, const struct cpu
 		v[0] = s->weight;
 		v[1] = (int64_t)s->weight * (1000000000ll / q->hz);
 		q->bytes -= a->agg.bytes;
-		stackagg__add(&a->agg, s->tid, s->comm, kf, s->nr_kframes, uf, s->nr_uframes, v, 2);
+		stackagg__add(&a->agg, s->tid, s->comm, kf, s->nr_kframes, uf, nr_uframes, v, 2);
 		q->bytes += a->agg.bytes;
 	}
 }

@@ -100,8 +100,10 @@ struct requests_opts {
 struct requests *requests__new(const struct requests_opts *o);
 /* Answers every pending request with 503 "shutting down", then frees. */
 void requests__free(struct requests *r);
-/* Offers one sample (already matched to its image) to the active requests. */
-void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s);
+/* Offers one sample (already matched to its image, its user stack
+ * unwound to uframes) to the active requests. */
+void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s,
+			 const uint64_t *uframes, unsigned nr_uframes);
 /* Offers one heap record (matched to its image) to the heap requests. */
 void requests__on_heap_event(struct requests *r, struct image *img, const struct heap_event *ev);
 /* Offers one mutex/block record (matched to its image; a BEGIN with its
