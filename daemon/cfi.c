@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cfi.h"
+#include "elf_seg.h"
 #include "log.h"
 
 #define EH_FRAME_MAX (32u << 20)  /* bytes of .eh_frame read (libLLVM's: 5 MiB) */
@@ -74,11 +75,6 @@ struct crule {
 	uint8_t bp;     /* CFI_BP_* */
 };
 
-struct seg {
-	uint64_t off, filesz, vaddr;
-	uint32_t flags;
-};
-
 /* Row i holds from pcs[i] up to pcs[i + 1], with rule rules[idx[i]]: six
  * bytes a row, the pcs alone for the binary search. */
 struct cfi_table {
@@ -87,7 +83,7 @@ struct cfi_table {
 	uint16_t *idx;
 	struct crule *rules;
 	uint32_t nrows, nrules, nsegs;
-	struct seg segs[SEGS_MAX];
+	struct elf_seg segs[SEGS_MAX];
 };
 
 static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
@@ -764,7 +760,7 @@ struct ehf {
 static bool vaddr_to_off(const struct cfi_table *t, uint64_t va, uint64_t *off, uint64_t *room)
 {
 	for (uint32_t i = 0; i < t->nsegs; i++) {
-		const struct seg *g = &t->segs[i];
+		const struct elf_seg *g = &t->segs[i];
 
 		if (va - g->vaddr < g->filesz) {
 			*off = va - g->vaddr + g->off;
@@ -823,8 +819,11 @@ static int find_eh_frame(int fd, Elf *elf, struct cfi_table *t, struct ehf *out)
 			hdr_ph = ph;
 			have_hdr = true;
 		} else if (ph.p_type == PT_LOAD && ph.p_filesz && t->nsegs < SEGS_MAX) {
-			t->segs[t->nsegs++] = (struct seg){ ph.p_offset, ph.p_filesz, ph.p_vaddr,
-							    ph.p_flags };
+			t->segs[t->nsegs++] = (struct elf_seg){.off = ph.p_offset,
+								.filesz = ph.p_filesz,
+								.vaddr = ph.p_vaddr,
+								.memsz = ph.p_memsz,
+								.flags = ph.p_flags};
 		}
 	}
 	if (!t->nsegs)
@@ -1147,20 +1146,6 @@ size_t cfi_table__nr_rows(const struct cfi_table *t)
 
 /* ---- lookups ---- */
 
-static bool off_to_vaddr(const struct cfi_table *t, uint64_t off, uint64_t *va)
-{
-	/* Executable segments first: page-aligned mappings overlap in the file. */
-	for (int pass = 0; pass < 2; pass++)
-		for (uint32_t i = 0; i < t->nsegs; i++) {
-			const struct seg *g = &t->segs[i];
-
-			if ((pass || (g->flags & PF_X)) && off - g->off < g->filesz) {
-				*va = off - g->off + g->vaddr;
-				return true;
-			}
-		}
-	return false;
-}
 
 int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cfi_row *row)
 {
@@ -1168,8 +1153,8 @@ int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cf
 	const struct crule *r;
 	uint64_t va;
 
-	if (!t || !t->nrows || !off_to_vaddr(t, file_offset, &va) || va < t->base ||
-	    va - t->base > UINT32_MAX)
+	if (!t || !t->nrows || !elf_seg__off_to_vaddr(t->segs, t->nsegs, file_offset, &va) ||
+	    va < t->base || va - t->base > UINT32_MAX)
 		return -ENOENT;
 	rel = (uint32_t)(va - t->base);
 	hi = t->nrows;

@@ -30,6 +30,7 @@
 #include "hashtab.h"
 #include "log.h"
 #include "symtab.h"
+#include "elf_seg.h"
 
 #define SYMS_MAX (8u << 20)        /* symbols kept per file */
 #define SYM_NAME_MAX 4096          /* longer names are cut (and stay mangled) */
@@ -57,11 +58,6 @@ struct sym {
 	uint32_t name; /* offset into names */
 };
 
-struct seg {
-	uint64_t off, filesz, vaddr, memsz;
-	uint32_t flags;
-};
-
 /* Demangled names live in chunks that never move: lookups hand out pointers. */
 struct arena {
 	struct arena *next;
@@ -77,7 +73,7 @@ struct symtab {
 	struct sym *syms;
 	char *names;
 	size_t names_len;
-	struct seg *segs;
+	struct elf_seg *segs;
 	char *path;
 	size_t mem;             /* as loaded */
 	atomic_size_t dem_mem;  /* the demangled names since */
@@ -141,7 +137,7 @@ struct loader {
 	struct tsym *v;
 	size_t n;
 	struct strtab tabs[2]; /* 0: .symtab (this file or its debug file), 1: .dynsym */
-	const struct seg *segs;
+	const struct elf_seg *segs;
 	uint32_t nsegs;
 	bool capped;
 };
@@ -300,10 +296,10 @@ static long name_len(const struct strtab *t, uint32_t off)
 	return rem > SYM_NAME_MAX ? SYM_NAME_MAX : -1;
 }
 
-static const struct seg *seg_of_vaddr(const struct loader *ld, uint64_t va, bool exec)
+static const struct elf_seg *seg_of_vaddr(const struct loader *ld, uint64_t va, bool exec)
 {
 	for (uint32_t i = 0; i < ld->nsegs; i++) {
-		const struct seg *g = &ld->segs[i];
+		const struct elf_seg *g = &ld->segs[i];
 
 		if ((!exec || (g->flags & PF_X)) && va - g->vaddr < g->memsz)
 			return g;
@@ -410,7 +406,7 @@ static int read_symbols(struct loader *ld, struct elfi *e, uint32_t sh_type, uns
 					continue;
 				limit = sec->addr + sec->size;
 			} else {
-				const struct seg *g = seg_of_vaddr(ld, value, true);
+				const struct elf_seg *g = seg_of_vaddr(ld, value, true);
 
 				if (!g)
 					continue;
@@ -580,7 +576,7 @@ static int finish(struct loader *ld, struct symtab *s)
 
 static int read_segments(struct elfi *e, struct symtab *s)
 {
-	struct seg segs[SEGS_MAX];
+	struct elf_seg segs[SEGS_MAX];
 	size_t nph;
 
 	if (elf_getphdrnum(e->elf, &nph))
@@ -591,7 +587,7 @@ static int read_segments(struct elfi *e, struct symtab *s)
 
 		if (!gelf_getphdr(e->elf, i, &ph) || ph.p_type != PT_LOAD || !ph.p_memsz)
 			continue;
-		segs[s->nsegs++] = (struct seg){ ph.p_offset, ph.p_filesz, ph.p_vaddr, ph.p_memsz,
+		segs[s->nsegs++] = (struct elf_seg){ ph.p_offset, ph.p_filesz, ph.p_vaddr, ph.p_memsz,
 						 ph.p_flags };
 	}
 	if (!s->nsegs)
@@ -908,20 +904,6 @@ size_t symtab__mem_size(const struct symtab *s)
 	return s->mem + atomic_load_explicit(&s->dem_mem, memory_order_relaxed);
 }
 
-static bool off_to_vaddr(const struct symtab *s, uint64_t off, uint64_t *va)
-{
-	/* Executable segments first: page-aligned mappings overlap in the file. */
-	for (int pass = 0; pass < 2; pass++)
-		for (uint32_t i = 0; i < s->nsegs; i++) {
-			const struct seg *g = &s->segs[i];
-
-			if ((pass || (g->flags & PF_X)) && off - g->off < g->filesz) {
-				*va = off - g->off + g->vaddr;
-				return true;
-			}
-		}
-	return false;
-}
 
 /* A copy of d in s's arena (called with dem_lock held), or NULL. */
 static const char *arena_dup(struct symtab *s, const char *d)
@@ -1001,7 +983,7 @@ int symtab__lookup(const struct symtab *s, uint64_t file_offset, struct sym_resu
 	uint64_t va;
 	size_t lo = 0, hi;
 
-	if (!s || !s->nsyms || !off_to_vaddr(s, file_offset, &va))
+	if (!s || !s->nsyms || !elf_seg__off_to_vaddr(s->segs, s->nsegs, file_offset, &va))
 		return -ENOENT;
 	v = s->syms;
 	hi = s->nsyms;
