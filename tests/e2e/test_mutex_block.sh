@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # asan: yes
 # mutex and block profiles (SPEC §4, §5) of programs that know their truth:
-# - lock_contend: hold_a and hold_b each guard a lock two threads contend
-#   for; the mutex profile (the releaser's stack, its waiters' wait) gives
-#   each function's delay within 25 % of the waits the program measured,
-#   and the contentions in all within 25 %.
+# - lock_contend: hold_a and hold_b each guard a mutex, hold_w a rwlock
+#   (write-locked), each contended by two threads; the mutex profile (the
+#   releaser's stack, its waiters' wait) gives each function's delay within
+#   25 % of the waits the program measured, and the contentions in all
+#   within 25 %.
 # - block_split: one thread off CPU 70 % in sleep_part (nanosleep) and 30 %
 #   in pipe_part (a read on a pipe); the block profile shows that split
 #   within 10 points.
@@ -45,7 +46,7 @@ run() {
 	wait $WPID
 }
 
-# check_mutex FILE: hold_a/hold_b delay and the contentions vs the truth
+# check_mutex FILE: hold_a/hold_b/hold_w delay and the contentions vs the truth
 check_mutex() {
 	pprof -raw "$1" 2>"$T/err.txt" >"$T/raw.txt" || fail "pprof cannot read $1"
 	[ -s "$T/err.txt" ] && fail "pprof warned: $(cat "$T/err.txt")"
@@ -56,7 +57,7 @@ truth = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in
          re.finditer(r"total (\w+) contentions=(\d+) wait_ns=(\d+)", open(sys.argv[1]).read())}
 samples = pprof_raw.parse(open(sys.argv[2]).read())
 bad = 0
-for fn in ("hold_a", "hold_b"):
+for fn in ("hold_a", "hold_b", "hold_w"):
     got = sum(s["values"][1] for s in samples if fn in s["stack"])
     want = truth[fn][1]
     ok = abs(got - want) <= 0.25 * want

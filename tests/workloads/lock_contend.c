@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Lock contention with a known truth: hold_a and hold_b each guard their
- * own mutex, two threads per lock. A holder sleeps inside its critical
- * section (hold_a 4 ms, hold_b 2 ms), then sleeps 1 ms outside it, so the
+ * own mutex, hold_w a rwlock taken for writing, two threads per lock. A
+ * holder sleeps inside its critical section (hold_a 4 ms, hold_b 2 ms,
+ * hold_w 3 ms), then sleeps 1 ms outside it, so the
  * other thread waits on every acquisition and, woken, finds the lock free
  * (no barging: each contended acquisition is one futex wait).
  *
@@ -23,7 +24,8 @@
 #include <time.h>
 
 static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER, lock_b = PTHREAD_MUTEX_INITIALIZER;
-static atomic_ullong waits[2], wait_ns[2];
+static pthread_rwlock_t lock_w = PTHREAD_RWLOCK_INITIALIZER;
+static atomic_ullong waits[3], wait_ns[3];
 static double seconds;
 
 static uint64_t now_ns(void)
@@ -68,6 +70,19 @@ __attribute__((noinline)) void hold_b(void)
 	pthread_mutex_unlock(&lock_b);
 }
 
+__attribute__((noinline)) void hold_w(void)
+{
+	if (pthread_rwlock_trywrlock(&lock_w) == EBUSY) {
+		uint64_t t0 = now_ns();
+
+		pthread_rwlock_wrlock(&lock_w);
+		waits[2]++;
+		wait_ns[2] += now_ns() - t0;
+	}
+	sleep_us(3000);
+	pthread_rwlock_unlock(&lock_w);
+}
+
 static void *worker(void *arg)
 {
 	void (*hold)(void) = arg;
@@ -82,18 +97,21 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	pthread_t t[4];
+	void (*holds[6])(void) = {hold_a, hold_a, hold_b, hold_b, hold_w, hold_w};
+	pthread_t t[6];
 
 	seconds = argc > 1 ? atof(argv[1]) : 5;
 	if (argc > 2 && getchar() == EOF) /* the profiler is ready */
 		return 1;
-	for (int i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, worker, i < 2 ? (void *)hold_a : (void *)hold_b);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
+		pthread_create(&t[i], NULL, worker, (void *)holds[i]);
+	for (int i = 0; i < 6; i++)
 		pthread_join(t[i], NULL);
 	printf("total hold_a contentions=%llu wait_ns=%llu\n", (unsigned long long)waits[0],
 	       (unsigned long long)wait_ns[0]);
 	printf("total hold_b contentions=%llu wait_ns=%llu\n", (unsigned long long)waits[1],
 	       (unsigned long long)wait_ns[1]);
+	printf("total hold_w contentions=%llu wait_ns=%llu\n", (unsigned long long)waits[2],
+	       (unsigned long long)wait_ns[2]);
 	return 0;
 }
