@@ -1057,12 +1057,8 @@ struct cfi_table *cfi_table__load(int fd)
 		errno = ENOSYS;
 		return NULL;
 	}
-	if (fstat(fd, &st))
+	if (elf_file_check(fd, &st))
 		return NULL;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		return NULL;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		err = -ENOMEM;

@@ -787,12 +787,8 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 		errno = ENOSYS;
 		return NULL;
 	}
-	if (fstat(fd, &st))
+	if (elf_file_check(fd, &st))
 		return NULL;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		return NULL;
-	}
 	/* libelf reads through its own descriptor, which elfi_close() closes. */
 	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (dfd < 0)
