@@ -8,7 +8,9 @@
 #define PPROFD_TEST_H
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int test_failed_asserts;
@@ -54,5 +56,22 @@ static int test_nr_passed, test_nr_failed;
 	} while (0)
 
 #define TEST_MAIN_END() (test_nr_failed ? 1 : 0)
+
+/* Runs a shell command (building test inputs); 0, or the failure said. */
+static inline int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = system(cmd);
+	if (r)
+		fprintf(stderr, "command failed (%d): %s\n", r, cmd);
+	return r;
+}
 
 #endif

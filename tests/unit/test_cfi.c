@@ -31,22 +31,6 @@
 
 static char tmp[64];
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	if (r)
-		fprintf(stderr, "command failed (%d): %s\n", r, cmd);
-	return r;
-}
-
 static struct cfi_table *load(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

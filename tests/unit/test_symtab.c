@@ -67,22 +67,6 @@ static const char *cxx_src =
 	"template <typename T> __attribute__((noinline)) T tmpl(T x) { volatile T y = x; return y + 1; }\n"
 	"int main(int argc, char **) { ns::Klass k{argc}; return k.method(argc) + (int)tmpl<long>(argc); }\n";
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	if (r)
-		fprintf(stderr, "command failed (%d): %s\n", r, cmd);
-	return r;
-}
-
 static void write_file(const char *path, const void *p, size_t n)
 {
 	FILE *f = fopen(path, "w");
