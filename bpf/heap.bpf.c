@@ -81,6 +81,10 @@ struct {
 	__type(value, struct heap_live);
 } live SEC(".maps");
 
+/* The filter in front of live (heap.h): in .bss, so user space can lower
+ * a slot when it deletes an exited process's entries. */
+__u32 live_hint[1 << HEAP_HINT_BITS];
+
 static __always_inline struct heap_percpu *percpu(void)
 {
 	__u32 zero = 0;
@@ -129,8 +133,11 @@ static __always_inline void untrack(struct heap_percpu *pc, __u64 ptr, __u32 tgi
 	struct live_key k = { .ptr = ptr, .tgid = tgid };
 	struct heap_live *l;
 	struct heap_event *ev;
+	__u32 slot = heap_hint_slot(ptr, tgid);
 	__u64 flags;
 
+	if (!live_hint[slot])
+		return;
 	l = bpf_map_lookup_elem(&live, &k);
 	if (!l)
 		return;
@@ -145,7 +152,9 @@ static __always_inline void untrack(struct heap_percpu *pc, __u64 ptr, __u32 tgi
 	ev->ptr = ptr;
 	ev->size = l->size;
 	ev->rate = 0;
-	bpf_map_delete_elem(&live, &k);
+	if (bpf_map_delete_elem(&live, &k))
+		return; /* a concurrent free of the same block took it */
+	__sync_fetch_and_add(&live_hint[slot], -1);
 	wake_or_not(&flags);
 	if (bpf_ringbuf_output(&events, ev, HEAP_FREE_EVENT_SIZE, flags))
 		pc->counters[HEAP_CNT_DROP_RINGBUF]++;
@@ -162,6 +171,7 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	struct heap_live l;
 	struct live_key k = { .ptr = ptr, .tgid = id >> 32 };
 	struct heap_event *ev = &pc->ev;
+	__u32 slot = heap_hint_slot(ptr, id >> 32);
 	long n;
 
 	if (!ptr) {
@@ -182,7 +192,11 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 
 	l.id = ev->id;
 	l.size = size;
+	/* Up before the insert, so that a free on another CPU that finds the
+	 * entry finds the slot raised too. */
+	__sync_fetch_and_add(&live_hint[slot], 1);
 	if (bpf_map_update_elem(&live, &k, &l, BPF_ANY)) {
+		__sync_fetch_and_add(&live_hint[slot], -1);
 		ev->flags |= HEAP_F_UNTRACKED;
 		pc->counters[HEAP_CNT_INUSE_FULL]++;
 	}
@@ -201,8 +215,8 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	if (bpf_ringbuf_output(&events, ev, sizeof(*ev) + n * 8, flags)) {
 		/* User space will never know this id: a free must not name it. */
 		pc->counters[HEAP_CNT_DROP_RINGBUF]++;
-		if (!(ev->flags & HEAP_F_UNTRACKED))
-			bpf_map_delete_elem(&live, &k);
+		if (!(ev->flags & HEAP_F_UNTRACKED) && !bpf_map_delete_elem(&live, &k))
+			__sync_fetch_and_add(&live_hint[slot], -1);
 		return;
 	}
 	pc->counters[HEAP_CNT_ALLOC_EVENTS]++;

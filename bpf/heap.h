@@ -84,6 +84,23 @@ struct heap_live {
 	__u64 size;
 };
 
+/*
+ * A counting filter in front of the in-use table: slot heap_hint_slot() of
+ * the program's live_hint[] counts the tracked blocks that hash there. It
+ * goes up before a block enters the table and down after a delete that
+ * removed one (in BPF or, for an exited process, in user space), so a zero
+ * is never wrong and the free of an untracked block (nearly every free)
+ * costs one read of a 64 KiB array that stays in cache, not a hash of the
+ * key and a read of the table's 512 KiB of buckets.
+ */
+#define HEAP_HINT_BITS 14
+
+static inline __u32 heap_hint_slot(__u64 ptr, __u32 tgid)
+{
+	return (__u32)((((ptr >> 4) ^ ((__u64)tgid << 44)) * 0x9e3779b97f4a7c15ull) >>
+		       (64 - HEAP_HINT_BITS));
+}
+
 enum heap_counter {
 	HEAP_CNT_ALLOC_CALLS,    /* allocation entry probes hit */
 	HEAP_CNT_FREE_CALLS,     /* free probes hit */

@@ -1008,7 +1008,9 @@ static void forget_live(struct heap_sampler *s, uint32_t pid)
 		prev = &k;
 	}
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &del[i]);
+		if (!bpf_map_delete_elem(fd, &del[i]))
+			__atomic_fetch_sub(&s->skel->bss->live_hint[heap_hint_slot(del[i].ptr, pid)], 1,
+					   __ATOMIC_RELAXED);
 	free(del);
 }
 
