@@ -19,6 +19,7 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 N=${PAIRS:-2000000}       # pairs per measurement (bpftrace: N/20)
 OPS=${OPS:-20000000}      # alloc_heavy operations per run, ~3 s unprofiled (bpftrace: OPS/50)
+TREE_OPS=${TREE_OPS:-5000000} # alloc_tree operations per run, ~3 s unprofiled
 HEAP_ROUNDS=${HEAP_ROUNDS:-3}
 T=$(mktemp -d /tmp/pprofd-heapbench.XXXXXX)
 MP= HP= BT= AHP=
@@ -37,6 +38,7 @@ BT_PROG="uprobe:$LIBC:malloc { @m = count(); } uprobe:$LIBC:free { @f = count();
 
 gcc -O2 -g -fno-omit-frame-pointer bench/malloc_pair.c -o "$T/malloc_pair" || exit 1
 gcc -O2 -g -fno-omit-frame-pointer bench/alloc_heavy.c -o "$T/alloc_heavy" || exit 1
+gcc -O2 -g -fno-omit-frame-pointer bench/alloc_tree.c -o "$T/alloc_tree" || exit 1
 [ -x "$BUILD/tools/heapprobe" ] || { echo "  ($BUILD/tools/heapprobe missing: make $BUILD/tools/heapprobe)"; exit 1; }
 HAVE_BT=; command -v bpftrace >/dev/null && HAVE_BT=1
 HAVE_HT=; command -v heaptrack >/dev/null && HAVE_HT=1
@@ -154,13 +156,13 @@ print(f"    heap_free  (uprobe on free)                                         
       f"{(fn1 - fn0) / max(f, 1):6.1f} ns/run over {f} runs")
 PY
 
-echo "  -- c. allocation-heavy workload (bench/alloc_heavy.c, $OPS ops; $HEAP_ROUNDS alternating rounds)"
-# ah_run OPS [command prefix...]: one fresh alloc_heavy process, optionally
-# under a command (heaptrack) or with a profiler attached by PROFILER
-# (heapprobe|bpftrace) before the timed work; prints its ns per operation.
+# ah_run OPS [command prefix...]: one fresh $WL process (alloc_heavy or
+# alloc_tree), optionally under a command (heaptrack) or with a profiler
+# attached by PROFILER (heapprobe|bpftrace) before the timed work; prints
+# its ns per operation.
 ah_run() {
 	local ops=$1 line pid; shift
-	coproc AH { exec "$@" "$T/alloc_heavy" 2>&1; }
+	coproc AH { exec "$@" "$T/$WL" 2>&1; }
 	AHP=$AH_PID
 	while read -r line <&"${AH[0]}"; do
 		case $line in ready\ *) pid=${line#ready }; break ;; esac
@@ -188,16 +190,19 @@ ah_run() {
 	set -- $line
 	echo "$2"
 }
-declare -a none=() pp=() ht=() bt=()
-ah_run $((OPS / 10)) >/dev/null   # warm up
-for r in $(seq "$HEAP_ROUNDS"); do
-	none+=("$(ah_run "$OPS")")
-	pp+=("$(PROFILER=heapprobe ah_run "$OPS")")
-	if [ -n "$HAVE_HT" ]; then ht+=("$(ah_run "$OPS" heaptrack -o "$T/ht.$r")"); else ht+=(nan); fi
-	if [ -n "$HAVE_BT" ]; then bt+=("$(PROFILER=bpftrace ah_run $((OPS / 50)))"); else bt+=(nan); fi
-done
-STATS=1 PROFILER=heapprobe ah_run $((OPS / 4)) >/dev/null   # untimed: BPF statistics on
-python3 - "${none[*]}" "${pp[*]}" "${ht[*]}" "${bt[*]}" "$T/ah.bpfstats" "$OPS" <<'PY'
+# workload NAME OPS: the alternating rounds of section c on one workload
+workload() {
+	local WL=$1 ops=$2 r
+	local -a none=() pp=() ht=() bt=()
+	ah_run $((ops / 10)) >/dev/null   # warm up
+	for r in $(seq "$HEAP_ROUNDS"); do
+		none+=("$(ah_run "$ops")")
+		pp+=("$(PROFILER=heapprobe ah_run "$ops")")
+		if [ -n "$HAVE_HT" ]; then ht+=("$(ah_run "$ops" heaptrack -o "$T/ht.$r")"); else ht+=(nan); fi
+		if [ -n "$HAVE_BT" ]; then bt+=("$(PROFILER=bpftrace ah_run $((ops / 50)))"); else bt+=(nan); fi
+	done
+	STATS=1 PROFILER=heapprobe ah_run $((ops / 4)) >/dev/null   # untimed: BPF statistics on
+	python3 - "${none[*]}" "${pp[*]}" "${ht[*]}" "${bt[*]}" "$T/ah.bpfstats" "$ops" <<'PY'
 import statistics as st, sys
 none, pp, ht, bt = ([float(x) for x in a.split()] for a in sys.argv[1:5])
 ops = int(sys.argv[6])
@@ -217,3 +222,9 @@ for l in open(sys.argv[5]):
     a, b, c, d = map(int, l.split()); ac += a; an += b; fc += c; fn += d
 print(f"    BPF time under pprofd (one more run of {ops // 4} ops, statistics on): heap_alloc {an / max(ac, 1):.1f} ns/run over {ac} runs, heap_free {fn / max(fc, 1):.1f} ns/run over {fc} runs")
 PY
+}
+echo "  -- c. allocation-heavy workloads ($HEAP_ROUNDS alternating rounds each)"
+echo "   c1. bench/alloc_tree.c: a search tree, recursive descent (allocator ~20 frames deep), $TREE_OPS ops"
+workload alloc_tree "$TREE_OPS"
+echo "   c2. bench/alloc_heavy.c: a hash table, the allocator called from main's callee (the shallow extreme), $OPS ops"
+workload alloc_heavy "$OPS"
