@@ -19,6 +19,9 @@
 #      c3. a real program: clang++ -O2 compiling bench/alloc_clang.cc
 #          (bench/clang_job.sh; no bpftrace row: it would take minutes).
 #      Target: below heaptrack's slowdown.
+#   d. the floor under (a) and (c): one uprobe hit (bpftrace, counting) on
+#      an emulated `push` (where the heap probes sit) and on a 5-byte nop
+#      (which kernel 6.18 turns into a call, no trap), against no probe.
 # kernel.bpf_stats_enabled is on only while (b) and one extra untimed run
 # of (c) are counted; it is restored at exit.
 set -u
@@ -46,6 +49,7 @@ BT_PROG="uprobe:$LIBC:malloc { @m = count(); } uprobe:$LIBC:free { @f = count();
 gcc -O2 -g -fno-omit-frame-pointer bench/malloc_pair.c -o "$T/malloc_pair" || exit 1
 gcc -O2 -g -fno-omit-frame-pointer bench/alloc_heavy.c -o "$T/alloc_heavy" || exit 1
 gcc -O2 -g -fno-omit-frame-pointer bench/alloc_tree.c -o "$T/alloc_tree" || exit 1
+gcc -O2 bench/uprobe_hit.c -o "$T/uprobe_hit" || exit 1
 [ -x "$BUILD/tools/heapprobe" ] || { echo "  ($BUILD/tools/heapprobe missing: make $BUILD/tools/heapprobe)"; exit 1; }
 HAVE_BT=; command -v bpftrace >/dev/null && HAVE_BT=1
 HAVE_HT=; command -v heaptrack >/dev/null && HAVE_HT=1
@@ -242,3 +246,31 @@ echo "   c2. bench/alloc_heavy.c: a hash table, the allocator called from main's
 workload alloc_heavy "$OPS"
 echo "   c3. a real program: clang++ -O2 compiling bench/alloc_clang.cc (bench/clang_job.sh), one compile a run"
 workload clang_job 1
+
+echo "  -- d. one uprobe hit by the probed instruction (bpftrace counting; ns per call, best of 3)"
+# hit KIND [probe]: ns per call of uprobe_hit KIND, with a bpftrace uprobe on
+# its function when asked
+hit() {
+	local best= v p b
+	for _ in 1 2 3; do
+		if [ -n "${2:-}" ] && [ -n "$HAVE_BT" ]; then
+			"$T/uprobe_hit" "$1" 2000000 2 >"$T/hit.out" & p=$!
+			bpftrace -p "$p" -e "uprobe:$T/uprobe_hit:${1}_entry { @c = count(); }" >/dev/null 2>&1 & b=$!
+			wait "$p"; kill -INT "$b" 2>/dev/null; wait "$b" 2>/dev/null
+		elif [ -n "${2:-}" ]; then
+			echo nan >"$T/hit.out"
+		else
+			"$T/uprobe_hit" "$1" 20000000 0 >"$T/hit.out"
+		fi
+		v=$(cat "$T/hit.out")
+		best=$(python3 -c "print(min(float('$v'), float('${best:-1e18}')))")
+	done
+	echo "$best"
+}
+python3 - "$(hit push)" "$(hit push probe)" "$(hit nop5)" "$(hit nop5 probe)" <<'PY'
+import sys
+p0, p1, n0, n1 = map(float, sys.argv[1:5])
+print(f"    push %rbp (emulated after an int3 trap)   {p1 - p0:7.1f} ns a hit")
+print(f"    5-byte nop (6.18: a call, no trap)         {n1 - n0:7.1f} ns a hit ({(p1 - p0) / (n1 - n0):.1f}x less)")
+print("    (the allocators' entry points have no 5-byte nop: every heap probe is a trapped hit)")
+PY
