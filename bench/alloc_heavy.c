@@ -4,22 +4,13 @@
  * hash table of nodes whose sizes are drawn log-uniformly from 16 B..4 KiB
  * (fixed seed), with inserts, deletes and reallocs of random nodes.
  *
- * Fills the table to LIVE nodes, prints "ready PID", then for each line "N"
- * read from stdin runs N operations (45 % insert, 45 % delete, 10 % realloc
- * to a new size; every new byte is written) and prints
- *
- *   <seconds> <ns per operation> <checksum>
- *
- * so that a profiler can attach before the timed work starts (heaptrack,
- * which is preloaded, sees the fill too, but it is not timed). "0" or EOF
- * frees everything and exits.
+ * Fills the table to LIVE nodes, then speaks alloc_bench.h's protocol; an
+ * operation is an insert (45 %), a delete (45 %) or a realloc to a new size
+ * (10 %); every new byte is written. At the end it frees everything.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "alloc_bench.h"
 
 #define LIVE (64 << 10)      /* nodes in the table in steady state */
 #define BUCKETS (128 << 10)  /* power of two */
@@ -34,28 +25,10 @@ struct node {
 static struct node *table[BUCKETS];
 static uint64_t keys[2 * LIVE]; /* live keys, for picking one at random */
 static size_t nkeys;
-static uint64_t rng = 0x9e3779b97f4a7c15ull, checksum;
-
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 static size_t hash(uint64_t key)
 {
 	return (key * 0xff51afd7ed558ccdull) >> 47 & (BUCKETS - 1);
-}
-
-/* 16 B..4 KiB, log-uniform: as many blocks of 16-32 B as of 2-4 KiB. */
-static uint32_t rand_size(void)
-{
-	uint64_t r = next_rand();
-	unsigned shift = 4 + r % 8; /* 16 .. 2048 */
-
-	return (1u << shift) + (uint32_t)((r >> 8) & ((1u << shift) - 1));
 }
 
 static void fill(unsigned char *p, size_t n, uint64_t key)
@@ -65,12 +38,10 @@ static void fill(unsigned char *p, size_t n, uint64_t key)
 
 static void insert(void)
 {
-	uint32_t size = rand_size();
+	uint32_t size = rand_size(sizeof(struct node));
 	struct node *n;
 	size_t h;
 
-	if (size < sizeof(*n))
-		size = sizeof(*n);
 	n = malloc(size);
 	if (!n)
 		abort();
@@ -112,10 +83,8 @@ static void resize(void)
 {
 	size_t i;
 	struct node **pp = pick(&i), *n;
-	uint32_t old = (*pp)->size, size = rand_size();
+	uint32_t old = (*pp)->size, size = rand_size(sizeof(*n));
 
-	if (size < sizeof(*n))
-		size = sizeof(*n);
 	n = realloc(*pp, size);
 	if (!n)
 		abort();
@@ -140,26 +109,9 @@ static void op(void)
 
 int main(void)
 {
-	char line[64];
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (nkeys < LIVE)
 		insert();
-	printf("ready %d\n", (int)getpid());
-	while (fgets(line, sizeof(line), stdin)) {
-		long n = atol(line);
-		struct timespec a, b;
-		double s;
-
-		if (n <= 0)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		for (long i = 0; i < n; i++)
-			op();
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-		printf("%.4f %.1f %llu\n", s, s * 1e9 / n, (unsigned long long)checksum);
-	}
+	alloc_bench_main(op);
 	while (nkeys)
 		delete();
 	return 0;

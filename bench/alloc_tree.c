@@ -8,21 +8,13 @@
  * shallow, faster extreme: a hash table, the allocator called from main's
  * callee).
  *
- * Same protocol as alloc_heavy.c: fills the tree to LIVE nodes, prints
- * "ready PID", then for each line "N" read from stdin runs N operations
- * (45 % insert, 45 % delete, 10 % realloc to a new size; every new byte is
- * written) and prints
- *
- *   <seconds> <ns per operation> <checksum>
- *
- * "0" or EOF frees everything and exits.
+ * Fills the tree to LIVE nodes, then speaks alloc_bench.h's protocol with
+ * alloc_heavy.c's operations: an insert (45 %), a delete (45 %) or a
+ * realloc to a new size (10 %); every new byte is written.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "alloc_bench.h"
 
 #define LIVE (64 << 10) /* nodes in the tree in steady state */
 
@@ -37,29 +29,10 @@ struct node {
 static struct node *root;
 static uint64_t keys[2 * LIVE]; /* live keys, for picking one at random */
 static size_t nkeys;
-static uint64_t rng = 0x9e3779b97f4a7c15ull, checksum;
-
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-/* 16 B..4 KiB, log-uniform: as many blocks of 16-32 B as of 2-4 KiB. */
-static uint32_t rand_size(void)
-{
-	uint64_t r = next_rand();
-	unsigned shift = 4 + r % 8; /* 16 .. 2048 */
-	uint32_t size = (1u << shift) + (uint32_t)((r >> 8) & ((1u << shift) - 1));
-
-	return size < sizeof(struct node) ? sizeof(struct node) : size;
-}
 
 static struct node *new_node(uint64_t key)
 {
-	uint32_t size = rand_size();
+	uint32_t size = rand_size(sizeof(struct node));
 	struct node *n = malloc(size);
 
 	if (!n)
@@ -148,7 +121,7 @@ static struct node *resize(struct node *t, uint64_t key)
 		return t;
 	}
 	old = t->size;
-	size = rand_size();
+	size = rand_size(sizeof(struct node));
 	t = realloc(t, size);
 	if (!t)
 		abort();
@@ -180,28 +153,11 @@ static void op(void)
 
 int main(void)
 {
-	char line[64];
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (nkeys < LIVE) {
 		keys[nkeys] = next_rand() | 1;
 		root = insert(root, keys[nkeys++]);
 	}
-	printf("ready %d\n", (int)getpid());
-	while (fgets(line, sizeof(line), stdin)) {
-		long n = atol(line);
-		struct timespec a, b;
-		double s;
-
-		if (n <= 0)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		for (long i = 0; i < n; i++)
-			op();
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
-		printf("%.4f %.1f %llu\n", s, s * 1e9 / n, (unsigned long long)checksum);
-	}
+	alloc_bench_main(op);
 	while (root)
 		root = delete(root, root->key);
 	return 0;
