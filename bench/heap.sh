@@ -110,7 +110,7 @@ run() {
 	local best=
 	for _ in 1 2 3; do
 		echo "$1" >&"${MPC[1]}"
-		read -r v <&"${MPC[0]}"
+		read -r _ v _ <&"${MPC[0]}"   # seconds, ns per pair, checksum
 		best=$(python3 -c "print(min(float('$v'), float('${best:-1e18}')))")
 	done
 	echo "$best"
