@@ -32,9 +32,10 @@ struct heap_attach {
 struct heap_cont {
 	uint32_t pid;
 	struct image *img; /* holds a reference */
-	struct heap_attach *a;
+	struct heap_attach *a; /* NULL once released */
 	struct heap_agg agg;
 	uint64_t since_ns;
+	bool released; /* the config stopped naming it: written once more, then freed */
 	struct heap_cont *next;
 };
 
@@ -165,9 +166,21 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 		return;
 	for (c = w->conts; c; c = c->next)
 		if (c->pid == pid && !c->img->end_ns)
-			return; /* watched already */
+			break;
+	if (c && !c->released)
+		return; /* watched already */
 	if (!targets_match(cfg->heap_targets, cfg->nr_heap_targets, pid, comm))
 		return;
+	if (c) {
+		/* Released at a SIGHUP and named again by the next one before
+		 * its last profile was written: attached again. */
+		if ((c->a = heap_watch__attach(w, pid, err, sizeof(err)))) {
+			c->released = false;
+			log_info("heap: continuous heap profiling of pid %u (%s) again", pid,
+				 c->img->comm);
+		}
+		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
@@ -204,7 +217,21 @@ static void consider_pid(void *w, uint32_t pid)
 
 void heap_watch__scan(struct heap_watch *w)
 {
-	if (w->o.cfg->nr_heap_targets)
+	const struct config *cfg = w->o.cfg;
+
+	/* Processes the config no longer names (a SIGHUP): their probes go
+	 * now, so that they stop paying; what was collected is written at the
+	 * end of the window. */
+	for (struct heap_cont *c = w->conts; c; c = c->next) {
+		if (c->released || c->img->end_ns ||
+		    targets_match(cfg->heap_targets, cfg->nr_heap_targets, c->pid, NULL))
+			continue;
+		heap_watch__detach(w, c->a);
+		c->a = NULL;
+		c->released = true;
+		log_info("heap: pid %u is no longer named by heap_target: probes detached", c->pid);
+	}
+	if (cfg->nr_heap_targets)
 		for_each_process(consider_pid, w);
 }
 
@@ -246,7 +273,7 @@ int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec sta
 		struct pprof *p = NULL;
 		uint8_t *buf = NULL;
 		size_t len;
-		char comment[160];
+		char comment[256];
 		int err = -ENOMEM;
 
 		if (stackagg__len(&c->agg.agg)) {
@@ -255,8 +282,10 @@ int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec sta
 			if (p) {
 				snprintf(comment, sizeof(comment),
 					 "pprofd %s: heap profile of pid %u (%s); allocations made "
-					 "before pprofd attached are not known",
-					 PPROFD_VERSION, c->pid, c->img->comm);
+					 "before pprofd attached are not known%s",
+					 PPROFD_VERSION, c->pid, c->img->comm,
+					 c->released ? "; profiling stopped in this window "
+						       "(heap_target no longer names it)" : "");
 				pprof__add_comment(p, comment);
 				err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,
 							 &c->agg.agg, false);
@@ -278,7 +307,7 @@ int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec sta
 		}
 		/* Alloc and in-use go on accumulating, as Go's heap profile does,
 		 * for as long as the process lives. */
-		if (c->img->end_ns) {
+		if (c->img->end_ns || c->released) {
 			*l = c->next;
 			cont_free(w, c);
 		} else {

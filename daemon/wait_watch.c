@@ -26,6 +26,7 @@ struct wait_cont {
 	struct image *img; /* holds a reference */
 	bool attached[WAIT_NR_KINDS];
 	struct wait_agg agg[WAIT_NR_KINDS];
+	bool released; /* the config stopped naming it: written once more, then freed */
 	struct wait_cont *next;
 };
 
@@ -126,19 +127,51 @@ void wait_watch__detach(struct wait_watch *w, enum wait_kind kind, uint32_t pid)
 		wait_sampler__remove_pid(w->s[kind], pid);
 }
 
+static void attach_kinds(struct wait_watch *w, struct wait_cont *c)
+{
+	char err[200];
+
+	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+		if (c->attached[k])
+			continue;
+		if (wait_watch__attach(w, k, c->pid, err, sizeof(err)) == 0)
+			c->attached[k] = true;
+		else
+			log_warn("%s: pid %u is named by lock_target, but: %s", wait_kind_name(k),
+				 c->pid, err);
+	}
+}
+
+static void detach_kinds(struct wait_watch *w, struct wait_cont *c)
+{
+	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+		if (c->attached[k])
+			wait_watch__detach(w, k, c->pid);
+		c->attached[k] = false;
+	}
+}
+
 void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
 {
 	const struct config *cfg = w->o.cfg;
 	struct wait_cont *c;
-	char err[200];
 
 	if (!cfg->nr_lock_targets || pid == (uint32_t)getpid())
 		return;
 	for (c = w->conts; c; c = c->next)
 		if (c->pid == pid && !c->img->end_ns)
-			return; /* watched already */
+			break;
+	if (c && !c->released)
+		return; /* watched already */
 	if (!targets_match(cfg->lock_targets, cfg->nr_lock_targets, pid, comm))
 		return;
+	if (c) {
+		/* Released at a SIGHUP and named again by the next one before
+		 * its last profiles were written: attached again. */
+		c->released = false;
+		attach_kinds(w, c);
+		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
@@ -153,14 +186,9 @@ void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
 		return;
 	}
 	c->pid = pid;
-	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+	for (int k = 0; k < WAIT_NR_KINDS; k++)
 		wait_agg__init(&c->agg[k], k, CONT_MAX_BYTES, MAX_PENDING);
-		if (wait_watch__attach(w, k, pid, err, sizeof(err)) == 0)
-			c->attached[k] = true;
-		else
-			log_warn("%s: pid %u is named by lock_target, but: %s", wait_kind_name(k), pid,
-				 err);
-	}
+	attach_kinds(w, c);
 	c->img->refs++;
 	c->next = w->conts;
 	w->conts = c;
@@ -174,7 +202,20 @@ static void consider_pid(void *w, uint32_t pid)
 
 void wait_watch__scan(struct wait_watch *w)
 {
-	if (w->o.cfg->nr_lock_targets)
+	const struct config *cfg = w->o.cfg;
+
+	/* Processes the config no longer names (a SIGHUP): detached now, so
+	 * that they stop paying; what was collected is written at the end of
+	 * the window. */
+	for (struct wait_cont *c = w->conts; c; c = c->next) {
+		if (c->released || c->img->end_ns ||
+		    targets_match(cfg->lock_targets, cfg->nr_lock_targets, c->pid, NULL))
+			continue;
+		detach_kinds(w, c);
+		c->released = true;
+		log_info("lock: pid %u is no longer named by lock_target: detached", c->pid);
+	}
+	if (cfg->nr_lock_targets)
 		for_each_process(consider_pid, w);
 }
 
@@ -190,11 +231,9 @@ int wait_watch__drain(struct wait_watch *w)
 
 static void cont_free(struct wait_watch *w, struct wait_cont *c)
 {
-	for (int k = 0; k < WAIT_NR_KINDS; k++) {
-		if (c->attached[k])
-			wait_watch__detach(w, k, c->pid);
+	detach_kinds(w, c);
+	for (int k = 0; k < WAIT_NR_KINDS; k++)
 		wait_agg__reset(&c->agg[k]);
-	}
 	c->img->refs--;
 	free(c);
 }
@@ -204,13 +243,15 @@ static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k
 {
 	struct pprof *p = wait_profile__new(start.tv_sec * 1000000000ll + start.tv_nsec, duration_ns);
 	uint8_t *buf = NULL;
-	char comment[160];
+	char comment[256];
 	size_t len;
 	int err = -ENOMEM;
 
 	if (p) {
-		snprintf(comment, sizeof(comment), "pprofd %s: %s profile of pid %u (%s)",
-			 PPROFD_VERSION, wait_kind_name(k), c->pid, c->img->comm);
+		snprintf(comment, sizeof(comment), "pprofd %s: %s profile of pid %u (%s)%s",
+			 PPROFD_VERSION, wait_kind_name(k), c->pid, c->img->comm,
+			 c->released ? "; profiling stopped in this window (lock_target no "
+				       "longer names it)" : "");
 		pprof__add_comment(p, comment);
 		/* mutex: the stack of a futex wake, whose ip follows the syscall */
 		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img, &c->agg[k].agg, false);
@@ -244,7 +285,7 @@ int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec sta
 				files += write_one(w, c, k, dir, start, duration_ns);
 			wait_agg__clear(&c->agg[k]);
 		}
-		if (c->img->end_ns) {
+		if (c->img->end_ns || c->released) {
 			*l = c->next;
 			cont_free(w, c);
 		} else {
