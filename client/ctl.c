@@ -147,7 +147,7 @@ static void request_usage(const char *cmd, FILE *f)
 		"pprof) to FILE, or to standard output when that is not a terminal.\n\n"
 		"  -p, --pid PID       the process\n"
 		"  -s, --seconds N     how long to collect (default 30)\n"
-		"%s"
+		"%s%s"
 		"  -o, --output FILE   where to write the profile\n"
 		"      --socket PATH   pprofd's control socket (default %s)\n\n"
 		"Example:\n"
@@ -155,6 +155,8 @@ static void request_usage(const char *cmd, FILE *f)
 		cmd, strcmp(cmd, "profile") ? "" : " [--hz HZ]",
 		strcmp(cmd, "profile") ? cmd : "CPU",
 		strcmp(cmd, "profile") ? "" : "      --hz HZ         samples per second (default: pprofd's frequency)\n",
+		strcmp(cmd, "heap") ? "" : "                      (without it, a process a heap_target names gets its\n"
+					   "                      profile since pprofd attached, at once)\n",
 		DEFAULT_SOCKET, cmd);
 }
 

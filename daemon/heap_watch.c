@@ -262,6 +262,61 @@ static void cont_free(struct heap_watch *w, struct heap_cont *c)
 	free(c);
 }
 
+/* c's profile: what was allocated since pprofd attached and what of it is
+ * still in use, as Go's heap profile. */
+static int cont_encode(struct heap_watch *w, struct heap_cont *c, int64_t time_ns,
+		       int64_t duration_ns, const char *note, uint8_t **buf, size_t *len)
+{
+	struct pprof *p = heap_profile__new(c->agg.rate, time_ns, duration_ns);
+	char comment[256];
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	snprintf(comment, sizeof(comment),
+		 "pprofd %s: heap profile of pid %u (%s); allocations made before pprofd "
+		 "attached are not known%s",
+		 PPROFD_VERSION, c->pid, c->img->comm, note);
+	pprof__add_comment(p, comment);
+	err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img, &c->agg.agg, false);
+	if (!err)
+		err = pprof__encode_gz(p, buf, len);
+	pprof__free(p);
+	return err;
+}
+
+/* The process's continuous profile, if a heap_target names it now. */
+static struct heap_cont *watched(struct heap_watch *w, uint32_t pid)
+{
+	for (struct heap_cont *c = w->conts; c; c = c->next)
+		if (c->pid == pid && !c->img->end_ns && !c->released)
+			return c;
+	return NULL;
+}
+
+bool heap_watch__watches(struct heap_watch *w, uint32_t pid)
+{
+	return watched(w, pid) != NULL;
+}
+
+int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_t *len)
+{
+	struct heap_cont *c = watched(w, pid);
+	struct timespec now, mono;
+
+	if (!c)
+		return -ENOENT;
+	if (w->s)
+		heap_sampler__drain(w->s); /* up to this moment */
+	clock_gettime(CLOCK_REALTIME, &now);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return cont_encode(w, c, now.tv_sec * 1000000000ll + now.tv_nsec,
+			   (int64_t)(mono.tv_sec * 1000000000ull + mono.tv_nsec - c->since_ns),
+			   "; heap_target names it: its profile since pprofd attached, as it "
+			   "stands at the request",
+			   buf, len);
+}
+
 int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec start,
 		      int64_t duration_ns)
 {
@@ -270,28 +325,15 @@ int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec sta
 
 	while (*l) {
 		struct heap_cont *c = *l;
-		struct pprof *p = NULL;
 		uint8_t *buf = NULL;
 		size_t len;
-		char comment[256];
-		int err = -ENOMEM;
+		int err;
 
 		if (stackagg__len(&c->agg.agg)) {
-			p = heap_profile__new(c->agg.rate, start.tv_sec * 1000000000ll + start.tv_nsec,
-					      duration_ns);
-			if (p) {
-				snprintf(comment, sizeof(comment),
-					 "pprofd %s: heap profile of pid %u (%s); allocations made "
-					 "before pprofd attached are not known%s",
-					 PPROFD_VERSION, c->pid, c->img->comm,
-					 c->released ? "; profiling stopped in this window "
-						       "(heap_target no longer names it)" : "");
-				pprof__add_comment(p, comment);
-				err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,
-							 &c->agg.agg, false);
-			}
-			if (!err)
-				err = pprof__encode_gz(p, &buf, &len);
+			err = cont_encode(w, c, start.tv_sec * 1000000000ll + start.tv_nsec, duration_ns,
+					  c->released ? "; profiling stopped in this window "
+							"(heap_target no longer names it)" : "",
+					  &buf, &len);
 			if (!err)
 				err = output__write(dir, c->img->comm, c->pid, "heap", start.tv_sec, buf,
 						    len, NULL, 0);
@@ -303,7 +345,6 @@ int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec sta
 			if (!err)
 				files++;
 			free(buf);
-			pprof__free(p);
 		}
 		/* Alloc and in-use go on accumulating, as Go's heap profile does,
 		 * for as long as the process lives. */

@@ -50,6 +50,12 @@ void heap_watch__scan(struct heap_watch *w);
 
 int heap_watch__drain(struct heap_watch *w);
 
+/* Whether a heap_target names pid now; and, if so, its profile as it stands
+ * (what heap_watch__write would write now), or -ENOENT. As Go's
+ * /debug/pprof/heap, which answers at once. */
+bool heap_watch__watches(struct heap_watch *w, uint32_t pid);
+int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_t *len);
+
 /* Writes a heap profile for each watched process with samples (alloc since
  * it was attached, in-use now, as Go's heap profile), and lets go of those
  * that exited. Returns files written. */

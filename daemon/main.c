@@ -214,6 +214,16 @@ static void heap_detach(void *ctx, struct heap_attach *a)
 	heap_watch__detach(((struct daemon *)ctx)->heapw, a);
 }
 
+static bool heap_watched(void *ctx, uint32_t pid)
+{
+	return heap_watch__watches(((struct daemon *)ctx)->heapw, pid);
+}
+
+static int heap_current(void *ctx, uint32_t pid, uint8_t **data, size_t *len)
+{
+	return heap_watch__current(((struct daemon *)ctx)->heapw, pid, data, len);
+}
+
 static void on_wait_record(void *ctx, struct image *img, const struct wait_record *r,
 			   const uint64_t *uframes, unsigned nr_uframes)
 {
@@ -687,6 +697,8 @@ int main(int argc, char **argv)
 		.status_ctx = &d,
 		.heap_attach = heap_attach,
 		.heap_detach = heap_detach,
+		.heap_watched = heap_watched,
+		.heap_current = heap_current,
 		.heap_ctx = &d,
 		.wait_attach = wait_attach,
 		.wait_detach = wait_detach,

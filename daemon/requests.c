@@ -46,6 +46,7 @@ struct request {
 	struct cpu_pid_events *events;
 	struct heap_attach *heap; /* heap: the allocator probes of the process */
 	bool wait_attached;       /* mutex, block: the process is the sampler's target */
+	bool snapshot;            /* answered at once: see start_snapshot */
 	uint64_t start_ns, deadline_ns;
 	struct timespec start_real;
 	req_done_fn done;
@@ -235,47 +236,64 @@ static struct request *admit(struct requests *r, const struct req_params *p, req
 }
 
 /*
- * A threads profile is a snapshot: nothing to collect over time, so seconds
- * and hz are ignored (as Go's goroutine endpoint ignores seconds). It is
- * taken at the next requests__tick rather than here, because the front ends
- * expect done before requests__start returns only for refusals: its
- * deadline is now, which the event loop's timeout sees at once.
+ * Snapshots: a threads profile (nothing to collect over time, so seconds
+ * and hz are ignored, as Go's goroutine endpoint ignores seconds), and the
+ * heap profile of a process a heap_target names asked for without seconds
+ * (its continuous profile as it stands, as Go's heap endpoint answers at
+ * once). Taken at the next requests__tick rather than here, because the
+ * front ends expect done before requests__start returns only for
+ * refusals: the deadline is now, which the event loop's timeout sees at
+ * once.
  */
-static struct request *start_threads(struct requests *r, const struct req_params *p,
-				     req_done_fn done, void *ctx)
+static struct request *start_snapshot(struct requests *r, const struct req_params *p,
+				      req_done_fn done, void *ctx)
 {
 	struct request *q;
 
 	if (!p->pid) {
-		fail_now(r, done, ctx, 400, "a threads profile needs a pid");
+		fail_now(r, done, ctx, 400, "a %s profile needs a pid", kind_name(p->kind));
 		return NULL;
 	}
 	q = admit(r, p, done, ctx);
 	if (!q)
 		return NULL;
+	q->snapshot = true;
 	q->start_ns = q->deadline_ns = mono_ns();
 	clock_gettime(CLOCK_REALTIME, &q->start_real);
 	q->next = r->list;
 	r->list = q;
 	r->active++;
-	log_debug("request: threads of pid %u", p->pid);
+	log_debug("request: %s snapshot of pid %u", kind_name(p->kind), p->pid);
 	return q;
 }
 
 /* Takes the snapshot and answers. */
-static void finish_threads(struct requests *r, struct request *q)
+static void finish_snapshot(struct requests *r, struct request *q)
 {
 	struct req_result res = {.status = 200};
 	int err;
 
-	if (!r->threads)
-		r->threads = threads_snapshot__new(r->o.procs, r->o.ksyms);
-	if (!r->threads) {
-		err = -ENOMEM;
-		snprintf(res.message, sizeof(res.message), "out of memory");
+	if (q->p.kind == REQ_HEAP) {
+		err = r->o.heap_current(r->o.heap_ctx, q->p.pid, &res.data, &res.len);
+		if (err == -ENOENT)
+			snprintf(res.message, sizeof(res.message),
+				 "pid %u is no longer heap-profiled continuously: ask with seconds",
+				 q->p.pid);
+		else if (err)
+			snprintf(res.message, sizeof(res.message), "cannot encode the profile: %s",
+				 strerror(-err));
+		if (err == -ENOENT)
+			err = -ESRCH;
 	} else {
-		err = threads_snapshot__profile(r->threads, q->p.pid, &res.data, &res.len,
-						res.message, sizeof(res.message));
+		if (!r->threads)
+			r->threads = threads_snapshot__new(r->o.procs, r->o.ksyms);
+		if (!r->threads) {
+			err = -ENOMEM;
+			snprintf(res.message, sizeof(res.message), "out of memory");
+		} else {
+			err = threads_snapshot__profile(r->threads, q->p.pid, &res.data, &res.len,
+							res.message, sizeof(res.message));
+		}
 	}
 	if (err)
 		res.status = err == -ESRCH ? 404 : err == -ENOSPC ? 503 : 500;
@@ -291,8 +309,10 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	unsigned seconds = p->seconds ? p->seconds : DEFAULT_SECONDS;
 	struct request *q;
 
-	if (p->kind == REQ_THREADS)
-		return start_threads(r, p, done, ctx);
+	if (p->kind == REQ_THREADS ||
+	    (p->kind == REQ_HEAP && !p->seconds && p->pid && r->o.heap_watched &&
+	     r->o.heap_current && r->o.heap_watched(r->o.heap_ctx, p->pid)))
+		return start_snapshot(r, p, done, ctx);
 	if (p->kind != REQ_CPU && p->kind != REQ_HEAP && !is_wait(p->kind)) {
 		fail_now(r, done, ctx, 501, "%s profiles are not implemented yet", kind_name(p->kind));
 		return NULL;
@@ -498,8 +518,8 @@ static void finish(struct requests *r, struct request *q, bool exited)
 	int64_t t0 = q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec;
 	uint64_t rate = 0;
 
-	if (q->p.kind == REQ_THREADS) {
-		finish_threads(r, q);
+	if (q->snapshot) {
+		finish_snapshot(r, q);
 		return;
 	}
 

@@ -86,6 +86,11 @@ struct requests_opts {
 	 * heap (NULL + errno and a sentence in err); and their release */
 	struct heap_attach *(*heap_attach)(void *ctx, uint32_t pid, char *err, size_t errlen);
 	void (*heap_detach)(void *ctx, struct heap_attach *a);
+	/* a heap request without seconds for a process a heap_target names is
+	 * answered at once with its continuous profile (as Go's
+	 * /debug/pprof/heap is): whether pid is one, and that profile */
+	bool (*heap_watched)(void *ctx, uint32_t pid);
+	int (*heap_current)(void *ctx, uint32_t pid, uint8_t **data, size_t *len);
 	void *heap_ctx;
 	/* mutex and block: make pid a target of the lock (kind 0) or off-CPU
 	 * (kind 1) sampler, 0 or -errno and a sentence in err; and undo it */

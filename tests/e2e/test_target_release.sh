@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # asan: yes
+# A heap request without seconds for a process a heap_target names is
+# answered at once with its continuous profile, as Go's /debug/pprof/heap.
 # A process the config stops naming (heap_target, lock_target removed at
 # SIGHUP) is detached at once, so it stops paying (issue 4: "attached when
 # a request or the config asks, detached when none does"); what was
@@ -50,6 +52,20 @@ wait_log "continuous heap profiling of pid $RPID "
 wait_log "continuous mutex and block profiling of pid $RPID "
 [ "$(heap_links)" -gt "$base" ] || fail "no heap probes attached"
 ok "pid $RPID attached: $(( $(heap_links) - base )) heap links"
+
+# 0. its heap profile at once, without seconds
+sleep 1
+t0=$(date +%s%N)
+"$ROOT/$BUILD/pprofctl" heap --pid "$RPID" --socket "$T/pprofd.sock" -o "$T/now.pb.gz" ||
+	fail "heap request without seconds failed"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 3000 ] || fail "heap request without seconds took $ms ms: not answered at once"
+pprof -comments "$T/now.pb.gz" 2>/dev/null | grep -q "since pprofd attached, as it stands at the request" ||
+	{ pprof -comments "$T/now.pb.gz"; fail "no comment saying what the profile holds"; }
+pprof -sample_index=alloc_space -top "$T/now.pb.gz" 2>"$T/now.err" >"$T/now.top"
+[ -s "$T/now.err" ] && { cat "$T/now.err"; fail "go tool pprof warned"; }
+grep -qw main "$T/now.top" || { cat "$T/now.top"; fail "main not in the heap profile"; }
+ok "heap without seconds: answered in $ms ms with the continuous profile"
 
 # 1. the config stops naming it: detached now, the window's profile written
 echo "heap_sample_bytes = 4K" >"$CONF"
