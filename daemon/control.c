@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +339,30 @@ fail:
 	free(c);
 	errno = -err;
 	return NULL;
+}
+
+void control__flush(struct control *c, unsigned ms)
+{
+	uint64_t end = mono_ns() + ms * 1000000ull;
+
+	for (;;) {
+		struct pollfd pfd[64];
+		struct conn *ks[64];
+		uint64_t now = mono_ns();
+		int n = 0;
+
+		for (struct conn *k = c->conns; k && n < 64; k = k->next) {
+			if (k->out) {
+				pfd[n] = (struct pollfd){.fd = k->w.fd, .events = POLLOUT};
+				ks[n++] = k;
+			}
+		}
+		if (!n || now >= end || poll(pfd, n, (int)((end - now) / 1000000) + 1) <= 0)
+			return;
+		for (int i = 0; i < n; i++)
+			if (pfd[i].revents)
+				on_conn(&ks[i]->w, EPOLLOUT); /* sends what it can; closes when done */
+	}
 }
 
 void control__free(struct control *c)

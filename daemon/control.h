@@ -23,6 +23,9 @@ struct requests;
 struct control *control__new(const char *path, int epfd, struct requests *r,
 			     unsigned max_conns);
 void control__free(struct control *c);
+/* At shutdown: gives the replies queued (requests' last results) up to ms
+ * to go out. */
+void control__flush(struct control *c, unsigned ms);
 /* Closes the connections whose time is up. */
 void control__tick(struct control *c);
 uint64_t control__next_deadline(const struct control *c);

@@ -814,6 +814,10 @@ int main(int argc, char **argv)
 	drain(&d, true);
 	end_window(&d);
 	log_health(&d);
+	/* Requests in progress get what they have, with a comment saying so;
+	 * the replies get a moment to go out. */
+	requests__stop(d.requests);
+	control__flush(d.control, 2000);
 	err = 0;
 out:
 	control__free(d.control);

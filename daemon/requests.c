@@ -507,7 +507,8 @@ static bool target_exited(struct request *q)
 	return false;
 }
 
-static void finish(struct requests *r, struct request *q, bool exited)
+/* cut: NULL, or why the request ends before its deadline (a comment). */
+static void finish(struct requests *r, struct request *q, const char *cut)
 {
 	struct req_result res = {.status = 200};
 	uint64_t now = mono_ns();
@@ -555,9 +556,8 @@ static void finish(struct requests *r, struct request *q, bool exited)
 		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of the whole host, %u Hz",
 			 PPROFD_VERSION, q->hz);
 	pprof__add_comment(p, comment);
-	if (exited)
-		pprof__add_comment(p, "the process exited during the request: this is what was "
-				      "collected until then");
+	if (cut)
+		pprof__add_comment(p, cut);
 	if (q->dropped) {
 		snprintf(comment, sizeof(comment), "%" PRIu64 " samples dropped: the request's "
 			 "stack tables reached %u MiB", q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
@@ -615,7 +615,8 @@ void requests__tick(struct requests *r)
 
 		next = q->next;
 		if (now >= q->deadline_ns || exited)
-			finish(r, q, exited);
+			finish(r, q, exited ? "the process exited during the request: this is what "
+					      "was collected until then" : NULL);
 	}
 }
 
@@ -627,6 +628,13 @@ uint64_t requests__next_deadline(const struct requests *r)
 		if (q->deadline_ns < d)
 			d = q->deadline_ns;
 	return d;
+}
+
+void requests__stop(struct requests *r)
+{
+	while (r->list)
+		finish(r, r->list, "pprofd stopped during the request: this is what was collected "
+				   "until then");
 }
 
 void requests__free(struct requests *r)

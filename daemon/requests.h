@@ -104,6 +104,8 @@ struct requests_opts {
 
 struct requests *requests__new(const struct requests_opts *o);
 /* Answers every pending request with 503 "shutting down", then frees. */
+/* At shutdown: answers every request now with what it has collected. */
+void requests__stop(struct requests *r);
 void requests__free(struct requests *r);
 /* Offers one sample (already matched to its image, its user stack
  * unwound to uframes) to the active requests. */
