@@ -12,6 +12,7 @@
 #include "pprof.h"
 #include "procs.h"
 #include "stack_profile.h"
+#include "symtab.h"
 #include "target_match.h"
 #include "wait_profile.h"
 #include "wait_watch.h"
@@ -37,6 +38,7 @@ struct wait_watch {
 	struct watch fd_w[WAIT_NR_KINDS];
 	struct wait_cont *conts;
 	uint64_t unwind_errors;
+	uint64_t condvar_wakes; /* mutex: releases left out, condition variables' */
 };
 
 static void on_fd(struct watch *w, uint32_t events)
@@ -48,6 +50,26 @@ int wait_watch__unwind(struct procs *procs, struct image *img, const struct wait
 		       uint64_t *out, unsigned max)
 {
 	return procs__unwind_user(procs, img, r->ustack, r->ustack_len, out, max);
+}
+
+/*
+ * Whether a contended release is a condition variable's wake: the futex
+ * call sits in pthread_cond_signal/broadcast (or, waking the next group,
+ * in pthread_cond_wait itself). A condition is not a lock: the waiters
+ * wait for an event, not for a holder, so Go's mutex profile leaves such
+ * waits out, and so do we (the wake ids are then named by no release, and
+ * the waits that end on them are dropped as unmatched).
+ */
+static bool condvar_wake(struct procs *procs, struct image *img, uint64_t pc)
+{
+	struct mapping *m = procs__find_mapping(procs, img, pc);
+	struct sym_result sym;
+
+	if (!m || !m->symtab || symtab__lookup(m->symtab, m->pgoff + (pc - m->start), &sym))
+		return false;
+	return !strncmp(sym.raw_name, "pthread_cond_", 13) ||
+	       !strncmp(sym.raw_name, "__pthread_cond_", 15) ||
+	       !strncmp(sym.raw_name, "__condvar_", 10);
 }
 
 static void on_record(const struct wait_record *r, void *ctx)
@@ -64,6 +86,10 @@ static void on_record(const struct wait_record *r, void *ctx)
 		if (nu < 0) {
 			w->unwind_errors++;
 			nu = 0;
+		}
+		if (r->kind == WAIT_MUTEX && nu && condvar_wake(w->o.procs, img, uf[0])) {
+			w->condvar_wakes++;
+			return;
 		}
 	}
 	for (struct wait_cont *c = w->conts; c; c = c->next) {
@@ -305,6 +331,10 @@ int wait_watch__counters(struct wait_watch *w, char names[][48], uint64_t *value
 	if (n < max && (w->s[0] || w->s[1])) {
 		snprintf(names[n], 48, "wait_unwind_errors");
 		values[n++] = w->unwind_errors;
+	}
+	if (n < max && w->s[WAIT_MUTEX]) {
+		snprintf(names[n], 48, "mutex_condvar_wakes_skipped");
+		values[n++] = w->condvar_wakes;
 	}
 	return n;
 }
