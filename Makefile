@@ -150,6 +150,10 @@ fuzz_symtab_OBJS  := symtab dwlines hashtab log
 fuzz_symtab_LIBS  := -lelf -ldw -lz -lstdc++
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
+fuzz_dwlines_OBJS  := symtab dwlines hashtab log
+fuzz_dwlines_LIBS  := -lelf -ldw -lz -lstdc++
+fuzz_dwlines_SEEDS := $(wildcard tests/fuzz/seeds-dwlines/*)
+fuzz_dwlines_ARGS  := -max_len=65536 -rss_limit_mb=2048
 fuzz_cfi_OBJS  := cfi unwind log
 fuzz_cfi_LIBS  := -lelf
 fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
