@@ -150,6 +150,43 @@ bool dwlines__probe(int fd, size_t *bytes)
 	return b == SIZE_MAX || (info && line);
 }
 
+/*
+ * libdw (0.188) runs strlen() on offsets into .debug_str and .debug_line_str
+ * without checking that the section ends with a NUL (found by fuzzing:
+ * read_srclines reads past a cut .debug_line_str). So every string section
+ * must end with one; compressed ones are inflated first (their size was
+ * checked), which libdw then finds done.
+ */
+static bool strings_terminated(Elf *elf)
+{
+	size_t shstrndx, n = 0;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) && n++ < SECS_MAX) {
+		GElf_Shdr sh;
+		const char *name;
+		size_t len;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		len = strlen(name);
+		if (strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS || !sh.sh_size ||
+		    !((sh.sh_flags & SHF_STRINGS) || (len > 4 && !strcmp(name + len - 4, "_str")) ||
+		      strstr(name, "_str.")))
+			continue;
+		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+			return false;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || !data->d_size ||
+		    ((const char *)data->d_buf)[data->d_size - 1] != '\0')
+			return false;
+	}
+	return true;
+}
+
 static int urange_cmp(const void *a, const void *b)
 {
 	const struct urange *x = a, *y = b;
@@ -249,6 +286,10 @@ struct dwlines *dwlines__load(int fd, size_t max_bytes)
 	}
 	if (!info || !line)
 		goto fail;
+	if (!strings_terminated(d->elf)) {
+		err = -EINVAL;
+		goto fail;
+	}
 	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
 	if (!d->dw) {
 		err = -EINVAL;
