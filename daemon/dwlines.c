@@ -32,6 +32,7 @@
 #define DEPTH_MAX 64               /* DIE nesting followed */
 #define VISITS_MAX 200000          /* DIEs looked at per lookup */
 #define SECS_MAX (1u << 16)        /* section headers looked at */
+#define MEM_MAX (48u << 20)        /* sections plus decoded tables of one file */
 #define LINE_ROW_BYTES 48          /* libdw's Dwarf_Line, for accounting */
 #define FILE_ENTRY_BYTES 32
 #define WALK_BACK 4
@@ -50,6 +51,7 @@ struct dwlines {
 	uint32_t nunits;
 	uint8_t *counted; /* per unit: its line table and files are in mem */
 	size_t mem;
+	bool full_logged;
 };
 
 static atomic_uint_fast64_t st_loaded, st_failed, st_over_limit, st_lookups, st_lookup_errors;
@@ -461,7 +463,19 @@ int dwlines__lookup(struct dwlines *d, uint64_t va, struct dwl_frame *out, int m
 		return 0;
 	atomic_fetch_add_explicit(&st_lookups, 1, memory_order_relaxed);
 	u = find_unit(d, va);
-	if (!u || !dwarf_offdie(d->dw, u->die_off, &cu))
+	if (!u)
+		return 0;
+	if (!d->counted[u->unit] && d->mem > MEM_MAX) {
+		/* libdw would decode one more unit's line table: over budget */
+		if (!d->full_logged) {
+			atomic_fetch_add(&st_over_limit, 1);
+			log_info("dwlines: %zu MiB of DWARF tables for one file: no more units decoded",
+				 d->mem >> 20);
+		}
+		d->full_logged = true;
+		return 0;
+	}
+	if (!dwarf_offdie(d->dw, u->die_off, &cu))
 		return 0;
 
 	ln = dwarf_getsrc_die(&cu, va);
