@@ -111,18 +111,19 @@ $(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(PROTO_OBJS) $(BUILD)/daem
 
 # Each unit test links only the modules it tests (test_X_OBJS below), so one
 # module can be built and tested while another is being written.
-test_symtab_OBJS := symtab hashtab log
+test_symtab_OBJS := symtab dwlines hashtab log
+test_dwlines_OBJS := symtab dwlines hashtab log
 test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio log
-test_procs_OBJS := procs cfi_cache cfi stackagg symtab hashtab log unwind
+test_procs_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
-test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab hashtab log
+test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines hashtab log
 # real stacks of its own: every frame pointer, every call a call (private:
 # not passed on to the daemon objects it links)
 $(BUILD)/tests/test_unwind: private CFLAGS += -fno-omit-frame-pointer -fno-optimize-sibling-calls
@@ -143,12 +144,16 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD
 fuzz_config_OBJS  := config log
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
-fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab hashtab log unwind
-fuzz_procmaps_LIBS := -lelf -lz -lstdc++
-fuzz_symtab_OBJS  := symtab hashtab log
-fuzz_symtab_LIBS  := -lelf -lz -lstdc++
+fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind
+fuzz_procmaps_LIBS := -lelf -ldw -lz -lstdc++
+fuzz_symtab_OBJS  := symtab dwlines hashtab log
+fuzz_symtab_LIBS  := -lelf -ldw -lz -lstdc++
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
+fuzz_dwlines_OBJS  := symtab dwlines hashtab log
+fuzz_dwlines_LIBS  := -lelf -ldw -lz -lstdc++
+fuzz_dwlines_SEEDS := $(wildcard tests/fuzz/seeds-dwlines/*)
+fuzz_dwlines_ARGS  := -max_len=65536 -rss_limit_mb=2048
 fuzz_cfi_OBJS  := cfi unwind log
 fuzz_cfi_LIBS  := -lelf
 fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
@@ -175,7 +180,7 @@ fuzz-%: build/fuzz/fuzz_%
 # Small drivers of daemon modules for the end-to-end tests and benchmarks;
 # each links the modules in tool_NAME_OBJS.
 TOOLS := $(BUILD)/tools/heapprobe
-tool_heapprobe_OBJS := heap_sampler symtab hashtab log
+tool_heapprobe_OBJS := heap_sampler symtab dwlines hashtab log
 $(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$(tool_$$*_OBJS)))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
@@ -184,6 +189,10 @@ $(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,
 # The threads test wants the code as a program is shipped (-O2), frame
 # pointers still kept in its own functions.
 $(BUILD)/workloads/threads_parked: WL_CFLAGS := -O2 -g -pthread -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
+
+# The inline-frames test wants -O2 -g code with a function inlined.
+$(BUILD)/workloads/cpu_inline: WL_CFLAGS := -O2 -g -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
 
 $(BUILD)/workloads/%: tests/workloads/%.c
@@ -221,19 +230,19 @@ bench: deps bench-deps all $(WORKLOADS) $(TOOLS)
 bench-symbolize: $(BUILD)/bench/symbolize
 	$(Q)bench/symbolize.sh $(BUILD)
 
-$(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.o hashtab.o log.o)
+$(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.o dwlines.o hashtab.o log.o)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -lz -lstdc++ -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -ldw -lz -lstdc++ -lm -o $@
 
 bench-unwind: $(BUILD)/bench/unwind
 	$(Q)bench/unwind.sh $(BUILD)
 
 # It captures a real stack of its own: frame pointers, no sibling calls.
-$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,unwind.o cfi.o cfi_cache.o procs.o stackagg.o symtab.o hashtab.o log.o)
+$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,unwind.o cfi.o cfi_cache.o procs.o stackagg.o symtab.o dwlines.o hashtab.o log.o)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -lz -lstdc++ -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -ldw -lz -lstdc++ -lm -o $@
 
 # FHS places: programs under PREFIX, the unit where systemd looks for it
 # (PREFIX/lib/systemd/system for /usr and /usr/local, else /etc), the config

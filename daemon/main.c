@@ -419,6 +419,16 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("symbol_files_max", d->cfg.max_symbol_files);
 	PUT("symbol_cache_bytes", ss.bytes);
 	PUT("symbol_load_failures", ps.symtab_fail);
+	{
+		struct symtab_dwarf_stats ds;
+
+		symtab__dwarf_stats(&ds);
+		PUT("dwarf_files_loaded", ds.loaded);
+		PUT("dwarf_load_failures", ds.failed);
+		PUT("dwarf_over_limit", ds.over_limit);
+		PUT("dwarf_lookups", ds.lookups);
+		PUT("dwarf_lookup_errors", ds.lookup_errors);
+	}
 	PUT("profiles_written", d->written_files);
 	PUT("profile_bytes_written", d->written_bytes);
 	PUT("profile_write_errors", d->write_errors);

@@ -53,6 +53,10 @@ static uint64_t mapping_id(struct pprof *p, const struct mapping *m)
 		.has_functions = m->symtab && symtab__has_functions(m->symtab),
 	};
 
+	/* Loads the file's DWARF the first time it is in a profile. */
+	if (m->symtab && symtab__has_lines(m->symtab))
+		pm.has_filenames = pm.has_line_numbers = pm.has_inline_frames = true;
+
 	return pprof__mapping(p, &pm);
 }
 
@@ -61,9 +65,10 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 			      uint64_t addr, bool caller)
 {
 	struct mapping *m = procs__find_mapping(procs, img, addr);
-	struct pprof_line line = {0};
-	struct sym_result sym;
+	struct pprof_line lines[SYM_FRAMES_MAX];
+	struct sym_frames fr;
 	uint64_t mid, loc;
+	unsigned n = 0;
 
 	if (!m) {
 		loc = pprof__find_location(p, 0, addr);
@@ -73,9 +78,21 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 	loc = pprof__find_location(p, mid, addr);
 	if (loc)
 		return loc;
-	if (m->symtab && symtab__lookup(m->symtab, addr - caller - m->start + m->pgoff, &sym) == 0)
-		line.function_id = pprof__function(p, sym.name, sym.raw_name, "", 0);
-	return pprof__location(p, mid, addr, &line, line.function_id ? 1 : 0);
+	if (m->symtab && symtab__lookup_frames(m->symtab, addr - caller - m->start + m->pgoff, &fr) == 0) {
+		/* innermost inlined function first, the symbol last */
+		for (unsigned i = 0; i < fr.n; i++) {
+			const struct sym_frame *f = &fr.f[i];
+			const char *file = f->decl_file ? f->decl_file : f->file ? f->file : "";
+
+			lines[n].function_id = pprof__function(p, f->name, f->raw_name, file,
+								 f->decl_file ? f->decl_line : 0);
+			lines[n].line = f->line;
+			if (!lines[n].function_id)
+				return 0; /* out of memory: the profile says so */
+			n++;
+		}
+	}
+	return pprof__location(p, mid, addr, lines, n);
 }
 
 void stack_profile__begin_image(struct pprof *p, struct procs *procs, struct image *img)

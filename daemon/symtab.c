@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dwlines.h"
 #include "hashtab.h"
 #include "log.h"
 #include "symtab.h"
@@ -88,6 +89,15 @@ struct symtab {
 	struct arena *arena;
 	size_t arena_bytes;
 	bool arena_full_logged;
+	/*
+	 * DWARF: dw_fd is the file that holds it, open until the first
+	 * symtab__has_lines() loads it (under dw_lock, as every lookup).
+	 */
+	pthread_mutex_t dw_lock;
+	int dw_fd;
+	atomic_bool dw_tried;
+	struct dwlines *_Atomic dw;
+	atomic_size_t dw_mem;
 };
 
 static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
@@ -770,6 +780,156 @@ static bool find_debug_file(struct elfi *dbg, const struct elfi *exe, const stru
 	return false;
 }
 
+/* ---- DWARF ---- */
+
+/* Keeps fd open in s when it holds loadable DWARF; true when it has some. */
+static bool keep_dwarf_fd(struct symtab *s, int fd, const char *path)
+{
+	size_t bytes;
+
+	if (fd < 0 || !dwlines__probe(fd, &bytes))
+		return false;
+	if (bytes > DWL_BYTES_MAX) {
+		dwlines__count_over_limit();
+		log_info("symtab: %s: debug info too large or unreadable (%zu MiB, limit %u MiB): "
+			 "no line numbers", path ? path : "?", bytes == SIZE_MAX ? 0 : bytes >> 20,
+			 DWL_BYTES_MAX >> 20);
+		return true;
+	}
+	s->dw_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return true;
+}
+
+/* Where the file's DWARF is: in it, in the debug file found for its
+ * symbols, else in /usr/lib/debug/.build-id/xx/yyyy.debug (one open). */
+static void find_dwarf(struct symtab *s, int fd, const struct elfi *exe, const struct elfi *dbg,
+		       const struct stat *st, const char *root, const char *path)
+{
+	struct elfi d2 = { .fd = -1 };
+	char buf[PATH_MAX];
+
+	if (keep_dwarf_fd(s, fd, path))
+		return;
+	if (dbg->elf) {
+		keep_dwarf_fd(s, dbg->fd, path);
+		return;
+	}
+	if (strlen(exe->build_id) < 4)
+		return;
+	snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%.2s/%s.debug", exe->build_id,
+		 exe->build_id + 2);
+	if (try_path(&d2, root, buf, exe, st, NULL))
+		keep_dwarf_fd(s, d2.fd, path);
+	elfi_close(&d2);
+}
+
+bool symtab__has_lines(const struct symtab *cs)
+{
+	struct symtab *s = (struct symtab *)cs; /* only the lazy DWARF changes */
+	struct dwlines *d;
+
+	if (!s)
+		return false;
+	d = atomic_load_explicit(&s->dw, memory_order_acquire);
+	if (d || atomic_load_explicit(&s->dw_tried, memory_order_acquire))
+		return d != NULL;
+	pthread_mutex_lock(&s->dw_lock);
+	if (!atomic_load_explicit(&s->dw_tried, memory_order_relaxed)) {
+		if (s->dw_fd >= 0) {
+			d = dwlines__load(s->dw_fd, DWL_BYTES_MAX);
+			if (!d && errno == EFBIG)
+				log_info("symtab: %s: debug info over %u MiB: no line numbers", s->path,
+					 DWL_BYTES_MAX >> 20);
+			else if (!d && errno != ENODATA)
+				log_debug("symtab: %s: no line numbers: %s", s->path, strerror(errno));
+			close(s->dw_fd);
+			s->dw_fd = -1;
+			if (d) {
+				atomic_store_explicit(&s->dw_mem, dwlines__mem_size(d), memory_order_relaxed);
+				atomic_store_explicit(&s->dw, d, memory_order_release);
+			}
+		}
+		atomic_store_explicit(&s->dw_tried, true, memory_order_release);
+	}
+	d = atomic_load_explicit(&s->dw, memory_order_relaxed);
+	pthread_mutex_unlock(&s->dw_lock);
+	return d != NULL;
+}
+
+/* name demangled into out->buf, or NULL. */
+static const char *frame_demangle(struct sym_frames *out, const char *linkage)
+{
+	char *d = demangle(linkage);
+	const char *r = NULL;
+	size_t len;
+
+	if (!d)
+		return NULL;
+	len = strlen(d) + 1;
+	if (len <= sizeof(out->buf) - out->used) {
+		r = memcpy(out->buf + out->used, d, len);
+		out->used += len;
+	}
+	free(d);
+	return r;
+}
+
+int symtab__lookup_frames(const struct symtab *cs, uint64_t file_offset, struct sym_frames *out)
+{
+	struct symtab *s = (struct symtab *)cs;
+	struct dwl_frame df[DWL_FRAMES_MAX];
+	struct sym_result sym;
+	struct dwlines *d;
+	int k;
+
+	out->n = 0;
+	out->used = 0;
+	if (symtab__lookup(s, file_offset, &sym))
+		return -ENOENT;
+	out->start = sym.start;
+	out->vaddr = sym.vaddr;
+	out->f[0] = (struct sym_frame){ .name = sym.name, .raw_name = sym.raw_name };
+	out->n = 1;
+	if (!symtab__has_lines(s))
+		return 0;
+	d = atomic_load_explicit(&s->dw, memory_order_acquire);
+	pthread_mutex_lock(&s->dw_lock);
+	k = dwlines__lookup(d, sym.vaddr, df, DWL_FRAMES_MAX < SYM_FRAMES_MAX ? DWL_FRAMES_MAX : SYM_FRAMES_MAX);
+	atomic_store_explicit(&s->dw_mem, dwlines__mem_size(d), memory_order_relaxed);
+	pthread_mutex_unlock(&s->dw_lock);
+	if (k <= 0)
+		return 0;
+	for (int i = 0; i < k; i++) {
+		struct sym_frame *f = &out->f[i];
+
+		if (i == k - 1) {
+			/* the function the code is in: the symbol's name */
+			f->name = sym.name;
+			f->raw_name = sym.raw_name;
+		} else {
+			const char *raw = df[i].linkage ? df[i].linkage : df[i].name;
+			const char *dem = df[i].linkage ? frame_demangle(out, df[i].linkage) : NULL;
+
+			f->raw_name = raw ? raw : "??";
+			f->name = dem ? dem : df[i].name ? df[i].name : f->raw_name;
+		}
+		f->file = df[i].file;
+		f->line = df[i].line;
+		f->decl_file = df[i].decl_file;
+		f->decl_line = df[i].decl_line;
+	}
+	out->n = (unsigned)k;
+	return 0;
+}
+
+void symtab__dwarf_stats(struct symtab_dwarf_stats *st)
+{
+	struct dwlines_stats d;
+
+	dwlines__stats(&d);
+	*st = (struct symtab_dwarf_stats){ d.loaded, d.failed, d.over_limit, d.lookups, d.lookup_errors };
+}
+
 /* ---- the symtab ---- */
 
 struct symtab *symtab__load(int fd, const char *root, const char *path)
@@ -801,6 +961,8 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 	}
 	atomic_init(&s->refs, 1);
 	pthread_mutex_init(&s->dem_lock, NULL);
+	pthread_mutex_init(&s->dw_lock, NULL);
+	s->dw_fd = -1;
 	err = elfi_open(&exe, dfd);
 	if (err)
 		goto fail;
@@ -836,6 +998,8 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 	}
 	s->mem = sizeof(*s) + s->nsyms * sizeof(*s->syms) + s->names_len +
 		 s->nsegs * sizeof(*s->segs) + strlen(s->path) + 1;
+	if (s->nsyms)
+		find_dwarf(s, fd, &exe, &dbg, &st, root, path);
 	free(ld.v);
 	elfi_close(&dbg);
 	elfi_close(&exe);
@@ -868,6 +1032,10 @@ void symtab__put(struct symtab *s)
 	}
 	free((void *)s->dem);
 	pthread_mutex_destroy(&s->dem_lock);
+	dwlines__free(s->dw);
+	if (s->dw_fd >= 0)
+		close(s->dw_fd);
+	pthread_mutex_destroy(&s->dw_lock);
 	free(s->syms);
 	free(s->names);
 	free(s->segs);
@@ -897,7 +1065,8 @@ size_t symtab__nr_symbols(const struct symtab *s)
 
 size_t symtab__mem_size(const struct symtab *s)
 {
-	return s->mem + atomic_load_explicit(&s->dem_mem, memory_order_relaxed);
+	return s->mem + atomic_load_explicit(&s->dem_mem, memory_order_relaxed) +
+	       atomic_load_explicit(&s->dw_mem, memory_order_relaxed);
 }
 
 
@@ -1134,11 +1303,18 @@ struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *roo
 	pthread_mutex_lock(&c->lock);
 	e = hashtab__find(&c->ht, h, centry_eq, &key);
 	if (e) {
+		size_t nb;
+
 		c->st.hits++;
 		lru_unlink(e);
 		lru_push_front(c, e);
 		s = symtab__get(e->s);
 		err = e->err;
+		/* Demangled names and DWARF grow after the load: count them. */
+		nb = sizeof(*e) + (e->s ? symtab__mem_size(e->s) : 0);
+		c->bytes += nb - e->bytes;
+		e->bytes = nb;
+		cache_trim(c);
 		goto out;
 	}
 	c->st.misses++;

@@ -55,6 +55,43 @@ size_t symtab__mem_size(const struct symtab *s);
 int symtab__lookup(const struct symtab *s, uint64_t file_offset, struct sym_result *res);
 
 /*
+ * Source lines and inline frames (DWARF, daemon/dwlines.c), for files that
+ * carry .debug_info and .debug_line themselves or in the debug file found
+ * for them by build ID or .gnu_debuglink. Loaded on first use (lazily: the
+ * file is kept open until then), counted in symtab__mem_size().
+ */
+#define SYM_FRAMES_MAX 32
+struct sym_frame {
+	const char *name;      /* demangled where C++/Rust */
+	const char *raw_name;  /* as in the file (mangled) */
+	const char *file;      /* source file of this frame's line; NULL: unknown */
+	int64_t line;          /* 0: unknown */
+	const char *decl_file; /* where the function is declared; NULL: unknown */
+	int64_t decl_line;
+};
+struct sym_frames {
+	unsigned n;             /* frames, innermost (inlined) first */
+	struct sym_frame f[SYM_FRAMES_MAX];
+	uint64_t start, vaddr;  /* as in sym_result, of the outermost */
+	size_t used;
+	char buf[8192];         /* demangled names of inlined functions */
+};
+/* Whether the file had usable DWARF (pprof's has_filenames,
+ * has_line_numbers, has_inline_frames). Loads it on the first call. */
+bool symtab__has_lines(const struct symtab *s);
+/*
+ * As symtab__lookup, with every frame at the address: without DWARF one
+ * frame, the symbol; with it the inlined functions first and the symbol
+ * (its name as symtab__lookup gives it) last, with files and lines.
+ * Strings are owned by s or out. 0, or -ENOENT when no symbol contains it.
+ */
+int symtab__lookup_frames(const struct symtab *s, uint64_t file_offset, struct sym_frames *out);
+struct symtab_dwarf_stats {
+	uint64_t loaded, failed, over_limit, lookups, lookup_errors;
+};
+void symtab__dwarf_stats(struct symtab_dwarf_stats *st);
+
+/*
  * A bounded cache of loaded files keyed by (dev, inode, size, mtime); on a
  * miss it loads through symtab__load and may evict the least recently used.
  */

@@ -34,10 +34,11 @@ def parse(text):
             m = re.match(r"^\s+(\d+): (0x[0-9a-f]+)(?: M=\d+)?\s*(.*)$", line)
             if m:
                 lid = int(m.group(1))
-                names = re.findall(r"(\S+) :\d+ s=\d+", m.group(3))
+                # "NAME FILE:LINE s=START", FILE empty without DWARF
+                names = re.findall(r"(\S+) \S*:\d+ s=\d+", m.group(3))
                 locs[lid] = names or [m.group(2)]
             else:
-                m = re.match(r"^\s+(\S+) :\d+ s=\d+", line)  # an inline frame
+                m = re.match(r"^\s+(\S+) \S*:\d+ s=\d+", line)  # an inline frame
                 if m and locs:
                     locs[max(locs)].append(m.group(1))
     for s in samples:
