@@ -32,7 +32,12 @@
 #define DEPTH_MAX 64               /* DIE nesting followed */
 #define VISITS_MAX 200000          /* DIEs looked at per lookup */
 #define SECS_MAX (1u << 16)        /* section headers looked at */
-#define MEM_MAX (48u << 20)        /* sections plus decoded tables of one file */
+#define MEM_MAX (24u << 20)        /* sections plus decoded tables of one file */
+/* Of every file together. The symbol cache's budget does not bound it
+ * (mappings hold their files beyond it), and SPEC §6's RSS target does:
+ * one -dbg library's DWARF (libc6-dbg: 14 MiB read) fits; a file that
+ * would go over is refused (counted as over the limit) while it is held. */
+#define TOTAL_MAX (20u << 20)
 #define LINE_ROW_BYTES 48          /* libdw's Dwarf_Line, for accounting */
 #define FILE_ENTRY_BYTES 32
 #define WALK_BACK 4
@@ -55,6 +60,7 @@ struct dwlines {
 };
 
 static atomic_uint_fast64_t st_loaded, st_failed, st_over_limit, st_lookups, st_lookup_errors;
+static atomic_size_t total_mem; /* every loaded file's mem */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool elf_ok;
@@ -262,7 +268,7 @@ struct dwlines *dwlines__load(int fd, size_t max_bytes)
 {
 	struct dwlines *d;
 	bool info, line;
-	size_t bytes;
+	size_t bytes, total;
 	int err = -ENODATA, dfd;
 
 	pthread_once(&once, init);
@@ -282,7 +288,8 @@ struct dwlines *dwlines__load(int fd, size_t max_bytes)
 		goto fail;
 	}
 	bytes = debug_bytes(d->elf, dfd, &info, &line);
-	if (bytes > max_bytes) {
+	total = atomic_load(&total_mem);
+	if (bytes > max_bytes || total > TOTAL_MAX || bytes > TOTAL_MAX - total) {
 		err = -EFBIG;
 		goto fail;
 	}
@@ -305,6 +312,7 @@ struct dwlines *dwlines__load(int fd, size_t max_bytes)
 	if (err)
 		goto fail;
 	d->mem = sizeof(*d) + bytes + d->nr * sizeof(*d->r) + d->nunits;
+	atomic_fetch_add(&total_mem, d->mem);
 	atomic_fetch_add(&st_loaded, 1);
 	return d;
 fail:
@@ -325,6 +333,7 @@ void dwlines__free(struct dwlines *d)
 {
 	if (!d)
 		return;
+	atomic_fetch_sub(&total_mem, d->mem);
 	if (d->dw)
 		dwarf_end(d->dw);
 	if (d->elf)
@@ -465,12 +474,12 @@ int dwlines__lookup(struct dwlines *d, uint64_t va, struct dwl_frame *out, int m
 	u = find_unit(d, va);
 	if (!u)
 		return 0;
-	if (!d->counted[u->unit] && d->mem > MEM_MAX) {
+	if (!d->counted[u->unit] && (d->mem > MEM_MAX || atomic_load(&total_mem) > TOTAL_MAX)) {
 		/* libdw would decode one more unit's line table: over budget */
 		if (!d->full_logged) {
 			atomic_fetch_add(&st_over_limit, 1);
-			log_info("dwlines: %zu MiB of DWARF tables for one file: no more units decoded",
-				 d->mem >> 20);
+			log_info("dwlines: %zu MiB of DWARF tables for one file, %zu MiB in all: "
+				 "no more units decoded", d->mem >> 20, atomic_load(&total_mem) >> 20);
 		}
 		d->full_logged = true;
 		return 0;
@@ -490,10 +499,13 @@ int dwlines__lookup(struct dwlines *d, uint64_t va, struct dwl_frame *out, int m
 		Dwarf_Lines *lines;
 		size_t nl = 0;
 
+		size_t grown = nfiles * FILE_ENTRY_BYTES;
+
 		d->counted[u->unit] = 1;
 		if (!dwarf_getsrclines(&cu, &lines, &nl))
-			d->mem += nl * LINE_ROW_BYTES;
-		d->mem += nfiles * FILE_ENTRY_BYTES;
+			grown += nl * LINE_ROW_BYTES;
+		d->mem += grown;
+		atomic_fetch_add(&total_mem, grown);
 	}
 
 	memset(&w, 0, sizeof(w));

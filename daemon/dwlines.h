@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define DWL_FRAMES_MAX 32      /* frames of one address kept (innermost first) */
-#define DWL_BYTES_MAX (24u << 20) /* debug sections of one file, decompressed */
+#define DWL_BYTES_MAX (16u << 20) /* debug sections of one file, decompressed */
 
 struct dwlines;
 

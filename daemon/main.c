@@ -371,6 +371,8 @@ static void end_window(struct daemon *d)
 	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, w.duration);
 	output_health__window_end(&d->out, d->cfg.output_dir);
 	procs__gc(d->procs);
+	/* writing may have loaded DWARF: its memory counts against the budget */
+	symtab_cache__recount(d->symcache);
 	retention(d);
 	notify_status(d);
 	d->window_start_mono = now;

@@ -1345,6 +1345,19 @@ out:
 	return s;
 }
 
+void symtab_cache__recount(struct symtab_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	for (struct centry *e = c->lru.next; e != &c->lru; e = e->next) {
+		size_t nb = sizeof(*e) + (e->s ? symtab__mem_size(e->s) : 0);
+
+		c->bytes += nb - e->bytes;
+		e->bytes = nb;
+	}
+	cache_trim(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats *st)
 {
 	pthread_mutex_lock((pthread_mutex_t *)&c->lock);

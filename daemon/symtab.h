@@ -108,6 +108,9 @@ struct symtab_cache_stats {
 void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats *st);
 /* Also evict while the cached files hold more than max_bytes (0: no limit). */
 void symtab_cache__set_max_bytes(struct symtab_cache *c, size_t max_bytes);
+/* Counts again what every cached file holds (DWARF grows after its load,
+ * as profiles are written) and trims to the budget. */
+void symtab_cache__recount(struct symtab_cache *c);
 
 /*
  * Kernel symbols from a kallsyms-format file (/proc/kallsyms), text symbols
