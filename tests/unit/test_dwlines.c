@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "symtab.h"
+#include "elf_probe.h"
 #include "test.h"
 
 static char tmp[PATH_MAX];
@@ -73,57 +74,6 @@ static const char *base(const char *path)
 	const char *s = path ? strrchr(path, '/') : NULL;
 
 	return s ? s + 1 : path ? path : "??";
-}
-
-static bool nm_sym(const char *file, const char *name, uint64_t *addr, uint64_t *size)
-{
-	char cmd[PATH_MAX + 128], line[512];
-	bool found = false;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "nm -S '%s' 2>/dev/null", file);
-	f = popen(cmd, "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long a, s;
-		char t, n[256];
-
-		if (sscanf(line, "%llx %llx %c %255s", &a, &s, &t, n) == 4 && !strcmp(n, name)) {
-			*addr = a;
-			*size = s;
-			found = true;
-		}
-	}
-	pclose(f);
-	return found;
-}
-
-static bool vaddr_to_off(const char *file, uint64_t va, uint64_t *off)
-{
-	int fd = open(file, O_RDONLY);
-	bool ok = false;
-	size_t n;
-	Elf *e;
-
-	if (fd < 0)
-		return false;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (e && !elf_getphdrnum(e, &n)) {
-		for (size_t i = 0; i < n && !ok; i++) {
-			GElf_Phdr ph;
-
-			if (gelf_getphdr(e, i, &ph) && ph.p_type == PT_LOAD && va >= ph.p_vaddr &&
-			    va < ph.p_vaddr + ph.p_filesz) {
-				*off = va - ph.p_vaddr + ph.p_offset;
-				ok = true;
-			}
-		}
-	}
-	elf_end(e);
-	close(fd);
-	return ok;
 }
 
 static struct symtab *load(const char *file, const char *root)
