@@ -195,6 +195,9 @@ $(BUILD)/workloads/threads_parked: WL_CFLAGS := -O2 -g -pthread -fno-omit-frame-
 $(BUILD)/workloads/cpu_inline: WL_CFLAGS := -O2 -g -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
 
+# What most C is: -O2 without frame pointers (unwound by .eh_frame).
+$(BUILD)/workloads/cpu_nofp: WL_CFLAGS := -O2 -fomit-frame-pointer -fno-optimize-sibling-calls
+
 $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -17,6 +17,7 @@
 #include "cpu.h"
 #include "compat.bpf.h"
 #include "ustack.bpf.h"
+#include "targets.h"
 
 _Static_assert(USER_MAX_FRAMES <= CPU_MAX_FRAMES, "user walk fits the record");
 
@@ -24,6 +25,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;     /* pprofd itself: not profiled */
 const volatile __u64 wakeup_bytes = 0;  /* wake user space past this much data */
+__u64 nofp[TARGETS_WORDS]; /* processes whose executable has no frame pointers (the daemon's) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -109,14 +111,14 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	if (BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD */) {
 		sc->s.flags |= CPU_F_KTHREAD;
 		nu = 0;
-	} else if (user_pc_in_library(ctx, task, &ip, &sp, &bp)) {
+	} else if (user_pc_in_library(ctx, task, &ip, &sp, &bp) || targets_test(nofp, pid)) {
 		__u32 off = nk * 8, ulen;
 
 		if (off > CPU_MAX_FRAMES * 8)
 			return 0; /* for the verifier: cannot happen */
 		ulen = ustack_capture_regs(ip, sp, bp, (void *)sc->frames + off,
 					   (void *)sc->frames + off + sizeof(struct ustack_hdr), NULL,
-					   CPU_SNAP_BYTES);
+					   targets_test(nofp, pid) ? CPU_SNAP_BYTES_NOFP : CPU_SNAP_BYTES);
 		if (ulen > CPU_USTACK_MAX - sizeof(struct ustack_hdr))
 			return 0; /* for the verifier: cannot happen */
 		sc->s.flags |= CPU_F_USTACK;

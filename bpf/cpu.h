@@ -32,6 +32,11 @@
  * costs ~0.2 us of BPF time, paid only by the samples that need it.
  */
 #define CPU_SNAP_BYTES 256
+/* A process whose executable has no frame pointers (-O2 C: the daemon
+ * finds out from its .eh_frame and sets its bit in the program's nofp[])
+ * gets the copy on every sample, and a larger one: the frame-pointer walk
+ * would stop at the first frame. */
+#define CPU_SNAP_BYTES_NOFP 1024
 
 struct cpu_sample {
 	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -49,7 +54,7 @@ struct cpu_sample {
 };
 
 #define CPU_USTACK_MAX (sizeof(struct ustack_hdr) + USTACK_MAX_FP * sizeof(struct ustack_fp) + \
-			CPU_SNAP_BYTES)
+			CPU_SNAP_BYTES_NOFP)
 
 enum cpu_counter {
 	CPU_CNT_SAMPLES,      /* samples sent to user space */

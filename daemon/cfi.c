@@ -1140,6 +1140,23 @@ size_t cfi_table__nr_rows(const struct cfi_table *t)
 	return t ? t->nrows : 0;
 }
 
+double cfi_table__bp_share(const struct cfi_table *t)
+{
+	uint64_t bp = 0, all = 0;
+
+	for (uint32_t i = 0; t && i + 1 < t->nrows; i++) {
+		const struct crule *r = &t->rules[t->idx[i]];
+		uint32_t n = t->pcs[i + 1] - t->pcs[i];
+
+		if (r->cfa == ROW_GAP)
+			continue;
+		all += n;
+		if (r->cfa == CFI_REG_BP)
+			bp += n;
+	}
+	return all ? (double)bp / all : 0;
+}
+
 /* ---- lookups ---- */
 
 

@@ -13,6 +13,7 @@
 
 #include "cpu.skel.h"
 #include "cpu_sampler.h"
+#include "targets.h"
 #include "cpus.h"
 #include "log.h"
 
@@ -163,6 +164,18 @@ int cpu_sampler__drain(struct cpu_sampler *s)
 int cpu_sampler__fd(const struct cpu_sampler *s)
 {
 	return ring_buffer__epoll_fd(s->rb);
+}
+
+void cpu_sampler__set_nofp(struct cpu_sampler *s, uint32_t pid, bool on)
+{
+	uint64_t bit = 1ull << (pid % 64);
+
+	if (pid >= TARGETS_MAX_PID || !s->skel->bss)
+		return;
+	if (on)
+		__atomic_fetch_or(&s->skel->bss->nofp[pid / 64], bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&s->skel->bss->nofp[pid / 64], ~bit, __ATOMIC_RELAXED);
 }
 
 uint64_t cpu_sampler__malformed(const struct cpu_sampler *s)

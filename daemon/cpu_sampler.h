@@ -8,6 +8,7 @@
 #define PPROFD_CPU_SAMPLER_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cpu.h"
@@ -42,6 +43,9 @@ int cpu_sampler__fd(const struct cpu_sampler *s);
 int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR]);
 /* Records user space rejected as malformed (should stay 0). */
 uint64_t cpu_sampler__malformed(const struct cpu_sampler *s);
+/* Whether pid's samples carry a stack copy to unwind by CFI: its
+ * executable has no frame pointers (bpf/cpu.h). */
+void cpu_sampler__set_nofp(struct cpu_sampler *s, uint32_t pid, bool on);
 
 /*
  * A request's own sampling of one process at hz: a cpu-clock event on every

@@ -26,6 +26,7 @@
 #include "cpu_profile.h"
 #include "cpu_sampler.h"
 #include "heap.h"
+#include "cfi.h"
 #include "cfi_cache.h"
 #include "heap_watch.h"
 #include "wait_watch.h"
@@ -47,6 +48,7 @@
  * frame pointers (mutex, block, threads): libc's is 170 KiB. */
 #define CFICACHE_FILES 64
 #define CFICACHE_BYTES (8u << 20)
+#define NOFP_MAX 4096 /* processes whose CPU samples carry a stack copy */
 #define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
 
 struct daemon {
@@ -77,6 +79,9 @@ struct daemon {
 	size_t nr_pending, cap_pending;
 	uint64_t pending_dropped;
 	uint64_t unwind_errors; /* CPU samples whose user stack record was malformed */
+	uint32_t nofp[NOFP_MAX]; /* pids whose bit is set in the CPU program's nofp[] */
+	unsigned nr_nofp;
+	uint64_t nofp_full;     /* executables without frame pointers past NOFP_MAX */
 	uint64_t samples, untracked, written_files, written_bytes, write_errors;
 	struct output_health out; /* full or read-only output dir: logged on change */
 };
@@ -116,6 +121,52 @@ static uint64_t auto_ringbuf_bytes(unsigned hz)
 	return sz;
 }
 
+/*
+ * The first sample of a process taken in its executable decides whether
+ * the executable has frame pointers, from the share of its code whose CFA
+ * its .eh_frame puts on rbp. Without (gcc -O2's default), the CPU program
+ * is told to send a stack copy with each of its samples, unwound by CFI;
+ * the samples before that one keep the frames the walk found.
+ */
+static void check_frame_pointers(struct daemon *d, struct image *img, uint64_t pc)
+{
+	const struct cfi_table *t;
+	uint64_t off;
+
+	img->exe_fp = IMAGE_FP_WITH;
+	t = procs__cfi_for(d->procs, img, pc, &off);
+	if (!t || cfi_table__bp_share(t) >= 0.5)
+		return;
+	if (d->nr_nofp == NOFP_MAX) {
+		if (!d->nofp_full++)
+			log_warn("cpu: more than %u processes without frame pointers: the rest "
+				 "keep the frame-pointer walk", NOFP_MAX);
+		return;
+	}
+	img->exe_fp = IMAGE_FP_WITHOUT;
+	d->nofp[d->nr_nofp++] = img->pid;
+	cpu_sampler__set_nofp(d->sampler, img->pid, true);
+	log_debug("cpu: pid %u (%s): no frame pointers in its executable: unwinding by CFI",
+		  img->pid, img->comm);
+}
+
+/* At a window's end: the bits of processes that exited or exec'd go. */
+static void forget_nofp(struct daemon *d)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	for (unsigned i = 0; i < d->nr_nofp;) {
+		struct image *img = procs__image_at(d->procs, d->nofp[i], now);
+
+		if (img && !img->end_ns && img->exe_fp == IMAGE_FP_WITHOUT) {
+			i++;
+			continue;
+		}
+		cpu_sampler__set_nofp(d->sampler, d->nofp[i], false);
+		d->nofp[i] = d->nofp[--d->nr_nofp];
+	}
+}
+
 static void add_sample(struct daemon *d, const struct cpu_sample *s)
 {
 	struct image *img = procs__image_at(d->procs, s->pid, s->time_ns);
@@ -137,6 +188,8 @@ static void add_sample(struct daemon *d, const struct cpu_sample *s)
 			d->unwind_errors++;
 		uf = unwound;
 		nu = n > 0 ? n : 0;
+	} else if (!img->exe_fp && nu && !(s->flags & CPU_F_KTHREAD)) {
+		check_frame_pointers(d, img, uf[0]);
 	}
 	if (d->requests)
 		requests__on_sample(d->requests, img, s, uf, nu);
@@ -370,6 +423,7 @@ static void end_window(struct daemon *d)
 	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, w.duration);
 	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, w.duration);
 	output_health__window_end(&d->out, d->cfg.output_dir);
+	forget_nofp(d);
 	procs__gc(d->procs);
 	/* writing may have loaded DWARF: its memory counts against the budget */
 	symtab_cache__recount(d->symcache);
@@ -410,6 +464,8 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("drops_pending_overflow", d->pending_dropped);
 	PUT("drops_malformed", cpu_sampler__malformed(d->sampler));
 	PUT("cpu_unwind_errors", d->unwind_errors);
+	PUT("cpu_processes_without_fp", d->nr_nofp);
+	PUT("cpu_processes_without_fp_over_limit", d->nofp_full);
 	PUT("kernel_stack_errors", c[CPU_CNT_KSTACK_ERR]);
 	PUT("user_stack_errors", c[CPU_CNT_USTACK_ERR]);
 	PUT("sideband_records_lost", sideband__lost(d->sb));

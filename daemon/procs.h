@@ -36,6 +36,9 @@ struct mapping {
 	struct cfi_ref *cfi;   /* its file's entry in the CFI cache, or NULL */
 };
 
+#define IMAGE_FP_WITH 1    /* built with frame pointers (or unknown: the walk is tried) */
+#define IMAGE_FP_WITHOUT 2 /* without: CPU samples carry a stack copy */
+
 struct image {
 	uint32_t pid;
 	uint64_t begin_ns; /* fork or exec time; 0: running before pprofd */
@@ -43,6 +46,7 @@ struct image {
 	bool exited;
 	bool maps_from_proc; /* mappings must (still) come from /proc */
 	bool proc_reread;    /* /proc was re-read for a missing mapping */
+	uint8_t exe_fp;      /* its executable: 0 not looked at, IMAGE_FP_* */
 	char comm[16];
 	struct mapping *maps; /* sorted by start, non-overlapping */
 	unsigned nr_maps, cap_maps;
