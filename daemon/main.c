@@ -124,7 +124,7 @@ static uint64_t auto_ringbuf_bytes(unsigned hz)
 /*
  * The first sample of a process taken in its executable decides whether
  * the executable has frame pointers, from the share of its code whose CFA
- * its .eh_frame puts on rbp. Without (gcc -O2's default), the CPU program
+ * its .eh_frame puts on rbp (cfi.h). Without (gcc -O2's default), the CPU program
  * is told to send a stack copy with each of its samples, unwound by CFI;
  * the samples before that one keep the frames the walk found.
  */
@@ -135,7 +135,7 @@ static void check_frame_pointers(struct daemon *d, struct image *img, uint64_t p
 
 	img->exe_fp = IMAGE_FP_WITH;
 	t = procs__cfi_for(d->procs, img, pc, &off);
-	if (!t || cfi_table__bp_share(t) >= 0.5)
+	if (!t || cfi_table__bp_share(t) >= CFI_BP_SHARE_FP)
 		return;
 	if (d->nr_nofp == NOFP_MAX) {
 		if (!d->nofp_full++)

@@ -1145,6 +1145,49 @@ static void test_caps(void)
 	free(in.p);
 }
 
+/* The same program with and without frame pointers: the share of code
+ * whose CFA is on rbp tells them apart (how the daemon decides which
+ * executables' CPU samples need a stack copy). libc has none. */
+static void test_bp_share(void)
+{
+	static const char prog[] =
+		"#include <stdio.h>\n"
+		"__attribute__((noinline)) int f(int x) { volatile int a[8]; a[x & 7] = x; return a[1] + x; }\n"
+		"__attribute__((noinline)) int g(int x) { volatile int b[4]; b[x & 3] = f(x); return b[0] + f(x + 1); }\n"
+		"int main(int c, char **v) { printf(\"%d\\n\", g(c)); return 0; }\n";
+	char src[128], fp[128], nofp[128];
+	struct cfi_table *t;
+	FILE *f;
+
+	snprintf(src, sizeof(src), "%s/bp.c", tmp);
+	snprintf(fp, sizeof(fp), "%s/bp-fp", tmp);
+	snprintf(nofp, sizeof(nofp), "%s/bp-nofp", tmp);
+	f = fopen(src, "w");
+	if (!ASSERT_TRUE(f))
+		return;
+	fputs(prog, f);
+	fclose(f);
+	if (!ASSERT_OK(sh("gcc -O2 -fno-omit-frame-pointer -o '%s' '%s'", fp, src)) ||
+	    !ASSERT_OK(sh("gcc -O2 -fomit-frame-pointer -o '%s' '%s'", nofp, src)))
+		return;
+	t = load(fp);
+	if (ASSERT_TRUE(t))
+		ASSERT_TRUE(cfi_table__bp_share(t) >= CFI_BP_SHARE_FP, "with frame pointers: %.2f",
+			    cfi_table__bp_share(t));
+	cfi_table__free(t);
+	t = load(nofp);
+	if (ASSERT_TRUE(t))
+		ASSERT_TRUE(cfi_table__bp_share(t) < CFI_BP_SHARE_FP, "without: %.2f",
+			    cfi_table__bp_share(t));
+	cfi_table__free(t);
+	t = load(LIBC);
+	if (ASSERT_TRUE(t))
+		ASSERT_TRUE(cfi_table__bp_share(t) < CFI_BP_SHARE_FP, "libc: %.2f",
+			    cfi_table__bp_share(t));
+	cfi_table__free(t);
+	ASSERT_TRUE(cfi_table__bp_share(NULL) == 0);
+}
+
 int main(void)
 {
 	log_max_level = LOG_LVL_WARN;
@@ -1169,6 +1212,7 @@ int main(void)
 	RUN_TEST(test_no_section_headers);
 	RUN_TEST(test_synthetic_forms);
 	RUN_TEST(test_caps);
+	RUN_TEST(test_bp_share);
 	sh("rm -rf '%s'", tmp);
 	return TEST_MAIN_END();
 }
