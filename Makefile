@@ -54,6 +54,8 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOADS  := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c)) \
 	$(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.cc))
+# heap_sites again, built as most C is (no frame pointers; see its rule)
+WORKLOADS  += $(BUILD)/workloads/heap_sites_nofp
 # Workloads need exact stacks: keep every frame pointer and every call.
 WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
 
@@ -194,6 +196,12 @@ $(BUILD)/workloads/threads_parked: WL_CFLAGS := -O2 -g -pthread -fno-omit-frame-
 # The inline-frames test wants -O2 -g code with a function inlined.
 $(BUILD)/workloads/cpu_inline: WL_CFLAGS := -O2 -g -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
+
+# heap_sites as most C is built: its allocation stacks need .eh_frame.
+$(BUILD)/workloads/heap_sites_nofp: tests/workloads/heap_sites.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -fomit-frame-pointer -fno-optimize-sibling-calls $< -o $@ -lpthread -lm
 
 # What most C is: -O2 without frame pointers (unwound by .eh_frame).
 $(BUILD)/workloads/cpu_nofp: WL_CFLAGS := -O2 -fomit-frame-pointer -fno-optimize-sibling-calls

@@ -28,10 +28,11 @@
 #include "heap.h"
 #include "compat.bpf.h"
 #include "stack.bpf.h"
+#include "ustack.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-_Static_assert(USER_MAX_FRAMES <= HEAP_MAX_FRAMES, "user walk fits the record");
+_Static_assert(HEAP_USTACK_MAX % 8 == 0, "the stack record fills frames[]");
 
 const volatile __u64 rate = HEAP_DEFAULT_RATE; /* mean bytes between samples; <= 1: all */
 const volatile __u64 wakeup_bytes = 0;         /* wake user space past this much data */
@@ -201,18 +202,23 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 		pc->counters[HEAP_CNT_INUSE_FULL]++;
 	}
 
-	n = capture_user_stack_at_return(ctx, pc->frames);
-	if (n <= 0) {
+	/* At the return: the caller's pc, sp and rbp, so the stack starts at
+	 * the caller of malloc. */
+	n = ustack_capture_regs(PT_REGS_IP(ctx), PT_REGS_SP(ctx), PT_REGS_FP(ctx),
+				(struct ustack_hdr *)pc->frames,
+				(void *)pc->frames + sizeof(struct ustack_hdr), NULL, USTACK_SNAP_BYTES);
+	if (n > USTACK_DATA_MAX)
+		return; /* for the verifier: cannot happen */
+	if (((struct ustack_hdr *)pc->frames)->flags & USTACK_F_SNAP_ERR) {
 		ev->flags |= HEAP_F_USTACK_ERR;
 		pc->counters[HEAP_CNT_USTACK_ERR]++;
-		n = 0;
 	}
-	if (n > HEAP_MAX_FRAMES)
-		n = HEAP_MAX_FRAMES;
-	ev->nr_frames = n;
+	ev->flags |= HEAP_F_USTACK;
+	ev->nr_frames = 0;
+	ev->ustack_len = sizeof(struct ustack_hdr) + n;
 
 	wake_or_not(&flags);
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev) + n * 8, flags)) {
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev) + sizeof(struct ustack_hdr) + n, flags)) {
 		/* User space will never know this id: a free must not name it. */
 		pc->counters[HEAP_CNT_DROP_RINGBUF]++;
 		if (!(ev->flags & HEAP_F_UNTRACKED) && !bpf_map_delete_elem(&live, &k))

@@ -12,6 +12,8 @@
 #include <linux/types.h>
 #endif
 
+#include "ustack.h"
+
 #define HEAP_MAX_FRAMES 127
 #define HEAP_COMM_LEN 16
 #define HEAP_DEFAULT_RATE (512 * 1024) /* mean bytes between samples, as Go */
@@ -50,6 +52,7 @@ enum heap_event_type {
 /* alloc flags */
 #define HEAP_F_UNTRACKED (1u << 0) /* the in-use table was full: its free will not be seen */
 #define HEAP_F_USTACK_ERR (1u << 1) /* the stack could not be read */
+#define HEAP_F_USTACK (1u << 2)     /* frames[] holds a struct ustack, ustack_len long */
 
 /*
  * One record. A free carries no frames and no comm (only the header up to
@@ -72,9 +75,15 @@ struct heap_event {
 	__u64 rate;       /* mean sampling interval in bytes when sampled (1: every allocation) */
 	__u32 flags;
 	char comm[HEAP_COMM_LEN];
-	__u32 pad;
+	__u32 ustack_len; /* HEAP_F_USTACK: a struct ustack_hdr and its data (nr_frames 0) */
 	__u64 frames[];
 };
+
+/* An allocation's stack as sent: the caller's registers at malloc's
+ * return, its rbp chain and a copy of its stack top, so that the daemon
+ * unwinds code without frame pointers (gcc -O2's default) by .eh_frame;
+ * a sampled allocation is rare (one per 512 KiB), the copy costs it ~1 us. */
+#define HEAP_USTACK_MAX (sizeof(struct ustack_hdr) + USTACK_DATA_MAX)
 
 #define HEAP_FREE_EVENT_SIZE (__builtin_offsetof(struct heap_event, flags))
 
@@ -135,7 +144,7 @@ struct heap_thread {
  * sample sequence (ids are cpu << 48 | seq) and the counters. */
 struct heap_percpu {
 	struct heap_event ev;
-	__u64 frames[HEAP_MAX_FRAMES];
+	__u64 frames[HEAP_USTACK_MAX / 8]; /* ev's: a struct ustack */
 	__u64 seq;
 	__u64 counters[HEAP_CNT_NR];
 };

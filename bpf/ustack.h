@@ -44,4 +44,17 @@ struct ustack_hdr {
 /* The largest variable part after the header. */
 #define USTACK_DATA_MAX (USTACK_MAX_FP * sizeof(struct ustack_fp) + USTACK_SNAP_BYTES)
 
+#ifndef __bpf__
+/* A ustack that follows a record (input: checked before use): its header
+ * and data must fit in len. */
+static inline int ustack_fits(const struct ustack_hdr *h, unsigned long len)
+{
+	if (len < sizeof(*h))
+		return 0;
+	len -= sizeof(*h);
+	return h->nr_fp <= USTACK_MAX_FP && h->snap_len <= USTACK_SNAP_BYTES &&
+	       h->nr_fp * sizeof(struct ustack_fp) + h->snap_len <= len;
+}
+#endif
+
 #endif

@@ -86,7 +86,10 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (size < HEAP_FREE_EVENT_SIZE ||
 	    (e->type == HEAP_EV_ALLOC &&
 	     (size < sizeof(*e) || e->nr_frames > HEAP_MAX_FRAMES ||
-	      size < sizeof(*e) + e->nr_frames * 8ul)) ||
+	      size < sizeof(*e) + e->nr_frames * 8ul ||
+	      ((e->flags & HEAP_F_USTACK) &&
+	       (e->nr_frames || e->ustack_len > size - sizeof(*e) ||
+		!ustack_fits((const struct ustack_hdr *)e->frames, e->ustack_len))))) ||
 	    (e->type != HEAP_EV_ALLOC && e->type != HEAP_EV_FREE)) {
 		s->malformed++;
 		return 0;

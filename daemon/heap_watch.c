@@ -54,6 +54,7 @@ struct heap_watch {
 	unsigned nr_pending;
 	struct heap_sampler *s;
 	bool failed; /* the sampler could not load: do not retry per request */
+	uint64_t unwind_errors; /* sampled allocations whose stack record was malformed */
 	struct watch fd_w;
 	struct heap_attach *attached;
 	struct heap_cont *conts;
@@ -68,9 +69,29 @@ static void on_event(const struct heap_event *ev, size_t size, void *ctx)
 {
 	struct heap_watch *w = ctx;
 	struct image *img = procs__image_at(w->o.procs, ev->pid, ev->time_ns);
+	union {
+		struct heap_event e;
+		char b[sizeof(struct heap_event) + HEAP_MAX_FRAMES * 8];
+	} u;
 
 	if (!img)
 		return;
+	if (ev->flags & HEAP_F_USTACK) {
+		/* Unwound once here, for the continuous profile and requests
+		 * alike: the rbp chain where there is one, .eh_frame where not. */
+		int n = procs__unwind_user(w->o.procs, img, (const struct ustack_hdr *)ev->frames,
+					   ev->ustack_len, (uint64_t *)u.e.frames, HEAP_MAX_FRAMES);
+
+		memcpy(&u.e, ev, sizeof(*ev));
+		if (n < 0) {
+			w->unwind_errors++;
+			n = 0;
+		}
+		u.e.nr_frames = n;
+		u.e.flags &= ~HEAP_F_USTACK;
+		u.e.ustack_len = 0;
+		ev = &u.e;
+	}
 	for (struct heap_cont *c = w->conts; c; c = c->next)
 		if (c->pid == ev->pid && ev->time_ns >= c->since_ns)
 			heap_agg__apply(&c->agg, ev);
@@ -372,6 +393,10 @@ int heap_watch__counters(struct heap_watch *w, char names[][48], uint64_t *value
 	if (n < max) { /* records user space rejected: should stay 0 */
 		snprintf(names[n], 48, "heap_drops_malformed");
 		values[n++] = heap_sampler__malformed(w->s);
+	}
+	if (n < max) {
+		snprintf(names[n], 48, "heap_unwind_errors");
+		values[n++] = w->unwind_errors;
 	}
 	return n;
 }

@@ -43,16 +43,6 @@ const char *wait_kind_name(enum wait_kind k)
 	return k == WAIT_MUTEX ? "mutex" : "block";
 }
 
-/* A ustack that follows a record: its header and data must fit in len. */
-static bool ustack_ok(const struct ustack_hdr *h, size_t len)
-{
-	if (len < sizeof(*h))
-		return false;
-	len -= sizeof(*h);
-	return h->nr_fp <= USTACK_MAX_FP && h->snap_len <= USTACK_SNAP_BYTES &&
-	       h->nr_fp * sizeof(struct ustack_fp) + h->snap_len <= len;
-}
-
 static int on_lock(struct wait_sampler *s, const void *data, size_t size)
 {
 	const struct lock_event *e = data;
@@ -67,7 +57,7 @@ static int on_lock(struct wait_sampler *s, const void *data, size_t size)
 		r.delay_ns = e->delay_ns;
 	} else if (e->type == LOCK_EV_WAKE && size >= sizeof(*e) &&
 		   e->ustack_len <= size - sizeof(*e) &&
-		   ustack_ok((const void *)(e + 1), e->ustack_len)) {
+		   ustack_fits((const void *)(e + 1), e->ustack_len)) {
 		r.type = WAIT_REC_BEGIN;
 		memcpy(comm, e->comm, LOCK_COMM_LEN);
 		comm[LOCK_COMM_LEN] = 0;
@@ -102,7 +92,7 @@ static int on_offcpu(struct wait_sampler *s, const void *data, size_t size)
 	rest = size - sizeof(*e);
 	if (e->ustack_len > rest || e->nr_kframes > OFFCPU_MAX_KFRAMES ||
 	    e->nr_kframes * 8ul > rest - e->ustack_len ||
-	    !ustack_ok((const void *)(e + 1), e->ustack_len))
+	    !ustack_fits((const void *)(e + 1), e->ustack_len))
 		return -EINVAL;
 	r.type = WAIT_REC_BEGIN;
 	memcpy(comm, e->comm, OFFCPU_COMM_LEN);

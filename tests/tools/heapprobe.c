@@ -82,9 +82,22 @@ static void on_event(const struct heap_event *e, size_t size, void *ctx)
 	s->size = e->size;
 	s->rate = e->rate;
 	s->fn = e->fn;
-	s->nr_frames = e->nr_frames < 2 ? e->nr_frames : 2;
-	for (unsigned i = 0; i < s->nr_frames; i++)
-		s->frames[i] = e->frames[i];
+	if (e->flags & HEAP_F_USTACK) {
+		/* The caller's pc, and its caller from the first frame record
+		 * (the test programs have frame pointers; the daemon unwinds
+		 * by .eh_frame where they do not). */
+		const struct ustack_hdr *h = (const void *)e->frames;
+		const struct ustack_fp *fp = (const void *)(h + 1);
+
+		s->frames[0] = h->ip;
+		s->nr_frames = h->ip ? 1 : 0;
+		if (s->nr_frames && h->nr_fp)
+			s->frames[s->nr_frames++] = fp[0].ret;
+	} else {
+		s->nr_frames = e->nr_frames < 2 ? e->nr_frames : 2;
+		for (unsigned i = 0; i < s->nr_frames; i++)
+			s->frames[i] = e->frames[i];
+	}
 	/* An untracked block's free will never come: count it as live. */
 	hashtab__insert(&samples, hash_u64(s->id), s);
 }
