@@ -27,7 +27,6 @@
 
 #include "heap.h"
 #include "compat.bpf.h"
-#include "stack.bpf.h"
 #include "ustack.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

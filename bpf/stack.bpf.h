@@ -76,32 +76,6 @@ static __always_inline long capture_user_stack(struct bpf_perf_event_data *ctx, 
 	return walk_user_fp(ip, fp, sp, buf);
 }
 
-/*
- * The stack of a call, seen from a uprobe at the entry of a function that
- * has not touched rsp/rbp yet: the return address at [rsp] is the caller,
- * then the caller's frame chain from rbp, which is still the caller's
- * (glibc's allocator saves but never sets up rbp before our probe points).
- */
-static __always_inline long capture_user_stack_at_entry(struct pt_regs *regs, __u64 *buf)
-{
-	__u64 sp = PT_REGS_SP(regs), ret = 0;
-
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
-		return -14;
-	return walk_user_fp(ret, PT_REGS_FP(regs), sp + 8, buf);
-}
-
-/*
- * The same stack seen from the function's return probe: the kernel has put
- * the original return address back in ip, rsp is past it and rbp was
- * restored (callee-saved), so this is exactly what the entry saw, without
- * a read of [rsp].
- */
-static __always_inline long capture_user_stack_at_return(struct pt_regs *regs, __u64 *buf)
-{
-	return walk_user_fp(PT_REGS_IP(regs), PT_REGS_FP(regs), PT_REGS_SP(regs), buf);
-}
-
 static __always_inline long capture_kernel_stack(void *ctx, __u64 *buf, __u32 max_bytes)
 {
 	long n = bpf_get_stack(ctx, buf, max_bytes, 0);
