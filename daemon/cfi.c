@@ -84,6 +84,7 @@ struct cfi_table {
 	struct crule *rules;
 	uint32_t nrows, nrules, nsegs;
 	struct elf_seg segs[SEGS_MAX];
+	double bp_share; /* see cfi_table__bp_share: counted once, at load */
 };
 
 static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
@@ -1038,6 +1039,24 @@ static int build_rows(struct cfi_table *t, const uint8_t *buf, size_t len, uint6
 	return err;
 }
 
+/* The share of the code bytes whose CFA is rbp-based (cfi.h). */
+static double count_bp_share(const struct cfi_table *t)
+{
+	uint64_t bp = 0, all = 0;
+
+	for (uint32_t i = 0; i + 1 < t->nrows; i++) {
+		const struct crule *r = &t->rules[t->idx[i]];
+		uint32_t n = t->pcs[i + 1] - t->pcs[i];
+
+		if (r->cfa == ROW_GAP)
+			continue;
+		all += n;
+		if (r->cfa == CFI_REG_BP)
+			bp += n;
+	}
+	return all ? (double)bp / all : 0;
+}
+
 struct cfi_table *cfi_table__load(int fd)
 {
 	struct cie *cache = NULL;
@@ -1103,6 +1122,8 @@ struct cfi_table *cfi_table__load(int fd)
 	err = -ENOENT;
 	if (nfdes)
 		err = build_rows(t, buf, (size_t)got, ehf.vaddr, fdes, nfdes, cache);
+	if (!err)
+		t->bp_share = count_bp_share(t);
 out:
 	if (elf)
 		elf_end(elf);
@@ -1142,19 +1163,7 @@ size_t cfi_table__nr_rows(const struct cfi_table *t)
 
 double cfi_table__bp_share(const struct cfi_table *t)
 {
-	uint64_t bp = 0, all = 0;
-
-	for (uint32_t i = 0; t && i + 1 < t->nrows; i++) {
-		const struct crule *r = &t->rules[t->idx[i]];
-		uint32_t n = t->pcs[i + 1] - t->pcs[i];
-
-		if (r->cfa == ROW_GAP)
-			continue;
-		all += n;
-		if (r->cfa == CFI_REG_BP)
-			bp += n;
-	}
-	return all ? (double)bp / all : 0;
+	return t ? t->bp_share : 0;
 }
 
 /* ---- lookups ---- */
