@@ -21,6 +21,28 @@ trap cleanup EXIT
 
 pprof() { HOME=$T go tool pprof "$@"; }
 
+# raw_profile FILE: FILE in `go tool pprof -raw` form in $T/raw.txt (read by
+# pprof_raw.py); fails when pprof cannot read it or says anything on stderr.
+raw_profile() {
+	pprof -raw "$1" 2>"$T/err.txt" >"$T/raw.txt" || fail "pprof cannot read $1"
+	[ ! -s "$T/err.txt" ] || fail "pprof warned: $(cat "$T/err.txt")"
+}
+
+# cpu_request WORKLOAD ARGS...: runs the workload (output in $T/wl.out)
+# under a 499 Hz profile request of it, which ends when it exits: the
+# profile in $T/c.pb.gz, in -raw form in $T/raw.txt.
+cpu_request() {
+	local wl=$1 pid
+	shift
+	"$WL/$wl" "$@" >"$T/wl.out" &
+	pid=$!
+	sleep 0.3
+	"$ROOT/$BUILD/pprofctl" profile --pid "$pid" --seconds 30 --hz 499 --socket "$T/pprofd.sock" \
+		-o "$T/c.pb.gz" || fail "pprofctl profile failed"
+	wait $pid
+	raw_profile "$T/c.pb.gz"
+}
+
 # start_daemon ARGS...: runs pprofd in the background, logs in $T/daemon.log,
 # and waits until it says it is profiling.
 start_daemon() {

@@ -6,17 +6,9 @@
 # the profile must name the callers in the shares the program measured
 # (within 10 points) and reach main. A frame-pointer walk alone skips them.
 . "$(dirname "$0")/lib.sh"
-CTL="$ROOT/$BUILD/pprofctl"
 start_daemon --interval 600
 
-"$WL/cpu_in_libc" 5 >"$T/wl.out" &
-WPID=$!
-sleep 0.3
-"$CTL" profile --pid "$WPID" --seconds 30 --hz 499 --socket "$T/pprofd.sock" -o "$T/c.pb.gz" ||
-	fail "pprofctl profile failed"
-wait $WPID
-pprof -raw "$T/c.pb.gz" 2>"$T/err.txt" >"$T/raw.txt" || fail "pprof cannot read the profile"
-[ -s "$T/err.txt" ] && fail "pprof warned: $(cat "$T/err.txt")"
+cpu_request cpu_in_libc 5
 python3 "$ROOT/tests/e2e/cpu_truth_check.py" "$T/wl.out" "$T/raw.txt" main ||
 	fail "the callers of libc are not where they should be"
 ok "samples inside libc unwound to their callers and main"

@@ -11,14 +11,7 @@
 CTL="$ROOT/$BUILD/pprofctl"
 start_daemon --interval 600
 
-"$WL/cpu_nofp" 5 >"$T/wl.out" &
-WPID=$!
-sleep 0.3
-"$CTL" profile --pid "$WPID" --seconds 30 --hz 499 --socket "$T/pprofd.sock" -o "$T/c.pb.gz" ||
-	fail "pprofctl profile failed"
-wait $WPID
-pprof -raw "$T/c.pb.gz" 2>"$T/err.txt" >"$T/raw.txt" || fail "pprof cannot read the profile"
-[ -s "$T/err.txt" ] && fail "pprof warned: $(cat "$T/err.txt")"
+cpu_request cpu_nofp 5
 python3 "$ROOT/tests/e2e/cpu_truth_check.py" "$T/wl.out" "$T/raw.txt" stage_two stage_one run main ||
 	fail "the stacks of a program without frame pointers are not complete"
 grep -q "cpu_processes_without_fp" <("$CTL" status --socket "$T/pprofd.sock") || fail "no counter in status"

@@ -23,8 +23,7 @@ echo go >&7
 exec 7>&-
 wait $REQ || fail "heap request failed: $(tail -3 "$T/daemon.log")"
 wait $WPID
-pprof -raw "$T/h.pb.gz" 2>"$T/err.txt" >"$T/raw.txt" || fail "pprof cannot read the profile"
-[ -s "$T/err.txt" ] && fail "pprof warned: $(cat "$T/err.txt")"
+raw_profile "$T/h.pb.gz"
 python3 - "$T/sites.out" "$T/raw.txt" "$ROOT/tests/e2e" <<'PY' || fail "allocation stacks without frame pointers"
 import re, sys
 sys.path.insert(0, sys.argv[3]); import pprof_raw

@@ -49,8 +49,7 @@ run() {
 
 # check_mutex FILE: hold_a/hold_b/hold_w delay and the contentions vs the truth
 check_mutex() {
-	pprof -raw "$1" 2>"$T/err.txt" >"$T/raw.txt" || fail "pprof cannot read $1"
-	[ -s "$T/err.txt" ] && fail "pprof warned: $(cat "$T/err.txt")"
+	raw_profile "$1"
 	python3 - "$T/lock_contend.out" "$T/raw.txt" "$ROOT/tests/e2e" <<'PY' || fail "mutex profile off"
 import re, sys
 sys.path.insert(0, sys.argv[3]); import pprof_raw
@@ -80,8 +79,7 @@ PY
 }
 
 check_block() {
-	pprof -raw "$1" 2>"$T/err.txt" >"$T/raw.txt" || fail "pprof cannot read $1"
-	[ -s "$T/err.txt" ] && fail "pprof warned: $(cat "$T/err.txt")"
+	raw_profile "$1"
 	python3 - "$T/block_split.out" "$T/raw.txt" "$ROOT/tests/e2e" <<'PY' || fail "block profile off"
 import re, sys
 sys.path.insert(0, sys.argv[3]); import pprof_raw
