@@ -70,13 +70,7 @@ for p in json.load(sys.stdin):
     if p.get("name") in ("heap_alloc", "heap_free"):
         print(p["name"] + ":" + str(p["id"]))'
 }
-# "run_cnt run_time_ns" of one program id
-prog_stats() {
-	bpftool prog show id "$1" -j 2>/dev/null | python3 -c '
-import json, sys
-p = json.load(sys.stdin)
-print(p.get("run_cnt", 0), p.get("run_time_ns", 0))'
-}
+. bench/lib.sh # prog_stats
 # start_heapprobe PID: attaches (HP set), sets ALLOC_ID and FREE_ID
 start_heapprobe() {
 	local before

@@ -51,11 +51,7 @@ for p in json.load(sys.stdin):
         print(p["id"]); break' "$1" "$2"
 }
 all_ids() { bpftool prog show -j 2>/dev/null | python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))'; }
-prog_stats() { # id -> "run_cnt run_time_ns"
-	bpftool prog show id "$1" -j 2>/dev/null | python3 -c '
-import json, sys
-p = json.load(sys.stdin); print(p.get("run_cnt", 0), p.get("run_time_ns", 0))'
-}
+. bench/lib.sh # prog_stats
 # profile KIND PID SECONDS: a request in the background, output discarded
 profile() {
 	"$CTL" "$1" --pid "$2" --seconds "$3" --socket "$T/sock" -o "$T/$1.pb.gz" >/dev/null 2>&1 &
