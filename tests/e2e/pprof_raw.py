@@ -11,6 +11,31 @@ import re
 import sys
 
 
+UNITS = {"B": 1, "kB": 1024, "MB": 1024**2, "GB": 1024**3}  # pprof's memory units
+
+
+def top_bytes(path):
+    """{function: flat bytes} from `go tool pprof -top` output of a heap profile."""
+    got = {}
+    for line in open(path):
+        f = line.split()
+        m = re.match(r"^([\d.]+)(B|kB|MB|GB)$", f[0]) if len(f) == 6 else None
+        if m:
+            got[f[5]] = float(m.group(1)) * UNITS[m.group(2)]
+    return got
+
+
+def site_truth(path):
+    """{site: {"alloc": bytes, "inuse": bytes}} from the heap workloads' own
+    "total SITE alloc_bytes=N inuse_bytes=M" lines."""
+    truth = {}
+    for line in open(path):
+        m = re.match(r"total (\S+) alloc_bytes=(\d+)(?: inuse_bytes=(\d+))?", line)
+        if m:
+            truth[m.group(1)] = {"alloc": int(m.group(2)), "inuse": int(m.group(3) or 0)}
+    return truth
+
+
 def parse(text):
     section = None
     samples, locs = [], {}

@@ -27,15 +27,10 @@ stop_daemon
 f=$(ls "$T"/profiles/heap_sites-"$WPID"/heap-*.pb.gz 2>/dev/null | tail -1)
 [ -n "$f" ] || { ls -R "$T/profiles" | head -20; fail "no heap profile for pid $WPID"; }
 pprof -sample_index=alloc_space -top -nodecount=100 "$f" 2>/dev/null >"$T/top.txt"
-python3 - "$T/sites.out" "$T/top.txt" <<'PY' || fail "site totals off"
-import re, sys
-truth = {m.group(1): int(m.group(2)) for m in (re.match(r"total (\S+) alloc_bytes=(\d+)", l) for l in open(sys.argv[1])) if m}
-units = {"B": 1, "kB": 1024, "MB": 1024**2, "GB": 1024**3}
-got = {}
-for l in open(sys.argv[2]):
-    f = l.split()
-    m = re.match(r"^([\d.]+)(B|kB|MB|GB)$", f[0]) if len(f) == 6 else None
-    if m: got[f[5]] = float(m.group(1)) * units[m.group(2)]
+PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" <<'PY' || fail "site totals off"
+import sys, pprof_raw
+truth = {k: v["alloc"] for k, v in pprof_raw.site_truth(sys.argv[1]).items()}
+got = pprof_raw.top_bytes(sys.argv[2])
 bad = 0
 for s in ("site_small", "site_4k", "site_1m"):
     ok = abs(got.get(s, 0) - truth[s]) <= 0.10 * truth[s]

@@ -73,24 +73,14 @@ for lib in libjemalloc.so.2 libtcmalloc_minimal.so.4; do
 	wait "$WPID" || fail "$lib: workload failed"
 	for idx in alloc_space inuse_space; do
 		pprof -sample_index=$idx -top -nodecount=100 "$T/heap.pb.gz" 2>/dev/null >"$T/top.txt"
-		python3 - "$T/wl.out" "$T/top.txt" "$idx" <<'PY' || fail "$lib: $idx: sites off (see above)"
-import re, sys
-truth = {}
-for l in open(sys.argv[1]):
-    m = re.match(r"total (\S+) alloc_bytes=(\d+) inuse_bytes=(\d+)", l)
-    if m: truth[m[1]] = {"alloc_space": int(m[2]), "inuse_space": int(m[3])}
-units = {"B": 1, "kB": 1024, "MB": 1024**2, "GB": 1024**3}  # pprof's memory units
-got = {}
-for l in open(sys.argv[2]):
-    f = l.split()
-    if len(f) == 6 and re.match(r"^[\d.]+(B|kB|MB|GB)$", f[0]):
-        v, u = re.match(r"([\d.]+)(\S+)", f[0]).groups()
-        got[f[5]] = float(v) * units[u]
+		PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/wl.out" "$T/top.txt" "$idx" <<'PY' || fail "$lib: $idx: sites off (see above)"
+import sys, pprof_raw
+truth, got = pprof_raw.site_truth(sys.argv[1]), pprof_raw.top_bytes(sys.argv[2])
 idx, bad = sys.argv[3], 0
-tol = 0.10 if idx == "alloc_space" else 0.15
+field, tol = ("alloc", 0.10) if idx == "alloc_space" else ("inuse", 0.15)
 for site, t in truth.items():
-    want, have = t[idx], got.get(site, 0)
-    ok = abs(have - want) <= tol * want if want else have < 0.02 * t["alloc_space"]
+    want, have = t[field], got.get(site, 0)
+    ok = abs(have - want) <= tol * want if want else have < 0.02 * t["alloc"]
     print(f"{idx} {site}: true {want/2**20:.1f} MiB, profile {have/2**20:.1f} MiB {'ok' if ok else 'OFF'}")
     bad += not ok
 sys.exit(bad)

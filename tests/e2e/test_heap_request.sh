@@ -41,19 +41,9 @@ run_sites() {
 
 check() { # FILE SAMPLE_INDEX FIELD TOLERANCE
 	pprof -sample_index="$2" -top -nodecount=100 "$1" 2>/dev/null >"$T/top.txt"
-	python3 - "$T/sites.out" "$T/top.txt" "$3" "$4" <<'PY' || fail "$2: sites off (see above)"
-import re, sys
-truth = {}
-for l in open(sys.argv[1]):
-    m = re.match(r"total (\S+) alloc_bytes=(\d+) inuse_bytes=(\d+)", l)
-    if m: truth[m.group(1)] = {"alloc": int(m.group(2)), "inuse": int(m.group(3))}
-units = {"B": 1, "kB": 1024, "MB": 1024**2, "GB": 1024**3}  # pprof's memory units
-got = {}
-for l in open(sys.argv[2]):
-    f = l.split()
-    if len(f) == 6 and re.match(r"^[\d.]+(B|kB|MB|GB)$", f[0]):
-        v, u = re.match(r"([\d.]+)(\S+)", f[0]).groups()
-        got[f[5]] = float(v) * units[u]
+	PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" "$3" "$4" <<'PY' || fail "$2: sites off (see above)"
+import sys, pprof_raw
+truth, got = pprof_raw.site_truth(sys.argv[1]), pprof_raw.top_bytes(sys.argv[2])
 field, tol, bad = sys.argv[3], float(sys.argv[4]), 0
 for site in ("site_small", "site_4k", "site_1m"):
     want, have = truth[site][field], got.get(site, 0)
