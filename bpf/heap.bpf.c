@@ -35,13 +35,16 @@ _Static_assert(HEAP_USTACK_MAX % 8 == 0, "the stack record fills frames[]");
 
 const volatile __u64 rate = HEAP_DEFAULT_RATE; /* mean bytes between samples; <= 1: all */
 const volatile __u64 wakeup_bytes = 0;         /* wake user space past this much data */
+const volatile __u64 ring_bytes = 1 << 20;     /* the size of `events` */
 
 /* MALLOC_ALIGNMENT on x86-64: glibc relays memalign(a <= 16) to malloc. */
 #define MALLOC_ALIGNMENT 16
 
-/* Session cookies of sampled calls: the size, and the entry point on top. */
+/* Session cookies of sampled calls: the size, the rate shift of the
+ * sample (heap_rate_shift) above it, and the entry point on top. */
 #define COOKIE_FN_SHIFT 56
-#define COOKIE_SIZE_MASK ((1ull << COOKIE_FN_SHIFT) - 1)
+#define COOKIE_RSHIFT_SHIFT 48
+#define COOKIE_SIZE_MASK ((1ull << COOKIE_RSHIFT_SHIFT) - 1)
 
 extern bool bpf_session_is_return(void) __ksym;
 extern __u64 *bpf_session_cookie(void) __ksym;
@@ -81,6 +84,17 @@ struct {
 	__type(value, struct heap_live);
 } live SEC(".maps");
 
+/* Losses per process, until user space reads and deletes them (heap.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct heap_lost);
+} lost SEC(".maps");
+
+/* A zeroed value for new `lost` entries (too big for the BPF stack). */
+static struct heap_lost lost_zero;
+
 /* The filter in front of live (heap.h): in .bss, so user space can lower
  * a slot when it deletes an exited process's entries. */
 __u32 live_hint[1 << HEAP_HINT_BITS];
@@ -98,9 +112,26 @@ static __always_inline struct heap_thread *thread(void)
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
-/* Whether this allocation of size bytes is sampled (see the top). */
-static __always_inline bool take_sample(struct heap_thread *t, __u64 size)
+static __always_inline __u64 ring_used(void)
 {
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+}
+
+/* A new countdown for t, its mean raised when the ring fills (heap.h). */
+static __always_inline void draw(struct heap_thread *t, struct heap_percpu *pc)
+{
+	t->draw_shift = heap_rate_shift(ring_used(), ring_bytes);
+	if (t->draw_shift)
+		pc->counters[HEAP_CNT_RATE_RAISED]++;
+	t->next = heap_exp_draw(bpf_get_prandom_u32(), rate << t->draw_shift);
+}
+
+/* Whether this allocation of size bytes is sampled (see the top); if so,
+ * *shift is the rate shift its countdown was drawn with. */
+static __always_inline bool take_sample(struct heap_thread *t, struct heap_percpu *pc,
+					__u64 size, __u8 *shift)
+{
+	*shift = 0;
 	if (rate <= 1)
 		return true;
 	if (size < (__u64)t->next) {
@@ -109,14 +140,60 @@ static __always_inline bool take_sample(struct heap_thread *t, __u64 size)
 	}
 	if (!t->next) {
 		/* The thread's first allocation: draw its first interval. */
-		t->next = heap_exp_draw(bpf_get_prandom_u32(), rate);
+		draw(t, pc);
 		if (size < (__u64)t->next) {
 			t->next -= size;
 			return false;
 		}
 	}
-	t->next = heap_exp_draw(bpf_get_prandom_u32(), rate);
+	*shift = t->draw_shift;
+	draw(t, pc);
 	return true;
+}
+
+static __always_inline struct heap_lost *lost_entry(struct heap_percpu *pc, __u32 tgid)
+{
+	struct heap_lost *l = bpf_map_lookup_elem(&lost, &tgid);
+
+	if (l)
+		return l;
+	bpf_map_update_elem(&lost, &tgid, &lost_zero, BPF_NOEXIST);
+	l = bpf_map_lookup_elem(&lost, &tgid);
+	if (!l)
+		pc->counters[HEAP_CNT_LOST_NO_ENTRY]++;
+	return l;
+}
+
+/* A sampled allocation that could not be sent. */
+static __always_inline void lose_alloc(struct heap_percpu *pc, __u32 tgid, __u64 size,
+				       __u64 srate)
+{
+	struct heap_lost *l = lost_entry(pc, tgid);
+	__u32 b = heap_lost_bucket(size, srate) & (HEAP_LOST_BUCKETS - 1);
+
+	pc->counters[HEAP_CNT_DROP_RINGBUF]++;
+	if (!l)
+		return;
+	__sync_fetch_and_add(&l->b[b].n, 1);
+	__sync_fetch_and_add(&l->b[b].bytes, size);
+	__sync_fetch_and_add(&l->b[b].rates, srate);
+}
+
+/* The free of a sampled block whose record could not be sent: its id. */
+static __always_inline void defer_free(struct heap_percpu *pc, __u32 tgid, __u64 id)
+{
+	struct heap_lost *l = lost_entry(pc, tgid);
+	__u64 i;
+
+	if (!l)
+		return;
+	i = __sync_fetch_and_add(&l->nr_free_ids, 1);
+	if (i < HEAP_LOST_FREE_IDS) {
+		l->free_ids[i & (HEAP_LOST_FREE_IDS - 1)] = id;
+		pc->counters[HEAP_CNT_FREE_DEFERRED]++;
+	} else {
+		pc->counters[HEAP_CNT_FREE_LOST]++;
+	}
 }
 
 static __always_inline void wake_or_not(__u64 *flags)
@@ -157,7 +234,7 @@ static __always_inline void untrack(struct heap_percpu *pc, __u64 ptr, __u32 tgi
 	__sync_fetch_and_add(&live_hint[slot], -1);
 	wake_or_not(&flags);
 	if (bpf_ringbuf_output(&events, ev, HEAP_FREE_EVENT_SIZE, flags))
-		pc->counters[HEAP_CNT_DROP_RINGBUF]++;
+		defer_free(pc, tgid, ev->id);
 	else
 		pc->counters[HEAP_CNT_FREE_EVENTS]++;
 }
@@ -165,7 +242,7 @@ static __always_inline void untrack(struct heap_percpu *pc, __u64 ptr, __u32 tgi
 /* The return half of a sampled allocation: track the block, send it with
  * its stack. */
 static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc, __u16 fn,
-				    __u64 ptr, __u64 size)
+				    __u64 ptr, __u64 size, __u8 shift)
 {
 	__u64 id = bpf_get_current_pid_tgid(), flags;
 	struct heap_live l;
@@ -178,6 +255,11 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 		pc->counters[HEAP_CNT_ALLOC_FAILED]++;
 		return;
 	}
+	if (ring_used() >= HEAP_RING_ALLOC_MAX(ring_bytes)) {
+		/* the rest of the ring is for frees: not tracked, not sent */
+		lose_alloc(pc, id >> 32, size, rate <= 1 ? 1 : rate << (shift & 7));
+		return;
+	}
 	ev->type = HEAP_EV_ALLOC;
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
@@ -186,7 +268,7 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	ev->id = ((__u64)bpf_get_smp_processor_id() << 48) | (++pc->seq & ((1ull << 48) - 1));
 	ev->ptr = ptr;
 	ev->size = size;
-	ev->rate = rate <= 1 ? 1 : rate;
+	ev->rate = rate <= 1 ? 1 : rate << (shift & 7);
 	ev->flags = 0;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 
@@ -219,7 +301,7 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	wake_or_not(&flags);
 	if (bpf_ringbuf_output(&events, ev, sizeof(*ev) + sizeof(struct ustack_hdr) + n, flags)) {
 		/* User space will never know this id: a free must not name it. */
-		pc->counters[HEAP_CNT_DROP_RINGBUF]++;
+		lose_alloc(pc, id >> 32, size, ev->rate);
 		if (!(ev->flags & HEAP_F_UNTRACKED) && !bpf_map_delete_elem(&live, &k))
 			__sync_fetch_and_add(&live_hint[slot], -1);
 		return;
@@ -240,12 +322,13 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 	__u64 c = cookie ? *cookie : 0, ptr = 0;
 	__u16 fn = (c >> COOKIE_FN_SHIFT) & HEAP_FN_MASK;
 	bool alt = (c >> COOKIE_FN_SHIFT) & HEAP_FN_ALT;
+	__u8 shift = (c >> COOKIE_RSHIFT_SHIFT) & 0xff;
 	__u64 size = c & COOKIE_SIZE_MASK;
 	struct heap_thread *t;
 
 	pc->counters[HEAP_CNT_RETURNS]++;
 	if (fn != HEAP_FN_POSIX_MEMALIGN && !(alt && alt_outer(fn))) {
-		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size);
+		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size, shift);
 		return 0;
 	}
 	/* posix_memalign returns 0 and the block in *memptr; jemalloc's and
@@ -261,7 +344,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 		ptr = PT_REGS_RC(ctx);
 	else if (PT_REGS_RC(ctx) == 0)
 		bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->pm_memptr);
-	sampled(ctx, pc, fn, ptr, t->pm_size);
+	sampled(ctx, pc, fn, ptr, t->pm_size, t->pm_shift);
 	return 0;
 }
 
@@ -279,6 +362,7 @@ int heap_alloc(struct pt_regs *ctx)
 	struct heap_thread *t;
 	__u64 size, n, *cookie, c;
 	__u16 fn;
+	__u8 shift;
 	bool alt;
 
 	if (!pc)
@@ -361,7 +445,7 @@ int heap_alloc(struct pt_regs *ctx)
 		t->in_pm = 1;
 		t->pm_memptr = PT_REGS_PARM1(ctx);
 		t->pm_size = PT_REGS_PARM3(ctx);
-		t->pm_sampled = take_sample(t, t->pm_size);
+		t->pm_sampled = take_sample(t, pc, t->pm_size, &t->pm_shift);
 		if (t->pm_sampled)
 			pc->counters[HEAP_CNT_SAMPLED]++;
 		cookie = bpf_session_cookie();
@@ -381,13 +465,14 @@ int heap_alloc(struct pt_regs *ctx)
 		pc->counters[HEAP_CNT_NESTED]++;
 		return 1;
 	}
-	if (!take_sample(t, size))
+	if (!take_sample(t, pc, size, &shift))
 		return 1;
 	pc->counters[HEAP_CNT_SAMPLED]++;
 	cookie = bpf_session_cookie();
 	if (!cookie)
 		return 1;
-	*cookie = ((__u64)fn << COOKIE_FN_SHIFT) | (size & COOKIE_SIZE_MASK);
+	*cookie = ((__u64)fn << COOKIE_FN_SHIFT) | ((__u64)shift << COOKIE_RSHIFT_SHIFT) |
+		  (size & COOKIE_SIZE_MASK);
 	return 0;
 
 outer:
@@ -412,7 +497,7 @@ outer:
 	t->in_pm = 1;
 	t->pm_memptr = 0;
 	t->pm_size = size;
-	t->pm_sampled = take_sample(t, size);
+	t->pm_sampled = take_sample(t, pc, size, &t->pm_shift);
 	if (t->pm_sampled)
 		pc->counters[HEAP_CNT_SAMPLED]++;
 	return 0;

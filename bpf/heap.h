@@ -104,6 +104,32 @@ struct heap_live {
  */
 #define HEAP_HINT_BITS 14
 
+/* Lost allocations by log2(size / rate) + 8 (clamped to 0..15): enough to
+ * unbias them in user space, since a sample's weight depends on size/rate. */
+#define HEAP_LOST_BUCKETS 16
+/* Frees whose record could not be sent: their sample ids. */
+#define HEAP_LOST_FREE_IDS 16
+
+static inline __u32 heap_ilog2(__u64 x)
+{
+	__u32 e = 0;
+
+	if (x >> 32) { x >>= 32; e += 32; }
+	if (x >> 16) { x >>= 16; e += 16; }
+	if (x >> 8) { x >>= 8; e += 8; }
+	if (x >> 4) { x >>= 4; e += 4; }
+	if (x >> 2) { x >>= 2; e += 2; }
+	if (x >> 1) { e += 1; }
+	return e;
+}
+
+static inline __u32 heap_lost_bucket(__u64 size, __u64 rate)
+{
+	int b = (int)heap_ilog2(size | 1) - (int)heap_ilog2(rate | 1) + HEAP_LOST_BUCKETS / 2;
+
+	return b < 0 ? 0 : b >= HEAP_LOST_BUCKETS ? HEAP_LOST_BUCKETS - 1 : b;
+}
+
 static inline __u32 heap_hint_slot(__u64 ptr, __u32 tgid)
 {
 	return (__u32)((((ptr >> 4) ^ ((__u64)tgid << 44)) * 0x9e3779b97f4a7c15ull) >>
@@ -122,10 +148,16 @@ enum heap_counter {
 	HEAP_CNT_NESTED,         /* malloc called from posix_memalign (or, jemalloc/tcmalloc: any
 				  * entry within memalign, valloc, posix_memalign, aligned
 				  * new): skipped */
-	HEAP_CNT_DROP_RINGBUF,   /* records lost: the ring buffer was full */
+	HEAP_CNT_DROP_RINGBUF,   /* alloc records not sent: the ring was (nearly) full; counted
+				  * in the process's heap_lost entry, so its profile says so */
 	HEAP_CNT_INUSE_FULL,     /* sampled blocks not tracked: the in-use table was full */
 	HEAP_CNT_NO_THREAD,      /* no per-thread state (out of memory): not sampled */
 	HEAP_CNT_USTACK_ERR,     /* sent without stack */
+	HEAP_CNT_RATE_RAISED,    /* samples drawn at a raised rate: the reader fell behind */
+	HEAP_CNT_FREE_DEFERRED,  /* free records not sent (ring full): their ids went through
+				  * the process's heap_lost entry instead */
+	HEAP_CNT_FREE_LOST,      /* ... and not even there (its id list full): in-use overcounts */
+	HEAP_CNT_LOST_NO_ENTRY,  /* a loss no heap_lost entry could hold (table full) */
 	HEAP_CNT_NR,
 };
 
@@ -137,7 +169,40 @@ struct heap_thread {
 	__u32 in_pm;      /* posix_memalign in progress (its inner malloc is skipped);
 			   * jemalloc/tcmalloc: also memalign, valloc, aligned new (any
 			   * inner entry) */
-	__u32 pm_sampled;
+	__u16 pm_sampled;
+	__u8 pm_shift;    /* the rate shift of posix_memalign's sample */
+	__u8 draw_shift;  /* `next` was drawn with mean rate << draw_shift */
+};
+
+/*
+ * Backpressure. When user space falls behind and the ring fills, new
+ * countdowns are drawn with a larger mean (rate << shift) and each record
+ * carries the rate it was drawn with, so the profile stays unbiased, only
+ * coarser. Past HEAP_RING_ALLOC_MAX of the ring, allocations are not sent
+ * (the rest is kept for frees, which in-use cannot do without) but counted,
+ * per process, in the `lost` map: user space reads it at every drain and
+ * puts them in the profile under a frame of their own.
+ */
+static inline __u32 heap_rate_shift(__u64 used, __u64 ring)
+{
+	if (used < ring / 2)
+		return 0;
+	return used < ring / 4 * 3 ? 2 : 4;
+}
+#define HEAP_RING_ALLOC_MAX(ring) ((ring) / 8 * 7)
+
+
+struct heap_lost_bucket {
+	__u64 n;     /* allocations */
+	__u64 bytes; /* their sizes */
+	__u64 rates; /* their rates, summed */
+};
+
+/* Value of the `lost` map, keyed by tgid. */
+struct heap_lost {
+	struct heap_lost_bucket b[HEAP_LOST_BUCKETS];
+	__u64 nr_free_ids; /* frees deferred (may exceed HEAP_LOST_FREE_IDS) */
+	__u64 free_ids[HEAP_LOST_FREE_IDS];
 };
 
 /* The program's per-CPU state: scratch for one record at its largest, the
@@ -165,17 +230,11 @@ struct heap_percpu {
  */
 static inline __u64 heap_exp_draw(__u32 r, __u64 mean)
 {
-	__u64 u = (__u64)r + 1, x = u, m, nlog, t;
-	__u32 e = 0, frac = 0;
+	__u64 u = (__u64)r + 1, m, nlog, t;
+	__u32 e = heap_ilog2(u), frac = 0;
 
 	if (mean > (1ull << 40))
 		mean = 1ull << 40;
-	if (x >> 32) { x >>= 32; e += 32; }
-	if (x >> 16) { x >>= 16; e += 16; }
-	if (x >> 8) { x >>= 8; e += 8; }
-	if (x >> 4) { x >>= 4; e += 4; }
-	if (x >> 2) { x >>= 2; e += 2; }
-	if (x >> 1) { e += 1; }
 	m = e <= 30 ? u << (30 - e) : u >> (e - 30); /* [2^30, 2^31) */
 	for (int i = 0; i < 16; i++) {
 		m = (m * m) >> 30;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "heap_profile.h"
@@ -56,7 +58,10 @@ void heap_agg__apply(struct heap_agg *h, const struct heap_event *ev)
 		struct heap_block *b;
 		int64_t objs, bytes;
 
-		h->rate = ev->rate;
+		if (!h->rate || ev->rate < h->rate)
+			h->rate = ev->rate;
+		if (ev->rate > h->rate_max)
+			h->rate_max = ev->rate;
 		e = stackagg__get(&h->agg, ev->tid, ev->comm, NULL, 0, uf, ev->nr_frames);
 		if (!e)
 			return;
@@ -88,6 +93,65 @@ void heap_agg__apply(struct heap_agg *h, const struct heap_event *ev)
 		b->e->values[HEAP_V_INUSE_SPACE] -= b->bytes;
 		free(b);
 	}
+}
+
+void heap_agg__lost(struct heap_agg *h, const struct heap_lost *l)
+{
+	for (int i = 0; i < HEAP_LOST_BUCKETS; i++) {
+		const struct heap_lost_bucket *b = &l->b[i];
+		int64_t objs, bytes;
+
+		if (!b->n)
+			continue;
+		/* one bucket spans a factor 2 of size/rate: its mean stands for it */
+		heap_unbias(b->bytes / b->n, b->rates / b->n, &objs, &bytes);
+		h->lost_records += b->n;
+		h->lost_objects += objs * (int64_t)b->n;
+		h->lost_bytes += bytes * (int64_t)b->n;
+	}
+	if (l->nr_free_ids > HEAP_LOST_FREE_IDS)
+		h->frees_lost += l->nr_free_ids - HEAP_LOST_FREE_IDS;
+}
+
+int heap_profile__add_losses(struct pprof *p, const struct heap_agg *h, uint32_t pid)
+{
+	char c[300];
+	int err = 0;
+
+	if (h->lost_records) {
+		struct pprof_line line = {pprof__function(p, HEAP_LOST_FRAME, HEAP_LOST_FRAME, "", 0)};
+		uint64_t loc = pprof__location(p, 0, 0, &line, 1);
+		int64_t v[4] = {h->lost_objects, h->lost_bytes, 0, 0};
+		struct pprof_label label = {.key = "pid", .num = pid};
+
+		err = pprof__add_sample(p, &loc, 1, v, &label, 1);
+		snprintf(c, sizeof(c),
+			 "%" PRIu64 " sampled allocations of pid %u (~%.1f MiB) could not be sent: "
+			 "pprofd's ring buffer was full; counted in alloc_* under %s, their stacks "
+			 "and in-use unknown",
+			 h->lost_records, pid, h->lost_bytes / 1048576.0, HEAP_LOST_FRAME);
+		pprof__add_comment(p, c);
+	}
+	if (h->frees_lost) {
+		snprintf(c, sizeof(c),
+			 "%" PRIu64 " frees of sampled blocks of pid %u were not reported (ring "
+			 "buffer full): in-use counts them as still allocated",
+			 h->frees_lost, pid);
+		pprof__add_comment(p, c);
+	}
+	if (h->rate_max > h->rate) {
+		snprintf(c, sizeof(c),
+			 "sampling rate raised up to every %" PRIu64 " bytes at times (pprofd's "
+			 "reader fell behind): values stay unbiased, with more variance",
+			 h->rate_max);
+		pprof__add_comment(p, c);
+	}
+	if (h->dropped_live) {
+		snprintf(c, sizeof(c), "%" PRIu64 " sampled blocks of pid %u not tracked for "
+			 "in-use (table full): counted as still in use", h->dropped_live, pid);
+		pprof__add_comment(p, c);
+	}
+	return err;
 }
 
 static const struct pprof_value_type heap_types[] = {

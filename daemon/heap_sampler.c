@@ -44,6 +44,7 @@ struct heap_sampler {
 	struct heap_bpf *skel;
 	struct ring_buffer *rb;
 	heap_event_fn fn;
+	heap_lost_fn lost_fn;
 	void *ctx;
 	uint64_t malformed;
 	int ncpus;
@@ -70,6 +71,10 @@ static const char *const counter_names[HEAP_CNT_NR] = {
 	[HEAP_CNT_INUSE_FULL] = "inuse_table_full",
 	[HEAP_CNT_NO_THREAD] = "no_thread_state",
 	[HEAP_CNT_USTACK_ERR] = "ustack_err",
+	[HEAP_CNT_RATE_RAISED] = "rate_raised",
+	[HEAP_CNT_FREE_DEFERRED] = "free_deferred",
+	[HEAP_CNT_FREE_LOST] = "free_lost",
+	[HEAP_CNT_LOST_NO_ENTRY] = "lost_no_entry",
 };
 
 const char *heap_counter_name(enum heap_counter c)
@@ -101,12 +106,13 @@ static int on_record(void *ctx, void *data, size_t size)
 struct heap_sampler *heap_sampler__new(const struct heap_sampler_opts *o)
 {
 	struct heap_sampler *s = calloc(1, sizeof(*s));
-	uint64_t rb = o->ringbuf_bytes ? o->ringbuf_bytes : 1 << 20;
+	uint64_t rb = o->ringbuf_bytes ? o->ringbuf_bytes : 2 << 20;
 	int err;
 
 	if (!s)
 		return NULL;
 	s->fn = o->fn;
+	s->lost_fn = o->lost_fn;
 	s->ctx = o->ctx;
 	s->ncpus = libbpf_num_possible_cpus();
 	s->skel = heap_bpf__open();
@@ -117,6 +123,7 @@ struct heap_sampler *heap_sampler__new(const struct heap_sampler_opts *o)
 	}
 	s->skel->rodata->rate = o->rate ? o->rate : HEAP_DEFAULT_RATE;
 	s->skel->rodata->wakeup_bytes = rb / 4;
+	s->skel->rodata->ring_bytes = rb;
 	if ((err = bpf_map__set_max_entries(s->skel->maps.events, rb)) ||
 	    (err = bpf_map__set_max_entries(s->skel->maps.live, o->max_live ? o->max_live : 32768)))
 		goto fail;
@@ -151,9 +158,31 @@ void heap_sampler__free(struct heap_sampler *s)
 	free(s);
 }
 
+/* The `lost` map's entries, each read and deleted at once (so that BPF
+ * starts a new one), then handed on. */
+static void drain_lost(struct heap_sampler *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.lost);
+	unsigned max = bpf_map__max_entries(s->skel->maps.lost);
+	uint32_t key;
+	struct heap_lost l;
+
+	/* always the first key, since the one before was deleted; bounded
+	 * in case BPF keeps adding */
+	for (unsigned i = 0; i < max && !bpf_map_get_next_key(fd, NULL, &key); i++) {
+		if (bpf_map_lookup_and_delete_elem(fd, &key, &l))
+			continue; /* gone meanwhile */
+		if (s->lost_fn)
+			s->lost_fn(key, &l, s->ctx);
+	}
+}
+
 int heap_sampler__drain(struct heap_sampler *s)
 {
-	return ring_buffer__consume(s->rb);
+	int n = ring_buffer__consume(s->rb);
+
+	drain_lost(s);
+	return n;
 }
 
 int heap_sampler__fd(const struct heap_sampler *s)

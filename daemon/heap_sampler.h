@@ -24,19 +24,23 @@ struct heap_sampler;
 struct heap_target;
 
 typedef void (*heap_event_fn)(const struct heap_event *e, size_t size, void *ctx);
+/* What BPF could not send for process pid since the last drain (heap.h). */
+typedef void (*heap_lost_fn)(uint32_t pid, const struct heap_lost *l, void *ctx);
 
 struct heap_sampler_opts {
 	uint64_t rate;          /* mean bytes between samples; 0: 512 KiB; 1: every allocation */
 	uint32_t max_live;      /* sampled live blocks tracked; 0: 32768 */
-	uint64_t ringbuf_bytes; /* 0: 1 MiB (a power of 2, >= page size) */
+	uint64_t ringbuf_bytes; /* 0: 2 MiB (a power of 2, >= page size) */
 	heap_event_fn fn;
+	heap_lost_fn lost_fn;
 	void *ctx;
 };
 
 /* NULL + errno on failure (logged). */
 struct heap_sampler *heap_sampler__new(const struct heap_sampler_opts *o);
 void heap_sampler__free(struct heap_sampler *s);
-/* Reads every pending record. Returns how many, or -errno. */
+/* Reads every pending record, then the losses (lost_fn, after the records
+ * that were sent before them). Returns how many records, or -errno. */
 int heap_sampler__drain(struct heap_sampler *s);
 /* Polls readable when records are waiting past the wake-up threshold. */
 int heap_sampler__fd(const struct heap_sampler *s);

@@ -99,6 +99,31 @@ static void on_event(const struct heap_event *ev, size_t size, void *ctx)
 		w->o.on_event(w->o.ctx, img, ev);
 }
 
+/* The losses of one process since the last drain: its deferred frees go
+ * the way of every free record, the rest is counted where it belongs. */
+static void on_lost(uint32_t pid, const struct heap_lost *l, void *ctx)
+{
+	struct heap_watch *w = ctx;
+	struct timespec ts;
+	struct heap_event free_ev = {.type = HEAP_EV_FREE, .pid = pid, .fn = HEAP_FN_FREE};
+	struct image *img;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	free_ev.time_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	img = procs__image_at(w->o.procs, pid, free_ev.time_ns);
+	if (!img)
+		return;
+	for (uint64_t i = 0; i < l->nr_free_ids && i < HEAP_LOST_FREE_IDS; i++) {
+		free_ev.id = l->free_ids[i];
+		on_event(&free_ev, HEAP_FREE_EVENT_SIZE, w);
+	}
+	for (struct heap_cont *c = w->conts; c; c = c->next)
+		if (c->pid == pid)
+			heap_agg__lost(&c->agg, l);
+	if (w->o.on_lost)
+		w->o.on_lost(w->o.ctx, img, l);
+}
+
 struct heap_watch *heap_watch__new(const struct heap_watch_opts *o)
 {
 	struct heap_watch *w = calloc(1, sizeof(*w));
@@ -115,6 +140,7 @@ static struct heap_sampler *sampler(struct heap_watch *w)
 	w->s = heap_sampler__new(&(struct heap_sampler_opts){
 		.rate = w->o.cfg->heap_sample_bytes,
 		.fn = on_event,
+		.lost_fn = on_lost,
 		.ctx = w,
 	});
 	if (!w->s) {
@@ -300,6 +326,8 @@ static int cont_encode(struct heap_watch *w, struct heap_cont *c, int64_t time_n
 		 PPROFD_VERSION, c->pid, c->img->comm, note);
 	pprof__add_comment(p, comment);
 	err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img, &c->agg.agg, false);
+	if (!err)
+		err = heap_profile__add_losses(p, &c->agg, c->pid);
 	if (!err)
 		err = pprof__encode_gz(p, buf, len);
 	pprof__free(p);

@@ -18,6 +18,7 @@
 struct heap_watch;
 struct heap_attach;
 struct heap_event;
+struct heap_lost;
 struct image;
 struct procs;
 struct kallsyms;
@@ -31,6 +32,8 @@ struct heap_watch_opts {
 	struct output_health *health; /* write failures are reported there */
 	/* every record, matched to its image, for the requests */
 	void (*on_event)(void *ctx, struct image *img, const struct heap_event *ev);
+	/* what BPF could not send, for the requests (heap.h) */
+	void (*on_lost)(void *ctx, struct image *img, const struct heap_lost *l);
 	void *ctx;
 };
 

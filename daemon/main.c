@@ -74,6 +74,7 @@ struct daemon {
 	uint64_t window_start_mono;
 	struct timespec window_start_real;
 	uint64_t drain_t0; /* samples newer than this wait for the next drain */
+	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
 	/* samples that arrived ahead of the side-band events before them */
 	struct cpu_sample **pending;
 	size_t nr_pending, cap_pending;
@@ -257,6 +258,11 @@ static void on_heap_event(void *ctx, struct image *img, const struct heap_event 
 	requests__on_heap_event(d->requests, img, ev);
 }
 
+static void on_heap_lost(void *ctx, struct image *img, const struct heap_lost *l)
+{
+	requests__on_heap_lost(((struct daemon *)ctx)->requests, img, l);
+}
+
 static struct heap_attach *heap_attach(void *ctx, uint32_t pid, char *err, size_t errlen)
 {
 	return heap_watch__attach(((struct daemon *)ctx)->heapw, pid, err, errlen);
@@ -301,6 +307,18 @@ static void drain(struct daemon *d, bool all)
 
 	d->drain_t0 = all ? UINT64_MAX : now_ns(CLOCK_MONOTONIC);
 	sideband__drain(d->sb, on_sideband, d);
+	if (sideband__maybe_lost(d->sb)) {
+		/* An exit may be among them: /proc says who is gone. */
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		unsigned ended = procs__reconcile(d->procs, now);
+
+		if (!d->sb_lost_logged_ns || now - d->sb_lost_logged_ns >= 60000000000ull) {
+			log_warn("side-band: a ring was full, records may be lost (%" PRIu64 " known "
+				 "so far; logged at most once a minute): %u processes found gone in "
+				 "/proc", sideband__lost(d->sb), ended);
+			d->sb_lost_logged_ns = now;
+		}
+	}
 	d->pending = NULL;
 	d->nr_pending = d->cap_pending = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -781,6 +799,7 @@ int main(int argc, char **argv)
 		.epfd = d.epfd,
 		.health = &d.out,
 		.on_event = on_heap_event,
+		.on_lost = on_heap_lost,
 		.ctx = &d,
 	});
 	if (!d.heapw)

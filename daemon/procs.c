@@ -678,6 +678,21 @@ void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), 
 				fn(i, ctx);
 }
 
+unsigned procs__reconcile(struct procs *p, uint64_t now_ns)
+{
+	struct image *img;
+	unsigned n = 0;
+
+	hashtab__for_each(&p->by_pid, img) { /* the newest image of each pid */
+		if (img->end_ns || proc_exists(img->pid))
+			continue;
+		img->end_ns = now_ns;
+		img->exited = true;
+		n++;
+	}
+	return n;
+}
+
 void procs__gc(struct procs *p)
 {
 	uint64_t cutoff = p->last_ns > GC_GRACE_NS ? p->last_ns - GC_GRACE_NS : 0;

@@ -90,6 +90,10 @@ int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_h
 		       uint64_t *out, unsigned max);
 /* Calls fn for every image with samples. */
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
+/* After side-band records were lost (an exit among them, maybe): every
+ * current image whose process is gone from /proc ends at now_ns, so that
+ * requests and continuous profiles of it end. Returns how many ended. */
+unsigned procs__reconcile(struct procs *p, uint64_t now_ns);
 /* Frees the images that ended and have nothing left to write. */
 void procs__gc(struct procs *p);
 void procs__stats(const struct procs *p, struct procs_stats *st);

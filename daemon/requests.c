@@ -479,6 +479,19 @@ void requests__on_heap_event(struct requests *r, struct image *img, const struct
 	}
 }
 
+void requests__on_heap_lost(struct requests *r, struct image *img, const struct heap_lost *l)
+{
+	for (struct request *q = r->list; q; q = q->next) {
+		struct req_agg *a;
+
+		if (q->p.kind != REQ_HEAP || q->p.pid != img->pid)
+			continue;
+		a = agg_for(q, img);
+		if (a)
+			heap_agg__lost(&a->heap, l);
+	}
+}
+
 void requests__on_wait(struct requests *r, struct image *img, const struct wait_record *rec,
 		       const uint64_t *uframes, unsigned nr_uframes)
 {
@@ -568,12 +581,9 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 			/* an allocation's frames are all return addresses */
 			err = stack_profile__add(p, r->o.procs, *r->o.ksyms, q->aggs[i].img,
 						 &q->aggs[i].heap.agg, false);
-			if (q->aggs[i].heap.dropped_live) {
-				snprintf(comment, sizeof(comment), "%" PRIu64 " sampled blocks of pid %u "
-					 "not tracked for in-use (table full): counted as still in use",
-					 q->aggs[i].heap.dropped_live, q->aggs[i].img->pid);
-				pprof__add_comment(p, comment);
-			}
+			if (!err)
+				err = heap_profile__add_losses(p, &q->aggs[i].heap,
+							       q->aggs[i].img->pid);
 			continue;
 		}
 		if (is_wait(q->p.kind)) {

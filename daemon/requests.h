@@ -72,6 +72,7 @@ struct kallsyms;
 struct cpu_sampler;
 struct cpu_sample;
 struct heap_event;
+struct heap_lost;
 struct heap_attach;
 struct wait_record;
 
@@ -113,6 +114,8 @@ void requests__on_sample(struct requests *r, struct image *img, const struct cpu
 			 const uint64_t *uframes, unsigned nr_uframes);
 /* Offers one heap record (matched to its image) to the heap requests. */
 void requests__on_heap_event(struct requests *r, struct image *img, const struct heap_event *ev);
+/* What BPF could not send for img's process since the last drain. */
+void requests__on_heap_lost(struct requests *r, struct image *img, const struct heap_lost *l);
 /* Offers one mutex/block record (matched to its image; a BEGIN with its
  * user stack unwound) to the mutex and block requests. */
 void requests__on_wait(struct requests *r, struct image *img, const struct wait_record *rec,

@@ -27,6 +27,7 @@ struct sideband {
 	int nr_rings;
 	int epfd;
 	uint64_t lost;
+	bool maybe_lost; /* in the last drain */
 	char *tmp; /* a record that wraps the ring end is copied here */
 	/* records of one drain, from every ring, before sorting */
 	char *buf;
@@ -147,6 +148,11 @@ void sideband__free(struct sideband *sb)
 int sideband__fd(const struct sideband *sb)
 {
 	return sb->epfd;
+}
+
+bool sideband__maybe_lost(const struct sideband *sb)
+{
+	return sb->maybe_lost;
 }
 
 uint64_t sideband__lost(const struct sideband *sb)
@@ -295,14 +301,20 @@ static int collect(struct sideband *sb, const struct perf_event_header *h)
 int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx)
 {
 	int count = 0;
+	uint64_t lost = sb->lost;
 
 	sb->nr_recs = sb->buf_len = 0;
+	sb->maybe_lost = false;
 	for (int i = 0; i < sb->nr_rings; i++) {
 		struct sb_ring *r = &sb->rings[i];
 		struct perf_event_mmap_page *meta = r->base;
 		char *data = (char *)r->base + sysconf(_SC_PAGESIZE);
 		uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
 		uint64_t tail = meta->data_tail;
+
+		/* less room left than the largest record (a path of PATH_MAX) */
+		if (head - tail > r->data_size - 4200)
+			sb->maybe_lost = true;
 
 		while (tail + sizeof(struct perf_event_header) <= head) {
 			size_t off = tail & (r->data_size - 1);
@@ -343,6 +355,8 @@ int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx)
 			count++;
 		}
 	}
+	if (sb->lost != lost)
+		sb->maybe_lost = true;
 	/* Do not keep a burst's worth of memory for ever. */
 	if (sb->buf_cap > (1 << 20)) {
 		free(sb->buf);

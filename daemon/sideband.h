@@ -50,6 +50,10 @@ void sideband__free(struct sideband *sb);
 int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx);
 /* Records the kernel said it lost (ring full). */
 uint64_t sideband__lost(const struct sideband *sb);
+/* Whether the last drain may have missed records: a ring was found nearly
+ * full (the kernel says how many it dropped only with its next record, which
+ * on a quiet CPU may come much later) or said it dropped some. */
+bool sideband__maybe_lost(const struct sideband *sb);
 /* An fd that polls readable when a ring is past its watermark. */
 int sideband__fd(const struct sideband *sb);
 

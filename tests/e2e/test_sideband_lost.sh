@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# asan: yes
+# A process's exit lost with the side-band records (issue 11): the daemon is
+# stopped (SIGSTOP), short-lived threads overflow the side-band rings, then a
+# requested process exits, so its exit record is lost for certain. After SIGCONT the loss is counted and logged, /proc tells that the
+# process is gone, and the request ends with what it collected, saying the
+# process exited, instead of waiting for its 60 s.
+. "$(dirname "$0")/lib.sh"
+CTL="$ROOT/$BUILD/pprofctl"
+start_daemon --interval 600
+
+"$WL/cpu_shares" 60 >"$T/wl.out" &
+W=$!
+"$CTL" profile --pid "$W" --seconds 60 --socket "$T/pprofd.sock" -o "$T/req.pb.gz" 2>"$T/req.err" &
+REQ=$!
+active() { "$CTL" status --socket "$T/pprofd.sock" | awk '$1 == "requests_active" {print $2}'; }
+for _ in $(seq 50); do [ "$(active)" = 1 ] && break; sleep 0.1; done
+[ "$(active)" = 1 ] || fail "the request did not start"
+sleep 1 # samples of alpha
+
+kill -STOP "$DAEMON_PID"
+# On every CPU, 10,000 threads started and joined: a fork and an exit record
+# (48 bytes) each fill its ring to the last 48 bytes.
+floods=()
+for cpu in $(seq 0 $(($(nproc) - 1))); do
+	taskset -c "$cpu" python3 -c 'import threading
+for _ in range(10000):
+    t = threading.Thread(target=int); t.start(); t.join()' &
+	floods+=($!)
+done
+wait "${floods[@]}"
+kill "$W" # its exit finds the rings full
+wait "$W" 2>/dev/null
+kill -CONT "$DAEMON_PID"
+wait $REQ || fail "the request failed: $(cat "$T/req.err")"
+"$CTL" status --socket "$T/pprofd.sock" >"$T/status.txt"
+stop_daemon
+
+# (the kernel counts the lost records only with its next record on that CPU)
+lost=$(awk '$1 == "sideband_records_lost" {print $2}' "$T/status.txt")
+grep -q "side-band: a ring was full" "$T/daemon.log" || fail "the full ring was not seen, or not logged"
+pprof -comments "$T/req.pb.gz" 2>/dev/null | grep -q "the process exited during the request" ||
+	{ pprof -comments "$T/req.pb.gz"; fail "the request did not end at the process's exit"; }
+pprof -top "$T/req.pb.gz" 2>/dev/null | grep -q ' alpha$' || fail "the request's profile lacks alpha"
+ok "exit lost with the side-band records (${lost:-?} counted so far): found in /proc, the request ended with alpha's samples"
