@@ -125,6 +125,7 @@ test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
+test_log_OBJS := log
 test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines hashtab log
 # real stacks of its own: every frame pointer, every call a call (private:
 # not passed on to the daemon objects it links)
