@@ -78,9 +78,10 @@ stop_daemon() {
 # The profiles written for one pid.
 profiles_of() { ls "$T"/profiles/*-"$1"/cpu-*.pb.gz 2>/dev/null; }
 
-# nobody CMD...: runs CMD as uid/gid 65534 with no groups (the attacker of
-# the issue 12 tests).
-nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# "${NOBODY[@]}" CMD...: runs CMD as uid/gid 65534 with no groups (the
+# attacker of the issue 12 tests); an array, not a function, so that $! of
+# "${NOBODY[@]}" CMD & is CMD's pid.
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 
 # root_still_served: after an attack, root's `pprofctl status` answers
 # within 1 s and a 1-second CPU request of a root process within 2 s.

@@ -21,7 +21,7 @@ int main(void)
 }
 C
 gcc -O1 -fomit-frame-pointer -o "$T/u/forge" "$T/u/forge.c" || fail "cannot build the workload"
-nobody timeout 4 "$T/u/forge" &
+"${NOBODY[@]}" timeout 4 "$T/u/forge" &
 FPID=$!
 for _ in $(seq 40); do
 	grep -q 'FORGED' "$T/daemon.log" && break
