@@ -17,7 +17,6 @@
 #include <inttypes.h>
 #include <libelf.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 #include "dwlines.h"
 #include "hashtab.h"
 #include "log.h"
+#include "safe_open.h"
 #include "symtab.h"
 #include "elf_seg.h"
 
@@ -652,44 +652,6 @@ static bool is_host_root(const char *root)
 	return !root || !root[0] || !strcmp(root, "/");
 }
 
-/* Opens path (absolute) inside root, resolving symlinks there too, so a
- * container cannot point us at the host's files; only regular files, never
- * blocking on a FIFO. */
-static int open_in_root(const char *root, const char *path)
-{
-	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-	struct stat st;
-	int fd = -1;
-
-	if (is_host_root(root)) {
-		fd = open(path, flags);
-	} else {
-		struct open_how how = { .flags = flags, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-		int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		if (rfd < 0)
-			return -1;
-		while (*path == '/')
-			path++;
-		fd = syscall(SYS_openat2, rfd, path, &how, sizeof(how));
-		if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
-			char buf[PATH_MAX];
-
-			/* No openat2 (old kernel, seccomp): the plain path. */
-			if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", root, path) < sizeof(buf))
-				fd = open(buf, flags);
-		}
-		close(rfd);
-	}
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static bool crc_matches(int fd, uint32_t want)
 {
 	enum { CHUNK = 128 << 10 };
@@ -781,9 +743,9 @@ no:
 static bool try_path(struct elfi *dbg, const char *root, const char *path, const struct elfi *exe,
 		     const struct stat *mst, const struct debuglink *dl)
 {
-	if (!is_host_root(root) && try_debug_file(dbg, open_in_root(root, path), exe, mst, dl))
+	if (!is_host_root(root) && try_debug_file(dbg, safe_open(root, path), exe, mst, dl))
 		return true;
-	return try_debug_file(dbg, open_in_root(NULL, path), exe, mst, dl);
+	return try_debug_file(dbg, safe_open(NULL, path), exe, mst, dl);
 }
 
 static bool find_debug_file(struct elfi *dbg, const struct elfi *exe, const struct stat *mst,
