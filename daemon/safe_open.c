@@ -2,12 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "safe_open.h"
@@ -78,38 +76,52 @@ static bool at_end(const char *p)
 }
 
 /*
- * The host's path, one component at a time with O_NOFOLLOW: a symlink is
- * followed only when root owns it (the system's own links, /lib, the
- * alternatives), since a user may create one anywhere it can write. Ends
- * with an O_PATH fd of the last component.
+ * path inside the directory rootfd, one component at a time with
+ * O_NOFOLLOW: a symlink is followed only when the root directory's owner
+ * owns it (root's on the host: /lib, the alternatives; the container's
+ * root user's in a container), since any user may make one wherever it
+ * can write. Absolute links and ".." stay inside rootfd. Ends with an
+ * O_PATH fd of the last component; takes rootfd.
  */
-static int walk_host(const char *path)
+static int walk(int rootfd, const char *path)
 {
 	char comp[NAME_MAX + 1], rest[2 * PATH_MAX], target[PATH_MAX];
+	struct stat rst, st;
 	const char *p;
 	int dfd, links = 0, err;
 
-	if (strlen(path) >= sizeof(rest))
-		return -ENAMETOOLONG;
+	err = fstat(rootfd, &rst) ? -errno : strlen(path) >= sizeof(rest) ? -ENAMETOOLONG : 0;
+	if (err) {
+		close(rootfd);
+		return err;
+	}
 	strcpy(rest, path);
 	p = rest;
-	dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	if (dfd < 0) {
+		close(rootfd);
 		return -errno;
+	}
 	while (next_component(&p, comp, sizeof(comp))) {
 		bool last = at_end(p);
-		struct stat st;
 		ssize_t n;
-		int fd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		int fd;
 
+		if (!strcmp(comp, "..") && !fstat(dfd, &st) && st.st_dev == rst.st_dev &&
+		    st.st_ino == rst.st_ino)
+			continue; /* ".." of the root is the root */
+		fd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st)) {
 			err = -errno;
-			goto fail_fd;
+			if (fd >= 0)
+				close(fd);
+			goto fail;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			if (st.st_uid != 0 || ++links > LINKS_MAX) {
+			if (st.st_uid != rst.st_uid || ++links > LINKS_MAX) {
+				close(fd);
 				err = -ELOOP;
-				goto fail_fd;
+				goto fail;
 			}
 			n = readlinkat(fd, "", target, sizeof(target));
 			close(fd);
@@ -125,54 +137,42 @@ static int walk_host(const char *path)
 			p = rest;
 			if (target[0] == '/') {
 				close(dfd);
-				dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-				if (dfd < 0)
-					return -errno;
+				dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+				if (dfd < 0) {
+					err = -errno;
+					goto out;
+				}
 			}
 			continue;
 		}
 		close(dfd);
 		dfd = fd;
 		if (last)
-			return dfd;
+			break;
 		if (!S_ISDIR(st.st_mode)) {
 			err = -ENOTDIR;
 			goto fail;
 		}
-		continue;
-fail_fd:
-		if (fd >= 0)
-			close(fd);
-		goto fail;
 	}
-	/* "/" itself, or a path ending in a link to a directory */
-	return dfd;
+	close(rootfd);
+	return dfd; /* also "/" itself, or a path ending in a link to a directory */
 fail:
 	close(dfd);
+out:
+	close(rootfd);
 	return err;
 }
 
 int safe_open(const char *root, const char *path)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int rfd, fd;
+	int rfd;
 
 	if (!path || path[0] != '/')
 		return -EINVAL;
-	if (is_host_root(root))
-		return safe_reopen(walk_host(path));
-	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rfd = open(is_host_root(root) ? "/" : root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0)
 		return -errno;
-	fd = syscall(SYS_openat2, rfd, path + 1, &how, sizeof(how));
-	fd = fd < 0 ? -errno : fd;
-	close(rfd);
-	/* No fallback to the plain path without openat2 (seccomp, old
-	 * kernels): it would follow the process's links out of its root. */
-	return safe_reopen(fd);
+	return safe_reopen(walk(rfd, path));
 }
 
 int read_file(const char *path, size_t max, bool cut, char **buf, size_t *len)

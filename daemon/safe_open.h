@@ -18,11 +18,11 @@
  * and the file is opened only once fstat says it is regular, by its fd, so
  * nothing can be swapped in between; O_NONBLOCK all the same.
  *
- * root is a process's root ("/proc/PID/root"): path resolves inside it,
- * its own symlinks followed there, no magic links. NULL or "/": the host,
- * where only symlinks owned by root are followed (-ELOOP for any other),
- * so a user's link cannot point root at another user's file, a FIFO or a
- * device. Returns the fd, or -errno.
+ * root is a process's root ("/proc/PID/root"), NULL or "/" the host's:
+ * path resolves inside it, and only symlinks owned by the root directory's
+ * owner are followed (-ELOOP for any other), so a user's link cannot point
+ * root at another user's file, a FIFO or a device. Returns the fd, or
+ * -errno.
  */
 int safe_open(const char *root, const char *path);
 
