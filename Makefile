@@ -113,19 +113,20 @@ $(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(PROTO_OBJS) $(BUILD)/daem
 
 # Each unit test links only the modules it tests (test_X_OBJS below), so one
 # module can be built and tested while another is being written.
-test_symtab_OBJS := symtab dwlines hashtab log
-test_dwlines_OBJS := symtab dwlines hashtab log
+test_symtab_OBJS := symtab dwlines hashtab log safe_open
+test_dwlines_OBJS := symtab dwlines hashtab log safe_open
 test_pprof_OBJS  := pprof hashtab log
-test_config_OBJS := config log
+test_config_OBJS := config log safe_open
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio log
-test_procs_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind
+test_procs_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind safe_open
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
-test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines hashtab log
+test_log_OBJS := log
+test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines hashtab log safe_open
 # real stacks of its own: every frame pointer, every call a call (private:
 # not passed on to the daemon objects it links)
 $(BUILD)/tests/test_unwind: private CFLAGS += -fno-omit-frame-pointer -fno-optimize-sibling-calls
@@ -143,16 +144,16 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD) -I$(BUILD)/proto \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-fuzz_config_OBJS  := config log
+fuzz_config_OBJS  := config log safe_open
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
-fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind
+fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind safe_open
 fuzz_procmaps_LIBS := -lelf -ldw -lz -lstdc++
-fuzz_symtab_OBJS  := symtab dwlines hashtab log
+fuzz_symtab_OBJS  := symtab dwlines hashtab log safe_open
 fuzz_symtab_LIBS  := -lelf -ldw -lz -lstdc++
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
-fuzz_dwlines_OBJS  := symtab dwlines hashtab log
+fuzz_dwlines_OBJS  := symtab dwlines hashtab log safe_open
 fuzz_dwlines_LIBS  := -lelf -ldw -lz -lstdc++
 fuzz_dwlines_SEEDS := $(wildcard tests/fuzz/seeds-dwlines/*)
 fuzz_dwlines_ARGS  := -max_len=65536 -rss_limit_mb=2048
@@ -182,7 +183,7 @@ fuzz-%: build/fuzz/fuzz_%
 # Small drivers of daemon modules for the end-to-end tests and benchmarks;
 # each links the modules in tool_NAME_OBJS.
 TOOLS := $(BUILD)/tools/heapprobe
-tool_heapprobe_OBJS := heap_sampler symtab dwlines hashtab log
+tool_heapprobe_OBJS := heap_sampler symtab dwlines hashtab log safe_open
 $(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$(tool_$$*_OBJS)))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "safe_open.h"
 
 #define MAX_FILE_BYTES (1 << 20)
 #define MAX_LINE_BYTES 4096
@@ -497,78 +498,6 @@ ctrl:
 	return -EINVAL;
 }
 
-/* Reads the whole file (a regular file of at most MAX_FILE_BYTES). */
-static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	size_t n = 0;
-	char *b = NULL;
-	int fd, ret;
-
-	/* O_NONBLOCK: a FIFO put there must not hang the daemon */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ret;
-	}
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	ret = -EINVAL;
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_size > MAX_FILE_BYTES)
-		goto too_big;
-	/* read until EOF, one byte past the limit at most: it may have grown */
-	for (size_t cap = st.st_size + 2;;) {
-		ssize_t r;
-
-		if (n + 1 >= cap || !b) {
-			char *nb;
-
-			if (b)
-				cap = cap * 2 > MAX_FILE_BYTES + 2 ? MAX_FILE_BYTES + 2 : cap * 2;
-			nb = realloc(b, cap);
-			if (!nb) {
-				ret = -ENOMEM;
-				snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
-				goto out;
-			}
-			b = nb;
-		}
-		r = read(fd, b + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		n += r;
-		if (!r || n > MAX_FILE_BYTES)
-			break;
-	}
-	if (n > MAX_FILE_BYTES)
-		goto too_big;
-	b[n] = 0;
-	*buf = b;
-	*len = n;
-	close(fd);
-	return 0;
-too_big:
-	ret = -EINVAL;
-	snprintf(err, errlen, "%s: file too large (over %d KiB)", path, MAX_FILE_BYTES >> 10);
-out:
-	free(b);
-	close(fd);
-	return ret;
-}
-
 /*
  * Lines apply in order to a copy of *c, which replaces *c only when the whole
  * file is good. The first heap_target (lock_target) line of the file starts
@@ -641,9 +570,15 @@ int config__load_file(struct config *c, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "%.64s...: path too long", path);
 		return -ENAMETOOLONG;
 	}
-	ret = read_file(path, &buf, &len, err, errlen);
+	ret = read_file(path, MAX_FILE_BYTES, false, &buf, &len);
+	if (ret == -EINVAL)
+		snprintf(err, errlen, "%s: not a regular file", path);
+	else if (ret == -EFBIG)
+		snprintf(err, errlen, "%s: file too large (over %d KiB)", path, MAX_FILE_BYTES >> 10);
+	else if (ret)
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 	if (ret)
-		return ret;
+		return ret == -EFBIG ? -EINVAL : ret;
 	tmp = malloc(sizeof(*tmp));
 	if (!tmp) {
 		free(buf);

@@ -231,7 +231,8 @@ struct cpu_pid_events *cpu_sampler__attach_pid(struct cpu_sampler *s, uint32_t p
 	snprintf(path, sizeof(path), "/proc/%u/task", pid);
 	dir = opendir(path);
 	if (!e || !dir) {
-		err = !e ? -ENOMEM : -ESRCH;
+		/* ESRCH only when the process is gone: EMFILE is not that */
+		err = !e ? -ENOMEM : errno == ENOENT ? -ESRCH : -errno;
 		goto fail;
 	}
 	e->fds = calloc(max_threads, sizeof(*e->fds));
@@ -253,8 +254,12 @@ struct cpu_pid_events *cpu_sampler__attach_pid(struct cpu_sampler *s, uint32_t p
 			break;
 		}
 		fd = open_cpu_clock(-1, tid, hz);
-		if (fd < 0)
+		if (fd < 0 && errno == ESRCH)
 			continue; /* the thread exited meanwhile */
+		if (fd < 0) {
+			err = -errno; /* EMFILE: out of fds, said as such */
+			goto fail;
+		}
 		e->links[e->n] = bpf_program__attach_perf_event(s->skel->progs.on_request_sample, fd);
 		if (!e->links[e->n]) {
 			err = -errno;

@@ -16,6 +16,7 @@
 #include "heap.skel.h"
 #include "heap_sampler.h"
 #include "log.h"
+#include "safe_open.h"
 
 /*
  * libbpf 1.1 knows neither uprobe_multi nor uprobe sessions: the programs
@@ -582,21 +583,25 @@ static const char *other_allocator(const char *base)
 }
 
 /* Opens a file mapped by pid: through its root (containers), or, when that
- * fails or the file was replaced, through map_files. */
+ * fails or the file was replaced, through map_files. Never blocks, and
+ * only regular files (issue 12: a FIFO named libc.so.6 in the process's
+ * mount namespace held the daemon in open()). */
 static int open_mapped(uint32_t pid, const char *path, const char *range, unsigned long ino,
 		       char *out, size_t outlen)
 {
+	char root[64];
 	struct stat st;
 	int fd;
 
-	snprintf(out, outlen, "/proc/%u/root%s", pid, path);
-	fd = open(out, O_RDONLY | O_CLOEXEC);
+	snprintf(root, sizeof(root), "/proc/%u/root", pid);
+	snprintf(out, outlen, "%s%s", root, path);
+	fd = safe_open(root, path);
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == ino)
 		return fd;
 	if (fd >= 0)
 		close(fd);
 	snprintf(out, outlen, "/proc/%u/map_files/%s", pid, range);
-	return open(out, O_RDONLY | O_CLOEXEC);
+	return safe_open_proc(out);
 }
 
 static int link_create(int prog_fd, unsigned attach_type, const char *path, const uint64_t *offs,
@@ -897,7 +902,7 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 		uint64_t xo[NR_PROBED], xs[NR_PROBED];
 
 		snprintf(p, sizeof(p), "/proc/%u/exe", pid);
-		fd = open(p, O_RDONLY | O_CLOEXEC);
+		fd = safe_open_proc(p);
 		if (fd >= 0 && fstat(fd, &st) == 0 && dynsym_offsets(fd, xo, xs) > 0 && xo[0]) {
 			e = EOPNOTSUPP;
 			snprintf(err, errlen,
@@ -949,9 +954,9 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 
 	fd = open_mapped(pid, libc_path, libc_range, libc_ino, t->libc, sizeof(t->libc));
 	if (fd < 0 || dynsym_offsets(fd, off, size) <= 0 || !off[0] || !off[NR_PROBED - 1]) {
-		e = fd < 0 ? errno : ENOENT;
-		snprintf(err, errlen, "process %u: cannot read malloc/free from %s", pid,
-			 libc_path);
+		e = fd < 0 ? -fd : ENOENT;
+		snprintf(err, errlen, "process %u: cannot read malloc/free from %s%s%s", pid,
+			 libc_path, fd < 0 ? ": " : "", fd < 0 ? strerror(-fd) : "");
 		goto fail;
 	}
 

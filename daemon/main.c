@@ -495,6 +495,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("symbol_files_max", d->cfg.max_symbol_files);
 	PUT("symbol_cache_bytes", ss.bytes);
 	PUT("symbol_load_failures", ps.symtab_fail);
+	PUT("symbol_tables_over_limit", symtab__over_limit());
 	{
 		struct symtab_dwarf_stats ds;
 

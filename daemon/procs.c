@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "cfi_cache.h"
 #include "log.h"
 #include "procs.h"
+#include "safe_open.h"
 #include "unwind.h"
 #include "symtab.h"
 
@@ -265,47 +265,6 @@ int parse_proc_maps(const char *text, size_t len, struct mapping **out, unsigned
 	return n;
 }
 
-static int read_file(const char *path, char **buf, size_t *len, size_t max)
-{
-	size_t cap = 65536, n = 0;
-	char *b = malloc(cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || !b) {
-		int err = fd < 0 ? -errno : -ENOMEM;
-
-		if (fd >= 0)
-			close(fd);
-		free(b);
-		return err;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap >= max)
-				break; /* truncated: what we have is still useful */
-			cap *= 2;
-			nb = realloc(b, cap);
-			if (!nb)
-				break;
-			b = nb;
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += r;
-	}
-	close(fd);
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 static void load_proc_maps(struct procs *p, struct image *img)
 {
 	char path[64], *text;
@@ -315,7 +274,7 @@ static void load_proc_maps(struct procs *p, struct image *img)
 
 	img->maps_from_proc = false;
 	snprintf(path, sizeof(path), "/proc/%u/maps", img->pid);
-	if (read_file(path, &text, &len, MAX_PROC_MAPS_BYTES) < 0)
+	if (read_file(path, MAX_PROC_MAPS_BYTES, true, &text, &len) < 0)
 		return;
 	p->st.maps_read_proc++;
 	n = parse_proc_maps(text, len, &maps, MAX_MAPS_PER_IMAGE);
@@ -331,7 +290,7 @@ static void load_proc_maps(struct procs *p, struct image *img)
 	free(maps);
 	if (!img->comm[0]) {
 		snprintf(path, sizeof(path), "/proc/%u/comm", img->pid);
-		if (read_file(path, &text, &len, 64) == 0) {
+		if (read_file(path, 64, true, &text, &len) == 0) {
 			if (len > 15)
 				len = 15;
 			memcpy(img->comm, text, len);
@@ -473,19 +432,6 @@ struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t)
 
 /* ---- symbols ------------------------------------------------------------- */
 
-/* Opens path inside the process's root, never escaping it (the path comes
- * from a process that may be hostile). Regular files only: a FIFO would
- * block us. */
-static int open_in_root(int root_fd, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-
-	return syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-}
-
 static bool same_file(int fd, const struct mapping *m, bool check_ino)
 {
 	struct stat st;
@@ -514,7 +460,7 @@ static int open_mapping(const struct image *img, const struct mapping *m, char *
 	if (alive) {
 		snprintf(buf, bufsz, "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, img->pid,
 			 m->start, m->end);
-		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		fd = safe_open_proc(buf);
 		if (fd >= 0 && !same_file(fd, m, false)) {
 			close(fd);
 			fd = -1;
@@ -529,20 +475,15 @@ static int open_mapping(const struct image *img, const struct mapping *m, char *
 			buf[l - d] = 0;
 	}
 	if (fd < 0 && alive) {
-		int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		if (rfd >= 0) {
-			fd = open_in_root(rfd, buf);
-			close(rfd);
-			if (fd >= 0 && !same_file(fd, m, true)) {
-				close(fd);
-				fd = -1;
-			}
+		fd = safe_open(root, buf);
+		if (fd >= 0 && !same_file(fd, m, true)) {
+			close(fd);
+			fd = -1;
 		}
 	}
 	if (fd < 0) {
 		/* Gone already: the host's file, if it is the same inode. */
-		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		fd = safe_open(NULL, buf);
 		if (fd >= 0 && !same_file(fd, m, true)) {
 			close(fd);
 			fd = -1;

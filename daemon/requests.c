@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <sys/resource.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -382,9 +383,16 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 			unsigned hz = q->hz;
 
 			free(q);
-			if (err == ESRCH)
+			if (err == ESRCH) {
 				fail_now(r, done, ctx, 404, "no such process: %u", p->pid);
-			else
+			} else if (err == EMFILE || err == ENFILE) {
+				struct rlimit rl = { 0 };
+
+				getrlimit(RLIMIT_NOFILE, &rl);
+				fail_now(r, done, ctx, 503, "cannot sample pid %u at %u Hz: too many "
+					 "open files (limit %llu)", p->pid, hz,
+					 (unsigned long long)rl.rlim_cur);
+			} else
 				fail_now(r, done, ctx, 500, "cannot sample pid %u at %u Hz: %s", p->pid,
 					 hz, strerror(err));
 			return NULL;

@@ -14,9 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +30,7 @@
 #include "dwlines.h"
 #include "hashtab.h"
 #include "log.h"
+#include "safe_open.h"
 #include "symtab.h"
 #include "elf_seg.h"
 
@@ -109,6 +110,26 @@ static void elf_init(void)
 }
 
 /* ---- loading ---- */
+
+/* Files whose symbols were cut at SYMS_MAX or NAMES_MAX, for the status. */
+static atomic_uint_fast64_t st_syms_over_limit;
+
+uint64_t symtab__over_limit(void)
+{
+	return atomic_load(&st_syms_over_limit);
+}
+
+/* Counted always; logged at the first and at each power of two, so that a
+ * user loading many such files cannot flood the log. */
+static void count_over_limit(const char *path, uint32_t kept)
+{
+	uint64_t n = atomic_fetch_add(&st_syms_over_limit, 1) + 1;
+
+	if (!(n & (n - 1)))
+		log_info("symtab: %s: symbol table cut at %u symbols (limit %u symbols, %u MiB of "
+			 "names); %" PRIu64 " files cut so far", path ? path : "?", kept, SYMS_MAX,
+			 NAMES_MAX >> 20, n);
+}
 
 /* A symbol while loading: name is a table number (bit 31) and an offset. */
 struct tsym {
@@ -460,9 +481,34 @@ static int tsym_cmp(const void *a, const void *b)
 }
 
 /*
- * LSD radix sort on the address (11 bits a pass), then a short insertion
- * pass per run of equal addresses: several times faster than qsort() on
- * the ~10^5-10^6 symbols of a large binary, which dominates load time.
+ * Moves the best of each run of one address (tsym_cmp's first) to the
+ * run's front, which is all finish() keeps: one pass, however many aliases
+ * a file puts at one address (a quadratic sort of 150,000 of them held the
+ * daemon for seconds).
+ */
+static void best_of_runs(struct tsym *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t best = i, j = i + 1;
+
+		for (; j < n && v[j].start == v[i].start; j++)
+			if (tsym_cmp(&v[j], &v[best]) < 0)
+				best = j;
+		if (best != i) {
+			struct tsym t = v[i];
+
+			v[i] = v[best];
+			v[best] = t;
+		}
+		i = j;
+	}
+}
+
+/*
+ * LSD radix sort on the address (11 bits a pass), then the best alias of
+ * each address to the front: linear, and several times faster than qsort()
+ * on the ~10^5-10^6 symbols of a large binary, which dominates load time.
+ * Only each address's first entry is ordered: finish() keeps no other.
  */
 static int sort_tsyms(struct tsym *v, size_t n)
 {
@@ -481,7 +527,7 @@ static int sort_tsyms(struct tsym *v, size_t n)
 	if (!tmp || !cnt) {
 		free(tmp);
 		free(cnt);
-		qsort(v, n, sizeof(*v), tsym_cmp);
+		qsort(v, n, sizeof(*v), tsym_cmp); /* O(n log n) too */
 		return 0;
 	}
 	dst = tmp;
@@ -514,17 +560,7 @@ static int sort_tsyms(struct tsym *v, size_t n)
 		memcpy(v, src, n * sizeof(*v));
 	free(tmp);
 	free(cnt);
-	/* Runs of one address are short (aliases): insertion sort them. */
-	for (size_t i = 1; i < n; i++) {
-		struct tsym x = v[i];
-		size_t j = i;
-
-		while (j > 0 && v[j - 1].start == x.start && tsym_cmp(&v[j - 1], &x) > 0) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
-	}
+	best_of_runs(v, n);
 	return 0;
 }
 
@@ -614,44 +650,6 @@ static int read_segments(struct elfi *e, struct symtab *s)
 static bool is_host_root(const char *root)
 {
 	return !root || !root[0] || !strcmp(root, "/");
-}
-
-/* Opens path (absolute) inside root, resolving symlinks there too, so a
- * container cannot point us at the host's files; only regular files, never
- * blocking on a FIFO. */
-static int open_in_root(const char *root, const char *path)
-{
-	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-	struct stat st;
-	int fd = -1;
-
-	if (is_host_root(root)) {
-		fd = open(path, flags);
-	} else {
-		struct open_how how = { .flags = flags, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-		int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		if (rfd < 0)
-			return -1;
-		while (*path == '/')
-			path++;
-		fd = syscall(SYS_openat2, rfd, path, &how, sizeof(how));
-		if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
-			char buf[PATH_MAX];
-
-			/* No openat2 (old kernel, seccomp): the plain path. */
-			if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", root, path) < sizeof(buf))
-				fd = open(buf, flags);
-		}
-		close(rfd);
-	}
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static bool crc_matches(int fd, uint32_t want)
@@ -745,9 +743,9 @@ no:
 static bool try_path(struct elfi *dbg, const char *root, const char *path, const struct elfi *exe,
 		     const struct stat *mst, const struct debuglink *dl)
 {
-	if (!is_host_root(root) && try_debug_file(dbg, open_in_root(root, path), exe, mst, dl))
+	if (!is_host_root(root) && try_debug_file(dbg, safe_open(root, path), exe, mst, dl))
 		return true;
-	return try_debug_file(dbg, open_in_root(NULL, path), exe, mst, dl);
+	return try_debug_file(dbg, safe_open(NULL, path), exe, mst, dl);
 }
 
 static bool find_debug_file(struct elfi *dbg, const struct elfi *exe, const struct stat *mst,
@@ -990,7 +988,7 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 	if (err)
 		goto fail;
 	if (ld.capped)
-		log_debug("symtab: %s: symbol table cut at %u symbols", path ? path : "?", s->nsyms);
+		count_over_limit(path, s->nsyms);
 	s->path = strdup(path ? path : "");
 	if (!s->path) {
 		err = -ENOMEM;

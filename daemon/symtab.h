@@ -105,6 +105,8 @@ struct symtab_cache_stats {
 	size_t files;
 	size_t bytes; /* symtab__mem_size() of the cached files, as loaded */
 };
+/* Files whose symbol table was cut at a size limit, since start. */
+uint64_t symtab__over_limit(void);
 void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats *st);
 /* Also evict while the cached files hold more than max_bytes (0: no limit). */
 void symtab_cache__set_max_bytes(struct symtab_cache *c, size_t max_bytes);

@@ -77,3 +77,23 @@ stop_daemon() {
 
 # The profiles written for one pid.
 profiles_of() { ls "$T"/profiles/*-"$1"/cpu-*.pb.gz 2>/dev/null; }
+
+# "${NOBODY[@]}" CMD...: runs CMD as uid/gid 65534 with no groups (the
+# attacker of the issue 12 tests); an array, not a function, so that $! of
+# "${NOBODY[@]}" CMD & is CMD's pid.
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+# root_still_served: after an attack, root's `pprofctl status` answers
+# within 1 s and a 1-second CPU request of a root process within 2 s.
+root_still_served() {
+	local ctl=$ROOT/$BUILD/pprofctl victim
+	timeout 1 "$ctl" status --socket "$T/pprofd.sock" >"$T/root-status.txt" 2>&1 ||
+		fail "root's status did not answer within 1 s: $(cat "$T/root-status.txt")"
+	sleep 30 &
+	victim=$!
+	timeout 2 "$ctl" profile --pid "$victim" --seconds 1 --socket "$T/pprofd.sock" \
+		-o "$T/root-cpu.pb.gz" >"$T/root-cpu.txt" 2>&1 ||
+		{ kill "$victim"; fail "root's 1 s CPU request did not answer within 2 s: $(cat "$T/root-cpu.txt")"; }
+	kill "$victim"
+	ok "root's status and CPU request still answered"
+}

@@ -585,6 +585,65 @@ out:
 	free(img);
 }
 
+/*
+ * 150,000 aliases at each of two addresses (issue 12: a quadratic sort of
+ * them held the daemon for seconds). The choice is the one of the small
+ * cases: the global beats the locals at g; among the equal locals at l,
+ * the one listed last in .symtab.
+ */
+static void test_many_aliases(void)
+{
+	enum { N = 150000 };
+	char f[PATH_MAX + 16], want[32] = "";
+	uint64_t a, sz, off;
+	struct sym_result r;
+	struct symtab *s = NULL;
+	Elf64_Shdr *symsh, *str;
+	Elf64_Sym *sy;
+	size_t n, last = 0;
+	char *img = NULL;
+	FILE *out;
+
+	snprintf(f, sizeof(f), "%s/many.S", tmp);
+	out = fopen(f, "w");
+	if (!ASSERT_TRUE(out))
+		return;
+	fprintf(out, "\t.section .note.GNU-stack,\"\",@progbits\n\t.text\n"
+		     "\t.globl g\n\t.type g,@function\ng:\n\tnop\n\tret\n\t.size g,2\n"
+		     "\t.type l,@function\nl:\n\tnop\n\tret\n\t.size l,2\n");
+	for (int i = 0; i < N; i++)
+		fprintf(out, "\t.type ga%d,@function\n\t.set ga%d,g\n\t.size ga%d,2\n"
+			     "\t.type la%d,@function\n\t.set la%d,l\n\t.size la%d,2\n",
+			i, i, i, i, i, i);
+	if (!ASSERT_OK(fclose(out)) ||
+	    !ASSERT_OK(sh("cd %s && gcc -shared -nostdlib -o many.so many.S", tmp)))
+		return;
+	snprintf(f, sizeof(f), "%s/many.so", tmp);
+	s = load(f, "/", NULL);
+	if (!ASSERT_TRUE(s, "load %s", f))
+		return;
+	if (ASSERT_TRUE(nm_sym(f, "g", &a, &sz)) && ASSERT_TRUE(vaddr_to_off(f, a, &off)) &&
+	    ASSERT_OK(symtab__lookup(s, off, &r)))
+		ASSERT_STREQ(r.name, "g");
+	/* the last of the locals at l, from the file itself */
+	img = read_file(f, &n);
+	if (!ASSERT_TRUE(img) || !ASSERT_TRUE((symsh = shdr_of_type(img, n, SHT_SYMTAB))) ||
+	    !ASSERT_TRUE(nm_sym(f, "la0", &a, &sz)) || !ASSERT_TRUE(vaddr_to_off(f, a, &off)))
+		goto out;
+	str = (Elf64_Shdr *)(img + ((Elf64_Ehdr *)img)->e_shoff) + symsh->sh_link;
+	sy = (Elf64_Sym *)(img + symsh->sh_offset);
+	for (size_t i = 1; i < symsh->sh_size / sizeof(*sy); i++)
+		if (sy[i].st_value == a)
+			last = i;
+	snprintf(want, sizeof(want), "%s", img + str->sh_offset + sy[last].st_name);
+	ASSERT_TRUE(strncmp(want, "la", 2) == 0 || strcmp(want, "l") == 0, "last at l: %s", want);
+	if (ASSERT_OK(symtab__lookup(s, off, &r)))
+		ASSERT_STREQ(r.name, want);
+out:
+	free(img);
+	symtab__put(s);
+}
+
 static void test_cache(void)
 {
 	char a[PATH_MAX + 16], b[PATH_MAX + 16], c[PATH_MAX + 16], bad[PATH_MAX + 16];
@@ -799,6 +858,7 @@ int main(void)
 	RUN_TEST(test_demangle_bomb);
 	RUN_TEST(test_malformed);
 	RUN_TEST(test_alias_preference);
+	RUN_TEST(test_many_aliases);
 	RUN_TEST(test_cache);
 	RUN_TEST(test_libc_dynsym);
 	RUN_TEST(test_kallsyms_fake);
