@@ -371,9 +371,14 @@ static void retention(struct daemon *d)
 	struct retention_result rr;
 
 	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
-			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
+			      d->cfg.retention_max_bytes, &rr) < 0)
+		return;
+	if (rr.files_removed)
 		log_info("retention: removed %u files (%" PRIu64 " bytes), %" PRIu64 " bytes kept",
 			 rr.files_removed, rr.bytes_removed, rr.bytes_kept);
+	/* entries someone planted: left alone, counted and logged once */
+	for (unsigned i = 0; i < rr.refused; i++)
+		output_health__result(&d->out, d->cfg.output_dir, -EPERM);
 }
 
 /* The one-line summary: the periodic health log line and systemd's STATUS=. */
@@ -490,6 +495,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("profiles_written", d->written_files);
 	PUT("profile_bytes_written", d->written_bytes);
 	PUT("profile_write_errors", d->write_errors);
+	PUT("profiles_refused", d->out.refused);
 	PUT("requests_active", active);
 	PUT("requests_served", served);
 	PUT("requests_refused", refused);
@@ -621,6 +627,12 @@ static int reload(struct daemon *d, int argc, char **argv)
 		notify("READY=1");
 		return -EINVAL;
 	}
+	if (strcmp(nc.output_dir, d->cfg.output_dir) &&
+	    output__check_dir(nc.output_dir, err, sizeof(err)) < 0) {
+		log_err("SIGHUP: %s; keeping the old config", err);
+		notify("READY=1");
+		return -EPERM;
+	}
 	/* What was set up at start (BPF maps, sockets, limits handed to the
 	 * modules) stays as it is until a restart; the rest applies now. */
 #define AT_RESTART(changed, field, key)                                                    \
@@ -708,6 +720,11 @@ int main(int argc, char **argv)
 	}
 	log_max_level = d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	libbpf_set_print(libbpf_print);
+	/* a directory others may write is one they can point us elsewhere from */
+	if (output__check_dir(d.cfg.output_dir, why, sizeof(why)) < 0) {
+		log_err("%s; not starting", why);
+		return 1;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
