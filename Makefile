@@ -123,6 +123,7 @@ test_procs_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwin
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid log
 test_peer_uid_OBJS := peer_uid log
+test_shares_OBJS := shares
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
 test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines hashtab log
