@@ -35,6 +35,7 @@
 #include "loop.h"
 #include "notify.h"
 #include "output.h"
+#include "shares.h"
 #include "pprof.h"
 #include "procs.h"
 #include "requests.h"
@@ -655,6 +656,12 @@ static int reload(struct daemon *d, int argc, char **argv)
 	AT_RESTART(SCALAR(max_request_seconds), max_request_seconds, "max_request_seconds");
 	AT_RESTART(SCALAR(max_concurrent_requests), max_concurrent_requests,
 		   "max_concurrent_requests");
+	AT_RESTART(SCALAR(max_requests_per_user), max_requests_per_user, "max_requests_per_user");
+	AT_RESTART(SCALAR(reserved_requests), reserved_requests, "reserved_requests");
+	AT_RESTART(SCALAR(max_connections), max_connections, "max_connections");
+	AT_RESTART(SCALAR(max_connections_per_user), max_connections_per_user,
+		   "max_connections_per_user");
+	AT_RESTART(SCALAR(reserved_connections), reserved_connections, "reserved_connections");
 	AT_RESTART(SCALAR(profile_self), profile_self, "profile_self");
 #undef STRING
 #undef SCALAR
@@ -706,6 +713,7 @@ int main(int argc, char **argv)
 	uint64_t last_health, last_ping = 0, watchdog_ns = notify_watchdog_usec() * 1000;
 	bool check = false;
 	char why[600];
+	struct shares_limits conn_limits;
 
 	the_daemon = &d;
 	if (parse_args(argc, argv, &d.cfg, &check, why, sizeof(why)) < 0) {
@@ -778,6 +786,8 @@ int main(int argc, char **argv)
 		.frequency_hz = d.cfg.frequency_hz,
 		.max_seconds = d.cfg.max_request_seconds,
 		.max_concurrent = d.cfg.max_concurrent_requests,
+		.max_per_user = d.cfg.max_requests_per_user,
+		.reserved = d.cfg.reserved_requests,
 		.status = status_counters,
 		.status_ctx = &d,
 		.heap_attach = heap_attach,
@@ -815,7 +825,9 @@ int main(int argc, char **argv)
 	if (!d.waitw)
 		goto out;
 	wait_watch__scan(d.waitw);
-	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, 64);
+	conn_limits = (struct shares_limits){d.cfg.max_connections, d.cfg.reserved_connections,
+					     d.cfg.max_connections_per_user};
+	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, &conn_limits);
 	if (!d.control) {
 		log_err("cannot listen on %s: %s", d.cfg.socket_path, strerror(errno));
 		goto out;
