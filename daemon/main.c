@@ -838,7 +838,7 @@ int main(int argc, char **argv)
 					   .addr = d.cfg.http_addr,
 					   .token = d.cfg.http_token,
 					   .max_seconds = d.cfg.max_request_seconds,
-					   .max_connections = 64,
+					   .conns = conn_limits,
 					   .timeout_sec = 10,
 				   },
 				   d.requests);

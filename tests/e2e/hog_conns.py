@@ -5,14 +5,13 @@ whenever pprofd closes one (issue 12, attack 4).
   hog_conns.py unix PATH N S   control-socket connections that never send
   hog_conns.py tcp PORT N S    slowloris HTTP: a header line every 2 s
 
-Writes what pprofd said to the connections it refused to OUT (argv[5]),
-one line per refusal."""
+Prints what pprofd said to the connections it closed, one line each."""
 import selectors
 import socket
 import sys
 import time
 
-mode, where, n, secs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+mode, where, n, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 sel = selectors.DefaultSelector()
 said = []
 
@@ -57,5 +56,4 @@ while time.monotonic() < end:
                 key.fileobj.send(b"X-Slow: 1\r\n")
             except OSError:
                 pass
-with open(out, "w") as f:
-    f.write("".join(x + "\n" for x in said))
+sys.stdout.write("".join(x + "\n" for x in said))

@@ -9,9 +9,9 @@
 PORT=$(free_port)
 chmod 755 "$T"
 start_daemon --interval 600 --http 127.0.0.1:$PORT
-"${NOBODY[@]}" python3 "$ROOT/tests/e2e/hog_conns.py" unix "$T/pprofd.sock" 70 12 "$T/unix.said" &
+"${NOBODY[@]}" /usr/bin/python3 "$ROOT/tests/e2e/hog_conns.py" unix "$T/pprofd.sock" 70 12 >"$T/unix.said" &
 HOG1=$!
-"${NOBODY[@]}" python3 "$ROOT/tests/e2e/hog_conns.py" tcp "$PORT" 70 12 "$T/tcp.said" &
+"${NOBODY[@]}" /usr/bin/python3 "$ROOT/tests/e2e/hog_conns.py" tcp "$PORT" 70 12 >"$T/tcp.said" &
 HOG2=$!
 trap 'kill $HOG1 $HOG2 2>/dev/null; cleanup' EXIT
 sleep 2
