@@ -121,8 +121,9 @@ test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio log
 test_procs_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind safe_open
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
-test_http_OBJS := http peer_uid log
+test_http_OBJS := http peer_uid shares log
 test_peer_uid_OBJS := peer_uid log
+test_shares_OBJS := shares
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
 test_log_OBJS := log
@@ -161,7 +162,7 @@ fuzz_cfi_OBJS  := cfi unwind log
 fuzz_cfi_LIBS  := -lelf
 fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
 fuzz_cfi_ARGS  := -max_len=262144 -rss_limit_mb=2048
-fuzz_httpparams_OBJS := http peer_uid log
+fuzz_httpparams_OBJS := http peer_uid shares log
 fuzz_httpparams_LIBS := -lmicrohttpd
 fuzz_httpparams_ARGS := -max_len=4096
 # sources outside daemon/ go in fuzz_NAME_SRCS, by path

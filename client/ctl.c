@@ -47,6 +47,25 @@ static int read_all(int fd, void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
+/* send() rather than write(): a daemon that refused us and closed is an
+ * EPIPE to report, not a SIGPIPE that kills pprofctl without a word. */
+static int send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /* Sends rq and returns the reply (to free with free_unpacked), or NULL after
  * printing why. */
 static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Request *rq,
@@ -57,7 +76,7 @@ static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Requ
 	uint8_t *msg = malloc(4 + n), hdr[4];
 	Pprofd__Control__Reply *rep = NULL;
 	uint32_t len;
-	int fd, err;
+	int fd, err, werr;
 
 	if (!msg)
 		return NULL;
@@ -78,8 +97,16 @@ static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Requ
 	}
 	msg[0] = n >> 24, msg[1] = n >> 16, msg[2] = n >> 8, msg[3] = n;
 	pprofd__control__request__pack(rq, msg + 4);
-	if ((err = write_all(fd, msg, 4 + n)) < 0 || (err = read_all(fd, hdr, 4, timeout_ms)) < 0) {
-		fprintf(stderr, "pprofctl: talking to pprofd at %s: %s\n", sock, strerror(-err));
+	/* A refused client finds the reason waiting even when its request
+	 * could not be sent: read it before giving up. */
+	werr = send_all(fd, msg, 4 + n);
+	if ((err = read_all(fd, hdr, 4, timeout_ms)) < 0) {
+		if (werr)
+			fprintf(stderr, "pprofctl: pprofd at %s closed the connection without an "
+					"answer: %s\n", sock, strerror(-werr));
+		else
+			fprintf(stderr, "pprofctl: talking to pprofd at %s: %s\n", sock,
+				strerror(-err));
 		goto out;
 	}
 	len = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];

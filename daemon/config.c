@@ -34,6 +34,11 @@ void config__defaults(struct config *c)
 	c->retention_max_bytes = 1ULL << 30;
 	c->max_request_seconds = 300;
 	c->max_concurrent_requests = 8;
+	c->max_requests_per_user = 2;
+	c->reserved_requests = 2;
+	c->max_connections = 64;
+	c->max_connections_per_user = 8;
+	c->reserved_connections = 16;
 	c->heap_sample_bytes = 512 * 1024;
 	c->ringbuf_bytes = 0; /* auto: sized from CPUs and frequency */
 	c->max_processes = 16384;
@@ -160,6 +165,12 @@ static const struct key keys[] = {
 	{ "max_request_seconds", K_SECONDS, FIELD(max_request_seconds), 1, 86400,
 	  "seconds 1..86400" },
 	{ "max_concurrent_requests", K_UINT, FIELD(max_concurrent_requests), 1, 1024, "1..1024" },
+	{ "max_requests_per_user", K_UINT, FIELD(max_requests_per_user), 1, 1024, "1..1024" },
+	{ "reserved_requests", K_UINT, FIELD(reserved_requests), 0, 1023, "0..1023" },
+	{ "max_connections", K_UINT, FIELD(max_connections), 2, 4096, "2..4096" },
+	{ "max_connections_per_user", K_UINT, FIELD(max_connections_per_user), 1, 4096,
+	  "1..4096" },
+	{ "reserved_connections", K_UINT, FIELD(reserved_connections), 0, 4095, "0..4095" },
 	{ "heap_sample_bytes", K_SIZE, FIELD(heap_sample_bytes), 1, 1 << 30,
 	  "a size 1..1G such as 512K" },
 	{ "ringbuf_size", K_SIZE, FIELD(ringbuf_bytes), 64 << 10, 1 << 30,
@@ -503,9 +514,46 @@ ctrl:
  * file is good. The first heap_target (lock_target) line of the file starts
  * a new list: the file's lists replace the ones in *c.
  */
+/* The fair-share keys hold together: root's reserve leaves room for
+ * others, and one user's share fits in what others may use. */
+static int check_shares(const struct config *c, char *msg, size_t len)
+{
+	if (c->reserved_requests >= c->max_concurrent_requests) {
+		snprintf(msg, len, "reserved_requests (%u) must be below max_concurrent_requests (%u)",
+			 c->reserved_requests, c->max_concurrent_requests);
+		return -EINVAL;
+	}
+	if (c->max_requests_per_user > c->max_concurrent_requests - c->reserved_requests) {
+		snprintf(msg, len, "max_requests_per_user (%u) must be at most max_concurrent_requests "
+			 "- reserved_requests (%u)", c->max_requests_per_user,
+			 c->max_concurrent_requests - c->reserved_requests);
+		return -EINVAL;
+	}
+	if (c->reserved_connections >= c->max_connections) {
+		snprintf(msg, len, "reserved_connections (%u) must be below max_connections (%u)",
+			 c->reserved_connections, c->max_connections);
+		return -EINVAL;
+	}
+	if (c->max_connections_per_user > c->max_connections - c->reserved_connections) {
+		snprintf(msg, len, "max_connections_per_user (%u) must be at most max_connections "
+			 "- reserved_connections (%u)", c->max_connections_per_user,
+			 c->max_connections - c->reserved_connections);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool is_share_key(const char *key)
+{
+	return !strcmp(key, "max_concurrent_requests") || !strcmp(key, "max_requests_per_user") ||
+	       !strcmp(key, "reserved_requests") || !strcmp(key, "max_connections") ||
+	       !strcmp(key, "max_connections_per_user") || !strcmp(key, "reserved_connections");
+}
+
 static int parse_buf(struct config *c, const char *path, char *buf, size_t len, char *err,
 		     size_t errlen)
 {
+	unsigned shares_line = 0; /* the last line of a fair-share key */
 	bool heap_seen = false, lock_seen = false;
 	char line[MAX_LINE_BYTES + 1], msg[512];
 	unsigned lineno = 0;
@@ -553,6 +601,12 @@ static int parse_buf(struct config *c, const char *path, char *buf, size_t len, 
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
 			return -EINVAL;
 		}
+		if (is_share_key(key))
+			shares_line = lineno;
+	}
+	if (shares_line && check_shares(c, msg, sizeof(msg))) {
+		snprintf(err, errlen, "%s:%u: %s", path, shares_line, msg);
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -35,6 +35,12 @@ struct config {
 	uint64_t retention_max_bytes;       /* retention_max_bytes, default 1 GiB */
 	unsigned max_request_seconds;       /* max_request_seconds, default 300 */
 	unsigned max_concurrent_requests;   /* max_concurrent_requests, default 8 */
+	/* fair shares (issue 12): per unprivileged uid, and slots kept for root */
+	unsigned max_requests_per_user;     /* max_requests_per_user, default 2 */
+	unsigned reserved_requests;         /* reserved_requests, default 2 */
+	unsigned max_connections;           /* max_connections, default 64, per front end */
+	unsigned max_connections_per_user;  /* max_connections_per_user, default 8 */
+	unsigned reserved_connections;      /* reserved_connections, default 16 */
 	uint64_t heap_sample_bytes;         /* heap_sample_bytes, default 524288 */
 	/* BPF map sizes */
 	uint64_t ringbuf_bytes;    /* ringbuf_size: 0 = auto (default), or a power of 2 >= 64 KiB */

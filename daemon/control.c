@@ -17,6 +17,7 @@
 #include "log.h"
 #include "loop.h"
 #include "requests.h"
+#include "shares.h"
 
 #define READ_TIMEOUT_NS (5ull * 1000000000)   /* to send a request */
 #define WRITE_TIMEOUT_NS (60ull * 1000000000) /* to take a reply */
@@ -25,6 +26,7 @@ struct conn {
 	struct watch w;
 	struct control *c;
 	struct req_peer peer;
+	char slot_key[SHARES_PEER_MAX]; /* whose connection slot this is */
 	uint8_t in[4 + CONTROL_MAX_REQUEST];
 	size_t in_len;
 	uint8_t *out;
@@ -40,7 +42,7 @@ struct control {
 	char path[108];
 	struct requests *r;
 	struct conn *conns;
-	unsigned nr_conns, max_conns;
+	struct shares *slots; /* connections, shared fairly between uids */
 };
 
 static uint64_t mono_ns(void)
@@ -61,7 +63,7 @@ static void conn_close(struct conn *k)
 			break;
 		}
 	}
-	c->nr_conns--;
+	shares__give(c->slots, k->slot_key, k->peer.privileged);
 	if (k->req)
 		requests__cancel(c->r, k->req);
 	watch_del(c->epfd, &k->w);
@@ -239,6 +241,28 @@ static void on_conn(struct watch *w, uint32_t events)
 	}
 }
 
+/* A client over its share gets the reason and is closed at once, holding
+ * nothing; it reads the reply even when its own write found us gone. */
+static void refuse(int fd, const char *why)
+{
+	Pprofd__Control__Reply rep = PPROFD__CONTROL__REPLY__INIT;
+	uint8_t buf[512];
+	size_t n;
+
+	rep.version = CONTROL_VERSION;
+	rep.code = 503;
+	rep.message = (char *)why;
+	n = pprofd__control__reply__get_packed_size(&rep);
+	if (n <= sizeof(buf) - 4) {
+		buf[0] = n >> 24, buf[1] = n >> 16, buf[2] = n >> 8, buf[3] = n;
+		pprofd__control__reply__pack(&rep, buf + 4);
+		/* a fresh socket's buffer takes it whole */
+		if (send(fd, buf, 4 + n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("control: refusing a client: %s", strerror(errno));
+	}
+	close(fd);
+}
+
 static void on_listen(struct watch *w, uint32_t events)
 {
 	struct control *c = (struct control *)w;
@@ -247,30 +271,42 @@ static void on_listen(struct watch *w, uint32_t events)
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
+		struct req_peer peer = {0};
+		char key[SHARES_PEER_MAX], why[200];
 		struct conn *k;
+		int err;
 
 		if (fd < 0)
 			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+			peer.known = true;
+			peer.uid = cred.uid;
+			peer.privileged = cred.uid == 0;
+			snprintf(key, sizeof(key), "uid %u", (unsigned)cred.uid);
+		} else {
+			snprintf(key, sizeof(key), "unidentified senders");
+		}
+		err = shares__take(c->slots, key, peer.privileged);
+		if (err) {
+			shares__why(c->slots, err, key, "connections to pprofd", why, sizeof(why));
+			refuse(fd, why);
+			continue;
+		}
 		k = calloc(1, sizeof(*k));
 		if (!k) {
+			shares__give(c->slots, key, peer.privileged);
 			close(fd);
 			continue;
 		}
 		k->w.fd = fd;
 		k->w.fn = on_conn;
 		k->c = c;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-			k->peer.known = true;
-			k->peer.uid = cred.uid;
-			k->peer.privileged = cred.uid == 0;
-		}
+		k->peer = peer;
+		memcpy(k->slot_key, key, sizeof(key));
 		k->deadline = mono_ns() + READ_TIMEOUT_NS;
 		k->next = c->conns;
 		c->conns = k;
-		c->nr_conns++;
 		watch_add(c->epfd, &k->w, EPOLLIN | EPOLLRDHUP);
-		if (c->nr_conns > c->max_conns)
-			send_error(k, 503, "too many connections to pprofd; try again later");
 	}
 }
 
@@ -288,7 +324,8 @@ static int mkdir_parent(const char *path)
 	return 0;
 }
 
-struct control *control__new(const char *path, int epfd, struct requests *r, unsigned max_conns)
+struct control *control__new(const char *path, int epfd, struct requests *r,
+			     const struct shares_limits *conns)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct control *c;
@@ -306,7 +343,11 @@ struct control *control__new(const char *path, int epfd, struct requests *r, uns
 	strcpy(sa.sun_path, path);
 	c->epfd = epfd;
 	c->r = r;
-	c->max_conns = max_conns;
+	c->slots = shares__new(conns->total, conns->reserved, conns->per_peer);
+	if (!c->slots) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	if ((err = mkdir_parent(path)) < 0)
 		goto fail;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -336,6 +377,7 @@ struct control *control__new(const char *path, int epfd, struct requests *r, uns
 fail_fd:
 	close(fd);
 fail:
+	shares__free(c->slots);
 	free(c);
 	errno = -err;
 	return NULL;
@@ -374,6 +416,7 @@ void control__free(struct control *c)
 	watch_del(c->epfd, &c->w);
 	close(c->w.fd);
 	unlink(c->path);
+	shares__free(c->slots);
 	free(c);
 }
 

@@ -17,11 +17,13 @@
 
 struct control;
 struct requests;
+struct shares_limits;
 
 /* Listens at path (a stale socket there is replaced; the directory is
- * created). NULL + errno on failure. */
+ * created). Connections are shared fairly between uids (conns): a client
+ * over its share is told so and closed. NULL + errno on failure. */
 struct control *control__new(const char *path, int epfd, struct requests *r,
-			     unsigned max_conns);
+			     const struct shares_limits *conns);
 void control__free(struct control *c);
 /* At shutdown: gives the replies queued (requests' last results) up to ms
  * to go out. */

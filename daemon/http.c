@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "peer_uid.h"
 #include "requests.h"
+#include "shares.h"
 
 #define PPROF_PREFIX "/debug/pprof/"
 #define MAX_HZ 10000
@@ -37,12 +39,23 @@
 
 struct http_server {
 	struct MHD_Daemon *d;
+	int epfd;      /* ours: the listening socket and MHD's epoll fd */
+	int listen_fd; /* accepted here, so that a connection's owner is known first */
+	struct shares *slots;     /* connections, shared fairly per uid or address */
+	struct http_sock *adding; /* the connection MHD_add_connection is taking */
 	struct requests *r;
 	char *token;
 	size_t token_len;
 	bool loopback;
 	unsigned max_seconds;
 	struct http_conn *waiting; /* suspended, a request in flight */
+};
+
+/* One TCP connection's slot (MHD's socket_context). */
+struct http_sock {
+	char key[SHARES_PEER_MAX]; /* "uid N", or "address A" where no uid is known */
+	bool privileged;
+	bool added; /* MHD took it: the slot is given back when it closes */
 };
 
 enum conn_state { C_NEW, C_STARTING, C_WAITING, C_DONE };
@@ -628,6 +641,107 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", msg);
 }
 
+/* ---- connections: accepted here, shared fairly ---- */
+
+/* Whose connection this is: on loopback the uid that owns the client's
+ * socket, elsewhere (or when that is not known) its source address. */
+static void sock_owner(const struct sockaddr *local, const struct sockaddr *remote,
+		       struct http_sock *k)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	uid_t uid;
+
+	if (tcp_peer_uid(local, remote, &uid) == 0) {
+		snprintf(k->key, sizeof(k->key), "uid %u", (unsigned)uid);
+		k->privileged = uid == 0;
+		return;
+	}
+	if (remote->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)remote)->sin_addr, addr, sizeof(addr));
+	else if (remote->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)remote)->sin6_addr, addr,
+			  sizeof(addr));
+	snprintf(k->key, sizeof(k->key), "address %s", addr);
+	k->privileged = false;
+}
+
+/* Over its share: a 503 with the reason, then closed, holding nothing. What
+ * the client sent is read first, so that the close does not reset the
+ * connection before the answer is read. */
+static void refuse(int fd, const char *why)
+{
+	char buf[512], drain[4096];
+	int n = snprintf(buf, sizeof(buf),
+			 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			 "Connection: close\r\nContent-Length: %zu\r\n\r\n%s\n",
+			 strlen(why) + 1, why);
+
+	while (recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
+		;
+	if (send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("http: refusing a client: %s", strerror(errno));
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+static void accept_all(struct http_server *h)
+{
+	for (;;) {
+		struct sockaddr_storage remote, local;
+		socklen_t rlen = sizeof(remote), llen = sizeof(local);
+		struct http_sock *k;
+		char why[200];
+		int fd, err;
+
+		fd = accept4(h->listen_fd, (struct sockaddr *)&remote, &rlen,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		k = calloc(1, sizeof(*k));
+		if (!k || getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
+			free(k);
+			close(fd);
+			continue;
+		}
+		sock_owner((struct sockaddr *)&local, (struct sockaddr *)&remote, k);
+		err = shares__take(h->slots, k->key, k->privileged);
+		if (err) {
+			shares__why(h->slots, err, k->key, "connections", why, sizeof(why));
+			refuse(fd, why);
+			free(k);
+			continue;
+		}
+		/* MHD announces the connection (on_notify) before this returns */
+		h->adding = k;
+		MHD_add_connection(h->d, fd, (struct sockaddr *)&remote, rlen);
+		h->adding = NULL;
+		if (!k->added) { /* refused by MHD, which closed fd */
+			shares__give(h->slots, k->key, k->privileged);
+			free(k);
+		}
+	}
+}
+
+static void on_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		      enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *h = cls;
+	struct http_sock *k = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (h->adding) {
+			h->adding->added = true;
+			*socket_context = h->adding;
+		}
+		return;
+	}
+	if (k) {
+		shares__give(h->slots, k->key, k->privileged);
+		free(k);
+		*socket_context = NULL;
+	}
+}
+
 /* ---- the listener ---- */
 
 static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -744,29 +858,54 @@ struct http_server *http__new(const struct http_opts *o, struct requests *r)
 		err = -fd;
 		goto fail;
 	}
-	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	h->listen_fd = fd;
+	h->slots = shares__new(o->conns.total, o->conns.reserved, o->conns.per_peer);
+	if (!h->slots) {
+		err = ENOMEM;
+		goto fail;
+	}
+	/* connections come from accept_all, which knows their owner */
+	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+		MHD_USE_NO_LISTEN_SOCKET;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned)(o->max_connections ? o->max_connections : 64),
+				MHD_OPTION_CONNECTION_LIMIT, o->conns.total,
 				MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned)(o->timeout_sec ? o->timeout_sec : 30),
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_NOTIFY_CONNECTION, on_notify, h,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 				MHD_OPTION_END);
 	if (!h->d) {
 		err = errno ? errno : EINVAL;
-		/* fd is left alone: whether MHD closed it on failure varies by version */
 		log_err("http: cannot start libmicrohttpd on %s", o->addr);
 		goto fail;
+	}
+	{
+		const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+		struct epoll_event ev = {.events = EPOLLIN};
+
+		h->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (h->epfd < 0 || !di || epoll_ctl(h->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0 ||
+		    epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->listen_fd, &ev) < 0) {
+			err = errno ? errno : EINVAL;
+			log_err("http: cannot set up the event loop: %s", strerror(err));
+			goto fail;
+		}
 	}
 	log_info("http: listening on %s%s", o->addr,
 		 h->token_len ? " (bearer token)" : " (loopback, sender by socket owner)");
 	return h;
 fail:
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	if (h->epfd > 0)
+		close(h->epfd);
+	if (h->listen_fd > 0)
+		close(h->listen_fd);
+	shares__free(h->slots);
 	free(h->token);
 	free(h);
 	errno = err;
@@ -794,7 +933,10 @@ void http__free(struct http_server *h)
 	}
 	for (i = 0; i < 4; i++)
 		MHD_run(h->d);
-	MHD_stop_daemon(h->d);
+	MHD_stop_daemon(h->d); /* closes its connections: their slots come back */
+	close(h->epfd);
+	close(h->listen_fd);
+	shares__free(h->slots);
 	if (h->token)
 		explicit_bzero(h->token, h->token_len);
 	free(h->token);
@@ -803,9 +945,7 @@ void http__free(struct http_server *h)
 
 int http__fd(const struct http_server *h)
 {
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-
-	return di ? di->epoll_fd : -1;
+	return h->epfd;
 }
 
 int http__timeout_ms(const struct http_server *h)
@@ -819,5 +959,6 @@ int http__timeout_ms(const struct http_server *h)
 
 void http__run(struct http_server *h)
 {
+	accept_all(h);
 	MHD_run(h->d);
 }

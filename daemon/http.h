@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "requests.h"
+#include "shares.h"
 
 struct requests;
 
@@ -16,7 +17,7 @@ struct http_opts {
 	const char *addr;  /* "127.0.0.1:6060", "[::1]:6060", "0.0.0.0:6060" */
 	const char *token; /* "" = none */
 	unsigned max_seconds;
-	unsigned max_connections;
+	struct shares_limits conns; /* per uid on loopback, else per source address */
 	unsigned timeout_sec;
 };
 

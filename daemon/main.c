@@ -35,6 +35,7 @@
 #include "loop.h"
 #include "notify.h"
 #include "output.h"
+#include "shares.h"
 #include "pprof.h"
 #include "procs.h"
 #include "requests.h"
@@ -389,9 +390,14 @@ static void retention(struct daemon *d)
 	struct retention_result rr;
 
 	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
-			      d->cfg.retention_max_bytes, &rr) == 0 && rr.files_removed)
+			      d->cfg.retention_max_bytes, &rr) < 0)
+		return;
+	if (rr.files_removed)
 		log_info("retention: removed %u files (%" PRIu64 " bytes), %" PRIu64 " bytes kept",
 			 rr.files_removed, rr.bytes_removed, rr.bytes_kept);
+	/* entries someone planted: left alone, counted and logged once */
+	for (unsigned i = 0; i < rr.refused; i++)
+		output_health__result(&d->out, d->cfg.output_dir, -EPERM);
 }
 
 /* The one-line summary: the periodic health log line and systemd's STATUS=. */
@@ -509,6 +515,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("profiles_written", d->written_files);
 	PUT("profile_bytes_written", d->written_bytes);
 	PUT("profile_write_errors", d->write_errors);
+	PUT("profiles_refused", d->out.refused);
 	PUT("requests_active", active);
 	PUT("requests_served", served);
 	PUT("requests_refused", refused);
@@ -640,6 +647,12 @@ static int reload(struct daemon *d, int argc, char **argv)
 		notify("READY=1");
 		return -EINVAL;
 	}
+	if (strcmp(nc.output_dir, d->cfg.output_dir) &&
+	    output__check_dir(nc.output_dir, err, sizeof(err)) < 0) {
+		log_err("SIGHUP: %s; keeping the old config", err);
+		notify("READY=1");
+		return -EPERM;
+	}
 	/* What was set up at start (BPF maps, sockets, limits handed to the
 	 * modules) stays as it is until a restart; the rest applies now. */
 #define AT_RESTART(changed, field, key)                                                    \
@@ -662,6 +675,12 @@ static int reload(struct daemon *d, int argc, char **argv)
 	AT_RESTART(SCALAR(max_request_seconds), max_request_seconds, "max_request_seconds");
 	AT_RESTART(SCALAR(max_concurrent_requests), max_concurrent_requests,
 		   "max_concurrent_requests");
+	AT_RESTART(SCALAR(max_requests_per_user), max_requests_per_user, "max_requests_per_user");
+	AT_RESTART(SCALAR(reserved_requests), reserved_requests, "reserved_requests");
+	AT_RESTART(SCALAR(max_connections), max_connections, "max_connections");
+	AT_RESTART(SCALAR(max_connections_per_user), max_connections_per_user,
+		   "max_connections_per_user");
+	AT_RESTART(SCALAR(reserved_connections), reserved_connections, "reserved_connections");
 	AT_RESTART(SCALAR(profile_self), profile_self, "profile_self");
 #undef STRING
 #undef SCALAR
@@ -713,6 +732,7 @@ int main(int argc, char **argv)
 	uint64_t last_health, last_ping = 0, watchdog_ns = notify_watchdog_usec() * 1000;
 	bool check = false;
 	char why[600];
+	struct shares_limits conn_limits;
 
 	the_daemon = &d;
 	if (parse_args(argc, argv, &d.cfg, &check, why, sizeof(why)) < 0) {
@@ -727,6 +747,11 @@ int main(int argc, char **argv)
 	}
 	log_max_level = d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	libbpf_set_print(libbpf_print);
+	/* a directory others may write is one they can point us elsewhere from */
+	if (output__check_dir(d.cfg.output_dir, why, sizeof(why)) < 0) {
+		log_err("%s; not starting", why);
+		return 1;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -780,6 +805,8 @@ int main(int argc, char **argv)
 		.frequency_hz = d.cfg.frequency_hz,
 		.max_seconds = d.cfg.max_request_seconds,
 		.max_concurrent = d.cfg.max_concurrent_requests,
+		.max_per_user = d.cfg.max_requests_per_user,
+		.reserved = d.cfg.reserved_requests,
 		.status = status_counters,
 		.status_ctx = &d,
 		.heap_attach = heap_attach,
@@ -818,7 +845,9 @@ int main(int argc, char **argv)
 	if (!d.waitw)
 		goto out;
 	wait_watch__scan(d.waitw);
-	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, 64);
+	conn_limits = (struct shares_limits){d.cfg.max_connections, d.cfg.reserved_connections,
+					     d.cfg.max_connections_per_user};
+	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, &conn_limits);
 	if (!d.control) {
 		log_err("cannot listen on %s: %s", d.cfg.socket_path, strerror(errno));
 		goto out;
@@ -829,7 +858,7 @@ int main(int argc, char **argv)
 					   .addr = d.cfg.http_addr,
 					   .token = d.cfg.http_token,
 					   .max_seconds = d.cfg.max_request_seconds,
-					   .max_connections = 64,
+					   .conns = conn_limits,
 					   .timeout_sec = 10,
 				   },
 				   d.requests);

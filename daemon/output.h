@@ -3,6 +3,12 @@
  * The output directory: OUTPUT_DIR/<comm>-<pid>/<kind>-<YYYYMMDDTHHMMSSZ>.pb.gz,
  * written atomically (temporary file, fsync, rename) and readable by root
  * only; retention by age and total size, oldest first.
+ *
+ * The directory must be root's and not writable by group or others; inside
+ * it everything is reached with *at() calls from a directory fd, never
+ * following a symlink, and an entry pprofd did not make (a symlink, another
+ * owner, a loose mode) is refused: nothing written through it, nothing
+ * deleted under it.
  */
 #ifndef PPROFD_OUTPUT_H
 #define PPROFD_OUTPUT_H
@@ -13,17 +19,24 @@
 #include <time.h>
 
 /* Copies comm into out, keeping [A-Za-z0-9._-] and replacing the rest
- * with '_' ("unknown" when empty). */
+ * (and a leading '.') with '_' ("unknown" when empty). */
 void sanitize_comm(const char *comm, char *out, size_t outlen);
 
+/* At start and SIGHUP: creates dir when missing; 0 when it is a directory
+ * owned by root and not writable by group or others, else -errno (-EPERM
+ * for a bad owner or mode) and the reason in why. */
+int output__check_dir(const char *dir, char *why, size_t whylen);
+
 /* Writes data as dir/<comm>-<pid>/<kind>-<ts>.pb.gz (a "-N" suffix when that
- * name exists already). 0 and the final path in path_out, or -errno. */
+ * name exists already). 0 and the final path in path_out, or -errno:
+ * -EPERM when dir or its <comm>-<pid> entry is not pprofd's. */
 int output__write(const char *dir, const char *comm, uint32_t pid, const char *kind,
 		  time_t window_start, const void *data, size_t len, char *path_out,
 		  size_t path_len);
 
 struct retention_result {
 	unsigned files_removed;
+	unsigned refused; /* entries not pprofd's: left alone */
 	uint64_t bytes_removed, bytes_kept;
 };
 
@@ -42,9 +55,11 @@ struct output_health {
 	int err;             /* the failure in force, -errno; 0 when writable */
 	uint64_t failed;     /* writes that failed since it began */
 	unsigned win_ok, win_failed; /* in the current window */
+	uint64_t refused;    /* writes refused: an entry not pprofd's (-EPERM) */
 };
 
-/* The result of one write (0 or -errno) of a profile to dir. */
+/* The result of one write (0 or -errno) of a profile to dir. A refused
+ * entry (-EPERM) is counted and logged once, the first time. */
 void output_health__result(struct output_health *h, const char *dir, int err);
 /* At the end of every window, after its writes. */
 void output_health__window_end(struct output_health *h, const char *dir);

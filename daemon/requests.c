@@ -19,6 +19,7 @@
 #include "pprof.h"
 #include "procs.h"
 #include "requests.h"
+#include "shares.h"
 #include "wait_profile.h"
 
 #define DEFAULT_SECONDS 30
@@ -65,6 +66,7 @@ struct requests {
 	unsigned active;
 	uint64_t served, refused;
 	struct threads_snapshot *threads; /* made at the first threads request */
+	struct shares *slots; /* max_concurrent, shared fairly between uids */
 };
 
 static uint64_t mono_ns(void)
@@ -79,8 +81,14 @@ struct requests *requests__new(const struct requests_opts *o)
 {
 	struct requests *r = calloc(1, sizeof(*r));
 
-	if (r)
-		r->o = *o;
+	if (!r)
+		return NULL;
+	r->o = *o;
+	r->slots = shares__new(o->max_concurrent, o->reserved, o->max_per_user);
+	if (!r->slots) {
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -111,12 +119,40 @@ static void req_free(struct request *q)
 	free(q);
 }
 
+/* Who holds a request slot: the sender's uid, or nobody known. */
+static void peer_key(const struct req_peer *p, char *buf, size_t len)
+{
+	if (p->known)
+		snprintf(buf, len, "uid %u", (unsigned)p->uid);
+	else
+		snprintf(buf, len, "unidentified senders");
+}
+
+static bool peer_privileged(const struct req_peer *p)
+{
+	return p->known && p->privileged;
+}
+
+/* A request admitted but not started: its slot back, and freed. */
+static void unadmit(struct requests *r, struct request *q)
+{
+	char key[SHARES_PEER_MAX];
+
+	peer_key(&q->p.peer, key, sizeof(key));
+	shares__give(r->slots, key, peer_privileged(&q->p.peer));
+	free(q);
+}
+
 static void unlink_req(struct requests *r, struct request *q)
 {
+	char key[SHARES_PEER_MAX];
+
 	for (struct request **l = &r->list; *l; l = &(*l)->next) {
 		if (*l == q) {
 			*l = q->next;
 			r->active--;
+			peer_key(&q->p.peer, key, sizeof(key));
+			shares__give(r->slots, key, peer_privileged(&q->p.peer));
 			return;
 		}
 	}
@@ -202,8 +238,9 @@ static const char *kind_name(enum req_kind k)
 static struct request *admit(struct requests *r, const struct req_params *p, req_done_fn done,
 			     void *ctx)
 {
-	char path[32];
+	char path[32], key[SHARES_PEER_MAX], why[200];
 	struct request *q;
+	int err;
 
 	if (p->pid == 0 && !(p->peer.known && p->peer.privileged)) {
 		fail_now(r, done, ctx, 403, "a profile of the whole host needs root");
@@ -219,13 +256,17 @@ static struct request *admit(struct requests *r, const struct req_params *p, req
 			 p->peer.known ? "" : " (the sender could not be identified)");
 		return NULL;
 	}
-	if (r->active >= r->o.max_concurrent) {
-		fail_now(r, done, ctx, 429, "too many concurrent requests (%u); try again later",
-			 r->o.max_concurrent);
+	/* a fair share: no user can take the slots root needs */
+	peer_key(&p->peer, key, sizeof(key));
+	err = shares__take(r->slots, key, peer_privileged(&p->peer));
+	if (err) {
+		shares__why(r->slots, err, key, "requests", why, sizeof(why));
+		fail_now(r, done, ctx, 429, "%s", why);
 		return NULL;
 	}
 	q = calloc(1, sizeof(*q));
 	if (!q) {
+		shares__give(r->slots, key, peer_privileged(&p->peer));
 		fail_now(r, done, ctx, 500, "out of memory");
 		return NULL;
 	}
@@ -346,7 +387,7 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 
 		for (struct request *o = r->list; o; o = o->next) {
 			if (o->p.kind == REQ_HEAP && o->p.pid == p->pid) {
-				free(q);
+				unadmit(r, q);
 				fail_now(r, done, ctx, 429, "a heap profile of pid %u is already being "
 					 "collected; try again when it is done", p->pid);
 				return NULL;
@@ -357,7 +398,7 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 		if (!q->heap) {
 			int e = errno;
 
-			free(q);
+			unadmit(r, q);
 			fail_now(r, done, ctx, e == ESRCH ? 404 : e == ENOENT || e == EOPNOTSUPP ? 400 : 500,
 				 "%s", err);
 			return NULL;
@@ -369,7 +410,7 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 					 : -ENOSYS;
 
 		if (e) {
-			free(q);
+			unadmit(r, q);
 			fail_now(r, done, ctx, e == -ENOSPC ? 429 : 500, "%s", err);
 			return NULL;
 		}
@@ -382,7 +423,7 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 			int err = errno;
 			unsigned hz = q->hz;
 
-			free(q);
+			unadmit(r, q);
 			if (err == ESRCH) {
 				fail_now(r, done, ctx, 404, "no such process: %u", p->pid);
 			} else if (err == EMFILE || err == ENFILE) {
@@ -669,6 +710,7 @@ void requests__free(struct requests *r)
 		req_free(q);
 	}
 	threads_snapshot__free(r->threads);
+	shares__free(r->slots);
 	free(r);
 }
 

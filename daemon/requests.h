@@ -83,6 +83,8 @@ struct requests_opts {
 	unsigned frequency_hz;      /* the continuous rate */
 	unsigned max_seconds;       /* config max_request_seconds */
 	unsigned max_concurrent;    /* config max_concurrent_requests */
+	unsigned max_per_user;      /* config max_requests_per_user */
+	unsigned reserved;          /* config reserved_requests: root's alone */
 	/* the allocator probes of pid, shared with whoever else profiles its
 	 * heap (NULL + errno and a sentence in err); and their release */
 	struct heap_attach *(*heap_attach)(void *ctx, uint32_t pid, char *err, size_t errlen);

@@ -56,7 +56,7 @@ SPID=$!
 sleep 0.5
 "${NOBODY[@]}" "$CTL" profile --pid "$SPID" --seconds 1 --socket "$T/pprofd.sock" -o "$T/u/u.pb.gz" >"$T/u.out" 2>&1 ||
 	fail "nobody's own request failed: $(cat "$T/u.out")"
-root_still_served
+root_served
 sleep 0.5
 kill $WATCH 2>/dev/null
 grep -q opened "$T/opens.txt" && fail "root opened the file a user's symlink points at: $(cat "$T/opens.txt")"

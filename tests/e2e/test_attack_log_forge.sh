@@ -33,5 +33,5 @@ grep 'FORGED' "$T/daemon.log" | head -3
 grep -q '^<0>FORGED' "$T/daemon.log" && fail "a log line of the attacker's making: $(grep -B1 '^<0>FORGED' "$T/daemon.log")"
 grep -q 'x\\x0a<0>FORGED' "$T/daemon.log" || fail "the comm is not logged escaped"
 ok "the forged comm is logged escaped, on its own line"
-root_still_served
+root_served
 stop_daemon

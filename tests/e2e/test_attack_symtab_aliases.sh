@@ -38,7 +38,7 @@ sleep 0.5
 "${NOBODY[@]}" "$CTL" profile --pid "$APID" --seconds 1 --socket "$T/pprofd.sock" -o /dev/null >"$T/u.out" 2>&1 &
 UPID=$!
 sleep 1.3
-root_still_served
+root_served
 wait $UPID || fail "nobody's request failed: $(cat "$T/u.out")"
 kill $APID 2>/dev/null
 wait $APID 2>/dev/null

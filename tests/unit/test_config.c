@@ -47,6 +47,11 @@ static bool config_equal(const struct config *a, const struct config *b)
 	       x.retention_max_bytes == y.retention_max_bytes &&
 	       x.max_request_seconds == y.max_request_seconds &&
 	       x.max_concurrent_requests == y.max_concurrent_requests &&
+	       x.max_requests_per_user == y.max_requests_per_user &&
+	       x.reserved_requests == y.reserved_requests &&
+	       x.max_connections == y.max_connections &&
+	       x.max_connections_per_user == y.max_connections_per_user &&
+	       x.reserved_connections == y.reserved_connections &&
 	       x.heap_sample_bytes == y.heap_sample_bytes && x.ringbuf_bytes == y.ringbuf_bytes &&
 	       x.max_processes == y.max_processes && x.max_symbol_files == y.max_symbol_files &&
 	       x.profile_self == y.profile_self && x.health_interval_sec == y.health_interval_sec &&
@@ -247,6 +252,11 @@ static void test_set_bad(void)
 	set_bad("max_request_seconds", "2d", NULL);
 	set_bad("max_concurrent_requests", "0", NULL);
 	set_bad("max_concurrent_requests", "1025", NULL);
+	set_bad("max_requests_per_user", "0", NULL);
+	set_bad("reserved_requests", "1024", NULL);
+	set_bad("max_connections", "1", NULL);
+	set_bad("max_connections_per_user", "0", NULL);
+	set_bad("reserved_connections", "-1", NULL);
 	set_bad("heap_sample_bytes", "0", NULL);
 	set_bad("heap_sample_bytes", "2G", NULL);
 	set_bad("heap_sample_bytes", "1.5K", NULL);
@@ -671,6 +681,40 @@ static void test_parse_size(void)
 	}
 }
 
+/* The fair-share keys must hold together; the error names the last of
+ * their lines. */
+static void test_shares(void)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"max_concurrent_requests = 4\nreserved_requests = 4\n",
+		 ":2: reserved_requests (4) must be below max_concurrent_requests (4)"},
+		{"max_requests_per_user = 7\n# x\n",
+		 ":1: max_requests_per_user (7) must be at most max_concurrent_requests - reserved_requests (6)"},
+		{"max_connections = 10\nreserved_connections = 4\nmax_connections_per_user = 7\n",
+		 ":3: max_connections_per_user (7) must be at most max_connections - reserved_connections (6)"},
+		{"max_connections = 10\nreserved_connections = 4\nmax_connections_per_user = 6\n", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char err[512];
+		int ret;
+
+		config__defaults(&c);
+		ret = config__load_file(&c, write_tmp(cases[i].text, strlen(cases[i].text)), err,
+					sizeof(err));
+		if (!cases[i].want) {
+			ASSERT_EQ(ret, 0);
+			ASSERT_EQ(c.max_connections_per_user, 6);
+			continue;
+		}
+		ASSERT_EQ(ret, -EINVAL);
+		ASSERT_TRUE(strstr(err, cases[i].want) != NULL, "%s", err);
+	}
+}
+
 int main(void)
 {
 	RUN_TEST(test_defaults);
@@ -684,5 +728,6 @@ int main(void)
 	RUN_TEST(test_parse_size);
 	if (tmp_path[0])
 		unlink(tmp_path);
+	RUN_TEST(test_shares);
 	return TEST_MAIN_END();
 }

@@ -19,11 +19,12 @@ static void test_sanitize(void)
 		{"kworker/0:1H", "kworker_0_1H"},
 		{"my app", "my_app"},
 		{"", "unknown"},
-		{".", "unknown"},
-		{"..", "unknown"},
-		{"...", "..."},
+		{".", "_"},
+		{"..", "_."},
+		{"...", "_.."},
+		{".x", "_x"},
 		{"a.b-c_d", "a.b-c_d"},
-		{"../../etc", ".._.._etc"},
+		{"../../etc", "_._.._etc"},
 	};
 	char out[32];
 
@@ -109,6 +110,56 @@ static void test_retention(void)
 	ASSERT_OK(system(cmd));
 }
 
+/* A <comm>-<pid> entry that is a symlink, or a directory of another owner
+ * or mode, is neither written through nor cleaned under; the output
+ * directory itself must be root's and not writable by others. */
+static void test_planted(void)
+{
+	char *dir = tmpdir(), *other, p[4096], q[4096], why[256], cmd[256];
+	static char od[64];
+	struct retention_result rr;
+	struct stat st;
+
+	snprintf(od, sizeof(od), "/tmp/pprofd-other.XXXXXX");
+	other = mkdtemp(od);
+	snprintf(p, sizeof(p), "%s/victim-7", dir);
+	ASSERT_OK(symlink(other, p));
+	ASSERT_EQ(output__write(dir, "victim", 7, "cpu", 0, "x", 1, NULL, 0), -EPERM);
+	snprintf(q, sizeof(q), "%s/old.pb.gz", other);
+	make_file(other, "", "old.pb.gz", 10, 1000);
+	snprintf(p, sizeof(p), "%s/loose-8", dir);
+	ASSERT_OK(mkdir(p, 0777));
+	ASSERT_OK(chmod(p, 0777));
+	ASSERT_EQ(output__write(dir, "loose", 8, "cpu", 0, "x", 1, NULL, 0), -EPERM);
+	ASSERT_OK(output__retention(dir, 1, 1, &rr));
+	ASSERT_EQ(rr.refused, 2);
+	ASSERT_EQ(rr.files_removed, 0);
+	ASSERT_OK(stat(q, &st)); /* not deleted through the symlink */
+	ASSERT_OK(output__check_dir(dir, why, sizeof(why)));
+	ASSERT_OK(chmod(dir, 0777));
+	ASSERT_EQ(output__check_dir(dir, why, sizeof(why)), -EPERM);
+	ASSERT_TRUE(strstr(why, "mode 0777") != NULL, "%s", why);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, other);
+	ASSERT_OK(system(cmd));
+}
+
+/* A process named ".x" is written as "_x-<pid>", and retention covers
+ * every entry, a leading '.' or not. */
+static void test_dot_names(void)
+{
+	char *dir = tmpdir(), path[4096], cmd[256];
+	struct retention_result rr;
+
+	ASSERT_OK(output__write(dir, ".x", 9, "cpu", 0, "hello", 5, path, sizeof(path)));
+	ASSERT_TRUE(strstr(path, "/_x-9/") != NULL, "%s", path);
+	make_file(dir, ".y-10", "cpu-1.pb.gz", 100, time(NULL) - 100);
+	ASSERT_OK(output__retention(dir, 0, 1, &rr));
+	ASSERT_EQ(rr.files_removed, 2);
+	ASSERT_EQ(rr.bytes_kept, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_OK(system(cmd));
+}
+
 /* Runs fn with stderr (the log) going to a file; returns what was logged. */
 static char *logged(void (*fn)(struct output_health *), struct output_health *h)
 {
@@ -183,6 +234,8 @@ int main(void)
 	RUN_TEST(test_sanitize);
 	RUN_TEST(test_write);
 	RUN_TEST(test_retention);
+	RUN_TEST(test_planted);
+	RUN_TEST(test_dot_names);
 	RUN_TEST(test_health);
 	return TEST_MAIN_END();
 }
