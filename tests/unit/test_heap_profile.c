@@ -86,10 +86,43 @@ static void test_live_limit(void)
 	heap_agg__reset(&h);
 }
 
+/* Backpressure and losses (heap.h): the rate shift by ring fill, the
+ * size/rate bucket of a lost allocation, and its unbiased count. */
+static void test_losses(void)
+{
+	struct heap_lost l = {0};
+	struct heap_agg h;
+	int64_t o, b;
+
+	ASSERT_EQ(heap_rate_shift(0, 1 << 21), 0);
+	ASSERT_EQ(heap_rate_shift((1 << 20) - 1, 1 << 21), 0);
+	ASSERT_EQ(heap_rate_shift(1 << 20, 1 << 21), 2);
+	ASSERT_EQ(heap_rate_shift(3 << 19, 1 << 21), 4);
+	ASSERT_EQ(HEAP_RING_ALLOC_MAX(1 << 21), 7 << 18);
+	ASSERT_EQ(heap_lost_bucket(64, 32768), 0);       /* 2^-9: clamped */
+	ASSERT_EQ(heap_lost_bucket(4096, 32768), 5);     /* 2^-3 */
+	ASSERT_EQ(heap_lost_bucket(32768, 32768), 8);
+	ASSERT_EQ(heap_lost_bucket(1 << 30, 32768), 15); /* clamped */
+
+	/* 1000 allocations of 64 B and 10 of 1 MiB at 32 KiB: each bucket
+	 * unbiased on its own (a mean over both would be 10 % off) */
+	l.b[0] = (struct heap_lost_bucket){1000, 1000 * 64, 1000 * 32768};
+	l.b[13] = (struct heap_lost_bucket){10, 10 << 20, 10 * 32768};
+	l.nr_free_ids = HEAP_LOST_FREE_IDS + 3;
+	heap_agg__init(&h, 1 << 20, 16);
+	heap_agg__lost(&h, &l);
+	ASSERT_EQ(h.lost_records, 1010);
+	ASSERT_EQ(h.frees_lost, 3);
+	heap_unbias(64, 32768, &o, &b);
+	ASSERT_EQ(h.lost_bytes, 1000 * b + 10 * (1 << 20));
+	heap_agg__reset(&h);
+}
+
 int main(void)
 {
 	RUN_TEST(test_unbias);
 	RUN_TEST(test_alloc_free);
 	RUN_TEST(test_live_limit);
+	RUN_TEST(test_losses);
 	return TEST_MAIN_END();
 }
