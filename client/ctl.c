@@ -47,25 +47,6 @@ static int read_all(int fd, void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-/* send() rather than write(): a daemon that refused us and closed is an
- * EPIPE to report, not a SIGPIPE that kills pprofctl without a word. */
-static int send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* Sends rq and returns the reply (to free with free_unpacked), or NULL after
  * printing why. */
 static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Request *rq,

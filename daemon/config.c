@@ -514,33 +514,36 @@ ctrl:
  * file is good. The first heap_target (lock_target) line of the file starts
  * a new list: the file's lists replace the ones in *c.
  */
-/* The fair-share keys hold together: root's reserve leaves room for
- * others, and one user's share fits in what others may use. */
-static int check_shares(const struct config *c, char *msg, size_t len)
+/* One fair share holds together: root's reserve leaves room for others,
+ * and one user's share fits in what others may use. The keys' names
+ * (max, reserved, per user) and values. */
+static int check_share(const char *const key[3], const unsigned v[3], char *msg, size_t len)
 {
-	if (c->reserved_requests >= c->max_concurrent_requests) {
-		snprintf(msg, len, "reserved_requests (%u) must be below max_concurrent_requests (%u)",
-			 c->reserved_requests, c->max_concurrent_requests);
+	if (v[1] >= v[0]) {
+		snprintf(msg, len, "%s (%u) must be below %s (%u)", key[1], v[1], key[0], v[0]);
 		return -EINVAL;
 	}
-	if (c->max_requests_per_user > c->max_concurrent_requests - c->reserved_requests) {
-		snprintf(msg, len, "max_requests_per_user (%u) must be at most max_concurrent_requests "
-			 "- reserved_requests (%u)", c->max_requests_per_user,
-			 c->max_concurrent_requests - c->reserved_requests);
-		return -EINVAL;
-	}
-	if (c->reserved_connections >= c->max_connections) {
-		snprintf(msg, len, "reserved_connections (%u) must be below max_connections (%u)",
-			 c->reserved_connections, c->max_connections);
-		return -EINVAL;
-	}
-	if (c->max_connections_per_user > c->max_connections - c->reserved_connections) {
-		snprintf(msg, len, "max_connections_per_user (%u) must be at most max_connections "
-			 "- reserved_connections (%u)", c->max_connections_per_user,
-			 c->max_connections - c->reserved_connections);
+	if (v[2] > v[0] - v[1]) {
+		snprintf(msg, len, "%s (%u) must be at most %s - %s (%u)", key[2], v[2], key[0],
+			 key[1], v[0] - v[1]);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int check_shares(const struct config *c, char *msg, size_t len)
+{
+	static const char *const req[3] = {"max_concurrent_requests", "reserved_requests",
+					   "max_requests_per_user"};
+	static const char *const conn[3] = {"max_connections", "reserved_connections",
+					    "max_connections_per_user"};
+	int err = check_share(req, (const unsigned[3]){c->max_concurrent_requests,
+			      c->reserved_requests, c->max_requests_per_user}, msg, len);
+
+	if (!err)
+		err = check_share(conn, (const unsigned[3]){c->max_connections,
+				  c->reserved_connections, c->max_connections_per_user}, msg, len);
+	return err;
 }
 
 static bool is_share_key(const char *key)

@@ -7,5 +7,8 @@
 
 /* Writes all of buf, retrying short writes and EINTR. 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);
+/* The same on a socket with send(MSG_NOSIGNAL): a peer that closed is an
+ * EPIPE to report, not a SIGPIPE that kills the writer without a word. */
+int send_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -76,6 +76,7 @@ struct daemon {
 	struct timespec window_start_real;
 	uint64_t drain_t0; /* samples newer than this wait for the next drain */
 	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
+	uint64_t window_drops0, window_drops; /* cpu_drops() at the window's start; in it */
 	/* samples that arrived ahead of the side-band events before them */
 	struct cpu_sample **pending;
 	size_t nr_pending, cap_pending;
@@ -332,6 +333,16 @@ static void drain(struct daemon *d, bool all)
 	wait_watch__drain(d->waitw);
 }
 
+/* CPU samples lost host-wide so far: the full ring refused them, or the
+ * pending queue did; the window's profiles say so. */
+static uint64_t cpu_drops(struct daemon *d)
+{
+	uint64_t c[CPU_CNT_NR] = {0};
+
+	cpu_sampler__counters(d->sampler, c);
+	return c[CPU_CNT_DROP_RINGBUF] + d->pending_dropped;
+}
+
 struct write_ctx {
 	struct daemon *d;
 	time_t start;
@@ -361,6 +372,11 @@ static void write_image(struct image *img, void *arg)
 	if (img->cpu.dropped) {
 		snprintf(comment, sizeof(comment), "%" PRIu64 " samples dropped: stack table full",
 			 img->cpu.dropped);
+		pprof__add_comment(p, comment);
+	}
+	if (d->window_drops) {
+		snprintf(comment, sizeof(comment), "%" PRIu64 " samples of the host were lost in this "
+			 "window (pprofd fell behind): it may lack some", d->window_drops);
 		pprof__add_comment(p, comment);
 	}
 	err = cpu_profile__add_image(p, d->procs, d->ksyms, img, &img->cpu);
@@ -443,6 +459,7 @@ static void end_window(struct daemon *d)
 
 	drain(d, false);
 	w.duration = now - d->window_start_mono;
+	d->window_drops = cpu_drops(d) - d->window_drops0;
 	procs__for_each(d->procs, write_image, &w);
 	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, w.duration);
 	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, w.duration);
@@ -455,6 +472,7 @@ static void end_window(struct daemon *d)
 	notify_status(d);
 	d->window_start_mono = now;
 	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
+	d->window_drops0 += d->window_drops;
 }
 
 static int status_counters(void *ctx, struct status_counter *out, int max)

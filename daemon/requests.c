@@ -57,6 +57,7 @@ struct request {
 	unsigned nr_aggs, cap_aggs;
 	size_t bytes;      /* of every stack table, for the host-wide limit */
 	uint64_t dropped;  /* samples not kept: that limit was reached */
+	uint64_t ring_drops0; /* ring_drops() at the start */
 	struct request *next;
 };
 
@@ -345,6 +346,24 @@ static void finish_snapshot(struct requests *r, struct request *q)
 	req_free(q);
 }
 
+/* Records of this kind the full ring refused, host-wide, so far: a request
+ * that saw some says its profile may lack samples (heap counts its own
+ * losses per process instead, heap_profile.h). */
+static uint64_t ring_drops(struct requests *r, enum req_kind kind)
+{
+	const char *name = kind == REQ_CPU     ? "drops_ringbuf_full"
+			   : kind == REQ_MUTEX ? "mutex_drops_ringbuf"
+			   : kind == REQ_BLOCK ? "block_drops_ringbuf"
+					       : NULL;
+	struct status_counter c[STATUS_MAX_COUNTERS];
+	int n = name && r->o.status ? r->o.status(r->o.status_ctx, c, STATUS_MAX_COUNTERS) : 0;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(c[i].name, name))
+			return c[i].value;
+	return 0;
+}
+
 struct request *requests__start(struct requests *r, const struct req_params *p,
 				req_done_fn done, void *ctx)
 {
@@ -442,6 +461,7 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	} else if (p->hz && p->hz < r->o.frequency_hz) {
 		q->hz = r->o.frequency_hz; /* never sample less than we do anyway */
 	}
+	q->ring_drops0 = ring_drops(r, p->kind);
 	q->start_ns = mono_ns();
 	q->deadline_ns = q->start_ns + seconds * 1000000000ull;
 	clock_gettime(CLOCK_REALTIME, &q->start_real);
@@ -623,6 +643,12 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 	if (q->dropped) {
 		snprintf(comment, sizeof(comment), "%" PRIu64 " samples dropped: the request's "
 			 "stack tables reached %u MiB", q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
+		pprof__add_comment(p, comment);
+	}
+	if (ring_drops(r, q->p.kind) > q->ring_drops0) {
+		snprintf(comment, sizeof(comment), "%" PRIu64 " records of the host were lost while "
+			 "this profile ran (pprofd's ring buffer was full): it may lack some",
+			 ring_drops(r, q->p.kind) - q->ring_drops0);
 		pprof__add_comment(p, comment);
 	}
 	for (unsigned i = 0; i < q->nr_aggs && !err; i++) {

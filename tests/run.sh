@@ -27,12 +27,50 @@ run_unit() { # binary
 	if [ $rc -ne 0 ]; then echo "$out" | grep -v '^PASS' | sed 's/^/    /' | head -40; fi
 }
 
+# leftovers: what an e2e test left behind that the next one could trip on
+# (a daemon or workload still running, a mount of its temporary directory),
+# one line each; what is still exiting gets up to 2 s.
+leftovers() {
+	local p exe out i
+	for i in $(seq 10); do
+		out=
+		for p in /proc/[0-9]*; do
+			exe=$(readlink "$p/exe" 2>/dev/null) || continue
+			case $exe in
+			"$PWD"/build/* | /tmp/pprofd-test.*) out+="process ${p#/proc/} $exe"$'\n' ;;
+			esac
+		done
+		out+=$(awk '$2 ~ "^/tmp/pprofd-test" {print "mount " $2}' /proc/mounts)
+		[ -z "$out" ] && return 0
+		sleep 0.2
+	done
+	printf '%s\n' "$out" | sed '/^$/d'
+}
+
+# clear_leftovers: so that one test's leftovers do not fail the next ones.
+clear_leftovers() {
+	local what id rest
+	while read -r what id rest; do
+		case $what in
+		process) kill -9 "$id" 2>/dev/null ;;
+		mount) umount -l "$id" 2>/dev/null ;;
+		esac
+	done
+}
+
 run_e2e() { # script [build]
-	local t=$1 b=$2 name log rc
+	local t=$1 b=$2 name log rc left
 	name="$(basename "$t" .sh)${3:-}"
 	log=$(mktemp)
 	PPROFD_BUILD=$b timeout 600 bash "$t" >"$log" 2>&1
 	rc=$?
+	left=$(leftovers)
+	if [ -n "$left" ]; then
+		echo "FAIL: left behind:" >>"$log"
+		echo "$left" >>"$log"
+		clear_leftovers <<<"$left"
+		[ $rc -eq 0 ] && rc=1
+	fi
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); note PASS "$name"
 	elif [ $rc -eq 77 ] && [ -z "${CI:-}" ]; then

@@ -26,11 +26,18 @@ pid=$(awk '/^pid/ {print $2}' "$T/wl.out")
 for _ in $(seq 50); do [ "$(nfiles)" -gt 0 ] && break; sleep 0.1; done
 [ "$(nfiles)" -gt 0 ] || fail "nothing written to the tmpfs"
 
+# remount_ro: the kernel refuses (EBUSY) while pprofd has a file open for
+# writing there, which it may at any moment: retried until it takes.
+remount_ro() {
+	for _ in $(seq 100); do mount -o remount,ro "$OUT" 2>/dev/null && return 0; sleep 0.05; done
+	fail "cannot remount $OUT read-only"
+}
+
 # 1. full: three windows (2 s each) of failing writes, logged once
 dd if=/dev/zero of="$OUT/junk" bs=64k 2>/dev/null
 [ "$(df --output=avail "$OUT" | tail -1)" -eq 0 ] || fail "the tmpfs is not full"
 sleep 6.5
-"$CTL" profile --pid "$pid" --seconds 1 --socket "$T/pprofd.sock" -o "$T/req.pb.gz" ||
+"$CTL" profile --pid "$pid" --seconds 2 --hz 199 --socket "$T/pprofd.sock" -o "$T/req.pb.gz" ||
 	fail "a request failed while the disk was full"
 pprof -top "$T/req.pb.gz" 2>/dev/null | grep -q ' alpha$' || fail "the request's profile lacks alpha"
 errs=$("$CTL" status --socket "$T/pprofd.sock" | awk '$1 == "profile_write_errors" {print $2}')
@@ -47,7 +54,7 @@ sleep 4.5
 ok "space freed: writing again ($before -> $(nfiles) files), logged once"
 
 # 3. read-only, then writable again
-mount -o remount,ro "$OUT"
+remount_ro
 sleep 4.5
 [ "$(nlog "$ROFS")" = 1 ] || { grep output: "$T/daemon.log"; fail "read-only logged $(nlog "$ROFS") times, want once"; }
 mount -o remount,rw "$OUT"

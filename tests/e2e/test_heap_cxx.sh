@@ -63,7 +63,7 @@ for lib in libjemalloc.so.2 libtcmalloc_minimal.so.4; do
 		for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 	fi
 	start_wl "$lib"
-	"$CTL" heap --pid "$WPID" --seconds 8 --socket "$SOCK" -o "$T/heap.pb.gz" &
+	"$CTL" heap --pid "$WPID" --seconds 120 --socket "$SOCK" -o "$T/heap.pb.gz" &
 	REQ=$!
 	for _ in $(seq 100); do grep -q "heap: profiling pid $WPID " "$T/daemon.log" && break; sleep 0.1; done
 	grep "heap: profiling pid $WPID " "$T/daemon.log" | grep -q "/$base\.so" ||

@@ -16,7 +16,7 @@ rm -f "$T/fifo" && mkfifo "$T/fifo"
 "$WL/heap_sites_nofp" <"$T/fifo" >"$T/sites.out" &
 WPID=$!
 exec 7>"$T/fifo"
-"$CTL" heap --pid "$WPID" --seconds 8 --socket "$SOCK" -o "$T/h.pb.gz" &
+"$CTL" heap --pid "$WPID" --seconds 120 --socket "$SOCK" -o "$T/h.pb.gz" &
 REQ=$!
 for _ in $(seq 100); do grep -q "heap: profiling pid $WPID " "$T/daemon.log" && break; sleep 0.1; done
 echo go >&7

@@ -26,9 +26,9 @@ run_sites() {
 	WPID=$!
 	exec 7>"$T/fifo"
 	if [ "$1" = ctl ]; then
-		"$CTL" heap --pid "$WPID" --seconds 8 --socket "$SOCK" -o "$2" &
+		"$CTL" heap --pid "$WPID" --seconds 120 --socket "$SOCK" -o "$2" &
 	else
-		curl -sf -o "$2" "http://127.0.0.1:$PORT/debug/pprof/heap?pid=$WPID&seconds=8" &
+		curl -sf -o "$2" "http://127.0.0.1:$PORT/debug/pprof/heap?pid=$WPID&seconds=120" &
 	fi
 	local req=$!
 	# the probes are attached once the daemon says so
