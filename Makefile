@@ -159,6 +159,9 @@ fuzz_dwlines_LIBS  := -lelf -ldw -lz -lstdc++
 fuzz_dwlines_SEEDS := $(wildcard tests/fuzz/seeds-dwlines/*)
 fuzz_dwlines_ARGS  := -max_len=65536 -rss_limit_mb=2048
 fuzz_cfi_OBJS  := cfi unwind log
+fuzz_sideband_OBJS := sideband cpus log
+fuzz_sideband_LIBS := -lbpf
+fuzz_sideband_SEEDS := $(wildcard tests/fuzz/seeds-sideband/*)
 fuzz_cfi_LIBS  := -lelf
 fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
 fuzz_cfi_ARGS  := -max_len=262144 -rss_limit_mb=2048

@@ -72,17 +72,17 @@ struct sideband *sideband__new(unsigned ring_pages)
 	bool *online = NULL;
 	int n, err = 0;
 
-	if (!ring_pages || (ring_pages & (ring_pages - 1))) {
+	if (ring_pages & (ring_pages - 1)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	n = online_cpus(&online);
+	n = ring_pages ? online_cpus(&online) : 0;
 	if (n < 0) {
 		errno = -n;
 		return NULL;
 	}
 	sb = calloc(1, sizeof(*sb));
-	if (!sb || !(sb->rings = calloc(n, sizeof(*sb->rings))) ||
+	if (!sb || !(sb->rings = calloc(n ? n : 1, sizeof(*sb->rings))) ||
 	    !(sb->tmp = malloc(1 << 16))) {
 		err = -ENOMEM;
 		goto fail;
@@ -264,7 +264,8 @@ static int collect(struct sideband *sb, const struct perf_event_header *h)
 {
 	const struct sb_trailer *t;
 
-	if (h->size < sizeof(*h) + sizeof(*t))
+	/* the kernel aligns records to 8 bytes: anything else is not one */
+	if (h->size < sizeof(*h) + sizeof(*t) || h->size % 8)
 		return 0;
 	if (sb->nr_recs == sb->cap_recs) {
 		size_t cap = sb->cap_recs ? sb->cap_recs * 2 : 256;
@@ -293,6 +294,43 @@ static int collect(struct sideband *sb, const struct perf_event_header *h)
 	return 0;
 }
 
+/* The records collected, in time order, to fn; how many were applied. */
+static int apply(struct sideband *sb, sb_event_fn fn, void *ctx)
+{
+	int count = 0;
+
+	if (sb->nr_recs) /* recs is NULL until the first record */
+		qsort(sb->recs, sb->nr_recs, sizeof(*sb->recs), cmp_rec);
+	for (size_t i = 0; i < sb->nr_recs; i++) {
+		struct sb_event ev;
+
+		if (decode(sb, (const void *)(sb->buf + sb->recs[i].off), &ev)) {
+			fn(&ev, ctx);
+			count++;
+		}
+	}
+	return count;
+}
+
+int sideband__feed(struct sideband *sb, const void *data, size_t len, sb_event_fn fn, void *ctx)
+{
+	size_t off = 0;
+
+	sb->nr_recs = sb->buf_len = 0;
+	while (off + sizeof(struct perf_event_header) <= len) {
+		struct perf_event_header h;
+
+		memcpy(&h, (const char *)data + off, sizeof(h)); /* data may be unaligned */
+		if (h.size < sizeof(h) || h.size > len - off)
+			break;
+		memcpy(sb->tmp, (const char *)data + off, h.size); /* tmp holds 64 KiB */
+		if (collect(sb, (const void *)sb->tmp) < 0)
+			sb->lost++;
+		off += h.size;
+	}
+	return apply(sb, fn, ctx);
+}
+
 /*
  * Each CPU has its own ring, so a fork on one CPU and the exec and mmaps on
  * another arrive in separate streams: they are merged in time order before
@@ -300,7 +338,7 @@ static int collect(struct sideband *sb, const struct perf_event_header *h)
  */
 int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx)
 {
-	int count = 0;
+	int count;
 	uint64_t lost = sb->lost;
 
 	sb->nr_recs = sb->buf_len = 0;
@@ -345,16 +383,7 @@ int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx)
 		}
 		__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
 	}
-	if (sb->nr_recs) /* recs is NULL until the first record */
-		qsort(sb->recs, sb->nr_recs, sizeof(*sb->recs), cmp_rec);
-	for (size_t i = 0; i < sb->nr_recs; i++) {
-		struct sb_event ev;
-
-		if (decode(sb, (const void *)(sb->buf + sb->recs[i].off), &ev)) {
-			fn(&ev, ctx);
-			count++;
-		}
-	}
+	count = apply(sb, fn, ctx);
 	if (sb->lost != lost)
 		sb->maybe_lost = true;
 	/* Do not keep a burst's worth of memory for ever. */

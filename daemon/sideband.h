@@ -43,9 +43,14 @@ typedef void (*sb_event_fn)(const struct sb_event *ev, void *ctx);
 struct sideband;
 
 /* Opens one dummy perf event per online CPU with ring buffers of
- * ring_pages (a power of two) data pages. NULL + errno on failure. */
+ * ring_pages (a power of two; 0: none, see sideband__feed) data pages.
+ * NULL + errno on failure. */
 struct sideband *sideband__new(unsigned ring_pages);
 void sideband__free(struct sideband *sb);
+/* The records in data (a ring's bytes, unwrapped), applied as a drain
+ * applies a ring's: for tests and fuzzing, with sideband__new(0), which
+ * opens no ring. Returns how many. */
+int sideband__feed(struct sideband *sb, const void *data, size_t len, sb_event_fn fn, void *ctx);
 /* Reads every pending record, calling fn for each. Returns how many. */
 int sideband__drain(struct sideband *sb, sb_event_fn fn, void *ctx);
 /* Records the kernel said it lost (ring full). */
