@@ -159,6 +159,10 @@ fuzz_dwlines_LIBS  := -lelf -ldw -lz -lstdc++
 fuzz_dwlines_SEEDS := $(wildcard tests/fuzz/seeds-dwlines/*)
 fuzz_dwlines_ARGS  := -max_len=65536 -rss_limit_mb=2048
 fuzz_cfi_OBJS  := cfi unwind log
+fuzz_kallsyms_OBJS := symtab dwlines hashtab log safe_open
+fuzz_kallsyms_LIBS := -lelf -ldw -lz -lstdc++
+fuzz_kallsyms_SEEDS := $(wildcard tests/fuzz/seeds-kallsyms/*)
+fuzz_kallsyms_ARGS := -max_len=65536
 fuzz_sideband_OBJS := sideband cpus log
 fuzz_sideband_LIBS := -lbpf
 fuzz_sideband_SEEDS := $(wildcard tests/fuzz/seeds-sideband/*)
