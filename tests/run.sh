@@ -37,10 +37,10 @@ leftovers() {
 		for p in /proc/[0-9]*; do
 			exe=$(readlink "$p/exe" 2>/dev/null) || continue
 			case $exe in
-			"$PWD"/build/* | /tmp/pprofd-test.*) out+="process ${p#/proc/} $exe"$'\n' ;;
+			"$PWD"/build/* | /tmp/pprofd-test."$PPROFD_TEST_TAG"*) out+="process ${p#/proc/} $exe"$'\n' ;;
 			esac
 		done
-		out+=$(awk '$2 ~ "^/tmp/pprofd-test" {print "mount " $2}' /proc/mounts)
+		out+=$(awk -v d="/tmp/pprofd-test.$PPROFD_TEST_TAG" 'index($2, d) == 1 {print "mount " $2}' /proc/mounts)
 		[ -z "$out" ] && return 0
 		sleep 0.2
 	done
@@ -62,7 +62,8 @@ run_e2e() { # script [build]
 	local t=$1 b=$2 name log rc left
 	name="$(basename "$t" .sh)${3:-}"
 	log=$(mktemp)
-	PPROFD_BUILD=$b timeout 600 bash "$t" >"$log" 2>&1
+	PPROFD_TEST_TAG=t$$-$RANDOM-
+	PPROFD_TEST_TAG=$PPROFD_TEST_TAG PPROFD_BUILD=$b timeout 600 bash "$t" >"$log" 2>&1
 	rc=$?
 	left=$(leftovers)
 	if [ -n "$left" ]; then

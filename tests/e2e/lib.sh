@@ -5,7 +5,9 @@ BUILD=${PPROFD_BUILD:-build}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PPROFD=$ROOT/$BUILD/pprofd
 WL=$ROOT/build/workloads
-T=$(mktemp -d /tmp/pprofd-test.XXXXXX)
+# PPROFD_TEST_TAG (set by tests/run.sh) names this test's directories, so
+# that the runner looks at its own leftovers only, not another suite's.
+T=$(mktemp -d /tmp/pprofd-test.${PPROFD_TEST_TAG:-}XXXXXX)
 DAEMON_PID=
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
