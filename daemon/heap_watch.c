@@ -108,18 +108,18 @@ static void on_lost(uint32_t pid, const struct heap_lost *l, void *ctx)
 	struct heap_event free_ev = {.type = HEAP_EV_FREE, .pid = pid, .fn = HEAP_FN_FREE};
 	struct image *img;
 
+	for (struct heap_cont *c = w->conts; c; c = c->next)
+		if (c->pid == pid)
+			heap_agg__lost(&c->agg, l);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	free_ev.time_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	img = procs__image_at(w->o.procs, pid, free_ev.time_ns);
 	if (!img)
-		return;
+		return; /* (the continuous profile holds its image: counted above) */
 	for (uint64_t i = 0; i < l->nr_free_ids && i < HEAP_LOST_FREE_IDS; i++) {
 		free_ev.id = l->free_ids[i];
 		on_event(&free_ev, HEAP_FREE_EVENT_SIZE, w);
 	}
-	for (struct heap_cont *c = w->conts; c; c = c->next)
-		if (c->pid == pid)
-			heap_agg__lost(&c->agg, l);
 	if (w->o.on_lost)
 		w->o.on_lost(w->o.ctx, img, l);
 }

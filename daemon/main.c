@@ -76,7 +76,7 @@ struct daemon {
 	struct timespec window_start_real;
 	uint64_t drain_t0; /* samples newer than this wait for the next drain */
 	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
-	uint64_t window_drops0, window_drops; /* cpu_drops() at the window's start; in it */
+	uint64_t window_drops0; /* ring_drops(REQ_CPU) at the window's start */
 	/* samples that arrived ahead of the side-band events before them */
 	struct cpu_sample **pending;
 	size_t nr_pending, cap_pending;
@@ -333,20 +333,33 @@ static void drain(struct daemon *d, bool all)
 	wait_watch__drain(d->waitw);
 }
 
-/* CPU samples lost host-wide so far: the full ring refused them, or the
- * pending queue did; the window's profiles say so. */
-static uint64_t cpu_drops(struct daemon *d)
+/* Records of a kind lost host-wide so far because pprofd fell behind (the
+ * full ring refused them; for CPU samples, or the pending queue did): the
+ * window's cpu files and the requests say so. Heap losses are counted per
+ * process instead (heap_profile.h). */
+static uint64_t ring_drops(void *ctx, enum req_kind kind)
 {
+	struct daemon *d = ctx;
 	uint64_t c[CPU_CNT_NR] = {0};
 
-	cpu_sampler__counters(d->sampler, c);
-	return c[CPU_CNT_DROP_RINGBUF] + d->pending_dropped;
+	switch (kind) {
+	case REQ_CPU:
+		cpu_sampler__counters(d->sampler, c);
+		return c[CPU_CNT_DROP_RINGBUF] + d->pending_dropped;
+	case REQ_MUTEX:
+		return wait_watch__ring_drops(d->waitw, WAIT_MUTEX);
+	case REQ_BLOCK:
+		return wait_watch__ring_drops(d->waitw, WAIT_BLOCK);
+	default:
+		return 0;
+	}
 }
 
 struct write_ctx {
 	struct daemon *d;
 	time_t start;
 	int64_t duration;
+	uint64_t drops; /* CPU samples lost in the window */
 };
 
 static void write_image(struct image *img, void *arg)
@@ -374,9 +387,9 @@ static void write_image(struct image *img, void *arg)
 			 img->cpu.dropped);
 		pprof__add_comment(p, comment);
 	}
-	if (d->window_drops) {
+	if (w->drops) {
 		snprintf(comment, sizeof(comment), "%" PRIu64 " samples of the host were lost in this "
-			 "window (pprofd fell behind): it may lack some", d->window_drops);
+			 "window (pprofd fell behind): it may lack some", w->drops);
 		pprof__add_comment(p, comment);
 	}
 	err = cpu_profile__add_image(p, d->procs, d->ksyms, img, &img->cpu);
@@ -459,7 +472,7 @@ static void end_window(struct daemon *d)
 
 	drain(d, false);
 	w.duration = now - d->window_start_mono;
-	d->window_drops = cpu_drops(d) - d->window_drops0;
+	w.drops = ring_drops(d, REQ_CPU) - d->window_drops0;
 	procs__for_each(d->procs, write_image, &w);
 	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, w.duration);
 	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, w.duration);
@@ -472,7 +485,7 @@ static void end_window(struct daemon *d)
 	notify_status(d);
 	d->window_start_mono = now;
 	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
-	d->window_drops0 += d->window_drops;
+	d->window_drops0 += w.drops;
 }
 
 static int status_counters(void *ctx, struct status_counter *out, int max)
@@ -826,6 +839,7 @@ int main(int argc, char **argv)
 		.max_per_user = d.cfg.max_requests_per_user,
 		.reserved = d.cfg.reserved_requests,
 		.status = status_counters,
+		.ring_drops = ring_drops,
 		.status_ctx = &d,
 		.heap_attach = heap_attach,
 		.heap_detach = heap_detach,

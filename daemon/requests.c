@@ -346,22 +346,11 @@ static void finish_snapshot(struct requests *r, struct request *q)
 	req_free(q);
 }
 
-/* Records of this kind the full ring refused, host-wide, so far: a request
- * that saw some says its profile may lack samples (heap counts its own
- * losses per process instead, heap_profile.h). */
+/* Records of this kind lost host-wide so far: a request that saw some says
+ * its profile may lack samples. */
 static uint64_t ring_drops(struct requests *r, enum req_kind kind)
 {
-	const char *name = kind == REQ_CPU     ? "drops_ringbuf_full"
-			   : kind == REQ_MUTEX ? "mutex_drops_ringbuf"
-			   : kind == REQ_BLOCK ? "block_drops_ringbuf"
-					       : NULL;
-	struct status_counter c[STATUS_MAX_COUNTERS];
-	int n = name && r->o.status ? r->o.status(r->o.status_ctx, c, STATUS_MAX_COUNTERS) : 0;
-
-	for (int i = 0; i < n; i++)
-		if (!strcmp(c[i].name, name))
-			return c[i].value;
-	return 0;
+	return r->o.ring_drops ? r->o.ring_drops(r->o.status_ctx, kind) : 0;
 }
 
 struct request *requests__start(struct requests *r, const struct req_params *p,
@@ -599,7 +588,7 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 	int err = 0;
 
 	int64_t t0 = q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec;
-	uint64_t rate = 0;
+	uint64_t rate = 0, drops;
 
 	if (q->snapshot) {
 		finish_snapshot(r, q);
@@ -645,10 +634,10 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 			 "stack tables reached %u MiB", q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
 		pprof__add_comment(p, comment);
 	}
-	if (ring_drops(r, q->p.kind) > q->ring_drops0) {
+	drops = ring_drops(r, q->p.kind) - q->ring_drops0;
+	if (drops) {
 		snprintf(comment, sizeof(comment), "%" PRIu64 " records of the host were lost while "
-			 "this profile ran (pprofd's ring buffer was full): it may lack some",
-			 ring_drops(r, q->p.kind) - q->ring_drops0);
+			 "this profile ran (pprofd's ring buffer was full): it may lack some", drops);
 		pprof__add_comment(p, comment);
 	}
 	for (unsigned i = 0; i < q->nr_aggs && !err; i++) {

@@ -102,6 +102,8 @@ struct requests_opts {
 	void *wait_ctx;
 	/* fills the daemon's counters; returns how many */
 	int (*status)(void *ctx, struct status_counter *out, int max);
+	/* records of a kind lost host-wide so far (pprofd fell behind) */
+	uint64_t (*ring_drops)(void *ctx, enum req_kind kind);
 	void *status_ctx;
 };
 

@@ -315,20 +315,34 @@ static int sum_counters(int fd, size_t value_size, size_t counters_off, int ncpu
 	return 0;
 }
 
+/* The program's counters (LOCK_CNT_* or OFFCPU_CNT_*), summed over CPUs. */
+static int read_counters(const struct wait_sampler *s, uint64_t c[8])
+{
+	_Static_assert(LOCK_CNT_NR <= 8 && OFFCPU_CNT_NR <= 8, "room for the counters");
+	return s->lock ? sum_counters(bpf_map__fd(s->lock->maps.scratch), sizeof(struct lock_percpu),
+				      offsetof(struct lock_percpu, counters), s->ncpus, LOCK_CNT_NR, c)
+		       : sum_counters(bpf_map__fd(s->offcpu->maps.scratch),
+				      sizeof(struct offcpu_percpu),
+				      offsetof(struct offcpu_percpu, counters), s->ncpus,
+				      OFFCPU_CNT_NR, c);
+}
+
+uint64_t wait_sampler__ring_drops(const struct wait_sampler *s)
+{
+	uint64_t c[8];
+
+	if (!s || read_counters(s, c))
+		return 0;
+	return c[s->lock ? LOCK_CNT_DROP_RINGBUF : OFFCPU_CNT_DROP_RINGBUF];
+}
+
 int wait_sampler__counters(const struct wait_sampler *s, char names[][48], uint64_t *values,
 			   int max)
 {
 	uint64_t c[8];
-
-	_Static_assert(LOCK_CNT_NR <= 8 && OFFCPU_CNT_NR <= 8, "room for the counters");
 	const char *const *nm = s->lock ? lock_names : offcpu_names;
 	int nr = s->lock ? LOCK_CNT_NR : OFFCPU_CNT_NR, n = 0;
-	int err = s->lock ? sum_counters(bpf_map__fd(s->lock->maps.scratch),
-					 sizeof(struct lock_percpu),
-					 offsetof(struct lock_percpu, counters), s->ncpus, nr, c)
-			  : sum_counters(bpf_map__fd(s->offcpu->maps.scratch),
-					 sizeof(struct offcpu_percpu),
-					 offsetof(struct offcpu_percpu, counters), s->ncpus, nr, c);
+	int err = read_counters(s, c);
 
 	if (err)
 		return 0;

@@ -53,6 +53,8 @@ void wait_sampler__remove_pid(struct wait_sampler *s, uint32_t pid);
 int wait_sampler__drain(struct wait_sampler *s);
 int wait_sampler__fd(const struct wait_sampler *s);
 /* "name value" counters (prefixed mutex_ / block_): how many filled. */
+/* Records the full ring refused so far (0 for NULL). */
+uint64_t wait_sampler__ring_drops(const struct wait_sampler *s);
 int wait_sampler__counters(const struct wait_sampler *s, char names[][48], uint64_t *values,
 			   int max);
 const char *wait_kind_name(enum wait_kind k);

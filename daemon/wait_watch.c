@@ -321,6 +321,11 @@ int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec sta
 	return files;
 }
 
+uint64_t wait_watch__ring_drops(struct wait_watch *w, int kind)
+{
+	return kind >= 0 && kind < WAIT_NR_KINDS ? wait_sampler__ring_drops(w->s[kind]) : 0;
+}
+
 int wait_watch__counters(struct wait_watch *w, char names[][48], uint64_t *values, int max)
 {
 	int n = 0;

@@ -56,6 +56,8 @@ int wait_watch__drain(struct wait_watch *w);
 int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec window_start,
 		      int64_t duration_ns);
 int wait_watch__counters(struct wait_watch *w, char names[][48], uint64_t *values, int max);
+/* Records of kind (WAIT_MUTEX, WAIT_BLOCK) the full ring refused so far. */
+uint64_t wait_watch__ring_drops(struct wait_watch *w, int kind);
 
 /* Unwinds a BEGIN record's user stack through img's modules: how many
  * frames in out (leaf first). Exported for the requests' tests. */

@@ -45,6 +45,18 @@ cpu_request() {
 	raw_profile "$T/c.pb.gz"
 }
 
+# wait_active N: waits (5 s at most) until pprofd has N requests in
+# progress; fails otherwise.
+wait_active() {
+	local n
+	for _ in $(seq 50); do
+		n=$("$ROOT/$BUILD/pprofctl" status --socket "$T/pprofd.sock" | awk '$1 == "requests_active" {print $2}')
+		[ "$n" = "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "want $1 requests in progress, have ${n:-none}"
+}
+
 # start_daemon ARGS...: runs pprofd in the background, logs in $T/daemon.log,
 # and waits until it says it is profiling. OUTPUT_DIR_IN_CONFIG=1: no
 # --output-dir (the config file's output_dir is then the one in force).

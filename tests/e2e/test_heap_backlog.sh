@@ -26,9 +26,7 @@ for _ in $(seq 100); do grep -q "continuous heap profiling of pid $WPID " "$T/da
 grep -q "continuous heap profiling of pid $WPID " "$T/daemon.log" || fail "pid $WPID was not attached"
 "$CTL" heap --pid "$WPID" --seconds 60 --socket "$T/pprofd.sock" -o "$T/req.pb.gz" 2>"$T/req.err" &
 REQ=$!
-active() { "$CTL" status --socket "$T/pprofd.sock" | awk '$1 == "requests_active" {print $2}'; }
-for _ in $(seq 50); do [ "$(active)" = 1 ] && break; sleep 0.1; done
-[ "$(active)" = 1 ] || fail "the request did not start"
+wait_active 1
 
 kill -STOP "$DAEMON_PID"
 echo go >&7

@@ -13,9 +13,7 @@ start_daemon --interval 600
 W=$!
 "$CTL" profile --pid "$W" --seconds 60 --socket "$T/pprofd.sock" -o "$T/req.pb.gz" 2>"$T/req.err" &
 REQ=$!
-active() { "$CTL" status --socket "$T/pprofd.sock" | awk '$1 == "requests_active" {print $2}'; }
-for _ in $(seq 50); do [ "$(active)" = 1 ] && break; sleep 0.1; done
-[ "$(active)" = 1 ] || fail "the request did not start"
+wait_active 1
 sleep 1 # samples of alpha
 
 kill -STOP "$DAEMON_PID"
