@@ -113,21 +113,23 @@ $(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(PROTO_OBJS) $(BUILD)/daem
 
 # Each unit test links only the modules it tests (test_X_OBJS below), so one
 # module can be built and tested while another is being written.
-test_symtab_OBJS := symtab dwlines hashtab log safe_open
-test_dwlines_OBJS := symtab dwlines hashtab log safe_open
+test_symtab_OBJS := symtab dwlines loader hashtab log safe_open
+test_dwlines_OBJS := symtab dwlines loader hashtab log safe_open
 test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log safe_open
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio log
-test_procs_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind safe_open
+test_procs_OBJS := procs cfi_cache cfi stackagg symtab dwlines loader hashtab log unwind safe_open
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid shares log
 test_peer_uid_OBJS := peer_uid log
+test_peer_priv_OBJS := peer_priv proc_text
 test_shares_OBJS := shares
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
 test_log_OBJS := log
-test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines hashtab log safe_open
+test_proc_text_OBJS := proc_text
+test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines loader hashtab log safe_open
 # real stacks of its own: every frame pointer, every call a call (private:
 # not passed on to the daemon objects it links)
 $(BUILD)/tests/test_unwind: private CFLAGS += -fno-omit-frame-pointer -fno-optimize-sibling-calls
@@ -144,22 +146,23 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/
 # seeded with fuzz_NAME_SEEDS; fuzz_NAME_ARGS and FUZZ_ARGS are passed on.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD) -I$(BUILD)/proto \
+	-DPPROFD_VERSION='"$(VERSION)"' -Wno-gnu-variable-sized-type-not-at-end \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 fuzz_config_OBJS  := config log safe_open
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
-fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab dwlines hashtab log unwind safe_open
+fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab dwlines loader hashtab log unwind safe_open
 fuzz_procmaps_LIBS := -lelf -ldw -lz -lstdc++
-fuzz_symtab_OBJS  := symtab dwlines hashtab log safe_open
+fuzz_symtab_OBJS  := symtab dwlines loader hashtab log safe_open
 fuzz_symtab_LIBS  := -lelf -ldw -lz -lstdc++
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
-fuzz_dwlines_OBJS  := symtab dwlines hashtab log safe_open
+fuzz_dwlines_OBJS  := symtab dwlines loader hashtab log safe_open
 fuzz_dwlines_LIBS  := -lelf -ldw -lz -lstdc++
 fuzz_dwlines_SEEDS := $(wildcard tests/fuzz/seeds-dwlines/*)
 fuzz_dwlines_ARGS  := -max_len=65536 -rss_limit_mb=2048
 fuzz_cfi_OBJS  := cfi unwind log
-fuzz_kallsyms_OBJS := symtab dwlines hashtab log safe_open
+fuzz_kallsyms_OBJS := symtab dwlines loader hashtab log safe_open
 fuzz_kallsyms_LIBS := -lelf -ldw -lz -lstdc++
 fuzz_kallsyms_SEEDS := $(wildcard tests/fuzz/seeds-kallsyms/*)
 fuzz_kallsyms_ARGS := -max_len=65536
@@ -177,11 +180,31 @@ fuzz_profile_read_SRCS := client/profile_read.c client/report_top.c client/flame
 	$(BUILD)/proto/profile.pb-c.c
 fuzz_profile_read_LIBS := -lprotobuf-c -lz -lm
 fuzz_profile_read_ARGS := -max_len=65536
+fuzz_control_OBJS  := control peer_priv proc_text shares log
+fuzz_control_SRCS  := $(BUILD)/proto/control.pb-c.c
+fuzz_control_LIBS  := -lprotobuf-c
+fuzz_control_SEEDS := $(wildcard tests/fuzz/seeds-control/*)
+fuzz_control_ARGS  := -max_len=8192
+fuzz_procstatus_OBJS  := proc_text heap_sampler log safe_open
+fuzz_procstatus_LIBS  := -lbpf -lelf -lz
+fuzz_procstatus_SEEDS := $(wildcard tests/fuzz/seeds-procstatus/*)
+fuzz_procstatus_ARGS  := -max_len=65536
+fuzz_heapelf_OBJS  := heap_sampler log safe_open
+fuzz_heapelf_LIBS  := -lbpf -lelf -lz
+fuzz_heapelf_SEEDS := $(wildcard tests/fuzz/seeds-heapelf/*)
+fuzz_heapelf_ARGS  := -max_len=65536
+fuzz_debuglink_OBJS  := symtab dwlines loader hashtab log safe_open
+fuzz_debuglink_LIBS  := -lelf -ldw -lz -lstdc++
+fuzz_debuglink_SEEDS := $(wildcard tests/fuzz/seeds-debuglink/*)
+fuzz_debuglink_ARGS  := -max_len=65536 -rss_limit_mb=2048
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addprefix daemon/,$$(addsuffix .c,$$(fuzz_$$*_OBJS))) $$(fuzz_$$*_SRCS) $(wildcard daemon/*.h client/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) $(fuzz_$*_LIBS) -o $@
+
+# the heap sampler's fuzzers link it, and it includes its BPF skeleton
+build/fuzz/fuzz_procstatus build/fuzz/fuzz_heapelf: $(BUILD)/heap.skel.h
 
 fuzz-%: build/fuzz/fuzz_%
 	$(Q)mkdir -p build/fuzz/corpus-$*
@@ -191,7 +214,7 @@ fuzz-%: build/fuzz/fuzz_%
 # Small drivers of daemon modules for the end-to-end tests and benchmarks;
 # each links the modules in tool_NAME_OBJS.
 TOOLS := $(BUILD)/tools/heapprobe
-tool_heapprobe_OBJS := heap_sampler symtab dwlines hashtab log safe_open
+tool_heapprobe_OBJS := heap_sampler symtab dwlines loader hashtab log safe_open
 $(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$(tool_$$*_OBJS)))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
@@ -250,7 +273,7 @@ bench: deps bench-deps all $(WORKLOADS) $(TOOLS)
 bench-symbolize: $(BUILD)/bench/symbolize
 	$(Q)bench/symbolize.sh $(BUILD)
 
-$(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.o dwlines.o hashtab.o log.o)
+$(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.o dwlines.o loader.o hashtab.o log.o safe_open.o)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -ldw -lz -lstdc++ -lm -o $@
@@ -259,7 +282,7 @@ bench-unwind: $(BUILD)/bench/unwind
 	$(Q)bench/unwind.sh $(BUILD)
 
 # It captures a real stack of its own: frame pointers, no sibling calls.
-$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,unwind.o cfi.o cfi_cache.o procs.o stackagg.o symtab.o dwlines.o hashtab.o log.o)
+$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,unwind.o cfi.o cfi_cache.o procs.o stackagg.o symtab.o dwlines.o loader.o hashtab.o log.o safe_open.o)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -ldw -lz -lstdc++ -lm -o $@

@@ -98,7 +98,7 @@ static const struct cfi_table *find_procs(void *ctx, uint64_t pc, uint64_t *off)
 {
 	struct pctx *c = ctx;
 
-	return procs__cfi_for(c->p, c->img, pc, off);
+	return procs__cfi_for(c->p, c->img, pc, off, true);
 }
 
 static double time_unwind(unwind_find_fn find, void *ctx, unsigned n, int *frames)

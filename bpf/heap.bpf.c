@@ -84,13 +84,19 @@ struct {
 	__type(value, struct heap_live);
 } live SEC(".maps");
 
-/* Losses per process, until user space reads and deletes them (heap.h). */
+/* Losses per process and generation, until user space reads and deletes
+ * them (heap.h, struct heap_lost_key). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u32);
+	__type(key, struct heap_lost_key);
 	__type(value, struct heap_lost);
 } lost SEC(".maps");
+
+/* The generation of `lost` programs write, and how many are inside each;
+ * in .bss, where user space flips and reads them. */
+volatile __u32 lost_gen;
+__u64 lost_busy[2];
 
 /* A zeroed value for new `lost` entries (too big for the BPF stack). */
 static struct heap_lost lost_zero;
@@ -151,14 +157,43 @@ static __always_inline bool take_sample(struct heap_thread *t, struct heap_percp
 	return true;
 }
 
-static __always_inline struct heap_lost *lost_entry(struct heap_percpu *pc, __u32 tgid)
+/* Enters the current generation of `lost`: its number, or -1 when user
+ * space flipped it twice meanwhile (then the loss is not counted there). */
+static __always_inline int lost_enter(void)
 {
-	struct heap_lost *l = bpf_map_lookup_elem(&lost, &tgid);
+	for (int i = 0; i < 2; i++) {
+		__u32 g = lost_gen & 1;
 
+		/* a full barrier: either user space sees us busy in g, or we
+		 * see its flip */
+		__sync_fetch_and_add(&lost_busy[g], 1);
+		if ((lost_gen & 1) == g)
+			return g;
+		__sync_fetch_and_sub(&lost_busy[g], 1);
+	}
+	return -1;
+}
+
+static __always_inline void lost_leave(int g)
+{
+	__sync_fetch_and_sub(&lost_busy[g & 1], 1);
+}
+
+/* tgid's entry in generation g, created if need be. */
+static __always_inline struct heap_lost *lost_entry(struct heap_percpu *pc, __u32 tgid, int g)
+{
+	struct heap_lost_key k = {.tgid = tgid, .gen = g};
+	struct heap_lost *l;
+
+	if (g < 0) {
+		pc->counters[HEAP_CNT_LOST_NO_ENTRY]++;
+		return NULL;
+	}
+	l = bpf_map_lookup_elem(&lost, &k);
 	if (l)
 		return l;
-	bpf_map_update_elem(&lost, &tgid, &lost_zero, BPF_NOEXIST);
-	l = bpf_map_lookup_elem(&lost, &tgid);
+	bpf_map_update_elem(&lost, &k, &lost_zero, BPF_NOEXIST);
+	l = bpf_map_lookup_elem(&lost, &k);
 	if (!l)
 		pc->counters[HEAP_CNT_LOST_NO_ENTRY]++;
 	return l;
@@ -168,32 +203,38 @@ static __always_inline struct heap_lost *lost_entry(struct heap_percpu *pc, __u3
 static __always_inline void lose_alloc(struct heap_percpu *pc, __u32 tgid, __u64 size,
 				       __u64 srate)
 {
-	struct heap_lost *l = lost_entry(pc, tgid);
+	int g = lost_enter();
+	struct heap_lost *l = lost_entry(pc, tgid, g);
 	__u32 b = heap_lost_bucket(size, srate) & (HEAP_LOST_BUCKETS - 1);
 
 	pc->counters[HEAP_CNT_DROP_RINGBUF]++;
-	if (!l)
-		return;
-	__sync_fetch_and_add(&l->b[b].n, 1);
-	__sync_fetch_and_add(&l->b[b].bytes, size);
-	__sync_fetch_and_add(&l->b[b].rates, srate);
+	if (l) {
+		__sync_fetch_and_add(&l->b[b].n, 1);
+		__sync_fetch_and_add(&l->b[b].bytes, size);
+		__sync_fetch_and_add(&l->b[b].rates, srate);
+	}
+	if (g >= 0)
+		lost_leave(g);
 }
 
 /* The free of a sampled block whose record could not be sent: its id. */
 static __always_inline void defer_free(struct heap_percpu *pc, __u32 tgid, __u64 id)
 {
-	struct heap_lost *l = lost_entry(pc, tgid);
+	int g = lost_enter();
+	struct heap_lost *l = lost_entry(pc, tgid, g);
 	__u64 i;
 
-	if (!l)
-		return;
-	i = __sync_fetch_and_add(&l->nr_free_ids, 1);
-	if (i < HEAP_LOST_FREE_IDS) {
-		l->free_ids[i & (HEAP_LOST_FREE_IDS - 1)] = id;
-		pc->counters[HEAP_CNT_FREE_DEFERRED]++;
-	} else {
-		pc->counters[HEAP_CNT_FREE_LOST]++;
+	if (l) {
+		i = __sync_fetch_and_add(&l->nr_free_ids, 1);
+		if (i < HEAP_LOST_FREE_IDS) {
+			l->free_ids[i & (HEAP_LOST_FREE_IDS - 1)] = id;
+			pc->counters[HEAP_CNT_FREE_DEFERRED]++;
+		} else {
+			pc->counters[HEAP_CNT_FREE_LOST]++;
+		}
 	}
+	if (g >= 0)
+		lost_leave(g);
 }
 
 static __always_inline void wake_or_not(__u64 *flags)

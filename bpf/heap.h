@@ -157,7 +157,8 @@ enum heap_counter {
 	HEAP_CNT_FREE_DEFERRED,  /* free records not sent (ring full): their ids went through
 				  * the process's heap_lost entry instead */
 	HEAP_CNT_FREE_LOST,      /* ... and not even there (its id list full): in-use overcounts */
-	HEAP_CNT_LOST_NO_ENTRY,  /* a loss no heap_lost entry could hold (table full) */
+	HEAP_CNT_LOST_NO_ENTRY,  /* a loss no heap_lost entry could hold (table full, or
+				  * lost_gen flipped twice as it entered) */
 	HEAP_CNT_NR,
 };
 
@@ -198,7 +199,21 @@ struct heap_lost_bucket {
 	__u64 rates; /* their rates, summed */
 };
 
-/* Value of the `lost` map, keyed by tgid. */
+/*
+ * Key of the `lost` map. Programs write the entries of the current
+ * generation (lost_gen), each inside it only while lost_busy[gen] counts
+ * it. User space flips lost_gen, and reads and deletes the old
+ * generation's entries once lost_busy[old] is 0: an entry is never deleted
+ * under a program still writing it (its counts lost, or landing in the
+ * entry of another process that reuses the freed element). A program that
+ * enters and then sees the flip leaves and takes the new generation.
+ */
+struct heap_lost_key {
+	__u32 tgid;
+	__u32 gen;
+};
+
+/* Value of the `lost` map. */
 struct heap_lost {
 	struct heap_lost_bucket b[HEAP_LOST_BUCKETS];
 	__u64 nr_free_ids; /* frees deferred (may exceed HEAP_LOST_FREE_IDS) */

@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "cfi_cache.h"
 #include "hashtab.h"
+#include "loader.h"
 #include "log.h"
+
+/* Loads waiting for the loader thread at most; more are put off (EAGAIN). */
+#define LOADER_QUEUE_MAX 64
 
 struct cfi_key {
 	uint64_t dev, ino, size, mtime_sec, mtime_nsec;
@@ -14,20 +23,58 @@ struct cfi_key {
 
 struct cfi_ref {
 	struct cfi_key key;
-	struct cfi_table *t; /* NULL: none (err), or evicted */
+	struct cfi_table *t; /* NULL: none (err), not loaded yet, or evicted */
 	int err;
 	bool cached;
-	unsigned refs; /* the cache's, while cached, and the mappings' */
+	bool loading;  /* the loader thread is building its table */
+	unsigned refs; /* the cache's, while cached, the mappings' and a load's */
 	size_t bytes;
 	struct cfi_ref *prev, *next; /* LRU list, most recent first */
+};
+
+/*
+ * A table for the loader thread to build. The thread reads fd and writes
+ * t and err, and nothing else: the entry, its references and the cache
+ * are the event loop's alone.
+ */
+struct load_job {
+	struct loader_job job;
+	struct cfi_ref *e; /* holds a reference */
+	int fd;            /* the job's own */
+	struct cfi_table *t;
+	int err;
 };
 
 struct cfi_cache {
 	struct hashtab ht;
 	struct cfi_ref lru; /* sentinel */
 	size_t max_files, max_bytes, bytes;
+	uint64_t load_budget_ns;         /* of loading a second; 0: no bound */
+	uint64_t period_start, spent_ns; /* the current second's loading */
+	uint64_t last_evict_ns;          /* when a table last had to make room */
+	struct loader *ld;               /* NULL: loads run in cfi_cache__get */
 	struct cfi_cache_stats st;
 };
+
+void cfi_cache__set_load_budget(struct cfi_cache *c, uint64_t ns_per_sec)
+{
+	c->load_budget_ns = ns_per_sec;
+}
+
+/* Whether a table may be loaded now: a working set larger than the cache
+ * would otherwise load tables back to back forever (libLLVM's takes 60 ms).
+ * The budget binds only while tables are being evicted: first loads (a
+ * host's programs at start) all go through. */
+static bool load_allowed(struct cfi_cache *c, uint64_t now)
+{
+	if (now - c->period_start >= 1000000000ull) {
+		c->period_start = now;
+		c->spent_ns = 0;
+	}
+	if (!c->load_budget_ns || !c->last_evict_ns || now - c->last_evict_ns >= 1000000000ull)
+		return true;
+	return c->spent_ns < c->load_budget_ns;
+}
 
 static bool key_eq(const void *item, const void *key)
 {
@@ -85,6 +132,11 @@ bool cfi_ref__cached(const struct cfi_ref *r)
 	return r->cached;
 }
 
+bool cfi_ref__loading(const struct cfi_ref *r)
+{
+	return r->loading;
+}
+
 /* Out of the cache: its table goes now, whoever still holds the entry. */
 static void cache_drop(struct cfi_cache *c, struct cfi_ref *e)
 {
@@ -109,17 +161,33 @@ static void cache_trim(struct cfi_cache *c)
 			break;
 		cache_drop(c, e);
 		c->st.evictions++;
+		c->last_evict_ns = mono_ns();
 	}
 }
 
-void cfi_cache__free(struct cfi_cache *c)
+/* ---- the loader thread --------------------------------------------------- */
+
+static void load_run(struct loader_job *job)
 {
-	if (!c)
-		return;
-	while (c->lru.next != &c->lru)
-		cache_drop(c, c->lru.next);
-	hashtab__free(&c->ht);
-	free(c);
+	struct load_job *j = (struct load_job *)job;
+
+	j->t = cfi_table__load(j->fd);
+	j->err = j->t ? 0 : errno;
+	close(j->fd);
+	j->fd = -1;
+}
+
+int cfi_cache__start_loader(struct cfi_cache *c)
+{
+	if (c->ld)
+		return 0;
+	c->ld = loader__new("pprofd-cfi", LOADER_QUEUE_MAX);
+	return c->ld ? 0 : -errno;
+}
+
+int cfi_cache__fd(const struct cfi_cache *c)
+{
+	return c->ld ? loader__fd(c->ld) : -1;
 }
 
 /* Failures that say something about the file, not about us right now. */
@@ -128,13 +196,138 @@ static bool err_is_permanent(int err)
 	return err == ENOEXEC || err == EINVAL || err == ENOENT || err == EFBIG;
 }
 
-struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd)
+/* A new entry for key, at the front, without a table yet; NULL: ENOMEM. */
+static struct cfi_ref *entry_new(struct cfi_cache *c, const struct cfi_key *key)
 {
+	struct cfi_ref *e = calloc(1, sizeof(*e));
+
+	if (!e || hashtab__insert(&c->ht, key_hash(key), e)) {
+		free(e);
+		return NULL;
+	}
+	e->key = *key;
+	e->cached = true;
+	e->refs = 1; /* the cache's */
+	e->bytes = sizeof(*e);
+	c->bytes += e->bytes;
+	c->st.files++;
+	lru_push_front(c, e);
+	return e;
+}
+
+/* What loading e's file gave (t, or errno err) goes into e; a passing
+ * failure drops e, so that the file is tried again. */
+static void entry_settle(struct cfi_cache *c, struct cfi_ref *e, struct cfi_table *t, int err)
+{
+	e->loading = false;
+	if (t && cfi_table__mem_size(t) > c->max_bytes) {
+		/* it would push out everything else, and then itself */
+		log_debug("cfi: a table of %zu bytes is over the cache's %zu", cfi_table__mem_size(t),
+			  c->max_bytes);
+		cfi_table__free(t);
+		t = NULL;
+		err = EFBIG;
+		c->st.too_big++;
+	}
+	if (!t) {
+		c->st.failures++;
+		e->err = err;
+		if (!err_is_permanent(err))
+			cache_drop(c, e);
+		return;
+	}
+	e->t = t;
+	e->bytes += cfi_table__mem_size(t);
+	c->bytes += cfi_table__mem_size(t);
+	cache_trim(c);
+}
+
+unsigned cfi_cache__collect(struct cfi_cache *c)
+{
+	struct loader_job *list;
+	unsigned n = 0;
+
+	if (!c->ld)
+		return 0;
+	list = loader__take(c->ld);
+	while (list) {
+		struct load_job *j = (struct load_job *)list;
+
+		list = list->next;
+		c->spent_ns += j->job.ns;
+		if (j->e->cached) {
+			entry_settle(c, j->e, j->t, j->err);
+			n++;
+		} else {
+			/* evicted while it loaded */
+			j->e->loading = false;
+			cfi_table__free(j->t);
+		}
+		cfi_ref__put(j->e);
+		free(j);
+	}
+	return n;
+}
+
+/* Until e's load has ended (the caller cannot do without its table). */
+static void wait_loaded(struct cfi_cache *c, struct cfi_ref *e)
+{
+	c->st.waits++;
+	while (e->loading) {
+		loader__wait(c->ld, UINT64_MAX);
+		cfi_cache__collect(c);
+	}
+}
+
+/* Hands e's load to the loader thread; false (errno) when it cannot. */
+static bool load_start(struct cfi_cache *c, struct cfi_ref *e, int fd)
+{
+	struct load_job *j;
+	int err;
+
+	if (loader__queued(c->ld) >= LOADER_QUEUE_MAX) {
+		errno = EAGAIN;
+		return false;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return false;
+	j->job.run = load_run;
+	j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	j->e = e;
+	if (j->fd < 0 || !loader__submit(c->ld, &j->job)) {
+		err = errno;
+		if (j->fd >= 0)
+			close(j->fd);
+		free(j);
+		errno = err;
+		return false;
+	}
+	e->loading = true;
+	cfi_ref__get(e);
+	return true;
+}
+
+static void log_deferred(struct cfi_cache *c)
+{
+	uint64_t n = ++c->st.deferred;
+
+	if (!(n & (n - 1)))
+		log_warn("cfi: unwind tables evicted and loaded again for over %" PRIu64 " ms of "
+			 "this second (unwind_cache_size is smaller than what runs), or %u loads "
+			 "waiting: %" PRIu64 " loads put off so far (cfi_deferred; their frames "
+			 "are walked by frame pointer)", c->load_budget_ns / 1000000,
+			 LOADER_QUEUE_MAX, n);
+}
+
+struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, bool wait)
+{
+	struct cfi_ref *e, *r;
 	struct cfi_table *t;
-	struct cfi_ref *e;
 	struct cfi_key key;
 	struct stat st;
-	int err = 0;
+	uint64_t now;
+	int err;
 
 	if (fstat(fd, &st)) {
 		c->st.failures++;
@@ -147,49 +340,48 @@ struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd)
 		c->st.hits++;
 		lru_unlink(e);
 		lru_push_front(c, e);
-		return cfi_ref__get(e);
+		r = cfi_ref__get(e); /* before waiting: the wait may evict it */
+		if (e->loading && wait)
+			wait_loaded(c, e);
+		return r;
 	}
-	c->st.misses++;
-	t = cfi_table__load(fd);
-	if (!t) {
-		err = errno;
-	} else if (cfi_table__mem_size(t) > c->max_bytes) {
-		/* it would push out everything else, and then itself */
-		log_debug("cfi: a table of %zu bytes is over the cache's %zu", cfi_table__mem_size(t),
-			  c->max_bytes);
-		cfi_table__free(t);
-		t = NULL;
-		err = EFBIG;
-		c->st.too_big++;
+	now = mono_ns();
+	if (!load_allowed(c, now)) {
+		log_deferred(c);
+		errno = EAGAIN;
+		return NULL;
 	}
-	if (!t) {
-		c->st.failures++;
-		if (!err_is_permanent(err)) {
-			errno = err;
-			return NULL;
-		}
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e || hashtab__insert(&c->ht, key_hash(&key), e)) {
-		free(e);
-		cfi_table__free(t);
+	e = entry_new(c, &key);
+	if (!e) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	e->key = key;
-	e->t = t;
-	e->err = err;
-	e->cached = true;
-	e->refs = 1; /* the cache's */
-	e->bytes = sizeof(*e) + cfi_table__mem_size(t);
-	c->bytes += e->bytes;
-	c->st.files++;
-	lru_push_front(c, e);
-	cache_trim(c);
-	return cfi_ref__get(e);
+	c->st.misses++;
+	r = cfi_ref__get(e);
+	if (c->ld && !wait) {
+		if (load_start(c, e, fd))
+			return r;
+		err = errno;
+		if (err == EAGAIN)
+			log_deferred(c);
+		cache_drop(c, e);
+		cfi_ref__put(r);
+		errno = err;
+		return NULL;
+	}
+	t = cfi_table__load(fd);
+	err = t ? 0 : errno;
+	c->spent_ns += mono_ns() - now;
+	entry_settle(c, e, t, err);
+	if (!e->cached) {
+		cfi_ref__put(r);
+		errno = err;
+		return NULL;
+	}
+	return r;
 }
 
-const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r)
+const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r, bool wait)
 {
 	if (!r->cached)
 		return NULL;
@@ -197,11 +389,44 @@ const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r)
 		lru_unlink(r);
 		lru_push_front(c, r);
 	}
+	if (r->loading) {
+		if (!wait)
+			return NULL;
+		wait_loaded(c, r);
+		if (!r->cached)
+			return NULL;
+	}
 	return r->t;
+}
+
+/* A job the stopped thread left: what it holds goes. */
+static void load_drop(struct loader_job *job)
+{
+	struct load_job *j = (struct load_job *)job;
+
+	if (j->fd >= 0)
+		close(j->fd);
+	cfi_table__free(j->t);
+	j->e->loading = false;
+	cfi_ref__put(j->e);
+	free(j);
+}
+
+void cfi_cache__free(struct cfi_cache *c)
+{
+	if (!c)
+		return;
+	loader__free(c->ld, load_drop);
+	c->ld = NULL;
+	while (c->lru.next != &c->lru)
+		cache_drop(c, c->lru.next);
+	hashtab__free(&c->ht);
+	free(c);
 }
 
 void cfi_cache__stats(const struct cfi_cache *c, struct cfi_cache_stats *st)
 {
 	*st = c->st;
 	st->bytes = c->bytes;
+	st->queued = c->ld ? loader__queued(c->ld) : 0;
 }

@@ -46,6 +46,7 @@ struct config {
 	uint64_t ringbuf_bytes;    /* ringbuf_size: 0 = auto (default), or a power of 2 >= 64 KiB */
 	unsigned max_processes;    /* max_processes, default 16384 */
 	unsigned max_symbol_files; /* max_symbol_files, default 512 */
+	uint64_t unwind_cache_bytes; /* unwind_cache_size, default 16 MiB */
 	bool profile_self;         /* profile_self, default false */
 	unsigned health_interval_sec; /* health_interval, default 600 (10m), 0 = none */
 	/* heap_target / lock_target lines, repeatable: "comm:NAME", "exe:/PATH",

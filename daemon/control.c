@@ -12,10 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "control.h"
 #include "control.pb-c.h"
 #include "log.h"
 #include "loop.h"
+#include "peer_priv.h"
 #include "requests.h"
 #include "shares.h"
 
@@ -44,14 +46,6 @@ struct control {
 	struct conn *conns;
 	struct shares *slots; /* connections, shared fairly between uids */
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void conn_close(struct conn *k)
 {
@@ -148,46 +142,77 @@ static void send_status(struct conn *k)
 	send_reply(k, &rep);
 }
 
-static void handle_request(struct conn *k, const uint8_t *msg, size_t len)
+void control__parse_request(const uint8_t *msg, size_t len, struct control_parsed *out)
 {
 	Pprofd__Control__Request *rq = pprofd__control__request__unpack(NULL, len, msg);
-	struct req_params p = {0};
-	char err[128];
 
+	memset(out, 0, sizeof(*out));
+	out->action = CONTROL_ERROR;
+	out->code = 400;
 	if (!rq) {
-		send_error(k, 400, "malformed request");
+		snprintf(out->message, sizeof(out->message), "malformed request");
 		return;
 	}
 	if (rq->version != CONTROL_VERSION) {
-		snprintf(err, sizeof(err),
+		out->code = 505;
+		snprintf(out->message, sizeof(out->message),
 			 "protocol version mismatch: pprofctl speaks %u, pprofd %s speaks %u; "
 			 "use the pprofctl of the same release",
 			 rq->version, PPROFD_VERSION, CONTROL_VERSION);
-		send_error(k, 505, err);
 		goto out;
 	}
+	out->action = CONTROL_PROFILE;
 	switch (rq->kind) {
-	case PPROFD__CONTROL__KIND__KIND_STATUS:
-		send_status(k);
-		goto out;
-	case PPROFD__CONTROL__KIND__KIND_CPU: p.kind = REQ_CPU; break;
-	case PPROFD__CONTROL__KIND__KIND_HEAP: p.kind = REQ_HEAP; break;
-	case PPROFD__CONTROL__KIND__KIND_MUTEX: p.kind = REQ_MUTEX; break;
-	case PPROFD__CONTROL__KIND__KIND_BLOCK: p.kind = REQ_BLOCK; break;
-	case PPROFD__CONTROL__KIND__KIND_THREADS: p.kind = REQ_THREADS; break;
+	case PPROFD__CONTROL__KIND__KIND_STATUS: out->action = CONTROL_STATUS; goto out;
+	case PPROFD__CONTROL__KIND__KIND_CPU: out->params.kind = REQ_CPU; break;
+	case PPROFD__CONTROL__KIND__KIND_HEAP: out->params.kind = REQ_HEAP; break;
+	case PPROFD__CONTROL__KIND__KIND_MUTEX: out->params.kind = REQ_MUTEX; break;
+	case PPROFD__CONTROL__KIND__KIND_BLOCK: out->params.kind = REQ_BLOCK; break;
+	case PPROFD__CONTROL__KIND__KIND_THREADS: out->params.kind = REQ_THREADS; break;
 	default:
-		send_error(k, 400, "unknown request kind");
+		out->action = CONTROL_ERROR;
+		snprintf(out->message, sizeof(out->message), "unknown request kind");
 		goto out;
 	}
-	p.pid = rq->pid;
-	p.seconds = rq->seconds;
-	p.hz = rq->hz;
-	p.peer = k->peer;
-	k->deadline = 0; /* the request has its own deadline */
-	watch_mod(k->c->epfd, &k->w, EPOLLRDHUP);
-	k->req = requests__start(k->c->r, &p, on_result, k);
+	out->params.pid = rq->pid;
+	out->params.seconds = rq->seconds;
+	out->params.hz = rq->hz;
 out:
 	pprofd__control__request__free_unpacked(rq, NULL);
+}
+
+static void handle_request(struct conn *k, const uint8_t *msg, size_t len)
+{
+	struct control_parsed rq;
+
+	control__parse_request(msg, len, &rq);
+	switch (rq.action) {
+	case CONTROL_ERROR:
+		send_error(k, rq.code, rq.message);
+		return;
+	case CONTROL_STATUS:
+		send_status(k);
+		return;
+	case CONTROL_PROFILE:
+		break;
+	}
+	rq.params.peer = k->peer;
+	k->deadline = 0; /* the request has its own deadline */
+	watch_mod(k->c->epfd, &k->w, EPOLLRDHUP);
+	k->req = requests__start(k->c->r, &rq.params, on_result, k);
+}
+
+enum control_frame control__frame(const uint8_t *in, size_t len, size_t *msg_len)
+{
+	uint32_t want;
+
+	if (len < 4)
+		return CONTROL_FRAME_PARTIAL;
+	want = (uint32_t)in[0] << 24 | in[1] << 16 | in[2] << 8 | in[3];
+	if (want > CONTROL_MAX_REQUEST)
+		return CONTROL_FRAME_TOO_LARGE;
+	*msg_len = want;
+	return len >= 4 + (size_t)want ? CONTROL_FRAME_WHOLE : CONTROL_FRAME_PARTIAL;
 }
 
 static void on_conn(struct watch *w, uint32_t events)
@@ -218,7 +243,7 @@ static void on_conn(struct watch *w, uint32_t events)
 	}
 	for (;;) {
 		ssize_t n = recv(w->fd, k->in + k->in_len, sizeof(k->in) - k->in_len, MSG_DONTWAIT);
-		uint32_t want;
+		size_t want;
 
 		if (n < 0 && errno == EAGAIN)
 			return;
@@ -227,14 +252,13 @@ static void on_conn(struct watch *w, uint32_t events)
 			return;
 		}
 		k->in_len += n;
-		if (k->in_len < 4)
+		switch (control__frame(k->in, k->in_len, &want)) {
+		case CONTROL_FRAME_PARTIAL:
 			continue;
-		want = (uint32_t)k->in[0] << 24 | k->in[1] << 16 | k->in[2] << 8 | k->in[3];
-		if (want > CONTROL_MAX_REQUEST) {
+		case CONTROL_FRAME_TOO_LARGE:
 			send_error(k, 400, "request too large");
 			return;
-		}
-		if (k->in_len >= 4 + want) {
+		case CONTROL_FRAME_WHOLE:
 			handle_request(k, k->in + 4, want);
 			return;
 		}
@@ -267,7 +291,7 @@ static void on_listen(struct watch *w, uint32_t events)
 {
 	struct control *c = (struct control *)w;
 
-	for (;;) {
+	for (int i = 0; i < LOOP_ACCEPT_BATCH; i++) {
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
@@ -281,7 +305,7 @@ static void on_listen(struct watch *w, uint32_t events)
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 			peer.known = true;
 			peer.uid = cred.uid;
-			peer.privileged = cred.uid == 0;
+			peer.privileged = unix_peer_privileged(fd, cred.uid);
 			snprintf(key, sizeof(key), "uid %u", (unsigned)cred.uid);
 		} else {
 			snprintf(key, sizeof(key), "unidentified senders");

@@ -9,7 +9,10 @@
 #ifndef PPROFD_CONTROL_H
 #define PPROFD_CONTROL_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "requests.h"
 
 #define CONTROL_VERSION 1
 #define CONTROL_MAX_REQUEST 4096
@@ -31,5 +34,30 @@ void control__flush(struct control *c, unsigned ms);
 /* Closes the connections whose time is up. */
 void control__tick(struct control *c);
 uint64_t control__next_deadline(const struct control *c);
+
+/*
+ * Internal, exposed for the fuzzer: the framing and the decoding of a
+ * request as pure functions of the bytes received. Not for other modules.
+ */
+enum control_frame {
+	CONTROL_FRAME_PARTIAL,   /* more bytes needed */
+	CONTROL_FRAME_WHOLE,     /* a whole message: *msg_len bytes after the header */
+	CONTROL_FRAME_TOO_LARGE, /* its length is over CONTROL_MAX_REQUEST */
+};
+
+/* Where a request's frame stands once in[0..len) has been received. */
+enum control_frame control__frame(const uint8_t *in, size_t len, size_t *msg_len);
+
+enum control_action { CONTROL_ERROR, CONTROL_STATUS, CONTROL_PROFILE };
+
+struct control_parsed {
+	enum control_action action;
+	unsigned code;            /* CONTROL_ERROR: 400 or 505 */
+	char message[128];        /* CONTROL_ERROR: for the client */
+	struct req_params params; /* CONTROL_PROFILE: all but peer */
+};
+
+/* Decodes and checks one request message (a frame's payload). */
+void control__parse_request(const uint8_t *msg, size_t len, struct control_parsed *out);
 
 #endif

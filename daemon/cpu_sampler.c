@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -26,6 +27,8 @@ struct cpu_sampler {
 	cpu_sample_fn fn;
 	void *ctx;
 	uint64_t malformed;
+	uint64_t deadline_ns; /* of this drain; 0: none */
+	unsigned since_check; /* records since the clock was last read */
 	int ncpus_possible;
 };
 
@@ -43,6 +46,15 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	s->fn(cs, size, s->ctx);
+	/* The record is consumed either way; a negative return stops libbpf
+	 * after it. The clock is read every 16 records. */
+	if (s->deadline_ns && !(++s->since_check & 15)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (ts.tv_sec * 1000000000ull + ts.tv_nsec >= s->deadline_ns)
+			return -EAGAIN;
+	}
 	return 0;
 }
 
@@ -156,9 +168,16 @@ void cpu_sampler__free(struct cpu_sampler *s)
 	free(s);
 }
 
-int cpu_sampler__drain(struct cpu_sampler *s)
+int cpu_sampler__drain(struct cpu_sampler *s, uint64_t deadline_ns)
 {
-	return ring_buffer__consume(s->rb);
+	int n;
+
+	s->deadline_ns = deadline_ns;
+	n = ring_buffer__consume(s->rb);
+	s->deadline_ns = 0;
+	if (n == -EAGAIN)
+		return 1;
+	return n < 0 ? n : 0;
 }
 
 int cpu_sampler__fd(const struct cpu_sampler *s)

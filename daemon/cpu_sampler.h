@@ -35,8 +35,10 @@ struct cpu_sampler_opts {
 /* NULL + errno on failure (logged). */
 struct cpu_sampler *cpu_sampler__new(const struct cpu_sampler_opts *o);
 void cpu_sampler__free(struct cpu_sampler *s);
-/* Reads every pending record. Returns how many, or -errno. */
-int cpu_sampler__drain(struct cpu_sampler *s);
+/* Reads the pending records until none is left or CLOCK_MONOTONIC passes
+ * deadline_ns (0: none), so that a slow consumer still lets the loop turn.
+ * Returns 1 when records were left, 0 when none, or -errno. */
+int cpu_sampler__drain(struct cpu_sampler *s, uint64_t deadline_ns);
 /* Polls readable when the ring is past its wake-up threshold. */
 int cpu_sampler__fd(const struct cpu_sampler *s);
 /* Sums of the per-CPU counters (enum cpu_counter). */

@@ -49,6 +49,9 @@ struct heap_sampler {
 	void *ctx;
 	uint64_t malformed;
 	int ncpus;
+	bool retiring; /* lost_gen flipped: generation `retired` to be read */
+	uint32_t retired;
+	struct heap_lost_key *keys; /* drain_lost's, max_entries of `lost` */
 };
 
 struct heap_target {
@@ -139,8 +142,9 @@ struct heap_sampler *heap_sampler__new(const struct heap_sampler_opts *o)
 		goto fail;
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
-	if (!s->rb) {
-		err = -errno;
+	s->keys = calloc(bpf_map__max_entries(s->skel->maps.lost), sizeof(*s->keys));
+	if (!s->rb || !s->keys) {
+		err = s->rb ? -ENOMEM : -errno;
 		goto fail;
 	}
 	return s;
@@ -156,26 +160,34 @@ void heap_sampler__free(struct heap_sampler *s)
 		return;
 	ring_buffer__free(s->rb);
 	heap_bpf__destroy(s->skel);
+	free(s->keys);
 	free(s);
 }
 
-/* The `lost` map's entries, each read and deleted at once (so that BPF
- * starts a new one), then handed on. */
+/* Flips lost_gen, so that BPF counts new losses in fresh entries, and hands
+ * on the retired generation's entries, each read and deleted, once no
+ * program is inside it (else at the next drain; heap.h, heap_lost_key). */
 static void drain_lost(struct heap_sampler *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.lost);
-	unsigned max = bpf_map__max_entries(s->skel->maps.lost);
-	uint32_t key;
+	unsigned max = bpf_map__max_entries(s->skel->maps.lost), n = 0;
 	struct heap_lost l;
 
-	/* always the first key, since the one before was deleted; bounded
-	 * in case BPF keeps adding */
-	for (unsigned i = 0; i < max && !bpf_map_get_next_key(fd, NULL, &key); i++) {
-		if (bpf_map_lookup_and_delete_elem(fd, &key, &l))
-			continue; /* gone meanwhile */
-		if (s->lost_fn)
-			s->lost_fn(key, &l, s->ctx);
+	if (!s->retiring) {
+		s->retired = s->skel->bss->lost_gen & 1;
+		__atomic_store_n(&s->skel->bss->lost_gen, s->retired ^ 1, __ATOMIC_SEQ_CST);
+		s->retiring = true;
 	}
+	if (__atomic_load_n(&s->skel->bss->lost_busy[s->retired], __ATOMIC_SEQ_CST))
+		return; /* a program is still writing in it: at the next drain */
+	/* every key first: a deleted key would restart the walk */
+	while (n < max && !bpf_map_get_next_key(fd, n ? &s->keys[n - 1] : NULL, &s->keys[n]))
+		n++;
+	for (unsigned i = 0; i < n; i++)
+		if (s->keys[i].gen == s->retired &&
+		    !bpf_map_lookup_and_delete_elem(fd, &s->keys[i], &l) && s->lost_fn)
+			s->lost_fn(s->keys[i].tgid, &l, s->ctx);
+	s->retiring = false;
 }
 
 int heap_sampler__drain(struct heap_sampler *s)
@@ -490,6 +502,24 @@ static const struct {
 #define ALT_MALLOC 0 /* alt_probed[] indexes */
 #define ALT_FREE 7
 
+/*
+ * The allocator's file is the user's: libelf reads it (ELF_C_READ), since
+ * a mapping of it (ELF_C_READ_MMAP) would SIGBUS the daemon when the user
+ * cuts the file while we read; and only sections up to this size, since
+ * what it reads it holds in memory. Real .dynsym, .dynstr and .rela
+ * sections are well under it.
+ */
+#define ELF_SECTION_MAX (64u << 20)
+
+/* Whether section idx (a string table) is small enough to read. */
+static bool section_small(Elf *e, size_t idx)
+{
+	Elf_Scn *scn = elf_getscn(e, idx);
+	GElf_Shdr sh;
+
+	return scn && gelf_getshdr(scn, &sh) && sh.sh_size <= ELF_SECTION_MAX;
+}
+
 /* The file offsets and sizes of the functions named in names[] defined in
  * an ELF file's .dynsym (offset 0: not defined there); returns how many. */
 static int dynsym_offsets_of(int fd, const char *const *names, size_t nnames, uint64_t *off,
@@ -502,7 +532,7 @@ static int dynsym_offsets_of(int fd, const char *const *names, size_t nnames, ui
 
 	memset(off, 0, nnames * sizeof(*off));
 	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	e = elf_begin(fd, ELF_C_READ, NULL);
 	if (!e)
 		return -EINVAL;
 	if (elf_kind(e) != ELF_K_ELF || elf_getphdrnum(e, &nph)) {
@@ -513,7 +543,8 @@ static int dynsym_offsets_of(int fd, const char *const *names, size_t nnames, ui
 		GElf_Shdr sh;
 		Elf_Data *d;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize ||
+		    sh.sh_size > ELF_SECTION_MAX || !section_small(e, sh.sh_link))
 			continue;
 		d = elf_getdata(scn, NULL);
 		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
@@ -580,6 +611,41 @@ static const char *other_allocator(const char *base)
 		if (!strncmp(base, libs[i], strlen(libs[i])))
 			return libs[i];
 	return NULL;
+}
+
+bool heap_maps__line(struct heap_maps *m, const char *line)
+{
+	char range[64], perms[8], path[4096] = "";
+	unsigned long long pgoff;
+	unsigned long ino;
+	const char *base, *other;
+	int n;
+
+	if (sscanf(line, "%63s %7s %llx %*s %lu %n", range, perms, &pgoff, &ino, &n) < 4)
+		return true;
+	snprintf(path, sizeof(path), "%s", line + n);
+	path[strcspn(path, "\n")] = 0;
+	if (path[0] != '/')
+		return true;
+	if (!m->exe[0])
+		snprintf(m->exe, sizeof(m->exe), "%s", path);
+	base = strrchr(path, '/') + 1;
+	if (!m->alt_ino && alt_allocator(base)) {
+		snprintf(m->alt_path, sizeof(m->alt_path), "%s", path);
+		snprintf(m->alt_range, sizeof(m->alt_range), "%s", range);
+		m->alt_ino = ino;
+	}
+	if ((other = other_allocator(base))) {
+		m->other = other;
+		snprintf(m->other_path, sizeof(m->other_path), "%s", path);
+		return false;
+	}
+	if (!m->libc_ino && is_libc(base)) {
+		snprintf(m->libc_path, sizeof(m->libc_path), "%s", path);
+		snprintf(m->libc_range, sizeof(m->libc_range), "%s", range);
+		m->libc_ino = ino;
+	}
+	return true;
 }
 
 /* Opens a file mapped by pid: through its root (containers), or, when that
@@ -653,10 +719,12 @@ static bool got_slot_symbol(Elf *e, uint64_t slot, char *name, size_t namelen)
 		Elf_Scn *dyn;
 		Elf_Data *d, *dd;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
+		    sh.sh_size > ELF_SECTION_MAX)
 			continue;
 		dyn = elf_getscn(e, sh.sh_link);
-		if (!dyn || !gelf_getshdr(dyn, &dsh) || dsh.sh_type != SHT_DYNSYM)
+		if (!dyn || !gelf_getshdr(dyn, &dsh) || dsh.sh_type != SHT_DYNSYM ||
+		    dsh.sh_size > ELF_SECTION_MAX || !section_small(e, dsh.sh_link))
 			continue;
 		d = elf_getdata(scn, NULL);
 		dd = elf_getdata(dyn, NULL);
@@ -718,7 +786,7 @@ static bool tail_jump(int fd, uint64_t off, uint64_t *to, char *name, size_t nam
 	if (b[at] != 0xff || b[at + 1] != 0x25)
 		return true;
 	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	e = elf_begin(fd, ELF_C_READ, NULL);
 	if (e) {
 		uint64_t va = elf_addr(e, *to, true);
 		int32_t disp = (int32_t)(b[at + 2] | b[at + 3] << 8 | b[at + 4] << 16 |
@@ -762,26 +830,33 @@ static size_t jumps_to(int fd, const uint64_t *off, size_t k)
 	return k;
 }
 
-/*
- * Probes jemalloc's or tcmalloc's entry points in the file open as fd (its
- * name for the kernel in t->libc): the allocation functions (C++ new too)
- * with the session program, cookies flagged HEAP_FN_ALT, the frees (free,
- * sdallocx, delete, ...) with the free program. Aliases (tcmalloc's
- * aligned_alloc is its memalign, delete its free) are probed once, and
- * entries that only jump to another probed one not at all. 0, or -errno with err set.
- */
-static int attach_alt(struct heap_target *t, int fd, const uint64_t *off, const uint64_t *size,
-		      char *err, size_t errlen)
-{
-	uint64_t aoffs[NR_ALT_PROBED], acookies[NR_ALT_PROBED];
-	uint64_t foffs[NR_ALT_PROBED], fcookies[NR_ALT_PROBED], seen[NR_ALT_PROBED];
-	unsigned na = 0, nf = 0, nseen = 0;
-	int e;
+_Static_assert(NR_ALT_PROBED <= HEAP_PROBE_SITES_MAX && NR_PROBED <= HEAP_PROBE_SITES_MAX,
+	       "struct heap_probe_sites holds every entry point");
 
+/*
+ * jemalloc's or tcmalloc's entry points in the file open as fd: the
+ * allocation functions (C++ new too), cookies flagged HEAP_FN_ALT, and the
+ * frees (free, sdallocx, delete, ...). Aliases (tcmalloc's aligned_alloc
+ * is its memalign, delete its free) are probed once, and entries that only
+ * jump to another probed one not at all.
+ */
+int heap_probe_sites_alt(int fd, const char *lib, uint32_t pid, struct heap_probe_sites *ps)
+{
+	uint64_t off[NR_ALT_PROBED], size[NR_ALT_PROBED], seen[NR_ALT_PROBED];
+	const char *names[NR_ALT_PROBED];
+	unsigned nseen = 0;
+
+	memset(ps, 0, sizeof(*ps));
+	for (size_t k = 0; k < NR_ALT_PROBED; k++)
+		names[k] = alt_probed[k].name;
+	if (dynsym_offsets_of(fd, names, NR_ALT_PROBED, off, size) <= 0 || !off[ALT_MALLOC] ||
+	    !off[ALT_FREE])
+		return -ENOENT;
 	for (size_t k = 0; k < NR_ALT_PROBED; k++) {
 		bool is_free = alt_probed[k].fn == HEAP_FN_FREE, slow, dup = false;
-		uint64_t o, *offs = is_free ? foffs : aoffs, *cookies = is_free ? fcookies : acookies;
-		unsigned *n = is_free ? &nf : &na;
+		uint64_t o, *offs = is_free ? ps->free_offs : ps->alloc_offs;
+		uint64_t *cookies = is_free ? ps->free_cookies : ps->alloc_cookies;
+		unsigned *n = is_free ? &ps->nr_free : &ps->nr_alloc;
 		size_t to;
 
 		if (!off[k])
@@ -792,23 +867,76 @@ static int attach_alt(struct heap_target *t, int fd, const uint64_t *off, const 
 			continue;
 		seen[nseen++] = off[k];
 		if ((to = jumps_to(fd, off, k)) != k) {
-			log_debug("heap: pid %u: %s jumps to %s: counted there", t->pid,
+			log_debug("heap: pid %u: %s jumps to %s: counted there", pid,
 				  alt_probed[k].name, alt_probed[to].name);
 			continue;
 		}
 		o = probe_offset_alt(fd, off[k], size[k], alt_probed[k].args, &slow);
 		if (slow) {
-			t->slow++;
-			log_warn("heap: %s: %s+0 is single-stepped (unknown code), slower", t->libc,
+			ps->slow++;
+			log_warn("heap: %s: %s+0 is single-stepped (unknown code), slower", lib,
 				 alt_probed[k].name);
 		}
 		offs[*n] = o;
 		cookies[(*n)++] = is_free ? HEAP_FN_FREE : alt_probed[k].fn | HEAP_FN_ALT;
-		log_debug("heap: pid %u: %s at %s+%#llx", t->pid, alt_probed[k].name, t->libc,
+		log_debug("heap: pid %u: %s at %s+%#llx", pid, alt_probed[k].name, lib,
 			  (unsigned long long)(o - off[k]));
 	}
+	return 0;
+}
+
+/* glibc's entry points in the file open as fd: malloc ... posix_memalign
+ * (memalign and aligned_alloc are one function there) and free. */
+int heap_probe_sites_libc(int fd, const char *lib, uint32_t pid, struct heap_probe_sites *ps)
+{
+	uint64_t off[NR_PROBED], size[NR_PROBED];
+	bool slow;
+
+	memset(ps, 0, sizeof(*ps));
+	if (dynsym_offsets(fd, off, size) <= 0 || !off[0] || !off[NR_PROBED - 1])
+		return -ENOENT;
+	for (size_t k = 0; k + 1 < NR_PROBED; k++) {
+		bool dup = false;
+		uint64_t o;
+
+		if (!off[k])
+			continue;
+		o = probe_offset(fd, off[k], size[k], false, &slow);
+		/* memalign and aligned_alloc are one function in glibc */
+		for (unsigned j = 0; j < ps->nr_alloc; j++)
+			dup |= ps->alloc_offs[j] == o;
+		if (dup)
+			continue;
+		if (slow) {
+			ps->slow++;
+			log_warn("heap: %s: %s+0 is single-stepped (unknown code), slower", lib,
+				 probed[k].name);
+		}
+		ps->alloc_offs[ps->nr_alloc] = o;
+		ps->alloc_cookies[ps->nr_alloc++] = probed[k].fn;
+		log_debug("heap: pid %u: %s at %s+%#llx", pid, probed[k].name, lib,
+			  (unsigned long long)(o - off[k]));
+	}
+	ps->free_offs[0] = probe_offset(fd, off[NR_PROBED - 1], size[NR_PROBED - 1], true, &slow);
+	ps->free_cookies[0] = HEAP_FN_FREE;
+	ps->nr_free = 1;
+	ps->slow += slow;
+	if (slow)
+		log_warn("heap: %s: free+0 is single-stepped (unknown code), slower", lib);
+	return 0;
+}
+
+/* Attaches the session program at ps's allocation functions and the free
+ * program at its frees, in t->libc for t->pid. 0, or -errno with err set. */
+static int attach_sites(struct heap_target *t, const struct heap_probe_sites *ps, char *err,
+			size_t errlen)
+{
+	int e;
+
+	t->slow = ps->slow;
 	t->alloc_link = link_create(bpf_program__fd(t->s->skel->progs.heap_alloc),
-				    ATTACH_UPROBE_SESSION, t->libc, aoffs, acookies, na, t->pid);
+				    ATTACH_UPROBE_SESSION, t->libc, ps->alloc_offs, ps->alloc_cookies,
+				    ps->nr_alloc, t->pid);
 	if (t->alloc_link < 0) {
 		e = errno;
 		snprintf(err, errlen, "process %u: cannot attach uprobes to %s: %s", t->pid,
@@ -816,11 +944,12 @@ static int attach_alt(struct heap_target *t, int fd, const uint64_t *off, const 
 		return -e;
 	}
 	t->free_link = link_create(bpf_program__fd(t->s->skel->progs.heap_free),
-				   ATTACH_UPROBE_MULTI, t->libc, foffs, fcookies, nf, t->pid);
+				   ATTACH_UPROBE_MULTI, t->libc, ps->free_offs, ps->free_cookies,
+				   ps->nr_free, t->pid);
 	if (t->free_link < 0) {
 		e = errno;
-		snprintf(err, errlen, "process %u: cannot attach uprobes to %s: %s", t->pid,
-			 t->libc, strerror(e));
+		snprintf(err, errlen, "process %u: cannot attach %s to %s: %s", t->pid,
+			 ps->nr_free == 1 ? "a uprobe" : "uprobes", t->libc, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -830,11 +959,9 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 					     size_t errlen)
 {
 	struct heap_target *t = calloc(1, sizeof(*t));
-	char maps[64], line[4096 + 256], exe[4096] = "", libc_path[4096] = "", libc_range[64] = "";
-	uint64_t off[NR_PROBED], size[NR_PROBED], aoffs[NR_PROBED], acookies[NR_PROBED];
-	char alt_path[4096] = "", alt_range[64] = "";
-	unsigned long libc_ino = 0, alt_ino = 0;
-	unsigned na = 0;
+	char maps[64], line[4096 + 256];
+	struct heap_maps m = { 0 };
+	struct heap_probe_sites ps;
 	int e = 0, fd = -1;
 	FILE *f;
 
@@ -851,42 +978,17 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 		goto fail;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char range[64], perms[8], path[4096] = "";
-		unsigned long long pgoff;
-		unsigned long ino;
-		const char *base, *other;
-		int n;
-
-		if (sscanf(line, "%63s %7s %llx %*s %lu %n", range, perms, &pgoff, &ino, &n) < 4)
-			continue;
-		snprintf(path, sizeof(path), "%s", line + n);
-		path[strcspn(path, "\n")] = 0;
-		if (path[0] != '/')
-			continue;
-		if (!exe[0])
-			snprintf(exe, sizeof(exe), "%s", path);
-		base = strrchr(path, '/') + 1;
-		if (!alt_ino && alt_allocator(base)) {
-			snprintf(alt_path, sizeof(alt_path), "%s", path);
-			snprintf(alt_range, sizeof(alt_range), "%s", range);
-			alt_ino = ino;
-		}
-		if ((other = other_allocator(base))) {
+		if (!heap_maps__line(&m, line)) {
 			e = EOPNOTSUPP;
 			snprintf(err, errlen,
 				 "process %u uses %s (%s), not glibc's malloc: not supported", pid,
-				 other, path);
+				 m.other, m.other_path);
 			fclose(f);
 			goto fail;
 		}
-		if (!libc_ino && is_libc(base)) {
-			snprintf(libc_path, sizeof(libc_path), "%s", path);
-			snprintf(libc_range, sizeof(libc_range), "%s", range);
-			libc_ino = ino;
-		}
 	}
 	fclose(f);
-	if (!libc_ino) {
+	if (!m.libc_ino) {
 		e = ENOENT;
 		snprintf(err, errlen,
 			 "process %u does not use glibc's malloc (no libc.so.6 mapped: a static "
@@ -896,7 +998,7 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 	}
 	/* An executable that defines malloc itself (a linked-in allocator)
 	 * takes precedence over libc's. */
-	if (exe[0] && strcmp(exe, libc_path)) {
+	if (m.exe[0] && strcmp(m.exe, m.libc_path)) {
 		char p[4200];
 		struct stat st;
 		uint64_t xo[NR_PROBED], xs[NR_PROBED];
@@ -907,7 +1009,7 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 			e = EOPNOTSUPP;
 			snprintf(err, errlen,
 				 "process %u defines its own malloc in %s, not glibc's: not supported",
-				 pid, exe);
+				 pid, m.exe);
 			goto fail;
 		}
 		if (fd >= 0)
@@ -924,16 +1026,10 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 	 * not be: not told apart here). One mapped without malloc (a
 	 * prefixed build: je_malloc) leaves glibc's in place.
 	 */
-	if (alt_ino) {
-		uint64_t ao[NR_ALT_PROBED], as[NR_ALT_PROBED];
-		const char *names[NR_ALT_PROBED];
-
-		for (size_t k = 0; k < NR_ALT_PROBED; k++)
-			names[k] = alt_probed[k].name;
-		fd = open_mapped(pid, alt_path, alt_range, alt_ino, t->libc, sizeof(t->libc));
-		if (fd >= 0 && dynsym_offsets_of(fd, names, NR_ALT_PROBED, ao, as) > 0 &&
-		    ao[ALT_MALLOC] && ao[ALT_FREE]) {
-			int r = attach_alt(t, fd, ao, as, err, errlen);
+	if (m.alt_ino) {
+		fd = open_mapped(pid, m.alt_path, m.alt_range, m.alt_ino, t->libc, sizeof(t->libc));
+		if (fd >= 0 && !heap_probe_sites_alt(fd, t->libc, pid, &ps)) {
+			int r = attach_sites(t, &ps, err, errlen);
 
 			if (r) {
 				e = -r;
@@ -945,68 +1041,23 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 			return t;
 		}
 		log_info("heap: pid %u maps %s, which does not export malloc and free: probing "
-			 "glibc's", pid, alt_path);
+			 "glibc's", pid, m.alt_path);
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
 		t->libc[0] = 0;
 	}
 
-	fd = open_mapped(pid, libc_path, libc_range, libc_ino, t->libc, sizeof(t->libc));
-	if (fd < 0 || dynsym_offsets(fd, off, size) <= 0 || !off[0] || !off[NR_PROBED - 1]) {
+	fd = open_mapped(pid, m.libc_path, m.libc_range, m.libc_ino, t->libc, sizeof(t->libc));
+	if (fd < 0 || heap_probe_sites_libc(fd, t->libc, pid, &ps)) {
 		e = fd < 0 ? -fd : ENOENT;
 		snprintf(err, errlen, "process %u: cannot read malloc/free from %s%s%s", pid,
-			 libc_path, fd < 0 ? ": " : "", fd < 0 ? strerror(-fd) : "");
+			 m.libc_path, fd < 0 ? ": " : "", fd < 0 ? strerror(-fd) : "");
 		goto fail;
 	}
-
-	for (size_t k = 0; k + 1 < NR_PROBED; k++) {
-		bool slow, dup = false;
-		uint64_t o;
-
-		if (!off[k])
-			continue;
-		o = probe_offset(fd, off[k], size[k], false, &slow);
-		/* memalign and aligned_alloc are one function in glibc */
-		for (unsigned j = 0; j < na; j++)
-			dup |= aoffs[j] == o;
-		if (dup)
-			continue;
-		if (slow) {
-			t->slow++;
-			log_warn("heap: %s: %s+0 is single-stepped (unknown code), slower",
-				 t->libc, probed[k].name);
-		}
-		aoffs[na] = o;
-		acookies[na++] = probed[k].fn;
-		log_debug("heap: pid %u: %s at %s+%#llx", pid, probed[k].name, libc_path,
-			  (unsigned long long)(o - off[k]));
-	}
-	{
-		bool slow;
-		uint64_t fo = probe_offset(fd, off[NR_PROBED - 1], size[NR_PROBED - 1], true, &slow);
-		uint64_t fc = HEAP_FN_FREE;
-
-		t->slow += slow;
-		if (slow)
-			log_warn("heap: %s: free+0 is single-stepped (unknown code), slower", t->libc);
-		t->alloc_link = link_create(bpf_program__fd(s->skel->progs.heap_alloc),
-					    ATTACH_UPROBE_SESSION, t->libc, aoffs, acookies, na, pid);
-		if (t->alloc_link < 0) {
-			e = errno;
-			snprintf(err, errlen, "process %u: cannot attach uprobes to %s: %s", pid,
-				 t->libc, strerror(e));
-			goto fail;
-		}
-		t->free_link = link_create(bpf_program__fd(s->skel->progs.heap_free),
-					   ATTACH_UPROBE_MULTI, t->libc, &fo, &fc, 1, pid);
-		if (t->free_link < 0) {
-			e = errno;
-			snprintf(err, errlen, "process %u: cannot attach a uprobe to %s: %s", pid,
-				 t->libc, strerror(e));
-			goto fail;
-		}
-	}
+	e = -attach_sites(t, &ps, err, errlen);
+	if (e)
+		goto fail;
 	close(fd);
 	log_info("heap: profiling pid %u through %s (%u probes single-stepped)", pid, t->libc,
 		 t->slow);

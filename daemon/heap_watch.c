@@ -80,7 +80,8 @@ static void on_event(const struct heap_event *ev, size_t size, void *ctx)
 		/* Unwound once here, for the continuous profile and requests
 		 * alike: the rbp chain where there is one, .eh_frame where not. */
 		int n = procs__unwind_user(w->o.procs, img, (const struct ustack_hdr *)ev->frames,
-					   ev->ustack_len, (uint64_t *)u.e.frames, HEAP_MAX_FRAMES);
+					   ev->ustack_len, (uint64_t *)u.e.frames, HEAP_MAX_FRAMES,
+					   true);
 
 		memcpy(&u.e, ev, sizeof(*ev));
 		if (n < 0) {

@@ -27,6 +27,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "peer_uid.h"
 #include "requests.h"
 #include "shares.h"
@@ -684,9 +685,9 @@ static void refuse(int fd, const char *why)
 	close(fd);
 }
 
-static void accept_all(struct http_server *h)
+static void accept_some(struct http_server *h)
 {
-	for (;;) {
+	for (int i = 0; i < LOOP_ACCEPT_BATCH; i++) {
 		struct sockaddr_storage remote, local;
 		socklen_t rlen = sizeof(remote), llen = sizeof(local);
 		struct http_sock *k;
@@ -864,7 +865,7 @@ struct http_server *http__new(const struct http_opts *o, struct requests *r)
 		err = ENOMEM;
 		goto fail;
 	}
-	/* connections come from accept_all, which knows their owner */
+	/* connections come from accept_some, which knows their owner */
 	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 		MHD_USE_NO_LISTEN_SOCKET;
 	if (ss.ss_family == AF_INET6)
@@ -959,6 +960,6 @@ int http__timeout_ms(const struct http_server *h)
 
 void http__run(struct http_server *h)
 {
-	accept_all(h);
+	accept_some(h);
 	MHD_run(h->d);
 }

@@ -7,6 +7,12 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
+/* A listening socket's callback accepts at most this many connections a
+ * wakeup, then lets the loop serve the others (the socket is level-
+ * triggered, so the rest come on the next turn): a client reconnecting as
+ * fast as it is refused must not keep the loop in accept(). */
+#define LOOP_ACCEPT_BATCH 32
+
 struct watch {
 	int fd;
 	void (*fn)(struct watch *w, uint32_t events);

@@ -43,13 +43,21 @@
 #include "symtab.h"
 
 #define DRAIN_PERIOD_MS 1000
+#define DRAIN_BUDGET_MS 100       /* of sample reading a loop turn */
+#define STOP_DRAIN_BUDGET_MS 5000 /* of sample reading at the stop */
 #define AGG_BYTES_PER_IMAGE (4u << 20)
 #define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
-/* Unwind tables are loaded only for stacks caught inside code without
- * frame pointers (mutex, block, threads): libc's is 170 KiB. */
+/* Unwind tables are loaded for stacks caught in code without frame
+ * pointers (libc's is 170 KiB; libLLVM's 5.7 MB); their bytes are
+ * unwind_cache_size. */
 #define CFICACHE_FILES 64
-#define CFICACHE_BYTES (8u << 20)
+/* Loading unwind tables may take this much of each second; more waits
+ * (a working set over unwind_cache_size would reload tables forever). */
+#define CFI_LOAD_NS_PER_SEC 200000000ull
+/* A sample waits at most this long for an unwind table being loaded. */
+#define CFI_WAIT_MAX_NS 2000000000ull
 #define NOFP_MAX 4096 /* processes whose CPU samples carry a stack copy */
+#define FP_CHECKS_MAX 256 /* processes waiting for their executable's table */
 #define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
 
 struct daemon {
@@ -67,7 +75,7 @@ struct daemon {
 	struct heap_watch *heapw; /* allocator probes: requests and heap_target */
 	struct wait_watch *waitw; /* lock and off-CPU probes: requests and lock_target */
 	int epfd;
-	struct watch sig_w, samples_w, sideband_w;
+	struct watch sig_w, samples_w, sideband_w, cfi_w, sym_w;
 	bool stop;
 	int argc;
 	char **argv;
@@ -81,10 +89,19 @@ struct daemon {
 	struct cpu_sample **pending;
 	size_t nr_pending, cap_pending;
 	uint64_t pending_dropped;
+	/* records still in the ring when the stop's drain ran out of time */
+	bool discard;
+	uint64_t stop_dropped;
+	bool backlog; /* the last drain left records in the ring: turn again at once */
 	uint64_t unwind_errors; /* CPU samples whose user stack record was malformed */
+	uint64_t waited_for_tables; /* CPU samples put back until an unwind table loaded */
 	uint32_t nofp[NOFP_MAX]; /* pids whose bit is set in the CPU program's nofp[] */
 	unsigned nr_nofp;
 	uint64_t nofp_full;     /* executables without frame pointers past NOFP_MAX */
+	/* processes whose executable's table was loading at their first
+	 * sample: decided as soon as it is in, not at their next sample */
+	struct { uint32_t pid; uint64_t begin_ns, pc; } fp_checks[FP_CHECKS_MAX];
+	unsigned nr_fp_checks;
 	uint64_t samples, untracked, written_files, written_bytes, write_errors;
 	struct output_health out; /* full or read-only output dir: logged on change */
 };
@@ -136,8 +153,26 @@ static void check_frame_pointers(struct daemon *d, struct image *img, uint64_t p
 	const struct cfi_table *t;
 	uint64_t off;
 
+	t = procs__cfi_for(d->procs, img, pc, &off, false);
+	if (!t && errno == EAGAIN) {
+		/* its table is loading or put off: asked again when tables come
+		 * in (retry_fp_checks), or at its next sample */
+		unsigned i;
+
+		for (i = 0; i < d->nr_fp_checks && d->fp_checks[i].pid != img->pid; i++)
+			;
+		if (i == d->nr_fp_checks) {
+			if (i == FP_CHECKS_MAX)
+				return; /* decided at its next sample */
+			d->nr_fp_checks++;
+		}
+		/* a pid's entry follows its latest image (an exec replaces it) */
+		d->fp_checks[i].pid = img->pid;
+		d->fp_checks[i].begin_ns = img->begin_ns;
+		d->fp_checks[i].pc = pc;
+		return;
+	}
 	img->exe_fp = IMAGE_FP_WITH;
-	t = procs__cfi_for(d->procs, img, pc, &off);
 	if (!t || cfi_table__bp_share(t) >= CFI_BP_SHARE_FP)
 		return;
 	if (d->nr_nofp == NOFP_MAX) {
@@ -151,6 +186,27 @@ static void check_frame_pointers(struct daemon *d, struct image *img, uint64_t p
 	cpu_sampler__set_nofp(d->sampler, img->pid, true);
 	log_debug("cpu: pid %u (%s): no frame pointers in its executable: unwinding by CFI",
 		  img->pid, img->comm);
+}
+
+/* Tables came in: the processes that waited for their executable's. */
+static void retry_fp_checks(struct daemon *d)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	for (unsigned i = 0; i < d->nr_fp_checks;) {
+		struct image *img = procs__image_at(d->procs, d->fp_checks[i].pid, now);
+
+		/* the same image (the pc is its executable's), still undecided */
+		if (img && img->begin_ns != d->fp_checks[i].begin_ns)
+			img = NULL;
+		if (img && !img->exe_fp && !img->end_ns)
+			check_frame_pointers(d, img, d->fp_checks[i].pc);
+		if (img && !img->exe_fp && !img->end_ns) {
+			i++; /* still loading */
+			continue;
+		}
+		d->fp_checks[i] = d->fp_checks[--d->nr_fp_checks];
+	}
 }
 
 /* At a window's end: the bits of processes that exited or exec'd go. */
@@ -170,6 +226,29 @@ static void forget_nofp(struct daemon *d)
 	}
 }
 
+/* A copy of s waits in the pending queue for the next drain; false when
+ * the queue is full (the caller decides what that costs). */
+static bool pend_sample(struct daemon *d, const struct cpu_sample *s, size_t size)
+{
+	struct cpu_sample *copy;
+
+	if (d->nr_pending == d->cap_pending) {
+		size_t cap = d->cap_pending ? d->cap_pending * 2 : 64;
+		struct cpu_sample **np = cap > 65536 ? NULL : realloc(d->pending, cap * sizeof(*np));
+
+		if (!np)
+			return false;
+		d->pending = np;
+		d->cap_pending = cap;
+	}
+	copy = malloc(size);
+	if (!copy)
+		return false;
+	memcpy(copy, s, size);
+	d->pending[d->nr_pending++] = copy;
+	return true;
+}
+
 static void add_sample(struct daemon *d, const struct cpu_sample *s)
 {
 	struct image *img = procs__image_at(d->procs, s->pid, s->time_ns);
@@ -184,9 +263,22 @@ static void add_sample(struct daemon *d, const struct cpu_sample *s)
 	}
 	if (s->flags & CPU_F_USTACK) {
 		/* a pc in a library: unwind it through its .eh_frame */
-		int n = procs__unwind_user(d->procs, img, (const void *)uf, s->ustack_len, unwound,
-					   CPU_MAX_FRAMES);
+		struct procs_stats before, after;
+		int n;
 
+		procs__stats(d->procs, &before);
+		n = procs__unwind_user(d->procs, img, (const void *)uf, s->ustack_len, unwound,
+				       CPU_MAX_FRAMES, false);
+		procs__stats(d->procs, &after);
+		/* A table it needs is loading (in the cache's thread, ms): the
+		 * sample waits for it, its stack copy with it, unless it has
+		 * waited long enough or pprofd is stopping. */
+		if (after.cfi_not_ready != before.cfi_not_ready && d->drain_t0 != UINT64_MAX &&
+		    d->drain_t0 - s->time_ns < CFI_WAIT_MAX_NS &&
+		    pend_sample(d, s, cpu_sample__size(s))) {
+			d->waited_for_tables++;
+			return;
+		}
 		if (n < 0)
 			d->unwind_errors++;
 		uf = unwound;
@@ -212,30 +304,15 @@ static void on_sample(const struct cpu_sample *s, size_t size, void *ctx)
 {
 	struct daemon *d = ctx;
 
+	if (d->discard) {
+		d->stop_dropped++;
+		return;
+	}
 	if (s->time_ns > d->drain_t0) {
 		/* Taken after we read the side-band: an exec or mmap before it
 		 * may not be applied yet. Keep it for the next round. */
-		struct cpu_sample *copy;
-
-		if (d->nr_pending == d->cap_pending) {
-			size_t cap = d->cap_pending ? d->cap_pending * 2 : 64;
-			struct cpu_sample **np = realloc(d->pending, cap * sizeof(*np));
-
-			if (!np || cap > 65536) {
-				free(np == d->pending ? NULL : np);
-				d->pending_dropped++;
-				return;
-			}
-			d->pending = np;
-			d->cap_pending = cap;
-		}
-		copy = malloc(size);
-		if (!copy) {
+		if (!pend_sample(d, s, size))
 			d->pending_dropped++;
-			return;
-		}
-		memcpy(copy, s, size);
-		d->pending[d->nr_pending++] = copy;
 		return;
 	}
 	add_sample(d, s);
@@ -301,13 +378,24 @@ static void wait_detach(void *ctx, int kind, uint32_t pid)
 	wait_watch__detach(((struct daemon *)ctx)->waitw, kind, pid);
 }
 
-/* Side-band first, then samples up to the time the side-band was read. */
+/*
+ * Side-band first, then samples up to the time the side-band was read.
+ * Samples are read for at most DRAIN_BUDGET_MS a turn, so that a costly
+ * stretch of them (unwind tables to load) never keeps the loop from
+ * signals, requests and deadlines: what is left is read at the next turn,
+ * which then comes at once (d->backlog); if pprofd stays behind, the ring
+ * fills and the kernel counts what it refuses.
+ */
 static void drain(struct daemon *d, bool all)
 {
 	size_t n = d->nr_pending;
 	struct cpu_sample **pend = d->pending;
 
 	d->drain_t0 = all ? UINT64_MAX : now_ns(CLOCK_MONOTONIC);
+	/* tables loaded since: the processes and samples that waited use them */
+	if (cfi_cache__collect(d->cficache))
+		retry_fp_checks(d);
+	symtab_cache__collect(d->symcache); /* mappings take them at their next use */
 	sideband__drain(d->sb, on_sideband, d);
 	if (sideband__maybe_lost(d->sb)) {
 		/* An exit may be among them: /proc says who is gone. */
@@ -328,7 +416,18 @@ static void drain(struct daemon *d, bool all)
 		free(pend[i]);
 	}
 	free(pend);
-	cpu_sampler__drain(d->sampler);
+	d->backlog = cpu_sampler__drain(d->sampler, now_ns(CLOCK_MONOTONIC) +
+						   (all ? STOP_DRAIN_BUDGET_MS : DRAIN_BUDGET_MS) *
+							   1000000ull) == 1;
+	if (d->backlog && all) {
+		/* stopping: what is left is counted, not read */
+		d->discard = true;
+		cpu_sampler__drain(d->sampler, 0);
+		d->discard = false;
+		d->backlog = false;
+		log_warn("stopping: %" PRIu64 " samples left unread in the ring after %u ms (counted "
+			 "as drops_at_stop)", d->stop_dropped, STOP_DRAIN_BUDGET_MS);
+	}
 	heap_watch__drain(d->heapw);
 	wait_watch__drain(d->waitw);
 }
@@ -345,7 +444,7 @@ static uint64_t ring_drops(void *ctx, enum req_kind kind)
 	switch (kind) {
 	case REQ_CPU:
 		cpu_sampler__counters(d->sampler, c);
-		return c[CPU_CNT_DROP_RINGBUF] + d->pending_dropped;
+		return c[CPU_CNT_DROP_RINGBUF] + d->pending_dropped + d->stop_dropped;
 	case REQ_MUTEX:
 		return wait_watch__ring_drops(d->waitw, WAIT_MUTEX);
 	case REQ_BLOCK:
@@ -387,11 +486,7 @@ static void write_image(struct image *img, void *arg)
 			 img->cpu.dropped);
 		pprof__add_comment(p, comment);
 	}
-	if (w->drops) {
-		snprintf(comment, sizeof(comment), "%" PRIu64 " samples of the host were lost in this "
-			 "window (pprofd fell behind): it may lack some", w->drops);
-		pprof__add_comment(p, comment);
-	}
+	pprof__comment_lost(p, w->drops, "in this window");
 	err = cpu_profile__add_image(p, d->procs, d->ksyms, img, &img->cpu);
 	if (!err)
 		err = pprof__encode_gz(p, &buf, &len);
@@ -437,7 +532,7 @@ static void health_line(struct daemon *d, char *buf, size_t len)
 
 	cpu_sampler__counters(d->sampler, c);
 	procs__stats(d->procs, &ps);
-	drops = c[CPU_CNT_DROP_RINGBUF] + d->untracked + d->pending_dropped +
+	drops = c[CPU_CNT_DROP_RINGBUF] + d->untracked + d->pending_dropped + d->stop_dropped +
 		cpu_sampler__malformed(d->sampler);
 	snprintf(buf, len,
 		 "samples=%" PRIu64 " drops=%" PRIu64 " (ringbuf=%" PRIu64 " untracked=%" PRIu64
@@ -517,6 +612,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("drops_ringbuf_full", c[CPU_CNT_DROP_RINGBUF]);
 	PUT("drops_untracked_process", d->untracked);
 	PUT("drops_pending_overflow", d->pending_dropped);
+	PUT("drops_at_stop", d->stop_dropped);
 	PUT("drops_malformed", cpu_sampler__malformed(d->sampler));
 	PUT("cpu_unwind_errors", d->unwind_errors);
 	PUT("cpu_processes_without_fp", d->nr_nofp);
@@ -532,6 +628,25 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("symbol_files_max", d->cfg.max_symbol_files);
 	PUT("symbol_cache_bytes", ss.bytes);
 	PUT("symbol_load_failures", ps.symtab_fail);
+	PUT("symbol_loads_queued", ss.queued);
+	PUT("symbol_loads_deferred", ps.symtab_deferred);
+	PUT("symbols_not_ready", ps.symtab_not_ready);
+	{
+		struct cfi_cache_stats cs;
+
+		cfi_cache__stats(d->cficache, &cs);
+		PUT("cfi_files_cached", cs.files);
+		PUT("cfi_cache_bytes", cs.bytes);
+		PUT("cfi_cache_max_bytes", d->cfg.unwind_cache_bytes);
+		PUT("cfi_loads", cs.misses);
+		PUT("cfi_evictions", cs.evictions);
+		PUT("cfi_deferred", cs.deferred);
+		PUT("cfi_load_failures", cs.failures);
+		PUT("cfi_loads_queued", cs.queued);
+		PUT("cfi_load_waits", cs.waits);
+		PUT("cfi_frames_not_ready", ps.cfi_not_ready);
+		PUT("cpu_samples_waited_for_tables", d->waited_for_tables);
+	}
 	PUT("symbol_tables_over_limit", symtab__over_limit());
 	{
 		struct symtab_dwarf_stats ds;
@@ -703,6 +818,7 @@ static int reload(struct daemon *d, int argc, char **argv)
 	AT_RESTART(SCALAR(ringbuf_bytes), ringbuf_bytes, "ringbuf_size");
 	AT_RESTART(SCALAR(max_processes), max_processes, "max_processes");
 	AT_RESTART(SCALAR(max_symbol_files), max_symbol_files, "max_symbol_files");
+	AT_RESTART(SCALAR(unwind_cache_bytes), unwind_cache_bytes, "unwind_cache_size");
 	AT_RESTART(SCALAR(max_request_seconds), max_request_seconds, "max_request_seconds");
 	AT_RESTART(SCALAR(max_concurrent_requests), max_concurrent_requests,
 		   "max_concurrent_requests");
@@ -803,7 +919,9 @@ int main(int argc, char **argv)
 	if (!d.ksyms)
 		log_warn("no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
 	d.procs = procs__new(d.cfg.max_processes, d.symcache, AGG_BYTES_PER_IMAGE);
-	d.cficache = cfi_cache__new(CFICACHE_FILES, CFICACHE_BYTES);
+	d.cficache = cfi_cache__new(CFICACHE_FILES, d.cfg.unwind_cache_bytes);
+	if (d.cficache)
+		cfi_cache__set_load_budget(d.cficache, CFI_LOAD_NS_PER_SEC);
 	if (d.procs && d.cficache)
 		procs__set_cfi_cache(d.procs, d.cficache);
 	if (!d.symcache || !d.procs || !d.cficache)
@@ -907,6 +1025,24 @@ int main(int argc, char **argv)
 	/* Kernel symbols are read, BPF is loaded, the sockets listen: what
 	 * only start-up needed can go. */
 	caps__drop_unneeded();
+	/* after the drop: capabilities are a thread's, and the loaders need none */
+	{
+		int lerr = cfi_cache__start_loader(d.cficache);
+
+		if (lerr < 0)
+			log_warn("cfi: no loader thread (%s): unwind tables load in the event loop",
+				 strerror(-lerr));
+		d.cfi_w = (struct watch){.fd = cfi_cache__fd(d.cficache), .fn = on_ring};
+		if (d.cfi_w.fd >= 0)
+			watch_add(d.epfd, &d.cfi_w, EPOLLIN);
+		lerr = symtab_cache__start_loader(d.symcache);
+		if (lerr < 0)
+			log_warn("symtab: no loader thread (%s): symbols load in the event loop",
+				 strerror(-lerr));
+		d.sym_w = (struct watch){.fd = symtab_cache__fd(d.symcache), .fn = on_ring};
+		if (d.sym_w.fd >= 0)
+			watch_add(d.epfd, &d.sym_w, EPOLLIN);
+	}
 	retention(&d);
 
 	d.start_mono = d.window_start_mono = now_ns(CLOCK_MONOTONIC);
@@ -929,6 +1065,8 @@ int main(int argc, char **argv)
 		next = min_u64(next, control__next_deadline(d.control));
 		if (d.http && http__timeout_ms(d.http) >= 0)
 			next = min_u64(next, now + http__timeout_ms(d.http) * 1000000ull);
+		if (d.backlog)
+			next = now;
 		n = epoll_wait(d.epfd, evs, 16, next > now ? (int)((next - now + 999999) / 1000000) : 0);
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;

@@ -15,6 +15,8 @@
  * items, each batch deflated as soon as it is packed.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -604,6 +606,17 @@ int pprof__add_comment(struct pprof *p, const char *comment)
 		return -ENOMEM;
 	p->comments[p->nr_comments++] = idx;
 	return 0;
+}
+
+int pprof__comment_lost(struct pprof *p, uint64_t n, const char *during)
+{
+	char c[200];
+
+	if (!n)
+		return 0;
+	snprintf(c, sizeof(c), "%" PRIu64 " records of the host were lost %s (pprofd's ring "
+		 "buffer was full): it may lack some", n, during);
+	return pprof__add_comment(p, c);
 }
 
 /* Samples added, counting those merged into an earlier identical one. */

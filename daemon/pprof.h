@@ -73,6 +73,9 @@ int pprof__add_sample(struct pprof *p, const uint64_t *location_ids, size_t nr_l
 		      const int64_t *values, const struct pprof_label *labels, size_t nr_labels);
 /* A free-text comment shown by `pprof -comments`. */
 int pprof__add_comment(struct pprof *p, const char *comment);
+/* The comment of a profile that may lack records: n of the host's were lost
+ * (pprofd's ring buffer full) `during` ("in this window", ...); none for 0. */
+int pprof__comment_lost(struct pprof *p, uint64_t n, const char *during);
 
 size_t pprof__nr_samples(const struct pprof *p);
 

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cfi_cache.h"
 #include "log.h"
 #include "procs.h"
@@ -30,6 +31,7 @@ struct procs {
 	struct cfi_cache *cfi;
 	struct procs_stats st;
 	uint64_t last_ns; /* newest time seen */
+	uint64_t sym_wait_start, sym_wait_spent; /* this second's waits for symbols */
 };
 
 static bool pid_eq(const void *item, const void *key)
@@ -507,12 +509,55 @@ static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m
 		log_debug("pid %u: cannot open %s", img->pid, buf);
 		return;
 	}
-	m->symtab = symtab_cache__get(p->cache, fd, root, buf);
-	if (!m->symtab) {
+	m->symtab = symtab_cache__get_nowait(p->cache, fd, root, buf, &m->sym_key);
+	if (!m->symtab && errno == EAGAIN) {
+		m->sym_pending = true; /* opened while the process lives: the thread has it */
+	} else if (!m->symtab && errno == EBUSY) {
+		uint64_t n = ++p->st.symtab_deferred;
+
+		m->resolved = false; /* asked again at its next frame */
+		if (!(n & (n - 1)))
+			log_warn("symtab: too many symbol loads waiting: %" PRIu64 " put off so far "
+				 "(symbol_loads_deferred)", n);
+	} else if (!m->symtab) {
 		p->st.symtab_fail++;
 		log_debug("pid %u: no symbols from %s: %s", img->pid, buf, strerror(errno));
 	}
 	close(fd);
+}
+
+/* Takes in m's symbols once loaded (waiting until deadline, 0: not). */
+static void attach_symtab(struct procs *p, struct mapping *m, uint64_t deadline_ns)
+{
+	m->symtab = symtab_cache__find(p->cache, &m->sym_key, deadline_ns);
+	if (m->symtab || errno != EAGAIN)
+		m->sym_pending = false;
+	if (!m->symtab && errno == ESTALE)
+		m->resolved = false; /* evicted before it was taken: open it again */
+	else if (!m->symtab && errno != EAGAIN)
+		p->st.symtab_fail++;
+}
+
+void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m)
+{
+	uint64_t now, n;
+
+	if (!m->sym_pending)
+		return;
+	now = mono_ns();
+	if (now - p->sym_wait_start >= 1000000000ull) {
+		p->sym_wait_start = now;
+		p->sym_wait_spent = 0;
+	}
+	attach_symtab(p, m, p->sym_wait_spent < SYM_WAIT_NS ? now + SYM_WAIT_NS - p->sym_wait_spent : 0);
+	p->sym_wait_spent += mono_ns() - now;
+	if (!m->sym_pending)
+		return;
+	n = ++p->st.symtab_not_ready;
+	if (!(n & (n - 1)))
+		log_info("symtab: pid %u: the symbols of %s are still loading: its frames go "
+			 "unnamed in this profile (%" PRIu64 " frames so far, symbols_not_ready)",
+			 img->pid, m->path, n);
 }
 
 static struct mapping *find_mapping(struct image *img, uint64_t addr)
@@ -549,6 +594,8 @@ struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t
 	}
 	if (!m->resolved)
 		resolve_symtab(p, img, m);
+	else if (m->sym_pending)
+		attach_symtab(p, m, 0);
 	return m;
 }
 
@@ -560,30 +607,33 @@ void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c)
 struct find_ctx {
 	struct procs *p;
 	struct image *img;
+	bool wait;
 };
 
 static const struct cfi_table *find_cfi(void *ctx, uint64_t pc, uint64_t *file_offset)
 {
 	struct find_ctx *f = ctx;
 
-	return procs__cfi_for(f->p, f->img, pc, file_offset);
+	return procs__cfi_for(f->p, f->img, pc, file_offset, f->wait);
 }
 
 int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,
-		       uint64_t *out, unsigned max)
+		       uint64_t *out, unsigned max, bool wait)
 {
-	struct find_ctx f = {p, img};
+	struct find_ctx f = {p, img, wait};
 
 	return unwind_user(h, len, find_cfi, &f, out, max);
 }
 
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
-				       uint64_t *file_offset)
+				       uint64_t *file_offset, bool wait)
 {
 	struct mapping *m;
 
-	if (!p->cfi || !img || !(m = procs__find_mapping(p, img, pc)))
+	if (!p->cfi || !img || !(m = procs__find_mapping(p, img, pc))) {
+		errno = ENOENT;
 		return NULL;
+	}
 	*file_offset = m->pgoff + (pc - m->start);
 	if (m->cfi && !cfi_ref__cached(m->cfi)) {
 		/* evicted since: load it again */
@@ -596,17 +646,31 @@ const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint6
 		int fd;
 
 		m->cfi_resolved = true;
+		errno = ENOENT;
 		if (!m->path || m->path[0] != '/')
 			return NULL;
 		fd = open_mapping(img, m, buf, sizeof(buf), root, sizeof(root));
 		if (fd < 0) {
 			p->st.cfi_fail++;
+			errno = ENOENT;
 			return NULL;
 		}
-		m->cfi = cfi_cache__get(p->cfi, fd);
+		m->cfi = cfi_cache__get(p->cfi, fd, wait);
+		if (!m->cfi && errno == EAGAIN) {
+			m->cfi_resolved = false; /* put off: the next sample asks again */
+			close(fd);
+			errno = EAGAIN;
+			return NULL;
+		}
 		close(fd);
 	}
-	return m->cfi ? cfi_cache__table(p->cfi, m->cfi) : NULL;
+	if (m->cfi && !wait && cfi_ref__loading(m->cfi)) {
+		p->st.cfi_not_ready++;
+		errno = EAGAIN;
+		return NULL;
+	}
+	errno = ENOENT;
+	return m->cfi ? cfi_cache__table(p->cfi, m->cfi, wait) : NULL;
 }
 
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
@@ -625,8 +689,14 @@ unsigned procs__reconcile(struct procs *p, uint64_t now_ns)
 	unsigned n = 0;
 
 	hashtab__for_each(&p->by_pid, img) { /* the newest image of each pid */
-		if (img->end_ns || proc_exists(img->pid))
+		if (img->end_ns)
 			continue;
+		if (proc_exists(img->pid)) {
+			/* its mmap records may be among those lost: an address
+			 * in no known mapping reads /proc again */
+			img->proc_reread = false;
+			continue;
+		}
 		img->end_ns = now_ns;
 		img->exited = true;
 		n++;

@@ -18,6 +18,7 @@
 #include "hashtab.h"
 #include "sideband.h"
 #include "stackagg.h"
+#include "symtab.h"
 
 struct symtab;
 struct symtab_cache;
@@ -32,6 +33,8 @@ struct mapping {
 	char *path;
 	struct symtab *symtab; /* NULL: none (yet) */
 	bool resolved;         /* tried to open and load it */
+	bool sym_pending;      /* its symbols load in the cache's thread: sym_key */
+	struct symtab_key sym_key;
 	bool cfi_resolved;     /* tried to load its CFI (procs__cfi_for) */
 	struct cfi_ref *cfi;   /* its file's entry in the CFI cache, or NULL */
 };
@@ -61,7 +64,10 @@ struct procs_stats {
 	uint64_t maps_read_proc; /* /proc/PID/maps reads */
 	uint64_t maps_unknown;   /* addresses in no known mapping */
 	uint64_t symtab_fail;    /* mappings whose file could not be loaded */
+	uint64_t symtab_deferred;  /* symbol loads put off: too many waited */
+	uint64_t symtab_not_ready; /* frames named while their symbols still loaded */
 	uint64_t cfi_fail;       /* mappings whose file could not be opened for CFI */
+	uint64_t cfi_not_ready;  /* lookups (not wait) whose table was still loading */
 };
 
 struct procs;
@@ -76,23 +82,38 @@ struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t_ns);
 /* The mapping containing addr, or NULL. Loads its symbols on first use
  * (while the process is most likely still alive to be read). */
 struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t addr);
+/*
+ * Before a frame in m is named: waits for m's symbols if they are still
+ * loading in the symbol cache's thread, at most SYM_WAIT_NS of every
+ * second (the event loop waits meanwhile). A frame whose symbols are not
+ * in by then goes without a name in this profile (symbols_not_ready).
+ */
+#define SYM_WAIT_NS 50000000ull
+void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m);
 /* The CFI cache procs__cfi_for loads through (not owned; NULL: none). */
 void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c);
 /* The CFI table of the file mapped at pc in img and pc's file offset in
  * it, loaded on first use (through the process's root, like symbols);
- * NULL when there is none. Valid until the next call: an unwind_find_fn. */
+ * NULL when there is none, with errno EAGAIN when it is not there yet:
+ * loading in the cache's thread (unless wait: then it is waited for), or
+ * put off (the cache's budget); ask again later. Valid until the next
+ * call: an unwind_find_fn. */
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
-				       uint64_t *file_offset);
+				       uint64_t *file_offset, bool wait);
 struct ustack_hdr;
 /* Unwinds a captured user stack of img (a ustack_hdr and its data, len
- * bytes in all) through the CFI of its modules: unwind_user's result. */
+ * bytes in all) through the CFI of its modules: unwind_user's result.
+ * wait: as procs__cfi_for's (not: a frame whose table is loading is
+ * walked by frame pointer, and cfi_not_ready counts it). */
 int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,
-		       uint64_t *out, unsigned max);
+		       uint64_t *out, unsigned max, bool wait);
 /* Calls fn for every image with samples. */
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
-/* After side-band records were lost (an exit among them, maybe): every
- * current image whose process is gone from /proc ends at now_ns, so that
- * requests and continuous profiles of it end. Returns how many ended. */
+/* After side-band records were lost (an exit or an mmap among them,
+ * maybe): every current image whose process is gone from /proc ends at
+ * now_ns, so that requests and continuous profiles of it end; the others
+ * read /proc/PID/maps again at their next address in no known mapping.
+ * Returns how many ended. */
 unsigned procs__reconcile(struct procs *p, uint64_t now_ns);
 /* Frees the images that ended and have nothing left to write. */
 void procs__gc(struct procs *p);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cpu_profile.h"
 #include "cpu_sampler.h"
 #include "heap_profile.h"
@@ -17,8 +18,10 @@
 #include "threads_snapshot.h"
 #include "log.h"
 #include "pprof.h"
+#include "proc_text.h"
 #include "procs.h"
 #include "requests.h"
+#include "safe_open.h"
 #include "shares.h"
 #include "wait_profile.h"
 
@@ -69,14 +72,6 @@ struct requests {
 	struct threads_snapshot *threads; /* made at the first threads request */
 	struct shares *slots; /* max_concurrent, shared fairly between uids */
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 struct requests *requests__new(const struct requests_opts *o)
 {
@@ -177,25 +172,16 @@ static void fail_now(struct requests *r, req_done_fn done, void *ctx, int status
 /* Reads the real, effective, saved and fs uids of pid. */
 static int proc_uids(uint32_t pid, uid_t uids[4])
 {
-	char path[64], line[256];
-	FILE *f;
-	int found = -ESRCH;
+	char path[64], *text;
+	size_t len;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (read_file(path, PROC_STATUS_MAX, false, &text, &len) < 0)
 		return -ESRCH;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned a, b, c, d;
-
-		if (sscanf(line, "Uid: %u %u %u %u", &a, &b, &c, &d) == 4) {
-			uids[0] = a, uids[1] = b, uids[2] = c, uids[3] = d;
-			found = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
+	err = proc_status_uids(text, len, uids) ? -ESRCH : 0;
+	free(text);
+	return err;
 }
 
 /*
@@ -588,7 +574,7 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 	int err = 0;
 
 	int64_t t0 = q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec;
-	uint64_t rate = 0, drops;
+	uint64_t rate = 0;
 
 	if (q->snapshot) {
 		finish_snapshot(r, q);
@@ -634,12 +620,7 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 			 "stack tables reached %u MiB", q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
 		pprof__add_comment(p, comment);
 	}
-	drops = ring_drops(r, q->p.kind) - q->ring_drops0;
-	if (drops) {
-		snprintf(comment, sizeof(comment), "%" PRIu64 " records of the host were lost while "
-			 "this profile ran (pprofd's ring buffer was full): it may lack some", drops);
-		pprof__add_comment(p, comment);
-	}
+	pprof__comment_lost(p, ring_drops(r, q->p.kind) - q->ring_drops0, "while this profile ran");
 	for (unsigned i = 0; i < q->nr_aggs && !err; i++) {
 		if (q->p.kind == REQ_HEAP) {
 			/* an allocation's frames are all return addresses */

@@ -41,6 +41,16 @@ static uint64_t kernel_location(struct pprof *p, const struct kallsyms *k, uint6
 	return pprof__location(p, mid, addr, &line, line.function_id ? 1 : 0);
 }
 
+/* addr's mapping, with its symbols if they can be had in time. */
+static struct mapping *named_mapping(struct procs *procs, struct image *img, uint64_t addr)
+{
+	struct mapping *m = procs__find_mapping(procs, img, addr);
+
+	if (m)
+		procs__await_symbols(procs, img, m);
+	return m;
+}
+
 static uint64_t mapping_id(struct pprof *p, const struct mapping *m)
 {
 	struct pprof_mapping pm = {
@@ -64,15 +74,22 @@ static uint64_t mapping_id(struct pprof *p, const struct mapping *m)
 static uint64_t user_location(struct pprof *p, struct procs *procs, struct image *img,
 			      uint64_t addr, bool caller)
 {
-	struct mapping *m = procs__find_mapping(procs, img, addr);
+	struct mapping *m = named_mapping(procs, img, addr);
 	struct pprof_line lines[SYM_FRAMES_MAX];
 	struct sym_frames fr;
 	uint64_t mid, loc;
 	unsigned n = 0;
 
 	if (!m) {
-		loc = pprof__find_location(p, 0, addr);
-		return loc ? loc : pprof__location(p, 0, addr, NULL, 0);
+		/* In no mapping we know (its record lost with a full side-band
+		 * ring, the process gone before /proc could tell): a named
+		 * mapping of its own, since pprof takes a nameless first mapping
+		 * for a main binary whose name is missing. */
+		static const struct pprof_mapping unknown = {.filename = "[unknown]"};
+
+		mid = pprof__mapping(p, &unknown);
+		loc = pprof__find_location(p, mid, addr);
+		return loc ? loc : pprof__location(p, mid, addr, NULL, 0);
 	}
 	mid = mapping_id(p, m);
 	loc = pprof__find_location(p, mid, addr);
@@ -101,8 +118,7 @@ void stack_profile__begin_image(struct pprof *p, struct procs *procs, struct ima
 	 * executable, mapped lowest of the files (PIE or not). */
 	for (unsigned i = 0; i < img->nr_maps; i++) {
 		if (img->maps[i].path && img->maps[i].path[0] == '/') {
-			if (!img->maps[i].resolved)
-				procs__find_mapping(procs, img, img->maps[i].start);
+			named_mapping(procs, img, img->maps[i].start);
 			mapping_id(p, &img->maps[i]);
 			break;
 		}

@@ -24,11 +24,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "dwlines.h"
 #include "hashtab.h"
+#include "loader.h"
 #include "log.h"
 #include "safe_open.h"
 #include "symtab.h"
@@ -652,6 +655,15 @@ static bool is_host_root(const char *root)
 	return !root || !root[0] || !strcmp(root, "/");
 }
 
+/* Where the host's debug files are looked up: / (NULL), unless a test
+ * says otherwise. */
+static const char *host_root;
+
+void symtab__set_host_root(const char *root)
+{
+	host_root = root;
+}
+
 static bool crc_matches(int fd, uint32_t want)
 {
 	enum { CHUNK = 128 << 10 };
@@ -745,7 +757,7 @@ static bool try_path(struct elfi *dbg, const char *root, const char *path, const
 {
 	if (!is_host_root(root) && try_debug_file(dbg, safe_open(root, path), exe, mst, dl))
 		return true;
-	return try_debug_file(dbg, safe_open(NULL, path), exe, mst, dl);
+	return try_debug_file(dbg, safe_open(host_root, path), exe, mst, dl);
 }
 
 static bool find_debug_file(struct elfi *dbg, const struct elfi *exe, const struct stat *mst,
@@ -1175,14 +1187,14 @@ int symtab__lookup(const struct symtab *s, uint64_t file_offset, struct sym_resu
 
 /* ---- the cache ---- */
 
-struct cache_key {
-	uint64_t dev, ino, size, mtime_sec, mtime_nsec;
-};
+/* Loads waiting for the loader thread at most; more are put off (EBUSY). */
+#define SYM_QUEUE_MAX 64
 
 struct centry {
-	struct cache_key key;
-	struct symtab *s; /* NULL: the file failed to load with err */
+	struct symtab_key key;
+	struct symtab *s; /* NULL: the file failed to load with err, or loads */
 	int err;
+	bool loading; /* in the loader thread: neither counted nor evicted */
 	size_t bytes;
 	struct centry *prev, *next; /* LRU list, most recent first */
 };
@@ -1192,12 +1204,26 @@ struct symtab_cache {
 	struct hashtab ht;
 	struct centry lru; /* sentinel */
 	size_t max_files, max_bytes, bytes;
+	struct loader *ld; /* NULL: loads run in symtab_cache__get */
 	struct symtab_cache_stats st;
+};
+
+/*
+ * A file for the loader thread to load: it reads fd (and the debug files
+ * found from root and path) and writes s and err, nothing else.
+ */
+struct sym_job {
+	struct loader_job job;
+	struct symtab_key key; /* its entry, found again when it is done */
+	int fd;
+	char *root, *path;
+	struct symtab *s;
+	int err;
 };
 
 static bool centry_eq(const void *item, const void *key)
 {
-	return !memcmp(&((const struct centry *)item)->key, key, sizeof(struct cache_key));
+	return !memcmp(&((const struct centry *)item)->key, key, sizeof(struct symtab_key));
 }
 
 struct symtab_cache *symtab_cache__new(size_t max_files)
@@ -1238,23 +1264,41 @@ static void cache_drop(struct symtab_cache *c, struct centry *e)
 }
 
 /* Evicts from the cold end, but keeps the most recent file even when it
- * alone is over budget: reloading it on every use would be worse. */
+ * alone is over budget: reloading it on every use would be worse. Files
+ * being loaded stay: their loads would only start again. */
 static void cache_trim(struct symtab_cache *c)
 {
-	while (c->st.files > c->max_files || c->bytes > c->max_bytes) {
-		struct centry *e = c->lru.prev;
+	struct centry *e = c->lru.prev;
 
-		if (e == &c->lru || e == c->lru.next)
-			break;
-		cache_drop(c, e);
-		c->st.evictions++;
+	while ((c->st.files > c->max_files || c->bytes > c->max_bytes) && e != &c->lru &&
+	       e != c->lru.next) {
+		struct centry *prev = e->prev;
+
+		if (!e->loading) {
+			cache_drop(c, e);
+			c->st.evictions++;
+		}
+		e = prev;
 	}
+}
+
+static void job_drop(struct loader_job *job)
+{
+	struct sym_job *j = (struct sym_job *)job;
+
+	if (j->fd >= 0)
+		close(j->fd);
+	symtab__put(j->s);
+	free(j->root);
+	free(j->path);
+	free(j);
 }
 
 void symtab_cache__free(struct symtab_cache *c)
 {
 	if (!c)
 		return;
+	loader__free(c->ld, job_drop);
 	while (c->lru.next != &c->lru)
 		cache_drop(c, c->lru.next);
 	hashtab__free(&c->ht);
@@ -1276,82 +1320,276 @@ static bool err_is_permanent(int err)
 	return err == ENOEXEC || err == EINVAL;
 }
 
-struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *root, const char *path)
+static struct centry *entry_find(struct symtab_cache *c, const struct symtab_key *key)
 {
-	struct cache_key key;
-	struct symtab *s = NULL;
-	struct centry *e;
+	return hashtab__find(&c->ht, hash_bytes(key, sizeof(*key), 0), centry_eq, key);
+}
+
+/* Counts e as it is now (demangled names and DWARF grow after the load). */
+static void entry_recount(struct symtab_cache *c, struct centry *e)
+{
+	size_t nb = sizeof(*e) + (e->s ? symtab__mem_size(e->s) : 0);
+
+	c->bytes += nb - e->bytes;
+	e->bytes = nb;
+}
+
+/* A hit: e's symtab (a new reference), or NULL + errno its error. */
+static struct symtab *entry_use(struct symtab_cache *c, struct centry *e)
+{
+	c->st.hits++;
+	lru_unlink(e);
+	lru_push_front(c, e);
+	entry_recount(c, e);
+	cache_trim(c); /* e is the most recent: it stays */
+	if (!e->s) {
+		errno = e->err ? e->err : ENOENT;
+		return NULL;
+	}
+	return symtab__get(e->s);
+}
+
+/* A new entry for key at the front, holding s (taken) or err. */
+static struct centry *entry_add(struct symtab_cache *c, const struct symtab_key *key,
+				struct symtab *s, int err)
+{
+	struct centry *e = calloc(1, sizeof(*e));
+
+	if (!e || hashtab__insert(&c->ht, hash_bytes(key, sizeof(*key), 0), e)) {
+		free(e);
+		return NULL;
+	}
+	e->key = *key;
+	e->s = s;
+	e->err = err;
+	e->bytes = sizeof(*e);
+	c->bytes += e->bytes;
+	c->st.files++;
+	lru_push_front(c, e);
+	return e;
+}
+
+static int key_of(struct symtab_cache *c, int fd, struct symtab_key *key)
+{
 	struct stat st;
-	uint64_t h;
-	int err = 0;
 
 	if (fstat(fd, &st)) {
-		err = errno;
+		int err = errno;
+
 		pthread_mutex_lock(&c->lock);
 		c->st.failures++;
 		pthread_mutex_unlock(&c->lock);
+		return err;
+	}
+	*key = (struct symtab_key){ st.st_dev, st.st_ino, (uint64_t)st.st_size,
+				    (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
+	return 0;
+}
+
+/* ---- the loader thread ---- */
+
+static void job_run(struct loader_job *job)
+{
+	struct sym_job *j = (struct sym_job *)job;
+
+	j->s = symtab__load(j->fd, j->root, j->path);
+	j->err = j->s ? 0 : errno;
+	close(j->fd);
+	j->fd = -1;
+}
+
+int symtab_cache__start_loader(struct symtab_cache *c)
+{
+	if (c->ld)
+		return 0;
+	c->ld = loader__new("pprofd-sym", SYM_QUEUE_MAX);
+	return c->ld ? 0 : -errno;
+}
+
+int symtab_cache__fd(const struct symtab_cache *c)
+{
+	return c->ld ? loader__fd(c->ld) : -1;
+}
+
+/* What loading e's file gave goes into e (under the lock); a passing
+ * failure drops e, so that the file is tried again. */
+static void entry_settle(struct symtab_cache *c, struct centry *e, struct symtab *s, int err)
+{
+	e->loading = false;
+	if (!s) {
+		c->st.failures++;
+		if (!err_is_permanent(err)) {
+			cache_drop(c, e);
+			return;
+		}
+	}
+	e->s = s;
+	e->err = err;
+	entry_recount(c, e);
+	cache_trim(c);
+}
+
+unsigned symtab_cache__collect(struct symtab_cache *c)
+{
+	struct loader_job *list;
+	unsigned n = 0;
+
+	if (!c->ld || !(list = loader__take(c->ld)))
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	for (struct loader_job *l = list; l; l = l->next) {
+		struct sym_job *j = (struct sym_job *)l;
+		struct centry *e = entry_find(c, &j->key);
+
+		if (e && e->loading) {
+			entry_settle(c, e, j->s, j->err);
+			j->s = NULL; /* the entry's now */
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	while (list) {
+		struct loader_job *next = list->next;
+
+		job_drop(list);
+		list = next;
+	}
+	return n;
+}
+
+/* Hands the load of key's file to the thread, under the lock: its entry
+ * (loading), or NULL + errno (EBUSY: SYM_QUEUE_MAX loads wait). */
+static struct centry *load_start(struct symtab_cache *c, const struct symtab_key *key, int fd,
+				 const char *root, const char *path)
+{
+	struct sym_job *j = calloc(1, sizeof(*j));
+	struct centry *e = NULL;
+	int err = ENOMEM;
+
+	if (!j)
+		goto fail;
+	j->job.run = job_run;
+	j->key = *key;
+	j->root = strdup(root ? root : "/");
+	j->path = path ? strdup(path) : NULL;
+	j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (j->fd < 0)
+		err = errno;
+	if (!j->root || (path && !j->path) || j->fd < 0 || !(e = entry_add(c, key, NULL, 0)))
+		goto fail;
+	e->loading = true;
+	if (loader__submit(c->ld, &j->job))
+		return e;
+	err = EBUSY;
+	c->st.deferred++;
+	cache_drop(c, e);
+fail:
+	if (j)
+		job_drop(&j->job);
+	errno = err;
+	return NULL;
+}
+
+/* The file's symtab, waiting for its load until deadline (0: not at all);
+ * the lock is held at the call and at the return. */
+static struct symtab *find_locked(struct symtab_cache *c, const struct symtab_key *key,
+				  uint64_t deadline_ns)
+{
+	for (;;) {
+		struct centry *e = entry_find(c, key);
+
+		if (!e) {
+			errno = ESTALE;
+			return NULL;
+		}
+		if (!e->loading)
+			return entry_use(c, e);
+		if (!c->ld || !deadline_ns || mono_ns() >= deadline_ns) {
+			errno = EAGAIN;
+			return NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (loader__wait(c->ld, deadline_ns))
+			symtab_cache__collect(c);
+		pthread_mutex_lock(&c->lock);
+	}
+}
+
+struct symtab *symtab_cache__find(struct symtab_cache *c, const struct symtab_key *key,
+				  uint64_t deadline_ns)
+{
+	struct symtab *s;
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	s = find_locked(c, key, deadline_ns);
+	err = errno;
+	pthread_mutex_unlock(&c->lock);
+	if (!s)
+		errno = err;
+	return s;
+}
+
+static struct symtab *cache_get(struct symtab_cache *c, int fd, const char *root, const char *path,
+				struct symtab_key *key, bool wait)
+{
+	struct symtab *s = NULL;
+	int err;
+
+	err = key_of(c, fd, key);
+	if (err) {
 		errno = err;
 		return NULL;
 	}
-	key = (struct cache_key){ st.st_dev, st.st_ino, (uint64_t)st.st_size,
-				  (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
-	h = hash_bytes(&key, sizeof(key), 0);
-
 	/* Loading under the lock keeps two threads from loading one file twice. */
 	pthread_mutex_lock(&c->lock);
-	e = hashtab__find(&c->ht, h, centry_eq, &key);
-	if (e) {
-		size_t nb;
-
-		c->st.hits++;
-		lru_unlink(e);
-		lru_push_front(c, e);
-		s = symtab__get(e->s);
-		err = e->err;
-		/* Demangled names and DWARF grow after the load: count them. */
-		nb = sizeof(*e) + (e->s ? symtab__mem_size(e->s) : 0);
-		c->bytes += nb - e->bytes;
-		e->bytes = nb;
-		cache_trim(c);
+	if (entry_find(c, key)) {
+		s = find_locked(c, key, wait ? UINT64_MAX : 0);
 		goto out;
 	}
 	c->st.misses++;
+	if (c->ld && !wait) {
+		if (load_start(c, key, fd, root, path))
+			errno = EAGAIN;
+		goto out;
+	}
 	s = symtab__load(fd, root, path);
+	err = s ? 0 : errno;
 	if (!s) {
-		err = errno;
 		c->st.failures++;
 		if (!err_is_permanent(err))
 			goto out;
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e || hashtab__insert(&c->ht, h, e)) {
-		free(e);
-		goto out;
-	}
-	e->key = key;
-	e->s = symtab__get(s);
-	e->err = err;
-	e->bytes = sizeof(*e) + (s ? symtab__mem_size(s) : 0);
-	c->bytes += e->bytes;
-	c->st.files++;
-	lru_push_front(c, e);
-	cache_trim(c);
+	if (entry_add(c, key, symtab__get(s), err))
+		cache_trim(c);
+	else
+		symtab__put(s); /* the entry's reference */
 out:
+	err = errno;
 	pthread_mutex_unlock(&c->lock);
 	if (!s)
 		errno = err ? err : ENOENT;
 	return s;
 }
 
+struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *root, const char *path)
+{
+	struct symtab_key key;
+
+	return cache_get(c, fd, root, path, &key, true);
+}
+
+struct symtab *symtab_cache__get_nowait(struct symtab_cache *c, int fd, const char *root,
+					const char *path, struct symtab_key *key)
+{
+	return cache_get(c, fd, root, path, key, false);
+}
+
 void symtab_cache__recount(struct symtab_cache *c)
 {
 	pthread_mutex_lock(&c->lock);
-	for (struct centry *e = c->lru.next; e != &c->lru; e = e->next) {
-		size_t nb = sizeof(*e) + (e->s ? symtab__mem_size(e->s) : 0);
-
-		c->bytes += nb - e->bytes;
-		e->bytes = nb;
-	}
+	for (struct centry *e = c->lru.next; e != &c->lru; e = e->next)
+		entry_recount(c, e);
 	cache_trim(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -1362,6 +1600,7 @@ void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats
 	*st = c->st;
 	st->bytes = c->bytes;
 	pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
+	st->queued = c->ld ? loader__queued(c->ld) : 0;
 }
 
 /* ---- kallsyms ---- */

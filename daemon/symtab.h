@@ -33,6 +33,9 @@ struct sym_result {
  * Returns a symtab with one reference, or NULL with errno set.
  */
 struct symtab *symtab__load(int fd, const char *root, const char *path);
+/* For tests and fuzzers: the directory taken for the host's / in the
+ * search for debug files (NULL: /). */
+void symtab__set_host_root(const char *root);
 struct symtab *symtab__get(struct symtab *s); /* +1 reference */
 void symtab__put(struct symtab *s);           /* -1 reference; NULL is fine */
 
@@ -94,14 +97,43 @@ void symtab__dwarf_stats(struct symtab_dwarf_stats *st);
 /*
  * A bounded cache of loaded files keyed by (dev, inode, size, mtime); on a
  * miss it loads through symtab__load and may evict the least recently used.
+ *
+ * With symtab_cache__start_loader, files load in a thread of the cache's
+ * own, so that the event loop never waits for one: a
+ * table of millions of symbols, which any user can make, takes seconds.
+ * symtab_cache__get_nowait then returns at once and names the file by its
+ * key; symtab_cache__find gives its symtab once loaded.
  */
+struct symtab_key {
+	uint64_t dev, ino, size, mtime_sec, mtime_nsec;
+};
 struct symtab_cache;
 struct symtab_cache *symtab_cache__new(size_t max_files);
 void symtab_cache__free(struct symtab_cache *c);
-/* As symtab__load, but cached. Returns a new reference, or NULL + errno. */
+/* As symtab__load, but cached. Returns a new reference, or NULL + errno.
+ * A file that the loader thread is loading is waited for. */
 struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *root, const char *path);
+/* Starts the loader thread (once). 0, or -errno. */
+int symtab_cache__start_loader(struct symtab_cache *c);
+/* Readable when loads have ended (-1 without a loader): then call
+ * symtab_cache__collect, which takes them in and returns how many. */
+int symtab_cache__fd(const struct symtab_cache *c);
+unsigned symtab_cache__collect(struct symtab_cache *c);
+/* As symtab_cache__get, but a miss is loaded in the loader thread (where
+ * there is one): NULL + EAGAIN, *key naming the file for
+ * symtab_cache__find; EBUSY when too many loads wait already. */
+struct symtab *symtab_cache__get_nowait(struct symtab_cache *c, int fd, const char *root,
+					const char *path, struct symtab_key *key);
+/* The symtab of the file key names, waiting for its load until deadline
+ * (CLOCK_MONOTONIC ns; 0: no wait, UINT64_MAX: no bound). NULL + errno:
+ * EAGAIN still loading, ESTALE not in the cache (evicted: get it again),
+ * or the error its load ended with. */
+struct symtab *symtab_cache__find(struct symtab_cache *c, const struct symtab_key *key,
+				  uint64_t deadline_ns);
 struct symtab_cache_stats {
 	uint64_t hits, misses, evictions, failures;
+	uint64_t deferred; /* loads refused: too many waited (EBUSY) */
+	size_t queued;     /* loads waiting for the thread */
 	size_t files;
 	size_t bytes; /* symtab__mem_size() of the cached files, as loaded */
 };

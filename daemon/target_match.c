@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proc_text.h"
+#include "safe_open.h"
 #include "target_match.h"
 
 static bool read_line(const char *path, char *buf, size_t len)
@@ -21,10 +23,10 @@ static bool read_line(const char *path, char *buf, size_t len)
 
 bool target_matches(const struct config_target *t, uint32_t pid, const char *comm)
 {
-	char path[64], buf[4096];
+	char path[64], buf[4096], *text;
+	size_t len;
 	ssize_t n;
-	FILE *f;
-	bool hit = false;
+	bool hit;
 
 	switch (t->kind) {
 	case TARGET_COMM:
@@ -40,21 +42,12 @@ bool target_matches(const struct config_target *t, uint32_t pid, const char *com
 		buf[n] = 0;
 		return !strcmp(buf, t->value);
 	case TARGET_CGROUP:
-		/* cgroup v2: "0::/path"; the target names it or a parent */
+		/* cgroup v2: the target names it or a parent */
 		snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-		f = fopen(path, "re");
-		if (!f)
+		if (read_file(path, PROC_CGROUP_MAX, false, &text, &len) < 0)
 			return false;
-		while (!hit && fgets(buf, sizeof(buf), f)) {
-			size_t l = strlen(t->value);
-
-			buf[strcspn(buf, "\n")] = 0;
-			if (strncmp(buf, "0::", 3))
-				continue;
-			hit = !strncmp(buf + 3, t->value, l) && (buf[3 + l] == 0 || buf[3 + l] == '/' ||
-								 (l == 1 && t->value[0] == '/'));
-		}
-		fclose(f);
+		hit = proc_cgroup_under(text, len, t->value);
+		free(text);
 		return hit;
 	}
 	return false;

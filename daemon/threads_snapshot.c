@@ -23,9 +23,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "log.h"
 #include "pprof.h"
+#include "proc_text.h"
 #include "procs.h"
+#include "safe_open.h"
 #include "stack_profile.h"
 #include "threads.h"
 #include "threads.skel.h"
@@ -156,7 +159,7 @@ static void add_thread(struct run *r, uint32_t size)
 	if (h->ustack_len) {
 		n = procs__unwind_user(r->t->procs, r->img,
 				       (const void *)((const uint8_t *)h->kframes + nk * 8ul),
-				       h->ustack_len, frames + nk, THREADS_MAX_UFRAMES);
+				       h->ustack_len, frames + nk, THREADS_MAX_UFRAMES, true);
 		if (n < 0)
 			r->ustack_bad++;
 		else
@@ -262,22 +265,16 @@ out:
 /* The thread count and tgid of pid from /proc/PID/status; -ESRCH if gone. */
 static int proc_threads(uint32_t pid, unsigned *threads, uint32_t *tgid)
 {
-	char path[64], line[128];
-	FILE *f;
-	int found = 0;
+	char path[64], *text;
+	size_t len;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (read_file(path, PROC_STATUS_MAX, false, &text, &len) < 0)
 		return -ESRCH;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Tgid: %" SCNu32, tgid) == 1)
-			found |= 1;
-		else if (sscanf(line, "Threads: %u", threads) == 1)
-			found |= 2;
-	}
-	fclose(f);
-	return found == 3 ? 0 : -ESRCH;
+	err = proc_status_threads(text, len, tgid, threads) ? -ESRCH : 0;
+	free(text);
+	return err;
 }
 
 static const struct pprof_value_type threads_type = {"threads", "count"};
@@ -292,14 +289,6 @@ static void comment(struct pprof *p, const char *fmt, ...)
 	vsnprintf(s, sizeof(s), fmt, ap);
 	va_end(ap);
 	pprof__add_comment(p, s);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t **out,

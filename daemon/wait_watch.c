@@ -39,6 +39,7 @@ struct wait_watch {
 	struct wait_cont *conts;
 	uint64_t unwind_errors;
 	uint64_t condvar_wakes; /* mutex: releases left out, condition variables' */
+	uint64_t window_drops0[WAIT_NR_KINDS]; /* ring drops at the window's start */
 };
 
 static void on_fd(struct watch *w, uint32_t events)
@@ -49,7 +50,7 @@ static void on_fd(struct watch *w, uint32_t events)
 int wait_watch__unwind(struct procs *procs, struct image *img, const struct wait_record *r,
 		       uint64_t *out, unsigned max)
 {
-	return procs__unwind_user(procs, img, r->ustack, r->ustack_len, out, max);
+	return procs__unwind_user(procs, img, r->ustack, r->ustack_len, out, max, true);
 }
 
 /*
@@ -65,6 +66,8 @@ static bool condvar_wake(struct procs *procs, struct image *img, uint64_t pc)
 	struct mapping *m = procs__find_mapping(procs, img, pc);
 	struct sym_result sym;
 
+	if (m) /* libc's symbols, loading the first time: a few ms */
+		procs__await_symbols(procs, img, m);
 	if (!m || !m->symtab || symtab__lookup(m->symtab, m->pgoff + (pc - m->start), &sym))
 		return false;
 	return !strncmp(sym.raw_name, "pthread_cond_", 13) ||
@@ -265,7 +268,7 @@ static void cont_free(struct wait_watch *w, struct wait_cont *c)
 }
 
 static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k, const char *dir,
-		     struct timespec start, int64_t duration_ns)
+		     struct timespec start, int64_t duration_ns, uint64_t drops)
 {
 	struct pprof *p = wait_profile__new(start.tv_sec * 1000000000ll + start.tv_nsec, duration_ns);
 	uint8_t *buf = NULL;
@@ -279,6 +282,7 @@ static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k
 			 c->released ? "; profiling stopped in this window (lock_target no "
 				       "longer names it)" : "");
 		pprof__add_comment(p, comment);
+		pprof__comment_lost(p, drops, "in this window");
 		/* mutex: the stack of a futex wake, whose ip follows the syscall */
 		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img, &c->agg[k].agg, false);
 	}
@@ -301,14 +305,21 @@ int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec sta
 		      int64_t duration_ns)
 {
 	struct wait_cont **l = &w->conts;
+	uint64_t drops[WAIT_NR_KINDS];
 	int files = 0;
 
+	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+		uint64_t now = wait_watch__ring_drops(w, k);
+
+		drops[k] = now - w->window_drops0[k];
+		w->window_drops0[k] = now;
+	}
 	while (*l) {
 		struct wait_cont *c = *l;
 
 		for (int k = 0; k < WAIT_NR_KINDS; k++) {
 			if (stackagg__len(&c->agg[k].agg))
-				files += write_one(w, c, k, dir, start, duration_ns);
+				files += write_one(w, c, k, dir, start, duration_ns, drops[k]);
 			wait_agg__clear(&c->agg[k]);
 		}
 		if (c->img->end_ns || c->released) {

@@ -83,7 +83,13 @@ stop_daemon() {
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -0 "$DAEMON_PID" 2>/dev/null && fail "pprofd did not stop on SIGTERM"
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		# what it is doing: its log, its threads' stacks
+		tail -20 "$T/daemon.log" >&2
+		grep State "/proc/$DAEMON_PID/status" >&2
+		timeout 60 gdb -p "$DAEMON_PID" -batch -ex 'thread apply all bt' 2>/dev/null | grep '^#' | head -40 >&2
+		fail "pprofd did not stop on SIGTERM"
+	fi
 	wait "$DAEMON_PID"; rc=$?
 	DAEMON_PID=
 	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.log"; then
@@ -123,4 +129,18 @@ root_served() {
 		[ "$out" = 200 ] || fail "root's HTTP index did not answer 200 within 1 s: $out"
 	fi
 	ok "root served: status, a CPU request${port:+ and the HTTP index}"
+}
+
+# flood_sideband: on every CPU, 10,000 threads started and joined: a fork
+# and an exit record (48 bytes) each fill its side-band ring to the last
+# 48 bytes while the daemon is stopped, so that the next records are lost.
+flood_sideband() {
+	local cpu floods=()
+	for cpu in $(seq 0 $(($(nproc) - 1))); do
+		taskset -c "$cpu" python3 -c 'import threading
+for _ in range(10000):
+    t = threading.Thread(target=int); t.start(); t.join()' &
+		floods+=($!)
+	done
+	wait "${floods[@]}"
 }

@@ -41,7 +41,7 @@ run_sites() {
 
 check() { # FILE SAMPLE_INDEX FIELD TOLERANCE
 	pprof -sample_index="$2" -top -nodecount=100 "$1" 2>/dev/null >"$T/top.txt"
-	PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" "$3" "$4" <<'PY' || fail "$2: sites off (see above)"
+	PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" "$3" "$4" <<'PY' || { pprof -comments "$1"; grep -iE 'heap|warn' "$T/daemon.log" | tail; fail "$2: sites off (see above)"; }
 import sys, pprof_raw
 truth, got = pprof_raw.site_truth(sys.argv[1]), pprof_raw.top_bytes(sys.argv[2])
 field, tol, bad = sys.argv[3], float(sys.argv[4]), 0

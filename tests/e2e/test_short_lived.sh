@@ -21,6 +21,6 @@ for pid in "${pids[@]}"; do
 	if [ -z "$f" ]; then missing=$((missing + 1)); echo "pid $pid: no profile; $(ls -d "$T"/profiles/*-"$pid" 2>/dev/null)"; continue; fi
 	pprof -top "$f" 2>/dev/null | grep -q 'shortlived_spin' || { unsym=$((unsym + 1)); echo "pid $pid: not symbolized"; pprof -top "$f" | head -15; }
 done
-[ $missing -eq 0 ] || { ls "$T/profiles" | head; fail "$missing of 50 processes have no profile"; }
+[ $missing -eq 0 ] || { ls "$T/profiles" | head; grep -iE 'health|warn|error' "$T/daemon.log" | tail; fail "$missing of 50 processes have no profile"; }
 [ $unsym -eq 0 ] || fail "$unsym of 50 profiles lack the symbol shortlived_spin"
 ok "50 of 50 short-lived processes profiled and symbolized"

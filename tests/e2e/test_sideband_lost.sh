@@ -17,16 +17,7 @@ wait_active 1
 sleep 1 # samples of alpha
 
 kill -STOP "$DAEMON_PID"
-# On every CPU, 10,000 threads started and joined: a fork and an exit record
-# (48 bytes) each fill its ring to the last 48 bytes.
-floods=()
-for cpu in $(seq 0 $(($(nproc) - 1))); do
-	taskset -c "$cpu" python3 -c 'import threading
-for _ in range(10000):
-    t = threading.Thread(target=int); t.start(); t.join()' &
-	floods+=($!)
-done
-wait "${floods[@]}"
+flood_sideband
 kill "$W" # its exit finds the rings full
 wait "$W" 2>/dev/null
 kill -CONT "$DAEMON_PID"

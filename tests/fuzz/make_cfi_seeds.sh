@@ -4,12 +4,9 @@
 # vaddrs in a file without the code (whole, and cut to its first FDEs; with
 # and without section headers), hand-written CFI with every op we read, and
 # a small -O2 library.
-set -eu
-out=$(cd "$(dirname "$0")" && pwd)/seeds-cfi
+. "$(dirname "$0")/seeds_common.sh"
+seeds_dir cfi
 libc=${LIBC:-/lib/x86_64-linux-gnu/libc.so.6}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$out"
 python3 - "$libc" "$out" <<'PY'
 import struct, sys
 libc, out = sys.argv[1], sys.argv[2]

@@ -2,11 +2,8 @@
 # Regenerates tests/fuzz/seeds-dwlines/: tiny ELF files with DWARF (-g -O2,
 # an inlined static function; DWARF 4 and 5; compressed sections), small so
 # the fuzzer mutates them quickly.
-set -eu
-out=$(cd "$(dirname "$0")" && pwd)/seeds-dwlines
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$out"
+. "$(dirname "$0")/seeds_common.sh"
+seeds_dir dwlines
 cd "$tmp"
 cat > t.c <<'SRC'
 int sink;

@@ -2,11 +2,8 @@
 # Regenerates tests/fuzz/seeds-symtab/: tiny ELF files (executable, shared
 # library, stripped with a .gnu_debuglink, its debug file), a kallsyms
 # snippet and mangled names, small so the fuzzer mutates them quickly.
-set -eu
-out=$(cd "$(dirname "$0")" && pwd)/seeds-symtab
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$out"
+. "$(dirname "$0")/seeds_common.sh"
+seeds_dir symtab
 cd "$tmp"
 cat > tiny.c <<'SRC'
 int sink;

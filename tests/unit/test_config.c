@@ -54,6 +54,7 @@ static bool config_equal(const struct config *a, const struct config *b)
 	       x.reserved_connections == y.reserved_connections &&
 	       x.heap_sample_bytes == y.heap_sample_bytes && x.ringbuf_bytes == y.ringbuf_bytes &&
 	       x.max_processes == y.max_processes && x.max_symbol_files == y.max_symbol_files &&
+	       x.unwind_cache_bytes == y.unwind_cache_bytes &&
 	       x.profile_self == y.profile_self && x.health_interval_sec == y.health_interval_sec &&
 	       x.nr_heap_targets == y.nr_heap_targets &&
 	       x.nr_lock_targets == y.nr_lock_targets &&
@@ -84,6 +85,7 @@ static void test_defaults(void)
 	ASSERT_EQ(c.ringbuf_bytes, 0); /* auto */
 	ASSERT_EQ(c.max_processes, 16384);
 	ASSERT_EQ(c.max_symbol_files, 512);
+	ASSERT_EQ(c.unwind_cache_bytes, 16 << 20);
 	ASSERT_TRUE(!c.profile_self);
 	ASSERT_EQ(c.health_interval_sec, 600);
 	ASSERT_EQ(c.nr_heap_targets, 0);
@@ -152,6 +154,7 @@ static void test_set_good(void)
 	ASSERT_EQ(set_ok("ringbuf_size", "auto").ringbuf_bytes, 0);
 	ASSERT_EQ(set_ok("max_processes", "100000").max_processes, 100000);
 	ASSERT_EQ(set_ok("max_symbol_files", "64").max_symbol_files, 64);
+	ASSERT_EQ(set_ok("unwind_cache_size", "64M").unwind_cache_bytes, 64 << 20);
 	ASSERT_TRUE(set_ok("profile_self", "yes").profile_self);
 	ASSERT_EQ(set_ok("health_interval", "0").health_interval_sec, 0);
 	ASSERT_EQ(set_ok("health_interval", "90s").health_interval_sec, 90);
@@ -269,6 +272,8 @@ static void test_set_bad(void)
 	set_bad("max_processes", "4194305", NULL);
 	set_bad("max_symbol_files", "0", NULL);
 	set_bad("max_symbol_files", "65537", NULL);
+	set_bad("unwind_cache_size", "512K", NULL);
+	set_bad("unwind_cache_size", "2G", NULL);
 	set_bad("heap_target", "nginx", NULL);
 	set_bad("heap_target", "comm:", NULL);
 	set_bad("heap_target", "comm:1234567890123456", NULL);

@@ -135,6 +135,43 @@ static void test_preexisting_from_proc(void)
 	symtab_cache__free(c);
 }
 
+/* With the symbol cache's loader: a mapping's symbols load in its thread
+ * (the mapping says so) and are taken at the first wait for them. */
+static void test_symbols_in_loader(void)
+{
+	struct symtab_cache *c = symtab_cache__new(4);
+	struct procs *p = procs__new(100, c, 1 << 20);
+	uint64_t a = (uint64_t)(uintptr_t)test_symbols_in_loader;
+	struct procs_stats st;
+	struct image *img;
+	struct mapping *m;
+
+	ASSERT_EQ(symtab_cache__start_loader(c), 0);
+	img = procs__image_at(p, getpid(), 5);
+	ASSERT_TRUE(img != NULL);
+	if (!img)
+		goto out;
+	m = procs__find_mapping(p, img, a);
+	ASSERT_TRUE(m && !m->symtab && m->sym_pending, "the load went to the thread");
+	/* asked again before the thread's load is collected: still pending */
+	m = procs__find_mapping(p, img, a);
+	ASSERT_TRUE(m && m->sym_pending);
+	if (m)
+		procs__await_symbols(p, img, m);
+	ASSERT_TRUE(m && m->symtab && !m->sym_pending, "taken in by the wait");
+	if (m && m->symtab) {
+		struct sym_result r;
+
+		ASSERT_OK(symtab__lookup(m->symtab, a - m->start + m->pgoff, &r));
+		ASSERT_STREQ(r.name, "test_symbols_in_loader");
+	}
+	procs__stats(p, &st);
+	ASSERT_EQ(st.symtab_not_ready, 0);
+out:
+	procs__free(p);
+	symtab_cache__free(c);
+}
+
 /* The table's limit holds and is counted. */
 static void test_limit(void)
 {
@@ -158,6 +195,7 @@ int main(void)
 	RUN_TEST(test_parse_proc_maps);
 	RUN_TEST(test_images_and_mappings);
 	RUN_TEST(test_preexisting_from_proc);
+	RUN_TEST(test_symbols_in_loader);
 	RUN_TEST(test_limit);
 	return TEST_MAIN_END();
 }

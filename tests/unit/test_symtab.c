@@ -706,6 +706,99 @@ static void test_cache(void)
 	close(fbad);
 }
 
+/* With the loader thread: a miss returns at once and loads in the thread;
+ * only collect (here: find's wait) takes a load in, so the states seen
+ * below do not depend on how fast the thread is. */
+static void test_cache_loader(void)
+{
+	char a[PATH_MAX + 16], b[PATH_MAX + 16], c[PATH_MAX + 16], bad[PATH_MAX + 16];
+	struct symtab_cache *cache = symtab_cache__new(2);
+	struct symtab_key ka, kb, kc, kbad;
+	struct symtab_cache_stats st;
+	struct symtab *s1, *s2, *s3;
+	int fa, fb, fc, fbad;
+
+	snprintf(a, sizeof(a), "%s/pie", tmp);
+	snprintf(b, sizeof(b), "%s/nopie", tmp);
+	snprintf(c, sizeof(c), "%s/lib.so", tmp);
+	snprintf(bad, sizeof(bad), "%s/prog.c", tmp);
+	fa = open(a, O_RDONLY);
+	fb = open(b, O_RDONLY);
+	fc = open(c, O_RDONLY);
+	fbad = open(bad, O_RDONLY);
+	ASSERT_EQ(symtab_cache__start_loader(cache), 0);
+	ASSERT_TRUE(symtab_cache__fd(cache) >= 0);
+
+	errno = 0;
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fa, "/", a, &ka));
+	ASSERT_EQ(errno, EAGAIN);
+	/* not taken in yet: a second ask and a find without wait say so */
+	errno = 0;
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fa, "/", a, &ka));
+	ASSERT_EQ(errno, EAGAIN);
+	errno = 0;
+	ASSERT_TRUE(!symtab_cache__find(cache, &ka, 0));
+	ASSERT_EQ(errno, EAGAIN);
+	s1 = symtab_cache__find(cache, &ka, UINT64_MAX);
+	ASSERT_TRUE(s1 != NULL, "the load is in after a wait");
+	if (s1)
+		check_fn(s1, a, "beta", "beta");
+	s2 = symtab_cache__get_nowait(cache, fa, "/", a, &ka);
+	ASSERT_TRUE(s2 == s1, "a loaded file is a hit");
+	symtab__put(s2);
+	symtab_cache__stats(cache, &st);
+	ASSERT_EQ(st.misses, 1);
+
+	/* a file that does not load: its error, remembered */
+	errno = 0;
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fbad, "/", bad, &kbad));
+	ASSERT_EQ(errno, EAGAIN);
+	errno = 0;
+	ASSERT_TRUE(!symtab_cache__find(cache, &kbad, UINT64_MAX));
+	ASSERT_EQ(errno, ENOEXEC);
+	errno = 0;
+	ASSERT_TRUE(!symtab_cache__find(cache, &kbad, 0));
+	ASSERT_EQ(errno, ENOEXEC);
+
+	/* loading files are not evicted; loaded ones make room for them */
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fb, "/", b, &kb));
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fc, "/", c, &kc));
+	symtab_cache__stats(cache, &st);
+	ASSERT_EQ(st.files, 4);
+	s2 = symtab_cache__find(cache, &kb, UINT64_MAX);
+	s3 = symtab_cache__find(cache, &kc, UINT64_MAX);
+	ASSERT_TRUE(s3 != NULL, "the newest load is kept");
+	ASSERT_TRUE(s2 || errno == ESTALE, "a load evicted by the next is ESTALE");
+	symtab_cache__stats(cache, &st);
+	ASSERT_EQ(st.files, 2);
+	errno = 0;
+	ASSERT_TRUE(!symtab_cache__find(cache, &ka, 0));
+	ASSERT_EQ(errno, ESTALE);
+	/* an evicted symtab stays valid for its holders */
+	if (s1)
+		check_fn(s1, a, "beta", "beta");
+	symtab__put(s1);
+	symtab__put(s2);
+	symtab__put(s3);
+
+	/* the synchronous get waits for a load in the thread */
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fa, "/", a, &ka));
+	s1 = symtab_cache__get(cache, fa, "/", a);
+	ASSERT_TRUE(s1 != NULL, "get waits for the thread's load");
+	symtab__put(s1);
+
+	/* freed with loads queued: nothing leaks (ASan) */
+	symtab__put(symtab_cache__get_nowait(cache, fb, "/", b, &kb)); /* queued or cached */
+	errno = 0;
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fbad, "/", bad, &kbad));
+	ASSERT_EQ(errno, EAGAIN); /* evicted for room: loaded again */
+	symtab_cache__free(cache);
+	close(fa);
+	close(fb);
+	close(fc);
+	close(fbad);
+}
+
 /* Every function libc exports is found at its own address. */
 static void test_libc_dynsym(void)
 {
@@ -860,6 +953,7 @@ int main(void)
 	RUN_TEST(test_alias_preference);
 	RUN_TEST(test_many_aliases);
 	RUN_TEST(test_cache);
+	RUN_TEST(test_cache_loader);
 	RUN_TEST(test_libc_dynsym);
 	RUN_TEST(test_kallsyms_fake);
 	RUN_TEST(test_kallsyms_proc);

@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -524,13 +525,13 @@ static const struct cfi_table *find_procs(void *ctx, uint64_t pc, uint64_t *off)
 {
 	struct pctx *c = ctx;
 
-	return procs__cfi_for(c->p, c->img, pc, off);
+	return procs__cfi_for(c->p, c->img, pc, off, true);
 }
 
 /* The qsort stack unwound through procs with a cache of max_files and
  * max_bytes; returns the frame count, or -1. */
-static int unwind_via_procs(size_t max_files, size_t max_bytes, uint64_t *out,
-			    struct cfi_cache_stats *cst, struct procs_stats *pst)
+static int unwind_via_procs(size_t max_files, size_t max_bytes, uint64_t load_budget_ns,
+			    uint64_t *out, struct cfi_cache_stats *cst, struct procs_stats *pst)
 {
 	struct symtab_cache *sc = symtab_cache__new(64);
 	struct cfi_cache *cc = cfi_cache__new(max_files, max_bytes);
@@ -541,6 +542,7 @@ static int unwind_via_procs(size_t max_files, size_t max_bytes, uint64_t *out,
 	if (!sc || !cc || !p)
 		goto out;
 	procs__set_cfi_cache(p, cc);
+	cfi_cache__set_load_budget(cc, load_budget_ns);
 	ctx.img = procs__image_at(p, (uint32_t)getpid(), 1);
 	if (ctx.img)
 		n = unwind_user((const void *)rec, rec_len, find_procs, &ctx, out, MAX_FRAMES);
@@ -554,6 +556,40 @@ out:
 	cfi_cache__free(cc);
 	symtab_cache__free(sc);
 	return n;
+}
+
+/* Room for one file and 1 ns of loading a second: the executable's and
+ * libc's tables evict each other, and from the first eviction on, loads
+ * are put off (counted; those frames by frame pointers) and asked for
+ * again by the next unwind, not given up on. */
+static void test_budget_when_evicting(int nref)
+{
+	static uint64_t out[MAX_FRAMES];
+	struct symtab_cache *sc = symtab_cache__new(64);
+	struct cfi_cache *cc = cfi_cache__new(1, 64 << 20);
+	struct procs *p = procs__new(16, sc, 1 << 20);
+	struct cfi_cache_stats cst;
+	struct image *img;
+	int n;
+
+	if (!ASSERT_TRUE(sc && cc && p))
+		goto out;
+	procs__set_cfi_cache(p, cc);
+	cfi_cache__set_load_budget(cc, 1);
+	img = procs__image_at(p, (uint32_t)getpid(), 1);
+	if (!ASSERT_TRUE(img != NULL))
+		goto out;
+	procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
+	n = procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
+	cfi_cache__stats(cc, &cst);
+	/* this binary's own frames have frame pointers: they may all be there */
+	ASSERT_TRUE(n > 0 && n <= nref, "%d frames with loads put off, %d without", n, nref);
+	ASSERT_TRUE(cst.evictions >= 1, "evictions %llu", (unsigned long long)cst.evictions);
+	ASSERT_TRUE(cst.deferred >= 2, "deferred %llu", (unsigned long long)cst.deferred);
+out:
+	procs__free(p);
+	cfi_cache__free(cc);
+	symtab_cache__free(sc);
 }
 
 static void test_unwind_via_procs(void)
@@ -573,7 +609,7 @@ static void test_unwind_via_procs(void)
 	self_close(&s);
 
 	/* roomy: the same frames, each file loaded once */
-	n = unwind_via_procs(64, 64 << 20, out, &cst, &pst);
+	n = unwind_via_procs(64, 64 << 20, 0, out, &cst, &pst);
 	if (ASSERT_EQ(n, nref))
 		ASSERT_TRUE(!memcmp(out, ref, n * sizeof(*out)), "the frames differ");
 	ASSERT_EQ(cst.misses, 2); /* this executable and libc */
@@ -586,7 +622,7 @@ static void test_unwind_via_procs(void)
 	printf("# via procs: %d frames, %zu files, %zu bytes cached\n", n, cst.files, cst.bytes);
 
 	/* one file at a time: evicted and reloaded at every step, same frames */
-	n = unwind_via_procs(1, 64 << 20, out, &cst, &pst);
+	n = unwind_via_procs(1, 64 << 20, 0, out, &cst, &pst);
 	if (ASSERT_EQ(n, nref))
 		ASSERT_TRUE(!memcmp(out, ref, n * sizeof(*out)), "the frames differ");
 	ASSERT_TRUE(cst.evictions >= 4, "evictions %llu", (unsigned long long)cst.evictions);
@@ -594,11 +630,125 @@ static void test_unwind_via_procs(void)
 
 	/* a budget libc's table does not fit: refused once, counted; libc's
 	 * frames are then unwound by frame pointers, which lose the caller */
-	n = unwind_via_procs(64, libc_bytes / 4, out, &cst, &pst);
+	n = unwind_via_procs(64, libc_bytes / 4, 0, out, &cst, &pst);
 	ASSERT_TRUE(n > 0 && n < nref, "%d frames without libc's table, %d with", n, nref);
 	ASSERT_EQ(cst.too_big, 1);
 	ASSERT_EQ(cst.failures, 1);
 	ASSERT_TRUE(cst.bytes <= libc_bytes / 4, "cache bytes %zu", cst.bytes);
+
+	/* a loading budget of 1 ns a second binds only while tables are
+	 * evicted: first loads all go through */
+	n = unwind_via_procs(64, 64 << 20, 1, out, &cst, &pst);
+	ASSERT_EQ(n, nref);
+	ASSERT_EQ(cst.misses, 2);
+	ASSERT_EQ(cst.deferred, 0);
+	test_budget_when_evicting(nref);
+}
+
+/* With the loader thread: an unwind that does not wait finds the tables
+ * loading, walks those frames by frame pointer and counts them; once the
+ * loads are collected, the same record unwinds whole. One that waits gets
+ * the whole stack at once. */
+static void test_unwind_loader(void)
+{
+	static uint64_t ref[MAX_FRAMES], out[MAX_FRAMES];
+	struct symtab_cache *sc = symtab_cache__new(64);
+	struct cfi_cache *cc = cfi_cache__new(64, 64 << 20);
+	struct procs *p = procs__new(16, sc, 1 << 20);
+	struct cfi_cache_stats cst;
+	struct procs_stats pst;
+	struct image *img;
+	struct self s;
+	int nref, n, polls = 0;
+
+	captured = 0;
+	sort_caller();
+	if (!ASSERT_TRUE(captured && self_open(&s) && sc && cc && p))
+		goto out;
+	nref = unwind_user((const void *)rec, rec_len, find_self, &s, ref, MAX_FRAMES);
+	self_close(&s);
+	procs__set_cfi_cache(p, cc);
+	ASSERT_OK(cfi_cache__start_loader(cc));
+	ASSERT_TRUE(cfi_cache__fd(cc) >= 0, "no loader fd");
+	img = procs__image_at(p, (uint32_t)getpid(), 1);
+	if (!ASSERT_TRUE(img != NULL))
+		goto out;
+
+	n = procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
+	procs__stats(p, &pst);
+	ASSERT_TRUE(n > 0 && n < nref, "%d frames while loading, %d loaded", n, nref);
+	ASSERT_TRUE(pst.cfi_not_ready >= 1, "cfi_not_ready %llu",
+		    (unsigned long long)pst.cfi_not_ready);
+	/* the loads end; the fd says so */
+	while (polls < 100) {
+		struct pollfd pfd = {.fd = cfi_cache__fd(cc), .events = POLLIN};
+
+		polls++;
+		if (poll(&pfd, 1, 100) == 1 && cfi_cache__collect(cc) &&
+		    procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES,
+				       false) == nref)
+			break;
+	}
+	ASSERT_TRUE(polls < 100, "never whole without waiting");
+	ASSERT_TRUE(!memcmp(out, ref, nref * sizeof(*out)), "the frames differ");
+	cfi_cache__stats(cc, &cst);
+	ASSERT_EQ(cst.misses, 2);
+	ASSERT_EQ(cst.files, 2);
+	ASSERT_EQ(cst.queued, 0);
+out:
+	procs__free(p);
+	cfi_cache__free(cc);
+	symtab_cache__free(sc);
+}
+
+/* A caller that waits for loads already in the thread: the whole stack at
+ * once. And a cache freed with loads still queued or running. */
+static void test_unwind_loader_wait(void)
+{
+	static uint64_t out[MAX_FRAMES];
+	struct symtab_cache *sc = symtab_cache__new(64);
+	struct cfi_cache *cc = cfi_cache__new(64, 64 << 20);
+	struct procs *p = procs__new(16, sc, 1 << 20);
+	struct cfi_cache_stats cst;
+	struct image *img;
+	struct self s;
+	int nref, n;
+
+	captured = 0;
+	sort_caller();
+	if (!ASSERT_TRUE(captured && self_open(&s) && sc && cc && p))
+		goto out;
+	nref = unwind_user((const void *)rec, rec_len, find_self, &s, out, MAX_FRAMES);
+	self_close(&s);
+	procs__set_cfi_cache(p, cc);
+	ASSERT_OK(cfi_cache__start_loader(cc));
+	img = procs__image_at(p, (uint32_t)getpid(), 1);
+	if (!ASSERT_TRUE(img != NULL))
+		goto out;
+	/* queued by one that does not wait, then waited for */
+	procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
+	n = procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
+	ASSERT_EQ(n, nref);
+	cfi_cache__stats(cc, &cst);
+	ASSERT_EQ(cst.misses, 2);
+	ASSERT_TRUE(cst.waits >= 1, "waits %llu", (unsigned long long)cst.waits);
+	procs__free(p);
+	cfi_cache__free(cc);
+
+	/* freed while its loads are queued or running: nothing leaks (ASan) */
+	cc = cfi_cache__new(64, 64 << 20);
+	p = procs__new(16, sc, 1 << 20);
+	if (!ASSERT_TRUE(cc && p))
+		goto out;
+	procs__set_cfi_cache(p, cc);
+	ASSERT_OK(cfi_cache__start_loader(cc));
+	img = procs__image_at(p, (uint32_t)getpid(), 1);
+	if (img)
+		procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
+out:
+	procs__free(p);
+	cfi_cache__free(cc);
+	symtab_cache__free(sc);
 }
 
 int main(void)
@@ -618,5 +768,7 @@ int main(void)
 	RUN_TEST(test_unwind_loops);
 	RUN_TEST(test_unwind_truncated_real);
 	RUN_TEST(test_unwind_via_procs);
+	RUN_TEST(test_unwind_loader);
+	RUN_TEST(test_unwind_loader_wait);
 	return TEST_MAIN_END();
 }

@@ -36,15 +36,33 @@ __attribute__((noinline)) void alpha(double sec) { SPIN_BODY(0); }
 __attribute__((noinline)) void beta(double sec) { SPIN_BODY(1); }
 __attribute__((noinline)) void gamma_fn(double sec) { SPIN_BODY(2); }
 
+/*
+ * sec, scaled by a draw from [0.5, 1.5). A fixed 10 ms cycle beats with a
+ * 199 Hz sampler (two samples a cycle, drifting by 0.05 ms): the samples
+ * then walk the cycle's phases once a second, and a few milliseconds of
+ * preemption skew which phases they see (beta read 25 % against 30 %
+ * measured on a busy CI machine). Random lengths make each sample's
+ * phase independent of the last; the shares are measured all the same.
+ */
+static double jitter(double sec)
+{
+	static unsigned long x = 88172645463325252ul;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return sec * (0.5 + (double)(x >> 11) / 9007199254740992.0);
+}
+
 __attribute__((noinline)) void run(double seconds)
 {
 	struct timespec start, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
-		alpha(0.005);
-		beta(0.003);
-		gamma_fn(0.002);
+		alpha(jitter(0.005));
+		beta(jitter(0.003));
+		gamma_fn(jitter(0.002));
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec - start.tv_sec + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
 }

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proc_text.h"
+
+/* The next line of [*p, end), without its newline: [*line, *line_end).
+ * false at the end. */
+static bool next_line(const char **p, const char *end, const char **line, const char **line_end)
+{
+	const char *eol;
+
+	if (*p >= end)
+		return false;
+	eol = memchr(*p, '\n', end - *p);
+	if (!eol)
+		eol = end;
+	*line = *p;
+	*line_end = eol;
+	*p = eol < end ? eol + 1 : end;
+	return true;
+}
+
+/* A line copied NUL-terminated for sscanf, cut at size - 1 bytes (the
+ * lines wanted are short: a longer one is no match anyway). */
+static const char *copy_line(const char *s, const char *e, char *buf, size_t size)
+{
+	size_t n = (size_t)(e - s) < size - 1 ? (size_t)(e - s) : size - 1;
+
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	return buf;
+}
+
+int proc_status_uids(const char *text, size_t len, uid_t uids[4])
+{
+	const char *p = text, *end = text + len, *s, *e;
+	char line[256];
+
+	while (next_line(&p, end, &s, &e)) {
+		unsigned a, b, c, d;
+
+		if (sscanf(copy_line(s, e, line, sizeof(line)), "Uid: %u %u %u %u", &a, &b, &c,
+			   &d) == 4) {
+			uids[0] = a, uids[1] = b, uids[2] = c, uids[3] = d;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int proc_status_threads(const char *text, size_t len, uint32_t *tgid, unsigned *threads)
+{
+	const char *p = text, *end = text + len, *s, *e;
+	char line[128];
+	int found = 0;
+
+	while (next_line(&p, end, &s, &e)) {
+		copy_line(s, e, line, sizeof(line));
+		if (sscanf(line, "Tgid: %" SCNu32, tgid) == 1)
+			found |= 1;
+		else if (sscanf(line, "Threads: %u", threads) == 1)
+			found |= 2;
+	}
+	return found == 3 ? 0 : -ENOENT;
+}
+
+bool proc_cgroup_under(const char *text, size_t len, const char *cgroup)
+{
+	const char *p = text, *end = text + len, *s, *e;
+	size_t l = strlen(cgroup);
+
+	while (next_line(&p, end, &s, &e)) {
+		size_t n;
+
+		/* cgroup v2: "0::/path" */
+		if (e - s < 3 || memcmp(s, "0::", 3))
+			continue;
+		s += 3;
+		n = e - s;
+		if (n >= l && !memcmp(s, cgroup, l) &&
+		    (n == l || s[l] == '/' || (l == 1 && cgroup[0] == '/')))
+			return true;
+	}
+	return false;
+}
+
+int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps)
+{
+	static const char key[] = "\nCapEff:\t";
+	const char *end = text + len;
+
+	for (const char *p = text; p < end; p++) {
+		uint64_t v = 0;
+		int digits = 0;
+
+		if ((size_t)(end - p) < sizeof(key) - 1 || memcmp(p, key, sizeof(key) - 1))
+			continue;
+		for (p += sizeof(key) - 1; p < end && digits < 16; p++, digits++) {
+			int d = *p >= '0' && *p <= '9' ? *p - '0' :
+				*p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+
+			if (d < 0)
+				break;
+			v = v << 4 | (uint64_t)d;
+		}
+		if (digits == 0 || p == end || *p != '\n')
+			return -ENOENT;
+		*caps = v;
+		return 0;
+	}
+	return -ENOENT;
+}

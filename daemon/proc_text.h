@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Parsers of /proc/PID text files (status, cgroup): pure functions of the
+ * text, which need not end with a NUL, so that they are fuzzed
+ * (tests/fuzz/fuzz_procstatus.c). The callers read the files.
+ */
+#ifndef PPROFD_PROC_TEXT_H
+#define PPROFD_PROC_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Bytes read of /proc/PID/status: its Groups line holds up to 65536 ids. */
+#define PROC_STATUS_MAX (1u << 20)
+/* Bytes read of /proc/PID/cgroup: a line per hierarchy, paths < 4 KiB. */
+#define PROC_CGROUP_MAX (256u << 10)
+
+/* The real, effective, saved and fs uids of /proc/PID/status's "Uid:"
+ * line: 0, or -ENOENT without one. */
+int proc_status_uids(const char *text, size_t len, uid_t uids[4]);
+/* Its "Tgid:" and "Threads:" lines: 0, or -ENOENT without both. */
+int proc_status_threads(const char *text, size_t len, uint32_t *tgid, unsigned *threads);
+/* Its "CapEff:" line (the effective capabilities): 0 with *caps set, or
+ * -ENOENT without a well-formed one. */
+int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps);
+/* Whether /proc/PID/cgroup puts the process in cgroup v2 `cgroup` ("0::"
+ * line) or below it; "/" holds every process. */
+bool proc_cgroup_under(const char *text, size_t len, const char *cgroup);
+
+#endif

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "proc_text.h"
+#include "test.h"
+
+#define T(s) s, sizeof(s) - 1
+
+static const char status[] = "Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t4242\n"
+			     "Ngid:\t0\nPid:\t4243\nPPid:\t1\nTracerPid:\t0\n"
+			     "Uid:\t1000\t1000\t1001\t1000\nGid:\t100\t100\t100\t100\n"
+			     "NStgid:\t7\nThreads:\t3\n";
+
+static void test_status(void)
+{
+	uid_t uids[4] = {0};
+	uint32_t tgid = 0;
+	unsigned threads = 0;
+
+	ASSERT_OK(proc_status_uids(T(status), uids));
+	ASSERT_EQ(uids[0], 1000);
+	ASSERT_EQ(uids[2], 1001);
+	ASSERT_EQ(uids[3], 1000);
+	ASSERT_OK(proc_status_threads(T(status), &tgid, &threads));
+	ASSERT_EQ(tgid, 4242); /* not NStgid's */
+	ASSERT_EQ(threads, 3);
+	/* cut before Threads; a line that only ends in "Uid:" */
+	ASSERT_EQ(proc_status_threads(status, strstr(status, "NStgid") - status, &tgid, &threads),
+		  -ENOENT);
+	ASSERT_EQ(proc_status_uids(T("Name:\tx Uid: 1 2 3 4\nUid:\t1 2\n"), uids), -ENOENT);
+	/* the text need not end with a NUL, nor with a newline */
+	ASSERT_OK(proc_status_uids("Uid:\t5 6 7 8" "garbage", 12, uids));
+	ASSERT_EQ(uids[3], 8);
+}
+
+/* The target names the process's cgroup v2 or one of its parents. */
+static void test_cgroup(void)
+{
+	static const struct {
+		const char *file, *target;
+		bool want;
+	} cases[] = {
+		{"0::/system.slice/app.service\n", "/system.slice/app.service", true},
+		{"0::/system.slice/app.service\n", "/system.slice", true},
+		{"0::/system.slice/app.service\n", "/system", false},
+		{"0::/system.slice/app.service\n", "/", true},
+		{"0::/\n", "/", true},
+		{"0::/system.slice\n", "/system.slice/app.service", false},
+		{"1:cpu:/system.slice\n0::/user.slice\n", "/system.slice", false}, /* v1 lines */
+		{"4:memory:/x\n0::/x/y", "/x", true}, /* no final newline */
+		{"", "/", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ASSERT_TRUE(proc_cgroup_under(cases[i].file, strlen(cases[i].file), cases[i].target) ==
+				    cases[i].want,
+			    "case %zu: %s in %s", i, cases[i].target, cases[i].file);
+}
+
+static void test_cap_eff(void)
+{
+	static const char ok[] = "Name:\tx\nCapPrm:\t0000000000000001\nCapEff:\t0000000000080000\n"
+				 "CapBnd:\t000001ffffffffff\n";
+	uint64_t caps = 0;
+
+	ASSERT_OK(proc_status_cap_eff(ok, sizeof(ok) - 1, &caps));
+	ASSERT_EQ(caps, 1ull << CAP_SYS_PTRACE);
+	/* the line cut short by the end of what was read: not trusted */
+	ASSERT_EQ(proc_status_cap_eff(ok, 50, &caps), -ENOENT);
+	ASSERT_EQ(proc_status_cap_eff(ok, 33, &caps), -ENOENT);
+	ASSERT_EQ(proc_status_cap_eff("Name:\tx\nCapEff:\tzz\n", 19, &caps), -ENOENT);
+	ASSERT_EQ(proc_status_cap_eff("Name:\tx\nCapEff:\t0123456789abcdef0\n", 34, &caps), -ENOENT);
+	ASSERT_EQ(proc_status_cap_eff("CapEff:\tffffffff\n", 17, &caps), -ENOENT); /* not a line start */
+	ASSERT_EQ(proc_status_cap_eff("", 0, &caps), -ENOENT);
+}
+
+static void test_own_status(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n = read(fd, buf, sizeof(buf));
+	uint64_t caps;
+
+	close(fd);
+	ASSERT_TRUE(n > 0, "read /proc/self/status");
+	ASSERT_OK(proc_status_cap_eff(buf, n, &caps));
+}
+
+int main(void)
+{
+	RUN_TEST(test_status);
+	RUN_TEST(test_cgroup);
+	RUN_TEST(test_cap_eff);
+	RUN_TEST(test_own_status);
+	return TEST_MAIN_END();
+}
