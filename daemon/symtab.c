@@ -1263,18 +1263,34 @@ static void cache_drop(struct symtab_cache *c, struct centry *e)
 	free(e);
 }
 
+/* Another reference than the cache's: a mapping still uses the file. */
+static bool entry_held(const struct centry *e)
+{
+	return e->s && atomic_load_explicit(&e->s->refs, memory_order_relaxed) > 1;
+}
+
 /* Evicts from the cold end, but keeps the most recent file even when it
  * alone is over budget: reloading it on every use would be worse. Files
- * being loaded stay: their loads would only start again. */
+ * being loaded stay: their loads would only start again. Files a mapping
+ * holds stay too: dropping them frees nothing, and the next process that
+ * maps one would load a second copy (whose DWARF the total limit refuses);
+ * they go to the warm end, being in use, and a pass looks at TRIM_STEPS
+ * entries at most, since held files can keep the cache over its budget. */
+#define TRIM_STEPS 64
+
 static void cache_trim(struct symtab_cache *c)
 {
-	struct centry *e = c->lru.prev;
+	struct centry *e = c->lru.prev, *newest = c->lru.next;
 
-	while ((c->st.files > c->max_files || c->bytes > c->max_bytes) && e != &c->lru &&
-	       e != c->lru.next) {
+	for (unsigned steps = 0; (c->st.files > c->max_files || c->bytes > c->max_bytes) &&
+				 e != &c->lru && e != newest && steps < TRIM_STEPS;
+	     steps++) {
 		struct centry *prev = e->prev;
 
-		if (!e->loading) {
+		if (entry_held(e)) {
+			lru_unlink(e);
+			lru_push_front(c, e);
+		} else if (!e->loading) {
 			cache_drop(c, e);
 			c->st.evictions++;
 		}
