@@ -269,13 +269,13 @@ unsigned cfi_cache__collect(struct cfi_cache *c)
 	return n;
 }
 
-/* Until e's load has ended (the caller cannot do without its table). */
-static void wait_loaded(struct cfi_cache *c, struct cfi_ref *e)
+/* Until e's load has ended or deadline (CLOCK_MONOTONIC ns) has passed. */
+static void wait_loaded(struct cfi_cache *c, struct cfi_ref *e, uint64_t deadline_ns)
 {
 	c->st.waits++;
-	while (e->loading) {
-		loader__wait(c->ld, UINT64_MAX);
-		cfi_cache__collect(c);
+	while (e->loading && mono_ns() < deadline_ns) {
+		if (loader__wait(c->ld, deadline_ns))
+			cfi_cache__collect(c);
 	}
 }
 
@@ -320,7 +320,7 @@ static void log_deferred(struct cfi_cache *c)
 			 LOADER_QUEUE_MAX, n);
 }
 
-struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, bool wait)
+struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, uint64_t deadline_ns)
 {
 	struct cfi_ref *e, *r;
 	struct cfi_table *t;
@@ -341,8 +341,8 @@ struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, bool wait)
 		lru_unlink(e);
 		lru_push_front(c, e);
 		r = cfi_ref__get(e); /* before waiting: the wait may evict it */
-		if (e->loading && wait)
-			wait_loaded(c, e);
+		if (e->loading && deadline_ns)
+			wait_loaded(c, e, deadline_ns);
 		return r;
 	}
 	now = mono_ns();
@@ -358,9 +358,12 @@ struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, bool wait)
 	}
 	c->st.misses++;
 	r = cfi_ref__get(e);
-	if (c->ld && !wait) {
-		if (load_start(c, e, fd))
+	if (c->ld) {
+		if (load_start(c, e, fd)) {
+			if (deadline_ns)
+				wait_loaded(c, e, deadline_ns);
 			return r;
+		}
 		err = errno;
 		if (err == EAGAIN)
 			log_deferred(c);
@@ -381,7 +384,8 @@ struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, bool wait)
 	return r;
 }
 
-const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r, bool wait)
+const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r,
+					 uint64_t deadline_ns)
 {
 	if (!r->cached)
 		return NULL;
@@ -390,10 +394,9 @@ const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r,
 		lru_push_front(c, r);
 	}
 	if (r->loading) {
-		if (!wait)
-			return NULL;
-		wait_loaded(c, r);
-		if (!r->cached)
+		if (deadline_ns)
+			wait_loaded(c, r, deadline_ns);
+		if (r->loading || !r->cached)
 			return NULL;
 	}
 	return r->t;

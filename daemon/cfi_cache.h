@@ -42,21 +42,23 @@ unsigned cfi_cache__collect(struct cfi_cache *c);
 void cfi_cache__free(struct cfi_cache *c);
 
 /* The entry of the file open at fd, loading its table on a miss: in the
- * loader thread unless wait (or there is none). A new reference, or NULL +
- * errno when the file cannot be looked at or loading failed for a passing
- * reason (ENOMEM; EAGAIN: this second's loading budget is spent or too
- * many loads wait, ask again later). */
-struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, bool wait);
+ * loader thread (here when there is none), waited for until deadline_ns
+ * (CLOCK_MONOTONIC; 0: not at all). A new reference, or NULL + errno when
+ * the file cannot be looked at or loading failed for a passing reason
+ * (ENOMEM; EAGAIN: this second's loading budget is spent or too many
+ * loads wait, ask again later). */
+struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, uint64_t deadline_ns);
 struct cfi_ref *cfi_ref__get(struct cfi_ref *r); /* +1; NULL is fine */
 void cfi_ref__put(struct cfi_ref *r);            /* -1; NULL is fine */
 /* Whether the entry is still in a cache (else: put it, get it again). */
 bool cfi_ref__cached(const struct cfi_ref *r);
 /* Whether its table is being loaded. */
 bool cfi_ref__loading(const struct cfi_ref *r);
-/* The entry's table (NULL: the file has none, or it is loading and not
- * wait), marked recently used. Valid until the next cfi_cache__get,
- * __table or __collect. */
-const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r, bool wait);
+/* The entry's table (NULL: the file has none, or it is still loading at
+ * deadline_ns, as in cfi_cache__get), marked recently used. Valid until
+ * the next cfi_cache__get, __table or __collect. */
+const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r,
+					 uint64_t deadline_ns);
 
 struct cfi_cache_stats {
 	uint64_t hits, misses, evictions;

@@ -506,18 +506,29 @@ static const struct {
  * The allocator's file is the user's: libelf reads it (ELF_C_READ), since
  * a mapping of it (ELF_C_READ_MMAP) would SIGBUS the daemon when the user
  * cuts the file while we read; and only sections up to this size, since
- * what it reads it holds in memory. Real .dynsym, .dynstr and .rela
- * sections are well under it.
+ * what it reads it holds in memory and scans on the event loop: a crafted
+ * libc.so.6 at the limit (174,000 symbols) costs 29 ms, an allocator's
+ * tail-jump search 41 ms (64 MiB cost 1 s). Real allocators are far under
+ * it (libc's .dynsym: 73 KiB); an executable over it (node's .dynstr:
+ * 5.3 MiB) is taken not to define malloc itself.
  */
-#define ELF_SECTION_MAX (64u << 20)
+#define ELF_SECTION_MAX (4u << 20)
 
-/* Whether section idx (a string table) is small enough to read. */
-static bool section_small(Elf *e, size_t idx)
+/* A string table's bytes, when small enough to read and NUL-terminated
+ * (then every name in it ends inside it). */
+static bool strtab_of(Elf *e, size_t idx, const char **buf, size_t *size)
 {
 	Elf_Scn *scn = elf_getscn(e, idx);
+	Elf_Data *d;
 	GElf_Shdr sh;
 
-	return scn && gelf_getshdr(scn, &sh) && sh.sh_size <= ELF_SECTION_MAX;
+	if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_STRTAB ||
+	    sh.sh_size > ELF_SECTION_MAX || !(d = elf_getdata(scn, NULL)) || !d->d_buf ||
+	    !d->d_size || ((const char *)d->d_buf)[d->d_size - 1])
+		return false;
+	*buf = d->d_buf;
+	*size = d->d_size;
+	return true;
 }
 
 /* The file offsets and sizes of the functions named in names[] defined in
@@ -540,11 +551,13 @@ static int dynsym_offsets_of(int fd, const char *const *names, size_t nnames, ui
 		return -EINVAL;
 	}
 	while ((scn = elf_nextscn(e, scn))) {
+		const char *str;
+		size_t strsz;
 		GElf_Shdr sh;
 		Elf_Data *d;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize ||
-		    sh.sh_size > ELF_SECTION_MAX || !section_small(e, sh.sh_link))
+		    sh.sh_size > ELF_SECTION_MAX || !strtab_of(e, sh.sh_link, &str, &strsz))
 			continue;
 		d = elf_getdata(scn, NULL);
 		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
@@ -552,11 +565,10 @@ static int dynsym_offsets_of(int fd, const char *const *names, size_t nnames, ui
 			const char *name;
 
 			if (!gelf_getsym(d, i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value)
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value ||
+			    sym.st_name >= strsz)
 				continue;
-			name = elf_strptr(e, sh.sh_link, sym.st_name);
-			if (!name)
-				continue;
+			name = str + sym.st_name;
 			for (size_t k = 0; k < nnames; k++) {
 				if (off[k] || strcmp(name, names[k]))
 					continue;
@@ -718,30 +730,28 @@ static bool got_slot_symbol(Elf *e, uint64_t slot, char *name, size_t namelen)
 		GElf_Shdr sh, dsh;
 		Elf_Scn *dyn;
 		Elf_Data *d, *dd;
+		const char *str;
+		size_t strsz;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
 		    sh.sh_size > ELF_SECTION_MAX)
 			continue;
 		dyn = elf_getscn(e, sh.sh_link);
 		if (!dyn || !gelf_getshdr(dyn, &dsh) || dsh.sh_type != SHT_DYNSYM ||
-		    dsh.sh_size > ELF_SECTION_MAX || !section_small(e, dsh.sh_link))
+		    dsh.sh_size > ELF_SECTION_MAX || !strtab_of(e, dsh.sh_link, &str, &strsz))
 			continue;
 		d = elf_getdata(scn, NULL);
 		dd = elf_getdata(dyn, NULL);
 		for (size_t i = 0; d && dd && i < sh.sh_size / sh.sh_entsize; i++) {
 			GElf_Rela r;
 			GElf_Sym sym;
-			const char *n;
 
 			if (!gelf_getrela(d, i, &r) || r.r_offset != slot ||
 			    (GELF_R_TYPE(r.r_info) != R_X86_64_JUMP_SLOT &&
 			     GELF_R_TYPE(r.r_info) != R_X86_64_GLOB_DAT) ||
-			    !gelf_getsym(dd, GELF_R_SYM(r.r_info), &sym))
+			    !gelf_getsym(dd, GELF_R_SYM(r.r_info), &sym) || sym.st_name >= strsz)
 				continue;
-			n = elf_strptr(e, dsh.sh_link, sym.st_name);
-			if (!n)
-				continue;
-			snprintf(name, namelen, "%s", n);
+			snprintf(name, namelen, "%s", str + sym.st_name);
 			return true;
 		}
 	}

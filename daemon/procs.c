@@ -31,7 +31,8 @@ struct procs {
 	struct cfi_cache *cfi;
 	struct procs_stats st;
 	uint64_t last_ns; /* newest time seen */
-	uint64_t sym_wait_start, sym_wait_spent; /* this second's waits for symbols */
+	/* this second's waits for the loader threads (symbols, tables) */
+	uint64_t wait_start, wait_spent, wait_budget;
 };
 
 static bool pid_eq(const void *item, const void *key)
@@ -48,7 +49,27 @@ struct procs *procs__new(unsigned max_images, struct symtab_cache *cache, size_t
 	p->max_images = max_images;
 	p->cache = cache;
 	p->agg_bytes = agg_bytes;
+	p->wait_budget = LOADER_WAIT_NS;
 	return p;
+}
+
+void procs__set_wait_budget(struct procs *p, uint64_t ns_per_sec)
+{
+	p->wait_budget = ns_per_sec;
+}
+
+/* When a wait for a loader thread that starts at now must end: what is
+ * left of this second's budget (0: none left, do not wait). */
+static uint64_t wait_deadline(struct procs *p, uint64_t now)
+{
+	if (now - p->wait_start >= 1000000000ull) {
+		p->wait_start = now;
+		p->wait_spent = 0;
+	}
+	if (p->wait_spent >= p->wait_budget)
+		return 0;
+	return p->wait_budget - p->wait_spent > UINT64_MAX - now ? UINT64_MAX
+								 : now + p->wait_budget - p->wait_spent;
 }
 
 static void maps_free(struct mapping *maps, unsigned n)
@@ -545,12 +566,8 @@ void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m)
 	if (!m->sym_pending)
 		return;
 	now = mono_ns();
-	if (now - p->sym_wait_start >= 1000000000ull) {
-		p->sym_wait_start = now;
-		p->sym_wait_spent = 0;
-	}
-	attach_symtab(p, m, p->sym_wait_spent < SYM_WAIT_NS ? now + SYM_WAIT_NS - p->sym_wait_spent : 0);
-	p->sym_wait_spent += mono_ns() - now;
+	attach_symtab(p, m, wait_deadline(p, now));
+	p->wait_spent += mono_ns() - now;
 	if (!m->sym_pending)
 		return;
 	n = ++p->st.symtab_not_ready;
@@ -628,6 +645,8 @@ int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_h
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
 				       uint64_t *file_offset, bool wait)
 {
+	const struct cfi_table *t = NULL;
+	uint64_t now = 0, deadline = 0;
 	struct mapping *m;
 
 	if (!p->cfi || !img || !(m = procs__find_mapping(p, img, pc))) {
@@ -640,6 +659,10 @@ const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint6
 		cfi_ref__put(m->cfi);
 		m->cfi = NULL;
 		m->cfi_resolved = false;
+	}
+	if (wait) {
+		now = mono_ns();
+		deadline = wait_deadline(p, now);
 	}
 	if (!m->cfi_resolved) {
 		char buf[4096], root[64];
@@ -655,22 +678,26 @@ const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint6
 			errno = ENOENT;
 			return NULL;
 		}
-		m->cfi = cfi_cache__get(p->cfi, fd, wait);
+		m->cfi = cfi_cache__get(p->cfi, fd, deadline);
+		close(fd);
 		if (!m->cfi && errno == EAGAIN) {
 			m->cfi_resolved = false; /* put off: the next sample asks again */
-			close(fd);
-			errno = EAGAIN;
-			return NULL;
+			goto out;
 		}
-		close(fd);
 	}
-	if (m->cfi && !wait && cfi_ref__loading(m->cfi)) {
+	if (m->cfi)
+		t = cfi_cache__table(p->cfi, m->cfi, deadline);
+	if (!t && m->cfi && cfi_ref__loading(m->cfi)) {
+		/* still loading after what this second allows to wait */
 		p->st.cfi_not_ready++;
 		errno = EAGAIN;
-		return NULL;
+	} else if (!t) {
+		errno = ENOENT;
 	}
-	errno = ENOENT;
-	return m->cfi ? cfi_cache__table(p->cfi, m->cfi, wait) : NULL;
+out:
+	if (wait)
+		p->wait_spent += mono_ns() - now;
+	return t;
 }
 
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)

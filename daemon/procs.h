@@ -83,21 +83,28 @@ struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t_ns);
  * (while the process is most likely still alive to be read). */
 struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t addr);
 /*
- * Before a frame in m is named: waits for m's symbols if they are still
- * loading in the symbol cache's thread, at most SYM_WAIT_NS of every
- * second (the event loop waits meanwhile). A frame whose symbols are not
- * in by then goes without a name in this profile (symbols_not_ready).
+ * The event loop waits for the loader threads (symbols, unwind tables) at
+ * most this long in every second, so that it stays responsive whatever
+ * the files a user's process maps; what is not in by then goes without:
+ * a frame unnamed in this profile, a stack walked by frame pointer.
  */
-#define SYM_WAIT_NS 50000000ull
+#define LOADER_WAIT_NS 50000000ull
+void procs__set_wait_budget(struct procs *p, uint64_t ns_per_sec); /* for tests */
+/*
+ * Before a frame in m is named: waits for m's symbols if they are still
+ * loading in the symbol cache's thread, within the budget above. A frame
+ * whose symbols are not in by then goes without a name in this profile
+ * (symbols_not_ready).
+ */
 void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m);
 /* The CFI cache procs__cfi_for loads through (not owned; NULL: none). */
 void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c);
 /* The CFI table of the file mapped at pc in img and pc's file offset in
  * it, loaded on first use (through the process's root, like symbols);
  * NULL when there is none, with errno EAGAIN when it is not there yet:
- * loading in the cache's thread (unless wait: then it is waited for), or
- * put off (the cache's budget); ask again later. Valid until the next
- * call: an unwind_find_fn. */
+ * loading in the cache's thread (wait: waited for within the loader wait
+ * budget; cfi_not_ready counts it), or put off (the cache's budget); ask
+ * again later. Valid until the next call: an unwind_find_fn. */
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
 				       uint64_t *file_offset, bool wait);
 struct ustack_hdr;

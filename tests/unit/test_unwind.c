@@ -721,6 +721,7 @@ static void test_unwind_loader_wait(void)
 	nref = unwind_user((const void *)rec, rec_len, find_self, &s, out, MAX_FRAMES);
 	self_close(&s);
 	procs__set_cfi_cache(p, cc);
+	procs__set_wait_budget(p, UINT64_MAX); /* however slow the machine */
 	ASSERT_OK(cfi_cache__start_loader(cc));
 	img = procs__image_at(p, (uint32_t)getpid(), 1);
 	if (!ASSERT_TRUE(img != NULL))
@@ -751,6 +752,53 @@ out:
 	symtab_cache__free(sc);
 }
 
+/* A caller that may wait, on a loop whose wait budget is 1 us a second:
+ * the loads go on in the thread, the stack is walked by frame pointer
+ * meanwhile (cfi_not_ready), and whole once they are in. */
+static void test_unwind_loader_wait_bounded(void)
+{
+	static uint64_t out[MAX_FRAMES];
+	struct symtab_cache *sc = symtab_cache__new(64);
+	struct cfi_cache *cc = cfi_cache__new(64, 64 << 20);
+	struct procs *p = procs__new(16, sc, 1 << 20);
+	struct procs_stats pst;
+	struct image *img;
+	struct self s;
+	int nref, n, polls = 0;
+
+	captured = 0;
+	sort_caller();
+	if (!ASSERT_TRUE(captured && self_open(&s) && sc && cc && p))
+		goto out;
+	nref = unwind_user((const void *)rec, rec_len, find_self, &s, out, MAX_FRAMES);
+	self_close(&s);
+	procs__set_cfi_cache(p, cc);
+	procs__set_wait_budget(p, 1000);
+	ASSERT_OK(cfi_cache__start_loader(cc));
+	img = procs__image_at(p, (uint32_t)getpid(), 1);
+	if (!ASSERT_TRUE(img != NULL))
+		goto out;
+	n = procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
+	procs__stats(p, &pst);
+	ASSERT_TRUE(n > 0 && n < nref, "%d frames within the budget, %d loaded", n, nref);
+	ASSERT_TRUE(pst.cfi_not_ready >= 1, "cfi_not_ready %llu",
+		    (unsigned long long)pst.cfi_not_ready);
+	while (polls < 100) {
+		struct pollfd pfd = {.fd = cfi_cache__fd(cc), .events = POLLIN};
+
+		polls++;
+		if (poll(&pfd, 1, 100) == 1 && cfi_cache__collect(cc) &&
+		    procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES,
+				       true) == nref)
+			break;
+	}
+	ASSERT_TRUE(polls < 100, "never whole");
+out:
+	procs__free(p);
+	cfi_cache__free(cc);
+	symtab_cache__free(sc);
+}
+
 int main(void)
 {
 	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
@@ -770,5 +818,6 @@ int main(void)
 	RUN_TEST(test_unwind_via_procs);
 	RUN_TEST(test_unwind_loader);
 	RUN_TEST(test_unwind_loader_wait);
+	RUN_TEST(test_unwind_loader_wait_bounded);
 	return TEST_MAIN_END();
 }
