@@ -28,6 +28,7 @@
 #include "heap.h"
 #include "cfi.h"
 #include "cfi_cache.h"
+#include "clock.h"
 #include "heap_watch.h"
 #include "wait_watch.h"
 #include "http.h"
@@ -106,14 +107,6 @@ struct daemon {
 	struct output_health out; /* full or read-only output dir: logged on change */
 };
 
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[1024];
@@ -191,7 +184,7 @@ static void check_frame_pointers(struct daemon *d, struct image *img, uint64_t p
 /* Tables came in: the processes that waited for their executable's. */
 static void retry_fp_checks(struct daemon *d)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint64_t now = mono_ns();
 
 	for (unsigned i = 0; i < d->nr_fp_checks;) {
 		struct image *img = procs__image_at(d->procs, d->fp_checks[i].pid, now);
@@ -212,7 +205,7 @@ static void retry_fp_checks(struct daemon *d)
 /* At a window's end: the bits of processes that exited or exec'd go. */
 static void forget_nofp(struct daemon *d)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint64_t now = mono_ns();
 
 	for (unsigned i = 0; i < d->nr_nofp;) {
 		struct image *img = procs__image_at(d->procs, d->nofp[i], now);
@@ -391,7 +384,7 @@ static void drain(struct daemon *d, bool all)
 	size_t n = d->nr_pending;
 	struct cpu_sample **pend = d->pending;
 
-	d->drain_t0 = all ? UINT64_MAX : now_ns(CLOCK_MONOTONIC);
+	d->drain_t0 = all ? UINT64_MAX : mono_ns();
 	/* tables loaded since: the processes and samples that waited use them */
 	if (cfi_cache__collect(d->cficache))
 		retry_fp_checks(d);
@@ -399,7 +392,7 @@ static void drain(struct daemon *d, bool all)
 	sideband__drain(d->sb, on_sideband, d);
 	if (sideband__maybe_lost(d->sb)) {
 		/* An exit may be among them: /proc says who is gone. */
-		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		uint64_t now = mono_ns();
 		unsigned ended = procs__reconcile(d->procs, now);
 
 		if (!d->sb_lost_logged_ns || now - d->sb_lost_logged_ns >= 60000000000ull) {
@@ -416,7 +409,7 @@ static void drain(struct daemon *d, bool all)
 		free(pend[i]);
 	}
 	free(pend);
-	d->backlog = cpu_sampler__drain(d->sampler, now_ns(CLOCK_MONOTONIC) +
+	d->backlog = cpu_sampler__drain(d->sampler, mono_ns() +
 						   (all ? STOP_DRAIN_BUDGET_MS : DRAIN_BUDGET_MS) *
 							   1000000ull) == 1;
 	if (d->backlog && all) {
@@ -563,7 +556,7 @@ static void notify_status(struct daemon *d)
 static void end_window(struct daemon *d)
 {
 	struct write_ctx w = {.d = d, .start = d->window_start_real.tv_sec};
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint64_t now = mono_ns();
 
 	drain(d, false);
 	w.duration = now - d->window_start_mono;
@@ -603,7 +596,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 			out[n++].value = (v);                                        \
 		}                                                                    \
 	} while (0)
-	PUT("uptime_seconds", (now_ns(CLOCK_MONOTONIC) - d->start_mono) / 1000000000);
+	PUT("uptime_seconds", (mono_ns() - d->start_mono) / 1000000000);
 	PUT("frequency_hz", d->cfg.frequency_hz);
 	PUT("interval_seconds", d->cfg.interval_sec);
 	PUT("samples", c[CPU_CNT_SAMPLES]);
@@ -866,6 +859,17 @@ static void on_ring(struct watch *w, uint32_t events)
 {
 }
 
+/* A cache's loader thread (started: err 0) and its fd on the loop, whose
+ * wake-ups are collected with the rings'. */
+static void watch_loader(struct daemon *d, struct watch *w, int err, int fd, const char *what)
+{
+	if (err < 0)
+		log_warn("%s load in the event loop: no loader thread (%s)", what, strerror(-err));
+	*w = (struct watch){.fd = fd, .fn = on_ring};
+	if (w->fd >= 0)
+		watch_add(d->epfd, w, EPOLLIN);
+}
+
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -1026,26 +1030,13 @@ int main(int argc, char **argv)
 	 * only start-up needed can go. */
 	caps__drop_unneeded();
 	/* after the drop: capabilities are a thread's, and the loaders need none */
-	{
-		int lerr = cfi_cache__start_loader(d.cficache);
-
-		if (lerr < 0)
-			log_warn("cfi: no loader thread (%s): unwind tables load in the event loop",
-				 strerror(-lerr));
-		d.cfi_w = (struct watch){.fd = cfi_cache__fd(d.cficache), .fn = on_ring};
-		if (d.cfi_w.fd >= 0)
-			watch_add(d.epfd, &d.cfi_w, EPOLLIN);
-		lerr = symtab_cache__start_loader(d.symcache);
-		if (lerr < 0)
-			log_warn("symtab: no loader thread (%s): symbols load in the event loop",
-				 strerror(-lerr));
-		d.sym_w = (struct watch){.fd = symtab_cache__fd(d.symcache), .fn = on_ring};
-		if (d.sym_w.fd >= 0)
-			watch_add(d.epfd, &d.sym_w, EPOLLIN);
-	}
+	watch_loader(&d, &d.cfi_w, cfi_cache__start_loader(d.cficache), cfi_cache__fd(d.cficache),
+		     "cfi: unwind tables");
+	watch_loader(&d, &d.sym_w, symtab_cache__start_loader(d.symcache),
+		     symtab_cache__fd(d.symcache), "symtab: symbols");
 	retention(&d);
 
-	d.start_mono = d.window_start_mono = now_ns(CLOCK_MONOTONIC);
+	d.start_mono = d.window_start_mono = mono_ns();
 	clock_gettime(CLOCK_REALTIME, &d.window_start_real);
 	last_health = d.window_start_mono;
 	log_info("pprofd %s: profiling every process at %u Hz, writing to %s every %us; "
@@ -1055,7 +1046,7 @@ int main(int argc, char **argv)
 	notify("READY=1\nSTATUS=profiling, no window written yet");
 
 	while (!d.stop) {
-		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		uint64_t now = mono_ns();
 		uint64_t window_end = d.window_start_mono + d.cfg.interval_sec * 1000000000ull;
 		uint64_t next = min_u64(window_end, now + DRAIN_PERIOD_MS * 1000000ull);
 		struct epoll_event evs[16];
@@ -1081,7 +1072,7 @@ int main(int argc, char **argv)
 		control__tick(d.control);
 		if (d.http)
 			http__run(d.http); /* resumed connections, timeouts */
-		now = now_ns(CLOCK_MONOTONIC);
+		now = mono_ns();
 		if (now >= window_end)
 			end_window(&d);
 		if (d.cfg.health_interval_sec &&
