@@ -644,25 +644,43 @@ out:
 	symtab__put(s);
 }
 
+/* The files the cache tests load: three ELF files and one that is not. */
+struct cache_files {
+	char a[PATH_MAX + 16], b[PATH_MAX + 16], c[PATH_MAX + 16], bad[PATH_MAX + 16];
+	int fa, fb, fc, fbad;
+};
+
+static void cache_files_open(struct cache_files *f)
+{
+	snprintf(f->a, sizeof(f->a), "%s/pie", tmp);
+	snprintf(f->b, sizeof(f->b), "%s/nopie", tmp);
+	snprintf(f->c, sizeof(f->c), "%s/lib.so", tmp);
+	snprintf(f->bad, sizeof(f->bad), "%s/prog.c", tmp);
+	f->fa = open(f->a, O_RDONLY);
+	f->fb = open(f->b, O_RDONLY);
+	f->fc = open(f->c, O_RDONLY);
+	f->fbad = open(f->bad, O_RDONLY);
+}
+
+static void cache_files_close(struct cache_files *f)
+{
+	close(f->fa);
+	close(f->fb);
+	close(f->fc);
+	close(f->fbad);
+}
+
 static void test_cache(void)
 {
-	char a[PATH_MAX + 16], b[PATH_MAX + 16], c[PATH_MAX + 16], bad[PATH_MAX + 16];
+	struct cache_files f;
 	struct symtab_cache *cache = symtab_cache__new(2);
 	struct symtab_cache_stats st;
 	struct symtab *s1, *s2, *s3;
-	int fa, fb, fc, fbad;
 
-	snprintf(a, sizeof(a), "%s/pie", tmp);
-	snprintf(b, sizeof(b), "%s/nopie", tmp);
-	snprintf(c, sizeof(c), "%s/lib.so", tmp);
-	snprintf(bad, sizeof(bad), "%s/prog.c", tmp);
-	fa = open(a, O_RDONLY);
-	fb = open(b, O_RDONLY);
-	fc = open(c, O_RDONLY);
-	fbad = open(bad, O_RDONLY);
+	cache_files_open(&f);
 
-	s1 = symtab_cache__get(cache, fa, "/", a);
-	s2 = symtab_cache__get(cache, fa, "/", a);
+	s1 = symtab_cache__get(cache, f.fa, "/", f.a);
+	s2 = symtab_cache__get(cache, f.fa, "/", f.a);
 	ASSERT_TRUE(s1 && s1 == s2, "second get is the same symtab");
 	symtab_cache__stats(cache, &st);
 	ASSERT_EQ(st.misses, 1);
@@ -673,31 +691,31 @@ static void test_cache(void)
 
 	/* files held elsewhere are not evicted: a second process that maps
 	 * one gets the same symtab, not a second load */
-	s2 = symtab_cache__get(cache, fb, "/", b);
-	s3 = symtab_cache__get(cache, fc, "/", c);
+	s2 = symtab_cache__get(cache, f.fb, "/", f.b);
+	s3 = symtab_cache__get(cache, f.fc, "/", f.c);
 	ASSERT_TRUE(s2 && s3);
 	symtab_cache__stats(cache, &st);
 	ASSERT_EQ(st.evictions, 0);
 	ASSERT_EQ(st.files, 3);
-	ASSERT_TRUE(symtab_cache__get(cache, fa, "/", a) == s1, "a held file is a hit over the limit");
+	ASSERT_TRUE(symtab_cache__get(cache, f.fa, "/", f.a) == s1, "a held file is a hit over the limit");
 	symtab__put(s1);
 	/* let go, the coldest (b) goes at the next use */
 	symtab__put(s2);
-	symtab__put(symtab_cache__get(cache, fc, "/", c));
+	symtab__put(symtab_cache__get(cache, f.fc, "/", f.c));
 	symtab_cache__stats(cache, &st);
 	ASSERT_EQ(st.evictions, 1);
 	ASSERT_EQ(st.files, 2);
 	ASSERT_EQ(st.misses, 3);
-	check_fn(s1, a, "beta", "beta");
+	check_fn(s1, f.a, "beta", "beta");
 	symtab__put(s1);
 	symtab__put(s3);
 
 	/* failures are remembered */
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get(cache, fbad, "/", bad));
+	ASSERT_TRUE(!symtab_cache__get(cache, f.fbad, "/", f.bad));
 	ASSERT_EQ(errno, ENOEXEC);
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get(cache, fbad, "/", bad));
+	ASSERT_TRUE(!symtab_cache__get(cache, f.fbad, "/", f.bad));
 	ASSERT_EQ(errno, ENOEXEC);
 	symtab_cache__stats(cache, &st);
 	ASSERT_EQ(st.failures, 1);
@@ -709,10 +727,7 @@ static void test_cache(void)
 	symtab_cache__stats(cache, &st);
 	ASSERT_EQ(st.files, 1);
 	symtab_cache__free(cache);
-	close(fa);
-	close(fb);
-	close(fc);
-	close(fbad);
+	cache_files_close(&f);
 }
 
 /* With the loader thread: a miss returns at once and loads in the thread;
@@ -720,30 +735,22 @@ static void test_cache(void)
  * below do not depend on how fast the thread is. */
 static void test_cache_loader(void)
 {
-	char a[PATH_MAX + 16], b[PATH_MAX + 16], c[PATH_MAX + 16], bad[PATH_MAX + 16];
+	struct cache_files f;
 	struct symtab_cache *cache = symtab_cache__new(2);
 	struct symtab_key ka, kb, kc, kbad;
 	struct symtab_cache_stats st;
 	struct symtab *s1, *s2, *s3;
-	int fa, fb, fc, fbad;
 
-	snprintf(a, sizeof(a), "%s/pie", tmp);
-	snprintf(b, sizeof(b), "%s/nopie", tmp);
-	snprintf(c, sizeof(c), "%s/lib.so", tmp);
-	snprintf(bad, sizeof(bad), "%s/prog.c", tmp);
-	fa = open(a, O_RDONLY);
-	fb = open(b, O_RDONLY);
-	fc = open(c, O_RDONLY);
-	fbad = open(bad, O_RDONLY);
+	cache_files_open(&f);
 	ASSERT_EQ(symtab_cache__start_loader(cache), 0);
 	ASSERT_TRUE(symtab_cache__fd(cache) >= 0);
 
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fa, "/", a, &ka));
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka));
 	ASSERT_EQ(errno, EAGAIN);
 	/* not taken in yet: a second ask and a find without wait say so */
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fa, "/", a, &ka));
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka));
 	ASSERT_EQ(errno, EAGAIN);
 	errno = 0;
 	ASSERT_TRUE(!symtab_cache__find(cache, &ka, 0));
@@ -751,8 +758,8 @@ static void test_cache_loader(void)
 	s1 = symtab_cache__find(cache, &ka, UINT64_MAX);
 	ASSERT_TRUE(s1 != NULL, "the load is in after a wait");
 	if (s1)
-		check_fn(s1, a, "beta", "beta");
-	s2 = symtab_cache__get_nowait(cache, fa, "/", a, &ka);
+		check_fn(s1, f.a, "beta", "beta");
+	s2 = symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka);
 	ASSERT_TRUE(s2 == s1, "a loaded file is a hit");
 	symtab__put(s2);
 	symtab_cache__stats(cache, &st);
@@ -760,7 +767,7 @@ static void test_cache_loader(void)
 
 	/* a file that does not load: its error, remembered */
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fbad, "/", bad, &kbad));
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fbad, "/", f.bad, &kbad));
 	ASSERT_EQ(errno, EAGAIN);
 	errno = 0;
 	ASSERT_TRUE(!symtab_cache__find(cache, &kbad, UINT64_MAX));
@@ -771,8 +778,8 @@ static void test_cache_loader(void)
 
 	/* loading files are not evicted; loaded ones no one holds make room */
 	symtab__put(s1);
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fb, "/", b, &kb));
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fc, "/", c, &kc));
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fb, "/", f.b, &kb));
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fc, "/", f.c, &kc));
 	symtab_cache__stats(cache, &st);
 	ASSERT_EQ(st.files, 4);
 	s2 = symtab_cache__find(cache, &kb, UINT64_MAX);
@@ -788,21 +795,18 @@ static void test_cache_loader(void)
 	symtab__put(s3);
 
 	/* the synchronous get waits for a load in the thread */
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fa, "/", a, &ka));
-	s1 = symtab_cache__get(cache, fa, "/", a);
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka));
+	s1 = symtab_cache__get(cache, f.fa, "/", f.a);
 	ASSERT_TRUE(s1 != NULL, "get waits for the thread's load");
 	symtab__put(s1);
 
 	/* freed with loads queued: nothing leaks (ASan) */
-	symtab__put(symtab_cache__get_nowait(cache, fb, "/", b, &kb)); /* queued or cached */
+	symtab__put(symtab_cache__get_nowait(cache, f.fb, "/", f.b, &kb)); /* queued or cached */
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, fbad, "/", bad, &kbad));
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fbad, "/", f.bad, &kbad));
 	ASSERT_EQ(errno, EAGAIN); /* evicted for room: loaded again */
 	symtab_cache__free(cache);
-	close(fa);
-	close(fb);
-	close(fc);
-	close(fbad);
+	cache_files_close(&f);
 }
 
 /* Every function libc exports is found at its own address. */
