@@ -624,6 +624,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("symbol_loads_queued", ss.queued);
 	PUT("symbol_loads_deferred", ps.symtab_deferred);
 	PUT("symbols_not_ready", ps.symtab_not_ready);
+	PUT("lines_not_ready", ps.lines_not_ready);
 	{
 		struct cfi_cache_stats cs;
 

@@ -531,6 +531,7 @@ static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m
 		return;
 	}
 	m->symtab = symtab_cache__get_nowait(p->cache, fd, root, buf, &m->sym_key);
+	symtab_cache__want_lines(p->cache, m->symtab);
 	if (!m->symtab && errno == EAGAIN) {
 		m->sym_pending = true; /* opened while the process lives: the thread has it */
 	} else if (!m->symtab && errno == EBUSY) {
@@ -553,6 +554,7 @@ static void attach_symtab(struct procs *p, struct mapping *m, uint64_t deadline_
 	m->symtab = symtab_cache__find(p->cache, &m->sym_key, deadline_ns);
 	if (m->symtab || errno != EAGAIN)
 		m->sym_pending = false;
+	symtab_cache__want_lines(p->cache, m->symtab);
 	if (!m->symtab && errno == ESTALE)
 		m->resolved = false; /* evicted before it was taken: open it again */
 	else if (!m->symtab && errno != EAGAIN)
@@ -575,6 +577,22 @@ void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m)
 		log_info("symtab: pid %u: the symbols of %s are still loading: its frames go "
 			 "unnamed in this profile (%" PRIu64 " frames so far, symbols_not_ready)",
 			 img->pid, m->path, n);
+}
+
+bool procs__await_lines(struct procs *p, struct image *img, struct mapping *m)
+{
+	uint64_t now = mono_ns(), n;
+	bool lines = symtab_cache__await_lines(p->cache, m->symtab, wait_deadline(p, now));
+
+	p->wait_spent += mono_ns() - now;
+	if (lines || errno != EAGAIN)
+		return lines;
+	n = ++p->st.lines_not_ready;
+	if (!(n & (n - 1)))
+		log_info("symtab: pid %u: the line numbers of %s are still loading: its frames go "
+			 "without them in this profile (%" PRIu64 " so far, lines_not_ready)",
+			 img->pid, m->path, n);
+	return false;
 }
 
 static struct mapping *find_mapping(struct image *img, uint64_t addr)

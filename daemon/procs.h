@@ -66,6 +66,7 @@ struct procs_stats {
 	uint64_t symtab_fail;    /* mappings whose file could not be loaded */
 	uint64_t symtab_deferred;  /* symbol loads put off: too many waited */
 	uint64_t symtab_not_ready; /* frames named while their symbols still loaded */
+	uint64_t lines_not_ready;  /* mappings written while their DWARF still loaded */
 	uint64_t cfi_fail;       /* mappings whose file could not be opened for CFI */
 	uint64_t cfi_not_ready;  /* lookups (not wait) whose table was still loading */
 };
@@ -97,6 +98,10 @@ void procs__set_wait_budget(struct procs *p, uint64_t ns_per_sec); /* for tests 
  * (symbols_not_ready).
  */
 void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m);
+/* Whether m's file has lines (DWARF), waiting for their load in the
+ * symbol cache's thread within the same budget; a file whose lines are
+ * not in by then has none in this profile (lines_not_ready). */
+bool procs__await_lines(struct procs *p, struct image *img, struct mapping *m);
 /* The CFI cache procs__cfi_for loads through (not owned; NULL: none). */
 void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c);
 /* The CFI table of the file mapped at pc in img and pc's file offset in

@@ -51,7 +51,8 @@ static struct mapping *named_mapping(struct procs *procs, struct image *img, uin
 	return m;
 }
 
-static uint64_t mapping_id(struct pprof *p, const struct mapping *m)
+static uint64_t mapping_id(struct pprof *p, struct procs *procs, struct image *img,
+			   struct mapping *m)
 {
 	struct pprof_mapping pm = {
 		.start = m->start,
@@ -63,8 +64,8 @@ static uint64_t mapping_id(struct pprof *p, const struct mapping *m)
 		.has_functions = m->symtab && symtab__has_functions(m->symtab),
 	};
 
-	/* Loads the file's DWARF the first time it is in a profile. */
-	if (m->symtab && symtab__has_lines(m->symtab))
+	/* The file's DWARF, loaded in the symbol cache's thread. */
+	if (m->symtab && procs__await_lines(procs, img, m))
 		pm.has_filenames = pm.has_line_numbers = pm.has_inline_frames = true;
 
 	return pprof__mapping(p, &pm);
@@ -91,7 +92,7 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 		loc = pprof__find_location(p, mid, addr);
 		return loc ? loc : pprof__location(p, mid, addr, NULL, 0);
 	}
-	mid = mapping_id(p, m);
+	mid = mapping_id(p, procs, img, m);
 	loc = pprof__find_location(p, mid, addr);
 	if (loc)
 		return loc;
@@ -119,7 +120,7 @@ void stack_profile__begin_image(struct pprof *p, struct procs *procs, struct ima
 	for (unsigned i = 0; i < img->nr_maps; i++) {
 		if (img->maps[i].path && img->maps[i].path[0] == '/') {
 			named_mapping(procs, img, img->maps[i].start);
-			mapping_id(p, &img->maps[i]);
+			mapping_id(p, procs, img, &img->maps[i]);
 			break;
 		}
 	}

@@ -95,11 +95,13 @@ struct symtab {
 	bool arena_full_logged;
 	/*
 	 * DWARF: dw_fd is the file that holds it, open until the first
-	 * symtab__has_lines() loads it (under dw_lock, as every lookup).
+	 * symtab__has_lines() loads it (under dw_lock, as every lookup). When
+	 * the cache's thread has been asked to (dw_queued), lookups do not
+	 * wait for it: they go without lines until it is done (dw_tried).
 	 */
 	pthread_mutex_t dw_lock;
 	int dw_fd;
-	atomic_bool dw_tried;
+	atomic_bool dw_tried, dw_queued;
 	struct dwlines *_Atomic dw;
 	atomic_size_t dw_mem;
 };
@@ -866,6 +868,17 @@ bool symtab__has_lines(const struct symtab *cs)
 	return d != NULL;
 }
 
+bool symtab__lines_ready(const struct symtab *s)
+{
+	return s && atomic_load_explicit(&s->dw, memory_order_acquire);
+}
+
+/* Whether the file's DWARF has yet to be tried (then it may have lines). */
+static bool lines_pending(const struct symtab *s)
+{
+	return s->dw_fd >= 0 && !atomic_load_explicit(&s->dw_tried, memory_order_acquire);
+}
+
 /* name demangled into out->buf, or NULL. */
 static const char *frame_demangle(struct sym_frames *out, const char *linkage)
 {
@@ -900,6 +913,8 @@ int symtab__lookup_frames(const struct symtab *cs, uint64_t file_offset, struct 
 	out->vaddr = sym.vaddr;
 	out->f[0] = (struct sym_frame){ .name = sym.name, .raw_name = sym.raw_name };
 	out->n = 1;
+	if (!symtab__lines_ready(s) && atomic_load_explicit(&s->dw_queued, memory_order_acquire))
+		return 0; /* the thread is loading them: not now */
 	if (!symtab__has_lines(s))
 		return 0;
 	d = atomic_load_explicit(&s->dw, memory_order_acquire);
@@ -1217,8 +1232,9 @@ struct sym_job {
 	struct symtab_key key; /* its entry, found again when it is done */
 	int fd;
 	char *root, *path;
-	struct symtab *s;
+	struct symtab *s; /* loaded; or, for a lines job, the symtab whose DWARF it loads */
 	int err;
+	bool lines;
 };
 
 static bool centry_eq(const void *item, const void *key)
@@ -1408,6 +1424,10 @@ static void job_run(struct loader_job *job)
 {
 	struct sym_job *j = (struct sym_job *)job;
 
+	if (j->lines) {
+		symtab__has_lines(j->s);
+		return;
+	}
 	j->s = symtab__load(j->fd, j->root, j->path);
 	j->err = j->s ? 0 : errno;
 	close(j->fd);
@@ -1455,9 +1475,11 @@ unsigned symtab_cache__collect(struct symtab_cache *c)
 	pthread_mutex_lock(&c->lock);
 	for (struct loader_job *l = list; l; l = l->next) {
 		struct sym_job *j = (struct sym_job *)l;
-		struct centry *e = entry_find(c, &j->key);
+		struct centry *e = j->lines ? NULL : entry_find(c, &j->key);
 
-		if (e && e->loading) {
+		if (j->lines) {
+			n++; /* its symtab has them now (or will never) */
+		} else if (e && e->loading) {
 			entry_settle(c, e, j->s, j->err);
 			j->s = NULL; /* the entry's now */
 			n++;
@@ -1599,6 +1621,50 @@ struct symtab *symtab_cache__get_nowait(struct symtab_cache *c, int fd, const ch
 					const char *path, struct symtab_key *key)
 {
 	return cache_get(c, fd, root, path, key, false);
+}
+
+void symtab_cache__want_lines(struct symtab_cache *c, struct symtab *s)
+{
+	struct sym_job *j;
+
+	/* queued first: once it is, the thread may be changing dw_fd */
+	if (!c->ld || !s || atomic_load_explicit(&s->dw_queued, memory_order_acquire) ||
+	    !lines_pending(s))
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->job.run = job_run;
+	j->lines = true;
+	j->fd = -1;
+	j->s = symtab__get(s);
+	atomic_store_explicit(&s->dw_queued, true, memory_order_release);
+	if (loader__submit(c->ld, &j->job))
+		return;
+	/* the queue is full: asked again at the next frame */
+	atomic_store_explicit(&s->dw_queued, false, memory_order_release);
+	job_drop(&j->job);
+}
+
+bool symtab_cache__await_lines(struct symtab_cache *c, struct symtab *s, uint64_t deadline_ns)
+{
+	if (!s)
+		return false;
+	if (!c->ld)
+		return symtab__has_lines(s); /* no thread: here */
+	symtab_cache__want_lines(c, s);
+	if (!atomic_load_explicit(&s->dw_queued, memory_order_acquire)) {
+		/* none to load, or the queue is full (asked again next time) */
+		errno = lines_pending(s) ? EAGAIN : 0;
+		return symtab__lines_ready(s);
+	}
+	while (!atomic_load_explicit(&s->dw_tried, memory_order_acquire) && deadline_ns &&
+	       mono_ns() < deadline_ns) {
+		if (loader__wait(c->ld, deadline_ns))
+			symtab_cache__collect(c);
+	}
+	errno = atomic_load_explicit(&s->dw_tried, memory_order_acquire) ? 0 : EAGAIN;
+	return symtab__lines_ready(s);
 }
 
 void symtab_cache__recount(struct symtab_cache *c)

@@ -82,6 +82,8 @@ struct sym_frames {
 /* Whether the file had usable DWARF (pprof's has_filenames,
  * has_line_numbers, has_inline_frames). Loads it on the first call. */
 bool symtab__has_lines(const struct symtab *s);
+/* Whether its DWARF is loaded (never loads it). */
+bool symtab__lines_ready(const struct symtab *s);
 /*
  * As symtab__lookup, with every frame at the address: without DWARF one
  * frame, the symbol; with it the inlined functions first and the symbol
@@ -144,6 +146,17 @@ void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats
 void symtab_cache__set_max_bytes(struct symtab_cache *c, size_t max_bytes);
 /* Counts again what every cached file holds (DWARF grows after its load,
  * as profiles are written) and trims to the budget. */
+/*
+ * DWARF (up to 16 MiB, ~160 ms for libc6-dbg's) loads in the thread too:
+ * want_lines asks for s's (once, when it has some to load; without a
+ * thread, nothing: symtab__has_lines loads it). await_lines is
+ * symtab__has_lines for the event loop: it waits for that load until
+ * deadline_ns (0: not at all) and then says whether the lines are there
+ * (false with errno EAGAIN: not yet); lookups meanwhile give symbols
+ * without lines.
+ */
+void symtab_cache__want_lines(struct symtab_cache *c, struct symtab *s);
+bool symtab_cache__await_lines(struct symtab_cache *c, struct symtab *s, uint64_t deadline_ns);
 void symtab_cache__recount(struct symtab_cache *c);
 
 /*
