@@ -127,6 +127,7 @@ test_peer_priv_OBJS := peer_priv proc_text
 test_shares_OBJS := shares
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
+test_unwind_rows_OBJS := unwind_rows cfi log
 test_log_OBJS := log
 test_proc_text_OBJS := proc_text
 test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines loader hashtab log safe_open
