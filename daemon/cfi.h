@@ -57,7 +57,8 @@ int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cf
 /*
  * The rows as the table keeps them, in pc order, for converters into other
  * forms (daemon/unwind_rows.c): row i holds from its vaddr up to row i + 1's
- * (the last row, a gap, holds up to base + 4 GiB). Row 0 is at the base.
+ * (the last row, a gap, holds up to base + 4 GiB). The base is the lowest
+ * FDE's start: row 0 is there, or later when that FDE was unusable.
  * Two kinds the lookup never gives: a lazy PLT's rule, which depends on the
  * pc, and a gap (no FDE: cfi_table__lookup says -ENOENT there).
  */
