@@ -61,7 +61,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind
+.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind bench-unwind-rows
 
 all: $(BUILD)/pprofd $(BUILD)/pprofctl
 
@@ -127,6 +127,7 @@ test_peer_priv_OBJS := peer_priv proc_text
 test_shares_OBJS := shares
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
+test_unwind_rows_OBJS := unwind_rows cfi log
 test_log_OBJS := log
 test_proc_text_OBJS := proc_text
 test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines loader hashtab log safe_open
@@ -286,6 +287,14 @@ $(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUI
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -ldw -lz -lstdc++ -lm -o $@
+
+bench-unwind-rows: $(BUILD)/bench/unwind_rows
+	$(Q)$(BUILD)/bench/unwind_rows
+
+$(BUILD)/bench/unwind_rows: bench/unwind_rows.c $(addprefix $(BUILD)/daemon/,unwind_rows.o cfi.o log.o)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -o $@
 
 # FHS places: programs under PREFIX, the unit where systemd looks for it
 # (PREFIX/lib/systemd/system for /usr and /usr/local, else /etc), the config

@@ -62,9 +62,9 @@
 #define DW_RSP 7
 #define DW_RA 16
 
-/* Row kinds beyond the public CFI_REG_*: only inside the table. */
-#define ROW_PLT 3 /* CFA = rsp + cfa_off + ((pc & 15) >= bp_off ? 8 : 0) */
-#define ROW_GAP 4 /* no FDE covers this pc */
+/* Row kinds beyond CFI_REG_*: in the table, never from a lookup. */
+#define ROW_PLT CFI_ROW_PLT /* CFA = rsp + cfa_off + ((pc & 15) >= bp_off ? 8 : 0) */
+#define ROW_GAP CFI_ROW_GAP /* no FDE covers this pc */
 
 /* A rule as the table keeps it. Few are distinct (a few hundred in libc):
  * rows refer to them by a 16-bit index. */
@@ -1164,6 +1164,26 @@ size_t cfi_table__nr_rows(const struct cfi_table *t)
 double cfi_table__bp_share(const struct cfi_table *t)
 {
 	return t ? t->bp_share : 0;
+}
+
+uint64_t cfi_table__base(const struct cfi_table *t)
+{
+	return t && t->nrows ? t->base : 0;
+}
+
+int cfi_table__row(const struct cfi_table *t, size_t i, uint64_t *vaddr, struct cfi_table_row *row)
+{
+	const struct crule *r;
+
+	if (!t || i >= t->nrows)
+		return -ERANGE;
+	r = &t->rules[t->idx[i]];
+	*vaddr = t->base + t->pcs[i];
+	row->kind = r->cfa;
+	row->cfa_off = r->cfa_off;
+	row->bp_rule = r->bp;
+	row->bp_off = r->bp == CFI_BP_AT_CFA || r->cfa == ROW_PLT ? r->bp_off : 0;
+	return 0;
 }
 
 /* ---- lookups ---- */

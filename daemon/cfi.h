@@ -54,4 +54,27 @@ struct cfi_row {
 /* The rule at file_offset: 0, or -ENOENT when no FDE covers it. O(log n). */
 int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cfi_row *row);
 
+/*
+ * The rows as the table keeps them, in pc order, for converters into other
+ * forms (daemon/unwind_rows.c): row i holds from its vaddr up to row i + 1's
+ * (the last row, a gap, holds up to base + 4 GiB). The base is the lowest
+ * FDE's start: row 0 is there, or later when that FDE was unusable.
+ * Two kinds the lookup never gives: a lazy PLT's rule, which depends on the
+ * pc, and a gap (no FDE: cfi_table__lookup says -ENOENT there).
+ */
+#define CFI_ROW_PLT 3 /* CFA = rsp + cfa_off + ((vaddr & 15) >= bp_off ? 8 : 0), rbp unchanged */
+#define CFI_ROW_GAP 4 /* no FDE covers these pcs */
+
+struct cfi_table_row {
+	uint8_t kind;    /* CFI_REG_SP/BP/NONE, CFI_ROW_PLT or CFI_ROW_GAP */
+	int32_t cfa_off;
+	uint8_t bp_rule; /* CFI_BP_* */
+	int32_t bp_off;  /* CFI_BP_AT_CFA: from the CFA; CFI_ROW_PLT: the threshold on vaddr & 15 */
+};
+
+/* The vaddr that the table's rows count from (0 for NULL or no rows). */
+uint64_t cfi_table__base(const struct cfi_table *t);
+/* Row i: 0, its start in *vaddr and its rule in *row; -ERANGE past the last. */
+int cfi_table__row(const struct cfi_table *t, size_t i, uint64_t *vaddr, struct cfi_table_row *row);
+
 #endif
