@@ -128,6 +128,7 @@ test_shares_OBJS := shares
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
 test_unwind_rows_OBJS := unwind_rows cfi log
+test_bpf_unwind_OBJS := unwind_rows cfi log
 test_log_OBJS := log
 test_proc_text_OBJS := proc_text
 test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines loader hashtab log safe_open
@@ -323,6 +324,7 @@ install: all
 clean:
 	rm -rf build
 
+$(BUILD)/tests/test_bpf_unwind: $(BUILD)/unwind_test.skel.h
 $(BUILD)/daemon/cpu_sampler.o: $(BUILD)/cpu.skel.h
 $(BUILD)/daemon/heap_sampler.o: $(BUILD)/heap.skel.h
 $(BUILD)/daemon/wait_sampler.o: $(BUILD)/lock.skel.h $(BUILD)/offcpu.skel.h

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The table unwinder (issue 13): walks a user stack frame by frame from
+ * the rows of its files' .eh_frame (bpf/unwind_maps.h), so that code
+ * without frame pointers (most of a Debian host) has whole stacks, and
+ * code with them takes the same path (their rows say rbp-based CFA).
+ *
+ * One frame: the pc's mapping (a binary search of the process's entry),
+ * its file's page entry, then at most UNWIND_PAGE_SEARCH_STEPS probes of
+ * the page's rows; the CFA from rsp or rbp, the return address at CFA - 8
+ * and, where the row says so, the caller's rbp. A pc in no FDE (hand
+ * written code, a PLT without CFI) takes one frame-pointer step. Frames
+ * are a bpf_loop's iterations: the verifier checks one, not 127.
+ */
+#ifndef PPROFD_UNWIND_BPF_H
+#define PPROFD_UNWIND_BPF_H
+
+#include "stack.bpf.h"
+#include "unwind_maps.h"
+
+/* Sized by the daemon before load (unwind_table_bytes, max_processes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, union unwind_slot);
+} unwind_pool SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_file);
+} unwind_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct unwind_proc);
+} unwind_procs SEC(".maps");
+
+struct unwind_walk {
+	__u64 pc, sp, bp;
+	__u64 *out;               /* USER_MAX_FRAMES of them */
+	struct unwind_proc *proc;
+	__u32 n;                  /* frames in out */
+	__u32 end;                /* UNWIND_END_* */
+	bool bp_ok;               /* rbp holds what the rows say it does */
+};
+
+struct unwind_map_search {
+	const struct unwind_proc *p;
+	__u64 pc;
+	__u32 lo, hi;
+};
+
+/* One step of the search: a loop body, so that the verifier checks one
+ * step and need not follow every index the search could take. */
+static long unwind_map_step(__u64 i, void *ctx)
+{
+	struct unwind_map_search *s = ctx;
+	__u32 mid;
+
+	if (s->lo >= s->hi)
+		return 1;
+	mid = (s->lo + s->hi) / 2;
+	if (s->p->maps[mid & (UNWIND_PROC_MAPS_MAX - 1)].start <= s->pc)
+		s->lo = mid + 1;
+	else
+		s->hi = mid;
+	return 0;
+}
+
+/* The mapping of pc, or NULL. */
+static __always_inline const struct unwind_map *unwind_find_map(const struct unwind_proc *p,
+								__u64 pc)
+{
+	struct unwind_map_search s = {.p = p, .pc = pc, .hi = p->nr};
+	__u32 i;
+
+	if (s.hi > UNWIND_PROC_MAPS_MAX)
+		return NULL;
+	bpf_loop(UNWIND_PROC_SEARCH_STEPS + 1, unwind_map_step, &s, 0);
+	if (!s.lo || s.lo < s.hi)
+		return NULL;
+	i = (s.lo - 1) & (UNWIND_PROC_MAPS_MAX - 1);
+	return pc < p->maps[i].end ? &p->maps[i] : NULL;
+}
+
+struct unwind_row_search {
+	__u64 off;
+	__u32 base, lo, hi;
+	bool bad;
+};
+
+/* One probe of the rows: a loop body, as unwind_map_step. */
+static long unwind_row_step(__u64 i, void *ctx)
+{
+	struct unwind_row_search *s = ctx;
+	const union unwind_slot *r;
+	__u32 mid, at;
+
+	if (s->lo >= s->hi)
+		return 1;
+	mid = (s->lo + s->hi) / 2;
+	at = s->base + mid;
+	r = bpf_map_lookup_elem(&unwind_pool, &at);
+	if (!r) {
+		s->bad = true;
+		return 1;
+	}
+	if (r->row.pc <= s->off)
+		s->lo = mid + 1;
+	else
+		s->hi = mid;
+	return 0;
+}
+
+/*
+ * The row at offset off of file f: its slot, or NULL for a gap (no page,
+ * a page without code). *bad when the tables do not hold together.
+ */
+static __always_inline const struct unwind_row *unwind_find_row(const struct unwind_file *f,
+								__u64 off, bool *bad)
+{
+	struct unwind_row_search rs = {.off = off};
+	const union unwind_slot *s;
+	__u64 page = off >> UNWIND_PAGE_SHIFT;
+	__u32 idx;
+
+	if (page >= f->npages)
+		return NULL;
+	idx = f->pool + (__u32)page;
+	s = bpf_map_lookup_elem(&unwind_pool, &idx);
+	if (!s || !s->page.count) {
+		*bad = !s;
+		return NULL;
+	}
+	rs.hi = s->page.count;
+	rs.base = f->pool + f->npages + s->page.first;
+	bpf_loop(UNWIND_PAGE_SEARCH_STEPS, unwind_row_step, &rs, 0);
+	/* the page's first row covers its start, and the search must end */
+	if (rs.bad || !rs.lo || rs.lo < rs.hi) {
+		*bad = true;
+		return NULL;
+	}
+	idx = rs.base + rs.lo - 1;
+	s = bpf_map_lookup_elem(&unwind_pool, &idx);
+	if (!s)
+		*bad = true;
+	return s ? &s->row : NULL;
+}
+
+/* One frame record's step by frame pointer: false when rbp is no record. */
+static __always_inline bool unwind_fp_step(struct unwind_walk *w, __u64 *cfa, __u64 *ra)
+{
+	struct fp_frame f;
+
+	if (!w->bp_ok || w->bp < w->sp || (w->bp & 7) || w->bp - w->sp > FP_MAX_FRAME_BYTES ||
+	    bpf_probe_read_user(&f, sizeof(f), (void *)w->bp))
+		return false;
+	*cfa = w->bp + sizeof(f);
+	*ra = f.ret;
+	w->bp = f.next_fp;
+	return true;
+}
+
+/* bpf_loop's body: frame i's return address into out, or the end. */
+static long unwind_step(__u64 i, void *ctx)
+{
+	struct unwind_walk *w = ctx;
+	const struct unwind_map *m;
+	const struct unwind_file *f;
+	const struct unwind_row *row;
+	__u64 lookup, cfa, ra;
+	__u32 file, n = w->n;
+	bool bad = false;
+	int kind;
+
+	if (n >= USER_MAX_FRAMES) {
+		w->end = UNWIND_END_DEPTH;
+		return 1;
+	}
+	/* A return address is after its call: look up the call itself. */
+	lookup = n > 1 ? w->pc - 1 : w->pc;
+	m = unwind_find_map(w->proc, lookup);
+	if (!m) {
+		w->end = UNWIND_END_NO_MAP;
+		return 1;
+	}
+	file = m->file;
+	f = (m->flags & UNWIND_MAP_F_NO_TABLE) ? NULL : bpf_map_lookup_elem(&unwind_files, &file);
+	if (!f || !f->gen || f->gen != m->gen) {
+		w->end = UNWIND_END_NO_TABLE;
+		return 1;
+	}
+	row = unwind_find_row(f, lookup - m->bias, &bad);
+	if (bad) {
+		w->end = UNWIND_END_NO_TABLE;
+		return 1;
+	}
+	kind = row ? UNWIND_ROW_CFA(row->flags) : UNWIND_CFA_GAP;
+	switch (kind) {
+	case UNWIND_CFA_SP:
+	case UNWIND_CFA_PLT:
+		cfa = w->sp + unwind_row_cfa_off(row, w->pc);
+		break;
+	case UNWIND_CFA_BP:
+		if (!w->bp_ok) {
+			w->end = UNWIND_END_STOP;
+			return 1;
+		}
+		cfa = w->bp + row->cfa_off;
+		break;
+	case UNWIND_CFA_GAP:
+		if (!unwind_fp_step(w, &cfa, &ra)) {
+			w->end = UNWIND_END_STOP;
+			return 1;
+		}
+		goto stepped;
+	default:
+		w->end = UNWIND_END_STOP;
+		return 1;
+	}
+	if (cfa <= w->sp || cfa - w->sp > FP_MAX_FRAME_BYTES) {
+		w->end = UNWIND_END_BAD_CFA;
+		return 1;
+	}
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
+		w->end = UNWIND_END_READ;
+		return 1;
+	}
+	switch (UNWIND_ROW_BP(row->flags)) {
+	case UNWIND_BP_AT_CFA:
+		if (bpf_probe_read_user(&w->bp, sizeof(w->bp), (void *)(cfa + 8 * (__s64)row->bp_off8)))
+			w->bp_ok = false;
+		else
+			w->bp_ok = true;
+		break;
+	case UNWIND_BP_SAME:
+		break;
+	default:
+		w->bp_ok = false;
+	}
+stepped:
+	w->sp = cfa;
+	w->pc = ra;
+	if (!ra) {
+		w->end = UNWIND_END_START;
+		return 1;
+	}
+	w->out[n] = ra;
+	w->n = n + 1;
+	return 0;
+}
+
+/*
+ * Walks the user stack of process tgid from ip/sp/bp into out
+ * (USER_MAX_FRAMES, ip first); returns the frames written, *end why the
+ * walk stopped (UNWIND_END_*), or -1 when the process has no entry.
+ */
+static __always_inline long unwind_user_stack(__u32 tgid, __u64 ip, __u64 sp, __u64 bp, __u64 *out,
+					      __u32 *end)
+{
+	struct unwind_walk w = {.pc = ip, .sp = sp, .bp = bp, .out = out, .bp_ok = true};
+
+	w.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	if (!w.proc || !ip)
+		return -1;
+	/* out[n - 1] is the frame whose row a step looks up; it writes out[n] */
+	out[0] = ip;
+	w.n = 1;
+	bpf_loop(USER_MAX_FRAMES, unwind_step, &w, 0);
+	*end = w.end;
+	return w.n;
+}
+
+#endif

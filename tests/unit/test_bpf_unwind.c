@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The BPF table unwinder (bpf/unwind.bpf.h) on this process's own stack,
+ * loaded and run for real (BPF_PROG_TEST_RUN of a syscall program, in
+ * this thread): the maps filled from our own executable mappings' tables,
+ * the registers of a point deep in code without frame pointers, below
+ * libc's qsort (no frame pointers either), and the frames compared with
+ * glibc's backtrace() (libgcc's .eh_frame unwinder) at the same point.
+ */
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cfi.h"
+#include "log.h"
+#include "test.h"
+#include "unwind_maps.h"
+#include "unwind_rows.h"
+#include "unwind_test.skel.h"
+
+#define POOL_SLOTS (4u << 20)
+#define FILES_MAX 256
+#define DEPTH 40
+
+struct unwind_test_args {
+	uint64_t ip, sp, bp;
+	uint32_t tgid;
+	int32_t n;
+	uint32_t end;
+};
+
+static struct unwind_test_bpf *skel;
+static uint32_t pool_used, nfiles;
+static struct unwind_proc proc;
+
+/* pc - bias = the offset unwind_rows counts from, for a mapping of fd's
+ * file at start with file offset pgoff. */
+static bool bias_of(int fd, uint64_t start, uint64_t pgoff, uint64_t base, uint64_t *bias)
+{
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	size_t n = 0;
+	bool ok = false;
+
+	if (!e || elf_getphdrnum(e, &n))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD || pgoff < ph.p_offset ||
+		    pgoff >= ph.p_offset + ph.p_filesz)
+			continue;
+		/* vaddr = pc - start + pgoff - p_offset + p_vaddr; offset = vaddr - base */
+		*bias = start - pgoff + ph.p_offset - ph.p_vaddr + base;
+		ok = true;
+		break;
+	}
+out:
+	if (e)
+		elf_end(e);
+	return ok;
+}
+
+static int write_slots(uint32_t first, const union unwind_slot *s, uint32_t n)
+{
+	uint32_t *keys = malloc(n * sizeof(*keys));
+	uint32_t count = n;
+	int err;
+
+	if (!keys)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = first + i;
+	err = bpf_map_update_batch(bpf_map__fd(skel->maps.unwind_pool), keys, s, &count, NULL);
+	free(keys);
+	return err;
+}
+
+/* One file's table into the pool (dense pages, then rows) and its slot. */
+static bool add_file(const struct unwind_rows *r, uint32_t *slot)
+{
+	const uint32_t *page_nrs;
+	const struct unwind_page *pages;
+	const struct unwind_row *rows;
+	uint32_t npg, nrows, npages;
+	union unwind_slot *s;
+	struct unwind_file f;
+
+	pages = unwind_rows__pages(r, &page_nrs, &npg);
+	rows = unwind_rows__rows(r, &nrows);
+	if (!npg || !nrows)
+		return false;
+	npages = page_nrs[npg - 1] + 1;
+	if (nfiles >= FILES_MAX || pool_used + npages + nrows > POOL_SLOTS)
+		return false;
+	s = calloc(npages + nrows, sizeof(*s));
+	if (!s)
+		return false;
+	for (uint32_t i = 0; i < npg; i++)
+		s[page_nrs[i]].page = pages[i];
+	for (uint32_t i = 0; i < nrows; i++)
+		s[npages + i].row = rows[i];
+	if (write_slots(pool_used, s, npages + nrows)) {
+		free(s);
+		return false;
+	}
+	free(s);
+	f = (struct unwind_file){.pool = pool_used, .npages = npages, .nrows = nrows, .gen = 1};
+	*slot = nfiles++;
+	pool_used += npages + nrows;
+	return !bpf_map_update_elem(bpf_map__fd(skel->maps.unwind_files), slot, &f, BPF_ANY);
+}
+
+/* Our executable mappings, each with its file's table. */
+static bool fill_maps(void)
+{
+	FILE *mf = fopen("/proc/self/maps", "r");
+	char line[4096 + 128];
+	uint32_t tgid = getpid();
+
+	if (!mf)
+		return false;
+	while (fgets(line, sizeof(line), mf) && proc.nr < UNWIND_PROC_MAPS_MAX) {
+		unsigned long long start, end, pgoff;
+		char perms[8], path[4096];
+		struct unwind_rows *r = NULL;
+		struct cfi_table *t = NULL;
+		uint64_t bias;
+		uint32_t slot;
+		int fd;
+
+		path[0] = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095s", &start, &end, perms, &pgoff,
+			   path) < 4 || perms[2] != 'x' || path[0] != '/')
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		t = cfi_table__load(fd);
+		r = t ? unwind_rows__new(t) : NULL;
+		if (r && bias_of(fd, start, pgoff, unwind_rows__base(r), &bias) && add_file(r, &slot))
+			proc.maps[proc.nr++] = (struct unwind_map){
+				.start = start, .end = end, .bias = bias, .file = slot, .gen = 1};
+		unwind_rows__free(r);
+		cfi_table__free(t);
+		close(fd);
+	}
+	fclose(mf);
+	return proc.nr && !bpf_map_update_elem(bpf_map__fd(skel->maps.unwind_procs), &tgid, &proc,
+					       BPF_ANY);
+}
+
+static void *ref[128];
+static int nref;
+static struct unwind_test_args got;
+static int run_err = -1;
+
+/* The point: registers for the walker, backtrace() for the reference. */
+static __attribute__((noinline)) void capture(void)
+{
+	uint64_t ip, sp, bp;
+
+	asm volatile("lea 0f(%%rip), %0\n0:\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+		     : "=r"(ip), "=r"(sp), "=r"(bp));
+	nref = backtrace(ref, 128);
+	got = (struct unwind_test_args){.ip = ip, .sp = sp, .bp = bp, .tgid = getpid()};
+	{
+		/* a syscall program's context is copied back into ctx_in */
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &got, .ctx_size_in = sizeof(got));
+
+		run_err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.unwind_test), &o);
+	}
+}
+
+/* Without frame pointers, each call a call. */
+static __attribute__((noinline, optimize("omit-frame-pointer", "no-optimize-sibling-calls"))) int
+deep(int n)
+{
+	volatile int keep = n;
+
+	if (n > 0)
+		return deep(n - 1) + keep;
+	capture();
+	return keep;
+}
+
+static int cmp_deep(const void *a, const void *b)
+{
+	static bool done;
+
+	if (!done) {
+		done = true;
+		deep(DEPTH);
+	}
+	return *(const int *)a - *(const int *)b;
+}
+
+static void test_walk_own_stack(void)
+{
+	int v[64];
+	int ndeep = 0, k;
+
+	for (int i = 0; i < 64; i++)
+		v[i] = (i * 37) % 64;
+	qsort(v, 64, sizeof(v[0]), cmp_deep);
+	if (!ASSERT_EQ(run_err, 0))
+		return;
+	ASSERT_TRUE(got.n > DEPTH, "%d frames, end %u", got.n, got.end);
+	ASSERT_TRUE(got.end == UNWIND_END_STOP || got.end == UNWIND_END_START, "end %u", got.end);
+	/* backtrace's first is its own return address in capture (under ASan,
+	 * its interceptor's first); ours is the captured pc there: from
+	 * capture's caller on, the same frames */
+	for (k = 0; k < 4 && k < nref; k++)
+		if ((void *)(uintptr_t)skel->bss->frames[1] == ref[k])
+			break;
+	ASSERT_TRUE(k < 4 && k < nref, "frame 1 (%#llx) not among backtrace's first",
+		    (unsigned long long)skel->bss->frames[1]);
+	ASSERT_EQ(got.n - 1, nref - k);
+	for (int i = 1; k < 4 && i < got.n && i - 1 + k < nref; i++) {
+		unsigned long long f = skel->bss->frames[i];
+
+		if (!ASSERT_TRUE(f == (uintptr_t)ref[i - 1 + k], "frame %d: %#llx vs backtrace %p", i,
+				 f, ref[i - 1 + k]))
+			break;
+	}
+	if (getenv("UNWIND_TEST_DUMP"))
+		for (int i = 0; i < got.n || i < nref; i++)
+			printf("# %2d %#18llx %p\n", i,
+			       i < got.n ? (unsigned long long)skel->bss->frames[i] : 0,
+			       i < nref ? ref[i] : NULL);
+	for (int i = 0; i < nref; i++)
+		if (ref[i] >= (void *)deep && ref[i] < (void *)cmp_deep)
+			ndeep++;
+	printf("# %d frames, end %u; %d in deep()\n", got.n, got.end, ndeep);
+}
+
+int main(void)
+{
+	log_max_level = LOG_LVL_WARN;
+	elf_version(EV_CURRENT);
+	skel = unwind_test_bpf__open();
+	if (!skel || bpf_map__set_max_entries(skel->maps.unwind_pool, POOL_SLOTS) ||
+	    bpf_map__set_max_entries(skel->maps.unwind_files, FILES_MAX) ||
+	    bpf_map__set_max_entries(skel->maps.unwind_procs, 16) || unwind_test_bpf__load(skel)) {
+		fprintf(stderr, "cannot load the unwind test program: %s\n", strerror(errno));
+		return 1;
+	}
+	if (!fill_maps()) {
+		fprintf(stderr, "cannot fill the unwind maps\n");
+		return 1;
+	}
+	printf("# %u mappings, %u files, %u pool slots\n", proc.nr, nfiles, pool_used);
+	RUN_TEST(test_walk_own_stack);
+	unwind_test_bpf__destroy(skel);
+	return TEST_MAIN_END();
+}
