@@ -324,7 +324,7 @@ install: all
 clean:
 	rm -rf build
 
-$(BUILD)/tests/test_bpf_unwind: $(BUILD)/unwind_test.skel.h
+$(BUILD)/tests/test_bpf_unwind: $(BUILD)/unwind_test.skel.h $(BUILD)/cpu.skel.h
 $(BUILD)/daemon/cpu_sampler.o: $(BUILD)/cpu.skel.h
 $(BUILD)/daemon/heap_sampler.o: $(BUILD)/heap.skel.h
 $(BUILD)/daemon/wait_sampler.o: $(BUILD)/lock.skel.h $(BUILD)/offcpu.skel.h

@@ -17,6 +17,7 @@
 #include "cpu.h"
 #include "compat.bpf.h"
 #include "ustack.bpf.h"
+#include "unwind.bpf.h"
 #include "targets.h"
 
 _Static_assert(USER_MAX_FRAMES <= CPU_MAX_FRAMES, "user walk fits the record");
@@ -25,6 +26,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;     /* pprofd itself: not profiled */
 const volatile __u64 wakeup_bytes = 0;  /* wake user space past this much data */
+const volatile bool use_tables = false; /* walk user stacks from unwind tables first */
 __u64 nofp[TARGETS_WORDS]; /* processes whose executable has no frame pointers (the daemon's) */
 
 struct {
@@ -67,6 +69,39 @@ static __always_inline bool user_pc_in_library(struct bpf_perf_event_data *ctx,
 	return *ip && (*ip < start || *ip >= end);
 }
 
+/*
+ * The user stack from the unwind tables, into frames (the walk's counter
+ * bumped); false when the stack-copy path must take the sample: the
+ * process or a mapping it reached has no table yet.
+ */
+static __always_inline bool walk_tables(struct cpu_percpu *sc, __u32 pid, __u64 ip, __u64 sp,
+					__u64 bp, __u64 *frames, long *nu)
+{
+	__u32 end = 0;
+	long n = unwind_user_stack(pid, ip, sp, bp, frames, &end);
+
+	if (n < 0) {
+		sc->counters[CPU_CNT_WALK_NO_PROC]++;
+		return false;
+	}
+	switch (end) {
+	case UNWIND_END_START:
+	case UNWIND_END_STOP:
+		sc->counters[CPU_CNT_WALK_WHOLE]++;
+		break;
+	case UNWIND_END_NO_MAP:
+		sc->counters[CPU_CNT_WALK_NO_MAP]++;
+		return false;
+	case UNWIND_END_NO_TABLE:
+		sc->counters[CPU_CNT_WALK_NO_TABLE]++;
+		return false;
+	default:
+		sc->counters[CPU_CNT_WALK_CUT]++;
+	}
+	*nu = n;
+	return true;
+}
+
 static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -75,6 +110,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	struct cpu_percpu *sc;
 	long nk, nu;
 	__u64 size, flags, ip, sp, bp;
+	bool in_library;
 
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
@@ -111,7 +147,12 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	if (BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD */) {
 		sc->s.flags |= CPU_F_KTHREAD;
 		nu = 0;
-	} else if (user_pc_in_library(ctx, task, &ip, &sp, &bp) || targets_test(nofp, pid)) {
+		goto user_done;
+	}
+	in_library = user_pc_in_library(ctx, task, &ip, &sp, &bp);
+	if (use_tables && walk_tables(sc, pid, ip, sp, bp, sc->frames + nk, &nu)) {
+		sc->s.flags |= CPU_F_TABLES;
+	} else if (in_library || targets_test(nofp, pid)) {
 		__u32 off = nk * 8, ulen;
 
 		if (off > CPU_MAX_FRAMES * 8)
@@ -134,6 +175,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 		if (nu > CPU_MAX_FRAMES)
 			nu = CPU_MAX_FRAMES;
 	}
+user_done:
 	sc->s.nr_kframes = nk;
 	sc->s.nr_uframes = nu;
 

@@ -22,6 +22,7 @@
 #define CPU_F_KTHREAD (1u << 2)    /* a kernel thread: no user stack expected */
 #define CPU_F_REQUEST (1u << 3)    /* from a request's own per-thread event */
 #define CPU_F_USTACK (1u << 4)     /* the user stack is a struct ustack, not frames */
+#define CPU_F_TABLES (1u << 5)     /* the user frames are the table unwinder's */
 
 /*
  * A sample whose user pc is outside the executable's text (in libc or
@@ -65,6 +66,12 @@ enum cpu_counter {
 	CPU_CNT_DROP_RINGBUF, /* dropped: the ring buffer was full */
 	CPU_CNT_KSTACK_ERR,   /* sent without kernel stack: it could not be read */
 	CPU_CNT_USTACK_ERR,   /* sent without user stack: it could not be read */
+	/* The table unwinder (bpf/unwind.bpf.h): walks by how they ended. */
+	CPU_CNT_WALK_WHOLE,    /* reached the stack's start (or a STOP row there) */
+	CPU_CNT_WALK_NO_MAP,   /* a pc in no known mapping: the stack-copy path took it */
+	CPU_CNT_WALK_NO_TABLE, /* a mapping whose table is not loaded: the stack-copy path */
+	CPU_CNT_WALK_CUT,      /* a read failed, a bad CFA, or 127 frames: what it had */
+	CPU_CNT_WALK_NO_PROC,  /* a process without entry: the stack-copy path */
 	CPU_CNT_NR,
 };
 

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "cfi.h"
+#include "cpu.skel.h"
 #include "log.h"
 #include "test.h"
 #include "unwind_maps.h"
@@ -256,6 +257,21 @@ static void test_walk_own_stack(void)
 	       got.n, got.end, ndeep, walk_ns, got.n > 0 ? walk_ns / got.n : 0);
 }
 
+/* The CPU sampler's program with the walker on passes the verifier. */
+static void test_cpu_program_loads(void)
+{
+	struct cpu_bpf *c = cpu_bpf__open();
+
+	if (!ASSERT_TRUE(c != NULL))
+		return;
+	c->rodata->use_tables = true;
+	bpf_map__set_max_entries(c->maps.unwind_pool, POOL_SLOTS);
+	bpf_map__set_max_entries(c->maps.unwind_files, FILES_MAX);
+	bpf_map__set_max_entries(c->maps.unwind_procs, 16);
+	ASSERT_OK(cpu_bpf__load(c));
+	cpu_bpf__destroy(c);
+}
+
 int main(void)
 {
 	log_max_level = LOG_LVL_WARN;
@@ -273,6 +289,7 @@ int main(void)
 	}
 	printf("# %u mappings, %u files, %u pool slots\n", proc.nr, nfiles, pool_used);
 	RUN_TEST(test_walk_own_stack);
+	RUN_TEST(test_cpu_program_loads);
 	unwind_test_bpf__destroy(skel);
 	return TEST_MAIN_END();
 }
