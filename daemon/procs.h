@@ -67,6 +67,7 @@ struct procs_stats {
 	uint64_t symtab_deferred;  /* symbol loads put off: too many waited */
 	uint64_t symtab_not_ready; /* frames named while their symbols still loaded */
 	uint64_t lines_not_ready;  /* mappings written while their DWARF still loaded */
+	uint64_t maps_merge_failed; /* /proc/PID/maps read but not taken in (memory, limit) */
 	uint64_t cfi_fail;       /* mappings whose file could not be opened for CFI */
 	uint64_t cfi_not_ready;  /* lookups (not wait) whose table was still loading */
 };

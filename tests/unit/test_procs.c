@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "procs.h"
@@ -135,6 +137,57 @@ static void test_preexisting_from_proc(void)
 	symtab_cache__free(c);
 }
 
+/* An address in no mapping reads /proc again; what /proc says goes over
+ * the mappings known, whose uncovered parts stay (earlier samples may be
+ * in them), in one pass: 3,000 new mappings at once. */
+static void test_reread_merges(void)
+{
+	enum { NEW = 3000 };
+	struct symtab_cache *c = symtab_cache__new(4);
+	struct procs *p = procs__new(100, c, 1 << 20);
+	uint64_t self = (uint64_t)(uintptr_t)test_reread_merges, lo = 0;
+	struct image *img = procs__image_at(p, getpid(), 5);
+	struct mapping *m;
+	void *fresh[NEW];
+	struct sb_event e;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	unsigned n = 0;
+
+	if (!ASSERT_TRUE(img && fd >= 0) || !ASSERT_TRUE((m = procs__find_mapping(p, img, self))))
+		goto out;
+	lo = m->start;
+	/* an old mapping /proc does not have, and one over part of our text */
+	e = mmap_ev(getpid(), 6, 0x10000, 0x10000, 0, "/fake/old");
+	procs__apply(p, &e);
+	e = mmap_ev(getpid(), 7, lo, 0x1000, 0, "/fake/over");
+	procs__apply(p, &e);
+	for (n = 0; n < NEW; n++) {
+		fresh[n] = mmap(NULL, 4096, n % 2 ? PROT_READ : PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+		if (fresh[n] == MAP_FAILED)
+			break;
+	}
+	ASSERT_EQ(n, NEW);
+	m = procs__find_mapping(p, img, (uint64_t)(uintptr_t)fresh[0]);
+	ASSERT_TRUE(m && m->path && strstr(m->path, "test_procs"), "a new mapping from /proc");
+	m = procs__find_mapping(p, img, 0x18000);
+	ASSERT_TRUE(m && !strcmp(m->path, "/fake/old"), "an old one /proc does not cover stays");
+	m = procs__find_mapping(p, img, lo);
+	ASSERT_TRUE(m && strcmp(m->path, "/fake/over"), "what /proc covers is /proc's");
+	ASSERT_TRUE(img->nr_maps >= NEW / 2, "%u mappings", img->nr_maps);
+	for (unsigned i = 0; i < img->nr_maps; i++) {
+		ASSERT_TRUE(img->maps[i].start < img->maps[i].end);
+		if (i && !ASSERT_TRUE(img->maps[i - 1].end <= img->maps[i].start, "sorted, disjoint"))
+			break;
+	}
+	while (n--)
+		munmap(fresh[n], 4096);
+out:
+	if (fd >= 0)
+		close(fd);
+	procs__free(p);
+	symtab_cache__free(c);
+}
+
 /* With the symbol cache's loader: a mapping's symbols load in its thread
  * (the mapping says so) and are taken at the first wait for them. */
 static void test_symbols_in_loader(void)
@@ -195,6 +248,7 @@ int main(void)
 	RUN_TEST(test_parse_proc_maps);
 	RUN_TEST(test_images_and_mappings);
 	RUN_TEST(test_preexisting_from_proc);
+	RUN_TEST(test_reread_merges);
 	RUN_TEST(test_symbols_in_loader);
 	RUN_TEST(test_limit);
 	return TEST_MAIN_END();
