@@ -74,11 +74,12 @@ static __always_inline bool user_pc_in_library(struct bpf_perf_event_data *ctx,
  * bumped); false when the stack-copy path must take the sample: the
  * process or a mapping it reached has no table yet.
  */
-static __always_inline bool walk_tables(struct cpu_percpu *sc, __u32 pid, __u64 ip, __u64 sp,
-					__u64 bp, __u64 *frames, long *nu)
+static __always_inline bool walk_tables(struct cpu_percpu *sc, struct task_struct *task, __u32 pid,
+					__u64 ip, __u64 sp, __u64 bp, __u64 *frames, long *nu)
 {
 	__u32 end = 0;
-	long n = unwind_user_stack(pid, ip, sp, bp, frames, &end);
+	long n = unwind_user_stack(pid, BPF_CORE_READ(task, mm, start_code), ip, sp, bp, frames,
+				   &end);
 
 	if (n < 0) {
 		sc->counters[CPU_CNT_WALK_NO_PROC]++;
@@ -150,7 +151,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 		goto user_done;
 	}
 	in_library = user_pc_in_library(ctx, task, &ip, &sp, &bp);
-	if (use_tables && walk_tables(sc, pid, ip, sp, bp, sc->frames + nk, &nu)) {
+	if (use_tables && walk_tables(sc, task, pid, ip, sp, bp, sc->frames + nk, &nu)) {
 		sc->s.flags |= CPU_F_TABLES;
 	} else if (in_library || targets_test(nofp, pid)) {
 		__u32 off = nk * 8, ulen;

@@ -257,17 +257,18 @@ stepped:
 }
 
 /*
- * Walks the user stack of process tgid from ip/sp/bp into out
- * (USER_MAX_FRAMES, ip first); returns the frames written, *end why the
- * walk stopped (UNWIND_END_*), or -1 when the process has no entry.
+ * Walks the user stack of process tgid (its mm's start_code) from
+ * ip/sp/bp into out (USER_MAX_FRAMES, ip first); returns the frames
+ * written, *end why the walk stopped (UNWIND_END_*), or -1 when the
+ * process has no entry (or one of another image).
  */
-static __always_inline long unwind_user_stack(__u32 tgid, __u64 ip, __u64 sp, __u64 bp, __u64 *out,
-					      __u32 *end)
+static __always_inline long unwind_user_stack(__u32 tgid, __u64 start_code, __u64 ip, __u64 sp,
+					      __u64 bp, __u64 *out, __u32 *end)
 {
 	struct unwind_walk w = {.pc = ip, .sp = sp, .bp = bp, .out = out, .bp_ok = true};
 
 	w.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
-	if (!w.proc || !ip)
+	if (!w.proc || !ip || w.proc->start_code != start_code)
 		return -1;
 	/* out[n - 1] is the frame whose row a step looks up; it writes out[n] */
 	out[0] = ip;

@@ -59,6 +59,11 @@ struct unwind_map {
 };
 
 struct unwind_proc {
+	/* The process image the entry was made for: its mm's start_code
+	 * (/proc/PID/stat's startcode). After an exec the walker sees
+	 * another and does not use the entry until the daemon has made the
+	 * new image's (the old program's rows would unwind the new one). */
+	__u64 start_code;
 	__u32 nr; /* entries of maps[] used, sorted by start, not overlapping */
 	__u32 pad;
 	struct unwind_map maps[UNWIND_PROC_MAPS_MAX];

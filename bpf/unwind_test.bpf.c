@@ -18,7 +18,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct unwind_test_args {
-	__u64 ip, sp, bp;
+	__u64 ip, sp, bp, start_code;
 	__u32 tgid;
 	__s32 n;   /* out: frames, or -1 */
 	__u32 end; /* out: UNWIND_END_* */
@@ -31,7 +31,7 @@ int unwind_test(struct unwind_test_args *a)
 {
 	__u32 end = 0;
 
-	a->n = unwind_user_stack(a->tgid, a->ip, a->sp, a->bp, frames, &end);
+	a->n = unwind_user_stack(a->tgid, a->start_code, a->ip, a->sp, a->bp, frames, &end);
 	a->end = end;
 	return 0;
 }

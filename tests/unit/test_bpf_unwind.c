@@ -33,7 +33,7 @@
 #define DEPTH 40
 
 struct unwind_test_args {
-	uint64_t ip, sp, bp;
+	uint64_t ip, sp, bp, start_code;
 	uint32_t tgid;
 	int32_t n;
 	uint32_t end;
@@ -155,6 +155,7 @@ static bool fill_maps(void)
 		close(fd);
 	}
 	fclose(mf);
+	proc.start_code = 0x1000; /* whatever it is: the program is handed the same */
 	return proc.nr && !bpf_map_update_elem(bpf_map__fd(skel->maps.unwind_procs), &tgid, &proc,
 					       BPF_ANY);
 }
@@ -173,7 +174,8 @@ static __attribute__((noinline)) void capture(void)
 	asm volatile("lea 0f(%%rip), %0\n0:\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
 		     : "=r"(ip), "=r"(sp), "=r"(bp));
 	nref = backtrace(ref, 128);
-	got = (struct unwind_test_args){.ip = ip, .sp = sp, .bp = bp, .tgid = getpid()};
+	got = (struct unwind_test_args){.ip = ip, .sp = sp, .bp = bp, .start_code = proc.start_code,
+					.tgid = getpid()};
 	{
 		/* a syscall program's context is copied back into ctx_in */
 		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &got, .ctx_size_in = sizeof(got));
@@ -257,6 +259,18 @@ static void test_walk_own_stack(void)
 	       got.n, got.end, ndeep, walk_ns, got.n > 0 ? walk_ns / got.n : 0);
 }
 
+/* An entry made for another image of the process (before an exec) is
+ * not used. */
+static void test_other_image(void)
+{
+	struct unwind_test_args a = {.ip = got.ip, .sp = got.sp, .bp = got.bp,
+				     .start_code = proc.start_code + 0x1000, .tgid = getpid()};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+	ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.unwind_test), &o));
+	ASSERT_EQ(a.n, -1);
+}
+
 /* The CPU sampler's program with the walker on passes the verifier. */
 static void test_cpu_program_loads(void)
 {
@@ -289,6 +303,7 @@ int main(void)
 	}
 	printf("# %u mappings, %u files, %u pool slots\n", proc.nr, nfiles, pool_used);
 	RUN_TEST(test_walk_own_stack);
+	RUN_TEST(test_other_image);
 	RUN_TEST(test_cpu_program_loads);
 	unwind_test_bpf__destroy(skel);
 	return TEST_MAIN_END();
