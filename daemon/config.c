@@ -44,6 +44,7 @@ void config__defaults(struct config *c)
 	c->max_processes = 16384;
 	c->max_symbol_files = 512;
 	c->unwind_cache_bytes = 16 << 20;
+	c->unwind_table_bytes = 64 << 20;
 	c->health_interval_sec = 600;
 }
 
@@ -180,6 +181,9 @@ static const struct key keys[] = {
 	{ "max_symbol_files", K_UINT, FIELD(max_symbol_files), 1, 65536, "1..65536" },
 	{ "unwind_cache_size", K_SIZE, FIELD(unwind_cache_bytes), 1 << 20, 1 << 30,
 	  "a size 1M..1G such as 16M" },
+	{ "unwind_tables", K_BOOL, FIELD(unwind_tables), 0, 0, "true, false, yes, no, 1 or 0" },
+	{ "unwind_table_size", K_SIZE, FIELD(unwind_table_bytes), 1 << 20, 1 << 30,
+	  "a size 1M..1G such as 64M" },
 	{ "health_interval", K_SECONDS, FIELD(health_interval_sec), 0, 7 * 86400,
 	  "a duration such as 600, 10m or 1h (at most 7d), or 0 for none" },
 	{ "profile_self", K_BOOL, FIELD(profile_self), 0, 0, "true, false, yes, no, 1 or 0" },

@@ -813,6 +813,8 @@ static int reload(struct daemon *d, int argc, char **argv)
 	AT_RESTART(SCALAR(max_processes), max_processes, "max_processes");
 	AT_RESTART(SCALAR(max_symbol_files), max_symbol_files, "max_symbol_files");
 	AT_RESTART(SCALAR(unwind_cache_bytes), unwind_cache_bytes, "unwind_cache_size");
+	AT_RESTART(SCALAR(unwind_tables), unwind_tables, "unwind_tables");
+	AT_RESTART(SCALAR(unwind_table_bytes), unwind_table_bytes, "unwind_table_size");
 	AT_RESTART(SCALAR(max_request_seconds), max_request_seconds, "max_request_seconds");
 	AT_RESTART(SCALAR(max_concurrent_requests), max_concurrent_requests,
 		   "max_concurrent_requests");

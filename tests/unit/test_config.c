@@ -155,6 +155,8 @@ static void test_set_good(void)
 	ASSERT_EQ(set_ok("max_processes", "100000").max_processes, 100000);
 	ASSERT_EQ(set_ok("max_symbol_files", "64").max_symbol_files, 64);
 	ASSERT_EQ(set_ok("unwind_cache_size", "64M").unwind_cache_bytes, 64 << 20);
+	ASSERT_EQ(set_ok("unwind_table_size", "128M").unwind_table_bytes, 128 << 20);
+	ASSERT_TRUE(set_ok("unwind_tables", "yes").unwind_tables);
 	ASSERT_TRUE(set_ok("profile_self", "yes").profile_self);
 	ASSERT_EQ(set_ok("health_interval", "0").health_interval_sec, 0);
 	ASSERT_EQ(set_ok("health_interval", "90s").health_interval_sec, 90);
@@ -274,6 +276,8 @@ static void test_set_bad(void)
 	set_bad("max_symbol_files", "65537", NULL);
 	set_bad("unwind_cache_size", "512K", NULL);
 	set_bad("unwind_cache_size", "2G", NULL);
+	set_bad("unwind_table_size", "512K", NULL);
+	set_bad("unwind_tables", "maybe", NULL);
 	set_bad("heap_target", "nginx", NULL);
 	set_bad("heap_target", "comm:", NULL);
 	set_bad("heap_target", "comm:1234567890123456", NULL);
