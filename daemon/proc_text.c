@@ -113,3 +113,31 @@ int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps)
 	}
 	return -ENOENT;
 }
+
+int proc_stat_start_code(const char *text, size_t len, uint64_t *start_code)
+{
+	const char *p = NULL, *end = text + len;
+	uint64_t v = 0;
+	int field = 2, digits = 0;
+
+	for (const char *q = text; q < end; q++)
+		if (*q == ')')
+			p = q;
+	if (!p)
+		return -ENOENT;
+	/* ") S ppid ...": field 3 starts after the ') ' */
+	for (p++; p < end && field < 26; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 26)
+		return -ENOENT;
+	for (; p < end && *p >= '0' && *p <= '9' && digits < 20; p++, digits++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -ENOENT;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (!digits || (p < end && *p != ' ' && *p != '\n'))
+		return -ENOENT;
+	*start_code = v;
+	return 0;
+}

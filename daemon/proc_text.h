@@ -25,6 +25,12 @@ int proc_status_threads(const char *text, size_t len, uint32_t *tgid, unsigned *
 /* Its "CapEff:" line (the effective capabilities): 0 with *caps set, or
  * -ENOENT without a well-formed one. */
 int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps);
+/* Bytes read of /proc/PID/stat: 52 numbers and a 16-byte comm. */
+#define PROC_STAT_MAX 4096
+/* /proc/PID/stat's startcode (field 26: where the image's code starts,
+ * a different address after each exec): 0, or -ENOENT. The comm before
+ * it may hold spaces and parentheses: fields count from the last ')'. */
+int proc_stat_start_code(const char *text, size_t len, uint64_t *start_code);
 /* Whether /proc/PID/cgroup puts the process in cgroup v2 `cgroup` ("0::"
  * line) or below it; "/" holds every process. */
 bool proc_cgroup_under(const char *text, size_t len, const char *cgroup);

@@ -12,6 +12,7 @@
  *   3  /proc/PID/maps, cut in lines as fgets cuts them, through the heap
  *      sampler's search for the process's allocator (heap_maps__line)
  *   4  /proc/PID/status: CapEff (a control client's CAP_SYS_PTRACE)
+ *   5  /proc/PID/stat: startcode (the table unwinder's image check)
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	log_max_level = LOG_LVL_ERR;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		if (!proc_status_uids(text, len, uids) && !has_line(text, len, "Uid:"))
 			abort();
@@ -122,6 +123,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		if (!proc_status_cap_eff(text, len, &caps) && !memmem(text, len, "\nCapEff:\t", 9))
+			abort();
+		break;
+	case 5:
+		if (!proc_stat_start_code(text, len, &caps) && !memchr(text, ')', len))
 			abort();
 		break;
 	}

@@ -91,11 +91,39 @@ static void test_own_status(void)
 	ASSERT_OK(proc_status_cap_eff(buf, n, &caps));
 }
 
+static void test_stat_start_code(void)
+{
+	/* a comm with ") (" and spaces: fields count from the last ')' */
+	static const char stat[] =
+		"1234 (a) (b c) S 1 1234 1234 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 "
+		"100 12345678 300 18446744073709551615 94558512345088 94558512400000 "
+		"140724000000000 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+	char buf[4096];
+	uint64_t sc = 0;
+	int fd;
+	ssize_t n;
+
+	ASSERT_OK(proc_stat_start_code(stat, strlen(stat), &sc));
+	ASSERT_EQ(sc, 94558512345088ull);
+	ASSERT_TRUE(proc_stat_start_code(stat, 40, &sc) == -ENOENT, "cut before field 26");
+	ASSERT_TRUE(proc_stat_start_code("1 x S 2", 7, &sc) == -ENOENT, "no comm");
+	ASSERT_TRUE(proc_stat_start_code("1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 1 1 1 "
+					 "99999999999999999999999 2\n", 78, &sc) == -ENOENT,
+		    "over 64 bits");
+	fd = open("/proc/self/stat", O_RDONLY);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	ASSERT_TRUE(n > 0);
+	ASSERT_OK(proc_stat_start_code(buf, n, &sc));
+	ASSERT_TRUE(sc <= (uint64_t)(uintptr_t)test_stat_start_code, "our code starts below us");
+}
+
 int main(void)
 {
 	RUN_TEST(test_status);
 	RUN_TEST(test_cgroup);
 	RUN_TEST(test_cap_eff);
 	RUN_TEST(test_own_status);
+	RUN_TEST(test_stat_start_code);
 	return TEST_MAIN_END();
 }
