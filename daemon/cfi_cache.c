@@ -132,6 +132,15 @@ bool cfi_ref__cached(const struct cfi_ref *r)
 	return r->cached;
 }
 
+void cfi_ref__identity(const struct cfi_ref *r, uint64_t id[5])
+{
+	id[0] = r->key.dev;
+	id[1] = r->key.ino;
+	id[2] = r->key.size;
+	id[3] = r->key.mtime_sec;
+	id[4] = r->key.mtime_nsec;
+}
+
 bool cfi_ref__loading(const struct cfi_ref *r)
 {
 	return r->loading;

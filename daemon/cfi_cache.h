@@ -54,6 +54,8 @@ void cfi_ref__put(struct cfi_ref *r);            /* -1; NULL is fine */
 bool cfi_ref__cached(const struct cfi_ref *r);
 /* Whether its table is being loaded. */
 bool cfi_ref__loading(const struct cfi_ref *r);
+/* Its file's identity: dev, ino, size, mtime sec and nsec. */
+void cfi_ref__identity(const struct cfi_ref *r, uint64_t id[5]);
 /* The entry's table (NULL: the file has none, or it is still loading at
  * deadline_ns, as in cfi_cache__get), marked recently used. Valid until
  * the next cfi_cache__get, __table or __collect. */

@@ -97,6 +97,12 @@ struct cpu_sampler *cpu_sampler__new(const struct cpu_sampler_opts *o)
 	err = bpf_map__set_max_entries(s->skel->maps.samples, o->ringbuf_bytes);
 	if (err)
 		goto fail;
+	s->skel->rodata->use_tables = o->use_tables;
+	if (o->use_tables &&
+	    ((err = bpf_map__set_max_entries(s->skel->maps.unwind_pool, o->unwind_pool_slots)) ||
+	     (err = bpf_map__set_max_entries(s->skel->maps.unwind_files, o->unwind_files)) ||
+	     (err = bpf_map__set_max_entries(s->skel->maps.unwind_procs, o->unwind_procs))))
+		goto fail;
 	err = cpu_bpf__load(s->skel);
 	if (err) {
 		log_err("cpu: cannot load BPF program: %s", strerror(-err));
@@ -183,6 +189,15 @@ int cpu_sampler__drain(struct cpu_sampler *s, uint64_t deadline_ns)
 int cpu_sampler__fd(const struct cpu_sampler *s)
 {
 	return ring_buffer__epoll_fd(s->rb);
+}
+
+void cpu_sampler__unwind_fds(const struct cpu_sampler *s, int *pool, int *files, int *procs)
+{
+	bool on = s->skel->rodata->use_tables;
+
+	*pool = on ? bpf_map__fd(s->skel->maps.unwind_pool) : -1;
+	*files = on ? bpf_map__fd(s->skel->maps.unwind_files) : -1;
+	*procs = on ? bpf_map__fd(s->skel->maps.unwind_procs) : -1;
 }
 
 void cpu_sampler__set_nofp(struct cpu_sampler *s, uint32_t pid, bool on)

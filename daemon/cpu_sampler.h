@@ -28,6 +28,9 @@ struct cpu_sampler_opts {
 	unsigned frequency_hz;
 	uint64_t ringbuf_bytes;
 	uint32_t self_tgid; /* 0: profile pprofd too */
+	/* The table unwinder (bpf/unwind.bpf.h): on, and its maps' sizes. */
+	bool use_tables;
+	uint32_t unwind_pool_slots, unwind_files, unwind_procs;
 	cpu_sample_fn fn;
 	void *ctx;
 };
@@ -45,6 +48,8 @@ int cpu_sampler__fd(const struct cpu_sampler *s);
 int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR]);
 /* Records user space rejected as malformed (should stay 0). */
 uint64_t cpu_sampler__malformed(const struct cpu_sampler *s);
+/* The table unwinder's maps (pool, files, procs); -1 each when off. */
+void cpu_sampler__unwind_fds(const struct cpu_sampler *s, int *pool, int *files, int *procs);
 /* Whether pid's samples carry a stack copy to unwind by CFI: its
  * executable has no frame pointers (bpf/cpu.h). */
 void cpu_sampler__set_nofp(struct cpu_sampler *s, uint32_t pid, bool on);

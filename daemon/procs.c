@@ -36,7 +36,15 @@ struct procs {
 	uint64_t last_ns; /* newest time seen */
 	/* this second's waits for the loader threads (symbols, tables) */
 	uint64_t wait_start, wait_spent, wait_budget;
+	void (*on_exit)(uint32_t pid, void *ctx);
+	void *on_exit_ctx;
 };
+
+void procs__on_exit(struct procs *p, void (*fn)(uint32_t pid, void *ctx), void *ctx)
+{
+	p->on_exit = fn;
+	p->on_exit_ctx = ctx;
+}
 
 static bool pid_eq(const void *item, const void *key)
 {
@@ -230,6 +238,7 @@ static int maps_insert(struct image *img, struct mapping *nm)
 	img->maps = out;
 	img->nr_maps = j;
 	img->cap_maps = n + 2;
+	img->maps_seq++;
 	return 0;
 }
 
@@ -318,6 +327,7 @@ static int maps_merge(struct image *img, struct mapping *nm, unsigned n)
 	img->maps = out;
 	img->nr_maps = j;
 	img->cap_maps = np + n + 1;
+	img->maps_seq++;
 	return 0;
 fail_parts:
 	maps_free(parts, np); /* copies: img keeps its own */
@@ -513,6 +523,8 @@ void procs__apply(struct procs *p, const struct sb_event *ev)
 		if (img && !img->end_ns) {
 			img->end_ns = ev->time_ns;
 			img->exited = true;
+			if (p->on_exit && img == newest(p, ev->pid))
+				p->on_exit(ev->pid, p->on_exit_ctx);
 		}
 		return;
 	}
@@ -845,6 +857,8 @@ unsigned procs__reconcile(struct procs *p, uint64_t now_ns)
 		}
 		img->end_ns = now_ns;
 		img->exited = true;
+		if (p->on_exit)
+			p->on_exit(img->pid, p->on_exit_ctx);
 		n++;
 	}
 	return n;

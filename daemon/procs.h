@@ -54,6 +54,11 @@ struct image {
 	struct mapping *maps; /* sorted by start, non-overlapping */
 	unsigned nr_maps, cap_maps;
 	struct stackagg cpu;  /* this window's CPU samples */
+	uint32_t maps_seq;    /* bumped at every change of maps */
+	/* The BPF table unwinder's entry for it (daemon/unwind_feed.c). */
+	uint32_t unwind_seq;  /* maps_seq when it was made */
+	bool unwind_whole;    /* every mapping had what it will ever have */
+	uint64_t unwind_ns;   /* when it was made (CLOCK_MONOTONIC; 0: never) */
 	unsigned refs;        /* requests holding it: not freed while > 0 */
 	struct image *older;  /* the image this PID had before */
 };
@@ -78,6 +83,9 @@ struct procs *procs__new(unsigned max_images, struct symtab_cache *cache, size_t
 void procs__free(struct procs *p);
 /* Applies one side-band event. */
 void procs__apply(struct procs *p, const struct sb_event *ev);
+/* fn(pid, ctx) when a process is seen to exit (a side-band exit of its
+ * last image, or gone from /proc at a reconcile). */
+void procs__on_exit(struct procs *p, void (*fn)(uint32_t pid, void *ctx), void *ctx);
 /* The image of pid at time t, created from /proc when unknown;
  * NULL when the table is full or the pid is gone and unknown. */
 struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t_ns);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pprof.h"
 #include "procs.h"
@@ -51,15 +52,32 @@ static struct mapping *named_mapping(struct procs *procs, struct image *img, uin
 	return m;
 }
 
+/*
+ * The name pprof shows for m's file. pprof opens a file it has no names
+ * for, and warns when it cannot: code from a memfd (a program run from
+ * one: "/memfd:NAME (deleted)") has none on disk, and a base name in
+ * brackets is one pprof knows not to open.
+ */
+static const char *mapping_filename(const struct mapping *m, char *buf, size_t size)
+{
+	if (!m->path || !m->path[0])
+		return "[anon:exec]"; /* anonymous executable memory (JIT code) */
+	if (!strncmp(m->path, "/memfd:", 7) && !strchr(m->path + 1, '/')) {
+		snprintf(buf, size, "[%s]", m->path + 1);
+		return buf;
+	}
+	return m->path;
+}
+
 static uint64_t mapping_id(struct pprof *p, struct procs *procs, struct image *img,
 			   struct mapping *m)
 {
+	char name[300];
 	struct pprof_mapping pm = {
 		.start = m->start,
 		.limit = m->end,
 		.offset = m->pgoff,
-		/* anonymous executable memory (JIT code): pprof wants a name */
-		.filename = m->path && m->path[0] ? m->path : "[anon:exec]",
+		.filename = mapping_filename(m, name, sizeof(name)),
 		.build_id = m->symtab ? symtab__build_id(m->symtab) : "",
 		.has_functions = m->symtab && symtab__has_functions(m->symtab),
 	};
