@@ -129,6 +129,7 @@ test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
 test_unwind_rows_OBJS := unwind_rows cfi log
 test_bpf_unwind_OBJS := unwind_rows cfi log
+test_unwind_tables_OBJS := unwind_tables range_set unwind_rows cfi hashtab log
 test_log_OBJS := log
 test_proc_text_OBJS := proc_text
 test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines loader hashtab log safe_open

@@ -1224,3 +1224,41 @@ int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cf
 	}
 	return 0;
 }
+
+/*
+ * A loader maps a segment from its offset rounded down to a page, so a
+ * mapping's pgoff may be before p_offset, and a page may hold the end of
+ * one segment and the start of the next (python3's RO data and RW data).
+ * The segment whose mapping starts at pgoff comes first, then one holding
+ * pgoff (a mapping split by mprotect); executable ones first in each.
+ */
+#define MAP_PAGE 4096ull
+
+static const struct elf_seg *mapped_seg(const struct cfi_table *t, uint64_t pgoff)
+{
+	for (int pass = 0; pass < 4; pass++)
+		for (uint32_t i = 0; i < t->nsegs; i++) {
+			const struct elf_seg *g = &t->segs[i];
+			bool exec_pass = !(pass & 1);
+
+			if (exec_pass != !!(g->flags & PF_X))
+				continue;
+			if (pass < 2 ? (g->off & ~(MAP_PAGE - 1)) == pgoff
+				     : pgoff - g->off < g->filesz)
+				return g;
+		}
+	return NULL;
+}
+
+int cfi_table__load_bias(const struct cfi_table *t, uint64_t map_start, uint64_t pgoff,
+			 uint64_t *bias)
+{
+	const struct elf_seg *g = t ? mapped_seg(t, pgoff) : NULL;
+
+	if (!g)
+		return -ENOENT;
+	/* vaddr - offset holds over the whole page-aligned mapping; it wraps
+	 * for a hostile segment, and then pcs only miss the table */
+	*bias = map_start - (pgoff - g->off + g->vaddr);
+	return 0;
+}

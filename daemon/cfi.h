@@ -55,6 +55,17 @@ struct cfi_row {
 int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cfi_row *row);
 
 /*
+ * The load bias of a mapping of the file at map_start with file offset
+ * pgoff: pc - *bias is the vaddr in the file of a pc in the mapping (the
+ * rows of a table count from cfi_table__base). The segment is the one a
+ * loader maps there: the PT_LOAD whose mapping starts at pgoff, else the
+ * one holding it; executable ones first, as lookups take them. 0, or
+ * -ENOENT when no segment does.
+ */
+int cfi_table__load_bias(const struct cfi_table *t, uint64_t map_start, uint64_t pgoff,
+			 uint64_t *bias);
+
+/*
  * The rows as the table keeps them, in pc order, for converters into other
  * forms (daemon/unwind_rows.c): row i holds from its vaddr up to row i + 1's
  * (the last row, a gap, holds up to base + 4 GiB). The base is the lowest

@@ -1188,6 +1188,47 @@ static void test_bp_share(void)
 	ASSERT_TRUE(cfi_table__bp_share(NULL) == 0);
 }
 
+/* Each PT_LOAD mapped where a loader maps it (from its page, at base plus
+ * its vaddr's page), and a piece of the code as mprotect leaves it, gives
+ * the base back: libc (PIC, at a high base) and python3 (at its vaddrs,
+ * its RO data's last page its RW data's first). */
+static void check_load_bias(const char *path, uint64_t base_if_dyn)
+{
+	static struct elf_info ei;
+	struct cfi_table *t = load(path);
+	uint64_t base, bias;
+
+	if (!ASSERT_TRUE(t, "%s", path) || !ASSERT_TRUE(elf_info(path, &ei)))
+		goto out;
+	base = ei.loads[0].p_vaddr ? 0 : base_if_dyn; /* ET_EXEC maps at its vaddrs */
+	for (unsigned i = 0; i < ei.nloads; i++) {
+		const GElf_Phdr *ph = &ei.loads[i];
+		uint64_t start = base + (ph->p_vaddr & ~4095ull), pgoff = ph->p_offset & ~4095ull;
+
+		bias = 1;
+		ASSERT_OK(cfi_table__load_bias(t, start, pgoff, &bias));
+		ASSERT_TRUE(bias == base, "%s segment %u: bias %#" PRIx64 ", want %#" PRIx64, path,
+			    i, bias, base);
+		if (!(ph->p_flags & PF_X) || ph->p_filesz < 0x3000)
+			continue;
+		bias = 1;
+		ASSERT_OK(cfi_table__load_bias(t, start + 0x2000, pgoff + 0x2000, &bias));
+		ASSERT_TRUE(bias == base, "%s code split: bias %#" PRIx64, path, bias);
+	}
+	ASSERT_EQ(cfi_table__load_bias(t, base, 1ull << 40, &bias), -ENOENT);
+out:
+	cfi_table__free(t);
+}
+
+static void test_load_bias(void)
+{
+	uint64_t bias;
+
+	check_load_bias(LIBC, 0x7f1234560000ull);
+	check_load_bias("/usr/bin/python3", 0x555555554000ull);
+	ASSERT_EQ(cfi_table__load_bias(NULL, 0, 0, &bias), -ENOENT);
+}
+
 int main(void)
 {
 	log_max_level = LOG_LVL_WARN;
@@ -1213,6 +1254,7 @@ int main(void)
 	RUN_TEST(test_synthetic_forms);
 	RUN_TEST(test_caps);
 	RUN_TEST(test_bp_share);
+	RUN_TEST(test_load_bias);
 	sh("rm -rf '%s'", tmp);
 	return TEST_MAIN_END();
 }
