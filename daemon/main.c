@@ -42,12 +42,15 @@
 #include "requests.h"
 #include "sideband.h"
 #include "symtab.h"
+#include "unwind_feed.h"
+#include "unwind_tables.h"
 
 #define DRAIN_PERIOD_MS 1000
 #define DRAIN_BUDGET_MS 100       /* of sample reading a loop turn */
 #define STOP_DRAIN_BUDGET_MS 5000 /* of sample reading at the stop */
 #define AGG_BYTES_PER_IMAGE (4u << 20)
 #define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
+#define UNWIND_FILES 4096 /* files with a table in the unwinder's pool at once */
 /* Unwind tables are loaded for stacks caught in code without frame
  * pointers (libc's is 170 KiB; libLLVM's 5.7 MB); their bytes are
  * unwind_cache_size. */
@@ -77,6 +80,8 @@ struct daemon {
 	struct wait_watch *waitw; /* lock and off-CPU probes: requests and lock_target */
 	int epfd;
 	struct watch sig_w, samples_w, sideband_w, cfi_w, sym_w;
+	struct unwind_tables *utables; /* the table unwinder's maps (unwind_tables = true) */
+	struct unwind_feed *ufeed;
 	bool stop;
 	int argc;
 	char **argv;
@@ -254,6 +259,9 @@ static void add_sample(struct daemon *d, const struct cpu_sample *s)
 		d->untracked++;
 		return;
 	}
+	/* The walker could not take it: the process's entry is due */
+	if (d->ufeed && !(s->flags & (CPU_F_TABLES | CPU_F_KTHREAD)))
+		unwind_feed__sample(d->ufeed, img);
 	if (s->flags & CPU_F_USTACK) {
 		/* a pc in a library: unwind it through its .eh_frame */
 		struct procs_stats before, after;
@@ -641,6 +649,30 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("cfi_frames_not_ready", ps.cfi_not_ready);
 		PUT("cpu_samples_waited_for_tables", d->waited_for_tables);
 	}
+	if (d->utables) {
+		struct unwind_tables_stats ts;
+		struct unwind_feed_stats fs;
+
+		unwind_tables__stats(d->utables, &ts);
+		unwind_feed__stats(d->ufeed, &fs);
+		PUT("unwind_walks_whole", c[CPU_CNT_WALK_WHOLE]);
+		PUT("unwind_walks_cut", c[CPU_CNT_WALK_CUT]);
+		PUT("unwind_walks_no_entry", c[CPU_CNT_WALK_NO_PROC]);
+		PUT("unwind_walks_no_mapping", c[CPU_CNT_WALK_NO_MAP]);
+		PUT("unwind_walks_no_table", c[CPU_CNT_WALK_NO_TABLE]);
+		PUT("unwind_table_files", ts.files);
+		PUT("unwind_table_bytes", ts.bytes);
+		PUT("unwind_table_max_bytes", d->cfg.unwind_table_bytes);
+		PUT("unwind_table_evictions", ts.evictions);
+		PUT("unwind_tables_too_big", ts.too_big);
+		PUT("unwind_table_failures", fs.tables_failed);
+		PUT("unwind_table_write_errors", ts.write_errors);
+		PUT("unwind_process_entries", ts.procs);
+		PUT("unwind_process_entries_refused", ts.procs_refused);
+		PUT("unwind_process_entry_errors", fs.entry_errors);
+		PUT("unwind_mappings_dropped", ts.proc_maps_dropped);
+		PUT("unwind_mappings_waiting", fs.maps_waiting);
+	}
 	PUT("symbol_tables_over_limit", symtab__over_limit());
 	{
 		struct symtab_dwarf_stats ds;
@@ -873,6 +905,26 @@ static void watch_loader(struct daemon *d, struct watch *w, int err, int fd, con
 		watch_add(d->epfd, w, EPOLLIN);
 }
 
+/* The table unwinder's maps, filled as processes are sampled. */
+static int start_tables(struct daemon *d)
+{
+	struct unwind_tables_conf c = {
+		.pool_slots = d->cfg.unwind_table_bytes / sizeof(union unwind_slot),
+		.file_slots = UNWIND_FILES,
+		.max_procs = d->cfg.max_processes,
+	};
+
+	cpu_sampler__unwind_fds(d->sampler, &c.pool_fd, &c.files_fd, &c.procs_fd);
+	d->utables = unwind_tables__new(&c);
+	d->ufeed = d->utables ? unwind_feed__new(d->utables, d->procs) : NULL;
+	if (!d->ufeed) {
+		log_err("unwind: cannot set up the table unwinder: %s", strerror(errno));
+		return -1;
+	}
+	procs__on_exit(d->procs, unwind_feed__exit, d->ufeed);
+	return 0;
+}
+
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -944,10 +996,16 @@ int main(int argc, char **argv)
 		.ringbuf_bytes = d.cfg.ringbuf_bytes ? d.cfg.ringbuf_bytes
 						: auto_ringbuf_bytes(d.cfg.frequency_hz),
 		.self_tgid = d.cfg.profile_self ? 0 : getpid(),
+		.use_tables = d.cfg.unwind_tables,
+		.unwind_pool_slots = d.cfg.unwind_table_bytes / sizeof(union unwind_slot),
+		.unwind_files = UNWIND_FILES,
+		.unwind_procs = d.cfg.max_processes,
 		.fn = on_sample,
 		.ctx = &d,
 	});
 	if (!d.sampler)
+		goto out;
+	if (d.cfg.unwind_tables && start_tables(&d))
 		goto out;
 	d.samples_w = (struct watch){.fd = cpu_sampler__fd(d.sampler), .fn = on_ring};
 	d.sideband_w = (struct watch){.fd = sideband__fd(d.sb), .fn = on_ring};
@@ -1110,6 +1168,9 @@ out:
 	http__free(d.http);
 	cpu_sampler__free(d.sampler);
 	sideband__free(d.sb);
+	procs__on_exit(d.procs, NULL, NULL);
+	unwind_feed__free(d.ufeed);
+	unwind_tables__free(d.utables);
 	procs__free(d.procs);
 	cfi_cache__free(d.cficache);
 	kallsyms__free(d.ksyms);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "test.h"
 #include "unwind_maps.h"
 #include "unwind_rows.h"
+#include "unwind_tables.h"
 #include "unwind_test.skel.h"
 
 #define POOL_SLOTS (4u << 20)
@@ -39,103 +41,42 @@ struct unwind_test_args {
 	uint32_t end;
 };
 
+#define START_CODE 0x1000 /* whatever it is: the program is handed the same */
+
 static struct unwind_test_bpf *skel;
-static uint32_t pool_used, nfiles;
-static struct unwind_proc proc;
+static struct unwind_tables *tables;
+static struct unwind_tables_stats tst;
+static struct unwind_map maps[UNWIND_PROC_MAPS_MAX];
+static unsigned nmaps;
 
-/* pc - bias = the offset unwind_rows counts from, for a mapping of fd's
- * file at start with file offset pgoff. */
-static bool bias_of(int fd, uint64_t start, uint64_t pgoff, uint64_t base, uint64_t *bias)
-{
-	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-	size_t n = 0;
-	bool ok = false;
-
-	if (!e || elf_getphdrnum(e, &n))
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD || pgoff < ph.p_offset ||
-		    pgoff >= ph.p_offset + ph.p_filesz)
-			continue;
-		/* vaddr = pc - start + pgoff - p_offset + p_vaddr; offset = vaddr - base */
-		*bias = start - pgoff + ph.p_offset - ph.p_vaddr + base;
-		ok = true;
-		break;
-	}
-out:
-	if (e)
-		elf_end(e);
-	return ok;
-}
-
-static int write_slots(uint32_t first, const union unwind_slot *s, uint32_t n)
-{
-	uint32_t *keys = malloc(n * sizeof(*keys));
-	uint32_t count = n;
-	int err;
-
-	if (!keys)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		keys[i] = first + i;
-	err = bpf_map_update_batch(bpf_map__fd(skel->maps.unwind_pool), keys, s, &count, NULL);
-	free(keys);
-	return err;
-}
-
-/* One file's table into the pool (dense pages, then rows) and its slot. */
-static bool add_file(const struct unwind_rows *r, uint32_t *slot)
-{
-	const uint32_t *page_nrs;
-	const struct unwind_page *pages;
-	const struct unwind_row *rows;
-	uint32_t npg, nrows, npages;
-	union unwind_slot *s;
-	struct unwind_file f;
-
-	pages = unwind_rows__pages(r, &page_nrs, &npg);
-	rows = unwind_rows__rows(r, &nrows);
-	if (!npg || !nrows)
-		return false;
-	npages = page_nrs[npg - 1] + 1;
-	if (nfiles >= FILES_MAX || pool_used + npages + nrows > POOL_SLOTS)
-		return false;
-	s = calloc(npages + nrows, sizeof(*s));
-	if (!s)
-		return false;
-	for (uint32_t i = 0; i < npg; i++)
-		s[page_nrs[i]].page = pages[i];
-	for (uint32_t i = 0; i < nrows; i++)
-		s[npages + i].row = rows[i];
-	if (write_slots(pool_used, s, npages + nrows)) {
-		free(s);
-		return false;
-	}
-	free(s);
-	f = (struct unwind_file){.pool = pool_used, .npages = npages, .nrows = nrows, .gen = 1};
-	*slot = nfiles++;
-	pool_used += npages + nrows;
-	return !bpf_map_update_elem(bpf_map__fd(skel->maps.unwind_files), slot, &f, BPF_ANY);
-}
-
-/* Our executable mappings, each with its file's table. */
+/* Our executable mappings, each with its file's table, written as the
+ * daemon writes them (daemon/unwind_tables.c). */
 static bool fill_maps(void)
 {
+	struct unwind_tables_conf conf = {
+		.pool_fd = bpf_map__fd(skel->maps.unwind_pool),
+		.files_fd = bpf_map__fd(skel->maps.unwind_files),
+		.procs_fd = bpf_map__fd(skel->maps.unwind_procs),
+		.pool_slots = POOL_SLOTS,
+		.file_slots = FILES_MAX,
+		.max_procs = 16,
+	};
 	FILE *mf = fopen("/proc/self/maps", "r");
 	char line[4096 + 128];
-	uint32_t tgid = getpid();
+	bool ok;
 
-	if (!mf)
+	tables = unwind_tables__new(&conf);
+	if (!mf || !tables)
 		return false;
-	while (fgets(line, sizeof(line), mf) && proc.nr < UNWIND_PROC_MAPS_MAX) {
+	while (fgets(line, sizeof(line), mf) && nmaps < UNWIND_PROC_MAPS_MAX) {
 		unsigned long long start, end, pgoff;
 		char perms[8], path[4096];
 		struct unwind_rows *r = NULL;
 		struct cfi_table *t = NULL;
+		struct unwind_file_key key;
+		struct stat st;
 		uint64_t bias;
-		uint32_t slot;
+		uint32_t slot, gen;
 		int fd;
 
 		path[0] = 0;
@@ -143,21 +84,23 @@ static bool fill_maps(void)
 			   path) < 4 || perms[2] != 'x' || path[0] != '/')
 			continue;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0 || fstat(fd, &st))
 			continue;
+		unwind_file_key__from_stat(&key, &st);
 		t = cfi_table__load(fd);
 		r = t ? unwind_rows__new(t) : NULL;
-		if (r && bias_of(fd, start, pgoff, unwind_rows__base(r), &bias) && add_file(r, &slot))
-			proc.maps[proc.nr++] = (struct unwind_map){
-				.start = start, .end = end, .bias = bias, .file = slot, .gen = 1};
+		if (r && !unwind_tables__bias(t, start, pgoff, &bias) &&
+		    !unwind_tables__add(tables, &key, r, &slot, &gen))
+			maps[nmaps++] = (struct unwind_map){
+				.start = start, .end = end, .bias = bias, .file = slot, .gen = gen};
 		unwind_rows__free(r);
 		cfi_table__free(t);
 		close(fd);
 	}
 	fclose(mf);
-	proc.start_code = 0x1000; /* whatever it is: the program is handed the same */
-	return proc.nr && !bpf_map_update_elem(bpf_map__fd(skel->maps.unwind_procs), &tgid, &proc,
-					       BPF_ANY);
+	ok = nmaps && !unwind_tables__set_proc(tables, getpid(), START_CODE, maps, nmaps);
+	unwind_tables__stats(tables, &tst);
+	return ok;
 }
 
 static void *ref[128];
@@ -174,7 +117,7 @@ static __attribute__((noinline)) void capture(void)
 	asm volatile("lea 0f(%%rip), %0\n0:\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
 		     : "=r"(ip), "=r"(sp), "=r"(bp));
 	nref = backtrace(ref, 128);
-	got = (struct unwind_test_args){.ip = ip, .sp = sp, .bp = bp, .start_code = proc.start_code,
+	got = (struct unwind_test_args){.ip = ip, .sp = sp, .bp = bp, .start_code = START_CODE,
 					.tgid = getpid()};
 	{
 		/* a syscall program's context is copied back into ctx_in */
@@ -264,7 +207,7 @@ static void test_walk_own_stack(void)
 static void test_other_image(void)
 {
 	struct unwind_test_args a = {.ip = got.ip, .sp = got.sp, .bp = got.bp,
-				     .start_code = proc.start_code + 0x1000, .tgid = getpid()};
+				     .start_code = START_CODE + 0x1000, .tgid = getpid()};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
 
 	ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.unwind_test), &o));
@@ -291,7 +234,9 @@ int main(void)
 	log_max_level = LOG_LVL_WARN;
 	elf_version(EV_CURRENT);
 	skel = unwind_test_bpf__open();
-	if (!skel || bpf_map__set_max_entries(skel->maps.unwind_pool, POOL_SLOTS) ||
+	/* mmapable, as the daemon makes it: tables written by memcpy */
+	if (!skel || bpf_map__set_map_flags(skel->maps.unwind_pool, BPF_F_MMAPABLE) ||
+	    bpf_map__set_max_entries(skel->maps.unwind_pool, POOL_SLOTS) ||
 	    bpf_map__set_max_entries(skel->maps.unwind_files, FILES_MAX) ||
 	    bpf_map__set_max_entries(skel->maps.unwind_procs, 16) || unwind_test_bpf__load(skel)) {
 		fprintf(stderr, "cannot load the unwind test program: %s\n", strerror(errno));
@@ -301,10 +246,11 @@ int main(void)
 		fprintf(stderr, "cannot fill the unwind maps\n");
 		return 1;
 	}
-	printf("# %u mappings, %u files, %u pool slots\n", proc.nr, nfiles, pool_used);
+	printf("# %u mappings, %u files, %u pool slots\n", nmaps, tst.files, tst.slots_used);
 	RUN_TEST(test_walk_own_stack);
 	RUN_TEST(test_other_image);
 	RUN_TEST(test_cpu_program_loads);
+	unwind_tables__free(tables);
 	unwind_test_bpf__destroy(skel);
 	return TEST_MAIN_END();
 }

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfi_cache.h"
+#include "clock.h"
+#include "log.h"
+#include "proc_text.h"
+#include "procs.h"
+#include "safe_open.h"
+#include "unwind_feed.h"
+#include "unwind_rows.h"
+#include "unwind_tables.h"
+
+struct unwind_feed {
+	struct unwind_tables *t;
+	struct procs *p;
+	struct unwind_feed_stats st;
+};
+
+struct unwind_feed *unwind_feed__new(struct unwind_tables *t, struct procs *p)
+{
+	struct unwind_feed *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->t = t;
+	f->p = p;
+	return f;
+}
+
+void unwind_feed__free(struct unwind_feed *f)
+{
+	free(f);
+}
+
+static int start_code_of(uint32_t pid, uint64_t *start_code)
+{
+	char path[64], *text;
+	size_t len;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	err = read_file(path, PROC_STAT_MAX, true, &text, &len);
+	if (err < 0)
+		return err;
+	err = proc_stat_start_code(text, len, start_code);
+	free(text);
+	return err;
+}
+
+/*
+ * m's file's table in the pool (added when loaded and time allows) and
+ * the entry naming it: 0; -EAGAIN when it may come later (loading, no time
+ * or room now); another error when it never will (no .eh_frame).
+ */
+static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m,
+		     uint64_t deadline, struct unwind_map *um)
+{
+	const struct cfi_table *ct;
+	struct unwind_file_key key;
+	struct unwind_rows *rows;
+	uint64_t off, id[5], bias;
+	uint32_t slot, gen;
+	int err;
+
+	ct = procs__cfi_for(f->p, img, m->start, &off, false);
+	if (!ct)
+		return errno == EAGAIN ? -EAGAIN : -ENOENT;
+	if (!m->cfi)
+		return -ENOENT;
+	cfi_ref__identity(m->cfi, id);
+	key = (struct unwind_file_key){id[0], id[1], id[2], id[3], id[4]};
+	err = unwind_tables__bias(ct, m->start, m->pgoff, &bias);
+	if (err)
+		return err;
+	um->bias = bias;
+	if (!unwind_tables__find(f->t, &key, &slot, &gen))
+		goto found;
+	if (mono_ns() >= deadline)
+		return -EAGAIN;
+	rows = unwind_rows__new(ct);
+	if (!rows)
+		return -errno;
+	err = unwind_tables__add(f->t, &key, rows, &slot, &gen);
+	unwind_rows__free(rows);
+	if (err) {
+		if (err != -EAGAIN)
+			f->st.tables_failed++;
+		return err;
+	}
+	f->st.tables_added++;
+found:
+	um->file = slot;
+	um->gen = gen;
+	return 0;
+}
+
+/* img's entry, from its mappings now. */
+static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
+{
+	struct unwind_map maps[UNWIND_PROC_MAPS_MAX];
+	uint64_t start_code, deadline = now + UNWIND_FEED_BUDGET_NS;
+	bool whole = true;
+	unsigned n = 0;
+	int err;
+
+	img->unwind_ns = now;
+	img->unwind_seq = img->maps_seq;
+	if (start_code_of(img->pid, &start_code))
+		return; /* gone: its exit drops the entry */
+	for (unsigned i = 0; i < img->nr_maps && n < UNWIND_PROC_MAPS_MAX; i++) {
+		struct mapping *m = &img->maps[i];
+		struct unwind_map *um = &maps[n];
+
+		/* anonymous code (a JIT's) and the vDSO have no file: the walk
+		 * ends there and the sample takes the stack-copy path */
+		if (!m->path || m->path[0] != '/')
+			continue;
+		*um = (struct unwind_map){.start = m->start, .end = m->end};
+		err = map_entry(f, img, m, deadline, um);
+		if (err) {
+			um->flags = UNWIND_MAP_F_NO_TABLE;
+			if (err == -EAGAIN) {
+				whole = false;
+				f->st.maps_waiting++;
+			}
+		}
+		n++;
+	}
+	err = unwind_tables__set_proc(f->t, img->pid, start_code, maps, n);
+	if (err) {
+		uint64_t c = ++f->st.entry_errors;
+
+		if (!(c & (c - 1)))
+			log_warn("unwind: pid %u: no entry for the table unwinder (%s; %" PRIu64
+				 " so far): its stacks are unwound from copies",
+				 img->pid, strerror(-err), c);
+		return;
+	}
+	f->st.entries_made++;
+	img->unwind_whole = whole;
+}
+
+void unwind_feed__sample(struct unwind_feed *f, struct image *img)
+{
+	uint64_t now;
+
+	if (img->end_ns || (img->unwind_ns && img->unwind_whole && img->unwind_seq == img->maps_seq))
+		return;
+	now = mono_ns();
+	if (img->unwind_ns && now - img->unwind_ns < UNWIND_FEED_RETRY_NS)
+		return;
+	make_entry(f, img, now);
+}
+
+void unwind_feed__exit(uint32_t pid, void *feed)
+{
+	struct unwind_feed *f = feed;
+
+	unwind_tables__drop_proc(f->t, pid);
+}
+
+void unwind_feed__stats(const struct unwind_feed *f, struct unwind_feed_stats *st)
+{
+	*st = f->st;
+}

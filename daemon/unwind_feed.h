@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Keeps the BPF table unwinder's maps (daemon/unwind_tables.h) in step
+ * with the process table: a process's entry — its executable mappings,
+ * each with its file's table — is made at the first of its samples that
+ * the walker could not take (no entry yet, a mapping without a table),
+ * made again when its mappings change or while a table it lacks is still
+ * loading (at most every UNWIND_FEED_RETRY_NS), and dropped at its exit.
+ *
+ * Tables come from the CFI cache (built in its loader thread); turning
+ * one into rows and writing it runs on the event loop, at most
+ * UNWIND_FEED_BUDGET_NS of it per entry (libLLVM's: ~13 ms and a write);
+ * what does not fit waits for the next try.
+ */
+#ifndef PPROFD_UNWIND_FEED_H
+#define PPROFD_UNWIND_FEED_H
+
+#include <stdint.h>
+
+#define UNWIND_FEED_RETRY_NS (200ull * 1000 * 1000)
+#define UNWIND_FEED_BUDGET_NS (20ull * 1000 * 1000)
+
+struct image;
+struct procs;
+struct unwind_tables;
+struct unwind_feed;
+
+struct unwind_feed_stats {
+	uint64_t entries_made;   /* process entries written */
+	uint64_t entry_errors;   /* entries that could not be written */
+	uint64_t tables_added;   /* files' tables written into the pool */
+	uint64_t tables_failed;  /* tables that could not be (too big, no room, errors) */
+	uint64_t maps_waiting;   /* mappings written without their table, still loading */
+};
+
+/* Takes neither: both outlive it. NULL + errno. */
+struct unwind_feed *unwind_feed__new(struct unwind_tables *t, struct procs *p);
+void unwind_feed__free(struct unwind_feed *f);
+/* A sample of img the walker did not take: makes its entry when due. */
+void unwind_feed__sample(struct unwind_feed *f, struct image *img);
+/* For procs__on_exit: pid's entry goes. */
+void unwind_feed__exit(uint32_t pid, void *feed);
+void unwind_feed__stats(const struct unwind_feed *f, struct unwind_feed_stats *st);
+
+#endif
