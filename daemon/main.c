@@ -1091,10 +1091,14 @@ int main(int argc, char **argv)
 	 * only start-up needed can go. */
 	caps__drop_unneeded();
 	/* after the drop: capabilities are a thread's, and the loaders need none */
-	watch_loader(&d, &d.cfi_w, cfi_cache__start_loader(d.cficache), cfi_cache__fd(d.cficache),
-		     "cfi: unwind tables");
-	watch_loader(&d, &d.sym_w, symtab_cache__start_loader(d.symcache),
-		     symtab_cache__fd(d.symcache), "symtab: symbols");
+	{
+		/* started before their fds are asked for */
+		int cerr = cfi_cache__start_loader(d.cficache);
+		int serr = symtab_cache__start_loader(d.symcache);
+
+		watch_loader(&d, &d.cfi_w, cerr, cfi_cache__fd(d.cficache), "cfi: unwind tables");
+		watch_loader(&d, &d.sym_w, serr, symtab_cache__fd(d.symcache), "symtab: symbols");
+	}
 	retention(&d);
 
 	d.start_mono = d.window_start_mono = mono_ns();
