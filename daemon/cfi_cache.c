@@ -50,7 +50,7 @@ struct cfi_cache {
 	struct cfi_ref lru; /* sentinel */
 	size_t max_files, max_bytes, bytes;
 	uint64_t load_budget_ns;         /* of loading a second; 0: no bound */
-	uint64_t period_start, spent_ns; /* the current second's loading */
+	struct sec_budget load; /* the current second's loading */
 	uint64_t last_evict_ns;          /* when a table last had to make room */
 	struct loader *ld;               /* NULL: loads run in cfi_cache__get */
 	struct cfi_cache_stats st;
@@ -67,13 +67,11 @@ void cfi_cache__set_load_budget(struct cfi_cache *c, uint64_t ns_per_sec)
  * host's programs at start) all go through. */
 static bool load_allowed(struct cfi_cache *c, uint64_t now)
 {
-	if (now - c->period_start >= 1000000000ull) {
-		c->period_start = now;
-		c->spent_ns = 0;
-	}
+	uint64_t left = sec_budget__left(&c->load, c->load_budget_ns, now);
+
 	if (!c->load_budget_ns || !c->last_evict_ns || now - c->last_evict_ns >= 1000000000ull)
 		return true;
-	return c->spent_ns < c->load_budget_ns;
+	return left > 0;
 }
 
 static bool key_eq(const void *item, const void *key)
@@ -263,7 +261,7 @@ unsigned cfi_cache__collect(struct cfi_cache *c)
 		struct load_job *j = (struct load_job *)list;
 
 		list = list->next;
-		c->spent_ns += j->job.ns;
+		c->load.spent += j->job.ns;
 		if (j->e->cached) {
 			entry_settle(c, j->e, j->t, j->err);
 			n++;
@@ -383,7 +381,7 @@ struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, uint64_t deadline_ns
 	}
 	t = cfi_table__load(fd);
 	err = t ? 0 : errno;
-	c->spent_ns += mono_ns() - now;
+	c->load.spent += mono_ns() - now;
 	entry_settle(c, e, t, err);
 	if (!e->cached) {
 		cfi_ref__put(r);

@@ -35,7 +35,8 @@ struct procs {
 	struct procs_stats st;
 	uint64_t last_ns; /* newest time seen */
 	/* this second's waits for the loader threads (symbols, tables) */
-	uint64_t wait_start, wait_spent, wait_budget;
+	struct sec_budget wait;
+	uint64_t wait_budget;
 	void (*on_exit)(uint32_t pid, void *ctx);
 	void *on_exit_ctx;
 };
@@ -73,14 +74,11 @@ void procs__set_wait_budget(struct procs *p, uint64_t ns_per_sec)
  * left of this second's budget (0: none left, do not wait). */
 static uint64_t wait_deadline(struct procs *p, uint64_t now)
 {
-	if (now - p->wait_start >= 1000000000ull) {
-		p->wait_start = now;
-		p->wait_spent = 0;
-	}
-	if (p->wait_spent >= p->wait_budget)
+	uint64_t left = sec_budget__left(&p->wait, p->wait_budget, now);
+
+	if (!left)
 		return 0;
-	return p->wait_budget - p->wait_spent > UINT64_MAX - now ? UINT64_MAX
-								 : now + p->wait_budget - p->wait_spent;
+	return left > UINT64_MAX - now ? UINT64_MAX : now + left;
 }
 
 static void maps_free(struct mapping *maps, unsigned n)
@@ -682,7 +680,7 @@ void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m)
 		return;
 	now = mono_ns();
 	attach_symtab(p, m, wait_deadline(p, now));
-	p->wait_spent += mono_ns() - now;
+	p->wait.spent += mono_ns() - now;
 	if (!m->sym_pending)
 		return;
 	n = ++p->st.symtab_not_ready;
@@ -697,7 +695,7 @@ bool procs__await_lines(struct procs *p, struct image *img, struct mapping *m)
 	uint64_t now = mono_ns(), n;
 	bool lines = symtab_cache__await_lines(p->cache, m->symtab, wait_deadline(p, now));
 
-	p->wait_spent += mono_ns() - now;
+	p->wait.spent += mono_ns() - now;
 	if (lines || errno != EAGAIN)
 		return lines;
 	n = ++p->st.lines_not_ready;
@@ -827,7 +825,7 @@ const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint6
 	}
 out:
 	if (wait)
-		p->wait_spent += mono_ns() - now;
+		p->wait.spent += mono_ns() - now;
 	return t;
 }
 

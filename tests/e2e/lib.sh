@@ -34,14 +34,18 @@ raw_profile() {
 # under a 499 Hz profile request of it, which ends when it exits: the
 # profile in $T/c.pb.gz, in -raw form in $T/raw.txt.
 cpu_request() {
-	local wl=$1 pid
+	local wl=$1
 	shift
 	"$WL/$wl" "$@" >"$T/wl.out" &
-	pid=$!
+	cpu_request_pid $!
+}
+
+# cpu_request_pid PID: the same for a process of ours already started.
+cpu_request_pid() {
 	sleep 0.3
-	"$ROOT/$BUILD/pprofctl" profile --pid "$pid" --seconds 30 --hz 499 --socket "$T/pprofd.sock" \
+	"$ROOT/$BUILD/pprofctl" profile --pid "$1" --seconds 30 --hz 499 --socket "$T/pprofd.sock" \
 		-o "$T/c.pb.gz" || fail "pprofctl profile failed"
-	wait $pid
+	wait "$1"
 	raw_profile "$T/c.pb.gz"
 }
 

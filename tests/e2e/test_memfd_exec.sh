@@ -15,12 +15,7 @@ with open(sys.argv[1], "rb") as f:
     os.write(fd, f.read())
 os.execv(f"/proc/self/fd/{fd}", ["cpu_shares", "2"])
 PY
-pid=$!
-sleep 0.3
-"$ROOT/$BUILD/pprofctl" profile --pid "$pid" --seconds 30 --hz 499 --socket "$T/pprofd.sock" \
-	-o "$T/c.pb.gz" || fail "pprofctl profile failed"
-wait $pid
-raw_profile "$T/c.pb.gz"
+cpu_request_pid $!
 sed -n '/^Mappings/,$p' "$T/raw.txt" | grep -q '\[memfd:pprofd-test' ||
 	{ sed -n '/^Mappings/,$p' "$T/raw.txt"; fail "no mapping named [memfd:pprofd-test ...]"; }
 ! sed -n '/^Mappings/,$p' "$T/raw.txt" | grep -q ' /memfd:' || fail "a mapping is still named /memfd:..."

@@ -645,111 +645,118 @@ static void test_unwind_via_procs(void)
 	test_budget_when_evicting(nref);
 }
 
-/* With the loader thread: an unwind that does not wait finds the tables
- * loading, walks those frames by frame pointer and counts them; once the
- * loads are collected, the same record unwinds whole. One that waits gets
- * the whole stack at once. */
+/* A CFI cache with its loader thread, the procs that use it, and our own
+ * image in them: *nref, the frames of the captured stack unwound here. */
+struct loader_fix {
+	struct symtab_cache *sc;
+	struct cfi_cache *cc;
+	struct procs *p;
+	struct image *img;
+	int nref;
+};
+
+static bool loader_fix_open(struct loader_fix *f, uint64_t *ref, uint64_t wait_budget)
+{
+	struct self s;
+
+	f->sc = symtab_cache__new(64);
+	f->cc = cfi_cache__new(64, 64 << 20);
+	f->p = procs__new(16, f->sc, 1 << 20);
+	f->img = NULL;
+	captured = 0;
+	sort_caller();
+	if (!ASSERT_TRUE(captured && self_open(&s) && f->sc && f->cc && f->p))
+		return false;
+	f->nref = unwind_user((const void *)rec, rec_len, find_self, &s, ref, MAX_FRAMES);
+	self_close(&s);
+	procs__set_cfi_cache(f->p, f->cc);
+	procs__set_wait_budget(f->p, wait_budget);
+	if (!ASSERT_OK(cfi_cache__start_loader(f->cc)) ||
+	    !ASSERT_TRUE(cfi_cache__fd(f->cc) >= 0, "no loader fd"))
+		return false;
+	f->img = procs__image_at(f->p, (uint32_t)getpid(), 1);
+	return ASSERT_TRUE(f->img != NULL);
+}
+
+static void loader_fix_close(struct loader_fix *f)
+{
+	procs__free(f->p);
+	cfi_cache__free(f->cc);
+	symtab_cache__free(f->sc);
+}
+
+/* Until the loads are in (the fd says so) and the stack is whole: polls
+ * taken, 100 when it never was. */
+static int poll_until_whole(struct loader_fix *f, uint64_t *out, bool wait)
+{
+	int polls = 0;
+
+	while (polls < 100) {
+		struct pollfd pfd = {.fd = cfi_cache__fd(f->cc), .events = POLLIN};
+
+		polls++;
+		if (poll(&pfd, 1, 100) == 1 && cfi_cache__collect(f->cc) &&
+		    procs__unwind_user(f->p, f->img, (const void *)rec, rec_len, out, MAX_FRAMES,
+				       wait) == f->nref)
+			break;
+	}
+	return polls;
+}
+
+/* Loads in the thread: a stack unwound while they run is walked by frame
+ * pointer where a table is missing (cfi_not_ready), and whole once the
+ * thread's fd says they are in. */
 static void test_unwind_loader(void)
 {
 	static uint64_t ref[MAX_FRAMES], out[MAX_FRAMES];
-	struct symtab_cache *sc = symtab_cache__new(64);
-	struct cfi_cache *cc = cfi_cache__new(64, 64 << 20);
-	struct procs *p = procs__new(16, sc, 1 << 20);
+	struct loader_fix f;
 	struct cfi_cache_stats cst;
 	struct procs_stats pst;
-	struct image *img;
-	struct self s;
-	int nref, n, polls = 0;
+	int n;
 
-	captured = 0;
-	sort_caller();
-	if (!ASSERT_TRUE(captured && self_open(&s) && sc && cc && p))
+	if (!loader_fix_open(&f, ref, LOADER_WAIT_NS))
 		goto out;
-	nref = unwind_user((const void *)rec, rec_len, find_self, &s, ref, MAX_FRAMES);
-	self_close(&s);
-	procs__set_cfi_cache(p, cc);
-	ASSERT_OK(cfi_cache__start_loader(cc));
-	ASSERT_TRUE(cfi_cache__fd(cc) >= 0, "no loader fd");
-	img = procs__image_at(p, (uint32_t)getpid(), 1);
-	if (!ASSERT_TRUE(img != NULL))
-		goto out;
-
-	n = procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
-	procs__stats(p, &pst);
-	ASSERT_TRUE(n > 0 && n < nref, "%d frames while loading, %d loaded", n, nref);
+	n = procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
+	procs__stats(f.p, &pst);
+	ASSERT_TRUE(n > 0 && n < f.nref, "%d frames while loading, %d loaded", n, f.nref);
 	ASSERT_TRUE(pst.cfi_not_ready >= 1, "cfi_not_ready %llu",
 		    (unsigned long long)pst.cfi_not_ready);
-	/* the loads end; the fd says so */
-	while (polls < 100) {
-		struct pollfd pfd = {.fd = cfi_cache__fd(cc), .events = POLLIN};
-
-		polls++;
-		if (poll(&pfd, 1, 100) == 1 && cfi_cache__collect(cc) &&
-		    procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES,
-				       false) == nref)
-			break;
-	}
-	ASSERT_TRUE(polls < 100, "never whole without waiting");
-	ASSERT_TRUE(!memcmp(out, ref, nref * sizeof(*out)), "the frames differ");
-	cfi_cache__stats(cc, &cst);
+	ASSERT_TRUE(poll_until_whole(&f, out, false) < 100, "never whole without waiting");
+	ASSERT_TRUE(!memcmp(out, ref, f.nref * sizeof(*out)), "the frames differ");
+	cfi_cache__stats(f.cc, &cst);
 	ASSERT_EQ(cst.misses, 2);
 	ASSERT_EQ(cst.files, 2);
 	ASSERT_EQ(cst.queued, 0);
 out:
-	procs__free(p);
-	cfi_cache__free(cc);
-	symtab_cache__free(sc);
+	loader_fix_close(&f);
 }
 
 /* A caller that waits for loads already in the thread: the whole stack at
  * once. And a cache freed with loads still queued or running. */
 static void test_unwind_loader_wait(void)
 {
-	static uint64_t out[MAX_FRAMES];
-	struct symtab_cache *sc = symtab_cache__new(64);
-	struct cfi_cache *cc = cfi_cache__new(64, 64 << 20);
-	struct procs *p = procs__new(16, sc, 1 << 20);
+	static uint64_t ref[MAX_FRAMES], out[MAX_FRAMES];
+	struct loader_fix f;
 	struct cfi_cache_stats cst;
-	struct image *img;
-	struct self s;
-	int nref, n;
+	int n;
 
-	captured = 0;
-	sort_caller();
-	if (!ASSERT_TRUE(captured && self_open(&s) && sc && cc && p))
-		goto out;
-	nref = unwind_user((const void *)rec, rec_len, find_self, &s, out, MAX_FRAMES);
-	self_close(&s);
-	procs__set_cfi_cache(p, cc);
-	procs__set_wait_budget(p, UINT64_MAX); /* however slow the machine */
-	ASSERT_OK(cfi_cache__start_loader(cc));
-	img = procs__image_at(p, (uint32_t)getpid(), 1);
-	if (!ASSERT_TRUE(img != NULL))
+	/* however slow the machine */
+	if (!loader_fix_open(&f, ref, UINT64_MAX))
 		goto out;
 	/* queued by one that does not wait, then waited for */
-	procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
-	n = procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
-	ASSERT_EQ(n, nref);
-	cfi_cache__stats(cc, &cst);
+	procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
+	n = procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
+	ASSERT_EQ(n, f.nref);
+	cfi_cache__stats(f.cc, &cst);
 	ASSERT_EQ(cst.misses, 2);
 	ASSERT_TRUE(cst.waits >= 1, "waits %llu", (unsigned long long)cst.waits);
-	procs__free(p);
-	cfi_cache__free(cc);
+	loader_fix_close(&f);
 
 	/* freed while its loads are queued or running: nothing leaks (ASan) */
-	cc = cfi_cache__new(64, 64 << 20);
-	p = procs__new(16, sc, 1 << 20);
-	if (!ASSERT_TRUE(cc && p))
-		goto out;
-	procs__set_cfi_cache(p, cc);
-	ASSERT_OK(cfi_cache__start_loader(cc));
-	img = procs__image_at(p, (uint32_t)getpid(), 1);
-	if (img)
-		procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
+	if (loader_fix_open(&f, ref, UINT64_MAX))
+		procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
 out:
-	procs__free(p);
-	cfi_cache__free(cc);
-	symtab_cache__free(sc);
+	loader_fix_close(&f);
 }
 
 /* A caller that may wait, on a loop whose wait budget is 1 us a second:
@@ -757,46 +764,21 @@ out:
  * meanwhile (cfi_not_ready), and whole once they are in. */
 static void test_unwind_loader_wait_bounded(void)
 {
-	static uint64_t out[MAX_FRAMES];
-	struct symtab_cache *sc = symtab_cache__new(64);
-	struct cfi_cache *cc = cfi_cache__new(64, 64 << 20);
-	struct procs *p = procs__new(16, sc, 1 << 20);
+	static uint64_t ref[MAX_FRAMES], out[MAX_FRAMES];
+	struct loader_fix f;
 	struct procs_stats pst;
-	struct image *img;
-	struct self s;
-	int nref, n, polls = 0;
+	int n;
 
-	captured = 0;
-	sort_caller();
-	if (!ASSERT_TRUE(captured && self_open(&s) && sc && cc && p))
+	if (!loader_fix_open(&f, ref, 1000))
 		goto out;
-	nref = unwind_user((const void *)rec, rec_len, find_self, &s, out, MAX_FRAMES);
-	self_close(&s);
-	procs__set_cfi_cache(p, cc);
-	procs__set_wait_budget(p, 1000);
-	ASSERT_OK(cfi_cache__start_loader(cc));
-	img = procs__image_at(p, (uint32_t)getpid(), 1);
-	if (!ASSERT_TRUE(img != NULL))
-		goto out;
-	n = procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
-	procs__stats(p, &pst);
-	ASSERT_TRUE(n > 0 && n < nref, "%d frames within the budget, %d loaded", n, nref);
+	n = procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
+	procs__stats(f.p, &pst);
+	ASSERT_TRUE(n > 0 && n < f.nref, "%d frames within the budget, %d loaded", n, f.nref);
 	ASSERT_TRUE(pst.cfi_not_ready >= 1, "cfi_not_ready %llu",
 		    (unsigned long long)pst.cfi_not_ready);
-	while (polls < 100) {
-		struct pollfd pfd = {.fd = cfi_cache__fd(cc), .events = POLLIN};
-
-		polls++;
-		if (poll(&pfd, 1, 100) == 1 && cfi_cache__collect(cc) &&
-		    procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES,
-				       true) == nref)
-			break;
-	}
-	ASSERT_TRUE(polls < 100, "never whole");
+	ASSERT_TRUE(poll_until_whole(&f, out, true) < 100, "never whole");
 out:
-	procs__free(p);
-	cfi_cache__free(cc);
-	symtab_cache__free(sc);
+	loader_fix_close(&f);
 }
 
 int main(void)
