@@ -240,6 +240,7 @@ $(BUILD)/workloads/heap_sites_nofp: tests/workloads/heap_sites.c
 
 # What most C is: -O2 without frame pointers (unwound by .eh_frame).
 $(BUILD)/workloads/cpu_nofp: WL_CFLAGS := -O2 -fomit-frame-pointer -fno-optimize-sibling-calls
+$(BUILD)/workloads/cpu_deep: WL_CFLAGS := -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls
 
 $(BUILD)/workloads/%: tests/workloads/%.c
 	$(call msg,CC,$@)

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cfi_cache.h"
 #include "clock.h"
@@ -19,21 +22,60 @@ struct unwind_feed {
 	struct unwind_tables *t;
 	struct procs *p;
 	struct unwind_feed_stats st;
+	/* The vDSO's table: every process maps the kernel's one vDSO (ours
+	 * too), which is no file: read from our own memory at start. */
+	struct cfi_table *vdso;
+	struct unwind_file_key vdso_key;
 };
+
+/* Our vDSO's ELF image, through a memfd (the CFI parser reads fds). */
+static struct cfi_table *vdso_table(size_t *size)
+{
+	const unsigned char *img = (const void *)getauxval(AT_SYSINFO_EHDR);
+	FILE *maps = fopen("/proc/self/maps", "re");
+	struct cfi_table *t = NULL;
+	char line[512];
+	int fd;
+
+	*size = 0;
+	while (img && maps && fgets(line, sizeof(line), maps)) {
+		unsigned long start, end;
+
+		if (strstr(line, "[vdso]") && sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		    start == (unsigned long)img && end > start && end - start <= (1u << 20))
+			*size = end - start;
+	}
+	if (maps)
+		fclose(maps);
+	if (!*size || (fd = memfd_create("pprofd-vdso", MFD_CLOEXEC)) < 0)
+		return NULL;
+	if (write(fd, img, *size) == (ssize_t)*size)
+		t = cfi_table__load(fd);
+	close(fd);
+	return t;
+}
 
 struct unwind_feed *unwind_feed__new(struct unwind_tables *t, struct procs *p)
 {
 	struct unwind_feed *f = calloc(1, sizeof(*f));
+	size_t size;
 
 	if (!f)
 		return NULL;
 	f->t = t;
 	f->p = p;
+	f->vdso = vdso_table(&size);
+	if (!f->vdso)
+		log_info("unwind: no table of the vDSO: samples in it take the stack-copy path");
+	/* no file has this identity: no device, no inode */
+	f->vdso_key = (struct unwind_file_key){.size = size, .mtime_nsec = 1};
 	return f;
 }
 
 void unwind_feed__free(struct unwind_feed *f)
 {
+	if (f)
+		cfi_table__free(f->vdso);
 	free(f);
 }
 
@@ -67,13 +109,18 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 	uint32_t slot, gen;
 	int err;
 
-	ct = procs__cfi_for(f->p, img, m->start, &off, false);
-	if (!ct)
-		return errno == EAGAIN ? -EAGAIN : -ENOENT;
-	if (!m->cfi)
-		return -ENOENT;
-	cfi_ref__identity(m->cfi, id);
-	key = (struct unwind_file_key){id[0], id[1], id[2], id[3], id[4]};
+	if (m->path && !strcmp(m->path, "[vdso]") && f->vdso) {
+		ct = f->vdso;
+		key = f->vdso_key;
+	} else {
+		ct = procs__cfi_for(f->p, img, m->start, &off, false);
+		if (!ct)
+			return errno == EAGAIN ? -EAGAIN : -ENOENT;
+		if (!m->cfi)
+			return -ENOENT;
+		cfi_ref__identity(m->cfi, id);
+		key = (struct unwind_file_key){id[0], id[1], id[2], id[3], id[4]};
+	}
 	err = unwind_tables__bias(ct, m->start, m->pgoff, &bias);
 	if (err)
 		return err;
@@ -116,9 +163,9 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 		struct mapping *m = &img->maps[i];
 		struct unwind_map *um = &maps[n];
 
-		/* anonymous code (a JIT's) and the vDSO have no file: the walk
+		/* anonymous code (a JIT's) has no file and no table: the walk
 		 * ends there and the sample takes the stack-copy path */
-		if (!m->path || m->path[0] != '/')
+		if (!m->path || (m->path[0] != '/' && strcmp(m->path, "[vdso]")))
 			continue;
 		*um = (struct unwind_map){.start = m->start, .end = m->end};
 		err = map_entry(f, img, m, deadline, um);

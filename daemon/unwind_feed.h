@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#define UNWIND_FEED_RETRY_NS (200ull * 1000 * 1000)
+#define UNWIND_FEED_RETRY_NS (50ull * 1000 * 1000)
 #define UNWIND_FEED_BUDGET_NS (20ull * 1000 * 1000)
 
 struct image;
