@@ -774,8 +774,6 @@ int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_h
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
 				       uint64_t *file_offset, bool wait)
 {
-	const struct cfi_table *t = NULL;
-	uint64_t now = 0, deadline = 0;
 	struct mapping *m;
 
 	if (!p->cfi || !img || !(m = procs__find_mapping(p, img, pc))) {
@@ -783,6 +781,19 @@ const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint6
 		return NULL;
 	}
 	*file_offset = m->pgoff + (pc - m->start);
+	return procs__mapping_cfi(p, img, m, wait);
+}
+
+const struct cfi_table *procs__mapping_cfi(struct procs *p, struct image *img, struct mapping *m,
+					   bool wait)
+{
+	const struct cfi_table *t = NULL;
+	uint64_t now = 0, deadline = 0;
+
+	if (!p->cfi) {
+		errno = ENOENT;
+		return NULL;
+	}
 	if (m->cfi && !cfi_ref__cached(m->cfi)) {
 		/* evicted since: load it again */
 		cfi_ref__put(m->cfi);

@@ -121,6 +121,9 @@ void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c);
  * again later. Valid until the next call: an unwind_find_fn. */
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
 				       uint64_t *file_offset, bool wait);
+/* The same for mapping m of img (no symbols are loaded for it). */
+const struct cfi_table *procs__mapping_cfi(struct procs *p, struct image *img, struct mapping *m,
+					   bool wait);
 struct ustack_hdr;
 /* Unwinds a captured user stack of img (a ustack_hdr and its data, len
  * bytes in all) through the CFI of its modules: unwind_user's result.

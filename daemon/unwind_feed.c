@@ -105,7 +105,7 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 	const struct cfi_table *ct;
 	struct unwind_file_key key;
 	struct unwind_rows *rows;
-	uint64_t off, id[5], bias;
+	uint64_t id[5], bias;
 	uint32_t slot, gen;
 	int err;
 
@@ -113,7 +113,7 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 		ct = f->vdso;
 		key = f->vdso_key;
 	} else {
-		ct = procs__cfi_for(f->p, img, m->start, &off, false);
+		ct = procs__mapping_cfi(f->p, img, m, false);
 		if (!ct)
 			return errno == EAGAIN ? -EAGAIN : -ENOENT;
 		if (!m->cfi)
