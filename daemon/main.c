@@ -561,12 +561,13 @@ static void notify_status(struct daemon *d)
 	notify(msg);
 }
 
-static void end_window(struct daemon *d)
+/* last: pprofd is stopping: every sample is taken in, none left pending. */
+static void end_window(struct daemon *d, bool last)
 {
 	struct write_ctx w = {.d = d, .start = d->window_start_real.tv_sec};
 	uint64_t now = mono_ns();
 
-	drain(d, false);
+	drain(d, last);
 	w.duration = now - d->window_start_mono;
 	w.drops = ring_drops(d, REQ_CPU) - d->window_drops0;
 	procs__for_each(d->procs, write_image, &w);
@@ -1139,7 +1140,7 @@ int main(int argc, char **argv)
 			http__run(d.http); /* resumed connections, timeouts */
 		now = mono_ns();
 		if (now >= window_end)
-			end_window(&d);
+			end_window(&d, false);
 		if (d.cfg.health_interval_sec &&
 		    now - last_health >= d.cfg.health_interval_sec * 1000000000ull) {
 			log_health(&d);
@@ -1154,8 +1155,7 @@ int main(int argc, char **argv)
 	}
 	notify("STOPPING=1");
 	log_info("stopping: writing the last window");
-	drain(&d, true);
-	end_window(&d);
+	end_window(&d, true);
 	log_health(&d);
 	/* Requests in progress get what they have, with a comment saying so;
 	 * the replies get a moment to go out. */

@@ -1210,6 +1210,11 @@ struct centry {
 	struct symtab *s; /* NULL: the file failed to load with err, or loads */
 	int err;
 	bool loading; /* in the loader thread: neither counted nor evicted */
+	/* Loaded in the thread, and not yet asked for since: kept for the
+	 * mapping that waits for it (SETTLED_KEEP_NS at most), or a file
+	 * over the budget on its own would be evicted as soon as it is in,
+	 * and loaded again, for ever. */
+	uint64_t settled_ns;
 	size_t bytes;
 	struct centry *prev, *next; /* LRU list, most recent first */
 };
@@ -1220,6 +1225,9 @@ struct symtab_cache {
 	struct centry lru; /* sentinel */
 	size_t max_files, max_bytes, bytes;
 	struct loader *ld; /* NULL: loads run in symtab_cache__get */
+	/* DWARF in a thread of its own: libc6-dbg's takes a second under
+	 * ASan, and symbols must not queue behind it. */
+	struct loader *lines_ld;
 	struct symtab_cache_stats st;
 };
 
@@ -1293,6 +1301,7 @@ static bool entry_held(const struct centry *e)
  * they go to the warm end, being in use, and a pass looks at TRIM_STEPS
  * entries at most, since held files can keep the cache over its budget. */
 #define TRIM_STEPS 64
+#define SETTLED_KEEP_NS (10ull * 1000000000)
 
 static void cache_trim(struct symtab_cache *c)
 {
@@ -1303,7 +1312,7 @@ static void cache_trim(struct symtab_cache *c)
 	     steps++) {
 		struct centry *prev = e->prev;
 
-		if (entry_held(e)) {
+		if (entry_held(e) || (e->settled_ns && mono_ns() - e->settled_ns < SETTLED_KEEP_NS)) {
 			lru_unlink(e);
 			lru_push_front(c, e);
 		} else if (!e->loading) {
@@ -1331,6 +1340,7 @@ void symtab_cache__free(struct symtab_cache *c)
 	if (!c)
 		return;
 	loader__free(c->ld, job_drop);
+	loader__free(c->lines_ld, job_drop);
 	while (c->lru.next != &c->lru)
 		cache_drop(c, c->lru.next);
 	hashtab__free(&c->ht);
@@ -1370,6 +1380,7 @@ static void entry_recount(struct symtab_cache *c, struct centry *e)
 static struct symtab *entry_use(struct symtab_cache *c, struct centry *e)
 {
 	c->st.hits++;
+	e->settled_ns = 0;
 	lru_unlink(e);
 	lru_push_front(c, e);
 	entry_recount(c, e);
@@ -1439,6 +1450,15 @@ int symtab_cache__start_loader(struct symtab_cache *c)
 	if (c->ld)
 		return 0;
 	c->ld = loader__new("pprofd-sym", SYM_QUEUE_MAX);
+	if (c->ld)
+		c->lines_ld = loader__new("pprofd-dwarf", SYM_QUEUE_MAX);
+	if (c->ld && !c->lines_ld) {
+		int err = errno;
+
+		loader__free(c->ld, job_drop);
+		c->ld = NULL;
+		errno = err;
+	}
 	return c->ld ? 0 : -errno;
 }
 
@@ -1461,25 +1481,40 @@ static void entry_settle(struct symtab_cache *c, struct centry *e, struct symtab
 	}
 	e->s = s;
 	e->err = err;
+	e->settled_ns = mono_ns();
 	entry_recount(c, e);
 	cache_trim(c);
+}
+
+/* Lines jobs that are done: their symtabs have them now (or never will). */
+static unsigned collect_lines(struct symtab_cache *c)
+{
+	struct loader_job *list = c->lines_ld ? loader__take(c->lines_ld) : NULL;
+	unsigned n = 0;
+
+	while (list) {
+		struct loader_job *next = list->next;
+
+		job_drop(list);
+		list = next;
+		n++;
+	}
+	return n;
 }
 
 unsigned symtab_cache__collect(struct symtab_cache *c)
 {
 	struct loader_job *list;
-	unsigned n = 0;
+	unsigned n = collect_lines(c);
 
 	if (!c->ld || !(list = loader__take(c->ld)))
-		return 0;
+		return n;
 	pthread_mutex_lock(&c->lock);
 	for (struct loader_job *l = list; l; l = l->next) {
 		struct sym_job *j = (struct sym_job *)l;
-		struct centry *e = j->lines ? NULL : entry_find(c, &j->key);
+		struct centry *e = entry_find(c, &j->key);
 
-		if (j->lines) {
-			n++; /* its symtab has them now (or will never) */
-		} else if (e && e->loading) {
+		if (e && e->loading) {
 			entry_settle(c, e, j->s, j->err);
 			j->s = NULL; /* the entry's now */
 			n++;
@@ -1628,7 +1663,7 @@ void symtab_cache__want_lines(struct symtab_cache *c, struct symtab *s)
 	struct sym_job *j;
 
 	/* queued first: once it is, the thread may be changing dw_fd */
-	if (!c->ld || !s || atomic_load_explicit(&s->dw_queued, memory_order_acquire) ||
+	if (!c->lines_ld || !s || atomic_load_explicit(&s->dw_queued, memory_order_acquire) ||
 	    !lines_pending(s))
 		return;
 	j = calloc(1, sizeof(*j));
@@ -1639,7 +1674,7 @@ void symtab_cache__want_lines(struct symtab_cache *c, struct symtab *s)
 	j->fd = -1;
 	j->s = symtab__get(s);
 	atomic_store_explicit(&s->dw_queued, true, memory_order_release);
-	if (loader__submit(c->ld, &j->job))
+	if (loader__submit(c->lines_ld, &j->job))
 		return;
 	/* the queue is full: asked again at the next frame */
 	atomic_store_explicit(&s->dw_queued, false, memory_order_release);
@@ -1650,7 +1685,7 @@ bool symtab_cache__await_lines(struct symtab_cache *c, struct symtab *s, uint64_
 {
 	if (!s)
 		return false;
-	if (!c->ld)
+	if (!c->lines_ld)
 		return symtab__has_lines(s); /* no thread: here */
 	symtab_cache__want_lines(c, s);
 	if (!atomic_load_explicit(&s->dw_queued, memory_order_acquire)) {
@@ -1660,8 +1695,8 @@ bool symtab_cache__await_lines(struct symtab_cache *c, struct symtab *s, uint64_
 	}
 	while (!atomic_load_explicit(&s->dw_tried, memory_order_acquire) && deadline_ns &&
 	       mono_ns() < deadline_ns) {
-		if (loader__wait(c->ld, deadline_ns))
-			symtab_cache__collect(c);
+		if (loader__wait(c->lines_ld, deadline_ns))
+			collect_lines(c);
 	}
 	errno = atomic_load_explicit(&s->dw_tried, memory_order_acquire) ? 0 : EAGAIN;
 	return symtab__lines_ready(s);

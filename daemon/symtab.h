@@ -147,7 +147,8 @@ void symtab_cache__set_max_bytes(struct symtab_cache *c, size_t max_bytes);
 /* Counts again what every cached file holds (DWARF grows after its load,
  * as profiles are written) and trims to the budget. */
 /*
- * DWARF (up to 16 MiB, ~160 ms for libc6-dbg's) loads in the thread too:
+ * DWARF (up to 16 MiB, ~160 ms for libc6-dbg's) loads in a thread too (its own,
+ * pprofd-dwarf, so that symbols never queue behind it):
  * want_lines asks for s's (once, when it has some to load; without a
  * thread, nothing: symtab__has_lines loads it). await_lines is
  * symtab__has_lines for the event loop: it waits for that load until

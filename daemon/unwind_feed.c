@@ -146,12 +146,35 @@ found:
 	return 0;
 }
 
+/* Where pid's vDSO is (its auxv's AT_SYSINFO_EHDR): the side band never
+ * says, since no mmap makes it. 0: unknown. */
+static uint64_t vdso_base(uint32_t pid)
+{
+	char path[64], *text;
+	uint64_t base = 0;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%u/auxv", pid);
+	if (read_file(path, 4096, true, &text, &len) < 0)
+		return 0;
+	for (size_t i = 0; i + 16 <= len; i += 16) {
+		uint64_t type, val;
+
+		memcpy(&type, text + i, 8);
+		memcpy(&val, text + i + 8, 8);
+		if (type == AT_SYSINFO_EHDR)
+			base = val;
+	}
+	free(text);
+	return base;
+}
+
 /* img's entry, from its mappings now. */
 static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 {
 	struct unwind_map maps[UNWIND_PROC_MAPS_MAX];
 	uint64_t start_code, deadline = now + UNWIND_FEED_BUDGET_NS;
-	bool whole = true;
+	bool whole = true, vdso = false;
 	unsigned n = 0;
 	int err;
 
@@ -168,6 +191,7 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 		if (!m->path || (m->path[0] != '/' && strcmp(m->path, "[vdso]")))
 			continue;
 		*um = (struct unwind_map){.start = m->start, .end = m->end};
+		vdso |= m->path[0] == '[';
 		err = map_entry(f, img, m, deadline, um);
 		if (err) {
 			um->flags = UNWIND_MAP_F_NO_TABLE;
@@ -177,6 +201,15 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 			}
 		}
 		n++;
+	}
+	if (!vdso && f->vdso && n < UNWIND_PROC_MAPS_MAX) {
+		/* not among the mappings the side band gave: from auxv */
+		struct mapping m = {.path = "[vdso]", .start = vdso_base(img->pid)};
+
+		m.end = m.start + f->vdso_key.size;
+		maps[n] = (struct unwind_map){.start = m.start, .end = m.end};
+		if (m.start && !map_entry(f, img, &m, deadline, &maps[n]))
+			n++;
 	}
 	err = unwind_tables__set_proc(f->t, img->pid, start_code, maps, n);
 	if (err) {

@@ -40,12 +40,13 @@ print("%.1f" % (100 * whole / total if total else 0))
 
 printf 'unwind_tables = true\n' >"$T/pprofd.conf"
 start_daemon --config "$T/pprofd.conf" --interval 600
-# The request starts once the process has run 1 s (its entry is made at its
-# first samples, its tables loaded in the CFI cache's thread: those first
-# samples take the copy path, which is what the counters say).
-"$WL/cpu_deep" 5 "$DEPTH" >"$T/wl.out" &
+# The request starts once the process has run 3 s (its entry is made at its
+# first samples, its tables loaded in the CFI cache's thread, behind those
+# of every process on the host at pprofd's start: those first samples take
+# the copy path, which is what the counters say).
+"$WL/cpu_deep" 8 "$DEPTH" >"$T/wl.out" &
 pid=$!
-sleep 0.7
+sleep 2.7
 cpu_request_pid $pid
 share=$(share_reaching "$T/c.pb.gz")
 "$CTL" status --socket "$T/pprofd.sock" >"$T/status.txt"

@@ -730,6 +730,34 @@ static void test_cache(void)
 	cache_files_close(&f);
 }
 
+/* A file loaded in the thread, over the byte budget on its own, is kept
+ * until the mapping waiting for it takes it, though other files are used
+ * meanwhile (it was evicted as it came in, and loaded again for ever). */
+static void test_cache_loader_keeps_settled(void)
+{
+	struct symtab_cache *cache = symtab_cache__new(8);
+	struct symtab_key ka, kb;
+	struct cache_files f;
+	struct symtab *sa, *sb;
+
+	cache_files_open(&f);
+	symtab_cache__set_max_bytes(cache, 1);
+	if (!ASSERT_OK(symtab_cache__start_loader(cache)))
+		goto out;
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka));
+	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fb, "/", f.b, &kb));
+	sb = symtab_cache__find(cache, &kb, UINT64_MAX); /* a settles meanwhile, or next */
+	symtab__put(sb);
+	sb = symtab_cache__find(cache, &kb, UINT64_MAX); /* used again: a is colder */
+	symtab__put(sb);
+	sa = symtab_cache__find(cache, &ka, UINT64_MAX);
+	ASSERT_TRUE(sa != NULL, "the waiting mapping gets its file (%s)", strerror(errno));
+	symtab__put(sa);
+out:
+	symtab_cache__free(cache);
+	cache_files_close(&f);
+}
+
 /* With the loader thread: a miss returns at once and loads in the thread;
  * only collect (here: find's wait) takes a load in, so the states seen
  * below do not depend on how fast the thread is. */
@@ -964,6 +992,7 @@ int main(void)
 	RUN_TEST(test_many_aliases);
 	RUN_TEST(test_cache);
 	RUN_TEST(test_cache_loader);
+	RUN_TEST(test_cache_loader_keeps_settled);
 	RUN_TEST(test_libc_dynsym);
 	RUN_TEST(test_kallsyms_fake);
 	RUN_TEST(test_kallsyms_proc);
