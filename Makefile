@@ -188,11 +188,11 @@ fuzz_control_SRCS  := $(BUILD)/proto/control.pb-c.c
 fuzz_control_LIBS  := -lprotobuf-c
 fuzz_control_SEEDS := $(wildcard tests/fuzz/seeds-control/*)
 fuzz_control_ARGS  := -max_len=8192
-fuzz_procstatus_OBJS  := proc_text heap_sampler log safe_open
+fuzz_procstatus_OBJS  := proc_text heap_sampler unwind_fds log safe_open
 fuzz_procstatus_LIBS  := -lbpf -lelf -lz
 fuzz_procstatus_SEEDS := $(wildcard tests/fuzz/seeds-procstatus/*)
 fuzz_procstatus_ARGS  := -max_len=65536
-fuzz_heapelf_OBJS  := heap_sampler log safe_open
+fuzz_heapelf_OBJS  := heap_sampler unwind_fds log safe_open
 fuzz_heapelf_LIBS  := -lbpf -lelf -lz
 fuzz_heapelf_SEEDS := $(wildcard tests/fuzz/seeds-heapelf/*)
 fuzz_heapelf_ARGS  := -max_len=65536
@@ -217,7 +217,7 @@ fuzz-%: build/fuzz/fuzz_%
 # Small drivers of daemon modules for the end-to-end tests and benchmarks;
 # each links the modules in tool_NAME_OBJS.
 TOOLS := $(BUILD)/tools/heapprobe
-tool_heapprobe_OBJS := heap_sampler symtab dwlines loader hashtab log safe_open
+tool_heapprobe_OBJS := heap_sampler unwind_fds symtab dwlines loader hashtab log safe_open
 $(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$(tool_$$*_OBJS)))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)

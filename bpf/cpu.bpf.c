@@ -26,7 +26,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;     /* pprofd itself: not profiled */
 const volatile __u64 wakeup_bytes = 0;  /* wake user space past this much data */
-const volatile bool use_tables = false; /* walk user stacks from unwind tables first */
 __u64 nofp[TARGETS_WORDS]; /* processes whose executable has no frame pointers (the daemon's) */
 
 struct {

@@ -27,7 +27,7 @@
 
 #include "heap.h"
 #include "compat.bpf.h"
-#include "ustack.bpf.h"
+#include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -326,9 +326,9 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 
 	/* At the return: the caller's pc, sp and rbp, so the stack starts at
 	 * the caller of malloc. */
-	n = ustack_capture_regs(PT_REGS_IP(ctx), PT_REGS_SP(ctx), PT_REGS_FP(ctx),
-				(struct ustack_hdr *)pc->frames,
-				(void *)pc->frames + sizeof(struct ustack_hdr), NULL, USTACK_SNAP_BYTES);
+	n = ustack_capture_current(PT_REGS_IP(ctx), PT_REGS_SP(ctx), PT_REGS_FP(ctx),
+				   (struct ustack_hdr *)pc->frames,
+				   (void *)pc->frames + sizeof(struct ustack_hdr));
 	if (n > USTACK_DATA_MAX)
 		return; /* for the verifier: cannot happen */
 	if (((struct ustack_hdr *)pc->frames)->flags & USTACK_F_SNAP_ERR) {

@@ -26,7 +26,7 @@
 
 #include "lock.h"
 #include "targets.h"
-#include "ustack.bpf.h"
+#include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -148,7 +148,7 @@ static __always_inline void wake_begins(__u32 tgid, __u64 uaddr)
 			(__u64)(bpf_get_smp_processor_id() + 1) << 48;
 	sc->e.delay_ns = 0;
 	__builtin_memcpy(sc->e.comm, task->comm, sizeof(sc->e.comm));
-	ulen = ustack_capture((struct pt_regs *)bpf_task_pt_regs(task), &sc->uh, sc->data);
+	ulen = ustack_capture_task_regs(task, &sc->uh, sc->data);
 	if (ulen > USTACK_DATA_MAX)
 		return; /* for the verifier: cannot happen */
 	sc->e.ustack_len = sizeof(sc->uh) + ulen;

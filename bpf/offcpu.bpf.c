@@ -21,7 +21,7 @@
 
 #include "offcpu.h"
 #include "targets.h"
-#include "ustack.bpf.h"
+#include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -85,7 +85,7 @@ static __always_inline void switched_out(void *ctx, struct offcpu_percpu *sc,
 	__builtin_memcpy(sc->e.comm, prev->comm, sizeof(sc->e.comm));
 	/* prev is the current task: its user registers are those it entered
 	 * the kernel with */
-	ulen = ustack_capture((struct pt_regs *)bpf_task_pt_regs(prev), &sc->uh, sc->data);
+	ulen = ustack_capture_task_regs(prev, &sc->uh, sc->data);
 	off = ulen;
 	if (off > USTACK_DATA_MAX)
 		return; /* for the verifier: cannot happen */

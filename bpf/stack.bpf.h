@@ -8,6 +8,8 @@
 #ifndef PPROFD_STACK_BPF_H
 #define PPROFD_STACK_BPF_H
 
+#include "compat.bpf.h"
+
 /* A frame record as the frame-pointer ABI lays it out: saved fp, return
  * address. */
 struct fp_frame {

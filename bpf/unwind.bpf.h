@@ -16,7 +16,11 @@
 #define PPROFD_UNWIND_BPF_H
 
 #include "stack.bpf.h"
+#include "ustack.bpf.h"
 #include "unwind_maps.h"
+
+/* Walk user stacks from the tables first (the daemon's unwind_tables). */
+const volatile bool use_tables = false;
 
 /* Sized by the daemon before load (unwind_table_bytes, max_processes). */
 struct {
@@ -276,6 +280,52 @@ static __always_inline long unwind_user_stack(__u32 tgid, __u64 start_code, __u6
 	bpf_loop(USER_MAX_FRAMES, unwind_step, &w, 0);
 	*end = w.end;
 	return w.n;
+}
+
+/*
+ * The current thread's user stack from registers ip/sp/bp, as a struct
+ * ustack for the event kinds (heap, mutex, block): walked from the tables
+ * where they are on and the walker takes it (USTACK_F_WALKED), the stack
+ * copy otherwise (USTACK_F_WALK_MISS where the tables lacked the process
+ * or a mapping it reached). data holds USTACK_DATA_MAX bytes; returns
+ * the bytes used.
+ */
+static __always_inline __u32 ustack_capture_current(__u64 ip, __u64 sp, __u64 bp,
+						    struct ustack_hdr *h, void *data)
+{
+	__u32 len, miss = 0;
+
+	if (use_tables && ip) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u32 end = UNWIND_END_NR;
+		long n = unwind_user_stack(task->tgid, BPF_CORE_READ(task, mm, start_code), ip, sp,
+					   bp, data, &end);
+
+		if (n > 0 && n <= USER_MAX_FRAMES && end != UNWIND_END_NO_MAP &&
+		    end != UNWIND_END_NO_TABLE) {
+			h->ip = ip;
+			h->sp = sp;
+			h->bp = bp;
+			h->nr_fp = n;
+			h->snap_len = 0;
+			h->flags = USTACK_F_WALKED;
+			return n * 8;
+		}
+		miss = USTACK_F_WALK_MISS;
+	}
+	len = ustack_capture_regs(ip, sp, bp, h, data, NULL, USTACK_SNAP_BYTES);
+	h->flags |= miss;
+	return len;
+}
+
+/* The same from the user registers current entered the kernel with. */
+static __always_inline __u32 ustack_capture_task_regs(struct task_struct *current_task,
+						      struct ustack_hdr *h, void *data)
+{
+	struct pt_regs *ur = (struct pt_regs *)bpf_task_pt_regs(current_task);
+
+	return ustack_capture_current(BPF_CORE_READ(ur, ip), BPF_CORE_READ(ur, sp),
+				      BPF_CORE_READ(ur, bp), h, data);
 }
 
 #endif

@@ -81,17 +81,6 @@ static __always_inline __u32 ustack_capture_regs(__u64 ip, __u64 sp, __u64 bp, s
 }
 
 /*
- * Fills h and data (USTACK_DATA_MAX bytes: the frame records, then the
- * stack copy) from user registers ur of the current thread; returns the
- * bytes of data used.
- */
-static __always_inline __u32 ustack_capture(struct pt_regs *ur, struct ustack_hdr *h, void *data)
-{
-	return ustack_capture_regs(BPF_CORE_READ(ur, ip), BPF_CORE_READ(ur, sp), BPF_CORE_READ(ur, bp),
-				   h, data, NULL, USTACK_SNAP_BYTES);
-}
-
-/*
  * The same for another thread (of any process), from the user registers it
  * saved at its last kernel entry, reading its memory through its mm. Only
  * from sleepable programs (bpf_copy_from_user_task may fault pages in); the

@@ -11,7 +11,8 @@
  *
  * Shared by every BPF program that captures such stacks and the daemon.
  * In a record, a struct ustack_hdr is followed by nr_fp struct ustack_fp,
- * then snap_len bytes of stack copied from sp.
+ * then snap_len bytes of stack copied from sp; or, where the unwind
+ * tables took the stack (USTACK_F_WALKED), by nr_fp return addresses.
  */
 #ifndef PPROFD_USTACK_H
 #define PPROFD_USTACK_H
@@ -40,6 +41,12 @@ struct ustack_hdr {
 
 #define USTACK_F_NO_REGS (1u << 0)  /* no user registers (a kernel thread) */
 #define USTACK_F_SNAP_ERR (1u << 1) /* the stack could not be copied */
+/* Walked in BPF from the unwind tables (bpf/unwind.bpf.h): the data is
+ * nr_fp return addresses (ip first), no records and no copy. */
+#define USTACK_F_WALKED (1u << 2)
+/* Tables are on but the walker lacked this process or a mapping it
+ * reached: a copy, and the daemon's cue to make the process's entry. */
+#define USTACK_F_WALK_MISS (1u << 3)
 
 /* The largest variable part after the header. */
 #define USTACK_DATA_MAX (USTACK_MAX_FP * sizeof(struct ustack_fp) + USTACK_SNAP_BYTES)
@@ -52,6 +59,8 @@ static inline int ustack_fits(const struct ustack_hdr *h, unsigned long len)
 	if (len < sizeof(*h))
 		return 0;
 	len -= sizeof(*h);
+	if (h->flags & USTACK_F_WALKED)
+		return h->nr_fp <= USTACK_MAX_FP && !h->snap_len && h->nr_fp * 8ul <= len;
 	return h->nr_fp <= USTACK_MAX_FP && h->snap_len <= USTACK_SNAP_BYTES &&
 	       h->nr_fp * sizeof(struct ustack_fp) + h->snap_len <= len;
 }

@@ -44,6 +44,7 @@ void config__defaults(struct config *c)
 	c->max_processes = 16384;
 	c->max_symbol_files = 512;
 	c->unwind_cache_bytes = 16 << 20;
+	c->unwind_tables = true;
 	c->unwind_table_bytes = 64 << 20;
 	c->health_interval_sec = 600;
 }

@@ -194,13 +194,15 @@ int cpu_sampler__fd(const struct cpu_sampler *s)
 	return ring_buffer__epoll_fd(s->rb);
 }
 
-void cpu_sampler__unwind_fds(const struct cpu_sampler *s, int *pool, int *files, int *procs)
+struct unwind_fds cpu_sampler__unwind_fds(const struct cpu_sampler *s)
 {
-	bool on = s->skel->rodata->use_tables;
-
-	*pool = on ? bpf_map__fd(s->skel->maps.unwind_pool) : -1;
-	*files = on ? bpf_map__fd(s->skel->maps.unwind_files) : -1;
-	*procs = on ? bpf_map__fd(s->skel->maps.unwind_procs) : -1;
+	if (!s->skel->rodata->use_tables)
+		return (struct unwind_fds){-1, -1, -1};
+	return (struct unwind_fds){
+		.pool = bpf_map__fd(s->skel->maps.unwind_pool),
+		.files = bpf_map__fd(s->skel->maps.unwind_files),
+		.procs = bpf_map__fd(s->skel->maps.unwind_procs),
+	};
 }
 
 void cpu_sampler__set_nofp(struct cpu_sampler *s, uint32_t pid, bool on)

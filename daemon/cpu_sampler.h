@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "unwind_fds.h"
 
 struct cpu_sampler;
 
@@ -49,7 +50,7 @@ int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR])
 /* Records user space rejected as malformed (should stay 0). */
 uint64_t cpu_sampler__malformed(const struct cpu_sampler *s);
 /* The table unwinder's maps (pool, files, procs); -1 each when off. */
-void cpu_sampler__unwind_fds(const struct cpu_sampler *s, int *pool, int *files, int *procs);
+struct unwind_fds cpu_sampler__unwind_fds(const struct cpu_sampler *s);
 /* Whether pid's samples carry a stack copy to unwind by CFI: its
  * executable has no frame pointers (bpf/cpu.h). */
 void cpu_sampler__set_nofp(struct cpu_sampler *s, uint32_t pid, bool on);

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "unwind_fds.h"
 
 struct heap_sampler;
 struct heap_target;
@@ -34,6 +35,7 @@ struct heap_sampler_opts {
 	heap_event_fn fn;
 	heap_lost_fn lost_fn;
 	void *ctx;
+	struct unwind_fds unwind; /* the table walker's maps (-1 each: off) */
 };
 
 /* NULL + errno on failure (logged). */

@@ -143,6 +143,7 @@ static struct heap_sampler *sampler(struct heap_watch *w)
 		.fn = on_event,
 		.lost_fn = on_lost,
 		.ctx = w,
+		.unwind = w->o.unwind,
 	});
 	if (!w->s) {
 		w->failed = true; /* logged by the sampler */
@@ -187,6 +188,7 @@ struct heap_attach *heap_watch__attach(struct heap_watch *w, uint32_t pid, char 
 	a->refs = 1;
 	a->next = w->attached;
 	w->attached = a;
+	procs__walker_due(w->o.procs, pid);
 	return a;
 }
 

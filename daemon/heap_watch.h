@@ -11,9 +11,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
 #include <time.h>
 
 #include "config.h"
+#include "unwind_fds.h"
 
 struct heap_watch;
 struct heap_attach;
@@ -35,6 +37,7 @@ struct heap_watch_opts {
 	/* what BPF could not send, for the requests (heap.h) */
 	void (*on_lost)(void *ctx, struct image *img, const struct heap_lost *l);
 	void *ctx;
+	struct unwind_fds unwind; /* the table walker's maps, shared */
 };
 
 struct heap_watch *heap_watch__new(const struct heap_watch_opts *o);

@@ -661,6 +661,8 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("unwind_walks_no_entry", c[CPU_CNT_WALK_NO_PROC]);
 		PUT("unwind_walks_no_mapping", c[CPU_CNT_WALK_NO_MAP]);
 		PUT("unwind_walks_no_table", c[CPU_CNT_WALK_NO_TABLE]);
+		PUT("unwind_event_stacks_walked", ps.ustacks_walked);
+		PUT("unwind_event_stacks_missed", ps.ustacks_missed);
 		PUT("unwind_table_files", ts.files);
 		PUT("unwind_table_bytes", ts.bytes);
 		PUT("unwind_table_max_bytes", d->cfg.unwind_table_bytes);
@@ -915,7 +917,7 @@ static int start_tables(struct daemon *d)
 		.max_procs = d->cfg.max_processes,
 	};
 
-	cpu_sampler__unwind_fds(d->sampler, &c.pool_fd, &c.files_fd, &c.procs_fd);
+	c.fds = cpu_sampler__unwind_fds(d->sampler);
 	d->utables = unwind_tables__new(&c);
 	d->ufeed = d->utables ? unwind_feed__new(d->utables, d->procs) : NULL;
 	if (!d->ufeed) {
@@ -923,6 +925,7 @@ static int start_tables(struct daemon *d)
 		return -1;
 	}
 	procs__on_exit(d->procs, unwind_feed__exit, d->ufeed);
+	procs__on_walk_miss(d->procs, unwind_feed__walk_missed, d->ufeed);
 	return 0;
 }
 
@@ -1043,6 +1046,7 @@ int main(int argc, char **argv)
 		.epfd = d.epfd,
 		.health = &d.out,
 		.on_event = on_heap_event,
+		.unwind = cpu_sampler__unwind_fds(d.sampler),
 		.on_lost = on_heap_lost,
 		.ctx = &d,
 	});
@@ -1056,6 +1060,7 @@ int main(int argc, char **argv)
 		.epfd = d.epfd,
 		.health = &d.out,
 		.on_record = on_wait_record,
+		.unwind = cpu_sampler__unwind_fds(d.sampler),
 		.ctx = &d,
 	});
 	if (!d.waitw)

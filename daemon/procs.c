@@ -39,12 +39,20 @@ struct procs {
 	uint64_t wait_budget;
 	void (*on_exit)(uint32_t pid, void *ctx);
 	void *on_exit_ctx;
+	void (*on_walk_miss)(struct image *img, void *ctx);
+	void *on_walk_miss_ctx;
 };
 
 void procs__on_exit(struct procs *p, void (*fn)(uint32_t pid, void *ctx), void *ctx)
 {
 	p->on_exit = fn;
 	p->on_exit_ctx = ctx;
+}
+
+void procs__on_walk_miss(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
+{
+	p->on_walk_miss = fn;
+	p->on_walk_miss_ctx = ctx;
 }
 
 static bool pid_eq(const void *item, const void *key)
@@ -121,6 +129,14 @@ void procs__free(struct procs *p)
 static struct image *newest(struct procs *p, uint32_t pid)
 {
 	return hashtab__find(&p->by_pid, hash_u64(pid), pid_eq, &pid);
+}
+
+void procs__walker_due(struct procs *p, uint32_t pid)
+{
+	struct image *img = newest(p, pid);
+
+	if (img && p->on_walk_miss)
+		p->on_walk_miss(img, p->on_walk_miss_ctx);
 }
 
 /* A new current image for pid, starting at begin_ns; the previous one ends. */
@@ -768,6 +784,15 @@ int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_h
 {
 	struct find_ctx f = {p, img, wait};
 
+	if (h && len >= sizeof(*h)) {
+		if (h->flags & USTACK_F_WALKED)
+			p->st.ustacks_walked++;
+		if (h->flags & USTACK_F_WALK_MISS) {
+			p->st.ustacks_missed++;
+			if (p->on_walk_miss && img)
+				p->on_walk_miss(img, p->on_walk_miss_ctx);
+		}
+	}
 	return unwind_user(h, len, find_cfi, &f, out, max);
 }
 

@@ -75,6 +75,8 @@ struct procs_stats {
 	uint64_t maps_merge_failed; /* /proc/PID/maps read but not taken in (memory, limit) */
 	uint64_t cfi_fail;       /* mappings whose file could not be opened for CFI */
 	uint64_t cfi_not_ready;  /* lookups (not wait) whose table was still loading */
+	uint64_t ustacks_walked; /* event stacks the BPF table walker took */
+	uint64_t ustacks_missed; /* event stacks it could not: the process's entry was due */
 };
 
 struct procs;
@@ -86,6 +88,13 @@ void procs__apply(struct procs *p, const struct sb_event *ev);
 /* fn(pid, ctx) when a process is seen to exit (a side-band exit of its
  * last image, or gone from /proc at a reconcile). */
 void procs__on_exit(struct procs *p, void (*fn)(uint32_t pid, void *ctx), void *ctx);
+/* fn(img, ctx) for each event stack the BPF table walker could not take
+ * (USTACK_F_WALK_MISS): the process's entry in its maps is due. */
+void procs__on_walk_miss(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
+/* The same for pid's newest image, known or nothing: its events are about
+ * to be profiled (heap, mutex, block attached), so that its entry is made
+ * before their first stacks rather than at them. */
+void procs__walker_due(struct procs *p, uint32_t pid);
 /* The image of pid at time t, created from /proc when unknown;
  * NULL when the table is full or the pid is gone and unknown. */
 struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t_ns);
@@ -126,7 +135,8 @@ const struct cfi_table *procs__mapping_cfi(struct procs *p, struct image *img, s
 					   bool wait);
 struct ustack_hdr;
 /* Unwinds a captured user stack of img (a ustack_hdr and its data, len
- * bytes in all) through the CFI of its modules: unwind_user's result.
+ * bytes in all) through the CFI of its modules, or takes the frames the
+ * BPF walker wrote: unwind_user's result.
  * wait: as procs__cfi_for's (not: a frame whose table is loading is
  * walked by frame pointer, and cfi_not_ready counts it). */
 int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,

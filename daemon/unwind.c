@@ -130,11 +130,16 @@ int unwind_user(const struct ustack_hdr *h, size_t len, unwind_find_fn find, voi
 	struct mem m;
 	unsigned n;
 
-	if (!h || len < sizeof(*h) || h->nr_fp > USTACK_MAX_FP || h->snap_len > USTACK_SNAP_BYTES ||
-	    len - sizeof(*h) < (size_t)h->nr_fp * sizeof(struct ustack_fp) + h->snap_len)
+	if (!h || !ustack_fits(h, len))
 		return -EINVAL;
 	if ((h->flags & USTACK_F_NO_REGS) || !h->ip || !max)
 		return 0;
+	if (h->flags & USTACK_F_WALKED) {
+		/* the BPF walker's frames (ustack_fits checked their size) */
+		n = h->nr_fp < max ? h->nr_fp : max;
+		memcpy(out, h + 1, n * sizeof(*out));
+		return n;
+	}
 	m.fps = (const uint8_t *)(h + 1);
 	m.nr_fp = h->nr_fp;
 	m.snap = m.fps + (size_t)h->nr_fp * sizeof(struct ustack_fp);

@@ -24,7 +24,8 @@ typedef const struct cfi_table *(*unwind_find_fn)(void *ctx, uint64_t pc, uint64
  * Writes up to max addresses to out: out[0] = hdr->ip (where the thread
  * was), then return addresses, outermost last. Returns how many (0 for a
  * record without user registers), or -EINVAL for a malformed record.
- * find may be NULL: frame pointers only.
+ * find may be NULL: frame pointers only. A stack the BPF table walker
+ * took (USTACK_F_WALKED) is its frames, as they are.
  */
 int unwind_user(const struct ustack_hdr *h, size_t len, unwind_find_fn find, void *ctx,
 		uint64_t *out, unsigned max);

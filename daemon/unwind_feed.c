@@ -237,6 +237,11 @@ void unwind_feed__sample(struct unwind_feed *f, struct image *img)
 	make_entry(f, img, now);
 }
 
+void unwind_feed__walk_missed(struct image *img, void *feed)
+{
+	unwind_feed__sample(feed, img);
+}
+
 void unwind_feed__exit(uint32_t pid, void *feed)
 {
 	struct unwind_feed *f = feed;

@@ -38,6 +38,8 @@ struct unwind_feed *unwind_feed__new(struct unwind_tables *t, struct procs *p);
 void unwind_feed__free(struct unwind_feed *f);
 /* A sample of img the walker did not take: makes its entry when due. */
 void unwind_feed__sample(struct unwind_feed *f, struct image *img);
+/* For procs__on_walk_miss: unwind_feed__sample for an event stack. */
+void unwind_feed__walk_missed(struct image *img, void *feed);
 /* For procs__on_exit: pid's entry goes. */
 void unwind_feed__exit(uint32_t pid, void *feed);
 void unwind_feed__stats(const struct unwind_feed *f, struct unwind_feed_stats *st);

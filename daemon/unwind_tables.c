@@ -49,7 +49,7 @@ struct tproc {
 };
 
 struct unwind_tables {
-	int pool_fd, files_fd, procs_fd;
+	struct unwind_fds fds;
 	uint32_t pool_slots, file_slots, max_procs;
 	const struct unwind_tables_ops *ops;
 	void *ops_ctx;
@@ -99,7 +99,7 @@ static int bpf_write_pool(void *ctx, uint32_t first, const union unwind_slot *s,
 	}
 	for (uint32_t i = 0; i < n; i++)
 		t->keys[i] = first + i;
-	err = bpf_map_update_batch(t->pool_fd, t->keys, s, &count, NULL);
+	err = bpf_map_update_batch(t->fds.pool, t->keys, s, &count, NULL);
 	if (err)
 		return err < 0 ? err : -EIO;
 	return count == n ? 0 : -EIO;
@@ -109,21 +109,21 @@ static int bpf_write_file(void *ctx, uint32_t slot, const struct unwind_file *f)
 {
 	struct unwind_tables *t = ctx;
 
-	return bpf_map_update_elem(t->files_fd, &slot, f, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(t->fds.files, &slot, f, BPF_ANY) ? -errno : 0;
 }
 
 static int bpf_write_proc(void *ctx, uint32_t tgid, const struct unwind_proc *p)
 {
 	struct unwind_tables *t = ctx;
 
-	return bpf_map_update_elem(t->procs_fd, &tgid, p, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(t->fds.procs, &tgid, p, BPF_ANY) ? -errno : 0;
 }
 
 static int bpf_delete_proc(void *ctx, uint32_t tgid)
 {
 	struct unwind_tables *t = ctx;
 
-	return bpf_map_delete_elem(t->procs_fd, &tgid) ? -errno : 0;
+	return bpf_map_delete_elem(t->fds.procs, &tgid) ? -errno : 0;
 }
 
 static const struct unwind_tables_ops bpf_ops = {
@@ -147,7 +147,7 @@ static int map_pool(struct unwind_tables *t)
 	size_t bytes;
 	void *p;
 
-	if (t->pool_fd < 0 || bpf_obj_get_info_by_fd(t->pool_fd, &info, &len))
+	if (t->fds.pool < 0 || bpf_obj_get_info_by_fd(t->fds.pool, &info, &len))
 		return 0; /* the writes will say */
 	if (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != sizeof(uint32_t) ||
 	    info.value_size != sizeof(union unwind_slot) || info.max_entries < t->pool_slots)
@@ -155,7 +155,7 @@ static int map_pool(struct unwind_tables *t)
 	if (!(info.map_flags & BPF_F_MMAPABLE))
 		return 0;
 	bytes = (size_t)info.max_entries * sizeof(union unwind_slot);
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, t->pool_fd, 0);
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, t->fds.pool, 0);
 	if (p == MAP_FAILED) {
 		log_info("unwind tables: cannot map the pool (%s): written by syscalls",
 			 strerror(errno));
@@ -185,9 +185,7 @@ struct unwind_tables *unwind_tables__new(const struct unwind_tables_conf *c)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		goto nomem;
-	t->pool_fd = c->pool_fd;
-	t->files_fd = c->files_fd;
-	t->procs_fd = c->procs_fd;
+	t->fds = c->fds;
 	t->pool_slots = c->pool_slots;
 	t->file_slots = c->file_slots;
 	t->max_procs = c->max_procs;

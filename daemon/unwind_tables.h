@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "cfi.h"
+#include "unwind_fds.h"
 #include "unwind_maps.h"
 #include "unwind_rows.h"
 
@@ -60,7 +61,7 @@ struct unwind_tables_ops {
 };
 
 struct unwind_tables_conf {
-	int pool_fd, files_fd, procs_fd; /* the maps (-1: none; the default ops fail) */
+	struct unwind_fds fds;           /* the maps (-1: none; the default ops fail) */
 	uint32_t pool_slots;             /* unwind_pool's max_entries */
 	uint32_t file_slots;             /* unwind_files' (at most 1 Mi) */
 	uint32_t max_procs;              /* unwind_procs' (at most 4 Mi) */

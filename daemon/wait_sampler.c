@@ -123,7 +123,7 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_bytes,
-				       wait_record_fn fn, void *ctx)
+				       const struct unwind_fds *unwind, wait_record_fn fn, void *ctx)
 {
 	struct wait_sampler *s = calloc(1, sizeof(*s));
 	uint64_t rb = ringbuf_bytes ? ringbuf_bytes : (kind == WAIT_BLOCK ? 4 << 20 : 1 << 20);
@@ -142,7 +142,10 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 		if (!err) {
 			s->lock->rodata->wakeup_bytes = rb / 8;
 			events = s->lock->maps.events;
-			err = bpf_map__set_max_entries(events, rb) ?: lock_bpf__load(s->lock);
+			err = unwind_fds__reuse(unwind, s->lock->maps.unwind_pool,
+						s->lock->maps.unwind_files, s->lock->maps.unwind_procs);
+			s->lock->rodata->use_tables = err > 0;
+			err = err < 0 ? err : bpf_map__set_max_entries(events, rb) ?: lock_bpf__load(s->lock);
 		}
 		if (!err)
 			s->bits = s->lock->bss->targets;
@@ -152,7 +155,11 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 		if (!err) {
 			s->offcpu->rodata->wakeup_bytes = rb / 8;
 			events = s->offcpu->maps.events;
-			err = bpf_map__set_max_entries(events, rb) ?: offcpu_bpf__load(s->offcpu);
+			err = unwind_fds__reuse(unwind, s->offcpu->maps.unwind_pool,
+						s->offcpu->maps.unwind_files,
+						s->offcpu->maps.unwind_procs);
+			s->offcpu->rodata->use_tables = err > 0;
+			err = err < 0 ? err : bpf_map__set_max_entries(events, rb) ?: offcpu_bpf__load(s->offcpu);
 		}
 		if (!err)
 			s->bits = s->offcpu->bss->targets;

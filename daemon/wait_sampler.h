@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "unwind_fds.h"
 #include "ustack.h"
 
 enum wait_kind { WAIT_MUTEX, WAIT_BLOCK, WAIT_NR_KINDS };
@@ -42,9 +43,10 @@ typedef void (*wait_record_fn)(const struct wait_record *r, void *ctx);
 
 struct wait_sampler;
 
-/* Loads the kind's BPF object (not attached yet). NULL + errno (logged). */
+/* Loads the kind's BPF object (not attached yet), sharing the table
+ * walker's maps (NULL or -1 each: off). NULL + errno (logged). */
 struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_bytes,
-				       wait_record_fn fn, void *ctx);
+				       const struct unwind_fds *unwind, wait_record_fn fn, void *ctx);
 void wait_sampler__free(struct wait_sampler *s);
 /* Makes pid a target (attaching the programs for the first one). 0/-errno. */
 int wait_sampler__add_pid(struct wait_sampler *s, uint32_t pid);

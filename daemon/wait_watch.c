@@ -120,7 +120,7 @@ static struct wait_sampler *sampler(struct wait_watch *w, enum wait_kind k)
 {
 	if (w->s[k] || w->failed[k])
 		return w->s[k];
-	w->s[k] = wait_sampler__new(k, 0, on_record, w);
+	w->s[k] = wait_sampler__new(k, 0, &w->o.unwind, on_record, w);
 	if (!w->s[k]) {
 		w->failed[k] = true; /* logged by the sampler */
 		return NULL;
@@ -142,6 +142,8 @@ int wait_watch__attach(struct wait_watch *w, enum wait_kind kind, uint32_t pid, 
 		return -ENOSYS;
 	}
 	e = wait_sampler__add_pid(s, pid);
+	if (!e)
+		procs__walker_due(w->o.procs, pid);
 	if (e == -ENOSPC)
 		snprintf(err, errlen, "too many processes are %s-profiled already", wait_kind_name(kind));
 	else if (e)

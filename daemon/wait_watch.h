@@ -14,9 +14,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
 #include <time.h>
 
 #include "config.h"
+#include "unwind_fds.h"
 #include "wait_sampler.h"
 
 struct wait_watch;
@@ -36,6 +38,7 @@ struct wait_watch_opts {
 	void (*on_record)(void *ctx, struct image *img, const struct wait_record *r,
 			  const uint64_t *uframes, unsigned nr_uframes);
 	void *ctx;
+	struct unwind_fds unwind; /* the table walker's maps, shared */
 };
 
 struct wait_watch *wait_watch__new(const struct wait_watch_opts *o);

@@ -49,6 +49,40 @@ cpu_request_pid() {
 	raw_profile "$T/c.pb.gz"
 }
 
+# share_reaching FILE FRAME N ROOT... [-- PPROF_ARGS]: % of FILE's value
+# (its default sample type, or PPROF_ARGS') in stacks with N or more FRAME
+# frames and one of the ROOTs (main, start_thread): the share of whole stacks
+# of a deep recursion.
+share_reaching() {
+	local file=$1 frame=$2 n=$3 roots=()
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do roots+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	pprof -traces "$@" "$file" 2>/dev/null | python3 -c '
+import re, sys
+frame, n, roots = sys.argv[1], int(sys.argv[2]), set(sys.argv[3:])
+scale = {"": 1, "s": 1e3, "ms": 1, "us": 1e-3, "ns": 1e-6, "B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+total = whole = 0
+for block in sys.stdin.read().split("-----------+")[1:]:
+    frames, value = [], None
+    for l in block.splitlines():
+        if not l.strip() or l.lstrip().startswith("-"):
+            continue
+        m = re.match(r"\s+([0-9.]+)([A-Za-z]*)\s+(\S+)", l)
+        if m and value is None and m.group(2) in scale:
+            value = float(m.group(1)) * scale[m.group(2)]
+            frames.append(m.group(3))
+        elif value is not None:
+            frames.append(l.split()[0])
+    if value is None:
+        continue
+    total += value
+    if frames.count(frame) >= n and roots & set(frames):
+        whole += value
+print("%.1f" % (100 * whole / total if total else 0))
+' "$frame" "$n" "${roots[@]}"
+}
+
 # wait_active N: waits (5 s at most) until pprofd has N requests in
 # progress; fails otherwise.
 wait_active() {

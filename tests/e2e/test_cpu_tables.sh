@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # asan: yes
-# The table unwinder (unwind_tables = true, issue 13): cpu_deep, built -O2
+# The table unwinder (unwind_tables, on by default; issue 13): cpu_deep, built -O2
 # -fomit-frame-pointer, spins 61 frames below main (descend x 61, 3.5 KiB
 # of stack: seven times the 512-byte copy the stack-copy path unwinds).
 # Walked in BPF frame by frame from its .eh_frame rows, >= 99 % of the
@@ -12,34 +12,7 @@
 CTL="$ROOT/$BUILD/pprofctl"
 DEPTH=60
 
-# share_reaching FILE: % of the samples with main below DEPTH+1 descend frames
-share_reaching() {
-	pprof -traces "$1" 2>/dev/null | python3 -c '
-import re, sys
-depth = int(sys.argv[1])
-total = whole = 0
-for block in sys.stdin.read().split("-----------+")[1:]:
-    lines = [l for l in block.splitlines() if l.strip()]
-    frames, value = [], None
-    for l in lines:
-        m = re.match(r"\s+([0-9.]+)(ms|s|us|ns)\s+(\S+)", l)
-        if m and value is None:
-            unit = {"s": 1e3, "ms": 1, "us": 1e-3, "ns": 1e-6}[m.group(2)]
-            value = float(m.group(1)) * unit
-            frames.append(m.group(3))
-        elif value is not None:
-            frames.append(l.split()[0])
-    if value is None:
-        continue
-    total += value
-    if frames.count("descend") >= depth + 1 and "main" in frames:
-        whole += value
-print("%.1f" % (100 * whole / total if total else 0))
-' "$DEPTH"
-}
-
-printf 'unwind_tables = true\n' >"$T/pprofd.conf"
-start_daemon --config "$T/pprofd.conf" --interval 600
+start_daemon --interval 600
 # The request starts once the process has run 3 s (its entry is made at its
 # first samples, its tables loaded in the CFI cache's thread, behind those
 # of every process on the host at pprofd's start: those first samples take
@@ -48,7 +21,7 @@ start_daemon --config "$T/pprofd.conf" --interval 600
 pid=$!
 sleep 2.7
 cpu_request_pid $pid
-share=$(share_reaching "$T/c.pb.gz")
+share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main)
 "$CTL" status --socket "$T/pprofd.sock" >"$T/status.txt"
 grep unwind_ "$T/status.txt"
 python3 -c "import sys; sys.exit(0 if float('$share') >= 99 else 1)" ||
@@ -58,11 +31,12 @@ whole=$(awk '$1 == "unwind_walks_whole" {print $2}' "$T/status.txt")
 ok "table walks: $share % of the samples reach main through $((DEPTH + 1)) frames without frame pointers ($whole walks whole)"
 stop_daemon
 
-# The stack-copy path alone (the default today): the copy ends long before main.
-start_daemon --interval 600
+# The stack-copy path alone (unwind_tables = false): the copy ends long before main.
+printf 'unwind_tables = false\n' >"$T/pprofd.conf"
+start_daemon --config "$T/pprofd.conf" --interval 600
 "$WL/cpu_deep" 3 "$DEPTH" >"$T/wl.out" &
 cpu_request_pid $!
-share=$(share_reaching "$T/c.pb.gz")
+share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main)
 python3 -c "import sys; sys.exit(0 if float('$share') < 50 else 1)" ||
 	fail "the stack-copy path reached main in $share % of the samples: this test does not test the walker"
 ok "without it: $share %"

@@ -54,9 +54,11 @@ static unsigned nmaps;
 static bool fill_maps(void)
 {
 	struct unwind_tables_conf conf = {
-		.pool_fd = bpf_map__fd(skel->maps.unwind_pool),
-		.files_fd = bpf_map__fd(skel->maps.unwind_files),
-		.procs_fd = bpf_map__fd(skel->maps.unwind_procs),
+		.fds = {
+			.pool = bpf_map__fd(skel->maps.unwind_pool),
+			.files = bpf_map__fd(skel->maps.unwind_files),
+			.procs = bpf_map__fd(skel->maps.unwind_procs),
+		},
 		.pool_slots = POOL_SLOTS,
 		.file_slots = FILES_MAX,
 		.max_procs = 16,

@@ -421,6 +421,32 @@ static void test_unwind_malformed(void)
 	ASSERT_EQ(out[1], 0);
 }
 
+/* A stack the BPF walker took is its frames, as they are; its count is
+ * checked against len as the copy's sizes are. */
+static void test_unwind_walked(void)
+{
+	static struct synth r;
+	const uint64_t pcs[3] = { 0x401234, 0x402345, 0x403456 };
+	uint64_t out[8];
+	size_t len = synth_make(&r, pcs[0], 0x1000, 0x2000, NULL, 0, pcs, 3);
+
+	r.h.nr_fp = 3;
+	r.h.snap_len = 0;
+	r.h.flags = USTACK_F_WALKED;
+	ASSERT_TRUE(ustack_fits(&r.h, len));
+	ASSERT_EQ(unwind_user(&r.h, len, NULL, NULL, out, 8), 3);
+	ASSERT_EQ(out[0], pcs[0]);
+	ASSERT_EQ(out[2], pcs[2]);
+	ASSERT_EQ(unwind_user(&r.h, len, NULL, NULL, out, 2), 2);
+	ASSERT_EQ(unwind_user(&r.h, len - 1, NULL, NULL, out, 8), -EINVAL);
+	r.h.nr_fp = USTACK_MAX_FP + 1;
+	ASSERT_EQ(unwind_user(&r.h, sizeof(r), NULL, NULL, out, 8), -EINVAL);
+	/* a walked stack has no copy */
+	r.h.nr_fp = 2;
+	r.h.snap_len = 8;
+	ASSERT_EQ(unwind_user(&r.h, len, NULL, NULL, out, 8), -EINVAL);
+}
+
 /* A frame record in the copy leads to the BPF's records, which go on. */
 static void test_unwind_synthetic_join(void)
 {
@@ -794,6 +820,7 @@ int main(void)
 	RUN_TEST(test_unwind_through_qsort);
 	RUN_TEST(test_unwind_joins_fp_records);
 	RUN_TEST(test_unwind_malformed);
+	RUN_TEST(test_unwind_walked);
 	RUN_TEST(test_unwind_synthetic_join);
 	RUN_TEST(test_unwind_loops);
 	RUN_TEST(test_unwind_truncated_real);

@@ -247,7 +247,7 @@ static const struct unwind_tables_ops fake_ops = {
 /* Tables over the recording writes, everything unwritten. */
 static struct unwind_tables *fake_new(uint32_t pool_slots, uint32_t file_slots, uint32_t max_procs)
 {
-	struct unwind_tables_conf c = { .pool_fd = -1, .files_fd = -1, .procs_fd = -1,
+	struct unwind_tables_conf c = { .fds = {-1, -1, -1},
 					.pool_slots = pool_slots, .file_slots = file_slots,
 					.max_procs = max_procs, .ops = &fake_ops,
 					.clock = fake_clock };
@@ -854,12 +854,12 @@ static void check_bpf_maps(const char *how, uint32_t map_flags)
 	/* a pool map smaller than said is refused */
 	errno = 0;
 	ASSERT_TRUE(!unwind_tables__new(&(struct unwind_tables_conf){
-			    .pool_fd = pool_fd, .files_fd = files_fd, .procs_fd = procs_fd,
+			    .fds = {pool_fd, files_fd, procs_fd},
 			    .pool_slots = map_slots + 1, .file_slots = nfiles, .max_procs = 16 }) &&
 		    errno == EINVAL);
 	fk.now = 1000 * GRACE;
 	t = unwind_tables__new(&(struct unwind_tables_conf){
-		.pool_fd = pool_fd, .files_fd = files_fd, .procs_fd = procs_fd,
+		.fds = {pool_fd, files_fd, procs_fd},
 		.pool_slots = pool_slots, .file_slots = nfiles, .max_procs = 16,
 		.clock = fake_clock });
 	if (!ASSERT_TRUE(t))

@@ -6,14 +6,26 @@
  * a few KiB: more than any stack copy BPF sends (512 bytes); only an
  * unwinder that walks the stack itself reaches main.
  *
- * Usage: cpu_deep SECONDS [DEPTH]; prints "pid N" at start.
+ * At the leaf, MODE (default spin) does one of:
+ *   spin   burn CPU                       (cpu)
+ *   alloc  malloc(64 KiB), free it, 0.1 ms off (heap: 1 in 8 sampled)
+ *   sleep  sleep 1 ms                      (block)
+ *   lock   hold a mutex 1 ms that a second thread, as deep, also wants
+ *          (mutex: both threads' releases are contended)
+ * for SECONDS (CPU seconds for spin, wall-clock for the others).
+ *
+ * Usage: cpu_deep SECONDS [DEPTH [MODE]]; prints "pid N" at start.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static volatile unsigned long sink;
+static const char *mode = "spin";
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static double cpu_now(void)
 {
@@ -33,6 +45,42 @@ __attribute__((noinline)) static void spin(double seconds)
 	while (cpu_now() - t0 < seconds);
 }
 
+static double wall_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+__attribute__((noinline)) static void leaf(double seconds)
+{
+	double t0 = wall_now();
+	struct timespec ms = {0, 1000000};
+
+	if (!strcmp(mode, "spin")) {
+		spin(seconds);
+		return;
+	}
+	while (wall_now() - t0 < seconds) {
+		if (!strcmp(mode, "alloc")) {
+			char *p = malloc(64 << 10);
+
+			if (p)
+				p[0] = 1;
+			sink += (unsigned long)p;
+			free(p);
+			nanosleep(&(struct timespec){0, 100000}, NULL);
+		} else if (!strcmp(mode, "lock")) {
+			pthread_mutex_lock(&lock);
+			nanosleep(&ms, NULL);
+			pthread_mutex_unlock(&lock);
+		} else {
+			nanosleep(&ms, NULL);
+		}
+	}
+}
+
 __attribute__((noinline)) static unsigned long descend(int n, double seconds)
 {
 	volatile unsigned long a[6] = {(unsigned long)n};
@@ -40,17 +88,38 @@ __attribute__((noinline)) static unsigned long descend(int n, double seconds)
 	if (n > 0)
 		a[1] = descend(n - 1, seconds);
 	else
-		spin(seconds);
+		leaf(seconds);
 	return a[0] + a[1];
+}
+
+struct deep_args {
+	int depth;
+	double seconds;
+};
+
+static void *deep_thread(void *arg)
+{
+	struct deep_args *a = arg;
+
+	sink += descend(a->depth, a->seconds);
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 3;
 	int depth = argc > 2 ? atoi(argv[2]) : 60;
+	struct deep_args a = {depth, seconds};
+	pthread_t t;
 
+	if (argc > 3)
+		mode = argv[3];
 	printf("pid %d\n", getpid());
 	fflush(stdout);
+	if (!strcmp(mode, "lock") && pthread_create(&t, NULL, deep_thread, &a))
+		return 1;
 	sink += descend(depth, seconds);
+	if (!strcmp(mode, "lock"))
+		pthread_join(t, NULL);
 	return 0;
 }
