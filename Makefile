@@ -21,7 +21,7 @@ PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	systemd strace
 
 # The peers the benchmarks measure against, installed by `make bench` only.
-BENCH_PKGS := linux-perf bpftrace heaptrack llvm nodejs libbpf-tools
+BENCH_PKGS := linux-perf bpftrace heaptrack llvm nodejs libbpf-tools sqlite3
 
 ifeq ($(V),1)
 Q :=
@@ -61,7 +61,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind bench-unwind-rows
+.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind bench-unwind-rows bench-unwind-truth
 
 all: $(BUILD)/pprofd $(BUILD)/pprofctl
 
@@ -290,6 +290,9 @@ $(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUI
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -ldw -lz -lstdc++ -lm -o $@
+
+bench-unwind-truth: deps bench-deps all
+	$(Q)bench/unwind_truth.sh $(BUILD)
 
 bench-unwind-rows: $(BUILD)/bench/unwind_rows
 	$(Q)$(BUILD)/bench/unwind_rows

@@ -8,6 +8,10 @@
 #   4. symbolization throughput against llvm-symbolizer and addr2line
 #   5. heap profiling: malloc+free pair cost, BPF time per event, and the
 #      slowdown of an allocation-heavy workload beside heaptrack and bpftrace
+#   6. mutex and block profiling (bench/wait.sh)
+#   7. whole stacks of Debian's python3, perl, xz, sqlite3 and clang against
+#      perf --call-graph dwarf, BPF time per sample, the tables' kernel
+#      memory (bench/unwind_truth.sh)
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -121,3 +125,6 @@ bench/heap.sh "$BUILD"
 
 echo "== 6. mutex and block profiling"
 bench/wait.sh "$BUILD"
+
+echo "== 7. whole stacks of Debian's programs: the table unwinder against perf"
+bench/unwind_truth.sh "$BUILD"

@@ -9,8 +9,10 @@
  * its file's page entry, then at most UNWIND_PAGE_SEARCH_STEPS probes of
  * the page's rows; the CFA from rsp or rbp, the return address at CFA - 8
  * and, where the row says so, the caller's rbp. A pc in no FDE (hand
- * written code, a PLT without CFI) takes one frame-pointer step. Frames
- * are a bpf_loop's iterations: the verifier checks one, not 127.
+ * written code, a PLT without CFI) takes one frame-pointer step; a signal
+ * trampoline's (__restore_rt) goes on from the registers the signal
+ * interrupted, in the ucontext the kernel left on the stack. Frames are a
+ * bpf_loop's iterations: the verifier checks one, not 127.
  */
 #ifndef PPROFD_UNWIND_BPF_H
 #define PPROFD_UNWIND_BPF_H
@@ -52,7 +54,17 @@ struct unwind_walk {
 	__u32 n;                  /* frames in out */
 	__u32 end;                /* UNWIND_END_* */
 	bool bp_ok;               /* rbp holds what the rows say it does */
+	bool exact;               /* pc is where the thread was (frame 0, or a
+				   * signal interrupted it): not a return address */
 };
+
+/* The registers a signal interrupted, from the ucontext (UNWIND_SIGFRAME_*). */
+struct unwind_sigregs {
+	__u64 rbp, rbx, rdx, rax, rcx, rsp, rip;
+};
+_Static_assert(UNWIND_SIGFRAME_RSP - UNWIND_SIGFRAME_RBP == 40 &&
+		       UNWIND_SIGFRAME_RIP - UNWIND_SIGFRAME_RBP == 48,
+	       "struct unwind_sigregs follows the sigcontext");
 
 struct unwind_map_search {
 	const struct unwind_proc *p;
@@ -188,7 +200,8 @@ static long unwind_step(__u64 i, void *ctx)
 		return 1;
 	}
 	/* A return address is after its call: look up the call itself. */
-	lookup = n > 1 ? w->pc - 1 : w->pc;
+	lookup = w->exact ? w->pc : w->pc - 1;
+	w->exact = false;
 	m = unwind_find_map(w->proc, lookup);
 	if (!m) {
 		w->end = UNWIND_END_NO_MAP;
@@ -224,6 +237,22 @@ static long unwind_step(__u64 i, void *ctx)
 			return 1;
 		}
 		goto stepped;
+	case UNWIND_CFA_SIGNAL: {
+		/* __restore_rt: the interrupted thread's registers, wherever
+		 * its stack was (an alternate signal stack is elsewhere) */
+		struct unwind_sigregs r;
+
+		if (bpf_probe_read_user(&r, sizeof(r), (void *)(w->sp + UNWIND_SIGFRAME_RBP))) {
+			w->end = UNWIND_END_READ;
+			return 1;
+		}
+		w->bp = r.rbp;
+		w->bp_ok = true;
+		w->exact = true;
+		cfa = r.rsp;
+		ra = r.rip;
+		goto stepped;
+	}
 	default:
 		w->end = UNWIND_END_STOP;
 		return 1;
@@ -269,7 +298,7 @@ stepped:
 static __always_inline long unwind_user_stack(__u32 tgid, __u64 start_code, __u64 ip, __u64 sp,
 					      __u64 bp, __u64 *out, __u32 *end)
 {
-	struct unwind_walk w = {.pc = ip, .sp = sp, .bp = bp, .out = out, .bp_ok = true};
+	struct unwind_walk w = {.pc = ip, .sp = sp, .bp = bp, .out = out, .bp_ok = true, .exact = true};
 
 	w.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 	if (!w.proc || !ip || w.proc->start_code != start_code)

@@ -37,7 +37,16 @@
 #define UNWIND_CFA_PLT 3  /* a lazy PLT: CFA = rsp + cfa_off + ((pc & 15) >= bp_off8 ? 8 : 0),
 			   * pc the process's own (16-aligned entries), not the offset */
 #define UNWIND_CFA_GAP 4  /* no FDE covers the pc: a frame-pointer step may be tried */
+#define UNWIND_CFA_SIGNAL 5 /* a signal trampoline (__restore_rt): the interrupted
+			     * registers are in the ucontext at rsp */
 #define UNWIND_CFA_MASK 0x07
+
+/* x86-64: where the kernel's rt_sigframe keeps them, as offsets from the
+ * ucontext (uc_flags, uc_link, uc_stack, then sigcontext's r8-r15, rdi,
+ * rsi, rbp, rbx, rdx, rax, rcx, rsp, rip). */
+#define UNWIND_SIGFRAME_RBP 120
+#define UNWIND_SIGFRAME_RSP 160
+#define UNWIND_SIGFRAME_RIP 168
 
 /* Where the caller's rbp is ((flags & UNWIND_BP_MASK) >> UNWIND_BP_SHIFT).
  * 0 is "unknown", for the same reason. */
@@ -51,7 +60,7 @@
 #define UNWIND_ROW_CFA(flags) ((flags) & UNWIND_CFA_MASK)
 #define UNWIND_ROW_BP(flags) (((flags) & UNWIND_BP_MASK) >> UNWIND_BP_SHIFT)
 
-/* The return address is at CFA - 8 in every row but STOP and GAP ones. */
+/* The return address is at CFA - 8 in every row but STOP, GAP and SIGNAL ones. */
 struct unwind_row {
 	__u32 pc;      /* where the row starts: an offset from the table's base */
 	__s16 cfa_off; /* a CFA offset outside s16 makes the row STOP */

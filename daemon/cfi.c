@@ -71,7 +71,7 @@
 struct crule {
 	int32_t cfa_off;
 	int16_t bp_off; /* ROW_PLT: the threshold on pc & 15 */
-	uint8_t cfa;    /* CFI_REG_SP/BP/NONE, ROW_PLT, ROW_GAP */
+	uint8_t cfa;    /* CFI_REG_SP/BP/NONE/SIGNAL, ROW_PLT, ROW_GAP */
 	uint8_t bp;     /* CFI_BP_* */
 };
 
@@ -239,6 +239,7 @@ struct cie {
 	uint32_t off; /* in the .eh_frame buffer; 0 in the cache: empty */
 	bool ok;
 	bool aug_z;
+	bool signal; /* "S": its FDEs are signal trampolines */
 	uint8_t fde_enc;
 	uint64_t caf; /* code alignment factor */
 	int64_t daf;  /* data alignment factor */
@@ -313,8 +314,10 @@ static void parse_cie(struct cie *c, const uint8_t *buf, size_t len, uint64_t va
 				rd_ptr(&a, penc & 0x7f, true, 0);
 			} else if (*s == 'L') {
 				rd_u8(&a);
-			} else if (*s == 'S' || *s == 'B') {
-				/* signal frame; aarch64's B key: no data */
+			} else if (*s == 'S') {
+				c->signal = true;
+			} else if (*s == 'B') {
+				/* aarch64's B key: no data */
 			} else {
 				break; /* unknown: the length lets us skip the rest */
 			}
@@ -1013,7 +1016,10 @@ static int build_rows(struct cfi_table *t, const uint8_t *buf, size_t len, uint6
 		r.p = buf + f->off;
 		r.end = r.p + f->len;
 		b.fde_rows = 0;
-		if (!run_program(&b, c, r, f, &c->init, &s, &loc)) {
+		if (c->signal) {
+			/* its rules are expressions into the ucontext: one row says so */
+			emit(&b, loc, (struct crule){ .cfa = CFI_REG_SIGNAL, .bp = CFI_BP_UNDEF });
+		} else if (!run_program(&b, c, r, f, &c->init, &s, &loc)) {
 			/* what the program did not say is unknown */
 			emit(&b, loc, (struct crule){ .cfa = CFI_REG_NONE, .bp = CFI_BP_UNDEF });
 			bad++;

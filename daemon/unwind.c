@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "unwind.h"
+#include "unwind_row.h"
 
 /* Frames are at most this far apart (the BPF walk's rule, stack.bpf.h). */
 #define FRAME_MAX_BYTES (1ull << 20)
@@ -34,6 +35,7 @@ struct mem {
 struct state {
 	uint64_t pc, sp, bp;
 	bool bp_ok; /* bp known */
+	bool exact; /* pc is where the thread was, not a return address */
 };
 
 static void fp_at(const struct mem *m, unsigned i, struct ustack_fp *f)
@@ -104,6 +106,16 @@ static bool cfi_step(const struct mem *m, const struct cfi_row *r, struct state 
 	uint64_t cfa, nbp = s->bp;
 	bool nbp_ok = s->bp_ok;
 
+	if (r->cfa_reg == CFI_REG_SIGNAL) {
+		/* the interrupted registers, from the ucontext at sp */
+		if (!rd(m, s->sp + UNWIND_SIGFRAME_RIP, ra) ||
+		    !rd(m, s->sp + UNWIND_SIGFRAME_RSP, &cfa))
+			return false;
+		s->bp_ok = rd(m, s->sp + UNWIND_SIGFRAME_RBP, &s->bp);
+		s->sp = cfa;
+		s->exact = true;
+		return true;
+	}
 	if (r->cfa_reg == CFI_REG_SP)
 		cfa = s->sp;
 	else if (r->cfa_reg == CFI_REG_BP && s->bp_ok)
@@ -145,7 +157,7 @@ int unwind_user(const struct ustack_hdr *h, size_t len, unwind_find_fn find, voi
 	m.snap = m.fps + (size_t)h->nr_fp * sizeof(struct ustack_fp);
 	m.lo = h->sp;
 	m.len = h->snap_len;
-	s = (struct state){ h->ip, h->sp, h->bp, true };
+	s = (struct state){ h->ip, h->sp, h->bp, true, true };
 	out[0] = h->ip;
 	for (n = 1; n < max; n++) {
 		const struct cfi_table *t = NULL;
@@ -154,9 +166,11 @@ int unwind_user(const struct ustack_hdr *h, size_t len, unwind_find_fn find, voi
 		bool ok;
 
 		/* A return address may be just past its call's FDE: look up
-		 * the call. Where the thread was (frame 0) is exact. */
+		 * the call. Where the thread was (frame 0, or interrupted by
+		 * a signal) is exact. */
 		if (find)
-			t = find(ctx, n == 1 ? s.pc : s.pc - 1, &off);
+			t = find(ctx, s.exact ? s.pc : s.pc - 1, &off);
+		s.exact = false;
 		if (t && !cfi_table__lookup(t, off, &row))
 			/* past the copy (or a frame CFI cannot describe): on
 			 * through the records, where bp is one */

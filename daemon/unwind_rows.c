@@ -76,6 +76,9 @@ static struct unwind_row to_row(uint32_t pc, const struct cfi_table_row *c,
 		return r;
 	case CFI_ROW_GAP:
 		return gap_row(pc);
+	case CFI_REG_SIGNAL:
+		r.flags = UNWIND_ROW_FLAGS(UNWIND_CFA_SIGNAL, UNWIND_BP_UNDEF);
+		return r;
 	default: /* CFI_REG_NONE: an expression, or the return address elsewhere */
 		return stop_row(pc);
 	}

@@ -29,6 +29,23 @@ python3 -c "import sys; sys.exit(0 if float('$share') >= 99 else 1)" ||
 whole=$(awk '$1 == "unwind_walks_whole" {print $2}' "$T/status.txt")
 [ "${whole:-0}" -gt 0 ] || fail "no walk counted whole"
 ok "table walks: $share % of the samples reach main through $((DEPTH + 1)) frames without frame pointers ($whole walks whole)"
+
+# Through a signal frame: SIGPROF's handler interrupts spin anywhere; its
+# samples go on from the registers in the ucontext (__restore_rt's row).
+"$WL/cpu_deep" 6 "$DEPTH" signal >"$T/wl.out" &
+pid=$!
+sleep 2.7
+cpu_request_pid $pid
+in_handler=$(pprof -top -focus=on_signal "$T/c.pb.gz" 2>/dev/null |
+	sed -n 's/.*accounting for .*, \([0-9.]*\)% of .*/\1/p' | head -1)
+python3 -c "import sys; sys.exit(0 if float('${in_handler:-0}') >= 10 else 1)" ||
+	fail "the handler had ${in_handler:-0} % of the samples: this does not test signal frames"
+# __restore_rt is a local symbol of libc (unnamed here): the only way from
+# the handler to main is through its frame
+share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main -- -focus=on_signal)
+python3 -c "import sys; sys.exit(0 if float('$share') >= 99 else 1)" ||
+	{ pprof -traces -focus=on_signal "$T/c.pb.gz" 2>/dev/null | head -40; fail "only $share % of the handler's samples reach main through the signal frame"; }
+ok "signal handler (${in_handler} % of the samples): $share % of its samples reach main through the signal frame and $((DEPTH + 1)) frames"
 stop_daemon
 
 # The stack-copy path alone (unwind_tables = false): the copy ends long before main.

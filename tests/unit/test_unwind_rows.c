@@ -124,7 +124,7 @@ static bool layout_ok(const struct unwind_rows *ur)
 		unsigned cfa = UNWIND_ROW_CFA(r->flags), bp = UNWIND_ROW_BP(r->flags);
 
 		if (!ASSERT_TRUE(!(r->flags & ~(UNWIND_CFA_MASK | UNWIND_BP_MASK)) &&
-					 cfa <= UNWIND_CFA_GAP && bp <= UNWIND_BP_AT_CFA,
+					 cfa <= UNWIND_CFA_SIGNAL && bp <= UNWIND_BP_AT_CFA,
 				 "row %u: flags %#x", i, r->flags) ||
 		    !ASSERT_TRUE(!i || (r->pc > rows[i - 1].pc &&
 					(r->flags != rows[i - 1].flags ||
@@ -132,9 +132,10 @@ static bool layout_ok(const struct unwind_rows *ur)
 					 r->bp_off8 != rows[i - 1].bp_off8)),
 				 "row %u at %#x after %#x: sorted, merged", i, r->pc,
 				 i ? rows[i - 1].pc : 0) ||
-		    !ASSERT_TRUE((cfa != UNWIND_CFA_STOP && cfa != UNWIND_CFA_GAP) ||
+		    !ASSERT_TRUE((cfa != UNWIND_CFA_STOP && cfa != UNWIND_CFA_GAP &&
+				  cfa != UNWIND_CFA_SIGNAL) ||
 					 (!r->cfa_off && !r->bp_off8 && bp == UNWIND_BP_UNDEF),
-				 "row %u: a STOP or GAP row says nothing more", i))
+				 "row %u: a STOP, GAP or SIGNAL row says nothing more", i))
 			return false;
 	}
 	for (uint32_t i = 0; i < npages; i++) {
@@ -225,6 +226,8 @@ static enum verdict compare(const struct cfi_table *t, const struct unwind_rows 
 		return DIFFERENT;
 	if (c.cfa_reg == CFI_REG_NONE)
 		return cfa == UNWIND_CFA_STOP ? SAME : DIFFERENT;
+	if (c.cfa_reg == CFI_REG_SIGNAL)
+		return cfa == UNWIND_CFA_SIGNAL ? SAME : DIFFERENT;
 	if (cfa == UNWIND_CFA_STOP && in_cut(ur, va - base, &u))
 		return CUT;
 	if (cfa == UNWIND_CFA_STOP)
@@ -369,13 +372,14 @@ static const char *column(char cols[][24], char names[][24], unsigned n, const c
 	return NULL;
 }
 
-enum { RE_SAME, RE_EXP_STOP, RE_EXP_PLT, RE_RA, RE_CFA_REG, RE_CFA_UNFIT, RE_BP_OTHER, RE_BP_UNFIT,
+enum { RE_SAME, RE_EXP_STOP, RE_EXP_PLT, RE_EXP_SIGNAL, RE_RA, RE_CFA_REG, RE_CFA_UNFIT, RE_BP_OTHER, RE_BP_UNFIT,
        RE_CUT, RE_DIFF, RE_NR };
 
 static const char *const re_names[RE_NR] = {
 	[RE_SAME] = "agree",
 	[RE_EXP_STOP] = "CFA expression -> STOP",
 	[RE_EXP_PLT] = "CFA expression (lazy PLT) -> PLT",
+	[RE_EXP_SIGNAL] = "CFA expression (signal trampoline) -> SIGNAL",
 	[RE_RA] = "return address not at c-8 -> STOP",
 	[RE_CFA_REG] = "CFA on another register -> STOP",
 	[RE_CFA_UNFIT] = "CFA offset outside s16 -> STOP",
@@ -398,7 +402,8 @@ static int judge(const char *cfa, const char *ra, const char *bp, int ue, const 
 	if (cut && kind == UNWIND_CFA_STOP)
 		return RE_CUT;
 	if (!strcmp(cfa, "exp"))
-		return kind == UNWIND_CFA_STOP ? RE_EXP_STOP
+		return kind == UNWIND_CFA_STOP     ? RE_EXP_STOP
+		       : kind == UNWIND_CFA_SIGNAL ? RE_EXP_SIGNAL
 		       : kind == UNWIND_CFA_PLT && ubp == UNWIND_BP_SAME ? RE_EXP_PLT
 									  : RE_DIFF;
 	if (!ra || strcmp(ra, "c-8"))
@@ -514,8 +519,10 @@ static void test_libc_matches_readelf(void)
 			printf("# libc vs readelf: %6u rows: %s\n", tally[v], re_names[v]);
 	printf("# libc vs readelf: %u rows of %u FDEs, %u FDE ends that are gaps\n", rows, nfdes, gaps);
 	ASSERT_EQ(tally[RE_DIFF], 0);
-	ASSERT_TRUE(rows > 20000 && tally[RE_SAME] > rows * 9 / 10 && tally[RE_EXP_PLT] > 0,
-		    "%u rows, %u agree, %u PLT", rows, tally[RE_SAME], tally[RE_EXP_PLT]);
+	ASSERT_TRUE(rows > 20000 && tally[RE_SAME] > rows * 9 / 10 && tally[RE_EXP_PLT] > 0 &&
+			    tally[RE_EXP_SIGNAL] > 0,
+		    "%u rows, %u agree, %u PLT, %u signal", rows, tally[RE_SAME], tally[RE_EXP_PLT],
+		    tally[RE_EXP_SIGNAL]);
 	ASSERT_TRUE(gaps > 100, "%u gaps", gaps);
 out:
 	free(fdes);

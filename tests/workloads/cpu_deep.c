@@ -12,14 +12,18 @@
  *   sleep  sleep 1 ms                      (block)
  *   lock   hold a mutex 1 ms that a second thread, as deep, also wants
  *          (mutex: both threads' releases are contended)
+ *   signal burn CPU, interrupted every 10 ms of it by SIGPROF, whose
+ *          handler (on_signal) burns 4 ms more: stacks through a signal frame
  * for SECONDS (CPU seconds for spin, wall-clock for the others).
  *
  * Usage: cpu_deep SECONDS [DEPTH [MODE]]; prints "pid N" at start.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +49,25 @@ __attribute__((noinline)) static void spin(double seconds)
 	while (cpu_now() - t0 < seconds);
 }
 
+__attribute__((noinline)) static void on_signal(int sig)
+{
+	(void)sig;
+	spin(0.004);
+}
+
+/* CPU time in spin, with SIGPROF's handler running every 10 ms of it. */
+static void spin_signalled(double seconds)
+{
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+	struct itimerval it = {{0, 10000}, {0, 10000}};
+
+	sigaction(SIGPROF, &sa, NULL);
+	setitimer(ITIMER_PROF, &it, NULL);
+	spin(seconds);
+	it = (struct itimerval){{0, 0}, {0, 0}};
+	setitimer(ITIMER_PROF, &it, NULL);
+}
+
 static double wall_now(void)
 {
 	struct timespec t;
@@ -60,6 +83,10 @@ __attribute__((noinline)) static void leaf(double seconds)
 
 	if (!strcmp(mode, "spin")) {
 		spin(seconds);
+		return;
+	}
+	if (!strcmp(mode, "signal")) {
+		spin_signalled(seconds);
 		return;
 	}
 	while (wall_now() - t0 < seconds) {

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""The table unwinder against perf (bench/unwind_truth.sh): one program's
+CPU stacks from `perf record --call-graph dwarf,16384` and from pprofd
+(`go tool pprof -traces`), same process, same seconds.
+
+  unwind_truth.py [-v] NAME PERF_SCRIPT PPROF_TRACES BPF_NS_PER_SAMPLE
+
+Prints one row: samples, the share of samples reaching the program's start
+(or thread start) for each and pprofd's over perf's, mean user depth, how
+many of perf's top-20 user functions (by cumulative share) pprofd has
+within 2 points and the largest difference, the largest difference of flat
+(leaf) shares, and BPF time per sample. With -v, the per-function table.
+"""
+import re
+import sys
+
+START = {"_start", "__libc_start_main", "__libc_start_call_main", "__libc_start_main_impl",
+         "start_thread", "clone3", "__clone3", "__clone", "clone"}
+
+
+def norm(name):
+    """A function name as both tools can agree on it: no parameters, no
+    version suffix, no PLT marker."""
+    depth = 0
+    for i, c in enumerate(name):
+        if c in "<":
+            depth += 1
+        elif c == ">":
+            depth -= 1
+        elif c == "(" and depth == 0 and i > 0:
+            name = name[:i]
+            break
+    return name.split("@")[0]
+
+
+def perf_stacks(path):
+    """[(user frames leaf first, kernel frames)] from perf script output."""
+    out, user, kern = [], [], []
+    for line in open(path, errors="replace"):
+        if not line.strip():
+            if user or kern:
+                out.append((user, kern))
+            user, kern = [], []
+            continue
+        m = re.match(r"\s+([0-9a-f]+) (.*) \((.*)\)$", line)
+        if not m:
+            continue
+        sym, dso = m.group(2), m.group(3)
+        if dso == "inlined":
+            continue
+        if "kernel.kallsyms" in dso:
+            kern.append(norm(sym))
+        else:
+            user.append(None if sym == "[unknown]" else norm(sym))
+    if user or kern:
+        out.append((user, kern))
+    return out
+
+
+def pprof_stacks(path):
+    """[(frames leaf first, kernel's too)] from `go tool pprof -traces`,
+    one per 10 ms of CPU (the request's samples at 99 Hz are ~10.1 ms)."""
+    out = []
+    for block in open(path, errors="replace").read().split("-----------+")[1:]:
+        frames, ms = [], None
+        for line in block.splitlines():
+            if not line.strip() or line.lstrip().startswith("-"):
+                continue
+            m = re.match(r"\s+([0-9.]+)(s|ms|us)\s+(\S.*)$", line)
+            if m and ms is None:
+                ms = float(m.group(1)) * {"s": 1e3, "ms": 1, "us": 1e-3}[m.group(2)]
+                frames.append(m.group(3))
+            elif ms is not None:
+                frames.append(line.strip())
+        if ms is None:
+            continue
+        frames = [norm(f.replace(" (inline)", "")) for f in frames]
+        out += [frames] * max(1, round(ms * 99 / 1000))
+    return out
+
+
+def main():
+    verbose = "-v" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "-v"]
+    name, perf_path, raw_path, bpf_ns = args
+    perf = [u for u, _ in perf_stacks(perf_path)]
+    ours = pprof_stacks(raw_path)
+    if not perf or not ours:
+        print(f"{name:8} no samples (perf {len(perf)}, pprofd {len(ours)})")
+        return 1
+    reach_p = 100 * sum(1 for u in perf if START & set(u)) / len(perf)
+    reach_o = 100 * sum(1 for u in ours if START & set(u)) / len(ours)
+    depth_p = sum(len(u) for u in perf) / len(perf)
+
+    def cum(stacks, fn):
+        return 100 * sum(1 for u in stacks if fn in u) / len(stacks)
+
+    def flat(stacks, fn):
+        return 100 * sum(1 for u in stacks if u and u[0] == fn) / len(stacks)
+
+    counts = {}
+    for u in perf:
+        for fn in set(u):
+            if fn:
+                counts[fn] = counts.get(fn, 0) + 1
+    top = sorted(counts, key=lambda f: -counts[f])[:20]
+    diffs = [(fn, cum(perf, fn), cum(ours, fn)) for fn in top]
+    within = sum(1 for _, a, b in diffs if abs(a - b) <= 2)
+    worst = max(abs(a - b) for _, a, b in diffs) if diffs else 0
+    leaves = {}
+    for u in perf:
+        if u and u[0]:
+            leaves[u[0]] = leaves.get(u[0], 0) + 1
+    flat_top = sorted(leaves, key=lambda f: -leaves[f])[:10]
+    flat_worst = max((abs(flat(perf, f) - flat(ours, f)) for f in flat_top), default=0)
+    ratio = reach_o / reach_p if reach_p else float("inf")
+    print(f"{name:8} {len(perf):6} {len(ours):6}  {reach_p:6.1f} {reach_o:6.1f}  {ratio:5.2f}x"
+          f"  {depth_p:5.1f}  {within:2}/{len(top):2} {worst:5.1f}  {flat_worst:5.1f}  {bpf_ns:>6}")
+    if verbose:
+        for fn, a, b in diffs:
+            print(f"    cum {a:5.1f} {b:5.1f} {fn}")
+        for fn in flat_top:
+            print(f"    flat {flat(perf, fn):5.1f} {flat(ours, fn):5.1f} {fn}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The table unwinder's truth (issue 13, SPEC §6 "stacks"): Debian's own
+# programs, built without frame pointers and stripped, each running real
+# work; for each, over the same seconds of the same process, pprofd's CPU
+# request (99 Hz) and `perf record --call-graph dwarf,16384` (99 Hz), then
+# bench/unwind_truth.py compares them: the share of samples reaching the
+# program's start, perf's top-20 functions' cumulative shares, flat shares;
+# beside it the BPF time per sample of the request's program in that time.
+#   bench/unwind_truth.sh [BUILD] [PROGRAM...]   (python3 perl xz sqlite3 clang)
+set -u
+BUILD=${1:-build}
+shift
+cd "$(dirname "$0")/.."
+PROGS=("$@")
+[ ${#PROGS[@]} -gt 0 ] || PROGS=(python3 perl xz sqlite3 clang)
+SECS=${SECS:-8}   # profiled
+WARM=${WARM:-3}   # before: the process's tables load
+T=$(mktemp -d /tmp/pprofd-truth.XXXXXX)
+DPID= WPID=
+cleanup() {
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	sysctl -q kernel.bpf_stats_enabled=0
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+export HOME=$T
+
+# workload NAME: starts it in the background (WPID), running longer than
+# WARM + SECS
+workload() {
+	local until=$((WARM + SECS + 20))
+	case $1 in
+	python3)
+		/usr/bin/python3 -c "
+import json, re, time
+t = time.time() + $until
+while time.time() < t:
+    d = [{'k': i, 'v': str(i) * 3, 'l': list(range(i % 7))} for i in range(20000)]
+    s = json.dumps(d)
+    json.loads(s)
+    re.findall(r'\d+', s)
+    sorted(d, key=lambda x: x['v'])" &
+		;;
+	perl)
+		/usr/bin/perl -e "
+my \$t = time + $until;
+while (time < \$t) {
+    my %h; \$h{\$_ x 3} = \$_ for 1 .. 50000;
+    my \$s = join ',', sort keys %h;
+    my @m = \$s =~ /(\d+)/g;
+}" &
+		;;
+	xz)
+		cat /usr/lib/x86_64-linux-gnu/*.so* /usr/lib/x86_64-linux-gnu/*.so* 2>/dev/null |
+			/usr/bin/xz -6 -T1 -c >/dev/null &
+		;;
+	sqlite3)
+		/usr/bin/sqlite3 :memory: "
+CREATE TABLE t AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000)
+  SELECT x, printf('%x-%d', x * 7919, x % 1000) AS s FROM c;
+CREATE INDEX ts ON t(s);
+WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 400)
+  SELECT count(*) FROM r, (SELECT s, count(*) AS n FROM t GROUP BY x % 997 ORDER BY s DESC LIMIT 50);
+" >/dev/null &
+		;;
+	clang)
+		# one compile of a large generated C++ file (templates, inlining)
+		python3 - "$T/big.cc" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("#include <map>\n#include <string>\n#include <vector>\n#include <algorithm>\n")
+    for i in range(600):
+        f.write(f"""
+template <class T> struct S{i} {{ std::vector<T> v; std::map<std::string, T> m;
+  T run(int n) {{ for (int k = 0; k < n; k++) {{ v.push_back(T(k * {i})); m[std::to_string(k)] = v.back(); }}
+    std::sort(v.begin(), v.end()); T s{{}}; for (auto &x : v) s += x; for (auto &kv : m) s += kv.second; return s; }} }};
+double f{i}(int n) {{ return S{i}<double>().run(n) + S{i}<long>().run(n) + S{i}<int>().run(n); }}
+""")
+PY
+		/usr/bin/clang++ -O2 -c "$T/big.cc" -o "$T/big.o" &
+		;;
+	esac
+	WPID=$!
+}
+
+# "run_cnt run_time_ns" of the request program
+req_stats() {
+	bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+cnt = ns = 0
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith("on_request_sam"):
+        cnt += p.get("run_cnt", 0); ns += p.get("run_time_ns", 0)
+print(cnt, ns)'
+}
+
+"$BUILD/pprofd" --output-dir "$T/profiles" --socket "$T/sock" --no-http --interval 600 \
+	>"$T/pprofd.log" 2>&1 &
+DPID=$!
+for _ in $(seq 100); do grep -q 'profiling every' "$T/pprofd.log" && break; sleep 0.1; done
+sysctl -q kernel.bpf_stats_enabled=1
+
+echo "== the table unwinder against perf --call-graph dwarf,16384 ($SECS s at 99 Hz each, same process, same seconds)"
+echo "program  samples(perf pprofd)  reach start %(perf pprofd)  ratio  perf depth  top-20 cum within 2 pt, max diff  flat max diff  BPF ns/sample"
+for prog in "${PROGS[@]}"; do
+	workload "$prog"
+	sleep "$WARM"
+	read -r c0 n0 < <(req_stats)
+	perf record -q --call-graph dwarf,16384 -F 99 -p "$WPID" -o "$T/$prog.data" -- sleep "$SECS" \
+		>/dev/null 2>&1 &
+	ppid=$!
+	"$BUILD/pprofctl" profile --pid "$WPID" --seconds "$SECS" --hz 99 --socket "$T/sock" \
+		-o "$T/$prog.pb.gz" 2>/dev/null
+	wait "$ppid"
+	read -r c1 n1 < <(req_stats)
+	kill "$WPID" 2>/dev/null; pkill -P "$$" -x cat 2>/dev/null; wait "$WPID" 2>/dev/null; WPID=
+	perf script -i "$T/$prog.data" -F comm,tid,ip,sym,dso >"$T/$prog.perf.txt" 2>/dev/null
+	go tool pprof -traces "$T/$prog.pb.gz" >"$T/$prog.traces" 2>/dev/null
+	python3 bench/unwind_truth.py ${VERBOSE:+-v} "$prog" "$T/$prog.perf.txt" "$T/$prog.traces" \
+		"$(( (c1 - c0) ? (n1 - n0) / (c1 - c0) : 0 ))"
+done
+"$BUILD/pprofctl" status --socket "$T/sock" | grep -E '^unwind_(walks|table_bytes|table_files)'
+echo "BPF maps of the tables (kernel memory, bpftool memlock):"
+bpftool map show -j 2>/dev/null | python3 -c '
+import json, sys
+for m in json.load(sys.stdin):
+    if m.get("name", "").startswith("unwind_"):
+        print("  %-14s %8.1f MiB" % (m["name"], m.get("bytes_memlock", 0) / 2**20))'
