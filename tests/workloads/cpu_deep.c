@@ -14,10 +14,13 @@
  *          (mutex: both threads' releases are contended)
  *   signal burn CPU, interrupted every 10 ms of it by SIGPROF, whose
  *          handler (on_signal) burns 4 ms more: stacks through a signal frame
+ *   dlopen burn CPU for 1 s, then dlopen $CPU_DEEP_LIB and burn the rest in
+ *          its lib_spin(20, seconds): a library mapped after the start
  * for SECONDS (CPU seconds for spin, wall-clock for the others).
  *
  * Usage: cpu_deep SECONDS [DEPTH [MODE]]; prints "pid N" at start.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -87,6 +90,20 @@ __attribute__((noinline)) static void leaf(double seconds)
 	}
 	if (!strcmp(mode, "signal")) {
 		spin_signalled(seconds);
+		return;
+	}
+	if (!strcmp(mode, "dlopen")) {
+		void *lib;
+		void (*lib_spin)(int, double);
+
+		spin(1);
+		lib = dlopen(getenv("CPU_DEEP_LIB"), RTLD_NOW);
+		lib_spin = lib ? (void (*)(int, double))dlsym(lib, "lib_spin") : NULL;
+		if (!lib_spin) {
+			fprintf(stderr, "dlopen: %s\n", dlerror());
+			exit(1);
+		}
+		lib_spin(20, seconds - 1);
 		return;
 	}
 	while (wall_now() - t0 < seconds) {
