@@ -35,7 +35,7 @@ struct heap_sampler_opts {
 	heap_event_fn fn;
 	heap_lost_fn lost_fn;
 	void *ctx;
-	struct unwind_fds unwind; /* the table walker's maps (-1 each: off) */
+	const struct unwind_fds *unwind; /* the table walker's maps (NULL, -1 each: off) */
 };
 
 /* NULL + errno on failure (logged). */

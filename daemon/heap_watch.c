@@ -143,7 +143,7 @@ static struct heap_sampler *sampler(struct heap_watch *w)
 		.fn = on_event,
 		.lost_fn = on_lost,
 		.ctx = w,
-		.unwind = w->o.unwind,
+		.unwind = &w->o.unwind,
 	});
 	if (!w->s) {
 		w->failed = true; /* logged by the sampler */
