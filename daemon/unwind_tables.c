@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -70,8 +71,7 @@ struct unwind_tables {
 
 	union unwind_slot *chunk; /* the slots being written */
 	uint32_t *keys;           /* the default write_pool's keys */
-	union unwind_slot *pool_mem; /* the pool map, mmapped when it can be */
-	size_t pool_mem_len;
+	bool pool_mmapable; /* the pool map is written through a mapping */
 	struct unwind_tables_stats st;
 };
 
@@ -84,19 +84,38 @@ void unwind_file_key__from_stat(struct unwind_file_key *k, const struct stat *st
 
 /* ---- the default writes: libbpf on the maps' fds ---- */
 
+/*
+ * Through a mapping of the pages written only, unmapped at once: a BPF
+ * array's mapping has every page present from the start, and the whole
+ * pool mapped would count in pprofd's RSS (64 MiB by default), though the
+ * memory is the kernel's either way (memlock, reported apart).
+ */
+static int write_pool_mapped(struct unwind_tables *t, uint32_t first, const union unwind_slot *s,
+			     uint32_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), off = (size_t)first * sizeof(*s);
+	size_t end = off + (size_t)n * sizeof(*s), moff = off & ~(page - 1);
+	size_t mlen = ((end + page - 1) & ~(page - 1)) - moff;
+	uint8_t *p = mmap(NULL, mlen, PROT_READ | PROT_WRITE, MAP_SHARED, t->fds.pool, (off_t)moff);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	memcpy(p + (off - moff), s, (size_t)n * sizeof(*s));
+	/* the rows before the entry that names them (x86 keeps stores in order) */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	munmap(p, mlen);
+	return 0;
+}
+
 static int bpf_write_pool(void *ctx, uint32_t first, const union unwind_slot *s, uint32_t n)
 {
 	struct unwind_tables *t = ctx;
 	uint32_t count = n;
 	int err;
 
-	if (t->pool_mem) {
-		/* first + n is within pool_slots, within the map (map_pool) */
-		memcpy(&t->pool_mem[first], s, (size_t)n * sizeof(*s));
-		/* the rows before the entry that names them (x86 keeps stores in order) */
-		__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* first + n is within pool_slots, within the map (check_pool) */
+	if (t->pool_mmapable && !write_pool_mapped(t, first, s, n))
 		return 0;
-	}
 	for (uint32_t i = 0; i < n; i++)
 		t->keys[i] = first + i;
 	err = bpf_map_update_batch(t->fds.pool, t->keys, s, &count, NULL);
@@ -140,29 +159,17 @@ static const struct unwind_tables_ops bpf_ops = {
  * updates slot by slot, takes 50-110 ms. The map must hold pool_slots:
  * -EINVAL otherwise, either way.
  */
-static int map_pool(struct unwind_tables *t)
+static int check_pool(struct unwind_tables *t)
 {
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
-	size_t bytes;
-	void *p;
 
 	if (t->fds.pool < 0 || bpf_obj_get_info_by_fd(t->fds.pool, &info, &len))
 		return 0; /* the writes will say */
 	if (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != sizeof(uint32_t) ||
 	    info.value_size != sizeof(union unwind_slot) || info.max_entries < t->pool_slots)
 		return -EINVAL;
-	if (!(info.map_flags & BPF_F_MMAPABLE))
-		return 0;
-	bytes = (size_t)info.max_entries * sizeof(union unwind_slot);
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, t->fds.pool, 0);
-	if (p == MAP_FAILED) {
-		log_info("unwind tables: cannot map the pool (%s): written by syscalls",
-			 strerror(errno));
-		return 0;
-	}
-	t->pool_mem = p;
-	t->pool_mem_len = bytes;
+	t->pool_mmapable = info.map_flags & BPF_F_MMAPABLE;
 	return 0;
 }
 
@@ -215,7 +222,7 @@ struct unwind_tables *unwind_tables__new(const struct unwind_tables_conf *c)
 		t->free_slots[i] = c->file_slots - 1 - i;
 	}
 	t->nfree_slots = c->file_slots;
-	if (!c->ops && map_pool(t)) {
+	if (!c->ops && check_pool(t)) {
 		unwind_tables__free(t);
 		errno = EINVAL;
 		return NULL;
@@ -243,8 +250,6 @@ void unwind_tables__free(struct unwind_tables *t)
 	free(t->free_slots);
 	free(t->chunk);
 	free(t->keys);
-	if (t->pool_mem)
-		munmap(t->pool_mem, t->pool_mem_len);
 	free(t);
 }
 
