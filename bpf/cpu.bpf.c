@@ -45,12 +45,13 @@ struct {
  * The user registers of the sample, and whether its pc is outside the
  * executable's text: in a shared library, which may have no frame
  * pointers (Debian's libc has none), so the sample needs a stack copy.
+ * *start: the text's start (the image the walker's entry is for).
  */
 static __always_inline bool user_pc_in_library(struct bpf_perf_event_data *ctx,
 					       struct task_struct *task, __u64 *ip, __u64 *sp,
-					       __u64 *bp)
+					       __u64 *bp, __u64 *start)
 {
-	__u64 start, end;
+	__u64 end;
 
 	if (in_user_mode(&ctx->regs)) {
 		*ip = PT_REGS_IP(&ctx->regs);
@@ -63,9 +64,9 @@ static __always_inline bool user_pc_in_library(struct bpf_perf_event_data *ctx,
 		*sp = BPF_CORE_READ(ur, sp);
 		*bp = BPF_CORE_READ(ur, bp);
 	}
-	start = BPF_CORE_READ(task, mm, start_code);
+	*start = BPF_CORE_READ(task, mm, start_code);
 	end = BPF_CORE_READ(task, mm, end_code);
-	return *ip && (*ip < start || *ip >= end);
+	return *ip && (*ip < *start || *ip >= end);
 }
 
 /*
@@ -73,12 +74,11 @@ static __always_inline bool user_pc_in_library(struct bpf_perf_event_data *ctx,
  * bumped); false when the stack-copy path must take the sample: the
  * process or a mapping it reached has no table yet.
  */
-static __always_inline bool walk_tables(struct cpu_percpu *sc, struct task_struct *task, __u32 pid,
+static __always_inline bool walk_tables(struct cpu_percpu *sc, __u32 pid, __u64 start_code,
 					__u64 ip, __u64 sp, __u64 bp, __u64 *frames, long *nu)
 {
 	__u32 end = 0;
-	long n = unwind_user_stack(pid, BPF_CORE_READ(task, mm, start_code), ip, sp, bp, frames,
-				   &end);
+	long n = unwind_user_stack(pid, start_code, ip, sp, bp, frames, &end);
 
 	if (n < 0) {
 		sc->counters[CPU_CNT_WALK_NO_PROC]++;
@@ -109,7 +109,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	struct task_struct *task;
 	struct cpu_percpu *sc;
 	long nk, nu;
-	__u64 size, flags, ip, sp, bp;
+	__u64 size, flags, ip, sp, bp, start_code;
 	bool in_library;
 
 	sc = bpf_map_lookup_elem(&scratch, &zero);
@@ -149,8 +149,8 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 		nu = 0;
 		goto user_done;
 	}
-	in_library = user_pc_in_library(ctx, task, &ip, &sp, &bp);
-	if (use_tables && walk_tables(sc, task, pid, ip, sp, bp, sc->frames + nk, &nu)) {
+	in_library = user_pc_in_library(ctx, task, &ip, &sp, &bp, &start_code);
+	if (use_tables && walk_tables(sc, pid, start_code, ip, sp, bp, sc->frames + nk, &nu)) {
 		sc->s.flags |= CPU_F_TABLES;
 	} else if (in_library || targets_test(nofp, pid)) {
 		__u32 off = nk * 8, ulen;

@@ -59,6 +59,8 @@ struct image {
 	uint32_t unwind_seq;  /* maps_seq when it was made */
 	bool unwind_whole;    /* every mapping had what it will ever have */
 	uint64_t unwind_ns;   /* when it was made (CLOCK_MONOTONIC; 0: never) */
+	uint64_t start_code;  /* its text's start, as /proc/PID/stat says (0: not read) */
+	uint64_t vdso_base;   /* its vDSO, as its auxv says (0: not read, or none) */
 	unsigned refs;        /* requests holding it: not freed while > 0 */
 	struct image *older;  /* the image this PID had before */
 };

@@ -173,14 +173,15 @@ static uint64_t vdso_base(uint32_t pid)
 static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 {
 	struct unwind_map maps[UNWIND_PROC_MAPS_MAX];
-	uint64_t start_code, deadline = now + UNWIND_FEED_BUDGET_NS;
+	uint64_t deadline = now + UNWIND_FEED_BUDGET_NS;
 	bool whole = true, vdso = false;
 	unsigned n = 0;
 	int err;
 
 	img->unwind_ns = now;
 	img->unwind_seq = img->maps_seq;
-	if (start_code_of(img->pid, &start_code))
+	/* read once an image: an exec makes another */
+	if (!img->start_code && start_code_of(img->pid, &img->start_code))
 		return; /* gone: its exit drops the entry */
 	for (unsigned i = 0; i < img->nr_maps && n < UNWIND_PROC_MAPS_MAX; i++) {
 		struct mapping *m = &img->maps[i];
@@ -204,14 +205,18 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 	}
 	if (!vdso && f->vdso && n < UNWIND_PROC_MAPS_MAX) {
 		/* not among the mappings the side band gave: from auxv */
-		struct mapping m = {.path = "[vdso]", .start = vdso_base(img->pid)};
+		struct mapping m = {.path = "[vdso]"};
+
+		if (!img->vdso_base)
+			img->vdso_base = vdso_base(img->pid);
+		m.start = img->vdso_base;
 
 		m.end = m.start + f->vdso_key.size;
 		maps[n] = (struct unwind_map){.start = m.start, .end = m.end};
 		if (m.start && !map_entry(f, img, &m, deadline, &maps[n]))
 			n++;
 	}
-	err = unwind_tables__set_proc(f->t, img->pid, start_code, maps, n);
+	err = unwind_tables__set_proc(f->t, img->pid, img->start_code, maps, n);
 	if (err) {
 		uint64_t c = ++f->st.entry_errors;
 
