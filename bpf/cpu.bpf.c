@@ -95,6 +95,9 @@ static __always_inline bool walk_tables(struct cpu_percpu *sc, __u32 pid, __u64 
 	case UNWIND_END_NO_TABLE:
 		sc->counters[CPU_CNT_WALK_NO_TABLE]++;
 		return false;
+	case UNWIND_END_DEPTH:
+		sc->counters[CPU_CNT_WALK_DEPTH]++;
+		break;
 	default:
 		sc->counters[CPU_CNT_WALK_CUT]++;
 	}

@@ -70,8 +70,9 @@ enum cpu_counter {
 	CPU_CNT_WALK_WHOLE,    /* reached the stack's start (or a STOP row there) */
 	CPU_CNT_WALK_NO_MAP,   /* a pc in no known mapping: the stack-copy path took it */
 	CPU_CNT_WALK_NO_TABLE, /* a mapping whose table is not loaded: the stack-copy path */
-	CPU_CNT_WALK_CUT,      /* a read failed, a bad CFA, or 127 frames: what it had */
+	CPU_CNT_WALK_CUT,      /* a read failed or a bad CFA: what it had */
 	CPU_CNT_WALK_NO_PROC,  /* a process without entry: the stack-copy path */
+	CPU_CNT_WALK_DEPTH,    /* cut at 127 frames (the walk's bound) */
 	CPU_CNT_NR,
 };
 

@@ -658,6 +658,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 		unwind_feed__stats(d->ufeed, &fs);
 		PUT("unwind_walks_whole", c[CPU_CNT_WALK_WHOLE]);
 		PUT("unwind_walks_cut", c[CPU_CNT_WALK_CUT]);
+		PUT("unwind_walks_at_depth_limit", c[CPU_CNT_WALK_DEPTH]);
 		PUT("unwind_walks_no_entry", c[CPU_CNT_WALK_NO_PROC]);
 		PUT("unwind_walks_no_mapping", c[CPU_CNT_WALK_NO_MAP]);
 		PUT("unwind_walks_no_table", c[CPU_CNT_WALK_NO_TABLE]);

@@ -26,6 +26,8 @@ struct unwind_feed {
 	 * too), which is no file: read from our own memory at start. */
 	struct cfi_table *vdso;
 	struct unwind_file_key vdso_key;
+	/* the tables converted and written in this period (UNWIND_FEED_BUDGET_NS) */
+	uint64_t period_start, period_spent;
 };
 
 /* Our vDSO's ELF image, through a memfd (the CFI parser reads fds). */
@@ -100,12 +102,12 @@ static int start_code_of(uint32_t pid, uint64_t *start_code)
  * or room now); another error when it never will (no .eh_frame).
  */
 static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m,
-		     uint64_t deadline, struct unwind_map *um)
+		     struct unwind_map *um)
 {
 	const struct cfi_table *ct;
 	struct unwind_file_key key;
 	struct unwind_rows *rows;
-	uint64_t id[5], bias;
+	uint64_t id[5], bias, t0;
 	uint32_t slot, gen;
 	int err;
 
@@ -127,13 +129,17 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 	um->bias = bias;
 	if (!unwind_tables__find(f->t, &key, &slot, &gen))
 		goto found;
-	if (mono_ns() >= deadline)
+	t0 = mono_ns();
+	if (t0 - f->period_start >= UNWIND_FEED_PERIOD_NS) {
+		f->period_start = t0;
+		f->period_spent = 0;
+	}
+	if (f->period_spent >= UNWIND_FEED_BUDGET_NS)
 		return -EAGAIN;
 	rows = unwind_rows__new(ct);
-	if (!rows)
-		return -errno;
-	err = unwind_tables__add(f->t, &key, rows, &slot, &gen);
+	err = rows ? unwind_tables__add(f->t, &key, rows, &slot, &gen) : -errno;
 	unwind_rows__free(rows);
+	f->period_spent += mono_ns() - t0;
 	if (err) {
 		if (err != -EAGAIN)
 			f->st.tables_failed++;
@@ -173,7 +179,6 @@ static uint64_t vdso_base(uint32_t pid)
 static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 {
 	struct unwind_map maps[UNWIND_PROC_MAPS_MAX];
-	uint64_t deadline = now + UNWIND_FEED_BUDGET_NS;
 	bool whole = true, vdso = false;
 	unsigned n = 0;
 	int err;
@@ -193,7 +198,7 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 			continue;
 		*um = (struct unwind_map){.start = m->start, .end = m->end};
 		vdso |= m->path[0] == '[';
-		err = map_entry(f, img, m, deadline, um);
+		err = map_entry(f, img, m, um);
 		if (err) {
 			um->flags = UNWIND_MAP_F_NO_TABLE;
 			if (err == -EAGAIN) {
@@ -213,7 +218,7 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 
 		m.end = m.start + f->vdso_key.size;
 		maps[n] = (struct unwind_map){.start = m.start, .end = m.end};
-		if (m.start && !map_entry(f, img, &m, deadline, &maps[n]))
+		if (m.start && !map_entry(f, img, &m, &maps[n]))
 			n++;
 	}
 	err = unwind_tables__set_proc(f->t, img->pid, img->start_code, maps, n);

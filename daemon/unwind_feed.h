@@ -8,9 +8,12 @@
  * loading (at most every UNWIND_FEED_RETRY_NS), and dropped at its exit.
  *
  * Tables come from the CFI cache (built in its loader thread); turning
- * one into rows and writing it runs on the event loop, at most
- * UNWIND_FEED_BUDGET_NS of it per entry (libLLVM's: ~13 ms and a write);
- * what does not fit waits for the next try.
+ * one into rows and writing it runs on the event loop: a table is started
+ * only while less than UNWIND_FEED_BUDGET_NS of them ran in the last
+ * UNWIND_FEED_PERIOD_NS, so that one turn of the loop spends at most that
+ * and one table (libLLVM's, the largest seen: 13 ms of conversion and
+ * 13-22 ms of writing) however many processes come at once; what does not
+ * fit waits for a later try.
  */
 #ifndef PPROFD_UNWIND_FEED_H
 #define PPROFD_UNWIND_FEED_H
@@ -18,7 +21,8 @@
 #include <stdint.h>
 
 #define UNWIND_FEED_RETRY_NS (50ull * 1000 * 1000)
-#define UNWIND_FEED_BUDGET_NS (20ull * 1000 * 1000)
+#define UNWIND_FEED_PERIOD_NS (100ull * 1000 * 1000)
+#define UNWIND_FEED_BUDGET_NS (10ull * 1000 * 1000)
 
 struct image;
 struct procs;
@@ -30,7 +34,8 @@ struct unwind_feed_stats {
 	uint64_t entry_errors;   /* entries that could not be written */
 	uint64_t tables_added;   /* files' tables written into the pool */
 	uint64_t tables_failed;  /* tables that could not be (too big, no room, errors) */
-	uint64_t maps_waiting;   /* mappings written without their table, still loading */
+	uint64_t maps_waiting;   /* mappings written without their table, still loading
+				  * or put off by the budget */
 };
 
 /* Takes neither: both outlive it. NULL + errno. */
