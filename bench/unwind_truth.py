@@ -3,7 +3,11 @@
 CPU stacks from `perf record --call-graph dwarf,16384` and from pprofd
 (`go tool pprof -traces`), same process, same seconds.
 
-  unwind_truth.py [-v] NAME PERF_SCRIPT PPROF_TRACES BPF_NS_PER_SAMPLE
+  unwind_truth.py [-v] NAME PERF_SCRIPT PPROF_TRACES HZ BPF_NS_PER_SAMPLE FP_NS
+
+Where perf's own stacks do not reach the start (deeper than its 16 KiB
+copy: clang), its cumulative shares of the outer functions are short, and
+the comparison says so ("perf cut").
 
 Prints one row: samples, the share of samples reaching the program's start
 (or thread start) for each and pprofd's over perf's, mean user depth, how
@@ -30,7 +34,7 @@ def norm(name):
         elif c == "(" and depth == 0 and i > 0:
             name = name[:i]
             break
-    return name.split("@")[0]
+    return name.split("@")[0].replace(" ", "")
 
 
 def perf_stacks(path):
@@ -57,9 +61,10 @@ def perf_stacks(path):
     return out
 
 
-def pprof_stacks(path):
-    """[(frames leaf first, kernel's too)] from `go tool pprof -traces`,
-    one per 10 ms of CPU (the request's samples at 99 Hz are ~10.1 ms)."""
+def pprof_stacks(path, hz, kernel):
+    """[user frames leaf first] from `go tool pprof -traces`, one per sample
+    (a sample is 1/hz s of CPU); the leading frames named as perf names
+    kernel functions are the kernel's (pprof's traces do not say)."""
     out = []
     for block in open(path, errors="replace").read().split("-----------+")[1:]:
         frames, ms = [], None
@@ -74,23 +79,30 @@ def pprof_stacks(path):
                 frames.append(line.strip())
         if ms is None:
             continue
-        frames = [norm(f.replace(" (inline)", "")) for f in frames]
-        out += [frames] * max(1, round(ms * 99 / 1000))
+        # perf's are the physical frames (its inlined ones are left out)
+        frames = [norm(f) for f in frames if not f.endswith(" (inline)")]
+        while frames and frames[0] in kernel:
+            frames.pop(0)
+        out += [frames] * max(1, round(ms * hz / 1000))
     return out
 
 
 def main():
     verbose = "-v" in sys.argv
     args = [a for a in sys.argv[1:] if a != "-v"]
-    name, perf_path, raw_path, bpf_ns = args
-    perf = [u for u, _ in perf_stacks(perf_path)]
-    ours = pprof_stacks(raw_path)
+    name, perf_path, raw_path, hz, bpf_ns, fp_ns = args
+    both = perf_stacks(perf_path)
+    perf = [u for u, _ in both]
+    kernel = {f for _, k in both for f in k}
+    ours = pprof_stacks(raw_path, int(hz), kernel)
     if not perf or not ours:
         print(f"{name:8} no samples (perf {len(perf)}, pprofd {len(ours)})")
         return 1
     reach_p = 100 * sum(1 for u in perf if START & set(u)) / len(perf)
     reach_o = 100 * sum(1 for u in ours if START & set(u)) / len(ours)
+    # mean user frames a sample
     depth_p = sum(len(u) for u in perf) / len(perf)
+    depth_o = sum(len(u) for u in ours) / len(ours)
 
     def cum(stacks, fn):
         return 100 * sum(1 for u in stacks if fn in u) / len(stacks)
@@ -114,8 +126,11 @@ def main():
     flat_top = sorted(leaves, key=lambda f: -leaves[f])[:10]
     flat_worst = max((abs(flat(perf, f) - flat(ours, f)) for f in flat_top), default=0)
     ratio = reach_o / reach_p if reach_p else float("inf")
+    cut = "  (perf cut)" if reach_p < 99 else ""
+    times = int(bpf_ns) / int(fp_ns) if int(fp_ns) else 0
     print(f"{name:8} {len(perf):6} {len(ours):6}  {reach_p:6.1f} {reach_o:6.1f}  {ratio:5.2f}x"
-          f"  {depth_p:5.1f}  {within:2}/{len(top):2} {worst:5.1f}  {flat_worst:5.1f}  {bpf_ns:>6}")
+          f"  {depth_p:5.1f} {depth_o:5.1f}  {within:2}/{len(top):2} {worst:5.1f}{cut}"
+          f"  {flat_worst:5.1f}  {bpf_ns:>6} {times:4.1f}x")
     if verbose:
         for fn, a, b in diffs:
             print(f"    cum {a:5.1f} {b:5.1f} {fn}")
