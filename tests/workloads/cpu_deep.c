@@ -34,22 +34,23 @@ static volatile unsigned long sink;
 static const char *mode = "spin";
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static double cpu_now(void)
+/* Seconds on clock (CLOCK_THREAD_CPUTIME_ID: this thread's CPU time). */
+static double now(clockid_t clock)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	clock_gettime(clock, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 __attribute__((noinline)) static void spin(double seconds)
 {
-	double t0 = cpu_now();
+	double t0 = now(CLOCK_THREAD_CPUTIME_ID);
 
 	do
 		for (int i = 0; i < 100000; i++)
 			sink = sink * 6364136223846793005ul + i;
-	while (cpu_now() - t0 < seconds);
+	while (now(CLOCK_THREAD_CPUTIME_ID) - t0 < seconds);
 }
 
 __attribute__((noinline)) static void on_signal(int sig)
@@ -71,17 +72,9 @@ static void spin_signalled(double seconds)
 	setitimer(ITIMER_PROF, &it, NULL);
 }
 
-static double wall_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 __attribute__((noinline)) static void leaf(double seconds)
 {
-	double t0 = wall_now();
+	double t0 = now(CLOCK_MONOTONIC);
 	struct timespec ms = {0, 1000000};
 
 	if (!strcmp(mode, "spin")) {
@@ -106,7 +99,7 @@ __attribute__((noinline)) static void leaf(double seconds)
 		lib_spin(20, seconds - 1);
 		return;
 	}
-	while (wall_now() - t0 < seconds) {
+	while (now(CLOCK_MONOTONIC) - t0 < seconds) {
 		if (!strcmp(mode, "alloc")) {
 			char *p = malloc(64 << 10);
 
