@@ -105,6 +105,17 @@ t1=$(cpu_ns "$DPID"); s1=$(date +%s.%N)
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$DPID/status")
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$DPID/status")
 read c1 n1 < <(bpf_stats)
+tables=$("$BUILD/pprofctl" status --socket "$T/sock" | awk '$1 == "unwind_table_bytes" {print $2}')
+# the kernel memory of the unwind tables' maps (taken at start), beside the RSS
+memlock=$(bpftool map show -j 2>/dev/null | python3 -c '
+import glob, json, re, sys
+ids = set()
+for f in glob.glob("/proc/%s/fdinfo/*" % sys.argv[1]):
+    m = re.search(r"^map_id:\s*(\d+)", open(f).read(), re.M)
+    if m:
+        ids.add(int(m.group(1)))
+print(sum(m.get("bytes_memlock", 0) for m in json.load(sys.stdin)
+          if m.get("name", "").startswith("unwind_") and m["id"] in ids))' "$DPID")
 stop_pprofd
 pkill -f "$T/sleeper"
 python3 -c "
@@ -113,6 +124,7 @@ cpu=(t1-t0)/1e9; wall=s1-s0; runs=$c1-$c0
 print(f'  processes on host: $nprocs; BPF program runs (samples incl. idle CPUs): {runs}')
 print(f'  pprofd CPU: {cpu*1000:.1f} ms in {wall:.0f} s = {100*cpu/wall:.3f} % of one core (target <= 0.2 %), {cpu*1e6/max(runs,1):.1f} us per sample')
 print(f'  pprofd RSS: {$rss/1024:.1f} MiB now, peak {$hwm/1024:.1f} MiB (target <= 32 MiB; perf record 25 MB, bpftrace 101 MB)')
+print(f'  unwind tables: {${tables:-0}/2**20:.1f} MiB of rows in the pool; their BPF maps {${memlock:-0}/2**20:.1f} MiB of kernel memory (memlock)')
 "
 
 sysctl -q kernel.bpf_stats_enabled=0   # it costs every BPF run two clock reads

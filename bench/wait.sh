@@ -35,8 +35,10 @@ gcc -O2 -pthread bench/pingpong.c -o "$T/pingpong" || exit 1
 OFFCPUTIME=$(command -v offcputime || ls /usr/sbin/offcputime 2>/dev/null)
 [ -n "$OFFCPUTIME" ] || echo "  (libbpf-tools not installed: make bench-deps; its row reads nan)"
 
+# PPROFD_ARGS: more options for the daemon (a --config to compare with)
+# shellcheck disable=SC2086
 "$BUILD/pprofd" --output-dir "$T/profiles" --socket "$T/sock" --no-http --interval 3600 \
-	>"$T/daemon.log" 2>&1 &
+	${PPROFD_ARGS:-} >"$T/daemon.log" 2>&1 &
 DPID=$!
 for _ in $(seq 100); do [ -S "$T/sock" ] && break; sleep 0.1; done
 CTL="$BUILD/pprofctl"
