@@ -14,20 +14,28 @@ static inline uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Time spent in each second against a budget (loads, waits): what is
- * spent counts from the start of the current second. */
+/* Time spent in each period against a budget (loads, waits): what is
+ * spent counts from the start of the current period (a second unless
+ * said). */
 struct sec_budget {
 	uint64_t start, spent;
 };
 
-/* What is left of budget in the second of now (0: none). */
-static inline uint64_t sec_budget__left(struct sec_budget *b, uint64_t budget, uint64_t now)
+/* What is left of budget in the period_ns of now (0: none). */
+static inline uint64_t sec_budget__left_in(struct sec_budget *b, uint64_t budget,
+					   uint64_t period_ns, uint64_t now)
 {
-	if (now - b->start >= 1000000000ull) {
+	if (now - b->start >= period_ns) {
 		b->start = now;
 		b->spent = 0;
 	}
 	return b->spent < budget ? budget - b->spent : 0;
+}
+
+/* What is left of budget in the second of now (0: none). */
+static inline uint64_t sec_budget__left(struct sec_budget *b, uint64_t budget, uint64_t now)
+{
+	return sec_budget__left_in(b, budget, 1000000000ull, now);
 }
 
 #endif

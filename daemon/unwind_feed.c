@@ -27,7 +27,7 @@ struct unwind_feed {
 	struct cfi_table *vdso;
 	struct unwind_file_key vdso_key;
 	/* the tables converted and written in this period (UNWIND_FEED_BUDGET_NS) */
-	uint64_t period_start, period_spent;
+	struct sec_budget period;
 };
 
 /* Our vDSO's ELF image, through a memfd (the CFI parser reads fds). */
@@ -130,16 +130,12 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 	if (!unwind_tables__find(f->t, &key, &slot, &gen))
 		goto found;
 	t0 = mono_ns();
-	if (t0 - f->period_start >= UNWIND_FEED_PERIOD_NS) {
-		f->period_start = t0;
-		f->period_spent = 0;
-	}
-	if (f->period_spent >= UNWIND_FEED_BUDGET_NS)
+	if (!sec_budget__left_in(&f->period, UNWIND_FEED_BUDGET_NS, UNWIND_FEED_PERIOD_NS, t0))
 		return -EAGAIN;
 	rows = unwind_rows__new(ct);
 	err = rows ? unwind_tables__add(f->t, &key, rows, &slot, &gen) : -errno;
 	unwind_rows__free(rows);
-	f->period_spent += mono_ns() - t0;
+	f->period.spent += mono_ns() - t0;
 	if (err) {
 		if (err != -EAGAIN)
 			f->st.tables_failed++;
