@@ -48,32 +48,42 @@ struct {
 } unwind_procs SEC(".maps");
 
 /*
- * The rows last found, by (file slot, generation, offset), per CPU: a
- * process's samples return to the same few hundred addresses again and
- * again, and a hit is one cache line where the search of the pool touches
- * a dozen, cold (measured here: python3's 15-frame stacks took ~1.3 us a
- * frame from the pool, cpu_deep's 62 frames of one hot function 73 ns).
+ * The rows last found, by (file slot, generation, offset), for every CPU
+ * and every object (the maps are shared, daemon/unwind_fds.h): a process's
+ * samples return to the same few hundred addresses again and again, and a
+ * hit is one memory access where the search of the pool makes a dozen.
+ * Those accesses are the walk's cost: cold, each is a trip to memory and
+ * often a page walk (measured here: 134-300 ns a dependent load; a cached
+ * row in a vmalloc'ed map took ~440 ns, in a kmalloc'ed one ~220 ns). So
+ * the cache is sized to stay under 32 KiB with the map's header, which the
+ * kernel allocates from its linearly mapped memory (huge pages, no page
+ * walk), and an entry is one 8-byte word: the row with its pc replaced by
+ * a check of the key, read and written whole, so that no CPU ever sees
+ * half of another's entry and an empty entry (check 0) never matches.
  * Entries name the generation, so an evicted file's rows are never found.
  */
-#define UNWIND_ROW_CACHE 2048
-
-struct unwind_cached_row {
-	__u64 key; /* unwind_row_key(); 0: empty */
-	struct unwind_row row;
-};
+#define UNWIND_ROW_CACHE 4032 /* (32 KiB - struct bpf_array's 312 bytes) / 8 */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, UNWIND_ROW_CACHE);
 	__type(key, __u32);
-	__type(value, struct unwind_cached_row);
+	__type(value, __u64); /* a union unwind_slot: row.pc holds the check */
 } unwind_row_cache SEC(".maps");
 
-/* Never 0; distinct for every (slot < 2^19, gen mod 2^12, offset < 2^32). */
-static __always_inline __u64 unwind_row_key(__u32 file, __u32 gen, __u64 off)
+/*
+ * The key (distinct for every slot < 2^20, gen mod 2^12, offset < 2^32)
+ * through splitmix64's finalizer, a bijection: every bit of it moves slot
+ * and check, so that two keys in one slot pass each other's check once in
+ * 2^31 (where the sample would have one wrong frame).
+ */
+static __always_inline __u64 unwind_row_hash(__u32 file, __u32 gen, __u64 off)
 {
-	return 1ull << 63 | (__u64)(file & 0x7ffff) << 44 | (__u64)(gen & 0xfff) << 32 |
-	       (off & 0xffffffff);
+	__u64 h = (__u64)(file & 0xfffff) << 44 | (__u64)(gen & 0xfff) << 32 | (off & 0xffffffff);
+
+	h = (h ^ h >> 30) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ h >> 27) * 0x94d049bb133111ebull;
+	return h ^ h >> 31;
 }
 
 struct unwind_walk {
@@ -207,39 +217,39 @@ static __always_inline const struct unwind_row *unwind_find_row(const struct unw
 
 /*
  * The row of offset off of file f (slot file), through the cache: its
- * raw 8 bytes (a gap: a row with UNWIND_CFA_GAP), or UNWIND_ROW_BAD when
- * the tables do not hold together. A global function: the verifier checks
- * it once, on its own, and the frame loop sees one unknown value back
- * rather than every path through the searches.
+ * raw 8 bytes, pc not meant to be read (a gap: a row with UNWIND_CFA_GAP),
+ * or UNWIND_ROW_BAD when the tables do not hold together. A global
+ * function: the verifier checks it once, on its own, and the frame loop
+ * sees one unknown value back rather than every path through the searches.
  */
 __noinline __u64 unwind_row_lookup(const struct unwind_file *f, __u32 file, __u64 off)
 {
-	struct unwind_cached_row *cached;
 	const struct unwind_row *row;
-	__u64 key;
-	__u32 slot;
+	union unwind_slot found;
+	__u64 h, *cached;
+	__u32 slot, check;
 	bool bad = false;
 
 	if (!f)
 		return UNWIND_ROW_BAD;
-	key = unwind_row_key(file, f->gen, off);
-	slot = (__u32)(key ^ key >> 11 ^ key >> 29) & (UNWIND_ROW_CACHE - 1);
+	h = unwind_row_hash(file, f->gen, off);
+	slot = (__u32)h % UNWIND_ROW_CACHE;
+	check = (__u32)(h >> 32) | 1;
 	cached = off >> 32 ? NULL : bpf_map_lookup_elem(&unwind_row_cache, &slot);
-	if (cached && cached->key == key)
-		return ((union unwind_slot *)&cached->row)->raw;
+	if (cached) {
+		found.raw = *(volatile __u64 *)cached;
+		if (found.row.pc == check)
+			return found.raw;
+	}
 	row = unwind_find_row(f, off, &bad);
 	if (bad)
 		return UNWIND_ROW_BAD;
-	if (cached) {
-		if (row)
-			cached->row = *row;
-		else
-			cached->row = (struct unwind_row){.flags = UNWIND_CFA_GAP};
-		cached->key = key;
-		return ((union unwind_slot *)&cached->row)->raw;
-	}
-	return row ? ((const union unwind_slot *)row)->raw
-		   : ((union unwind_slot){.row = {.flags = UNWIND_CFA_GAP}}).raw;
+	found.raw = row ? ((const union unwind_slot *)row)->raw
+			: ((union unwind_slot){.row = {.flags = UNWIND_CFA_GAP}}).raw;
+	found.row.pc = check;
+	if (cached)
+		*(volatile __u64 *)cached = found.raw;
+	return found.raw;
 }
 
 /* One frame record's step by frame pointer: false when rbp is no record. */

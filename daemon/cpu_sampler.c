@@ -197,12 +197,8 @@ int cpu_sampler__fd(const struct cpu_sampler *s)
 struct unwind_fds cpu_sampler__unwind_fds(const struct cpu_sampler *s)
 {
 	if (!s->skel->rodata->use_tables)
-		return (struct unwind_fds){-1, -1, -1};
-	return (struct unwind_fds){
-		.pool = bpf_map__fd(s->skel->maps.unwind_pool),
-		.files = bpf_map__fd(s->skel->maps.unwind_files),
-		.procs = bpf_map__fd(s->skel->maps.unwind_procs),
-	};
+		return (struct unwind_fds){-1, -1, -1, -1};
+	return unwind_fds__of(s->skel->obj);
 }
 
 void cpu_sampler__set_nofp(struct cpu_sampler *s, uint32_t pid, bool on)

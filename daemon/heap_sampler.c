@@ -131,8 +131,7 @@ struct heap_sampler *heap_sampler__new(const struct heap_sampler_opts *o)
 	if ((err = bpf_map__set_max_entries(s->skel->maps.events, rb)) ||
 	    (err = bpf_map__set_max_entries(s->skel->maps.live, o->max_live ? o->max_live : 32768)))
 		goto fail;
-	err = unwind_fds__reuse(o->unwind, s->skel->maps.unwind_pool, s->skel->maps.unwind_files,
-				s->skel->maps.unwind_procs);
+	err = unwind_fds__reuse(o->unwind, s->skel->obj);
 	if (err < 0)
 		goto fail;
 	s->skel->rodata->use_tables = err;

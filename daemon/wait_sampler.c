@@ -142,8 +142,7 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 		if (!err) {
 			s->lock->rodata->wakeup_bytes = rb / 8;
 			events = s->lock->maps.events;
-			err = unwind_fds__reuse(unwind, s->lock->maps.unwind_pool,
-						s->lock->maps.unwind_files, s->lock->maps.unwind_procs);
+			err = unwind_fds__reuse(unwind, s->lock->obj);
 			s->lock->rodata->use_tables = err > 0;
 			err = err < 0 ? err : bpf_map__set_max_entries(events, rb) ?: lock_bpf__load(s->lock);
 		}
@@ -155,9 +154,7 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 		if (!err) {
 			s->offcpu->rodata->wakeup_bytes = rb / 8;
 			events = s->offcpu->maps.events;
-			err = unwind_fds__reuse(unwind, s->offcpu->maps.unwind_pool,
-						s->offcpu->maps.unwind_files,
-						s->offcpu->maps.unwind_procs);
+			err = unwind_fds__reuse(unwind, s->offcpu->obj);
 			s->offcpu->rodata->use_tables = err > 0;
 			err = err < 0 ? err : bpf_map__set_max_entries(events, rb) ?: offcpu_bpf__load(s->offcpu);
 		}

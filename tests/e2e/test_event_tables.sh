@@ -11,18 +11,32 @@
 CTL="$ROOT/$BUILD/pprofctl"
 DEPTH=60
 
+# event_misses: event stacks the walker has missed so far (all processes)
+event_misses() {
+	"$CTL" status --socket "$T/pprofd.sock" | awk '$1 == "unwind_event_stacks_missed" {print $2}'
+}
+
 # deep_request KIND MODE INDEX: a KIND request of cpu_deep in MODE; the
 # share of INDEX's value reaching the root
 deep_request() {
-	local kind=$1 mode=$2 index=$3 pid
-	"$WL/cpu_deep" 6 "$DEPTH" "$mode" >"$T/wl.out" &
+	local kind=$1 mode=$2 index=$3 pid before try
+	"$WL/cpu_deep" 60 "$DEPTH" "$mode" >"$T/wl.out" &
 	pid=$!
-	# its entry is made at its first event stacks; the tables load behind
-	# every process's at pprofd's start: the request starts once they are in
-	sleep 2.5
+	# Its entry is made at its first event stacks, and its tables load
+	# behind those of the processes pprofd met first (seconds on a busy
+	# host); until then its stacks are copies. Short requests until one
+	# had every stack walked, then the one measured.
+	for try in $(seq 20); do
+		before=$(event_misses)
+		"$CTL" "$kind" --pid "$pid" --seconds 1 --socket "$T/pprofd.sock" -o "$T/warm.pb.gz" ||
+			fail "pprofctl $kind failed"
+		[ "$(event_misses)" = "$before" ] && break
+	done
+	echo "$kind: the walker took every stack from request $try on" >&2
 	"$CTL" "$kind" --pid "$pid" --seconds 3 --socket "$T/pprofd.sock" -o "$T/$kind.pb.gz" ||
 		fail "pprofctl $kind failed"
-	wait "$pid"
+	kill "$pid"
+	wait "$pid" 2>/dev/null
 	raw_profile "$T/$kind.pb.gz"
 	share_reaching "$T/$kind.pb.gz" descend $((DEPTH + 1)) main start_thread -- -sample_index="$index"
 }
