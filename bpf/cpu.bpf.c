@@ -26,6 +26,15 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;     /* pprofd itself: not profiled */
 const volatile __u64 wakeup_bytes = 0;  /* wake user space past this much data */
+/*
+ * A sample of a process the table walker has no entry for (new, or after
+ * an exec) wakes user space at once, at most this often a CPU: otherwise
+ * the daemon reads it at its next turn, up to a second later, and a
+ * process's first second (a compiler's whole life) is unwound from stack
+ * copies. (A mapping without its table does not: its table loads in
+ * user space's time, and a JIT's code never has one.)
+ */
+#define NO_ENTRY_WAKEUP_NS (50ull * 1000 * 1000)
 __u64 nofp[TARGETS_WORDS]; /* processes whose executable has no frame pointers (the daemon's) */
 
 struct {
@@ -72,16 +81,18 @@ static __always_inline bool user_pc_in_library(struct bpf_perf_event_data *ctx,
 /*
  * The user stack from the unwind tables, into frames (the walk's counter
  * bumped); false when the stack-copy path must take the sample: the
- * process or a mapping it reached has no table yet.
+ * process (*no_entry) or a mapping it reached has no table yet.
  */
 static __always_inline bool walk_tables(struct cpu_percpu *sc, __u32 pid, __u64 start_code,
-					__u64 ip, __u64 sp, __u64 bp, __u64 *frames, long *nu)
+					__u64 ip, __u64 sp, __u64 bp, __u64 *frames, long *nu,
+					bool *no_entry)
 {
 	__u32 end = 0;
 	long n = unwind_user_stack(pid, start_code, ip, sp, bp, frames, &end);
 
 	if (n < 0) {
 		sc->counters[CPU_CNT_WALK_NO_PROC]++;
+		*no_entry = true;
 		return false;
 	}
 	switch (end) {
@@ -112,6 +123,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	struct task_struct *task;
 	struct cpu_percpu *sc;
 	long nk, nu;
+	bool no_entry = false;
 	__u64 size, flags, ip, sp, bp, start_code;
 	bool in_library;
 
@@ -153,7 +165,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 		goto user_done;
 	}
 	in_library = user_pc_in_library(ctx, task, &ip, &sp, &bp, &start_code);
-	if (use_tables && walk_tables(sc, pid, start_code, ip, sp, bp, sc->frames + nk, &nu)) {
+	if (use_tables && walk_tables(sc, pid, start_code, ip, sp, bp, sc->frames + nk, &nu, &no_entry)) {
 		sc->s.flags |= CPU_F_TABLES;
 	} else if (in_library || targets_test(nofp, pid)) {
 		__u32 off = nk * 8, ulen;
@@ -190,6 +202,10 @@ user_done:
 	flags = BPF_RB_NO_WAKEUP;
 	if (!(++sc->seq & 15) && bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
+	if (no_entry && sc->s.time_ns - sc->no_entry_wakeup_ns >= NO_ENTRY_WAKEUP_NS) {
+		flags = BPF_RB_FORCE_WAKEUP;
+		sc->no_entry_wakeup_ns = sc->s.time_ns;
+	}
 	if (bpf_ringbuf_output(&samples, sc, size, flags)) {
 		sc->counters[CPU_CNT_DROP_RINGBUF]++;
 		return 0;

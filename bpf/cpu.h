@@ -83,6 +83,7 @@ struct cpu_percpu {
 	struct cpu_sample s;
 	__u64 frames[CPU_MAX_FRAMES + CPU_USTACK_MAX / 8];
 	__u64 seq; /* samples of this CPU, for the ring's wake-up check */
+	__u64 no_entry_wakeup_ns; /* when a sample without a walker's entry last woke user space */
 	__u64 counters[CPU_CNT_NR];
 };
 

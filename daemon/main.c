@@ -261,7 +261,7 @@ static void add_sample(struct daemon *d, const struct cpu_sample *s)
 	}
 	/* The walker could not take it: the process's entry is due */
 	if (d->ufeed && !(s->flags & (CPU_F_TABLES | CPU_F_KTHREAD)))
-		unwind_feed__sample(d->ufeed, img);
+		unwind_feed__due(img, d->ufeed);
 	if (s->flags & CPU_F_USTACK) {
 		/* a pc in a library: unwind it through its .eh_frame */
 		struct procs_stats before, after;
@@ -394,8 +394,11 @@ static void drain(struct daemon *d, bool all)
 
 	d->drain_t0 = all ? UINT64_MAX : mono_ns();
 	/* tables loaded since: the processes and samples that waited use them */
-	if (cfi_cache__collect(d->cficache))
+	if (cfi_cache__collect(d->cficache)) {
 		retry_fp_checks(d);
+		if (d->ufeed)
+			unwind_feed__tables_loaded(d->ufeed);
+	}
 	symtab_cache__collect(d->symcache); /* mappings take them at their next use */
 	sideband__drain(d->sb, on_sideband, d);
 	if (sideband__maybe_lost(d->sb)) {
@@ -926,7 +929,7 @@ static int start_tables(struct daemon *d)
 		return -1;
 	}
 	procs__on_exit(d->procs, unwind_feed__exit, d->ufeed);
-	procs__on_walk_miss(d->procs, unwind_feed__walk_missed, d->ufeed);
+	procs__on_unwind_due(d->procs, unwind_feed__due, d->ufeed);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -39,8 +40,8 @@ struct procs {
 	uint64_t wait_budget;
 	void (*on_exit)(uint32_t pid, void *ctx);
 	void *on_exit_ctx;
-	void (*on_walk_miss)(struct image *img, void *ctx);
-	void *on_walk_miss_ctx;
+	void (*on_unwind_due)(struct image *img, void *ctx);
+	void *on_unwind_due_ctx;
 };
 
 void procs__on_exit(struct procs *p, void (*fn)(uint32_t pid, void *ctx), void *ctx)
@@ -49,10 +50,10 @@ void procs__on_exit(struct procs *p, void (*fn)(uint32_t pid, void *ctx), void *
 	p->on_exit_ctx = ctx;
 }
 
-void procs__on_walk_miss(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
+void procs__on_unwind_due(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
 {
-	p->on_walk_miss = fn;
-	p->on_walk_miss_ctx = ctx;
+	p->on_unwind_due = fn;
+	p->on_unwind_due_ctx = ctx;
 }
 
 static bool pid_eq(const void *item, const void *key)
@@ -135,8 +136,8 @@ void procs__walker_due(struct procs *p, uint32_t pid)
 {
 	struct image *img = newest(p, pid);
 
-	if (img && p->on_walk_miss)
-		p->on_walk_miss(img, p->on_walk_miss_ctx);
+	if (img && p->on_unwind_due)
+		p->on_unwind_due(img, p->on_unwind_due_ctx);
 }
 
 /* A new current image for pid, starting at begin_ns; the previous one ends. */
@@ -526,8 +527,14 @@ void procs__apply(struct procs *p, const struct sb_event *ev)
 		if (!img || img->maps_from_proc || m.end <= m.start)
 			return; /* unknown processes are read from /proc when sampled */
 		m.path = strdup(ev->mmap.filename);
-		if (!m.path || maps_insert(img, &m) < 0)
+		if (!m.path || maps_insert(img, &m) < 0) {
 			free(m.path);
+			return;
+		}
+		/* code mapped into a process the walker knows (a dlopen):
+		 * its table starts loading now, not at its first stack */
+		if ((ev->mmap.prot & PROT_EXEC) && img->unwind_ns && p->on_unwind_due)
+			p->on_unwind_due(img, p->on_unwind_due_ctx);
 		return;
 	}
 	case SB_EXIT:
@@ -789,8 +796,8 @@ int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_h
 			p->st.ustacks_walked++;
 		if (h->flags & USTACK_F_WALK_MISS) {
 			p->st.ustacks_missed++;
-			if (p->on_walk_miss && img)
-				p->on_walk_miss(img, p->on_walk_miss_ctx);
+			if (p->on_unwind_due && img)
+				p->on_unwind_due(img, p->on_unwind_due_ctx);
 		}
 	}
 	return unwind_user(h, len, find_cfi, &f, out, max);
@@ -863,6 +870,14 @@ out:
 	if (wait)
 		p->wait.spent += mono_ns() - now;
 	return t;
+}
+
+void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
+{
+	struct image *img;
+
+	hashtab__for_each(&p->by_pid, img)
+		fn(img, ctx);
 }
 
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)

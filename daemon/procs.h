@@ -90,9 +90,12 @@ void procs__apply(struct procs *p, const struct sb_event *ev);
 /* fn(pid, ctx) when a process is seen to exit (a side-band exit of its
  * last image, or gone from /proc at a reconcile). */
 void procs__on_exit(struct procs *p, void (*fn)(uint32_t pid, void *ctx), void *ctx);
-/* fn(img, ctx) for each event stack the BPF table walker could not take
- * (USTACK_F_WALK_MISS): the process's entry in its maps is due. */
-void procs__on_walk_miss(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
+/* fn(img, ctx) when img's entry in the BPF table walker's maps is due:
+ * an event stack the walker could not take (USTACK_F_WALK_MISS), an
+ * executable mapping added to an image that has an entry (side-band
+ * mmap: its table starts loading before the first stack through it),
+ * procs__walker_due. */
+void procs__on_unwind_due(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* The same for pid's newest image, known or nothing: its events are about
  * to be profiled (heap, mutex, block attached), so that its entry is made
  * before their first stacks rather than at them. */
@@ -145,6 +148,8 @@ int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_h
 		       uint64_t *out, unsigned max, bool wait);
 /* Calls fn for every image with samples. */
 void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
+/* Calls fn for every pid's newest image. */
+void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* After side-band records were lost (an exit or an mmap among them,
  * maybe): every current image whose process is gone from /proc ends at
  * now_ns, so that requests and continuous profiles of it end; the others

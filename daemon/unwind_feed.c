@@ -231,8 +231,9 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 	img->unwind_whole = whole;
 }
 
-void unwind_feed__sample(struct unwind_feed *f, struct image *img)
+void unwind_feed__due(struct image *img, void *feed)
 {
+	struct unwind_feed *f = feed;
 	uint64_t now;
 
 	if (img->end_ns || (img->unwind_ns && img->unwind_whole && img->unwind_seq == img->maps_seq))
@@ -243,9 +244,15 @@ void unwind_feed__sample(struct unwind_feed *f, struct image *img)
 	make_entry(f, img, now);
 }
 
-void unwind_feed__walk_missed(struct image *img, void *feed)
+static void remake_waiting(struct image *img, void *feed)
 {
-	unwind_feed__sample(feed, img);
+	if (img->unwind_ns && !img->unwind_whole && !img->end_ns)
+		make_entry(feed, img, mono_ns());
+}
+
+void unwind_feed__tables_loaded(struct unwind_feed *f)
+{
+	procs__for_each_current(f->p, remake_waiting, f);
 }
 
 void unwind_feed__exit(uint32_t pid, void *feed)

@@ -41,10 +41,16 @@ struct unwind_feed_stats {
 /* Takes neither: both outlive it. NULL + errno. */
 struct unwind_feed *unwind_feed__new(struct unwind_tables *t, struct procs *p);
 void unwind_feed__free(struct unwind_feed *f);
-/* A sample of img the walker did not take: makes its entry when due. */
-void unwind_feed__sample(struct unwind_feed *f, struct image *img);
-/* For procs__on_walk_miss: unwind_feed__sample for an event stack. */
-void unwind_feed__walk_missed(struct image *img, void *feed);
+/*
+ * img's entry is due (a sample or an event stack the walker did not take,
+ * a profile attached, an executable mapping added): made when it is
+ * missing or stale and not tried in the last UNWIND_FEED_RETRY_NS. The
+ * signature of procs__on_unwind_due's hook; feed is the struct unwind_feed.
+ */
+void unwind_feed__due(struct image *img, void *feed);
+/* Tables came in from the CFI cache's loader: entries still waiting for
+ * one are made again now, not at their process's next sample. */
+void unwind_feed__tables_loaded(struct unwind_feed *f);
 /* For procs__on_exit: pid's entry goes. */
 void unwind_feed__exit(uint32_t pid, void *feed);
 void unwind_feed__stats(const struct unwind_feed *f, struct unwind_feed_stats *st);

@@ -7,7 +7,8 @@
 # samples reach main through every descend frame (the first samples, before
 # the process's entry is made, may take the copy path); pprofctl status
 # counts the walks; the same program under the stack-copy path alone does
-# not reach main.
+# not reach main. A short-lived process's stacks are walked from its first
+# milliseconds.
 . "$(dirname "$0")/lib.sh"
 CTL="$ROOT/$BUILD/pprofctl"
 DEPTH=60
@@ -46,6 +47,21 @@ share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main -- -focus=on_sig
 python3 -c "import sys; sys.exit(0 if float('$share') >= 99 else 1)" ||
 	{ pprof -traces -focus=on_signal "$T/c.pb.gz" 2>/dev/null | head -40; fail "only $share % of the handler's samples reach main through the signal frame"; }
 ok "signal handler (${in_handler} % of the samples): $share % of its samples reach main through the signal frame and $((DEPTH + 1)) frames"
+# A process of a second and a half, from a file pprofd has never seen (a
+# compiler's life on a build host): its first sample wakes pprofd, which
+# makes its entry and has its table loaded at once, not at its next turn a
+# second later: >= 80 % of its samples reach main (before, ~0 %).
+cp "$WL/cpu_deep" "$T/cpu_deep_new"
+"$T/cpu_deep_new" 1.5 "$DEPTH" >"$T/wl.out" &
+pid=$!
+"$CTL" profile --pid "$pid" --seconds 10 --hz 499 --socket "$T/pprofd.sock" -o "$T/c.pb.gz" ||
+	fail "pprofctl profile failed"
+wait "$pid"
+share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main)
+python3 -c "import sys; sys.exit(0 if float('$share') >= 80 else 1)" ||
+	{ pprof -traces "$T/c.pb.gz" 2>/dev/null | grep -v '^ *descend$' | head -40
+	  fail "short-lived process: only $share % of its samples reach main"; }
+ok "short-lived process from a new file: $share % of its samples reach main"
 stop_daemon
 
 # The stack-copy path alone (unwind_tables = false): the copy ends long before main.
