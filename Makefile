@@ -111,15 +111,24 @@ $(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(PROTO_OBJS) $(BUILD)/daem
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Iclient $(LDFLAGS) $(filter %.c %.o,$^) -lprotobuf-c -lz -lm -o $@
 
+# Modules that only work together, named once for the tests, fuzzers, tools
+# and benchmarks that link them (without .o, in daemon/):
+# symbolization, and the process table with the unwinder under it
+SYM_OBJS    := symtab dwlines loader hashtab log safe_open
+SYM_LIBS    := -lelf -ldw -lz -lstdc++
+PROCS_OBJS  := procs cfi_cache cfi stackagg unwind $(SYM_OBJS)
+# the BPF unwinder's tables, from .eh_frame to the maps' layout
+TABLES_OBJS := unwind_tables range_set unwind_rows cfi hashtab log
+
 # Each unit test links only the modules it tests (test_X_OBJS below), so one
 # module can be built and tested while another is being written.
-test_symtab_OBJS := symtab dwlines loader hashtab log safe_open
-test_dwlines_OBJS := symtab dwlines loader hashtab log safe_open
+test_symtab_OBJS := $(SYM_OBJS)
+test_dwlines_OBJS := $(SYM_OBJS)
 test_pprof_OBJS  := pprof hashtab log
 test_config_OBJS := config log safe_open
 test_hashtab_OBJS := hashtab
 test_output_OBJS := output fdio log
-test_procs_OBJS := procs cfi_cache cfi stackagg symtab dwlines loader hashtab log unwind safe_open
+test_procs_OBJS := $(PROCS_OBJS)
 test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
 test_http_OBJS := http peer_uid shares log
 test_peer_uid_OBJS := peer_uid log
@@ -128,11 +137,11 @@ test_shares_OBJS := shares
 test_heap_draw_OBJS :=
 test_cfi_OBJS := cfi log
 test_unwind_rows_OBJS := unwind_rows cfi log
-test_bpf_unwind_OBJS := unwind_tables range_set unwind_rows cfi hashtab log
-test_unwind_tables_OBJS := unwind_tables range_set unwind_rows cfi hashtab log
+test_bpf_unwind_OBJS := $(TABLES_OBJS)
+test_unwind_tables_OBJS := $(TABLES_OBJS)
 test_log_OBJS := log
 test_proc_text_OBJS := proc_text
-test_unwind_OBJS := unwind cfi cfi_cache procs stackagg symtab dwlines loader hashtab log safe_open
+test_unwind_OBJS := $(PROCS_OBJS)
 # real stacks of its own: every frame pointer, every call a call (private:
 # not passed on to the daemon objects it links)
 $(BUILD)/tests/test_unwind: private CFLAGS += -fno-omit-frame-pointer -fno-optimize-sibling-calls
@@ -154,19 +163,19 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD
 fuzz_config_OBJS  := config log safe_open
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
-fuzz_procmaps_OBJS := procs cfi_cache cfi stackagg symtab dwlines loader hashtab log unwind safe_open
-fuzz_procmaps_LIBS := -lelf -ldw -lz -lstdc++
-fuzz_symtab_OBJS  := symtab dwlines loader hashtab log safe_open
-fuzz_symtab_LIBS  := -lelf -ldw -lz -lstdc++
+fuzz_procmaps_OBJS := $(PROCS_OBJS)
+fuzz_procmaps_LIBS := $(SYM_LIBS)
+fuzz_symtab_OBJS  := $(SYM_OBJS)
+fuzz_symtab_LIBS  := $(SYM_LIBS)
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
-fuzz_dwlines_OBJS  := symtab dwlines loader hashtab log safe_open
-fuzz_dwlines_LIBS  := -lelf -ldw -lz -lstdc++
+fuzz_dwlines_OBJS  := $(SYM_OBJS)
+fuzz_dwlines_LIBS  := $(SYM_LIBS)
 fuzz_dwlines_SEEDS := $(wildcard tests/fuzz/seeds-dwlines/*)
 fuzz_dwlines_ARGS  := -max_len=65536 -rss_limit_mb=2048
 fuzz_cfi_OBJS  := cfi unwind log
-fuzz_kallsyms_OBJS := symtab dwlines loader hashtab log safe_open
-fuzz_kallsyms_LIBS := -lelf -ldw -lz -lstdc++
+fuzz_kallsyms_OBJS := $(SYM_OBJS)
+fuzz_kallsyms_LIBS := $(SYM_LIBS)
 fuzz_kallsyms_SEEDS := $(wildcard tests/fuzz/seeds-kallsyms/*)
 fuzz_kallsyms_ARGS := -max_len=65536
 fuzz_sideband_OBJS := sideband cpus log
@@ -196,8 +205,8 @@ fuzz_heapelf_OBJS  := heap_sampler unwind_fds log safe_open
 fuzz_heapelf_LIBS  := -lbpf -lelf -lz
 fuzz_heapelf_SEEDS := $(wildcard tests/fuzz/seeds-heapelf/*)
 fuzz_heapelf_ARGS  := -max_len=65536
-fuzz_debuglink_OBJS  := symtab dwlines loader hashtab log safe_open
-fuzz_debuglink_LIBS  := -lelf -ldw -lz -lstdc++
+fuzz_debuglink_OBJS  := $(SYM_OBJS)
+fuzz_debuglink_LIBS  := $(SYM_LIBS)
 fuzz_debuglink_SEEDS := $(wildcard tests/fuzz/seeds-debuglink/*)
 fuzz_debuglink_ARGS  := -max_len=65536 -rss_limit_mb=2048
 
@@ -217,7 +226,7 @@ fuzz-%: build/fuzz/fuzz_%
 # Small drivers of daemon modules for the end-to-end tests and benchmarks;
 # each links the modules in tool_NAME_OBJS.
 TOOLS := $(BUILD)/tools/heapprobe
-tool_heapprobe_OBJS := heap_sampler unwind_fds symtab dwlines loader hashtab log safe_open
+tool_heapprobe_OBJS := heap_sampler unwind_fds $(SYM_OBJS)
 $(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$(tool_$$*_OBJS)))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
@@ -259,14 +268,32 @@ run: deps all
 
 # Every test: unit tests, end-to-end tests with real BPF, and the unit and
 # daemon tests again under ASan+UBSan.  Closes with "N passed, N failed".
+# A part of them: test-unit, test-e2e, test-asan (the ASan+UBSan runs);
+# one test: TEST=test_cfi (a unit test binary or an e2e script, any part),
+# one case of a unit test: CASE=test_libc_plt (a glob).
+TEST ?=
+CASE ?=
+RUN_TESTS = PPROFD_TEST='$(TEST)' TEST_CASE='$(CASE)' tests/run.sh $(BUILD)
+ASAN_UNIT_BINS := $(patsubst build/%,build/asan/%,$(UNIT_BINS))
+
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(WORKLOADS) $(TOOLS)
-	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst build/%,build/asan/%,$(UNIT_BINS))
-	$(Q)tests/run.sh $(BUILD)
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(ASAN_UNIT_BINS)
+	$(Q)$(RUN_TESTS)
 
+test-unit: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)PPROFD_PART=unit $(RUN_TESTS)
+
+test-e2e: deps
+	$(Q)$(MAKE) --no-print-directory all $(WORKLOADS) $(TOOLS)
+	$(Q)PPROFD_PART=e2e $(RUN_TESTS)
+
+# the workloads and tools as the e2e tests find them: in build/, not build/asan/
 test-asan: deps
-	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(patsubst build/%,build/asan/%,$(UNIT_BINS)) $(WORKLOADS)
-	$(Q)PPROFD_ONLY_ASAN=1 tests/run.sh $(BUILD)
+	$(Q)$(MAKE) --no-print-directory all $(WORKLOADS) $(TOOLS)
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all $(ASAN_UNIT_BINS)
+	$(Q)PPROFD_PART=asan $(RUN_TESTS)
 
 bench-deps:
 	$(Q)$(MAKE) --no-print-directory deps PKGS="$(BENCH_PKGS)"
@@ -277,19 +304,19 @@ bench: deps bench-deps all $(WORKLOADS) $(TOOLS)
 bench-symbolize: $(BUILD)/bench/symbolize
 	$(Q)bench/symbolize.sh $(BUILD)
 
-$(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,symtab.o dwlines.o loader.o hashtab.o log.o safe_open.o)
+$(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,$(addsuffix .o,$(SYM_OBJS)))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -ldw -lz -lstdc++ -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(SYM_LIBS) -lm -o $@
 
 bench-unwind: $(BUILD)/bench/unwind
 	$(Q)bench/unwind.sh $(BUILD)
 
 # It captures a real stack of its own: frame pointers, no sibling calls.
-$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,unwind.o cfi.o cfi_cache.o procs.o stackagg.o symtab.o dwlines.o loader.o hashtab.o log.o safe_open.o)
+$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,$(addsuffix .o,$(PROCS_OBJS)))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) -lelf -ldw -lz -lstdc++ -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) $(SYM_LIBS) -lm -o $@
 
 bench-unwind-truth: deps bench-deps all
 	$(Q)bench/unwind_truth.sh $(BUILD)

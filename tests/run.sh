@@ -2,17 +2,32 @@
 # Runs every test: unit tests (plain and ASan+UBSan builds) and end-to-end
 # tests with real BPF. Prints one line per test and closes with
 # "N passed, N failed, N skipped". A skipped BPF test is a failure in CI.
+#   PPROFD_PART   unit | e2e | asan (both under ASan+UBSan); all when unset
+#   PPROFD_TEST   only the unit test binary or e2e script of that name
+#   TEST_CASE     only the unit test cases matching that glob (tests/unit/test.h)
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 export PPROFD_BUILD=$BUILD
-pass=0 fail=0 skip=0
+PART=${PPROFD_PART:-all}
+ONLY=${PPROFD_TEST:-}
+export TEST_CASE=${TEST_CASE:-}
+pass=0 fail=0 skip=0 ran=0
 failed=()
+
+case $PART in all | unit | e2e | asan) ;; *) echo "PPROFD_PART: unit, e2e or asan, not '$PART'" >&2; exit 2 ;; esac
+
+# part PART: whether this run includes PART
+part() { [ "$PART" = all ] || [ "$PART" = "$1" ]; }
+# chosen PATH: whether PPROFD_TEST lets it run
+chosen() { [ -z "$ONLY" ] || [ "$(basename "$1" .sh)" = "$ONLY" ]; }
 
 note() { printf '%-6s %s\n' "$1" "$2"; }
 
 run_unit() { # binary
 	local bin=$1 out
+	chosen "$bin" || return 0
+	ran=$((ran + 1))
 	out=$("$bin" 2>&1)
 	local rc=$?
 	while read -r word name; do
@@ -60,6 +75,8 @@ clear_leftovers() {
 
 run_e2e() { # script [build]
 	local t=$1 b=$2 name log rc left
+	chosen "$t" || return 0
+	ran=$((ran + 1))
 	name="$(basename "$t" .sh)${3:-}"
 	log=$(mktemp)
 	PPROFD_TEST_TAG=t$$-$RANDOM-
@@ -83,16 +100,23 @@ run_e2e() { # script [build]
 	rm -f "$log"
 }
 
-if [ -z "${PPROFD_ONLY_ASAN:-}" ]; then
+if part unit; then
 	for t in "$BUILD"/tests/test_*; do [ -x "$t" ] && run_unit "$t"; done
 fi
-for t in build/asan/tests/test_*; do [ -x "$t" ] && run_unit "$t"; done
-if [ -z "${PPROFD_ONLY_ASAN:-}" ]; then
+if part asan; then
+	for t in build/asan/tests/test_*; do [ -x "$t" ] && run_unit "$t"; done
+fi
+if part e2e; then
 	for t in tests/e2e/test_*.sh; do run_e2e "$t" "$BUILD"; done
 fi
 # The daemon itself under ASan+UBSan, on the end-to-end tests marked for it.
-if [ -x build/asan/pprofd ]; then
+if part asan && [ -x build/asan/pprofd ]; then
 	for t in $(grep -l '^# asan: yes' tests/e2e/test_*.sh); do run_e2e "$t" build/asan " (asan)"; done
+fi
+if [ -n "$ONLY" ] && [ $ran -eq 0 ]; then
+	fail=$((fail + 1)); echo "FAIL no test named '$ONLY' in this part ($PART)"; failed+=("$ONLY")
+elif [ -n "$TEST_CASE" ] && [ $((pass + fail)) -eq 0 ]; then
+	fail=$((fail + 1)); echo "FAIL no unit test case matches '$TEST_CASE'"; failed+=("$TEST_CASE")
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

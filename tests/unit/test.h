@@ -7,6 +7,7 @@
 #ifndef PPROFD_TEST_H
 #define PPROFD_TEST_H
 
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,10 +41,21 @@ static int test_nr_passed, test_nr_failed;
 			    __b ? __b : "(null)", __a ? __a : "(null)");            \
 	})
 
+/* Whether the test named name runs: all of them, or those matching the glob
+ * in $TEST_CASE (`make test-unit TEST=test_cfi CASE=test_libc_plt`). */
+static inline int test_chosen(const char *name)
+{
+	const char *only = getenv("TEST_CASE");
+
+	return !only || !*only || !fnmatch(only, name, 0);
+}
+
 /* RUN_TEST(fn): runs fn(), prints "PASS name" / "FAIL name". */
 #define RUN_TEST(fn)                                                                \
 	do {                                                                        \
 		int __before = test_failed_asserts;                                 \
+		if (!test_chosen(#fn))                                              \
+			break;                                                      \
 		fn();                                                               \
 		if (test_failed_asserts == __before) {                              \
 			printf("PASS %s\n", #fn);                                   \
