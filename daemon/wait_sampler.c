@@ -127,7 +127,10 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 {
 	struct wait_sampler *s = calloc(1, sizeof(*s));
 	uint64_t rb = ringbuf_bytes ? ringbuf_bytes : (kind == WAIT_BLOCK ? 4 << 20 : 1 << 20);
-	struct bpf_map *events;
+	struct bpf_object *obj = NULL;
+	struct bpf_map *events = NULL;
+	uint64_t *wakeup_bytes = NULL;
+	bool *use_tables = NULL;
 	int err;
 
 	if (!s)
@@ -136,31 +139,29 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 	s->fn = fn;
 	s->ctx = ctx;
 	s->ncpus = libbpf_num_possible_cpus();
-	if (kind == WAIT_MUTEX) {
-		s->lock = lock_bpf__open();
-		err = s->lock ? 0 : -errno;
-		if (!err) {
-			s->lock->rodata->wakeup_bytes = rb / 8;
-			events = s->lock->maps.events;
-			err = unwind_fds__reuse(unwind, s->lock->obj);
-			s->lock->rodata->use_tables = err > 0;
-			err = err < 0 ? err : bpf_map__set_max_entries(events, rb) ?: lock_bpf__load(s->lock);
-		}
-		if (!err)
-			s->bits = s->lock->bss->targets;
-	} else {
-		s->offcpu = offcpu_bpf__open();
-		err = s->offcpu ? 0 : -errno;
-		if (!err) {
-			s->offcpu->rodata->wakeup_bytes = rb / 8;
-			events = s->offcpu->maps.events;
-			err = unwind_fds__reuse(unwind, s->offcpu->obj);
-			s->offcpu->rodata->use_tables = err > 0;
-			err = err < 0 ? err : bpf_map__set_max_entries(events, rb) ?: offcpu_bpf__load(s->offcpu);
-		}
-		if (!err)
-			s->bits = s->offcpu->bss->targets;
+	/* the two objects differ in their programs only */
+	if (kind == WAIT_MUTEX && (s->lock = lock_bpf__open())) {
+		obj = s->lock->obj;
+		events = s->lock->maps.events;
+		wakeup_bytes = (uint64_t *)&s->lock->rodata->wakeup_bytes;
+		use_tables = (bool *)&s->lock->rodata->use_tables;
+	} else if (kind == WAIT_BLOCK && (s->offcpu = offcpu_bpf__open())) {
+		obj = s->offcpu->obj;
+		events = s->offcpu->maps.events;
+		wakeup_bytes = (uint64_t *)&s->offcpu->rodata->wakeup_bytes;
+		use_tables = (bool *)&s->offcpu->rodata->use_tables;
 	}
+	err = obj ? 0 : errno ? -errno : -EINVAL;
+	if (!err) {
+		*wakeup_bytes = rb / 8;
+		err = unwind_fds__reuse(unwind, obj);
+		*use_tables = err > 0;
+	}
+	if (err >= 0)
+		err = bpf_map__set_max_entries(events, rb) ?:
+		      (s->lock ? lock_bpf__load(s->lock) : offcpu_bpf__load(s->offcpu));
+	if (!err)
+		s->bits = s->lock ? s->lock->bss->targets : s->offcpu->bss->targets;
 	if (err) {
 		log_err("%s: cannot load BPF programs: %s", wait_kind_name(kind), strerror(-err));
 		goto fail;
