@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# asan: yes
+# The table unwinder's budget (issue 13): with unwind_table_size at its
+# least (1 MiB), Debian's python3, perl and xz, then cpu_deep (-O2
+# -fomit-frame-pointer, 61 frames), do not fit together: older tables are
+# evicted to make room, pprofctl status counts the evictions and the log
+# says which key to raise, and nothing else is lost: no sample dropped,
+# cpu_deep's stacks reach main in >= 99 % of its samples from its own
+# table, loaded over the evicted ones.
+. "$(dirname "$0")/lib.sh"
+CTL="$ROOT/$BUILD/pprofctl"
+DEPTH=60
+
+printf 'unwind_table_size = 1M\n' >"$T/pprofd.conf"
+start_daemon --config "$T/pprofd.conf" --interval 600
+# each runs 2 s, long enough to be sampled and have its tables loaded
+/usr/bin/python3 -c "
+import json, time
+t = time.time() + 2
+while time.time() < t:
+    json.loads(json.dumps([{'k': i, 'v': str(i)} for i in range(2000)]))"
+/usr/bin/perl -e 'my $t = time + 2; while (time < $t) { my %h; $h{$_ x 2} = $_ for 1 .. 20000 }'
+timeout 2 sh -c 'head -c 200000000 /dev/zero | /usr/bin/xz -9 -T1 >/dev/null'
+
+"$WL/cpu_deep" 8 "$DEPTH" >"$T/wl.out" &
+pid=$!
+sleep 2
+"$CTL" profile --pid "$pid" --seconds 4 --hz 499 --socket "$T/pprofd.sock" -o "$T/c.pb.gz" ||
+	fail "pprofctl profile failed"
+kill "$pid"
+wait "$pid" 2>/dev/null
+raw_profile "$T/c.pb.gz"
+"$CTL" status --socket "$T/pprofd.sock" >"$T/status.txt"
+grep -E '^(unwind_table|unwind_walks|drops_)' "$T/status.txt"
+
+evicted=$(awk '$1 == "unwind_table_evictions" {print $2}' "$T/status.txt")
+[ "${evicted:-0}" -gt 0 ] || fail "no table was evicted: the budget is not tested"
+grep -q 'tables evicted so far (unwind_evictions; raise unwind_table_size)' "$T/daemon.log" ||
+	fail "the log does not say that tables were evicted"
+ok "$evicted tables evicted, counted and logged"
+
+# (a sample of a process gone before pprofd knew it is not the budget's)
+awk '$1 ~ /^drops_/ && $1 != "drops_untracked_process" && $2 != 0 {print; bad = 1} END {exit bad}' \
+	"$T/status.txt" ||
+	fail "samples were dropped"
+share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main)
+python3 -c "import sys; sys.exit(0 if float('$share') >= 99 else 1)" ||
+	{ pprof -traces "$T/c.pb.gz" 2>/dev/null | grep -v '^ *descend$' | head -40
+	  fail "after evictions only $share % of cpu_deep's samples reach main"; }
+ok "nothing dropped; after evictions $share % of cpu_deep's samples reach main through $((DEPTH + 1)) frames"
+stop_daemon
