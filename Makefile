@@ -18,10 +18,10 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
-	systemd strace
+	systemd strace linux-perf
 
 # The peers the benchmarks measure against, installed by `make bench` only.
-BENCH_PKGS := linux-perf bpftrace heaptrack llvm nodejs libbpf-tools sqlite3
+BENCH_PKGS := bpftrace heaptrack llvm nodejs libbpf-tools sqlite3
 
 ifeq ($(V),1)
 Q :=

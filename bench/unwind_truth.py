@@ -3,7 +3,7 @@
 CPU stacks from `perf record --call-graph dwarf,16384` and from pprofd
 (`go tool pprof -traces`), same process, same seconds.
 
-  unwind_truth.py [-v] NAME PERF_SCRIPT PPROF_TRACES HZ BPF_NS_PER_SAMPLE FP_NS
+  unwind_truth.py [-v] [--check TOP:POINTS] NAME PERF_SCRIPT PPROF_TRACES HZ BPF_NS FP_NS
 
 Where perf's own stacks do not reach the start (deeper than its 16 KiB
 copy: clang), its cumulative shares of the outer functions are short, and
@@ -14,6 +14,10 @@ Prints one row: samples, the share of samples reaching the program's start
 many of perf's top-20 user functions (by cumulative share) pprofd has
 within 2 points and the largest difference, the largest difference of flat
 (leaf) shares, and BPF time per sample. With -v, the per-function table.
+With --check (the end-to-end test, tests/e2e/test_tables_vs_perf.sh), it
+exits 1 unless pprofd reaches the start in >= 99 % of its samples where
+perf does, and the cumulative shares of perf's top TOP functions are
+within POINTS of perf's (fewer samples than the bench: a wider margin).
 """
 import re
 import sys
@@ -88,8 +92,14 @@ def pprof_stacks(path, hz, kernel):
 
 
 def main():
-    verbose = "-v" in sys.argv
-    args = [a for a in sys.argv[1:] if a != "-v"]
+    args = sys.argv[1:]
+    verbose = "-v" in args
+    args = [a for a in args if a != "-v"]
+    check = None
+    if args and args[0] == "--check":
+        top_n, points = args[1].split(":")
+        check = (int(top_n), float(points))
+        args = args[2:]
     name, perf_path, raw_path, hz, bpf_ns, fp_ns = args
     both = perf_stacks(perf_path)
     perf = [u for u, _ in both]
@@ -136,6 +146,13 @@ def main():
             print(f"    cum {a:5.1f} {b:5.1f} {fn}")
         for fn in flat_top:
             print(f"    flat {flat(perf, fn):5.1f} {flat(ours, fn):5.1f} {fn}")
+    if check:
+        bad = [] if reach_p < 99 or reach_o >= 99 else [f"reaches the start in {reach_o:.1f} %"]
+        bad += [f"{fn}: cumulative {b:.1f} %, perf {a:.1f} %"
+                for fn, a, b in diffs[:check[0]] if not cut and abs(a - b) > check[1]]
+        for b in bad:
+            print(f"FAIL {name}: {b}")
+        return 1 if bad else 0
     return 0
 
 
