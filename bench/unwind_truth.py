@@ -3,7 +3,7 @@
 CPU stacks from `perf record --call-graph dwarf,16384` and from pprofd
 (`go tool pprof -traces`), same process, same seconds.
 
-  unwind_truth.py [-v] [--check TOP:POINTS] NAME PERF_SCRIPT PPROF_TRACES HZ BPF_NS FP_NS
+  unwind_truth.py [-v] [--check TOP:POINTS] NAME PERF_SCRIPT PPROF_TRACES HZ BPF_NS FP_NS [MEDIAN_NS]
 
 Where perf's own stacks do not reach the start (deeper than its 16 KiB
 copy: clang), its cumulative shares of the outer functions are short, and
@@ -100,7 +100,8 @@ def main():
         top_n, points = args[1].split(":")
         check = (int(top_n), float(points))
         args = args[2:]
-    name, perf_path, raw_path, hz, bpf_ns, fp_ns = args
+    name, perf_path, raw_path, hz, bpf_ns, fp_ns = args[:6]
+    median_ns = args[6] if len(args) > 6 else ""
     both = perf_stacks(perf_path)
     perf = [u for u, _ in both]
     kernel = {f for _, k in both for f in k}
@@ -140,7 +141,7 @@ def main():
     times = int(bpf_ns) / int(fp_ns) if int(fp_ns) else 0
     print(f"{name:8} {len(perf):6} {len(ours):6}  {reach_p:6.1f} {reach_o:6.1f}  {ratio:5.2f}x"
           f"  {depth_p:5.1f} {depth_o:5.1f}  {within:2}/{len(top):2} {worst:5.1f}{cut}"
-          f"  {flat_worst:5.1f}  {bpf_ns:>6} {times:4.1f}x")
+          f"  {flat_worst:5.1f}  {bpf_ns:>6} {times:4.1f}x {median_ns:>6}")
     if verbose:
         for fn, a, b in diffs:
             print(f"    cum {a:5.1f} {b:5.1f} {fn}")

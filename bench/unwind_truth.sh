@@ -84,6 +84,37 @@ PY
 	WPID=$!
 }
 
+# the request program's buckets of sample_times, summed over the CPUs
+req_hist() {
+	bpftool map dump name sample_times -j 2>/dev/null | python3 -c '
+import json, sys
+def num(v):
+    return v if isinstance(v, int) else int.from_bytes(bytes(int(x, 16) for x in v), "little")
+n = 128  # CPU_TIME_BUCKETS
+h = [0] * n
+for e in json.load(sys.stdin):
+    k = num(e["key"])
+    if n <= k < 2 * n:
+        h[k - n] += sum(num(c["value"]) for c in e["values"])
+print(" ".join(map(str, h)))'
+}
+
+# median_ns "BEFORE" "AFTER": the median of the samples between, in ns (the
+# middle of its 250 ns bucket)
+median_ns() {
+	python3 -c '
+import sys
+d = [b - a for a, b in zip(map(int, sys.argv[1].split()), map(int, sys.argv[2].split()))]
+total, seen = sum(d), 0
+for i, c in enumerate(d):
+    seen += c
+    if total and seen * 2 >= total:
+        print(i * 250 + 125)
+        break
+else:
+    print(0)' "$1" "$2"
+}
+
 # "run_cnt run_time_ns" of the request program
 req_stats() {
 	bpftool prog show -j 2>/dev/null | python3 -c '
@@ -95,8 +126,11 @@ for p in json.load(sys.stdin):
 print(cnt, ns)'
 }
 
-"$BUILD/pprofd" --output-dir "$T/profiles" --socket "$T/sock" --no-http --interval 600 \
-	>"$T/pprofd.log" 2>&1 &
+# the median of a sample's BPF time, besides the kernel's mean: from the
+# histogram pprofd keeps with bpf_sample_timing (bpf/cpu.h)
+printf 'bpf_sample_timing = true\n' >"$T/pprofd.conf"
+"$BUILD/pprofd" --config "$T/pprofd.conf" --output-dir "$T/profiles" --socket "$T/sock" --no-http \
+	--interval 600 >"$T/pprofd.log" 2>&1 &
 DPID=$!
 for _ in $(seq 100); do grep -q 'profiling every' "$T/pprofd.log" && break; sleep 0.1; done
 sysctl -q kernel.bpf_stats_enabled=1
@@ -109,18 +143,21 @@ gcc -O2 -g -fno-omit-frame-pointer -pthread bench/cpu_burn.c -o "$T/cpu_burn" ||
 WPID=$!
 sleep 1
 read -r c0 n0 < <(req_stats)
+h0=$(req_hist)
 "$BUILD/pprofctl" profile --pid "$WPID" --seconds 4 --hz "$HZ" --socket "$T/sock" -o "$T/fp.pb.gz" 2>/dev/null
 read -r c1 n1 < <(req_stats)
+h1=$(req_hist)
 kill "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null; WPID=
 FP_NS=$(( (c1 - c0) ? (n1 - n0) / (c1 - c0) : 0 ))
-echo "frame-pointer walk (cpu_burn): $FP_NS ns of BPF a sample in this run"
+echo "frame-pointer walk (cpu_burn): $FP_NS ns of BPF a sample in this run (median $(median_ns "$h0" "$h1") ns)"
 
 echo "== the table unwinder against perf --call-graph dwarf,16384 ($SECS s at $HZ Hz each, same process, same seconds)"
-echo "program  samples(perf pprofd)  reach start %(perf pprofd)  ratio  depth(perf pprofd)  top-20 cum within 2 pt, max diff  flat max diff  BPF ns/sample, x the frame-pointer walk"
+echo "program  samples(perf pprofd)  reach start %(perf pprofd)  ratio  depth(perf pprofd)  top-20 cum within 2 pt, max diff  flat max diff  BPF ns/sample: mean, x the frame-pointer walk, median"
 for prog in "${PROGS[@]}"; do
 	workload "$prog"
 	sleep "$WARM"
 	read -r c0 n0 < <(req_stats)
+	h0=$(req_hist)
 	perf record -q --call-graph dwarf,16384 -F "$HZ" -p "$WPID" -o "$T/$prog.data" -- sleep "$SECS" \
 		>/dev/null 2>&1 &
 	ppid=$!
@@ -128,11 +165,12 @@ for prog in "${PROGS[@]}"; do
 		-o "$T/$prog.pb.gz" 2>/dev/null
 	wait "$ppid"
 	read -r c1 n1 < <(req_stats)
+	h1=$(req_hist)
 	kill "$WPID" 2>/dev/null; pkill -P "$$" -x cat 2>/dev/null; wait "$WPID" 2>/dev/null; WPID=
 	perf script -i "$T/$prog.data" -F comm,tid,ip,sym,dso >"$T/$prog.perf.txt" 2>/dev/null
 	go tool pprof -traces "$T/$prog.pb.gz" >"$T/$prog.traces" 2>/dev/null
 	python3 bench/unwind_truth.py ${VERBOSE:+-v} "$prog" "$T/$prog.perf.txt" "$T/$prog.traces" "$HZ" \
-		"$(( (c1 - c0) ? (n1 - n0) / (c1 - c0) : 0 ))" "$FP_NS"
+		"$(( (c1 - c0) ? (n1 - n0) / (c1 - c0) : 0 ))" "$FP_NS" "$(median_ns "$h0" "$h1")"
 done
 "$BUILD/pprofctl" status --socket "$T/sock" | grep -E '^unwind_(walks|table_bytes|table_files)'
 echo "BPF maps of the tables (kernel memory, bpftool memlock):"

@@ -41,6 +41,15 @@
  * host's executables are built without frame pointers. */
 #define CPU_SNAP_BYTES_NOFP 512
 
+/*
+ * bpf_sample_timing (a benchmark's aid, off by default: two clock reads a
+ * sample): each sample's BPF time counted in the sample_times map, bucket
+ * b holding [b, b + 1) * CPU_TIME_BUCKET_NS, the last everything longer;
+ * the continuous program's buckets first, then the requests'.
+ */
+#define CPU_TIME_BUCKETS 128
+#define CPU_TIME_BUCKET_NS 250
+
 struct cpu_sample {
 	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 pid;     /* tgid */

@@ -185,6 +185,8 @@ static const struct key keys[] = {
 	{ "unwind_tables", K_BOOL, FIELD(unwind_tables), 0, 0, "true, false, yes, no, 1 or 0" },
 	{ "unwind_table_size", K_SIZE, FIELD(unwind_table_bytes), 1 << 20, 1 << 30,
 	  "a size 1M..1G such as 64M" },
+	{ "bpf_sample_timing", K_BOOL, FIELD(bpf_sample_timing), 0, 0,
+	  "true, false, yes, no, 1 or 0" },
 	{ "health_interval", K_SECONDS, FIELD(health_interval_sec), 0, 7 * 86400,
 	  "a duration such as 600, 10m or 1h (at most 7d), or 0 for none" },
 	{ "profile_self", K_BOOL, FIELD(profile_self), 0, 0, "true, false, yes, no, 1 or 0" },

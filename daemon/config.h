@@ -47,8 +47,9 @@ struct config {
 	unsigned max_processes;    /* max_processes, default 16384 */
 	unsigned max_symbol_files; /* max_symbol_files, default 512 */
 	uint64_t unwind_cache_bytes; /* unwind_cache_size, default 16 MiB */
-	bool unwind_tables;          /* unwind_tables: walk stacks in BPF, default false */
+	bool unwind_tables;          /* unwind_tables: walk stacks in BPF, default true */
 	uint64_t unwind_table_bytes; /* unwind_table_size: their BPF maps, default 64 MiB */
+	bool bpf_sample_timing;      /* bpf_sample_timing: count each sample's BPF time, default false */
 	bool profile_self;         /* profile_self, default false */
 	unsigned health_interval_sec; /* health_interval, default 600 (10m), 0 = none */
 	/* heap_target / lock_target lines, repeatable: "comm:NAME", "exe:/PATH",

@@ -98,6 +98,7 @@ struct cpu_sampler *cpu_sampler__new(const struct cpu_sampler_opts *o)
 	if (err)
 		goto fail;
 	s->skel->rodata->use_tables = o->use_tables;
+	s->skel->rodata->time_samples = o->time_samples;
 	/* the pool mmapable: a table is written by memcpy (libLLVM's in
 	 * 13-22 ms; bpf_map_update_batch took 50-110) */
 	if (o->use_tables &&

@@ -32,6 +32,7 @@ struct cpu_sampler_opts {
 	/* The table unwinder (bpf/unwind.bpf.h): on, and its maps' sizes. */
 	bool use_tables;
 	uint32_t unwind_pool_slots, unwind_files, unwind_procs;
+	bool time_samples; /* bpf_sample_timing: each sample's BPF time, in sample_times */
 	cpu_sample_fn fn;
 	void *ctx;
 };

@@ -854,6 +854,7 @@ static int reload(struct daemon *d, int argc, char **argv)
 	AT_RESTART(SCALAR(unwind_cache_bytes), unwind_cache_bytes, "unwind_cache_size");
 	AT_RESTART(SCALAR(unwind_tables), unwind_tables, "unwind_tables");
 	AT_RESTART(SCALAR(unwind_table_bytes), unwind_table_bytes, "unwind_table_size");
+	AT_RESTART(SCALAR(bpf_sample_timing), bpf_sample_timing, "bpf_sample_timing");
 	AT_RESTART(SCALAR(max_request_seconds), max_request_seconds, "max_request_seconds");
 	AT_RESTART(SCALAR(max_concurrent_requests), max_concurrent_requests,
 		   "max_concurrent_requests");
@@ -1008,6 +1009,7 @@ int main(int argc, char **argv)
 		.unwind_pool_slots = d.cfg.unwind_table_bytes / sizeof(union unwind_slot),
 		.unwind_files = UNWIND_FILES,
 		.unwind_procs = d.cfg.max_processes,
+		.time_samples = d.cfg.bpf_sample_timing,
 		.fn = on_sample,
 		.ctx = &d,
 	});

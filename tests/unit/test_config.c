@@ -157,6 +157,7 @@ static void test_set_good(void)
 	ASSERT_EQ(set_ok("unwind_cache_size", "64M").unwind_cache_bytes, 64 << 20);
 	ASSERT_EQ(set_ok("unwind_table_size", "128M").unwind_table_bytes, 128 << 20);
 	ASSERT_TRUE(set_ok("unwind_tables", "yes").unwind_tables);
+	ASSERT_TRUE(set_ok("bpf_sample_timing", "yes").bpf_sample_timing);
 	ASSERT_TRUE(set_ok("profile_self", "yes").profile_self);
 	ASSERT_EQ(set_ok("health_interval", "0").health_interval_sec, 0);
 	ASSERT_EQ(set_ok("health_interval", "90s").health_interval_sec, 90);
