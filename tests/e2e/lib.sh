@@ -83,6 +83,17 @@ print("%.1f" % (100 * whole / total if total else 0))
 ' "$frame" "$n" "${roots[@]}"
 }
 
+# deep_reaching_main FILE MIN WHAT: sets SHARE, the share of FILE's
+# samples reaching main through DEPTH + 1 descend frames (cpu_deep's deep
+# recursion); fails, with the profile's other frames, when under MIN %.
+deep_reaching_main() {
+	local file=$1 min=$2 what=$3
+	SHARE=$(share_reaching "$file" descend $((DEPTH + 1)) main)
+	python3 -c "import sys; sys.exit(0 if float('$SHARE') >= $min else 1)" && return 0
+	pprof -traces "$file" 2>/dev/null | grep -v '^ *descend$' | head -40
+	fail "$what: only $SHARE % of the samples reach main through $((DEPTH + 1)) descend frames"
+}
+
 # wait_active N: waits (5 s at most) until pprofd has N requests in
 # progress; fails otherwise.
 wait_active() {

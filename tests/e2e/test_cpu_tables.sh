@@ -22,14 +22,12 @@ start_daemon --interval 600
 pid=$!
 sleep 2.7
 cpu_request_pid $pid
-share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main)
 "$CTL" status --socket "$T/pprofd.sock" >"$T/status.txt"
 grep unwind_ "$T/status.txt"
-python3 -c "import sys; sys.exit(0 if float('$share') >= 99 else 1)" ||
-	{ pprof -traces "$T/c.pb.gz" 2>/dev/null | head -40; fail "only $share % of the samples reach main through $((DEPTH + 1)) descend frames"; }
+deep_reaching_main "$T/c.pb.gz" 99 "table walks"
 whole=$(awk '$1 == "unwind_walks_whole" {print $2}' "$T/status.txt")
 [ "${whole:-0}" -gt 0 ] || fail "no walk counted whole"
-ok "table walks: $share % of the samples reach main through $((DEPTH + 1)) frames without frame pointers ($whole walks whole)"
+ok "table walks: $SHARE % of the samples reach main through $((DEPTH + 1)) frames without frame pointers ($whole walks whole)"
 
 # Through a signal frame: SIGPROF's handler interrupts spin anywhere; its
 # samples go on from the registers in the ucontext (__restore_rt's row).
@@ -57,11 +55,8 @@ pid=$!
 "$CTL" profile --pid "$pid" --seconds 10 --hz 499 --socket "$T/pprofd.sock" -o "$T/c.pb.gz" ||
 	fail "pprofctl profile failed"
 wait "$pid"
-share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main)
-python3 -c "import sys; sys.exit(0 if float('$share') >= 80 else 1)" ||
-	{ pprof -traces "$T/c.pb.gz" 2>/dev/null | grep -v '^ *descend$' | head -40
-	  fail "short-lived process: only $share % of its samples reach main"; }
-ok "short-lived process from a new file: $share % of its samples reach main"
+deep_reaching_main "$T/c.pb.gz" 80 "short-lived process"
+ok "short-lived process from a new file: $SHARE % of its samples reach main"
 stop_daemon
 
 # The stack-copy path alone (unwind_tables = false): the copy ends long before main.

@@ -43,9 +43,6 @@ ok "$evicted tables evicted, counted and logged"
 awk '$1 ~ /^drops_/ && $1 != "drops_untracked_process" && $2 != 0 {print; bad = 1} END {exit bad}' \
 	"$T/status.txt" ||
 	fail "samples were dropped"
-share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main)
-python3 -c "import sys; sys.exit(0 if float('$share') >= 99 else 1)" ||
-	{ pprof -traces "$T/c.pb.gz" 2>/dev/null | grep -v '^ *descend$' | head -40
-	  fail "after evictions only $share % of cpu_deep's samples reach main"; }
-ok "nothing dropped; after evictions $share % of cpu_deep's samples reach main through $((DEPTH + 1)) frames"
+deep_reaching_main "$T/c.pb.gz" 99 "after evictions"
+ok "nothing dropped; after evictions $SHARE % of cpu_deep's samples reach main through $((DEPTH + 1)) frames"
 stop_daemon

@@ -14,12 +14,8 @@
 DEPTH=60
 
 reaching_main() { # what
-	local share
-	share=$(share_reaching "$T/c.pb.gz" descend $((DEPTH + 1)) main)
-	python3 -c "import sys; sys.exit(0 if float('$share') >= 99 else 1)" ||
-		{ pprof -traces "$T/c.pb.gz" 2>/dev/null | grep -v '^ *descend$' | head -40
-		  fail "$1: only $share % of the samples reach main"; }
-	ok "$1: $share % of the samples reach main through $((DEPTH + 1)) frames"
+	deep_reaching_main "$T/c.pb.gz" 99 "$1"
+	ok "$1: $SHARE % of the samples reach main through $((DEPTH + 1)) frames"
 }
 
 cat >"$T/libdeep.c" <<'C'
