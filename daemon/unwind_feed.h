@@ -5,7 +5,10 @@
  * each with its file's table — is made at the first of its samples that
  * the walker could not take (no entry yet, a mapping without a table),
  * made again when its mappings change or while a table it lacks is still
- * loading (at most every UNWIND_FEED_RETRY_NS), and dropped at its exit.
+ * loading (at most every UNWIND_FEED_RETRY_NS; and at once when the CFI
+ * cache hands tables in), and dropped at its exit. (The CPU program wakes
+ * the loop for a sample without an entry, so "first sample" is within
+ * milliseconds, not at the loop's next turn.)
  *
  * Tables come from the CFI cache (built in its loader thread); turning
  * one into rows and writing it runs on the event loop: a table is started
