@@ -87,24 +87,25 @@ static __always_inline __u64 unwind_row_hash(__u32 file, __u32 gen, __u64 off)
 }
 
 /*
- * The rows of the last walk on this CPU, by depth: two samples of a thread
- * mostly share all but their innermost frames, and this walk's rows then
- * sit in a few adjacent lines (cold, but fetched together) rather than in
- * one line of the cache above each (measured in one run each, walks
- * with and without it by turns: median -12 % for perl, -10 % xz, -3 %
- * python3, none for clang, whose frames change most). An entry holds a
- * row by its key's hash (unwind_row_hash), so it is right whatever walk
- * wrote it; a hash of 0, an empty entry's, is never looked up there.
+ * The rows of the last walk on this CPU: two samples of a thread mostly
+ * share their outer frames (main down to the loop that runs) and differ
+ * in a few innermost ones, so the next walk finds most of its rows here,
+ * in order, in a few adjacent lines (8 a line, which the hardware fetches
+ * ahead) rather than each in a cold line of the cache above. A walk keeps
+ * a cursor in the last one's rows and looks a few entries ahead of it, so
+ * that a stack deeper or shallower at its top than the last still meets
+ * its common part. The walk writes its own rows into the other buffer;
+ * the two swap at its end. An entry is one 8-byte word like the cache's
+ * (the row, its pc the key's check), so it is right whatever walk wrote
+ * it, even one this walk interrupted.
  */
-struct unwind_depth_row {
-	__u64 hash;
-	__u64 row;
-};
-
 #define UNWIND_LAST_DEPTHS 128 /* >= USER_MAX_FRAMES, a power of two */
+#define UNWIND_LAST_AHEAD 8    /* entries a miss looks ahead of the cursor */
 
 struct unwind_last_walk {
-	struct unwind_depth_row at[UNWIND_LAST_DEPTHS];
+	__u64 rows[2][UNWIND_LAST_DEPTHS]; /* by depth; 0: empty */
+	__u32 cur; /* the buffer this walk writes; the other is the last's */
+	__u32 at;  /* this walk's cursor in the last one's rows */
 };
 
 struct {
@@ -256,36 +257,46 @@ __noinline __u64 unwind_row_lookup(const struct unwind_file *f, __u32 file, __u6
 {
 	const struct unwind_row *row;
 	union unwind_slot found;
-	__u64 h, *cached = NULL;
-	__u32 slot, check;
+	__u64 h, *cached = NULL, *prev;
+	__u32 slot, check, k, at, cur;
 	bool bad = false;
 
 	if (!f || !last)
 		return UNWIND_ROW_BAD;
+	cur = last->cur & 1;
+	prev = last->rows[cur ^ 1];
 	h = unwind_row_hash(file, f->gen, off);
-	depth &= UNWIND_LAST_DEPTHS - 1;
-	if (!(off >> 32)) {
-		if (h && last->at[depth].hash == h)
-			return last->at[depth].row;
-		slot = (__u32)h % UNWIND_ROW_CACHE;
-		cached = bpf_map_lookup_elem(&unwind_row_cache, &slot);
-	}
 	check = (__u32)(h >> 32) | 1;
+	depth &= UNWIND_LAST_DEPTHS - 1;
+	if (off >> 32)
+		goto search; /* no key: neither cache can hold it */
+	for (k = 0; k < UNWIND_LAST_AHEAD; k++) {
+		at = last->at + k;
+		if (at >= UNWIND_LAST_DEPTHS)
+			break;
+		found.raw = *(volatile __u64 *)&prev[at];
+		if (found.row.pc == check) {
+			last->at = at + 1;
+			goto found;
+		}
+	}
+	slot = (__u32)h % UNWIND_ROW_CACHE;
+	cached = bpf_map_lookup_elem(&unwind_row_cache, &slot);
 	found.raw = cached ? *(volatile __u64 *)cached : 0;
-	if (!cached || found.row.pc != check) {
-		row = unwind_find_row(f, off, &bad);
-		if (bad)
-			return UNWIND_ROW_BAD;
-		found.raw = row ? ((const union unwind_slot *)row)->raw
-				: ((union unwind_slot){.row = {.flags = UNWIND_CFA_GAP}}).raw;
-		found.row.pc = check;
-		if (cached)
-			*(volatile __u64 *)cached = found.raw;
-	}
-	if (cached && h) {
-		last->at[depth].hash = h;
-		last->at[depth].row = found.raw;
-	}
+	if (cached && found.row.pc == check)
+		goto found;
+search:
+	row = unwind_find_row(f, off, &bad);
+	if (bad)
+		return UNWIND_ROW_BAD;
+	found.raw = row ? ((const union unwind_slot *)row)->raw
+			: ((union unwind_slot){.row = {.flags = UNWIND_CFA_GAP}}).raw;
+	found.row.pc = check;
+	if (!cached)
+		return found.raw;
+	*(volatile __u64 *)cached = found.raw;
+found:
+	*(volatile __u64 *)&last->rows[cur][depth] = found.raw;
 	return found.raw;
 }
 
@@ -429,10 +440,13 @@ static __always_inline long unwind_user_stack(__u32 tgid, __u64 start_code, __u6
 	w.last = bpf_map_lookup_elem(&unwind_last_walk, &zero);
 	if (!w.last)
 		return -1; /* cannot be: an array's one element */
+	w.last->at = 0;
 	/* out[n - 1] is the frame whose row a step looks up; it writes out[n] */
 	out[0] = ip;
 	w.n = 1;
 	bpf_loop(USER_MAX_FRAMES, unwind_step, &w, 0);
+	/* the rows past this walk's depth are an older walk's: still right */
+	w.last->cur ^= 1;
 	*end = w.end;
 	return w.n;
 }
