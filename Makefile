@@ -50,6 +50,10 @@ PROTO_C    := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTO_SRCS))
 PROTO_OBJS := $(PROTO_C:.c=.o)
 DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(PROTO_OBJS)
+# Every module but main, and the protobuf code: the one library that the
+# daemon, pprofctl, the unit tests, tools and benchmarks link (the linker
+# takes from it the modules each one uses).
+LIB        := $(BUILD)/libpprofd.a
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOADS  := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c)) \
@@ -102,135 +106,95 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h bpf/*.h) | $(PROTO_C)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/pprofd: $(BUILD)/daemon/main.o $(DAEMON_OBJS)
+$(LIB): $(DAEMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/pprofd: $(BUILD)/daemon/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# pprofctl: every client/*.c, and the protobuf code of proto/.
-$(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(PROTO_OBJS) $(BUILD)/daemon/fdio.o
+# pprofctl: every client/*.c, and from the library the protobuf code and fdio.
+$(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Iclient $(LDFLAGS) $(filter %.c %.o,$^) -lprotobuf-c -lz -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Iclient $(LDFLAGS) $(filter %.c %.a,$^) -lprotobuf-c -lz -lm -o $@
 
-# Modules that only work together, named once for the tests, fuzzers, tools
-# and benchmarks that link them (without .o, in daemon/):
-# symbolization, and the process table with the unwinder under it
-SYM_OBJS    := symtab dwlines loader hashtab log safe_open
-SYM_LIBS    := -lelf -ldw -lz -lstdc++
-PROCS_OBJS  := procs cfi_cache cfi stackagg unwind $(SYM_OBJS)
-# the BPF unwinder's tables, from .eh_frame to the maps' layout
-TABLES_OBJS := unwind_tables range_set unwind_rows cfi hashtab log
-
-# Each unit test links only the modules it tests (test_X_OBJS below), so one
-# module can be built and tested while another is being written.
-test_symtab_OBJS := $(SYM_OBJS)
-test_dwlines_OBJS := $(SYM_OBJS)
-test_pprof_OBJS  := pprof hashtab log
-test_config_OBJS := config log safe_open
-test_hashtab_OBJS := hashtab
-test_output_OBJS := output fdio log
-test_procs_OBJS := $(PROCS_OBJS)
-test_heap_profile_OBJS := heap_profile stackagg pprof hashtab log
-test_http_OBJS := http peer_uid shares log
-test_peer_uid_OBJS := peer_uid log
-test_peer_priv_OBJS := peer_priv proc_text
-test_shares_OBJS := shares
-test_heap_draw_OBJS :=
-test_cfi_OBJS := cfi log
-test_unwind_rows_OBJS := unwind_rows cfi log
-test_bpf_unwind_OBJS := $(TABLES_OBJS)
-test_unwind_tables_OBJS := $(TABLES_OBJS)
-test_log_OBJS := log
-test_proc_text_OBJS := proc_text
-test_unwind_OBJS := $(PROCS_OBJS)
 # real stacks of its own: every frame pointer, every call a call (private:
 # not passed on to the daemon objects it links)
 $(BUILD)/tests/test_unwind: private CFLAGS += -fno-omit-frame-pointer -fno-optimize-sibling-calls
 
 .SECONDEXPANSION:
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$($$*_OBJS))) $(PROTO_OBJS)
+# Each unit test: its file, linked with the library.
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $(filter %.c %.a,$^) $(LDLIBS) -o $@
 
 # libFuzzer targets: `make fuzz-NAME` builds build/fuzz/fuzz_NAME from
-# tests/fuzz/fuzz_NAME.c and the daemon modules in fuzz_NAME_OBJS (compiled
-# again, instrumented), then runs it for FUZZ_SECONDS on build/fuzz/corpus-NAME,
-# seeded with fuzz_NAME_SEEDS; fuzz_NAME_ARGS and FUZZ_ARGS are passed on.
+# tests/fuzz/fuzz_NAME.c (and the client sources in fuzz_NAME_SRCS) with the
+# library compiled again, instrumented, then runs it for FUZZ_SECONDS on
+# build/fuzz/corpus-NAME, seeded with fuzz_NAME_SEEDS; fuzz_NAME_ARGS and
+# FUZZ_ARGS are passed on.
 FUZZ_SECONDS ?= 60
+FUZZ_SAN    := address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD) -I$(BUILD)/proto \
-	-DPPROFD_VERSION='"$(VERSION)"' -Wno-gnu-variable-sized-type-not-at-end \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-fuzz_config_OBJS  := config log safe_open
+	-DPPROFD_VERSION='"$(VERSION)"' -Wno-gnu-variable-sized-type-not-at-end
+FUZZ_LIB    := build/fuzz/libpprofd.a
+FUZZ_OBJS   := $(patsubst daemon/%.c,build/fuzz/obj/%.o,$(DAEMON_SRCS)) \
+	$(patsubst $(BUILD)/proto/%.c,build/fuzz/obj/%.o,$(PROTO_C))
 fuzz_config_SEEDS := systemd/pprofd.conf
 fuzz_config_ARGS  := -max_len=8192
-fuzz_procmaps_OBJS := $(PROCS_OBJS)
-fuzz_procmaps_LIBS := $(SYM_LIBS)
-fuzz_symtab_OBJS  := $(SYM_OBJS)
-fuzz_symtab_LIBS  := $(SYM_LIBS)
 fuzz_symtab_SEEDS := $(wildcard tests/fuzz/seeds-symtab/*)
 fuzz_symtab_ARGS  := -max_len=65536 -rss_limit_mb=2048
-fuzz_dwlines_OBJS  := $(SYM_OBJS)
-fuzz_dwlines_LIBS  := $(SYM_LIBS)
 fuzz_dwlines_SEEDS := $(wildcard tests/fuzz/seeds-dwlines/*)
 fuzz_dwlines_ARGS  := -max_len=65536 -rss_limit_mb=2048
-fuzz_cfi_OBJS  := cfi unwind log
-fuzz_kallsyms_OBJS := $(SYM_OBJS)
-fuzz_kallsyms_LIBS := $(SYM_LIBS)
 fuzz_kallsyms_SEEDS := $(wildcard tests/fuzz/seeds-kallsyms/*)
 fuzz_kallsyms_ARGS := -max_len=65536
-fuzz_sideband_OBJS := sideband cpus log
-fuzz_sideband_LIBS := -lbpf
 fuzz_sideband_SEEDS := $(wildcard tests/fuzz/seeds-sideband/*)
-fuzz_cfi_LIBS  := -lelf
 fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
 fuzz_cfi_ARGS  := -max_len=262144 -rss_limit_mb=2048
-fuzz_httpparams_OBJS := http peer_uid shares log
-fuzz_httpparams_LIBS := -lmicrohttpd
 fuzz_httpparams_ARGS := -max_len=4096
-# sources outside daemon/ go in fuzz_NAME_SRCS, by path
-fuzz_profile_read_SRCS := client/profile_read.c client/report_top.c client/flamegraph.c \
-	$(BUILD)/proto/profile.pb-c.c
-fuzz_profile_read_LIBS := -lprotobuf-c -lz -lm
+fuzz_profile_read_SRCS := client/profile_read.c client/report_top.c client/flamegraph.c
 fuzz_profile_read_ARGS := -max_len=65536
-fuzz_control_OBJS  := control peer_priv proc_text shares log
-fuzz_control_SRCS  := $(BUILD)/proto/control.pb-c.c
-fuzz_control_LIBS  := -lprotobuf-c
 fuzz_control_SEEDS := $(wildcard tests/fuzz/seeds-control/*)
 fuzz_control_ARGS  := -max_len=8192
-fuzz_procstatus_OBJS  := proc_text heap_sampler unwind_fds log safe_open
-fuzz_procstatus_LIBS  := -lbpf -lelf -lz
 fuzz_procstatus_SEEDS := $(wildcard tests/fuzz/seeds-procstatus/*)
 fuzz_procstatus_ARGS  := -max_len=65536
-fuzz_heapelf_OBJS  := heap_sampler unwind_fds log safe_open
-fuzz_heapelf_LIBS  := -lbpf -lelf -lz
 fuzz_heapelf_SEEDS := $(wildcard tests/fuzz/seeds-heapelf/*)
 fuzz_heapelf_ARGS  := -max_len=65536
-fuzz_debuglink_OBJS  := $(SYM_OBJS)
-fuzz_debuglink_LIBS  := $(SYM_LIBS)
 fuzz_debuglink_SEEDS := $(wildcard tests/fuzz/seeds-debuglink/*)
 fuzz_debuglink_ARGS  := -max_len=65536 -rss_limit_mb=2048
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addprefix daemon/,$$(addsuffix .c,$$(fuzz_$$*_OBJS))) $$(fuzz_$$*_SRCS) $(wildcard daemon/*.h client/*.h)
+build/fuzz/obj/%.o: daemon/%.c $(wildcard daemon/*.h bpf/*.h) $(BPF_SKELS) | $(PROTO_C)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+
+build/fuzz/obj/%.o: $(BUILD)/proto/%.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $(FUZZ_LIB) $(wildcard client/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) $(fuzz_$*_LIBS) -o $@
-
-# the heap sampler's fuzzers link it, and it includes its BPF skeleton
-build/fuzz/fuzz_procstatus build/fuzz/fuzz_heapelf: $(BUILD)/heap.skel.h
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) $(filter %.c %.a,$^) $(LDLIBS) -o $@
 
 fuzz-%: build/fuzz/fuzz_%
 	$(Q)mkdir -p build/fuzz/corpus-$*
 	$(Q)$(if $(fuzz_$*_SEEDS),cp $(fuzz_$*_SEEDS) build/fuzz/corpus-$*/)
 	$(Q)$< -max_total_time=$(FUZZ_SECONDS) $(fuzz_$*_ARGS) $(FUZZ_ARGS) build/fuzz/corpus-$*
 
-# Small drivers of daemon modules for the end-to-end tests and benchmarks;
-# each links the modules in tool_NAME_OBJS.
+# Small drivers of daemon modules for the end-to-end tests and benchmarks.
 TOOLS := $(BUILD)/tools/heapprobe
-tool_heapprobe_OBJS := heap_sampler unwind_fds $(SYM_OBJS)
-$(BUILD)/tools/%: tests/tools/%.c $$(addprefix $(BUILD)/daemon/,$$(addsuffix .o,$$(tool_$$*_OBJS)))
+$(BUILD)/tools/%: tests/tools/%.c $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The threads test wants the code as a program is shipped (-O2), frame
 # pointers still kept in its own functions.
@@ -269,9 +233,9 @@ run: deps all
 # Every test: unit tests, end-to-end tests with real BPF, and the unit and
 # daemon tests again under ASan+UBSan.  Closes with "N passed, N failed".
 # A part of them: test-unit, test-e2e, test-asan (the ASan+UBSan runs);
-# one test: TEST=test_cfi (a unit test binary or an e2e script, any part),
+# one test: T=test_cfi or TEST=test_cfi (a unit test binary or an e2e script),
 # one case of a unit test: CASE=test_libc_plt (a glob).
-TEST ?=
+TEST ?= $(T)
 CASE ?=
 RUN_TESTS = PPROFD_TEST='$(TEST)' TEST_CASE='$(CASE)' tests/run.sh $(BUILD)
 ASAN_UNIT_BINS := $(patsubst build/%,build/asan/%,$(UNIT_BINS))
@@ -304,19 +268,19 @@ bench: deps bench-deps all $(WORKLOADS) $(TOOLS)
 bench-symbolize: $(BUILD)/bench/symbolize
 	$(Q)bench/symbolize.sh $(BUILD)
 
-$(BUILD)/bench/symbolize: bench/symbolize.c $(addprefix $(BUILD)/daemon/,$(addsuffix .o,$(SYM_OBJS)))
+$(BUILD)/bench/symbolize: bench/symbolize.c $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(SYM_LIBS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 bench-unwind: $(BUILD)/bench/unwind
 	$(Q)bench/unwind.sh $(BUILD)
 
 # It captures a real stack of its own: frame pointers, no sibling calls.
-$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(addprefix $(BUILD)/daemon/,$(addsuffix .o,$(PROCS_OBJS)))
+$(BUILD)/bench/unwind: bench/unwind.c tests/unit/ustack_self.h $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.o,$^) $(SYM_LIBS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer -fno-optimize-sibling-calls -Itests/unit $(LDFLAGS) $(filter %.c %.a,$^) $(LDLIBS) -o $@
 
 bench-unwind-truth: deps bench-deps all
 	$(Q)bench/unwind_truth.sh $(BUILD)
@@ -324,10 +288,10 @@ bench-unwind-truth: deps bench-deps all
 bench-unwind-rows: $(BUILD)/bench/unwind_rows
 	$(Q)$(BUILD)/bench/unwind_rows
 
-$(BUILD)/bench/unwind_rows: bench/unwind_rows.c $(addprefix $(BUILD)/daemon/,unwind_rows.o cfi.o log.o)
+$(BUILD)/bench/unwind_rows: bench/unwind_rows.c $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lelf -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # FHS places: programs under PREFIX, the unit where systemd looks for it
 # (PREFIX/lib/systemd/system for /usr and /usr/local, else /etc), the config

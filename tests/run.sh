@@ -24,6 +24,15 @@ chosen() { [ -z "$ONLY" ] || [ "$(basename "$1" .sh)" = "$ONLY" ]; }
 
 note() { printf '%-6s %s\n' "$1" "$2"; }
 
+# skipped NAME: a test that could not run here; in CI, a failure
+skipped() {
+	if [ -n "${CI:-}" ]; then
+		fail=$((fail + 1)); note FAIL "$1 (skipped)"; failed+=("$1")
+	else
+		skip=$((skip + 1)); note SKIP "$1"
+	fi
+}
+
 run_unit() { # binary
 	local bin=$1 out
 	chosen "$bin" || return 0
@@ -34,8 +43,11 @@ run_unit() { # binary
 		case $word in
 		PASS) pass=$((pass + 1)); note PASS "$(basename "$bin"):$name" ;;
 		FAIL) fail=$((fail + 1)); note FAIL "$(basename "$bin"):$name"; failed+=("$bin:$name") ;;
+		SKIP) skipped "$(basename "$bin"):$name" ;;
 		esac
 	done <<<"$out"
+	# 77: the whole binary could not run here (its SKIP line said why)
+	[ $rc -eq 77 ] && rc=0
 	if [ $rc -ne 0 ] && ! grep -q '^FAIL' <<<"$out"; then
 		fail=$((fail + 1)); note FAIL "$bin (exit $rc)"; failed+=("$bin")
 	fi
@@ -91,8 +103,8 @@ run_e2e() { # script [build]
 	fi
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); note PASS "$name"
-	elif [ $rc -eq 77 ] && [ -z "${CI:-}" ]; then
-		skip=$((skip + 1)); note SKIP "$name"
+	elif [ $rc -eq 77 ]; then
+		skipped "$name"
 	else
 		fail=$((fail + 1)); note FAIL "$name (exit $rc)"; failed+=("$name")
 		sed 's/^/    /' "$log" | tail -40

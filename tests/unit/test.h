@@ -16,6 +16,7 @@
 
 static int test_failed_asserts;
 static int test_nr_passed, test_nr_failed;
+static const char *test_skipped; /* why the running test skipped, or NULL */
 
 #define ASSERT_TRUE(c, ...)                                                         \
 	({                                                                          \
@@ -50,14 +51,21 @@ static inline int test_chosen(const char *name)
 	return !only || !*only || !fnmatch(only, name, 0);
 }
 
-/* RUN_TEST(fn): runs fn(), prints "PASS name" / "FAIL name". */
+/* TEST_SKIP(why): in a test, before returning: it could not run here
+ * (tests/run.sh counts it a skip, a failure in CI). */
+#define TEST_SKIP(why) (test_skipped = (why))
+
+/* RUN_TEST(fn): runs fn(), prints "PASS name", "FAIL name" or "SKIP name why". */
 #define RUN_TEST(fn)                                                                \
 	do {                                                                        \
 		int __before = test_failed_asserts;                                 \
 		if (!test_chosen(#fn))                                              \
 			break;                                                      \
+		test_skipped = NULL;                                                \
 		fn();                                                               \
-		if (test_failed_asserts == __before) {                              \
+		if (test_skipped && test_failed_asserts == __before) {              \
+			printf("SKIP %s (%s)\n", #fn, test_skipped);                \
+		} else if (test_failed_asserts == __before) {                       \
 			printf("PASS %s\n", #fn);                                   \
 			test_nr_passed++;                                           \
 		} else {                                                            \
