@@ -23,10 +23,9 @@
 #include "caps.h"
 #include "config.h"
 #include "control.h"
-#include "cpu_profile.h"
 #include "cpu_sampler.h"
+#include "cpu_stream.h"
 #include "heap.h"
-#include "cfi.h"
 #include "cfi_cache.h"
 #include "clock.h"
 #include "heap_watch.h"
@@ -37,7 +36,6 @@
 #include "notify.h"
 #include "output.h"
 #include "shares.h"
-#include "pprof.h"
 #include "procs.h"
 #include "requests.h"
 #include "sideband.h"
@@ -46,8 +44,6 @@
 #include "unwind_tables.h"
 
 #define DRAIN_PERIOD_MS 1000
-#define DRAIN_BUDGET_MS 100       /* of sample reading a loop turn */
-#define STOP_DRAIN_BUDGET_MS 5000 /* of sample reading at the stop */
 #define AGG_BYTES_PER_IMAGE (4u << 20)
 #define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
 #define UNWIND_FILES 4096 /* files with a table in the unwinder's pool at once */
@@ -58,10 +54,6 @@
 /* Loading unwind tables may take this much of each second; more waits
  * (a working set over unwind_cache_size would reload tables forever). */
 #define CFI_LOAD_NS_PER_SEC 200000000ull
-/* A sample waits at most this long for an unwind table being loaded. */
-#define CFI_WAIT_MAX_NS 2000000000ull
-#define NOFP_MAX 4096 /* processes whose CPU samples carry a stack copy */
-#define FP_CHECKS_MAX 256 /* processes waiting for their executable's table */
 #define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
 
 struct daemon {
@@ -72,6 +64,7 @@ struct daemon {
 	struct procs *procs;
 	struct sideband *sb;
 	struct cpu_sampler *sampler;
+	struct cpu_stream *cpu; /* the continuous CPU profile */
 	struct requests *requests;
 	struct control *control;
 	struct http_server *http;
@@ -88,27 +81,9 @@ struct daemon {
 	uint64_t start_mono;
 	uint64_t window_start_mono;
 	struct timespec window_start_real;
-	uint64_t drain_t0; /* samples newer than this wait for the next drain */
 	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
 	uint64_t window_drops0; /* ring_drops(REQ_CPU) at the window's start */
-	/* samples that arrived ahead of the side-band events before them */
-	struct cpu_sample **pending;
-	size_t nr_pending, cap_pending;
-	uint64_t pending_dropped;
-	/* records still in the ring when the stop's drain ran out of time */
-	bool discard;
-	uint64_t stop_dropped;
 	bool backlog; /* the last drain left records in the ring: turn again at once */
-	uint64_t unwind_errors; /* CPU samples whose user stack record was malformed */
-	uint64_t waited_for_tables; /* CPU samples put back until an unwind table loaded */
-	uint32_t nofp[NOFP_MAX]; /* pids whose bit is set in the CPU program's nofp[] */
-	unsigned nr_nofp;
-	uint64_t nofp_full;     /* executables without frame pointers past NOFP_MAX */
-	/* processes whose executable's table was loading at their first
-	 * sample: decided as soon as it is in, not at their next sample */
-	struct { uint32_t pid; uint64_t begin_ns, pc; } fp_checks[FP_CHECKS_MAX];
-	unsigned nr_fp_checks;
-	uint64_t samples, untracked, written_files, written_bytes, write_errors;
 	struct output_health out; /* full or read-only output dir: logged on change */
 };
 
@@ -137,186 +112,6 @@ static uint64_t auto_ringbuf_bytes(unsigned hz)
 	while (sz < want && sz < (16 << 20))
 		sz <<= 1;
 	return sz;
-}
-
-/*
- * The first sample of a process taken in its executable decides whether
- * the executable has frame pointers, from the share of its code whose CFA
- * its .eh_frame puts on rbp (cfi.h). Without (gcc -O2's default), the CPU program
- * is told to send a stack copy with each of its samples, unwound by CFI;
- * the samples before that one keep the frames the walk found.
- */
-static void check_frame_pointers(struct daemon *d, struct image *img, uint64_t pc)
-{
-	const struct cfi_table *t;
-	uint64_t off;
-
-	t = procs__cfi_for(d->procs, img, pc, &off, false);
-	if (!t && errno == EAGAIN) {
-		/* its table is loading or put off: asked again when tables come
-		 * in (retry_fp_checks), or at its next sample */
-		unsigned i;
-
-		for (i = 0; i < d->nr_fp_checks && d->fp_checks[i].pid != img->pid; i++)
-			;
-		if (i == d->nr_fp_checks) {
-			if (i == FP_CHECKS_MAX)
-				return; /* decided at its next sample */
-			d->nr_fp_checks++;
-		}
-		/* a pid's entry follows its latest image (an exec replaces it) */
-		d->fp_checks[i].pid = img->pid;
-		d->fp_checks[i].begin_ns = img->begin_ns;
-		d->fp_checks[i].pc = pc;
-		return;
-	}
-	img->exe_fp = IMAGE_FP_WITH;
-	if (!t || cfi_table__bp_share(t) >= CFI_BP_SHARE_FP)
-		return;
-	if (d->nr_nofp == NOFP_MAX) {
-		if (!d->nofp_full++)
-			log_warn("cpu: more than %u processes without frame pointers: the rest "
-				 "keep the frame-pointer walk", NOFP_MAX);
-		return;
-	}
-	img->exe_fp = IMAGE_FP_WITHOUT;
-	d->nofp[d->nr_nofp++] = img->pid;
-	cpu_sampler__set_nofp(d->sampler, img->pid, true);
-	log_debug("cpu: pid %u (%s): no frame pointers in its executable: unwinding by CFI",
-		  img->pid, img->comm);
-}
-
-/* Tables came in: the processes that waited for their executable's. */
-static void retry_fp_checks(struct daemon *d)
-{
-	uint64_t now = mono_ns();
-
-	for (unsigned i = 0; i < d->nr_fp_checks;) {
-		struct image *img = procs__image_at(d->procs, d->fp_checks[i].pid, now);
-
-		/* the same image (the pc is its executable's), still undecided */
-		if (img && img->begin_ns != d->fp_checks[i].begin_ns)
-			img = NULL;
-		if (img && !img->exe_fp && !img->end_ns)
-			check_frame_pointers(d, img, d->fp_checks[i].pc);
-		if (img && !img->exe_fp && !img->end_ns) {
-			i++; /* still loading */
-			continue;
-		}
-		d->fp_checks[i] = d->fp_checks[--d->nr_fp_checks];
-	}
-}
-
-/* At a window's end: the bits of processes that exited or exec'd go. */
-static void forget_nofp(struct daemon *d)
-{
-	uint64_t now = mono_ns();
-
-	for (unsigned i = 0; i < d->nr_nofp;) {
-		struct image *img = procs__image_at(d->procs, d->nofp[i], now);
-
-		if (img && !img->end_ns && img->exe_fp == IMAGE_FP_WITHOUT) {
-			i++;
-			continue;
-		}
-		cpu_sampler__set_nofp(d->sampler, d->nofp[i], false);
-		d->nofp[i] = d->nofp[--d->nr_nofp];
-	}
-}
-
-/* A copy of s waits in the pending queue for the next drain; false when
- * the queue is full (the caller decides what that costs). */
-static bool pend_sample(struct daemon *d, const struct cpu_sample *s, size_t size)
-{
-	struct cpu_sample *copy;
-
-	if (d->nr_pending == d->cap_pending) {
-		size_t cap = d->cap_pending ? d->cap_pending * 2 : 64;
-		struct cpu_sample **np = cap > 65536 ? NULL : realloc(d->pending, cap * sizeof(*np));
-
-		if (!np)
-			return false;
-		d->pending = np;
-		d->cap_pending = cap;
-	}
-	copy = malloc(size);
-	if (!copy)
-		return false;
-	memcpy(copy, s, size);
-	d->pending[d->nr_pending++] = copy;
-	return true;
-}
-
-static void add_sample(struct daemon *d, const struct cpu_sample *s)
-{
-	struct image *img = procs__image_at(d->procs, s->pid, s->time_ns);
-	const uint64_t *kf = (const uint64_t *)s->frames, *uf = kf + s->nr_kframes;
-	int64_t values[2] = {s->weight, (int64_t)s->weight * (1000000000ll / d->cfg.frequency_hz)};
-	uint64_t unwound[CPU_MAX_FRAMES];
-	unsigned nu = s->nr_uframes;
-
-	if (!img) {
-		d->untracked++;
-		return;
-	}
-	/* The walker could not take it: the process's entry is due */
-	if (d->ufeed && !(s->flags & (CPU_F_TABLES | CPU_F_KTHREAD)))
-		unwind_feed__due(img, d->ufeed);
-	if (s->flags & CPU_F_USTACK) {
-		/* a pc in a library: unwind it through its .eh_frame */
-		struct procs_stats before, after;
-		int n;
-
-		procs__stats(d->procs, &before);
-		n = procs__unwind_user(d->procs, img, (const void *)uf, s->ustack_len, unwound,
-				       CPU_MAX_FRAMES, false);
-		procs__stats(d->procs, &after);
-		/* A table it needs is loading (in the cache's thread, ms): the
-		 * sample waits for it, its stack copy with it, unless it has
-		 * waited long enough or pprofd is stopping. */
-		if (after.cfi_not_ready != before.cfi_not_ready && d->drain_t0 != UINT64_MAX &&
-		    d->drain_t0 - s->time_ns < CFI_WAIT_MAX_NS &&
-		    pend_sample(d, s, cpu_sample__size(s))) {
-			d->waited_for_tables++;
-			return;
-		}
-		if (n < 0)
-			d->unwind_errors++;
-		uf = unwound;
-		nu = n > 0 ? n : 0;
-	} else if (!img->exe_fp && nu && !(s->flags & CPU_F_KTHREAD)) {
-		check_frame_pointers(d, img, uf[0]);
-	}
-	if (d->requests)
-		requests__on_sample(d->requests, img, s, uf, nu);
-	if (s->flags & CPU_F_REQUEST)
-		return; /* a request's own faster sampling: not the continuous profile */
-	/* The main thread's name is the process's, where we know no better. */
-	if (!img->comm[0] && s->tid == s->pid)
-		memcpy(img->comm, s->comm, sizeof(img->comm) - 1);
-	/* Resolve mappings now, while the process most likely still lives. */
-	for (unsigned i = 0; i < nu; i++)
-		procs__find_mapping(d->procs, img, uf[i]);
-	stackagg__add(&img->cpu, s->tid, s->comm, kf, s->nr_kframes, uf, nu, values, 2);
-	d->samples++;
-}
-
-static void on_sample(const struct cpu_sample *s, size_t size, void *ctx)
-{
-	struct daemon *d = ctx;
-
-	if (d->discard) {
-		d->stop_dropped++;
-		return;
-	}
-	if (s->time_ns > d->drain_t0) {
-		/* Taken after we read the side-band: an exec or mmap before it
-		 * may not be applied yet. Keep it for the next round. */
-		if (!pend_sample(d, s, size))
-			d->pending_dropped++;
-		return;
-	}
-	add_sample(d, s);
 }
 
 static void on_sideband(const struct sb_event *ev, void *ctx)
@@ -380,22 +175,15 @@ static void wait_detach(void *ctx, int kind, uint32_t pid)
 }
 
 /*
- * Side-band first, then samples up to the time the side-band was read.
- * Samples are read for at most DRAIN_BUDGET_MS a turn, so that a costly
- * stretch of them (unwind tables to load) never keeps the loop from
- * signals, requests and deadlines: what is left is read at the next turn,
- * which then comes at once (d->backlog); if pprofd stays behind, the ring
- * fills and the kernel counts what it refuses.
+ * Side-band first, then samples up to the time the side-band was read
+ * (cpu_stream.h); a backlog makes the next turn come at once.
  */
 static void drain(struct daemon *d, bool all)
 {
-	size_t n = d->nr_pending;
-	struct cpu_sample **pend = d->pending;
-
-	d->drain_t0 = all ? UINT64_MAX : mono_ns();
+	cpu_stream__begin_drain(d->cpu, all);
 	/* tables loaded since: the processes and samples that waited use them */
 	if (cfi_cache__collect(d->cficache)) {
-		retry_fp_checks(d);
+		cpu_stream__tables_loaded(d->cpu);
 		if (d->ufeed)
 			unwind_feed__tables_loaded(d->ufeed);
 	}
@@ -413,25 +201,7 @@ static void drain(struct daemon *d, bool all)
 			d->sb_lost_logged_ns = now;
 		}
 	}
-	d->pending = NULL;
-	d->nr_pending = d->cap_pending = 0;
-	for (size_t i = 0; i < n; i++) {
-		on_sample(pend[i], cpu_sample__size(pend[i]), d);
-		free(pend[i]);
-	}
-	free(pend);
-	d->backlog = cpu_sampler__drain(d->sampler, mono_ns() +
-						   (all ? STOP_DRAIN_BUDGET_MS : DRAIN_BUDGET_MS) *
-							   1000000ull) == 1;
-	if (d->backlog && all) {
-		/* stopping: what is left is counted, not read */
-		d->discard = true;
-		cpu_sampler__drain(d->sampler, 0);
-		d->discard = false;
-		d->backlog = false;
-		log_warn("stopping: %" PRIu64 " samples left unread in the ring after %u ms (counted "
-			 "as drops_at_stop)", d->stop_dropped, STOP_DRAIN_BUDGET_MS);
-	}
+	d->backlog = cpu_stream__drain(d->cpu, all);
 	heap_watch__drain(d->heapw);
 	wait_watch__drain(d->waitw);
 }
@@ -443,12 +213,10 @@ static void drain(struct daemon *d, bool all)
 static uint64_t ring_drops(void *ctx, enum req_kind kind)
 {
 	struct daemon *d = ctx;
-	uint64_t c[CPU_CNT_NR] = {0};
 
 	switch (kind) {
 	case REQ_CPU:
-		cpu_sampler__counters(d->sampler, c);
-		return c[CPU_CNT_DROP_RINGBUF] + d->pending_dropped + d->stop_dropped;
+		return cpu_stream__drops(d->cpu);
 	case REQ_MUTEX:
 		return wait_watch__ring_drops(d->waitw, WAIT_MUTEX);
 	case REQ_BLOCK:
@@ -456,60 +224,6 @@ static uint64_t ring_drops(void *ctx, enum req_kind kind)
 	default:
 		return 0;
 	}
-}
-
-struct write_ctx {
-	struct daemon *d;
-	time_t start;
-	int64_t duration;
-	uint64_t drops; /* CPU samples lost in the window */
-};
-
-static void write_image(struct image *img, void *arg)
-{
-	struct write_ctx *w = arg;
-	struct daemon *d = w->d;
-	struct pprof *p;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	char path[4096], comment[128];
-	int err;
-
-	p = cpu_profile__new(d->cfg.frequency_hz,
-			     d->window_start_real.tv_sec * 1000000000ll + d->window_start_real.tv_nsec,
-			     w->duration);
-	if (!p) {
-		err = -ENOMEM;
-		goto out;
-	}
-	snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u (%s), %u Hz",
-		 PPROFD_VERSION, img->pid, img->comm, d->cfg.frequency_hz);
-	pprof__add_comment(p, comment);
-	if (img->cpu.dropped) {
-		snprintf(comment, sizeof(comment), "%" PRIu64 " samples dropped: stack table full",
-			 img->cpu.dropped);
-		pprof__add_comment(p, comment);
-	}
-	pprof__comment_lost(p, w->drops, "in this window");
-	err = cpu_profile__add_image(p, d->procs, d->ksyms, img, &img->cpu);
-	if (!err)
-		err = pprof__encode_gz(p, &buf, &len);
-	if (!err)
-		err = output__write(d->cfg.output_dir, img->comm, img->pid, "cpu", w->start, buf, len,
-				    path, sizeof(path));
-out:
-	/* logged once per condition change, not once per file */
-	output_health__result(&d->out, d->cfg.output_dir, err);
-	if (err) {
-		d->write_errors++;
-	} else {
-		d->written_files++;
-		d->written_bytes += len;
-		log_debug("wrote %s (%zu bytes)", path, len);
-	}
-	free(buf);
-	pprof__free(p);
-	stackagg__reset(&img->cpu);
 }
 
 /* Retention by age and total size: at start and after each window's writes. */
@@ -532,19 +246,19 @@ static void retention(struct daemon *d)
 static void health_line(struct daemon *d, char *buf, size_t len)
 {
 	uint64_t c[CPU_CNT_NR] = {0}, drops;
+	struct cpu_stream_stats cs;
 	struct procs_stats ps;
 
 	cpu_sampler__counters(d->sampler, c);
+	cpu_stream__stats(d->cpu, &cs);
 	procs__stats(d->procs, &ps);
-	drops = c[CPU_CNT_DROP_RINGBUF] + d->untracked + d->pending_dropped + d->stop_dropped +
-		cpu_sampler__malformed(d->sampler);
+	drops = cpu_stream__drops(d->cpu) + cs.untracked + cpu_sampler__malformed(d->sampler);
 	snprintf(buf, len,
 		 "samples=%" PRIu64 " drops=%" PRIu64 " (ringbuf=%" PRIu64 " untracked=%" PRIu64
 		 ") sideband_lost=%" PRIu64 " processes=%" PRIu64 " files=%" PRIu64
 		 " bytes=%" PRIu64 " write_errors=%" PRIu64 " output=%s",
-		 c[CPU_CNT_SAMPLES], drops, c[CPU_CNT_DROP_RINGBUF], d->untracked,
-		 sideband__lost(d->sb), ps.images, d->written_files, d->written_bytes,
-		 d->write_errors, d->out.err ? strerror(-d->out.err) : "ok");
+		 c[CPU_CNT_SAMPLES], drops, c[CPU_CNT_DROP_RINGBUF], cs.untracked,
+		 sideband__lost(d->sb), ps.images, cs.files, cs.bytes, cs.write_errors, d->out.err ? strerror(-d->out.err) : "ok");
 }
 
 static void log_health(struct daemon *d)
@@ -567,17 +281,16 @@ static void notify_status(struct daemon *d)
 /* last: pprofd is stopping: every sample is taken in, none left pending. */
 static void end_window(struct daemon *d, bool last)
 {
-	struct write_ctx w = {.d = d, .start = d->window_start_real.tv_sec};
-	uint64_t now = mono_ns();
+	uint64_t now = mono_ns(), drops;
+	int64_t duration;
 
 	drain(d, last);
-	w.duration = now - d->window_start_mono;
-	w.drops = ring_drops(d, REQ_CPU) - d->window_drops0;
-	procs__for_each(d->procs, write_image, &w);
-	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, w.duration);
-	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, w.duration);
+	duration = now - d->window_start_mono;
+	drops = cpu_stream__drops(d->cpu) - d->window_drops0;
+	cpu_stream__write_window(d->cpu, d->window_start_real, duration, drops);
+	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, duration);
+	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, duration);
 	output_health__window_end(&d->out, d->cfg.output_dir);
-	forget_nofp(d);
 	procs__gc(d->procs);
 	/* writing may have loaded DWARF: its memory counts against the budget */
 	symtab_cache__recount(d->symcache);
@@ -585,19 +298,21 @@ static void end_window(struct daemon *d, bool last)
 	notify_status(d);
 	d->window_start_mono = now;
 	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
-	d->window_drops0 += w.drops;
+	d->window_drops0 += drops;
 }
 
 static int status_counters(void *ctx, struct status_counter *out, int max)
 {
 	struct daemon *d = ctx;
 	uint64_t c[CPU_CNT_NR] = {0}, served, refused;
+	struct cpu_stream_stats cst;
 	struct procs_stats ps;
 	struct symtab_cache_stats ss;
 	unsigned active;
 	int n = 0;
 
 	cpu_sampler__counters(d->sampler, c);
+	cpu_stream__stats(d->cpu, &cst);
 	procs__stats(d->procs, &ps);
 	symtab_cache__stats(d->symcache, &ss);
 	requests__counts(d->requests, &served, &refused, &active);
@@ -615,13 +330,13 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("samples_idle", c[CPU_CNT_IDLE]);
 	PUT("samples_self_skipped", c[CPU_CNT_SELF]);
 	PUT("drops_ringbuf_full", c[CPU_CNT_DROP_RINGBUF]);
-	PUT("drops_untracked_process", d->untracked);
-	PUT("drops_pending_overflow", d->pending_dropped);
-	PUT("drops_at_stop", d->stop_dropped);
+	PUT("drops_untracked_process", cst.untracked);
+	PUT("drops_pending_overflow", cst.pending_dropped);
+	PUT("drops_at_stop", cst.stop_dropped);
 	PUT("drops_malformed", cpu_sampler__malformed(d->sampler));
-	PUT("cpu_unwind_errors", d->unwind_errors);
-	PUT("cpu_processes_without_fp", d->nr_nofp);
-	PUT("cpu_processes_without_fp_over_limit", d->nofp_full);
+	PUT("cpu_unwind_errors", cst.unwind_errors);
+	PUT("cpu_processes_without_fp", cst.nofp);
+	PUT("cpu_processes_without_fp_over_limit", cst.nofp_full);
 	PUT("kernel_stack_errors", c[CPU_CNT_KSTACK_ERR]);
 	PUT("user_stack_errors", c[CPU_CNT_USTACK_ERR]);
 	PUT("sideband_records_lost", sideband__lost(d->sb));
@@ -651,7 +366,7 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("cfi_loads_queued", cs.queued);
 		PUT("cfi_load_waits", cs.waits);
 		PUT("cfi_frames_not_ready", ps.cfi_not_ready);
-		PUT("cpu_samples_waited_for_tables", d->waited_for_tables);
+		PUT("cpu_samples_waited_for_tables", cst.waited_for_tables);
 	}
 	if (d->utables) {
 		struct unwind_tables_stats ts;
@@ -691,9 +406,9 @@ static int status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("dwarf_lookups", ds.lookups);
 		PUT("dwarf_lookup_errors", ds.lookup_errors);
 	}
-	PUT("profiles_written", d->written_files);
-	PUT("profile_bytes_written", d->written_bytes);
-	PUT("profile_write_errors", d->write_errors);
+	PUT("profiles_written", cst.files);
+	PUT("profile_bytes_written", cst.bytes);
+	PUT("profile_write_errors", cst.write_errors);
 	PUT("profiles_refused", d->out.refused);
 	PUT("requests_active", active);
 	PUT("requests_served", served);
@@ -1000,6 +715,17 @@ int main(int argc, char **argv)
 		log_err("cannot open perf side-band events: %s (are you root?)", strerror(errno));
 		goto out;
 	}
+	d.cpu = cpu_stream__new(&(struct cpu_stream_opts){
+		.cfg = &d.cfg,
+		.procs = d.procs,
+		.ksyms = &d.ksyms,
+		.sampler = &d.sampler,
+		.requests = &d.requests,
+		.ufeed = &d.ufeed,
+		.health = &d.out,
+	});
+	if (!d.cpu)
+		goto out;
 	d.sampler = cpu_sampler__new(&(struct cpu_sampler_opts){
 		.frequency_hz = d.cfg.frequency_hz,
 		.ringbuf_bytes = d.cfg.ringbuf_bytes ? d.cfg.ringbuf_bytes
@@ -1010,8 +736,8 @@ int main(int argc, char **argv)
 		.unwind_files = UNWIND_FILES,
 		.unwind_procs = d.cfg.max_processes,
 		.time_samples = d.cfg.bpf_sample_timing,
-		.fn = on_sample,
-		.ctx = &d,
+		.fn = cpu_stream__on_sample,
+		.ctx = d.cpu,
 	});
 	if (!d.sampler)
 		goto out;
@@ -1182,6 +908,7 @@ out:
 		http__run(d.http);
 	http__free(d.http);
 	cpu_sampler__free(d.sampler);
+	cpu_stream__free(d.cpu);
 	sideband__free(d.sb);
 	procs__on_exit(d.procs, NULL, NULL);
 	unwind_feed__free(d.ufeed);
