@@ -12,7 +12,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "heap_sampler.h"
+#include "heap.h"
+#include "heap_sites.h"
 #include "log.h"
 
 static void check(const struct heap_probe_sites *ps, bool alt)

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap_sampler.h"
+#include "heap_sites.h"
 #include "log.h"
 #include "proc_text.h"
 
