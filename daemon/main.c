@@ -25,7 +25,7 @@
 #include "control.h"
 #include "cpu_sampler.h"
 #include "cpu_stream.h"
-#include "heap.h"
+#include "daemon.h"
 #include "cfi_cache.h"
 #include "clock.h"
 #include "heap_watch.h"
@@ -35,7 +35,6 @@
 #include "loop.h"
 #include "notify.h"
 #include "output.h"
-#include "shares.h"
 #include "procs.h"
 #include "requests.h"
 #include "sideband.h"
@@ -56,36 +55,6 @@
 #define CFI_LOAD_NS_PER_SEC 200000000ull
 #define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
 
-struct daemon {
-	struct config cfg;
-	struct symtab_cache *symcache;
-	struct cfi_cache *cficache; /* unwind tables, for stacks caught inside libc */
-	struct kallsyms *ksyms;
-	struct procs *procs;
-	struct sideband *sb;
-	struct cpu_sampler *sampler;
-	struct cpu_stream *cpu; /* the continuous CPU profile */
-	struct requests *requests;
-	struct control *control;
-	struct http_server *http;
-	struct watch http_w;
-	struct heap_watch *heapw; /* allocator probes: requests and heap_target */
-	struct wait_watch *waitw; /* lock and off-CPU probes: requests and lock_target */
-	int epfd;
-	struct watch sig_w, samples_w, sideband_w, cfi_w, sym_w;
-	struct unwind_tables *utables; /* the table unwinder's maps (unwind_tables = true) */
-	struct unwind_feed *ufeed;
-	bool stop;
-	int argc;
-	char **argv;
-	uint64_t start_mono;
-	uint64_t window_start_mono;
-	struct timespec window_start_real;
-	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
-	uint64_t window_drops0; /* ring_drops(REQ_CPU) at the window's start */
-	bool backlog; /* the last drain left records in the ring: turn again at once */
-	struct output_health out; /* full or read-only output dir: logged on change */
-};
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -242,42 +211,6 @@ static void retention(struct daemon *d)
 		output_health__result(&d->out, d->cfg.output_dir, -EPERM);
 }
 
-/* The one-line summary: the periodic health log line and systemd's STATUS=. */
-static void health_line(struct daemon *d, char *buf, size_t len)
-{
-	uint64_t c[CPU_CNT_NR] = {0}, drops;
-	struct cpu_stream_stats cs;
-	struct procs_stats ps;
-
-	cpu_sampler__counters(d->sampler, c);
-	cpu_stream__stats(d->cpu, &cs);
-	procs__stats(d->procs, &ps);
-	drops = cpu_stream__drops(d->cpu) + cs.untracked + cpu_sampler__malformed(d->sampler);
-	snprintf(buf, len,
-		 "samples=%" PRIu64 " drops=%" PRIu64 " (ringbuf=%" PRIu64 " untracked=%" PRIu64
-		 ") sideband_lost=%" PRIu64 " processes=%" PRIu64 " files=%" PRIu64
-		 " bytes=%" PRIu64 " write_errors=%" PRIu64 " output=%s",
-		 c[CPU_CNT_SAMPLES], drops, c[CPU_CNT_DROP_RINGBUF], cs.untracked,
-		 sideband__lost(d->sb), ps.images, cs.files, cs.bytes, cs.write_errors, d->out.err ? strerror(-d->out.err) : "ok");
-}
-
-static void log_health(struct daemon *d)
-{
-	char line[512];
-
-	health_line(d, line, sizeof(line));
-	log_info("health: %s", line);
-}
-
-static void notify_status(struct daemon *d)
-{
-	char msg[600];
-
-	memcpy(msg, "STATUS=", 7);
-	health_line(d, msg + 7, sizeof(msg) - 7);
-	notify(msg);
-}
-
 /* last: pprofd is stopping: every sample is taken in, none left pending. */
 static void end_window(struct daemon *d, bool last)
 {
@@ -295,143 +228,12 @@ static void end_window(struct daemon *d, bool last)
 	/* writing may have loaded DWARF: its memory counts against the budget */
 	symtab_cache__recount(d->symcache);
 	retention(d);
-	notify_status(d);
+	daemon__notify_status(d);
 	d->window_start_mono = now;
 	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
 	d->window_drops0 += drops;
 }
 
-static int status_counters(void *ctx, struct status_counter *out, int max)
-{
-	struct daemon *d = ctx;
-	uint64_t c[CPU_CNT_NR] = {0}, served, refused;
-	struct cpu_stream_stats cst;
-	struct procs_stats ps;
-	struct symtab_cache_stats ss;
-	unsigned active;
-	int n = 0;
-
-	cpu_sampler__counters(d->sampler, c);
-	cpu_stream__stats(d->cpu, &cst);
-	procs__stats(d->procs, &ps);
-	symtab_cache__stats(d->symcache, &ss);
-	requests__counts(d->requests, &served, &refused, &active);
-#define PUT(nm, v)                                                                   \
-	do {                                                                         \
-		if (n < max) {                                                       \
-			snprintf(out[n].name, sizeof(out[n].name), "%.47s", nm);     \
-			out[n++].value = (v);                                        \
-		}                                                                    \
-	} while (0)
-	PUT("uptime_seconds", (mono_ns() - d->start_mono) / 1000000000);
-	PUT("frequency_hz", d->cfg.frequency_hz);
-	PUT("interval_seconds", d->cfg.interval_sec);
-	PUT("samples", c[CPU_CNT_SAMPLES]);
-	PUT("samples_idle", c[CPU_CNT_IDLE]);
-	PUT("samples_self_skipped", c[CPU_CNT_SELF]);
-	PUT("drops_ringbuf_full", c[CPU_CNT_DROP_RINGBUF]);
-	PUT("drops_untracked_process", cst.untracked);
-	PUT("drops_pending_overflow", cst.pending_dropped);
-	PUT("drops_at_stop", cst.stop_dropped);
-	PUT("drops_malformed", cpu_sampler__malformed(d->sampler));
-	PUT("cpu_unwind_errors", cst.unwind_errors);
-	PUT("cpu_processes_without_fp", cst.nofp);
-	PUT("cpu_processes_without_fp_over_limit", cst.nofp_full);
-	PUT("kernel_stack_errors", c[CPU_CNT_KSTACK_ERR]);
-	PUT("user_stack_errors", c[CPU_CNT_USTACK_ERR]);
-	PUT("sideband_records_lost", sideband__lost(d->sb));
-	PUT("processes_tracked", ps.images);
-	PUT("processes_max", d->cfg.max_processes);
-	PUT("processes_over_limit", ps.over_limit);
-	PUT("addresses_in_no_mapping", ps.maps_unknown);
-	PUT("symbol_files_cached", ss.files);
-	PUT("symbol_files_max", d->cfg.max_symbol_files);
-	PUT("symbol_cache_bytes", ss.bytes);
-	PUT("symbol_load_failures", ps.symtab_fail);
-	PUT("symbol_loads_queued", ss.queued);
-	PUT("symbol_loads_deferred", ps.symtab_deferred);
-	PUT("symbols_not_ready", ps.symtab_not_ready);
-	PUT("lines_not_ready", ps.lines_not_ready);
-	{
-		struct cfi_cache_stats cs;
-
-		cfi_cache__stats(d->cficache, &cs);
-		PUT("cfi_files_cached", cs.files);
-		PUT("cfi_cache_bytes", cs.bytes);
-		PUT("cfi_cache_max_bytes", d->cfg.unwind_cache_bytes);
-		PUT("cfi_loads", cs.misses);
-		PUT("cfi_evictions", cs.evictions);
-		PUT("cfi_deferred", cs.deferred);
-		PUT("cfi_load_failures", cs.failures);
-		PUT("cfi_loads_queued", cs.queued);
-		PUT("cfi_load_waits", cs.waits);
-		PUT("cfi_frames_not_ready", ps.cfi_not_ready);
-		PUT("cpu_samples_waited_for_tables", cst.waited_for_tables);
-	}
-	if (d->utables) {
-		struct unwind_tables_stats ts;
-		struct unwind_feed_stats fs;
-
-		unwind_tables__stats(d->utables, &ts);
-		unwind_feed__stats(d->ufeed, &fs);
-		PUT("unwind_walks_whole", c[CPU_CNT_WALK_WHOLE]);
-		PUT("unwind_walks_cut", c[CPU_CNT_WALK_CUT]);
-		PUT("unwind_walks_at_depth_limit", c[CPU_CNT_WALK_DEPTH]);
-		PUT("unwind_walks_no_entry", c[CPU_CNT_WALK_NO_PROC]);
-		PUT("unwind_walks_no_mapping", c[CPU_CNT_WALK_NO_MAP]);
-		PUT("unwind_walks_no_table", c[CPU_CNT_WALK_NO_TABLE]);
-		PUT("unwind_event_stacks_walked", ps.ustacks_walked);
-		PUT("unwind_event_stacks_missed", ps.ustacks_missed);
-		PUT("unwind_table_files", ts.files);
-		PUT("unwind_table_bytes", ts.bytes);
-		PUT("unwind_table_max_bytes", d->cfg.unwind_table_bytes);
-		PUT("unwind_table_evictions", ts.evictions);
-		PUT("unwind_tables_too_big", ts.too_big);
-		PUT("unwind_table_failures", fs.tables_failed);
-		PUT("unwind_table_write_errors", ts.write_errors);
-		PUT("unwind_process_entries", ts.procs);
-		PUT("unwind_process_entries_refused", ts.procs_refused);
-		PUT("unwind_process_entry_errors", fs.entry_errors);
-		PUT("unwind_mappings_dropped", ts.proc_maps_dropped);
-		PUT("unwind_mappings_waiting", fs.maps_waiting);
-	}
-	PUT("symbol_tables_over_limit", symtab__over_limit());
-	{
-		struct symtab_dwarf_stats ds;
-
-		symtab__dwarf_stats(&ds);
-		PUT("dwarf_files_loaded", ds.loaded);
-		PUT("dwarf_load_failures", ds.failed);
-		PUT("dwarf_over_limit", ds.over_limit);
-		PUT("dwarf_lookups", ds.lookups);
-		PUT("dwarf_lookup_errors", ds.lookup_errors);
-	}
-	PUT("profiles_written", cst.files);
-	PUT("profile_bytes_written", cst.bytes);
-	PUT("profile_write_errors", cst.write_errors);
-	PUT("profiles_refused", d->out.refused);
-	PUT("requests_active", active);
-	PUT("requests_served", served);
-	PUT("requests_refused", refused);
-	{
-		char names[HEAP_CNT_NR + 1][48];
-		uint64_t vals[HEAP_CNT_NR + 1];
-		int k = heap_watch__counters(d->heapw, names, vals, HEAP_CNT_NR + 1);
-
-		for (int i = 0; i < k; i++)
-			PUT(names[i], vals[i]);
-	}
-	{
-		char names[20][48];
-		uint64_t vals[20];
-		int k = wait_watch__counters(d->waitw, names, vals, 20);
-
-		for (int i = 0; i < k; i++)
-			PUT(names[i], vals[i]);
-	}
-#undef PUT
-	return n;
-}
 
 static void usage(FILE *f)
 {
@@ -757,7 +559,7 @@ int main(int argc, char **argv)
 		.max_concurrent = d.cfg.max_concurrent_requests,
 		.max_per_user = d.cfg.max_requests_per_user,
 		.reserved = d.cfg.reserved_requests,
-		.status = status_counters,
+		.status = daemon__status_counters,
 		.ring_drops = ring_drops,
 		.status_ctx = &d,
 		.heap_attach = heap_attach,
@@ -880,7 +682,7 @@ int main(int argc, char **argv)
 			end_window(&d, false);
 		if (d.cfg.health_interval_sec &&
 		    now - last_health >= d.cfg.health_interval_sec * 1000000000ull) {
-			log_health(&d);
+			daemon__log_health(&d);
 			last_health = now;
 		}
 		/* The loop turns at least once a second: a ping per half period
@@ -893,7 +695,7 @@ int main(int argc, char **argv)
 	notify("STOPPING=1");
 	log_info("stopping: writing the last window");
 	end_window(&d, true);
-	log_health(&d);
+	daemon__log_health(&d);
 	/* Requests in progress get what they have, with a comment saying so;
 	 * the replies get a moment to go out. */
 	requests__stop(d.requests);

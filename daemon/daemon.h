@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's parts, as main.c puts them together and runs them; and what
+ * it says of itself (status.c): the health line, systemd's status, the
+ * counters of `pprofctl status`.
+ */
+#ifndef PPROFD_DAEMON_H
+#define PPROFD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "loop.h"
+#include "output.h"
+
+struct control;
+struct status_counter;
+
+struct daemon {
+	struct config cfg;
+	struct symtab_cache *symcache;
+	struct cfi_cache *cficache; /* unwind tables, for stacks caught inside libc */
+	struct kallsyms *ksyms;
+	struct procs *procs;
+	struct sideband *sb;
+	struct cpu_sampler *sampler;
+	struct cpu_stream *cpu; /* the continuous CPU profile */
+	struct requests *requests;
+	struct control *control;
+	struct http_server *http;
+	struct watch http_w;
+	struct heap_watch *heapw; /* allocator probes: requests and heap_target */
+	struct wait_watch *waitw; /* lock and off-CPU probes: requests and lock_target */
+	int epfd;
+	struct watch sig_w, samples_w, sideband_w, cfi_w, sym_w;
+	struct unwind_tables *utables; /* the table unwinder's maps (unwind_tables = true) */
+	struct unwind_feed *ufeed;
+	bool stop;
+	int argc;
+	char **argv;
+	uint64_t start_mono;
+	uint64_t window_start_mono;
+	struct timespec window_start_real;
+	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
+	uint64_t window_drops0; /* ring_drops(REQ_CPU) at the window's start */
+	bool backlog; /* the last drain left records in the ring: turn again at once */
+	struct output_health out; /* full or read-only output dir: logged on change */
+};
+
+/* The one-line summary into the log (the periodic health line) and to
+ * systemd (STATUS=). */
+void daemon__log_health(struct daemon *d);
+void daemon__notify_status(struct daemon *d);
+
+/* `pprofctl status`'s counters into out (max of them); their number.
+ * ctx: the daemon (a requests status callback). */
+int daemon__status_counters(void *ctx, struct status_counter *out, int max);
+
+#endif

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the daemon says of itself (daemon.h): one line for the log and for
+ * systemd, and the counters of every part for `pprofctl status`.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cfi_cache.h"
+#include "clock.h"
+#include "cpu_sampler.h"
+#include "cpu_stream.h"
+#include "daemon.h"
+#include "heap.h"
+#include "heap_watch.h"
+#include "log.h"
+#include "notify.h"
+#include "procs.h"
+#include "requests.h"
+#include "sideband.h"
+#include "symtab.h"
+#include "unwind_feed.h"
+#include "unwind_tables.h"
+#include "wait_watch.h"
+
+/* The one-line summary: the periodic health log line and systemd's STATUS=. */
+static void health_line(struct daemon *d, char *buf, size_t len)
+{
+	uint64_t c[CPU_CNT_NR] = {0}, drops;
+	struct cpu_stream_stats cs;
+	struct procs_stats ps;
+
+	cpu_sampler__counters(d->sampler, c);
+	cpu_stream__stats(d->cpu, &cs);
+	procs__stats(d->procs, &ps);
+	drops = cpu_stream__drops(d->cpu) + cs.untracked + cpu_sampler__malformed(d->sampler);
+	snprintf(buf, len,
+		 "samples=%" PRIu64 " drops=%" PRIu64 " (ringbuf=%" PRIu64 " untracked=%" PRIu64
+		 ") sideband_lost=%" PRIu64 " processes=%" PRIu64 " files=%" PRIu64
+		 " bytes=%" PRIu64 " write_errors=%" PRIu64 " output=%s",
+		 c[CPU_CNT_SAMPLES], drops, c[CPU_CNT_DROP_RINGBUF], cs.untracked,
+		 sideband__lost(d->sb), ps.images, cs.files, cs.bytes, cs.write_errors,
+		 d->out.err ? strerror(-d->out.err) : "ok");
+}
+
+void daemon__log_health(struct daemon *d)
+{
+	char line[512];
+
+	health_line(d, line, sizeof(line));
+	log_info("health: %s", line);
+}
+
+void daemon__notify_status(struct daemon *d)
+{
+	char msg[600];
+
+	memcpy(msg, "STATUS=", 7);
+	health_line(d, msg + 7, sizeof(msg) - 7);
+	notify(msg);
+}
+
+int daemon__status_counters(void *ctx, struct status_counter *out, int max)
+{
+	struct daemon *d = ctx;
+	uint64_t c[CPU_CNT_NR] = {0}, served, refused;
+	struct cpu_stream_stats cst;
+	struct procs_stats ps;
+	struct symtab_cache_stats ss;
+	unsigned active;
+	int n = 0;
+
+	cpu_sampler__counters(d->sampler, c);
+	cpu_stream__stats(d->cpu, &cst);
+	procs__stats(d->procs, &ps);
+	symtab_cache__stats(d->symcache, &ss);
+	requests__counts(d->requests, &served, &refused, &active);
+#define PUT(nm, v)                                                                   \
+	do {                                                                         \
+		if (n < max) {                                                       \
+			snprintf(out[n].name, sizeof(out[n].name), "%.47s", nm);     \
+			out[n++].value = (v);                                        \
+		}                                                                    \
+	} while (0)
+	PUT("uptime_seconds", (mono_ns() - d->start_mono) / 1000000000);
+	PUT("frequency_hz", d->cfg.frequency_hz);
+	PUT("interval_seconds", d->cfg.interval_sec);
+	PUT("samples", c[CPU_CNT_SAMPLES]);
+	PUT("samples_idle", c[CPU_CNT_IDLE]);
+	PUT("samples_self_skipped", c[CPU_CNT_SELF]);
+	PUT("drops_ringbuf_full", c[CPU_CNT_DROP_RINGBUF]);
+	PUT("drops_untracked_process", cst.untracked);
+	PUT("drops_pending_overflow", cst.pending_dropped);
+	PUT("drops_at_stop", cst.stop_dropped);
+	PUT("drops_malformed", cpu_sampler__malformed(d->sampler));
+	PUT("cpu_unwind_errors", cst.unwind_errors);
+	PUT("cpu_processes_without_fp", cst.nofp);
+	PUT("cpu_processes_without_fp_over_limit", cst.nofp_full);
+	PUT("kernel_stack_errors", c[CPU_CNT_KSTACK_ERR]);
+	PUT("user_stack_errors", c[CPU_CNT_USTACK_ERR]);
+	PUT("sideband_records_lost", sideband__lost(d->sb));
+	PUT("processes_tracked", ps.images);
+	PUT("processes_max", d->cfg.max_processes);
+	PUT("processes_over_limit", ps.over_limit);
+	PUT("addresses_in_no_mapping", ps.maps_unknown);
+	PUT("symbol_files_cached", ss.files);
+	PUT("symbol_files_max", d->cfg.max_symbol_files);
+	PUT("symbol_cache_bytes", ss.bytes);
+	PUT("symbol_load_failures", ps.symtab_fail);
+	PUT("symbol_loads_queued", ss.queued);
+	PUT("symbol_loads_deferred", ps.symtab_deferred);
+	PUT("symbols_not_ready", ps.symtab_not_ready);
+	PUT("lines_not_ready", ps.lines_not_ready);
+	{
+		struct cfi_cache_stats cs;
+
+		cfi_cache__stats(d->cficache, &cs);
+		PUT("cfi_files_cached", cs.files);
+		PUT("cfi_cache_bytes", cs.bytes);
+		PUT("cfi_cache_max_bytes", d->cfg.unwind_cache_bytes);
+		PUT("cfi_loads", cs.misses);
+		PUT("cfi_evictions", cs.evictions);
+		PUT("cfi_deferred", cs.deferred);
+		PUT("cfi_load_failures", cs.failures);
+		PUT("cfi_loads_queued", cs.queued);
+		PUT("cfi_load_waits", cs.waits);
+		PUT("cfi_frames_not_ready", ps.cfi_not_ready);
+		PUT("cpu_samples_waited_for_tables", cst.waited_for_tables);
+	}
+	if (d->utables) {
+		struct unwind_tables_stats ts;
+		struct unwind_feed_stats fs;
+
+		unwind_tables__stats(d->utables, &ts);
+		unwind_feed__stats(d->ufeed, &fs);
+		PUT("unwind_walks_whole", c[CPU_CNT_WALK_WHOLE]);
+		PUT("unwind_walks_cut", c[CPU_CNT_WALK_CUT]);
+		PUT("unwind_walks_at_depth_limit", c[CPU_CNT_WALK_DEPTH]);
+		PUT("unwind_walks_no_entry", c[CPU_CNT_WALK_NO_PROC]);
+		PUT("unwind_walks_no_mapping", c[CPU_CNT_WALK_NO_MAP]);
+		PUT("unwind_walks_no_table", c[CPU_CNT_WALK_NO_TABLE]);
+		PUT("unwind_event_stacks_walked", ps.ustacks_walked);
+		PUT("unwind_event_stacks_missed", ps.ustacks_missed);
+		PUT("unwind_table_files", ts.files);
+		PUT("unwind_table_bytes", ts.bytes);
+		PUT("unwind_table_max_bytes", d->cfg.unwind_table_bytes);
+		PUT("unwind_table_evictions", ts.evictions);
+		PUT("unwind_tables_too_big", ts.too_big);
+		PUT("unwind_table_failures", fs.tables_failed);
+		PUT("unwind_table_write_errors", ts.write_errors);
+		PUT("unwind_process_entries", ts.procs);
+		PUT("unwind_process_entries_refused", ts.procs_refused);
+		PUT("unwind_process_entry_errors", fs.entry_errors);
+		PUT("unwind_mappings_dropped", ts.proc_maps_dropped);
+		PUT("unwind_mappings_waiting", fs.maps_waiting);
+	}
+	PUT("symbol_tables_over_limit", symtab__over_limit());
+	{
+		struct symtab_dwarf_stats ds;
+
+		symtab__dwarf_stats(&ds);
+		PUT("dwarf_files_loaded", ds.loaded);
+		PUT("dwarf_load_failures", ds.failed);
+		PUT("dwarf_over_limit", ds.over_limit);
+		PUT("dwarf_lookups", ds.lookups);
+		PUT("dwarf_lookup_errors", ds.lookup_errors);
+	}
+	PUT("profiles_written", cst.files);
+	PUT("profile_bytes_written", cst.bytes);
+	PUT("profile_write_errors", cst.write_errors);
+	PUT("profiles_refused", d->out.refused);
+	PUT("requests_active", active);
+	PUT("requests_served", served);
+	PUT("requests_refused", refused);
+	{
+		char names[HEAP_CNT_NR + 1][48];
+		uint64_t vals[HEAP_CNT_NR + 1];
+		int k = heap_watch__counters(d->heapw, names, vals, HEAP_CNT_NR + 1);
+
+		for (int i = 0; i < k; i++)
+			PUT(names[i], vals[i]);
+	}
+	{
+		char names[20][48];
+		uint64_t vals[20];
+		int k = wait_watch__counters(d->waitw, names, vals, 20);
+
+		for (int i = 0; i < k; i++)
+			PUT(names[i], vals[i]);
+	}
+#undef PUT
+	return n;
+}
