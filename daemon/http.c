@@ -32,11 +32,8 @@
 #include "requests.h"
 #include "shares.h"
 
-#define PPROF_PREFIX "/debug/pprof/"
-#define MAX_HZ 10000
 #define MAX_ARGS 32
 #define MEMORY_LIMIT (32 * 1024) /* per connection: caps request line + headers */
-#define INDEX_MAX_PROCS 20000
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -70,142 +67,6 @@ struct http_conn {
 	struct req_result res;
 	struct http_conn *prev, *next; /* in h->waiting while C_WAITING */
 };
-
-/* ---- routing and parameters (pure) ---- */
-
-static const struct {
-	const char *name;
-	enum req_kind kind;
-} profiles[] = {
-	{"profile", REQ_CPU}, {"heap", REQ_HEAP}, {"mutex", REQ_MUTEX},
-	{"block", REQ_BLOCK}, {"goroutine", REQ_THREADS},
-};
-
-static void parse_error(struct http_parsed *out, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void parse_error(struct http_parsed *out, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	out->route = HTTP_ROUTE_ERROR;
-	out->status = status;
-	va_start(ap, fmt);
-	vsnprintf(out->message, sizeof(out->message), fmt, ap);
-	va_end(ap);
-}
-
-/* Plain decimal like Go's ParseInt(s, 10, 64) without a sign: "010" is 10. */
-static bool parse_uint(const char *s, size_t len, unsigned long max, unsigned long *v)
-{
-	unsigned long x = 0;
-	size_t i;
-
-	if (!s || !len)
-		return false;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		if (x > (max - (unsigned)(s[i] - '0')) / 10)
-			return false;
-		x = x * 10 + (unsigned)(s[i] - '0');
-	}
-	*v = x;
-	return true;
-}
-
-static bool key_is(const struct http_arg *a, const char *name)
-{
-	return a->key && a->key_len == strlen(name) && !memcmp(a->key, name, a->key_len);
-}
-
-void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
-		 unsigned max_seconds, struct http_parsed *out)
-{
-	bool seen_seconds = false, seen_hz = false, seen_pid = false, seen_debug = false;
-	const char *name;
-	unsigned long v;
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	if (!path || strncmp(path, PPROF_PREFIX, strlen(PPROF_PREFIX))) {
-		if (path && !strcmp(path, "/debug/pprof"))
-			out->route = HTTP_ROUTE_REDIRECT; /* as Go's ServeMux does */
-		else
-			parse_error(out, 404, "404 page not found");
-		return;
-	}
-	name = path + strlen(PPROF_PREFIX);
-	if (!*name) {
-		out->route = HTTP_ROUTE_INDEX;
-		return;
-	}
-	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
-		if (!strcmp(name, profiles[i].name))
-			break;
-	if (i == sizeof(profiles) / sizeof(profiles[0])) {
-		parse_error(out, 404, "Unknown profile");
-		return;
-	}
-	out->params.kind = profiles[i].kind;
-
-	for (i = 0; i < nr_args; i++) {
-		const struct http_arg *a = &args[i];
-		bool *seen;
-		const char *k;
-
-		if (key_is(a, "seconds"))
-			seen = &seen_seconds, k = "seconds";
-		else if (key_is(a, "hz"))
-			seen = &seen_hz, k = "hz";
-		else if (key_is(a, "pid"))
-			seen = &seen_pid, k = "pid";
-		else if (key_is(a, "debug"))
-			seen = &seen_debug, k = "debug";
-		else
-			continue; /* like Go: parameters it does not know are ignored */
-		if (*seen) {
-			parse_error(out, 400, "duplicate parameter \"%s\"", k);
-			return;
-		}
-		*seen = true;
-		if (seen == &seen_seconds) {
-			if (!parse_uint(a->value, a->value_len, max_seconds, &v) || !v) {
-				parse_error(out, 400, "invalid value for \"seconds\": want an integer from 1 to %u",
-					    max_seconds);
-				return;
-			}
-			out->params.seconds = v;
-		} else if (seen == &seen_hz) {
-			if (!parse_uint(a->value, a->value_len, MAX_HZ, &v) || !v) {
-				parse_error(out, 400, "invalid value for \"hz\": want an integer from 1 to %d",
-					    MAX_HZ);
-				return;
-			}
-			out->params.hz = v;
-		} else if (seen == &seen_pid) {
-			if (!parse_uint(a->value, a->value_len, INT_MAX, &v) || !v) {
-				parse_error(out, 400, "invalid value for \"pid\": want a process id");
-				return;
-			}
-			out->params.pid = v;
-		} else {
-			if (!parse_uint(a->value, a->value_len, ULONG_MAX, &v)) {
-				parse_error(out, 400, "invalid value for \"debug\"");
-				return;
-			}
-			if (v) {
-				parse_error(out, 400, "debug=%lu is not supported", v);
-				return;
-			}
-		}
-	}
-	if (!seen_pid && out->params.kind != REQ_CPU) {
-		parse_error(out, 400, "missing parameter \"pid\" (only the cpu profile covers the whole host)");
-		return;
-	}
-	out->route = HTTP_ROUTE_PROFILE;
-}
 
 /* ---- responses ---- */
 
@@ -267,142 +128,17 @@ static enum MHD_Result send_result(struct http_conn *c)
 	return queue(c->conn, MHD_HTTP_OK, resp);
 }
 
-/* ---- the index page ---- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-/* Process names are chosen by whoever runs the process: escape everything
- * that means something to HTML, and keep only printable ASCII. */
-static void sb_html(struct sbuf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char ch = *s;
-
-		switch (ch) {
-		case '&': sb_add(b, "&amp;", 5); break;
-		case '<': sb_add(b, "&lt;", 4); break;
-		case '>': sb_add(b, "&gt;", 4); break;
-		case '"': sb_add(b, "&quot;", 6); break;
-		case '\'': sb_add(b, "&#39;", 5); break;
-		default:
-			if (ch < 0x20 || ch >= 0x7f)
-				ch = '?';
-			sb_add(b, (const char *)&ch, 1);
-		}
-	}
-}
-
-static void read_comm(int pid, char *comm, size_t size)
-{
-	char path[64];
-	ssize_t n = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, comm, size - 1);
-		close(fd);
-	}
-	if (n < 0)
-		n = 0;
-	comm[n] = 0;
-	if (n && comm[n - 1] == '\n')
-		comm[n - 1] = 0;
-}
-
 static enum MHD_Result send_index(struct MHD_Connection *conn)
 {
-	struct sbuf b = {0};
 	struct MHD_Response *resp;
-	unsigned nr = 0, more = 0;
-	struct dirent *de;
-	DIR *dir;
+	size_t len;
+	char *page = http__index_page(&len);
 
-	sb_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-		      "<title>/debug/pprof/</title></head><body>\n<h1>pprofd: /debug/pprof/</h1>\n"
-		      "<p><a href=\"profile?seconds=30\">profile</a>: the whole host's CPU, 30 s "
-		      "(privileged clients only)</p>\n"
-		      "<p>Per process: profile = CPU, goroutine = threads; add "
-		      "<code>&amp;seconds=N</code>, <code>&amp;hz=H</code>.</p>\n"
-		      "<table>\n<tr><th>pid</th><th>comm</th><th>profiles</th></tr>\n");
-	dir = opendir("/proc");
-	while (dir && (de = readdir(dir))) {
-		char comm[64];
-		unsigned long pid;
-
-		if (!parse_uint(de->d_name, strlen(de->d_name), INT_MAX, &pid) || !pid)
-			continue;
-		if (nr >= INDEX_MAX_PROCS) {
-			more++;
-			continue;
-		}
-		nr++;
-		read_comm(pid, comm, sizeof(comm));
-		sb_printf(&b, "<tr><td>%lu</td><td>", pid);
-		sb_html(&b, comm);
-		sb_printf(&b, "</td><td><a href=\"profile?pid=%lu&amp;seconds=30\">profile</a> "
-			      "<a href=\"heap?pid=%lu&amp;seconds=30\">heap</a> "
-			      "<a href=\"mutex?pid=%lu&amp;seconds=30\">mutex</a> "
-			      "<a href=\"block?pid=%lu&amp;seconds=30\">block</a> "
-			      "<a href=\"goroutine?pid=%lu\">goroutine</a></td></tr>\n",
-			  pid, pid, pid, pid, pid);
-	}
-	if (dir)
-		closedir(dir);
-	sb_printf(&b, "</table>\n");
-	if (more)
-		sb_printf(&b, "<p>%u more processes not listed.</p>\n", more);
-	sb_printf(&b, "</body></html>\n");
-	if (b.oom) {
-		free(b.p);
+	if (!page)
 		return send_error(conn, 500, "out of memory");
-	}
-	resp = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer(len, page, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
-		free(b.p);
+		free(page);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
@@ -596,7 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 
 		if (resp)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, PPROF_PREFIX);
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, HTTP_PPROF_PREFIX);
 		return queue(conn, MHD_HTTP_MOVED_PERMANENTLY, resp);
 	}
 	case HTTP_ROUTE_PROFILE:
@@ -768,7 +504,7 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
 			return -EINVAL;
 		n = colon - s;
 	}
-	if (n >= sizeof(host) || !parse_uint(colon + 1, strlen(colon + 1), 65535, &port))
+	if (n >= sizeof(host) || !http__parse_uint(colon + 1, strlen(colon + 1), 65535, &port))
 		return -EINVAL;
 	memcpy(host, s, n);
 	host[n] = 0;

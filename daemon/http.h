@@ -31,10 +31,13 @@ int http__timeout_ms(const struct http_server *h);  /* -1: none */
 void http__run(struct http_server *h);              /* process whatever is ready, never blocks */
 
 /*
- * Internal, exposed for the unit test and the fuzzer: routing and query
- * parameters as a pure function of the (already unescaped) path and
- * arguments. Not for other modules.
+ * Internal, shared by the front end's files (http.c; http_params.c: routing
+ * and query parameters as a pure function of the already unescaped path
+ * and arguments; http_index.c: the index page), its unit test and its
+ * fuzzer. Not for other modules.
  */
+#define HTTP_PPROF_PREFIX "/debug/pprof/"
+
 struct http_arg {
 	const char *key, *value; /* value NULL: "?key" without "=" */
 	size_t key_len, value_len;
@@ -51,5 +54,13 @@ struct http_parsed {
 
 void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 		 unsigned max_seconds, struct http_parsed *out);
+
+/* Plain decimal like Go's ParseInt(s, 10, 64) without a sign ("010" is 10),
+ * at most max: false for anything else. */
+bool http__parse_uint(const char *s, size_t len, unsigned long max, unsigned long *v);
+
+/* The index page (/debug/pprof/): malloc'ed HTML of *len bytes, or NULL
+ * when out of memory. */
+char *http__index_page(size_t *len);
 
 #endif
