@@ -190,7 +190,7 @@ fuzz-%: build/fuzz/fuzz_%
 	$(Q)$< -max_total_time=$(FUZZ_SECONDS) $(fuzz_$*_ARGS) $(FUZZ_ARGS) build/fuzz/corpus-$*
 
 # Small drivers of daemon modules for the end-to-end tests and benchmarks.
-TOOLS := $(BUILD)/tools/heapprobe
+TOOLS := $(BUILD)/tools/heapprobe $(BUILD)/tools/gen_profile
 $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
