@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (i < 8 && size >= 8 * (i + 1))
 				memcpy(&off, data + size - 8 * (i + 1), 8);
 			if (!cfi_table__lookup(t, off, &r)) {
-				if (r.cfa_reg > CFI_REG_NONE || r.bp_rule > CFI_BP_UNDEF)
+				if ((r.cfa_reg > CFI_REG_NONE && r.cfa_reg != CFI_REG_SIGNAL) ||
+				    r.bp_rule > CFI_BP_UNDEF)
 					abort();
 				sink += r.cfa_off + r.bp_off;
 			}
