@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
@@ -221,19 +222,9 @@ uint64_t cpu_sampler__malformed(const struct cpu_sampler *s)
 
 int cpu_sampler__counters(const struct cpu_sampler *s, uint64_t out[CPU_CNT_NR])
 {
-	int fd = bpf_map__fd(s->skel->maps.scratch);
-	struct cpu_percpu *v = calloc(s->ncpus_possible, sizeof(*v));
-	uint32_t zero = 0;
-
-	if (!v)
-		return -ENOMEM;
-	memset(out, 0, CPU_CNT_NR * sizeof(*out));
-	if (bpf_map_lookup_elem(fd, &zero, v) == 0)
-		for (int i = 0; i < s->ncpus_possible; i++)
-			for (int c = 0; c < CPU_CNT_NR; c++)
-				out[c] += v[i].counters[c];
-	free(v);
-	return 0;
+	return percpu_counters_sum(bpf_map__fd(s->skel->maps.scratch), sizeof(struct cpu_percpu),
+				   offsetof(struct cpu_percpu, counters), CPU_CNT_NR,
+				   s->ncpus_possible, out);
 }
 
 struct cpu_pid_events {

@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
 
 #include <bpf/libbpf.h>
 
@@ -44,4 +47,25 @@ int online_cpus(bool **online)
 		fclose(f);
 	*online = mask;
 	return n;
+}
+
+int percpu_counters_sum(int map_fd, size_t value_size, size_t off, unsigned nr, int ncpus,
+			uint64_t *out)
+{
+	uint8_t *v = calloc(ncpus, value_size);
+	uint32_t zero = 0;
+
+	memset(out, 0, nr * sizeof(*out));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &zero, v) == 0)
+		for (int i = 0; i < ncpus; i++)
+			for (unsigned c = 0; c < nr; c++) {
+				uint64_t x;
+
+				memcpy(&x, v + i * value_size + off + c * sizeof(x), sizeof(x));
+				out[c] += x;
+			}
+	free(v);
+	return 0;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "heap.skel.h"
+#include "cpus.h"
 #include "heap_sampler.h"
 #include "heap_sites.h"
 #include "log.h"
@@ -213,19 +215,9 @@ uint64_t heap_sampler__malformed(const struct heap_sampler *s)
 
 int heap_sampler__counters(const struct heap_sampler *s, uint64_t out[HEAP_CNT_NR])
 {
-	int fd = bpf_map__fd(s->skel->maps.scratch);
-	struct heap_percpu *v = calloc(s->ncpus, sizeof(*v));
-	uint32_t zero = 0;
-
-	if (!v)
-		return -ENOMEM;
-	memset(out, 0, HEAP_CNT_NR * sizeof(*out));
-	if (bpf_map_lookup_elem(fd, &zero, v) == 0)
-		for (int i = 0; i < s->ncpus; i++)
-			for (int c = 0; c < HEAP_CNT_NR; c++)
-				out[c] += v[i].counters[c];
-	free(v);
-	return 0;
+	return percpu_counters_sum(bpf_map__fd(s->skel->maps.scratch), sizeof(struct heap_percpu),
+				   offsetof(struct heap_percpu, counters), HEAP_CNT_NR, s->ncpus,
+				   out);
 }
 
 /* Opens a file mapped by pid: through its root (containers), or, when that
