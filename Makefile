@@ -39,7 +39,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-fno-strict-aliasing -D_GNU_SOURCE -DPPROFD_VERSION='"$(VERSION)"' \
-	-I$(BUILD) -I$(BUILD)/proto -Ibpf -Idaemon $(SANFLAGS)
+	-I$(BUILD) -I$(BUILD)/proto -Ibpf $(DAEMON_INC) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -lstdc++ -lm -lmicrohttpd
 
@@ -48,7 +48,14 @@ BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 PROTO_SRCS := $(wildcard proto/*.proto)
 PROTO_C    := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTO_SRCS))
 PROTO_OBJS := $(PROTO_C:.c=.o)
-DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+# daemon/ and its folders, in the order the data flows: collect/ (BPF
+# programs loaded, rings read), process/ (processes and their mappings),
+# symbolize/, profile/ (the kinds, pprof), serve/ (requests, control socket,
+# HTTP); util/ what they all use, the client too.
+DAEMON_DIRS := daemon $(patsubst %/,%,$(sort $(wildcard daemon/*/)))
+DAEMON_INC  := $(addprefix -I,$(DAEMON_DIRS))
+DAEMON_HDRS := $(wildcard $(addsuffix /*.h,$(DAEMON_DIRS)))
+DAEMON_SRCS := $(filter-out daemon/main.c,$(wildcard $(addsuffix /*.c,$(DAEMON_DIRS))))
 DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(PROTO_OBJS)
 # Every module but main, and the protobuf code: the one library that the
 # daemon, pprofctl, the unit tests, tools and benchmarks link (the linker
@@ -101,7 +108,7 @@ $(BUILD)/proto/%.o: $(BUILD)/proto/%.c
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # Objects that include a BPF skeleton depend on it; everything may need protobufs.
-$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h bpf/*.h) | $(PROTO_C)
+$(BUILD)/daemon/%.o: daemon/%.c $(DAEMON_HDRS) $(wildcard bpf/*.h) | $(PROTO_C)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -138,7 +145,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(LIB)
 # FUZZ_ARGS are passed on.
 FUZZ_SECONDS ?= 60
 FUZZ_SAN    := address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Idaemon -Iclient -Ibpf -I$(BUILD) -I$(BUILD)/proto \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE $(DAEMON_INC) -Iclient -Ibpf -I$(BUILD) -I$(BUILD)/proto \
 	-DPPROFD_VERSION='"$(VERSION)"' -Wno-gnu-variable-sized-type-not-at-end
 FUZZ_LIB    := build/fuzz/libpprofd.a
 FUZZ_OBJS   := $(patsubst daemon/%.c,build/fuzz/obj/%.o,$(DAEMON_SRCS)) \
@@ -166,7 +173,7 @@ fuzz_heapelf_ARGS  := -max_len=65536
 fuzz_debuglink_SEEDS := $(wildcard tests/fuzz/seeds-debuglink/*)
 fuzz_debuglink_ARGS  := -max_len=65536 -rss_limit_mb=2048
 
-build/fuzz/obj/%.o: daemon/%.c $(wildcard daemon/*.h bpf/*.h) $(BPF_SKELS) | $(PROTO_C)
+build/fuzz/obj/%.o: daemon/%.c $(DAEMON_HDRS) $(wildcard bpf/*.h) $(BPF_SKELS) | $(PROTO_C)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
 
@@ -321,7 +328,7 @@ clean:
 	rm -rf build
 
 $(BUILD)/tests/test_bpf_unwind: $(BUILD)/unwind_test.skel.h $(BUILD)/cpu.skel.h
-$(BUILD)/daemon/cpu_sampler.o: $(BUILD)/cpu.skel.h
-$(BUILD)/daemon/heap_sampler.o: $(BUILD)/heap.skel.h
-$(BUILD)/daemon/wait_sampler.o: $(BUILD)/lock.skel.h $(BUILD)/offcpu.skel.h
-$(BUILD)/daemon/threads_snapshot.o: $(BUILD)/threads.skel.h
+$(BUILD)/daemon/collect/cpu_sampler.o: $(BUILD)/cpu.skel.h
+$(BUILD)/daemon/collect/heap_sampler.o: $(BUILD)/heap.skel.h
+$(BUILD)/daemon/collect/wait_sampler.o: $(BUILD)/lock.skel.h $(BUILD)/offcpu.skel.h
+$(BUILD)/daemon/collect/threads_snapshot.o: $(BUILD)/threads.skel.h

@@ -56,7 +56,7 @@ struct seg {
 };
 
 /* The sized function symbols (from .symtab, else .dynsym) and the PT_LOAD
- * segments, read independently of daemon/symtab.c. */
+ * segments, read independently of daemon/symbolize/symtab.c. */
 static int read_elf(const char *file, struct fn **fns, size_t *nfns, struct seg *segs, size_t *nsegs)
 {
 	int fd = open(file, O_RDONLY);
@@ -422,7 +422,7 @@ int main(int argc, char **argv)
 
 		agree += same;
 		agree_text += !strcmp(o, l);
-		/* left mangled on purpose: see demangle_bound() in daemon/symtab.c */
+		/* left mangled on purpose: see demangle_bound() in daemon/symbolize/symtab.c */
 		mangled += same && ours[i] && !strcmp(o, orw) && !strncmp(o, "_Z", 2) && strcmp(o, l);
 		if (getenv("SYMBOLIZE_DIFFS") && strcmp(o, l))
 			fprintf(stderr, "%s\n%s\n\n", o, l);

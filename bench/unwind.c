@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unwinding benchmark (daemon/cfi.c, daemon/unwind.c):
+ * Unwinding benchmark (daemon/symbolize/cfi.c, daemon/process/unwind.c):
  *  - loading the CFI table of a file (libc by default): median of N loads;
  *  - unwinding one real stack through libc: a ustack record captured in a
  *    qsort comparator (tests/unit/ustack_self.h), unwound N times with the

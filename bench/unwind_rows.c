@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The BPF unwind rows of files (daemon/unwind_rows.c): for each, the CFI
+ * The BPF unwind rows of files (daemon/collect/unwind_rows.c): for each, the CFI
  * table's rows, the BPF rows and pages it becomes, the densest page, what
  * did not fit, the bytes the BPF maps would hold (rows and page values;
  * keys not counted), and the median time of N loads of the CFI table and,

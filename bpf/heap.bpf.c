@@ -7,7 +7,7 @@
  * instruction (push, jmp, jcc, call, nop) and ~14.5 us where it must
  * single-step it; a uretprobe adds ~0.25 us. So every entry point is probed
  * once, at an offset whose instruction is emulated (chosen and checked by
- * daemon/heap_sampler.c), and the allocation functions use a uprobe
+ * daemon/collect/heap_sampler.c), and the allocation functions use a uprobe
  * *session* (BPF_TRACE_UPROBE_SESSION): the kernel runs the return half
  * only when the entry half returned 0, i.e. only for the sampled
  * allocations, which need the pointer. An unsampled malloc costs one

@@ -49,7 +49,7 @@ struct {
 
 /*
  * The rows last found, by (file slot, generation, offset), for every CPU
- * and every object (the maps are shared, daemon/unwind_fds.h): a process's
+ * and every object (the maps are shared, daemon/collect/unwind_fds.h): a process's
  * samples return to the same few hundred addresses again and again, and a
  * hit is one memory access where the search of the pool makes a dozen.
  * Those accesses are the walk's cost: cold, each is a trip to memory and

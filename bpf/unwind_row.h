@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unwind rows as a BPF program reads them (issue 13), shared with the
- * daemon, which makes them from a file's .eh_frame (daemon/cfi.c, then
- * daemon/unwind_rows.c).
+ * daemon, which makes them from a file's .eh_frame (daemon/symbolize/cfi.c, then
+ * daemon/collect/unwind_rows.c).
  *
  * A file's rows are one array sorted by pc, each row holding from its pc
  * up to the next row's; pcs are offsets from the table's base vaddr. A row
@@ -20,7 +20,7 @@
  * at most UNWIND_PAGE_SEARCH_STEPS steps. A page wholly in a gap (no FDE
  * covers a byte of it) has no entry.
  *
- * (Not "unwind.h": daemon/unwind.h has that name, and -Ibpf comes first.)
+ * (Not "unwind.h": daemon/process/unwind.h has that name, and -Ibpf comes first.)
  */
 #ifndef PPROFD_UNWIND_ROW_H
 #define PPROFD_UNWIND_ROW_H

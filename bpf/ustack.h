@@ -6,7 +6,7 @@
  * the walk from rbp skips the very frames we want (the program function
  * that called into libc). Besides the frame-pointer chain, BPF copies the
  * top of the stack; user space unwinds the libc frames from that copy with
- * the .eh_frame rules of the module (daemon/unwind.c) and joins the chain
+ * the .eh_frame rules of the module (daemon/process/unwind.c) and joins the chain
  * where the two meet.
  *
  * Shared by every BPF program that captures such stacks and the daemon.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Heap probes (bpf/heap.bpf.c through daemon/heap_sampler.c, driven by
+# Heap probes (bpf/heap.bpf.c through daemon/collect/heap_sampler.c, driven by
 # tests/tools/heapprobe): on a workload with allocation sites of known
 # totals, the unbiased samples give each site's allocated bytes within 10 %
 # and in-use bytes within 15 %, the stacks start at the caller of malloc

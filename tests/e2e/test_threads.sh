@@ -8,7 +8,7 @@
 #
 # The park_* functions call into libc (read, nanosleep, pthread_cond_wait),
 # which has no frame pointers here: they are on the stacks only when the
-# user stack is unwound through libc (daemon/unwind.c). Those checks come
+# user stack is unwound through libc (daemon/process/unwind.c). Those checks come
 # last, after the ones that hold whatever the unwinder.
 . "$(dirname "$0")/lib.sh"
 CTL="$ROOT/$BUILD/pprofctl"
@@ -117,7 +117,7 @@ ok "errors: no pid 400, unknown pid 404, a tid 404, another user's process refus
 
 # 4. the frames inside libc's callers: needs the user stack unwound through libc
 CHECK_UNWOUND=1 check pprofctl <"$T/raw.txt" ||
-	fail "park_* functions missing: the user stacks are not unwound through libc (daemon/unwind.c)"
+	fail "park_* functions missing: the user stacks are not unwound through libc (daemon/process/unwind.c)"
 ok "park_in_read, park_in_sleep, park_in_cond each on the stacks of their two threads"
 
 kill "$WLPID" 2>/dev/null

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for daemon/cfi.c and daemon/unwind.c: the input is
+ * libFuzzer target for daemon/symbolize/cfi.c and daemon/process/unwind.c: the input is
  * loaded as an ELF file (through a memfd, as cfi_table__load reads a
  * descriptor) and looked up at offsets across the file and taken from the
  * input; then the input is unwound as a ustack record, with that table

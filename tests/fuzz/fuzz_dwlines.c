@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for daemon/dwlines.c and the DWARF half of symtab.c: the
+ * libFuzzer target for daemon/symbolize/dwlines.c and the DWARF half of symtab.c: the
  * input is an ELF file (through a memfd), its DWARF loaded with libdw and
  * looked up at addresses across the file and taken from the input itself,
  * directly and through symtab__lookup_frames.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for daemon/symtab.c: the input is loaded as an ELF file
+ * libFuzzer target for daemon/symbolize/symtab.c: the input is loaded as an ELF file
  * (through a memfd, as symtab__load reads a descriptor), looked up at a few
  * offsets, then parsed as a kallsyms file and demangled as a symbol name.
  */

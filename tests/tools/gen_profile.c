@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Writes test profiles for pprofctl's offline reports, with the daemon's own
- * builder (daemon/pprof.c), so no daemon or BPF is needed:
+ * builder (daemon/profile/pprof.c), so no daemon or BPF is needed:
  *
  *   gen_profile cpu OUT     samples/count + cpu/nanoseconds: random stacks over
  *                           a few hundred functions, recursion, inline frames,

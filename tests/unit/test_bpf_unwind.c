@@ -50,7 +50,7 @@ static struct unwind_map maps[UNWIND_PROC_MAPS_MAX];
 static unsigned nmaps;
 
 /* Our executable mappings, each with its file's table, written as the
- * daemon writes them (daemon/unwind_tables.c). */
+ * daemon writes them (daemon/collect/unwind_tables.c). */
 static bool fill_maps(void)
 {
 	struct unwind_tables_conf conf = {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * DWARF lines and inline frames (daemon/dwlines.c through symtab.c): builds
+ * DWARF lines and inline frames (daemon/symbolize/dwlines.c through symtab.c): builds
  * a program with gcc -g -O2 in which a static function is inlined into
  * another, itself inlined into a known caller, and checks the frames of
  * every address of that caller against the source lines we know and

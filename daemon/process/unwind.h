@@ -2,7 +2,7 @@
 /*
  * Unwinding a user stack captured by ustack_capture() (bpf/ustack.h):
  * through code without frame pointers with the modules' .eh_frame rules
- * (daemon/cfi.h), reading the copy of the stack top, and on through the
+ * (daemon/symbolize/cfi.h), reading the copy of the stack top, and on through the
  * frame-pointer chain the BPF program walked where the copy ends.
  */
 #ifndef PPROFD_UNWIND_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A file's CFI table (daemon/cfi.h) in the form a BPF walker reads
+ * A file's CFI table (daemon/symbolize/cfi.h) in the form a BPF walker reads
  * (bpf/unwind_row.h): 8-byte rows sorted by pc, identical neighbours
  * merged, gaps kept as GAP rows, and the 4 KiB pages that have code, each
  * naming a contiguous range of the rows. Offsets count from the table's

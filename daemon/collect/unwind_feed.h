@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Keeps the BPF table unwinder's maps (daemon/unwind_tables.h) in step
+ * Keeps the BPF table unwinder's maps (daemon/collect/unwind_tables.h) in step
  * with the process table: a process's entry — its executable mappings,
  * each with its file's table — is made at the first of its samples that
  * the walker could not take (no entry yet, a mapping without a table),

@@ -3,7 +3,7 @@
  * A set of disjoint ranges [start, start + len) of u32 indices, kept
  * sorted and coalesced in an array whose capacity is fixed when it is made:
  * the free space of an allocator that must not fail for memory halfway
- * through an operation (daemon/unwind_tables.c: the BPF pool's slots).
+ * through an operation (daemon/collect/unwind_tables.c: the BPF pool's slots).
  *
  * A set of ranges separated by n allocated ones holds at most n + 1, so an
  * allocator of at most n blocks never needs more than n + 1 entries.

@@ -4,7 +4,7 @@
  * its current kernel and user stack, name and state, as a pprof profile
  * (Go's goroutine profile, for a native process). A BPF task iterator
  * (bpf/threads.bpf.c) walks the process's threads without stopping them;
- * the user stacks are unwound here (daemon/unwind.h).
+ * the user stacks are unwound here (daemon/process/unwind.h).
  */
 #ifndef PPROFD_THREADS_SNAPSHOT_H
 #define PPROFD_THREADS_SNAPSHOT_H

@@ -55,7 +55,7 @@ struct image {
 	unsigned nr_maps, cap_maps;
 	struct stackagg cpu;  /* this window's CPU samples */
 	uint32_t maps_seq;    /* bumped at every change of maps */
-	/* The BPF table unwinder's entry for it (daemon/unwind_feed.c). */
+	/* The BPF table unwinder's entry for it (daemon/collect/unwind_feed.c). */
 	uint32_t unwind_seq;  /* maps_seq when it was made */
 	bool unwind_whole;    /* every mapping had what it will ever have */
 	uint64_t unwind_ns;   /* when it was made (CLOCK_MONOTONIC; 0: never) */

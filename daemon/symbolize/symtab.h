@@ -58,7 +58,7 @@ size_t symtab__mem_size(const struct symtab *s);
 int symtab__lookup(const struct symtab *s, uint64_t file_offset, struct sym_result *res);
 
 /*
- * Source lines and inline frames (DWARF, daemon/dwlines.c), for files that
+ * Source lines and inline frames (DWARF, daemon/symbolize/dwlines.c), for files that
  * carry .debug_info and .debug_line themselves or in the debug file found
  * for them by build ID or .gnu_debuglink. Loaded on first use (lazily: the
  * file is kept open until then), counted in symtab__mem_size().

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A bounded cache of CFI tables (daemon/cfi.h), one per file, keyed by
+ * A bounded cache of CFI tables (daemon/symbolize/cfi.h), one per file, keyed by
  * (dev, inode, size, mtime) like the symbol cache, evicted least recently
  * used first when over its file count or bytes.
  *

@@ -70,7 +70,7 @@ int cfi_table__load_bias(const struct cfi_table *t, uint64_t map_start, uint64_t
 
 /*
  * The rows as the table keeps them, in pc order, for converters into other
- * forms (daemon/unwind_rows.c): row i holds from its vaddr up to row i + 1's
+ * forms (daemon/collect/unwind_rows.c): row i holds from its vaddr up to row i + 1's
  * (the last row, a gap, holds up to base + 4 GiB). The base is the lowest
  * FDE's start: row 0 is there, or later when that FDE was unusable.
  * Two kinds the lookup never gives: a lazy PLT's rule, which depends on the
