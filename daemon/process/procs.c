@@ -633,7 +633,7 @@ void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void
 		fn(img, ctx);
 }
 
-void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
+void procs__for_each_sampled(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
 {
 	struct image *img;
 

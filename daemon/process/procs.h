@@ -146,8 +146,8 @@ struct ustack_hdr;
  * walked by frame pointer, and cfi_not_ready counts it). */
 int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,
 		       uint64_t *out, unsigned max, bool wait);
-/* Calls fn for every image with samples. */
-void procs__for_each(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
+/* Calls fn for every image with CPU samples in its window (new or ended). */
+void procs__for_each_sampled(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* Calls fn for every pid's newest image. */
 void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* After side-band records were lost (an exit or an mmap among them,

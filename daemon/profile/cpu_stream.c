@@ -353,7 +353,7 @@ void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real,
 {
 	struct write_ctx w = {.cs = cs, .start = start_real, .duration = duration_ns, .drops = drops};
 
-	procs__for_each(cs->o.procs, write_image, &w);
+	procs__for_each_sampled(cs->o.procs, write_image, &w);
 	forget_nofp(cs);
 }
 
