@@ -102,10 +102,27 @@ static __always_inline __u64 unwind_row_hash(__u32 file, __u32 gen, __u64 off)
 #define UNWIND_LAST_DEPTHS 128 /* >= USER_MAX_FRAMES, a power of two */
 #define UNWIND_LAST_AHEAD 8    /* entries a miss looks ahead of the cursor */
 
+/*
+ * The stack is read a window at a time, not a word a frame: each frame's
+ * return address is a cold line, and one read after another waits for
+ * each in turn (the next address depends on the last), where one copy of
+ * the next UNWIND_WINDOW bytes brings the lines of several frames in at
+ * once. A window ends at its page's end, so that it never fails where the
+ * word it was read for would not. A walk that interrupts another on this
+ * CPU (a CPU sample in a lock event's) takes the window over: the walk it
+ * interrupted sees another owner after its read and reads the word again,
+ * from the stack.
+ */
+#define UNWIND_WINDOW 1024 /* a power of two, <= a page */
+
 struct unwind_last_walk {
 	__u64 rows[2][UNWIND_LAST_DEPTHS]; /* by depth; 0: empty */
 	__u32 cur; /* the buffer this walk writes; the other is the last's */
 	__u32 at;  /* this walk's cursor in the last one's rows */
+	__u64 walks;           /* walks begun on this CPU: the next one's id */
+	__u64 win_owner;       /* the walk whose window[] this is */
+	__u64 win_lo, win_len; /* the stack bytes in window[] */
+	__u64 window[UNWIND_WINDOW / 8];
 };
 
 struct {
@@ -122,6 +139,7 @@ struct unwind_walk {
 	struct unwind_proc *proc;
 	__u32 n;                  /* frames in out */
 	__u32 end;                /* UNWIND_END_* */
+	__u64 id;                 /* this walk's, for last's window */
 	__u32 map_hint;           /* the last frame's mapping */
 	bool bp_ok;               /* rbp holds what the rows say it does */
 	bool exact;               /* pc is where the thread was (frame 0, or a
@@ -300,6 +318,37 @@ found:
 	return found.raw;
 }
 
+/* The stack word at addr through walk id's window: 0 or a read's error.
+ * A global function, as unwind_row_lookup. */
+__noinline long unwind_read_word(struct unwind_last_walk *last, __u64 id, __u64 addr, __u64 *dst)
+{
+	__u64 d, len;
+
+	if (!last || !dst)
+		return -1;
+	d = addr - last->win_lo;
+	if (*(volatile __u64 *)&last->win_owner != id || d >= last->win_len) {
+		len = 4096 - (addr & 4095);
+		if (len > UNWIND_WINDOW)
+			len = UNWIND_WINDOW;
+		if ((addr & 7) || len < 8 || len > UNWIND_WINDOW)
+			goto direct;
+		*(volatile __u64 *)&last->win_owner = id;
+		if (bpf_probe_read_user(last->window, len, (void *)addr)) {
+			last->win_len = 0;
+			goto direct; /* the word alone may be there */
+		}
+		last->win_lo = addr;
+		last->win_len = len;
+		d = 0;
+	}
+	*dst = *(volatile __u64 *)&last->window[(d / 8) & (UNWIND_WINDOW / 8 - 1)];
+	if (*(volatile __u64 *)&last->win_owner == id)
+		return 0;
+direct:
+	return bpf_probe_read_user(dst, sizeof(*dst), (void *)addr);
+}
+
 /* One frame record's step by frame pointer: false when rbp is no record. */
 static __always_inline bool unwind_fp_step(struct unwind_walk *w, __u64 *cfa, __u64 *ra)
 {
@@ -393,13 +442,13 @@ static long unwind_step(__u64 i, void *ctx)
 		w->end = UNWIND_END_BAD_CFA;
 		return 1;
 	}
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
+	if (unwind_read_word(w->last, w->id, cfa - 8, &ra)) {
 		w->end = UNWIND_END_READ;
 		return 1;
 	}
 	switch (UNWIND_ROW_BP(row->flags)) {
 	case UNWIND_BP_AT_CFA:
-		if (bpf_probe_read_user(&w->bp, sizeof(w->bp), (void *)(cfa + 8 * (__s64)row->bp_off8)))
+		if (unwind_read_word(w->last, w->id, cfa + 8 * (__s64)row->bp_off8, &w->bp))
 			w->bp_ok = false;
 		else
 			w->bp_ok = true;
@@ -441,6 +490,7 @@ static __always_inline long unwind_user_stack(__u32 tgid, __u64 start_code, __u6
 	if (!w.last)
 		return -1; /* cannot be: an array's one element */
 	w.last->at = 0;
+	w.id = ++w.last->walks;
 	/* out[n - 1] is the frame whose row a step looks up; it writes out[n] */
 	out[0] = ip;
 	w.n = 1;

@@ -56,18 +56,26 @@
 #define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
 
 
+/* libbpf's messages; of a long one (a verifier log) the end, where the
+ * verifier says what it refused, rather than its start. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	enum { KEEP = 900 };
+	char *buf = NULL;
 	size_t n;
 
 	if (level == LIBBPF_DEBUG && log_max_level < LOG_LVL_DEBUG)
 		return 0;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (vasprintf(&buf, fmt, ap) < 0) {
+		log_msg(LOG_LVL_WARN, "libbpf: a message lost: out of memory");
+		return 0;
+	}
 	n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "libbpf: %s", buf);
+		buf[--n] = 0;
+	log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "libbpf: %s%s",
+		n > KEEP ? "[...] " : "", n > KEEP ? buf + n - KEEP : buf);
+	free(buf);
 	return 0;
 }
 
