@@ -7,6 +7,7 @@
 # program's start, perf's top-20 functions' cumulative shares, flat shares;
 # beside it the BPF time per sample of the request's program in that time.
 #   bench/unwind_truth.sh [BUILD] [PROGRAM...]   (python3 perl xz sqlite3 clang)
+#   EXTRA_CONF="key = value\n..." adds config lines (to compare settings)
 set -u
 BUILD=${1:-build}
 shift
@@ -128,7 +129,7 @@ print(cnt, ns)'
 
 # the median of a sample's BPF time, besides the kernel's mean: from the
 # histogram pprofd keeps with bpf_sample_timing (bpf/cpu.h)
-printf 'bpf_sample_timing = true\n' >"$T/pprofd.conf"
+printf 'bpf_sample_timing = true\n%b' "${EXTRA_CONF:-}" >"$T/pprofd.conf"
 "$BUILD/pprofd" --config "$T/pprofd.conf" --output-dir "$T/profiles" --socket "$T/sock" --no-http \
 	--interval 600 >"$T/pprofd.log" 2>&1 &
 DPID=$!
