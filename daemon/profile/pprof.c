@@ -199,78 +199,79 @@ void pprof__free(struct pprof *p)
 
 /* ---- mappings, functions ---- */
 
+/* The mapping and function records: each an array, an id (1-based) for
+ * each, and a hash table to find a record's id. */
+struct rec_set {
+	void **arr;
+	size_t *nr, *cap;
+	struct hashtab *ht;
+	size_t size;
+};
+
+#define REC_SET(p, name, ht) \
+	((struct rec_set){ (void **)&(p)->name, &(p)->nr_##name, &(p)->cap_##name, &(p)->ht, \
+			   sizeof(*(p)->name) })
+
 struct rec_key {
-	const struct pprof *p;
+	const struct rec_set *set;
 	const void *rec;
 };
 
-static bool map_eq(const void *item, const void *key)
+static bool rec_eq(const void *item, const void *key)
 {
 	const struct rec_key *k = key;
 
-	return !memcmp(&k->p->maps[ITEM_ID(item) - 1], k->rec, sizeof(struct map_rec));
+	return !memcmp((const char *)*k->set->arr + (ITEM_ID(item) - 1) * k->set->size, k->rec,
+		       k->set->size);
 }
 
-uint64_t pprof__mapping(struct pprof *p, const struct pprof_mapping *m)
+/* rec's id in set, added if new; 0 when out of memory. A record has no
+ * padding: it is hashed and compared as bytes. */
+static uint64_t rec_id(struct pprof *p, struct rec_set set, const void *rec, uint64_t seed)
 {
-	struct map_rec r = { .start = m->start, .limit = m->limit, .offset = m->offset };
-	struct rec_key k = { p, &r };
-	uint64_t h;
-	void *it;
+	struct rec_key k = { &set, rec };
+	uint64_t h = hash_bytes(rec, set.size, seed);
+	void *it = hashtab__find(set.ht, h, rec_eq, &k);
 
-	if (intern(p, m->filename, &r.filename) || intern(p, m->build_id, &r.build_id))
-		goto nomem;
-	r.flags = (m->has_functions ? MAP_HAS_FUNCTIONS : 0) |
-		  (m->has_filenames ? MAP_HAS_FILENAMES : 0) |
-		  (m->has_line_numbers ? MAP_HAS_LINE_NUMBERS : 0) |
-		  (m->has_inline_frames ? MAP_HAS_INLINE_FRAMES : 0);
-	/* map_rec has no padding: hash and compare it as bytes. */
-	h = hash_bytes(&r, sizeof(r), 0);
-	it = hashtab__find(&p->map_ht, h, map_eq, &k);
 	if (it)
 		return ITEM_ID(it);
-	if (p->nr_maps >= MAX_ITEMS || RESERVE(p, maps, 1))
+	if (*set.nr >= MAX_ITEMS || reserve(set.arr, set.cap, *set.nr, 1, set.size))
 		goto nomem;
-	p->maps[p->nr_maps] = r;
-	if (hashtab__insert(&p->map_ht, h, ID_ITEM(p->nr_maps + 1)))
+	memcpy((char *)*set.arr + *set.nr * set.size, rec, set.size);
+	if (hashtab__insert(set.ht, h, ID_ITEM(*set.nr + 1)))
 		goto nomem;
-	return ++p->nr_maps;
+	return ++*set.nr;
 nomem:
 	poison(p, -ENOMEM);
 	return 0;
 }
 
-static bool func_eq(const void *item, const void *key)
+uint64_t pprof__mapping(struct pprof *p, const struct pprof_mapping *m)
 {
-	const struct rec_key *k = key;
+	struct map_rec r = { .start = m->start, .limit = m->limit, .offset = m->offset };
 
-	return !memcmp(&k->p->funcs[ITEM_ID(item) - 1], k->rec, sizeof(struct func_rec));
+	if (intern(p, m->filename, &r.filename) || intern(p, m->build_id, &r.build_id)) {
+		poison(p, -ENOMEM);
+		return 0;
+	}
+	r.flags = (m->has_functions ? MAP_HAS_FUNCTIONS : 0) |
+		  (m->has_filenames ? MAP_HAS_FILENAMES : 0) |
+		  (m->has_line_numbers ? MAP_HAS_LINE_NUMBERS : 0) |
+		  (m->has_inline_frames ? MAP_HAS_INLINE_FRAMES : 0);
+	return rec_id(p, REC_SET(p, maps, map_ht), &r, 0);
 }
 
 uint64_t pprof__function(struct pprof *p, const char *name, const char *system_name,
 			 const char *filename, int64_t start_line)
 {
 	struct func_rec r = { .start_line = start_line };
-	struct rec_key k = { p, &r };
-	uint64_t h;
-	void *it;
 
 	if (intern(p, name, &r.name) || intern(p, system_name, &r.system_name) ||
-	    intern(p, filename, &r.filename))
-		goto nomem;
-	h = hash_bytes(&r, sizeof(r), 1);
-	it = hashtab__find(&p->func_ht, h, func_eq, &k);
-	if (it)
-		return ITEM_ID(it);
-	if (p->nr_funcs >= MAX_ITEMS || RESERVE(p, funcs, 1))
-		goto nomem;
-	p->funcs[p->nr_funcs] = r;
-	if (hashtab__insert(&p->func_ht, h, ID_ITEM(p->nr_funcs + 1)))
-		goto nomem;
-	return ++p->nr_funcs;
-nomem:
-	poison(p, -ENOMEM);
-	return 0;
+	    intern(p, filename, &r.filename)) {
+		poison(p, -ENOMEM);
+		return 0;
+	}
+	return rec_id(p, REC_SET(p, funcs, func_ht), &r, 1);
 }
 
 /* ---- locations ---- */
