@@ -60,7 +60,8 @@ struct {
  * walk), and an entry is one 8-byte word: the row with its pc replaced by
  * a check of the key, read and written whole, so that no CPU ever sees
  * half of another's entry and an empty entry (check 0) never matches.
- * Entries name the generation, so an evicted file's rows are never found.
+ * Entries name the generation: a row is found only for the file it was
+ * read from (a slot reused has another generation).
  */
 #define UNWIND_ROW_CACHE 4032 /* (32 KiB - struct bpf_array's 312 bytes) / 8 */
 
@@ -264,26 +265,31 @@ static __always_inline const struct unwind_row *unwind_find_row(const struct unw
 #define UNWIND_ROW_BAD (~0ull) /* no row can be: flags' bits 5-7 are 0 */
 
 /*
- * The row of offset off of file f (slot file), through the cache: its
- * raw 8 bytes, pc not meant to be read (a gap: a row with UNWIND_CFA_GAP),
- * or UNWIND_ROW_BAD when the tables do not hold together. A global
- * function: the verifier checks it once, on its own, and the frame loop
- * sees one unknown value back rather than every path through the searches.
+ * The row of offset off of file slot file, generation gen, through the
+ * caches: its raw 8 bytes, pc not meant to be read (a gap: a row with
+ * UNWIND_CFA_GAP), or UNWIND_ROW_BAD when the file's table is gone (gen
+ * is not the slot's) or does not hold together. Only a miss reads the
+ * file's entry: a row cached under (file, gen) is one of that file's
+ * whether or not its table is still loaded, and the entry is a cold line
+ * each file a walk meets. A global function: the verifier checks it
+ * once, on its own, and the frame loop sees one unknown value back rather
+ * than every path through the searches.
  */
-__noinline __u64 unwind_row_lookup(const struct unwind_file *f, __u32 file, __u64 off,
-				   struct unwind_last_walk *last, __u32 depth)
+__noinline __u64 unwind_row_lookup(__u32 file, __u32 gen, __u64 off, struct unwind_last_walk *last,
+				   __u32 depth)
 {
+	const struct unwind_file *f;
 	const struct unwind_row *row;
 	union unwind_slot found;
 	__u64 h, *cached = NULL, *prev;
 	__u32 slot, check, k, at, cur;
 	bool bad = false;
 
-	if (!f || !last)
+	if (!last)
 		return UNWIND_ROW_BAD;
 	cur = last->cur & 1;
 	prev = last->rows[cur ^ 1];
-	h = unwind_row_hash(file, f->gen, off);
+	h = unwind_row_hash(file, gen, off);
 	check = (__u32)(h >> 32) | 1;
 	depth &= UNWIND_LAST_DEPTHS - 1;
 	if (off >> 32)
@@ -304,6 +310,9 @@ __noinline __u64 unwind_row_lookup(const struct unwind_file *f, __u32 file, __u6
 	if (cached && found.row.pc == check)
 		goto found;
 search:
+	f = bpf_map_lookup_elem(&unwind_files, &file);
+	if (!f || !f->gen || f->gen != gen)
+		return UNWIND_ROW_BAD;
 	row = unwind_find_row(f, off, &bad);
 	if (bad)
 		return UNWIND_ROW_BAD;
@@ -368,11 +377,10 @@ static long unwind_step(__u64 i, void *ctx)
 {
 	struct unwind_walk *w = ctx;
 	const struct unwind_map *m;
-	const struct unwind_file *f;
 	const struct unwind_row *row;
 	union unwind_slot r;
 	__u64 lookup, cfa, ra;
-	__u32 file, n = w->n;
+	__u32 n = w->n;
 	int kind;
 
 	if (n >= USER_MAX_FRAMES) {
@@ -387,13 +395,11 @@ static long unwind_step(__u64 i, void *ctx)
 		w->end = UNWIND_END_NO_MAP;
 		return 1;
 	}
-	file = m->file;
-	f = (m->flags & UNWIND_MAP_F_NO_TABLE) ? NULL : bpf_map_lookup_elem(&unwind_files, &file);
-	if (!f || !f->gen || f->gen != m->gen) {
+	if (m->flags & UNWIND_MAP_F_NO_TABLE) {
 		w->end = UNWIND_END_NO_TABLE;
 		return 1;
 	}
-	r.raw = unwind_row_lookup(f, file, lookup - m->bias, w->last, n - 1);
+	r.raw = unwind_row_lookup(m->file, m->gen, lookup - m->bias, w->last, n - 1);
 	if (r.raw == UNWIND_ROW_BAD) {
 		w->end = UNWIND_END_NO_TABLE;
 		return 1;
