@@ -18,7 +18,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
-	systemd strace linux-perf
+	systemd strace linux-perf clang-format
 
 # The peers the benchmarks measure against, installed by `make bench` only.
 BENCH_PKGS := bpftrace heaptrack llvm nodejs libbpf-tools sqlite3
@@ -72,9 +72,13 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind bench-unwind-rows bench-unwind-truth
+.PHONY: format all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind bench-unwind-rows bench-unwind-truth
 
 all: $(BUILD)/pprofd $(BUILD)/pprofctl
+
+# the C in the tree's style (.clang-format); make test checks it
+format: deps
+	$(Q)tests/format.sh
 
 # Install missing Debian packages (needs root and apt); a no-op when all are there.
 deps:

@@ -112,7 +112,21 @@ run_e2e() { # script [build]
 	rm -f "$log"
 }
 
+# the C in the tree's style (tests/format.sh), as one unit test
+run_format() {
+	local out
+	chosen format || return 0
+	ran=$((ran + 1))
+	if out=$(tests/format.sh --check 2>&1); then
+		pass=$((pass + 1)); note PASS format
+	else
+		fail=$((fail + 1)); note FAIL format; failed+=(format)
+		echo "$out" | sed 's/^/    /' | head -40
+	fi
+}
+
 if part unit; then
+	run_format
 	for t in "$BUILD"/tests/test_*; do [ -x "$t" ] && run_unit "$t"; done
 fi
 if part asan; then
