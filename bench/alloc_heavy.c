@@ -12,8 +12,8 @@
 
 #include "alloc_bench.h"
 
-#define LIVE (64 << 10)      /* nodes in the table in steady state */
-#define BUCKETS (128 << 10)  /* power of two */
+#define LIVE (64 << 10)     /* nodes in the table in steady state */
+#define BUCKETS (128 << 10) /* power of two */
 
 struct node {
 	struct node *next;
@@ -67,7 +67,7 @@ static struct node **pick(size_t *slot)
 	return pp;
 }
 
-static void delete(void)
+static void delete (void)
 {
 	size_t i;
 	struct node **pp = pick(&i), *n = *pp;
@@ -102,7 +102,7 @@ static void op(void)
 	if ((r < 45 && nkeys < LIVE * 3 / 2) || nkeys < LIVE / 2)
 		insert();
 	else if (r < 90)
-		delete();
+		delete ();
 	else
 		resize();
 }
@@ -113,6 +113,6 @@ int main(void)
 		insert();
 	alloc_bench_main(op);
 	while (nkeys)
-		delete();
+		delete ();
 	return 0;
 }

@@ -94,13 +94,13 @@ static struct node *merge(struct node *a, struct node *b)
 	return b;
 }
 
-static struct node *delete(struct node *t, uint64_t key)
+static struct node *delete (struct node *t, uint64_t key)
 {
 	struct node *m, **c;
 
 	if (key != t->key) {
 		c = child(t, key);
-		*c = delete(*c, key);
+		*c = delete (*c, key);
 		return t;
 	}
 	m = merge(t->l, t->r);
@@ -144,7 +144,7 @@ static void op(void)
 	}
 	i = next_rand() % nkeys;
 	if (r < 90) {
-		root = delete(root, keys[i]);
+		root = delete (root, keys[i]);
 		keys[i] = keys[--nkeys];
 	} else {
 		root = resize(root, keys[i]);
@@ -159,6 +159,6 @@ int main(void)
 	}
 	alloc_bench_main(op);
 	while (root)
-		root = delete(root, root->key);
+		root = delete (root, root->key);
 	return 0;
 }

@@ -57,7 +57,8 @@ struct seg {
 
 /* The sized function symbols (from .symtab, else .dynsym) and the PT_LOAD
  * segments, read independently of daemon/symbolize/symtab.c. */
-static int read_elf(const char *file, struct fn **fns, size_t *nfns, struct seg *segs, size_t *nsegs)
+static int read_elf(const char *file, struct fn **fns, size_t *nfns, struct seg *segs,
+		    size_t *nsegs)
 {
 	int fd = open(file, O_RDONLY);
 	Elf_Scn *scn = NULL, *best = NULL;
@@ -260,11 +261,13 @@ static double run_frames(const char *file, const uint64_t *off, size_t n, double
 int main(int argc, char **argv)
 {
 	enum { RUNS = 3 };
-	size_t n = 100000, m = 2000, nfns, nsegs, found = 0, agree = 0, agree_text = 0, shown = 0, mangled = 0;
+	size_t n = 100000, m = 2000, nfns, nsegs, found = 0, agree = 0, agree_text = 0, shown = 0,
+	       mangled = 0;
 	size_t nsyms = 0, mem = 0;
-	const char *llvm = getenv("LLVM_SYMBOLIZER") ? getenv("LLVM_SYMBOLIZER") : "llvm-symbolizer";
-	char tmpl[] = "/tmp/bench_symbolize.XXXXXX", addrs[64], addrs_m[64], out_llvm[64], out_raw[64],
-	     out_a2l[64], cmd[256], obj[4096];
+	const char *llvm = getenv("LLVM_SYMBOLIZER") ? getenv("LLVM_SYMBOLIZER")
+						     : "llvm-symbolizer";
+	char tmpl[] = "/tmp/bench_symbolize.XXXXXX", addrs[64], addrs_m[64], out_llvm[64],
+	     out_raw[64], out_a2l[64], cmd[256], obj[4096];
 	double t_ours = 1e9, t_load = 0, t_llvm = 1e9, t_a2l, rate_ours, rate_llvm, rate_a2l;
 	uint64_t seed = 1, *va, *off;
 	const char **ours, **ours_raw;
@@ -348,8 +351,8 @@ int main(int argc, char **argv)
 		if (best < 1e9)
 			printf("pprofd DWARF:    %zu addresses in %7.1f ms = %.3f M/s, %.2f us each (DWARF load "
 			       "%.1f ms not included; %.2f frames an address, %zu with a line; %.1f MB after)\n",
-			       n, best * 1e3, n / best / 1e6, best / n * 1e6, best_td * 1e3, (double)nf / n, wl,
-			       dmem / 1e6);
+			       n, best * 1e3, n / best / 1e6, best / n * 1e6, best_td * 1e3,
+			       (double)nf / n, wl, dmem / 1e6);
 		else
 			printf("pprofd DWARF:    none in this file\n");
 	}
@@ -375,7 +378,8 @@ int main(int argc, char **argv)
 	snprintf(obj, sizeof(obj), "--obj=%s", file);
 	{
 		char *av[] = { (char *)llvm, obj, "--no-inlines", "--functions=linkage", NULL };
-		char *av_raw[] = { (char *)llvm, obj, "--no-inlines", "--functions=linkage", "--no-demangle", NULL };
+		char *av_raw[] = { (char *)llvm,    obj, "--no-inlines", "--functions=linkage",
+				   "--no-demangle", NULL };
 
 		for (int r = 0; r < RUNS; r++) {
 			double t = run(av, addrs, out_llvm);
@@ -423,7 +427,8 @@ int main(int argc, char **argv)
 		agree += same;
 		agree_text += !strcmp(o, l);
 		/* left mangled on purpose: see demangle_bound() in daemon/symbolize/symtab.c */
-		mangled += same && ours[i] && !strcmp(o, orw) && !strncmp(o, "_Z", 2) && strcmp(o, l);
+		mangled += same && ours[i] && !strcmp(o, orw) && !strncmp(o, "_Z", 2) &&
+			   strcmp(o, l);
 		if (getenv("SYMBOLIZE_DIFFS") && strcmp(o, l))
 			fprintf(stderr, "%s\n%s\n\n", o, l);
 		if (!same && shown++ < 5)
@@ -435,10 +440,10 @@ int main(int argc, char **argv)
 	       "text, %.2f %% left mangled by our demangler-bomb guard, the rest GNU vs LLVM demangler style\n",
 	       100.0 * agree / n, agree, n, 100.0 * agree_text / n, 100.0 * mangled / n);
 
-#define TARGET(cond, what)                                                  \
-	do {                                                                \
+#define TARGET(cond, what)                                                   \
+	do {                                                                 \
 		printf("target %-36s %s\n", what, (cond) ? "PASS" : "FAIL"); \
-		ok &= (cond);                                               \
+		ok &= (cond);                                                \
 	} while (0)
 	TARGET(rate_ours >= 1e6, ">= 1 M addresses/s:");
 	TARGET(rate_ours >= 2 * rate_llvm, ">= 2x llvm-symbolizer:");

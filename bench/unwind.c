@@ -165,7 +165,8 @@ int main(int argc, char **argv)
 	if (!captured || s.n <= 0 || !(s.t = calloc(s.n, sizeof(*s.t))))
 		return 1;
 	for (int i = 0; i < s.n; i++)
-		if (s.maps[i].path[0] == '/' && (fd = open(s.maps[i].path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (s.maps[i].path[0] == '/' &&
+		    (fd = open(s.maps[i].path, O_RDONLY | O_CLOEXEC)) >= 0) {
 			s.t[i] = cfi_table__load(fd);
 			close(fd);
 		}

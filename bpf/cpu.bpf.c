@@ -24,8 +24,8 @@ _Static_assert(USER_MAX_FRAMES <= CPU_MAX_FRAMES, "user walk fits the record");
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 self_tgid = 0;     /* pprofd itself: not profiled */
-const volatile __u64 wakeup_bytes = 0;  /* wake user space past this much data */
+const volatile __u32 self_tgid = 0;       /* pprofd itself: not profiled */
+const volatile __u64 wakeup_bytes = 0;    /* wake user space past this much data */
 const volatile bool time_samples = false; /* bpf_sample_timing */
 /*
  * A sample of a process the table walker has no entry for (new, or after
@@ -56,7 +56,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } sample_times SEC(".maps");
-
 
 /*
  * The user registers of the sample, and whether its pc is outside the
@@ -105,20 +104,11 @@ static __always_inline bool walk_tables(struct cpu_percpu *sc, __u32 pid, __u64 
 	}
 	switch (end) {
 	case UNWIND_END_START:
-	case UNWIND_END_STOP:
-		sc->counters[CPU_CNT_WALK_WHOLE]++;
-		break;
-	case UNWIND_END_NO_MAP:
-		sc->counters[CPU_CNT_WALK_NO_MAP]++;
-		return false;
-	case UNWIND_END_NO_TABLE:
-		sc->counters[CPU_CNT_WALK_NO_TABLE]++;
-		return false;
-	case UNWIND_END_DEPTH:
-		sc->counters[CPU_CNT_WALK_DEPTH]++;
-		break;
-	default:
-		sc->counters[CPU_CNT_WALK_CUT]++;
+	case UNWIND_END_STOP: sc->counters[CPU_CNT_WALK_WHOLE]++; break;
+	case UNWIND_END_NO_MAP: sc->counters[CPU_CNT_WALK_NO_MAP]++; return false;
+	case UNWIND_END_NO_TABLE: sc->counters[CPU_CNT_WALK_NO_TABLE]++; return false;
+	case UNWIND_END_DEPTH: sc->counters[CPU_CNT_WALK_DEPTH]++; break;
+	default: sc->counters[CPU_CNT_WALK_CUT]++;
 	}
 	*nu = n;
 	return true;
@@ -158,7 +148,8 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	task = (struct task_struct *)bpf_get_current_task();
 
 	/* Interrupted in user mode: there is no kernel stack to walk. */
-	nk = in_user_mode(&ctx->regs) ? 0 : capture_kernel_stack(ctx, sc->frames, CPU_MAX_FRAMES * 8);
+	nk = in_user_mode(&ctx->regs) ? 0
+				      : capture_kernel_stack(ctx, sc->frames, CPU_MAX_FRAMES * 8);
 	if (nk < 0) {
 		sc->s.flags |= CPU_F_KSTACK_ERR;
 		sc->counters[CPU_CNT_KSTACK_ERR]++;
@@ -173,16 +164,18 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 		goto user_done;
 	}
 	in_library = user_pc_in_library(ctx, task, &ip, &sp, &bp, &start_code);
-	if (use_tables && walk_tables(sc, pid, start_code, ip, sp, bp, sc->frames + nk, &nu, &no_entry)) {
+	if (use_tables &&
+	    walk_tables(sc, pid, start_code, ip, sp, bp, sc->frames + nk, &nu, &no_entry)) {
 		sc->s.flags |= CPU_F_TABLES;
 	} else if (in_library || targets_test(nofp, pid)) {
 		__u32 off = nk * 8, ulen;
 
 		if (off > CPU_MAX_FRAMES * 8)
 			return 0; /* for the verifier: cannot happen */
-		ulen = ustack_capture_regs(ip, sp, bp, (void *)sc->frames + off,
-					   (void *)sc->frames + off + sizeof(struct ustack_hdr), NULL,
-					   targets_test(nofp, pid) ? CPU_SNAP_BYTES_NOFP : CPU_SNAP_BYTES);
+		ulen = ustack_capture_regs(
+			ip, sp, bp, (void *)sc->frames + off,
+			(void *)sc->frames + off + sizeof(struct ustack_hdr), NULL,
+			targets_test(nofp, pid) ? CPU_SNAP_BYTES_NOFP : CPU_SNAP_BYTES);
 		if (ulen > CPU_USTACK_MAX - sizeof(struct ustack_hdr))
 			return 0; /* for the verifier: cannot happen */
 		sc->s.flags |= CPU_F_USTACK;

@@ -58,15 +58,15 @@ struct cpu_sample {
 	__u16 nr_kframes; /* kernel frames first in frames[] ... */
 	__u16 nr_uframes; /* ... then user frames; leaf first in each */
 	__u32 flags;
-	__u32 weight; /* periods this sample stands for (1 but for requests) */
-	__u32 ustack_len; /* CPU_F_USTACK: a struct ustack_hdr and its data, this long,
+	__u32 weight;            /* periods this sample stands for (1 but for requests) */
+	__u32 ustack_len;        /* CPU_F_USTACK: a struct ustack_hdr and its data, this long,
 			   * after the kernel frames (nr_uframes is 0) */
 	char comm[CPU_COMM_LEN]; /* thread name; the process's comes from the side band */
 	__u64 frames[];
 };
 
-#define CPU_USTACK_MAX (sizeof(struct ustack_hdr) + USTACK_MAX_FP * sizeof(struct ustack_fp) + \
-			CPU_SNAP_BYTES_NOFP)
+#define CPU_USTACK_MAX \
+	(sizeof(struct ustack_hdr) + USTACK_MAX_FP * sizeof(struct ustack_fp) + CPU_SNAP_BYTES_NOFP)
 
 enum cpu_counter {
 	CPU_CNT_SAMPLES,      /* samples sent to user space */
@@ -91,7 +91,7 @@ enum cpu_counter {
 struct cpu_percpu {
 	struct cpu_sample s;
 	__u64 frames[CPU_MAX_FRAMES + CPU_USTACK_MAX / 8];
-	__u64 seq; /* samples of this CPU, for the ring's wake-up check */
+	__u64 seq;                /* samples of this CPU, for the ring's wake-up check */
 	__u64 no_entry_wakeup_ns; /* when a sample without a walker's entry last woke user space */
 	__u64 counters[CPU_CNT_NR];
 };

@@ -134,8 +134,8 @@ static __always_inline void draw(struct heap_thread *t, struct heap_percpu *pc)
 
 /* Whether this allocation of size bytes is sampled (see the top); if so,
  * *shift is the rate shift its countdown was drawn with. */
-static __always_inline bool take_sample(struct heap_thread *t, struct heap_percpu *pc,
-					__u64 size, __u8 *shift)
+static __always_inline bool take_sample(struct heap_thread *t, struct heap_percpu *pc, __u64 size,
+					__u8 *shift)
 {
 	*shift = 0;
 	if (rate <= 1)
@@ -182,7 +182,7 @@ static __always_inline void lost_leave(int g)
 /* tgid's entry in generation g, created if need be. */
 static __always_inline struct heap_lost *lost_entry(struct heap_percpu *pc, __u32 tgid, int g)
 {
-	struct heap_lost_key k = {.tgid = tgid, .gen = g};
+	struct heap_lost_key k = { .tgid = tgid, .gen = g };
 	struct heap_lost *l;
 
 	if (g < 0) {
@@ -200,8 +200,7 @@ static __always_inline struct heap_lost *lost_entry(struct heap_percpu *pc, __u3
 }
 
 /* A sampled allocation that could not be sent. */
-static __always_inline void lose_alloc(struct heap_percpu *pc, __u32 tgid, __u64 size,
-				       __u64 srate)
+static __always_inline void lose_alloc(struct heap_percpu *pc, __u32 tgid, __u64 size, __u64 srate)
 {
 	int g = lost_enter();
 	struct heap_lost *l = lost_entry(pc, tgid, g);
@@ -493,8 +492,7 @@ int heap_alloc(struct pt_regs *ctx)
 		if (cookie)
 			*cookie = (__u64)fn << COOKIE_FN_SHIFT;
 		return 0;
-	default:
-		return 1;
+	default: return 1;
 	}
 
 	t = thread();

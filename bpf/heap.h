@@ -50,7 +50,7 @@ enum heap_event_type {
 };
 
 /* alloc flags */
-#define HEAP_F_UNTRACKED (1u << 0) /* the in-use table was full: its free will not be seen */
+#define HEAP_F_UNTRACKED (1u << 0)  /* the in-use table was full: its free will not be seen */
 #define HEAP_F_USTACK_ERR (1u << 1) /* the stack could not be read */
 #define HEAP_F_USTACK (1u << 2)     /* frames[] holds a struct ustack, ustack_len long */
 
@@ -63,16 +63,16 @@ enum heap_event_type {
  * allocations and size/p bytes.
  */
 struct heap_event {
-	__u32 type;       /* enum heap_event_type */
-	__u32 pid;        /* tgid */
+	__u32 type; /* enum heap_event_type */
+	__u32 pid;  /* tgid */
 	__u32 tid;
-	__u16 fn;         /* enum heap_fn that allocated (or freed) */
-	__u16 nr_frames;  /* user frames in frames[], leaf (the caller of malloc) first */
-	__u64 time_ns;    /* bpf_ktime_get_ns() */
-	__u64 id;         /* the sample's id; a free names the id of its allocation */
-	__u64 ptr;        /* the block */
-	__u64 size;       /* bytes asked for */
-	__u64 rate;       /* mean sampling interval in bytes when sampled (1: every allocation) */
+	__u16 fn;        /* enum heap_fn that allocated (or freed) */
+	__u16 nr_frames; /* user frames in frames[], leaf (the caller of malloc) first */
+	__u64 time_ns;   /* bpf_ktime_get_ns() */
+	__u64 id;        /* the sample's id; a free names the id of its allocation */
+	__u64 ptr;       /* the block */
+	__u64 size;      /* bytes asked for */
+	__u64 rate;      /* mean sampling interval in bytes when sampled (1: every allocation) */
 	__u32 flags;
 	char comm[HEAP_COMM_LEN];
 	__u32 ustack_len; /* HEAP_F_USTACK: a struct ustack_hdr and its data (nr_frames 0) */
@@ -114,12 +114,29 @@ static inline __u32 heap_ilog2(__u64 x)
 {
 	__u32 e = 0;
 
-	if (x >> 32) { x >>= 32; e += 32; }
-	if (x >> 16) { x >>= 16; e += 16; }
-	if (x >> 8) { x >>= 8; e += 8; }
-	if (x >> 4) { x >>= 4; e += 4; }
-	if (x >> 2) { x >>= 2; e += 2; }
-	if (x >> 1) { e += 1; }
+	if (x >> 32) {
+		x >>= 32;
+		e += 32;
+	}
+	if (x >> 16) {
+		x >>= 16;
+		e += 16;
+	}
+	if (x >> 8) {
+		x >>= 8;
+		e += 8;
+	}
+	if (x >> 4) {
+		x >>= 4;
+		e += 4;
+	}
+	if (x >> 2) {
+		x >>= 2;
+		e += 2;
+	}
+	if (x >> 1) {
+		e += 1;
+	}
 	return e;
 }
 
@@ -137,42 +154,42 @@ static inline __u32 heap_hint_slot(__u64 ptr, __u32 tgid)
 }
 
 enum heap_counter {
-	HEAP_CNT_ALLOC_CALLS,    /* allocation entry probes hit */
-	HEAP_CNT_FREE_CALLS,     /* free probes hit */
-	HEAP_CNT_SAMPLED,        /* allocations chosen at entry */
-	HEAP_CNT_RETURNS,        /* return halves run (should equal SAMPLED + posix_memalign calls;
+	HEAP_CNT_ALLOC_CALLS,   /* allocation entry probes hit */
+	HEAP_CNT_FREE_CALLS,    /* free probes hit */
+	HEAP_CNT_SAMPLED,       /* allocations chosen at entry */
+	HEAP_CNT_RETURNS,       /* return halves run (should equal SAMPLED + posix_memalign calls;
 				  * jemalloc/tcmalloc: + memalign, valloc, aligned new calls) */
-	HEAP_CNT_ALLOC_EVENTS,   /* alloc records sent */
-	HEAP_CNT_FREE_EVENTS,    /* free records sent (a sampled block freed) */
-	HEAP_CNT_ALLOC_FAILED,   /* sampled, but the allocator returned NULL / an error */
-	HEAP_CNT_NESTED,         /* malloc called from posix_memalign (or, jemalloc/tcmalloc: any
+	HEAP_CNT_ALLOC_EVENTS,  /* alloc records sent */
+	HEAP_CNT_FREE_EVENTS,   /* free records sent (a sampled block freed) */
+	HEAP_CNT_ALLOC_FAILED,  /* sampled, but the allocator returned NULL / an error */
+	HEAP_CNT_NESTED,        /* malloc called from posix_memalign (or, jemalloc/tcmalloc: any
 				  * entry within memalign, valloc, posix_memalign, aligned
 				  * new): skipped */
-	HEAP_CNT_DROP_RINGBUF,   /* alloc records not sent: the ring was (nearly) full; counted
+	HEAP_CNT_DROP_RINGBUF,  /* alloc records not sent: the ring was (nearly) full; counted
 				  * in the process's heap_lost entry, so its profile says so */
-	HEAP_CNT_INUSE_FULL,     /* sampled blocks not tracked: the in-use table was full */
-	HEAP_CNT_NO_THREAD,      /* no per-thread state (out of memory): not sampled */
-	HEAP_CNT_USTACK_ERR,     /* sent without stack */
-	HEAP_CNT_RATE_RAISED,    /* samples drawn at a raised rate: the reader fell behind */
-	HEAP_CNT_FREE_DEFERRED,  /* free records not sent (ring full): their ids went through
+	HEAP_CNT_INUSE_FULL,    /* sampled blocks not tracked: the in-use table was full */
+	HEAP_CNT_NO_THREAD,     /* no per-thread state (out of memory): not sampled */
+	HEAP_CNT_USTACK_ERR,    /* sent without stack */
+	HEAP_CNT_RATE_RAISED,   /* samples drawn at a raised rate: the reader fell behind */
+	HEAP_CNT_FREE_DEFERRED, /* free records not sent (ring full): their ids went through
 				  * the process's heap_lost entry instead */
-	HEAP_CNT_FREE_LOST,      /* ... and not even there (its id list full): in-use overcounts */
-	HEAP_CNT_LOST_NO_ENTRY,  /* a loss no heap_lost entry could hold (table full, or
+	HEAP_CNT_FREE_LOST,     /* ... and not even there (its id list full): in-use overcounts */
+	HEAP_CNT_LOST_NO_ENTRY, /* a loss no heap_lost entry could hold (table full, or
 				  * lost_gen flipped twice as it entered) */
 	HEAP_CNT_NR,
 };
 
 /* Per-thread state (task storage). */
 struct heap_thread {
-	__s64 next;       /* bytes left before the next sample; 0: not drawn yet */
-	__u64 pm_memptr;  /* posix_memalign in progress: where it stores the block */
+	__s64 next;      /* bytes left before the next sample; 0: not drawn yet */
+	__u64 pm_memptr; /* posix_memalign in progress: where it stores the block */
 	__u64 pm_size;
-	__u32 in_pm;      /* posix_memalign in progress (its inner malloc is skipped);
+	__u32 in_pm; /* posix_memalign in progress (its inner malloc is skipped);
 			   * jemalloc/tcmalloc: also memalign, valloc, aligned new (any
 			   * inner entry) */
 	__u16 pm_sampled;
-	__u8 pm_shift;    /* the rate shift of posix_memalign's sample */
-	__u8 draw_shift;  /* `next` was drawn with mean rate << draw_shift */
+	__u8 pm_shift;   /* the rate shift of posix_memalign's sample */
+	__u8 draw_shift; /* `next` was drawn with mean rate << draw_shift */
 };
 
 /*
@@ -191,7 +208,6 @@ static inline __u32 heap_rate_shift(__u64 used, __u64 ring)
 	return used < ring / 4 * 3 ? 2 : 4;
 }
 #define HEAP_RING_ALLOC_MAX(ring) ((ring) / 8 * 7)
-
 
 struct heap_lost_bucket {
 	__u64 n;     /* allocations */
@@ -260,7 +276,7 @@ static inline __u64 heap_exp_draw(__u32 r, __u64 mean)
 		}
 	}
 	nlog = (32ull << 16) - (((__u64)e << 16) | frac); /* -log2(u), Q16 */
-	t = (nlog * 45426) >> 16;                            /* -ln(u), Q16 */
+	t = (nlog * 45426) >> 16;                         /* -ln(u), Q16 */
 	return ((mean * t) >> 16) + 1;
 }
 

@@ -92,7 +92,7 @@ static __always_inline long send(struct lock_percpu *sc, __u64 size)
 	return 0;
 }
 
-#define NR_FUTEX 202 /* x86-64 */
+#define NR_FUTEX 202        /* x86-64 */
 #define FUTEX_CMD_MASK 0x7f /* without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
@@ -101,8 +101,8 @@ static __always_inline long send(struct lock_percpu *sc, __u64 size)
 
 static __always_inline void wait_begins(__u32 tgid, __u64 uaddr)
 {
-	struct lock_key key = {.tgid = tgid, .uaddr = uaddr};
-	struct lock_state *st, init = {.waiters = 1};
+	struct lock_key key = { .tgid = tgid, .uaddr = uaddr };
+	struct lock_state *st, init = { .waiters = 1 };
 	struct lock_percpu *sc = percpu();
 	struct lock_wait *w;
 
@@ -126,7 +126,7 @@ static __always_inline void wait_begins(__u32 tgid, __u64 uaddr)
 
 static __always_inline void wake_begins(__u32 tgid, __u64 uaddr)
 {
-	struct lock_key key = {.tgid = tgid, .uaddr = uaddr};
+	struct lock_key key = { .tgid = tgid, .uaddr = uaddr };
 	struct task_struct *task;
 	struct lock_percpu *sc;
 	struct lock_state *st;

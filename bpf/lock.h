@@ -57,11 +57,11 @@ struct lock_state {
 };
 
 enum lock_counter {
-	LOCK_CNT_WAITS,         /* futex waits of target threads */
-	LOCK_CNT_WAITED,        /* WAITED records sent (woken waits) */
-	LOCK_CNT_WAKES,         /* WAKE records sent (wakes with waiters) */
-	LOCK_CNT_DROP_RINGBUF,  /* records lost: the ring buffer was full */
-	LOCK_CNT_NO_STORAGE,    /* a thread's or futex's state could not be made */
+	LOCK_CNT_WAITS,        /* futex waits of target threads */
+	LOCK_CNT_WAITED,       /* WAITED records sent (woken waits) */
+	LOCK_CNT_WAKES,        /* WAKE records sent (wakes with waiters) */
+	LOCK_CNT_DROP_RINGBUF, /* records lost: the ring buffer was full */
+	LOCK_CNT_NO_STORAGE,   /* a thread's or futex's state could not be made */
 	LOCK_CNT_NR,
 };
 

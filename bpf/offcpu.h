@@ -32,8 +32,8 @@ struct offcpu_event {
 	__u64 delay_ns; /* IN: how long it was off CPU */
 	/* OUT only from here */
 	char comm[OFFCPU_COMM_LEN];
-	__u16 ustack_len;  /* a struct ustack_hdr and its data, this long, ... */
-	__u16 nr_kframes;  /* ... then the kernel frames (__u64), leaf first */
+	__u16 ustack_len; /* a struct ustack_hdr and its data, this long, ... */
+	__u16 nr_kframes; /* ... then the kernel frames (__u64), leaf first */
 	__u32 flags;
 	/* struct ustack_hdr; its data; __u64 kframes[nr_kframes] */
 };

@@ -26,20 +26,20 @@
 
 struct threads_rec {
 	__u32 magic;
-	__u32 size;       /* of the whole record, this header included */
-	__u32 pid;        /* tgid */
+	__u32 size; /* of the whole record, this header included */
+	__u32 pid;  /* tgid */
 	__u32 tid;
-	__u32 state;      /* task_struct.__state, as the kernel had it */
-	__u32 exit_state; /* task_struct.exit_state */
-	__u32 flags;      /* THREADS_F_* */
-	__u16 nr_kframes; /* __u64 kernel return addresses that follow, leaf first */
-	__u16 ustack_len; /* then a struct ustack_hdr and its data, in bytes */
+	__u32 state;                 /* task_struct.__state, as the kernel had it */
+	__u32 exit_state;            /* task_struct.exit_state */
+	__u32 flags;                 /* THREADS_F_* */
+	__u16 nr_kframes;            /* __u64 kernel return addresses that follow, leaf first */
+	__u16 ustack_len;            /* then a struct ustack_hdr and its data, in bytes */
 	char comm[THREADS_COMM_LEN]; /* the thread's name */
 	__u64 kframes[];
 };
 
 /* The largest record the program writes. */
-#define THREADS_REC_MAX                                                            \
+#define THREADS_REC_MAX                                                                     \
 	(sizeof(struct threads_rec) + THREADS_MAX_KFRAMES * 8 + sizeof(struct ustack_hdr) + \
 	 USTACK_DATA_MAX)
 

@@ -118,8 +118,8 @@ static __always_inline __u64 unwind_row_hash(__u32 file, __u32 gen, __u64 off)
 
 struct unwind_last_walk {
 	__u64 rows[2][UNWIND_LAST_DEPTHS]; /* by depth; 0: empty */
-	__u32 cur; /* the buffer this walk writes; the other is the last's */
-	__u32 at;  /* this walk's cursor in the last one's rows */
+	__u32 cur;             /* the buffer this walk writes; the other is the last's */
+	__u32 at;              /* this walk's cursor in the last one's rows */
 	__u64 walks;           /* walks begun on this CPU: the next one's id */
 	__u64 win_owner;       /* the walk whose window[] this is */
 	__u64 win_lo, win_len; /* the stack bytes in window[] */
@@ -136,14 +136,14 @@ struct {
 struct unwind_walk {
 	__u64 pc, sp, bp;
 	struct unwind_last_walk *last;
-	__u64 *out;               /* USER_MAX_FRAMES of them */
+	__u64 *out; /* USER_MAX_FRAMES of them */
 	struct unwind_proc *proc;
-	__u32 n;                  /* frames in out */
-	__u32 end;                /* UNWIND_END_* */
-	__u64 id;                 /* this walk's, for last's window */
-	__u32 map_hint;           /* the last frame's mapping */
-	bool bp_ok;               /* rbp holds what the rows say it does */
-	bool exact;               /* pc is where the thread was (frame 0, or a
+	__u32 n;        /* frames in out */
+	__u32 end;      /* UNWIND_END_* */
+	__u64 id;       /* this walk's, for last's window */
+	__u32 map_hint; /* the last frame's mapping */
+	bool bp_ok;     /* rbp holds what the rows say it does */
+	bool exact;     /* pc is where the thread was (frame 0, or a
 				   * signal interrupted it): not a return address */
 };
 
@@ -183,7 +183,7 @@ static long unwind_map_step(__u64 i, void *ctx)
 static __always_inline const struct unwind_map *unwind_find_map(const struct unwind_proc *p,
 								__u64 pc, __u32 *hint)
 {
-	struct unwind_map_search s = {.p = p, .pc = pc, .hi = p->nr};
+	struct unwind_map_search s = { .p = p, .pc = pc, .hi = p->nr };
 	__u32 i = *hint & (UNWIND_PROC_MAPS_MAX - 1);
 
 	if (s.hi > UNWIND_PROC_MAPS_MAX)
@@ -234,7 +234,7 @@ static long unwind_row_step(__u64 i, void *ctx)
 static __always_inline const struct unwind_row *unwind_find_row(const struct unwind_file *f,
 								__u64 off, bool *bad)
 {
-	struct unwind_row_search rs = {.off = off};
+	struct unwind_row_search rs = { .off = off };
 	const union unwind_slot *s;
 	__u64 page = off >> UNWIND_PAGE_SHIFT;
 	__u32 idx;
@@ -317,7 +317,7 @@ search:
 	if (bad)
 		return UNWIND_ROW_BAD;
 	found.raw = row ? ((const union unwind_slot *)row)->raw
-			: ((union unwind_slot){.row = {.flags = UNWIND_CFA_GAP}}).raw;
+			: ((union unwind_slot){ .row = { .flags = UNWIND_CFA_GAP } }).raw;
 	found.row.pc = check;
 	if (!cached)
 		return found.raw;
@@ -408,9 +408,7 @@ static long unwind_step(__u64 i, void *ctx)
 	kind = UNWIND_ROW_CFA(row->flags);
 	switch (kind) {
 	case UNWIND_CFA_SP:
-	case UNWIND_CFA_PLT:
-		cfa = w->sp + unwind_row_cfa_off(row, w->pc);
-		break;
+	case UNWIND_CFA_PLT: cfa = w->sp + unwind_row_cfa_off(row, w->pc); break;
 	case UNWIND_CFA_BP:
 		if (!w->bp_ok) {
 			w->end = UNWIND_END_STOP;
@@ -440,9 +438,7 @@ static long unwind_step(__u64 i, void *ctx)
 		ra = r.rip;
 		goto stepped;
 	}
-	default:
-		w->end = UNWIND_END_STOP;
-		return 1;
+	default: w->end = UNWIND_END_STOP; return 1;
 	}
 	if (cfa <= w->sp || cfa - w->sp > FP_MAX_FRAME_BYTES) {
 		w->end = UNWIND_END_BAD_CFA;
@@ -459,10 +455,8 @@ static long unwind_step(__u64 i, void *ctx)
 		else
 			w->bp_ok = true;
 		break;
-	case UNWIND_BP_SAME:
-		break;
-	default:
-		w->bp_ok = false;
+	case UNWIND_BP_SAME: break;
+	default: w->bp_ok = false;
 	}
 stepped:
 	w->sp = cfa;
@@ -485,7 +479,9 @@ stepped:
 static __always_inline long unwind_user_stack(__u32 tgid, __u64 start_code, __u64 ip, __u64 sp,
 					      __u64 bp, __u64 *out, __u32 *end)
 {
-	struct unwind_walk w = {.pc = ip, .sp = sp, .bp = bp, .out = out, .bp_ok = true, .exact = true};
+	struct unwind_walk w = {
+		.pc = ip, .sp = sp, .bp = bp, .out = out, .bp_ok = true, .exact = true
+	};
 
 	__u32 zero = 0;
 

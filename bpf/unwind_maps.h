@@ -37,7 +37,7 @@ struct unwind_file {
 	__u32 pool;   /* first slot: npages page entries, then nrows rows */
 	__u32 npages; /* pages from offset 0; an offset past them is in no FDE */
 	__u32 nrows;
-	__u32 gen;    /* 0: the slot holds no table */
+	__u32 gen; /* 0: the slot holds no table */
 };
 
 /* Executable mappings of one process the walker knows; a process with
@@ -45,7 +45,8 @@ struct unwind_file {
 #define UNWIND_PROC_MAPS_MAX 128
 #define UNWIND_PROC_SEARCH_STEPS 7 /* binary search of UNWIND_PROC_MAPS_MAX */
 
-#define UNWIND_MAP_F_NO_TABLE (1u << 0) /* known, but no table (yet): the walk
+#define UNWIND_MAP_F_NO_TABLE \
+	(1u << 0) /* known, but no table (yet): the walk
 					  * ends there and the sample takes the
 					  * stack-copy path */
 
@@ -70,13 +71,13 @@ struct unwind_proc {
 };
 
 /* Why a walk ended (counters, and the sample's flags). */
-#define UNWIND_END_START 0     /* a return address of 0, or the stack's end: whole */
-#define UNWIND_END_NO_MAP 1    /* a pc in no mapping known to the walker */
-#define UNWIND_END_NO_TABLE 2  /* a mapping whose table is not loaded (or stale) */
-#define UNWIND_END_STOP 3      /* a STOP row (a rule the rows cannot hold) */
-#define UNWIND_END_READ 4      /* a read of the stack failed */
-#define UNWIND_END_DEPTH 5     /* the frame limit */
-#define UNWIND_END_BAD_CFA 6   /* a CFA that does not go up the stack */
+#define UNWIND_END_START 0    /* a return address of 0, or the stack's end: whole */
+#define UNWIND_END_NO_MAP 1   /* a pc in no mapping known to the walker */
+#define UNWIND_END_NO_TABLE 2 /* a mapping whose table is not loaded (or stale) */
+#define UNWIND_END_STOP 3     /* a STOP row (a rule the rows cannot hold) */
+#define UNWIND_END_READ 4     /* a read of the stack failed */
+#define UNWIND_END_DEPTH 5    /* the frame limit */
+#define UNWIND_END_BAD_CFA 6  /* a CFA that does not go up the stack */
 #define UNWIND_END_NR 7
 
 #endif

@@ -34,10 +34,12 @@
 #define UNWIND_CFA_STOP 0 /* unknown (an expression, a rule that did not fit): stop */
 #define UNWIND_CFA_SP 1   /* CFA = rsp + cfa_off */
 #define UNWIND_CFA_BP 2   /* CFA = rbp + cfa_off */
-#define UNWIND_CFA_PLT 3  /* a lazy PLT: CFA = rsp + cfa_off + ((pc & 15) >= bp_off8 ? 8 : 0),
+#define UNWIND_CFA_PLT \
+	3                /* a lazy PLT: CFA = rsp + cfa_off + ((pc & 15) >= bp_off8 ? 8 : 0),
 			   * pc the process's own (16-aligned entries), not the offset */
-#define UNWIND_CFA_GAP 4  /* no FDE covers the pc: a frame-pointer step may be tried */
-#define UNWIND_CFA_SIGNAL 5 /* a signal trampoline (__restore_rt): the interrupted
+#define UNWIND_CFA_GAP 4 /* no FDE covers the pc: a frame-pointer step may be tried */
+#define UNWIND_CFA_SIGNAL \
+	5 /* a signal trampoline (__restore_rt): the interrupted
 			     * registers are in the ucontext at rsp */
 #define UNWIND_CFA_MASK 0x07
 
@@ -57,8 +59,8 @@
 #define UNWIND_BP_MASK (0x03 << UNWIND_BP_SHIFT)
 
 #define UNWIND_ROW_FLAGS(cfa, bp) ((cfa) | ((bp) << UNWIND_BP_SHIFT))
-#define UNWIND_ROW_CFA(flags) ((flags) & UNWIND_CFA_MASK)
-#define UNWIND_ROW_BP(flags) (((flags) & UNWIND_BP_MASK) >> UNWIND_BP_SHIFT)
+#define UNWIND_ROW_CFA(flags) ((flags)&UNWIND_CFA_MASK)
+#define UNWIND_ROW_BP(flags) (((flags)&UNWIND_BP_MASK) >> UNWIND_BP_SHIFT)
 
 /* The return address is at CFA - 8 in every row but STOP, GAP and SIGNAL ones. */
 struct unwind_row {
@@ -95,9 +97,9 @@ static inline int unwind_row_cfa_off(const struct unwind_row *r, __u64 pc)
 #define UNWIND_PAGE_F_CUT (1u << 0) /* rows were over the cap: the page's end is STOP */
 
 struct unwind_page {
-	__u32 first;  /* in the file's row array; its pc <= the page's start */
-	__u16 count;  /* 1 to UNWIND_PAGE_ROWS_MAX */
-	__u16 flags;  /* UNWIND_PAGE_F_* */
+	__u32 first; /* in the file's row array; its pc <= the page's start */
+	__u16 count; /* 1 to UNWIND_PAGE_ROWS_MAX */
+	__u16 flags; /* UNWIND_PAGE_F_* */
 };
 
 #endif

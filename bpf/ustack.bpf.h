@@ -92,8 +92,8 @@ static __always_inline __u32 ustack_capture_task(struct task_struct *task, struc
 {
 	struct pt_regs *ur = (struct pt_regs *)bpf_task_pt_regs(task);
 
-	return ustack_capture_regs(BPF_CORE_READ(ur, ip), BPF_CORE_READ(ur, sp), BPF_CORE_READ(ur, bp),
-				   h, data, task, USTACK_SNAP_BYTES);
+	return ustack_capture_regs(BPF_CORE_READ(ur, ip), BPF_CORE_READ(ur, sp),
+				   BPF_CORE_READ(ur, bp), h, data, task, USTACK_SNAP_BYTES);
 }
 
 #endif

@@ -21,9 +21,9 @@
 #include <linux/types.h>
 #endif
 
-#define USTACK_MAX_FP 127        /* frame records walked from rbp */
-#define USTACK_SNAP_BYTES 1024   /* stack bytes copied from sp; a power of 2 */
-#define USTACK_SNAP_SMALL 256    /* tried when the large copy faults */
+#define USTACK_MAX_FP 127      /* frame records walked from rbp */
+#define USTACK_SNAP_BYTES 1024 /* stack bytes copied from sp; a power of 2 */
+#define USTACK_SNAP_SMALL 256  /* tried when the large copy faults */
 
 /* One frame record of the rbp chain: where it is and the return address
  * it holds ([addr] is the next record's addr, [addr + 8] is ret). */

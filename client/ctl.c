@@ -29,7 +29,7 @@ static int read_all(int fd, void *buf, size_t len, int timeout_ms)
 	char *p = buf;
 
 	while (len) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
 		if (poll(&pfd, 1, timeout_ms) == 0)
@@ -52,7 +52,7 @@ static int read_all(int fd, void *buf, size_t len, int timeout_ms)
 static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Request *rq,
 					 int timeout_ms)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t n = pprofd__control__request__get_packed_size(rq);
 	uint8_t *msg = malloc(4 + n), hdr[4];
 	Pprofd__Control__Reply *rep = NULL;
@@ -70,10 +70,13 @@ static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Requ
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			fprintf(stderr, "pprofctl: pprofd is not running: no socket at %s "
-					"(start it, or give --socket PATH)\n", sock);
+			fprintf(stderr,
+				"pprofctl: pprofd is not running: no socket at %s "
+				"(start it, or give --socket PATH)\n",
+				sock);
 		else
-			fprintf(stderr, "pprofctl: cannot connect to %s: %s\n", sock, strerror(errno));
+			fprintf(stderr, "pprofctl: cannot connect to %s: %s\n", sock,
+				strerror(errno));
 		goto out;
 	}
 	msg[0] = n >> 24, msg[1] = n >> 16, msg[2] = n >> 8, msg[3] = n;
@@ -83,8 +86,10 @@ static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Requ
 	werr = send_all(fd, msg, 4 + n);
 	if ((err = read_all(fd, hdr, 4, timeout_ms)) < 0) {
 		if (werr)
-			fprintf(stderr, "pprofctl: pprofd at %s closed the connection without an "
-					"answer: %s\n", sock, strerror(-werr));
+			fprintf(stderr,
+				"pprofctl: pprofd at %s closed the connection without an "
+				"answer: %s\n",
+				sock, strerror(-werr));
 		else
 			fprintf(stderr, "pprofctl: talking to pprofd at %s: %s\n", sock,
 				strerror(-err));
@@ -98,15 +103,18 @@ static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Requ
 	free(msg);
 	msg = malloc(len ? len : 1);
 	if (!msg || (err = read_all(fd, msg, len, timeout_ms)) < 0) {
-		fprintf(stderr, "pprofctl: reading the reply: %s\n", msg ? strerror(-err) : "out of memory");
+		fprintf(stderr, "pprofctl: reading the reply: %s\n",
+			msg ? strerror(-err) : "out of memory");
 		goto out;
 	}
 	rep = pprofd__control__reply__unpack(NULL, len, msg);
 	if (!rep)
 		fprintf(stderr, "pprofctl: malformed reply from pprofd\n");
 	else if (rep->version != PROTO_VERSION) {
-		fprintf(stderr, "pprofctl: pprofd speaks protocol version %u, this pprofctl %u: "
-				"use the pprofctl of the same release\n", rep->version, PROTO_VERSION);
+		fprintf(stderr,
+			"pprofctl: pprofd speaks protocol version %u, this pprofctl %u: "
+			"use the pprofctl of the same release\n",
+			rep->version, PROTO_VERSION);
 		pprofd__control__reply__free_unpacked(rep, NULL);
 		rep = NULL;
 	}
@@ -162,9 +170,13 @@ static void request_usage(const char *cmd, FILE *f)
 		"  pprofctl %s --pid 1234 --seconds 10 -o prof.pb.gz && go tool pprof -top prof.pb.gz\n",
 		cmd, strcmp(cmd, "profile") ? "" : " [--hz HZ]",
 		strcmp(cmd, "profile") ? cmd : "CPU",
-		strcmp(cmd, "profile") ? "" : "      --hz HZ         samples per second (default: pprofd's frequency)\n",
-		strcmp(cmd, "heap") ? "" : "                      (without it, a process a heap_target names gets its\n"
-					   "                      profile since pprofd attached, at once)\n",
+		strcmp(cmd, "profile")
+			? ""
+			: "      --hz HZ         samples per second (default: pprofd's frequency)\n",
+		strcmp(cmd, "heap")
+			? ""
+			: "                      (without it, a process a heap_target names gets its\n"
+			  "                      profile since pprofd attached, at once)\n",
 		DEFAULT_SOCKET, cmd);
 }
 
@@ -184,13 +196,13 @@ static Pprofd__Control__Kind kind_of(const char *cmd)
 int cmd_request(const char *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"pid", required_argument, NULL, 'p'},
-		{"seconds", required_argument, NULL, 's'},
-		{"hz", required_argument, NULL, 'H'},
-		{"output", required_argument, NULL, 'o'},
-		{"socket", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "pid", required_argument, NULL, 'p' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "hz", required_argument, NULL, 'H' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	Pprofd__Control__Request rq = PPROFD__CONTROL__REQUEST__INIT;
 	Pprofd__Control__Reply *rep;
@@ -239,12 +251,14 @@ int cmd_request(const char *cmd, int argc, char **argv)
 	if (!rep)
 		return 1;
 	if (rep->code != 200) {
-		fprintf(stderr, "pprofctl: %s\n", rep->message && *rep->message ? rep->message : "request failed");
+		fprintf(stderr, "pprofctl: %s\n",
+			rep->message && *rep->message ? rep->message : "request failed");
 		goto done;
 	}
 	fd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : STDOUT_FILENO;
 	if (fd < 0 || write_all(fd, rep->profile.data, rep->profile.len) < 0) {
-		fprintf(stderr, "pprofctl: cannot write %s: %s\n", out ? out : "stdout", strerror(errno));
+		fprintf(stderr, "pprofctl: cannot write %s: %s\n", out ? out : "stdout",
+			strerror(errno));
 		goto done;
 	}
 	if (out && close(fd) < 0) {
@@ -262,9 +276,9 @@ done:
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "socket", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	Pprofd__Control__Request rq = PPROFD__CONTROL__REQUEST__INIT;
 	Pprofd__Control__Reply *rep;
@@ -289,7 +303,8 @@ int cmd_status(int argc, char **argv)
 	if (!rep)
 		return 1;
 	if (rep->code != 200 || !rep->status) {
-		fprintf(stderr, "pprofctl: %s\n", rep->message && *rep->message ? rep->message : "no status");
+		fprintf(stderr, "pprofctl: %s\n",
+			rep->message && *rep->message ? rep->message : "no status");
 		goto done;
 	}
 	printf("pprofd %s\n", rep->status->version);

@@ -27,12 +27,12 @@
 
 #define WIDTH 1200
 #define PAD 10
-#define ROW 16         /* px per stack level */
-#define TOP 34         /* px above the frames: title and controls */
-#define BOTTOM 26      /* px below: details and search result */
-#define CHAR_W 6.7     /* px per character of 11px monospace */
+#define ROW 16     /* px per stack level */
+#define TOP 34     /* px above the frames: title and controls */
+#define BOTTOM 26  /* px below: details and search result */
+#define CHAR_W 6.7 /* px per character of 11px monospace */
 #define MIN_PX 0.1
-#define TEXT_DY 11.5   /* px from a frame's top to its text's baseline */
+#define TEXT_DY 11.5 /* px from a frame's top to its text's baseline */
 #define MAX_DRAWN 30000
 
 struct fg {
@@ -44,8 +44,8 @@ struct fg {
 	size_t nr_order;
 	int64_t total;
 	uint32_t max_frames;
-	double px;      /* px per value unit */
-	double min_w;   /* value units: narrower frames are left out */
+	double px;    /* px per value unit */
+	double min_w; /* value units: narrower frames are left out */
 	FILE *out;
 	/* counting pass */
 	size_t drawn;
@@ -105,26 +105,13 @@ static void put_xml(FILE *f, const char *s, size_t max)
 		uint32_t c = next_char(u, &len);
 
 		switch (c) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case 0xfffd:
-			fputs("\xef\xbf\xbd", f);
-			break;
-		default:
-			fwrite(u, 1, len, f);
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case 0xfffd: fputs("\xef\xbf\xbd", f); break;
+		default: fwrite(u, 1, len, f);
 		}
 	}
 }
@@ -230,8 +217,7 @@ static void put_value(const struct fg *g, int64_t v)
 }
 
 /* A frame the walk found: counted, or drawn when counting is done. */
-static void frame(struct fg *g, const char *name, bool kernel, uint32_t depth, int64_t x,
-		  int64_t w)
+static void frame(struct fg *g, const char *name, bool kernel, uint32_t depth, int64_t x, int64_t w)
 {
 	FILE *f = g->out;
 	double rx, rw, y;
@@ -252,7 +238,8 @@ static void frame(struct fg *g, const char *name, bool kernel, uint32_t depth, i
 	put_xml(f, name, SIZE_MAX);
 	fputs(" (", f);
 	put_value(g, w);
-	fprintf(f, ", %.2f%%)</title><rect x=\"%.2f\" y=\"%.0f\" width=\"%.3f\" height=\"%d\" fill=\"",
+	fprintf(f,
+		", %.2f%%)</title><rect x=\"%.2f\" y=\"%.0f\" width=\"%.3f\" height=\"%d\" fill=\"",
 		g->total ? 100.0 * w / g->total : 100.0, rx, y, g->total ? rw : WIDTH - 2 * PAD,
 		ROW - 1);
 	put_color(f, name, kernel, depth == 0);
@@ -343,7 +330,8 @@ static const char script[] =
 	"\tfit(f, x, w);\n"
 	"}\n"
 	"\n"
-	"function zoom(z) {\n"	"\tif (!z.w) return;\n"
+	"function zoom(z) {\n"
+	"\tif (!z.w) return;\n"
 	"\tzoomed = z.d > 0 ? z : null;\n"
 	"\tfor (var i = 0; i < frames.length; i++) place(frames[i], z);\n"
 	"\tresetBtn.classList.toggle('off', !zoomed);\n"
@@ -442,9 +430,10 @@ static void put_document(struct fg *g, struct open_frame *open, const char *file
 	int height = TOP + (g->max_depth + 1) * ROW + BOTTOM;
 	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
-		   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
-		   "height=\"%d\" viewBox=\"0 0 %d %d\" data-total=\"%lld\">\n",
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
+		"height=\"%d\" viewBox=\"0 0 %d %d\" data-total=\"%lld\">\n",
 		WIDTH, height, WIDTH, height, (long long)g->total);
 	fputs("<style>\n"
 	      "text { font-family: monospace; font-size: 11px; fill: #222; }\n"
@@ -456,7 +445,8 @@ static void put_document(struct fg *g, struct open_frame *open, const char *file
 	      "g.f text { pointer-events: none; }\n"
 	      "g.f:hover rect { stroke: #333; stroke-width: 0.6; }\n"
 	      "g.anc { opacity: 0.5; }\n"
-	      "</style>\n", f);
+	      "</style>\n",
+	      f);
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f8f7f2\"/>\n", WIDTH,
 		height);
 	fprintf(f, "<text id=\"title\" x=\"%d\" y=\"22\" text-anchor=\"middle\">", WIDTH / 2);
@@ -466,8 +456,10 @@ static void put_document(struct fg *g, struct open_frame *open, const char *file
 	fputs(", ", f);
 	put_value(g, g->total);
 	fputs("</text>\n", f);
-	fprintf(f, "<text id=\"reset\" class=\"ctl off\" x=\"%d\" y=\"22\">Reset zoom</text>\n", PAD);
-	fprintf(f, "<text id=\"search\" class=\"ctl\" x=\"%d\" y=\"22\" text-anchor=\"end\">Search</text>\n",
+	fprintf(f, "<text id=\"reset\" class=\"ctl off\" x=\"%d\" y=\"22\">Reset zoom</text>\n",
+		PAD);
+	fprintf(f,
+		"<text id=\"search\" class=\"ctl\" x=\"%d\" y=\"22\" text-anchor=\"end\">Search</text>\n",
 		WIDTH - PAD);
 	fprintf(f, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", PAD, height - 9);
 	fprintf(f, "<text id=\"matched\" x=\"%d\" y=\"%d\" text-anchor=\"end\"> </text>\n",
@@ -546,25 +538,17 @@ int cmd_flamegraph(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'o':
-			out = optarg;
-			break;
-		case 's':
-			sel = optarg;
-			break;
-		case 'h':
-			fg_usage(stdout);
-			return 0;
-		default:
-			fg_usage(stderr);
-			return 2;
+		case 'o': out = optarg; break;
+		case 's': sel = optarg; break;
+		case 'h': fg_usage(stdout); return 0;
+		default: fg_usage(stderr); return 2;
 		}
 	}
 	if (argc - optind != 1 || !out) {
 		fprintf(stderr, "pprofctl flamegraph: %s (see pprofctl flamegraph --help)\n",
-			argc - optind > 1  ? "one profile file, please" :
-			argc - optind == 0 ? "which profile file?" :
-					     "where to? give -o OUT.svg");
+			argc - optind > 1    ? "one profile file, please"
+			: argc - optind == 0 ? "which profile file?"
+					     : "where to? give -o OUT.svg");
 		return 2;
 	}
 	if (profile_read(argv[optind], &p, err, sizeof(err))) {
@@ -579,8 +563,7 @@ int cmd_flamegraph(int argc, char **argv)
 	}
 	g.unit = p->types[g.idx].unit;
 	g.type = p->types[g.idx].type;
-	if (prepare(&g) ||
-	    !(open = calloc((size_t)g.max_frames + 1, sizeof(*open)))) {
+	if (prepare(&g) || !(open = calloc((size_t)g.max_frames + 1, sizeof(*open)))) {
 		fprintf(stderr, "pprofctl flamegraph: out of memory\n");
 		goto done;
 	}

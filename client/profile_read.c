@@ -94,8 +94,8 @@ fail:
  * Inflates every gzip member in turn (as Go's reader does: a concatenation
  * of members is one stream), refusing more than PROFILE_MAX_BYTES.
  */
-static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len,
-		  char *err, size_t errlen)
+static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len, char *err,
+		  size_t errlen)
 {
 	size_t cap = in_len < PROFILE_MAX_BYTES / 4 ? in_len * 4 + 4096 : PROFILE_MAX_BYTES;
 	z_stream zs = { 0 };
@@ -118,9 +118,10 @@ static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_l
 			size_t used = cap;
 
 			if (cap >= PROFILE_MAX_BYTES) {
-				ret = errf(err, errlen, -EFBIG,
-					   "inflates to more than %u MiB; not a profile pprofctl reads",
-					   PROFILE_MAX_BYTES >> 20);
+				ret = errf(
+					err, errlen, -EFBIG,
+					"inflates to more than %u MiB; not a profile pprofctl reads",
+					PROFILE_MAX_BYTES >> 20);
 				goto fail;
 			}
 			cap = cap > PROFILE_MAX_BYTES / 2 ? PROFILE_MAX_BYTES : cap * 2;
@@ -377,8 +378,8 @@ struct loader {
 	struct profile *p;
 	struct interner in;
 	struct id_index *maps, *funcs, *locs;
-	uint32_t *map_name;  /* per mapping: name id of "[file]" + 1, 0 = none */
-	uint32_t *func_name; /* per function: name id */
+	uint32_t *map_name;         /* per mapping: name id of "[file]" + 1, 0 = none */
+	uint32_t *func_name;        /* per function: name id */
 	uint32_t *loc_off, *loc_nr; /* per location: its frames in loc_frames */
 	uint32_t *loc_frames;
 	bool *map_kernel;
@@ -388,8 +389,7 @@ struct loader {
 
 static int bad_index(struct loader *l, const char *what, uint64_t id)
 {
-	return errf(l->err, l->errlen, -EINVAL,
-		    "not a valid profile: %s %llu does not exist", what,
+	return errf(l->err, l->errlen, -EINVAL, "not a valid profile: %s %llu does not exist", what,
 		    (unsigned long long)id);
 }
 
@@ -495,7 +495,8 @@ static int location_frames(struct loader *l)
 			uint32_t id;
 
 			if (loc->n_line) {
-				int64_t f = find_id(l->funcs, pb->n_function, loc->line[j]->function_id);
+				int64_t f = find_id(l->funcs, pb->n_function,
+						    loc->line[j]->function_id);
 
 				if (f < 0)
 					return bad_index(l, "function", loc->line[j]->function_id);
@@ -537,9 +538,10 @@ static int sample_frames(struct loader *l)
 		const Perftools__Profiles__Sample *s = pb->sample[i];
 
 		if (s->n_value != pb->n_sample_type)
-			return errf(l->err, l->errlen, -EINVAL,
-				    "not a valid profile: a sample has %zu values for %zu sample types",
-				    s->n_value, pb->n_sample_type);
+			return errf(
+				l->err, l->errlen, -EINVAL,
+				"not a valid profile: a sample has %zu values for %zu sample types",
+				s->n_value, pb->n_sample_type);
 		for (j = 0; j < s->n_location_id; j++) {
 			int64_t loc = find_id(l->locs, pb->n_location, s->location_id[j]);
 
@@ -642,8 +644,7 @@ static int resolve(struct loader *l)
 	return ret;
 }
 
-int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *err,
-		  size_t errlen)
+int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *err, size_t errlen)
 {
 	struct loader l = { .err = err, .errlen = errlen };
 	uint8_t *raw = NULL;
@@ -676,8 +677,7 @@ int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *e
 	free(raw);
 	if (!p->pb) {
 		free(p);
-		return errf(err, errlen, -EINVAL,
-			    "not a pprof profile (protobuf decoding failed)");
+		return errf(err, errlen, -EINVAL, "not a pprof profile (protobuf decoding failed)");
 	}
 	l.p = p;
 	ret = resolve(&l);
@@ -773,6 +773,6 @@ int profile_sample_index(const struct profile *p, const char *sel, char *err, si
 			break;
 		off += k;
 	}
-	return errf(err, errlen, -EINVAL, "sample index '%s' must be one of: %s (or 0..%zu)",
-		    sel, list, p->nr_types - 1);
+	return errf(err, errlen, -EINVAL, "sample index '%s' must be one of: %s (or 0..%zu)", sel,
+		    list, p->nr_types - 1);
 }

@@ -33,7 +33,7 @@ struct prof_name {
 struct prof_sample {
 	const uint32_t *frames; /* leaf (innermost) first */
 	uint32_t nr_frames;
-	const int64_t *values;  /* one per sample type */
+	const int64_t *values; /* one per sample type */
 };
 
 struct prof_type {
@@ -70,8 +70,7 @@ struct profile {
 int profile_read(const char *path, struct profile **out, char *err, size_t errlen);
 
 /* The same on bytes in memory (gzip or plain protobuf). */
-int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *err,
-		  size_t errlen);
+int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *err, size_t errlen);
 
 void profile_free(struct profile *p); /* NULL is fine */
 

@@ -41,22 +41,16 @@ static const struct unit byte_units[] = {
 };
 
 static const struct unit time_units[] = {
-	{ "ns", { "ns", "nanosecond" }, 1 },
-	{ "us", { "\xce\xbcs", "us", "microsecond" }, 1e3 },
-	{ "ms", { "ms", "millisecond" }, 1e6 },
-	{ "s", { "s", "sec", "second" }, 1e9 },
+	{ "ns", { "ns", "nanosecond" }, 1 },    { "us", { "\xce\xbcs", "us", "microsecond" }, 1e3 },
+	{ "ms", { "ms", "millisecond" }, 1e6 }, { "s", { "s", "sec", "second" }, 1e9 },
 	{ "hrs", { "hour", "hr" }, 3600e9 },
 };
 
 static const struct unit gcu_units[] = {
-	{ "n*GCU", { "nanogcu" }, 1e-9 },
-	{ "u*GCU", { "microgcu" }, 1e-6 },
-	{ "m*GCU", { "milligcu" }, 1e-3 },
-	{ "GCU", { "gcu" }, 1 },
-	{ "k*GCU", { "kilogcu" }, 1e3 },
-	{ "M*GCU", { "megagcu" }, 1e6 },
-	{ "G*GCU", { "gigagcu" }, 1e9 },
-	{ "T*GCU", { "teragcu" }, 1e12 },
+	{ "n*GCU", { "nanogcu" }, 1e-9 },  { "u*GCU", { "microgcu" }, 1e-6 },
+	{ "m*GCU", { "milligcu" }, 1e-3 }, { "GCU", { "gcu" }, 1 },
+	{ "k*GCU", { "kilogcu" }, 1e3 },   { "M*GCU", { "megagcu" }, 1e6 },
+	{ "G*GCU", { "gigagcu" }, 1e9 },   { "T*GCU", { "teragcu" }, 1e12 },
 	{ "P*GCU", { "petagcu" }, 1e15 },
 };
 
@@ -421,14 +415,15 @@ static void print_header(const struct top *t, const char *unit, const char *out_
 
 static void top_usage(FILE *f)
 {
-	fprintf(f, "Usage: pprofctl top FILE [--sample-index=NAME|N] [--nodecount=N] [--nodefraction=F]\n\n"
-		   "A text report of a profile file (gzip-compressed or plain pprof), as\n"
-		   "`go tool pprof -top` prints it: flat and cumulative value per function.\n\n"
-		   "  --sample-index=NAME|N  the sample type to report (default: the profile's\n"
-		   "                         default type, else its last)\n"
-		   "  --nodecount=N          show at most N functions (default: all)\n"
-		   "  --nodefraction=F       hide functions below F of the total (default 0.005)\n"
-		   "  --help                 this text\n");
+	fprintf(f,
+		"Usage: pprofctl top FILE [--sample-index=NAME|N] [--nodecount=N] [--nodefraction=F]\n\n"
+		"A text report of a profile file (gzip-compressed or plain pprof), as\n"
+		"`go tool pprof -top` prints it: flat and cumulative value per function.\n\n"
+		"  --sample-index=NAME|N  the sample type to report (default: the profile's\n"
+		"                         default type, else its last)\n"
+		"  --nodecount=N          show at most N functions (default: all)\n"
+		"  --nodefraction=F       hide functions below F of the total (default 0.005)\n"
+		"  --help                 this text\n");
 }
 
 static int parse_count(const char *s, long *out)
@@ -463,12 +458,11 @@ int cmd_top(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's':
-			sel = optarg;
-			break;
+		case 's': sel = optarg; break;
 		case 'n':
 			if (parse_count(optarg, &nodecount)) {
-				fprintf(stderr, "pprofctl top: --nodecount wants a number >= 0, not '%s'\n",
+				fprintf(stderr,
+					"pprofctl top: --nodecount wants a number >= 0, not '%s'\n",
 					optarg);
 				return 2;
 			}
@@ -478,18 +472,15 @@ int cmd_top(int argc, char **argv)
 
 			nodefraction = strtod(optarg, &end);
 			if (!*optarg || *end || !(nodefraction >= 0 && nodefraction <= 1)) {
-				fprintf(stderr, "pprofctl top: --nodefraction wants a number in [0, 1], not '%s'\n",
+				fprintf(stderr,
+					"pprofctl top: --nodefraction wants a number in [0, 1], not '%s'\n",
 					optarg);
 				return 2;
 			}
 			break;
 		}
-		case 'h':
-			top_usage(stdout);
-			return 0;
-		default:
-			top_usage(stderr);
-			return 2;
+		case 'h': top_usage(stdout); return 0;
+		default: top_usage(stderr); return 2;
 		}
 	}
 	if (argc - optind != 1) {
@@ -573,7 +564,9 @@ int cmd_top(int argc, char **argv)
 		report_value(c, sizeof(c), n->cum, unit, out_unit);
 		report_percent(f, sizeof(f), n->cum, t.total);
 		printf("%10s %s %s %10s %s  %s%s\n", a, d, e, c, f, name_of(&t, t.order[i]),
-		       !n->in_inline ? "" : n->in_call ? " (partial-inline)" : " (inline)");
+		       !n->in_inline ? ""
+		       : n->in_call  ? " (partial-inline)"
+				     : " (inline)");
 	}
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "pprofctl top: cannot write the report: %s\n", strerror(errno));

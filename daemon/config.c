@@ -75,19 +75,11 @@ int parse_duration_sec(const char *s, uint64_t *out)
 		return -EINVAL;
 	switch (*end) {
 	case 0:
-	case 's':
-		break;
-	case 'm':
-		mul = 60;
-		break;
-	case 'h':
-		mul = 3600;
-		break;
-	case 'd':
-		mul = 86400;
-		break;
-	default:
-		return -EINVAL;
+	case 's': break;
+	case 'm': mul = 60; break;
+	case 'h': mul = 3600; break;
+	case 'd': mul = 86400; break;
+	default: return -EINVAL;
 	}
 	if (*end && end[1])
 		return -EINVAL;
@@ -106,22 +98,16 @@ int parse_size_bytes(const char *s, uint64_t *out)
 	if (!s || parse_digits(s, &v, &end))
 		return -EINVAL;
 	switch (*end) {
-	case 0:
-		break;
-	case 'k': case 'K':
-		shift = 10;
-		break;
-	case 'm': case 'M':
-		shift = 20;
-		break;
-	case 'g': case 'G':
-		shift = 30;
-		break;
-	case 't': case 'T':
-		shift = 40;
-		break;
-	default:
-		return -EINVAL;
+	case 0: break;
+	case 'k':
+	case 'K': shift = 10; break;
+	case 'm':
+	case 'M': shift = 20; break;
+	case 'g':
+	case 'G': shift = 30; break;
+	case 't':
+	case 'T': shift = 40; break;
+	default: return -EINVAL;
 	}
 	if (shift) {
 		end++;
@@ -171,8 +157,7 @@ static const struct key keys[] = {
 	{ "max_requests_per_user", K_UINT, FIELD(max_requests_per_user), 1, 1024, "1..1024" },
 	{ "reserved_requests", K_UINT, FIELD(reserved_requests), 0, 1023, "0..1023" },
 	{ "max_connections", K_UINT, FIELD(max_connections), 2, 4096, "2..4096" },
-	{ "max_connections_per_user", K_UINT, FIELD(max_connections_per_user), 1, 4096,
-	  "1..4096" },
+	{ "max_connections_per_user", K_UINT, FIELD(max_connections_per_user), 1, 4096, "1..4096" },
 	{ "reserved_connections", K_UINT, FIELD(reserved_connections), 0, 4095, "0..4095" },
 	{ "heap_sample_bytes", K_SIZE, FIELD(heap_sample_bytes), 1, 1 << 30,
 	  "a size 1..1G such as 512K" },
@@ -224,7 +209,8 @@ static void sanitize(char *dst, size_t n, const char *s)
 
 static int parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "true", "yes", "1" }, *const no[] = { "false", "no", "0" };
+	static const char *const yes[] = { "true", "yes", "1" }, *const no[] = { "false", "no",
+										 "0" };
 
 	for (int i = 0; i < 3; i++) {
 		if (!strcasecmp(s, yes[i])) {
@@ -274,7 +260,9 @@ static int parse_target(const char *s, struct config_target *t)
 	static const struct {
 		const char *prefix;
 		enum target_kind kind;
-	} kinds[] = { { "comm:", TARGET_COMM }, { "exe:", TARGET_EXE }, { "cgroup:", TARGET_CGROUP } };
+	} kinds[] = { { "comm:", TARGET_COMM },
+		      { "exe:", TARGET_EXE },
+		      { "cgroup:", TARGET_CGROUP } };
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		size_t pl = strlen(kinds[i].prefix);
@@ -400,8 +388,7 @@ static int set_value(struct config *c, const struct key *k, const char *value, c
 				return -EINVAL;
 		strcpy(c->http_token, value);
 		return 0;
-	case K_TARGET:
-		return add_target(c, k, value, err, errlen);
+	case K_TARGET: return add_target(c, k, value, err, errlen);
 	}
 	return -EINVAL;
 }
@@ -428,8 +415,8 @@ int config__set(struct config *c, const char *key, const char *value, char *err,
 			snprintf(err, errlen, "bad value for %s (expected %s)", k->name, k->expect);
 		} else {
 			sanitize(shown, sizeof(shown), value);
-			snprintf(err, errlen, "bad value for %s: '%s' (expected %s)", k->name, shown,
-				 k->expect);
+			snprintf(err, errlen, "bad value for %s: '%s' (expected %s)", k->name,
+				 shown, k->expect);
 		}
 	}
 	return ret ? -EINVAL : 0;
@@ -543,16 +530,20 @@ static int check_share(const char *const key[3], const unsigned v[3], char *msg,
 
 static int check_shares(const struct config *c, char *msg, size_t len)
 {
-	static const char *const req[3] = {"max_concurrent_requests", "reserved_requests",
-					   "max_requests_per_user"};
-	static const char *const conn[3] = {"max_connections", "reserved_connections",
-					    "max_connections_per_user"};
-	int err = check_share(req, (const unsigned[3]){c->max_concurrent_requests,
-			      c->reserved_requests, c->max_requests_per_user}, msg, len);
+	static const char *const req[3] = { "max_concurrent_requests", "reserved_requests",
+					    "max_requests_per_user" };
+	static const char *const conn[3] = { "max_connections", "reserved_connections",
+					     "max_connections_per_user" };
+	int err = check_share(req,
+			      (const unsigned[3]){ c->max_concurrent_requests, c->reserved_requests,
+						   c->max_requests_per_user },
+			      msg, len);
 
 	if (!err)
-		err = check_share(conn, (const unsigned[3]){c->max_connections,
-				  c->reserved_connections, c->max_connections_per_user}, msg, len);
+		err = check_share(conn,
+				  (const unsigned[3]){ c->max_connections, c->reserved_connections,
+						       c->max_connections_per_user },
+				  msg, len);
 	return err;
 }
 
@@ -641,7 +632,8 @@ int config__load_file(struct config *c, const char *path, char *err, size_t errl
 	if (ret == -EINVAL)
 		snprintf(err, errlen, "%s: not a regular file", path);
 	else if (ret == -EFBIG)
-		snprintf(err, errlen, "%s: file too large (over %d KiB)", path, MAX_FILE_BYTES >> 10);
+		snprintf(err, errlen, "%s: file too large (over %d KiB)", path,
+			 MAX_FILE_BYTES >> 10);
 	else if (ret)
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 	if (ret)

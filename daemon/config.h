@@ -22,26 +22,26 @@ struct config_target {
 };
 
 struct config {
-	char config_file[256];     /* "" when none was read */
-	char output_dir[256];      /* output_dir, default /var/lib/pprofd */
-	unsigned interval_sec;     /* interval, default 60, 1..86400 */
-	unsigned frequency_hz;     /* frequency, default 49, 1..10000 */
-	char socket_path[108];     /* socket, default /run/pprofd/pprofd.sock */
-	bool http_enabled;         /* http = off disables; default on */
-	char http_addr[64];        /* http, default 127.0.0.1:6060 */
-	char http_token[256];      /* http_token, default "" */
-	bool verbose;              /* verbose, default false */
-	unsigned retention_max_age_sec;     /* retention_max_age, default 7d */
-	uint64_t retention_max_bytes;       /* retention_max_bytes, default 1 GiB */
-	unsigned max_request_seconds;       /* max_request_seconds, default 300 */
-	unsigned max_concurrent_requests;   /* max_concurrent_requests, default 8 */
+	char config_file[256];            /* "" when none was read */
+	char output_dir[256];             /* output_dir, default /var/lib/pprofd */
+	unsigned interval_sec;            /* interval, default 60, 1..86400 */
+	unsigned frequency_hz;            /* frequency, default 49, 1..10000 */
+	char socket_path[108];            /* socket, default /run/pprofd/pprofd.sock */
+	bool http_enabled;                /* http = off disables; default on */
+	char http_addr[64];               /* http, default 127.0.0.1:6060 */
+	char http_token[256];             /* http_token, default "" */
+	bool verbose;                     /* verbose, default false */
+	unsigned retention_max_age_sec;   /* retention_max_age, default 7d */
+	uint64_t retention_max_bytes;     /* retention_max_bytes, default 1 GiB */
+	unsigned max_request_seconds;     /* max_request_seconds, default 300 */
+	unsigned max_concurrent_requests; /* max_concurrent_requests, default 8 */
 	/* fair shares (issue 12): per unprivileged uid, and slots kept for root */
-	unsigned max_requests_per_user;     /* max_requests_per_user, default 2 */
-	unsigned reserved_requests;         /* reserved_requests, default 2 */
-	unsigned max_connections;           /* max_connections, default 64, per front end */
-	unsigned max_connections_per_user;  /* max_connections_per_user, default 8 */
-	unsigned reserved_connections;      /* reserved_connections, default 16 */
-	uint64_t heap_sample_bytes;         /* heap_sample_bytes, default 524288 */
+	unsigned max_requests_per_user;    /* max_requests_per_user, default 2 */
+	unsigned reserved_requests;        /* reserved_requests, default 2 */
+	unsigned max_connections;          /* max_connections, default 64, per front end */
+	unsigned max_connections_per_user; /* max_connections_per_user, default 8 */
+	unsigned reserved_connections;     /* reserved_connections, default 16 */
+	uint64_t heap_sample_bytes;        /* heap_sample_bytes, default 524288 */
 	/* BPF map sizes */
 	uint64_t ringbuf_bytes;    /* ringbuf_size: 0 = auto (default), or a power of 2 >= 64 KiB */
 	unsigned max_processes;    /* max_processes, default 16384 */
@@ -49,8 +49,8 @@ struct config {
 	uint64_t unwind_cache_bytes; /* unwind_cache_size, default 16 MiB */
 	bool unwind_tables;          /* unwind_tables: walk stacks in BPF, default true */
 	uint64_t unwind_table_bytes; /* unwind_table_size: their BPF maps, default 64 MiB */
-	bool bpf_sample_timing;      /* bpf_sample_timing: count each sample's BPF time, default false */
-	bool profile_self;         /* profile_self, default false */
+	bool bpf_sample_timing; /* bpf_sample_timing: count each sample's BPF time, default false */
+	bool profile_self;      /* profile_self, default false */
 	unsigned health_interval_sec; /* health_interval, default 600 (10m), 0 = none */
 	/* heap_target / lock_target lines, repeatable: "comm:NAME", "exe:/PATH",
 	 * "cgroup:/PATH" */

@@ -44,8 +44,8 @@ struct daemon {
 	uint64_t window_start_mono;
 	struct timespec window_start_real;
 	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
-	uint64_t window_drops0; /* ring_drops(REQ_CPU) at the window's start */
-	bool backlog; /* the last drain left records in the ring: turn again at once */
+	uint64_t window_drops0;     /* ring_drops(REQ_CPU) at the window's start */
+	bool backlog;             /* the last drain left records in the ring: turn again at once */
 	struct output_health out; /* full or read-only output dir: logged on change */
 };
 

@@ -45,7 +45,7 @@
 #define DRAIN_PERIOD_MS 1000
 #define AGG_BYTES_PER_IMAGE (4u << 20)
 #define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
-#define UNWIND_FILES 4096 /* files with a table in the unwinder's pool at once */
+#define UNWIND_FILES 4096          /* files with a table in the unwinder's pool at once */
 /* Unwind tables are loaded for stacks caught in code without frame
  * pointers (libc's is 170 KiB; libLLVM's 5.7 MB); their bytes are
  * unwind_cache_size. */
@@ -54,7 +54,6 @@
  * (a working set over unwind_cache_size would reload tables forever). */
 #define CFI_LOAD_NS_PER_SEC 200000000ull
 #define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
-
 
 /* libbpf's messages; of a long one (a verifier log) the end, where the
  * verifier says what it refused, rather than its start. */
@@ -172,9 +171,12 @@ static void drain(struct daemon *d, bool all)
 		unsigned ended = procs__reconcile(d->procs, now);
 
 		if (!d->sb_lost_logged_ns || now - d->sb_lost_logged_ns >= 60000000000ull) {
-			log_warn("side-band: a ring was full, records may be lost (%" PRIu64 " known "
-				 "so far; logged at most once a minute): %u processes found gone in "
-				 "/proc", sideband__lost(d->sb), ended);
+			log_warn(
+				"side-band: a ring was full, records may be lost (%" PRIu64
+				" known "
+				"so far; logged at most once a minute): %u processes found gone in "
+				"/proc",
+				sideband__lost(d->sb), ended);
 			d->sb_lost_logged_ns = now;
 		}
 	}
@@ -192,14 +194,10 @@ static uint64_t ring_drops(void *ctx, enum req_kind kind)
 	struct daemon *d = ctx;
 
 	switch (kind) {
-	case REQ_CPU:
-		return cpu_stream__drops(d->cpu);
-	case REQ_MUTEX:
-		return wait_watch__ring_drops(d->waitw, WAIT_MUTEX);
-	case REQ_BLOCK:
-		return wait_watch__ring_drops(d->waitw, WAIT_BLOCK);
-	default:
-		return 0;
+	case REQ_CPU: return cpu_stream__drops(d->cpu);
+	case REQ_MUTEX: return wait_watch__ring_drops(d->waitw, WAIT_MUTEX);
+	case REQ_BLOCK: return wait_watch__ring_drops(d->waitw, WAIT_BLOCK);
+	default: return 0;
 	}
 }
 
@@ -242,7 +240,6 @@ static void end_window(struct daemon *d, bool last)
 	d->window_drops0 += drops;
 }
 
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -273,18 +270,18 @@ static int parse_args(int argc, char **argv, struct config *cfg, bool *check, ch
 		      size_t errlen)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"output-dir", required_argument, NULL, 'o'},
-		{"interval", required_argument, NULL, 'i'},
-		{"frequency", required_argument, NULL, 'F'},
-		{"socket", required_argument, NULL, 's'},
-		{"http", required_argument, NULL, 'H'},
-		{"no-http", no_argument, NULL, 'N'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"check-config", no_argument, NULL, 'C'},
-		{0},
+		{ "config", required_argument, NULL, 'c' },
+		{ "output-dir", required_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "frequency", required_argument, NULL, 'F' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "http", required_argument, NULL, 'H' },
+		{ "no-http", no_argument, NULL, 'N' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ 0 },
 	};
 	const char *file = NULL;
 	char msg[512];
@@ -328,8 +325,14 @@ static int parse_args(int argc, char **argv, struct config *cfg, bool *check, ch
 		case 'F': key = "frequency"; break;
 		case 's': key = "socket"; break;
 		case 'H': key = "http"; break;
-		case 'N': key = "http"; val = "off"; break;
-		case 'v': key = "verbose"; val = "true"; break;
+		case 'N':
+			key = "http";
+			val = "off";
+			break;
+		case 'v':
+			key = "verbose";
+			val = "true";
+			break;
 		default: continue;
 		}
 		if (config__set(cfg, key, val, msg, sizeof(msg)) < 0) {
@@ -359,12 +362,12 @@ static int reload(struct daemon *d, int argc, char **argv)
 	}
 	/* What was set up at start (BPF maps, sockets, limits handed to the
 	 * modules) stays as it is until a restart; the rest applies now. */
-#define AT_RESTART(changed, field, key)                                                    \
-	do {                                                                               \
-		if (changed) {                                                             \
-			log_warn("SIGHUP: %s changes take effect at restart", key);        \
-			memcpy(&nc.field, &d->cfg.field, sizeof(nc.field));               \
-		}                                                                          \
+#define AT_RESTART(changed, field, key)                                             \
+	do {                                                                        \
+		if (changed) {                                                      \
+			log_warn("SIGHUP: %s changes take effect at restart", key); \
+			memcpy(&nc.field, &d->cfg.field, sizeof(nc.field));         \
+		}                                                                   \
 	} while (0)
 #define SCALAR(field) (nc.field != d->cfg.field)
 #define STRING(field) strcmp(nc.field, d->cfg.field)
@@ -433,7 +436,7 @@ static void watch_loader(struct daemon *d, struct watch *w, int err, int fd, con
 {
 	if (err < 0)
 		log_warn("%s load in the event loop: no loader thread (%s)", what, strerror(-err));
-	*w = (struct watch){.fd = fd, .fn = on_ring};
+	*w = (struct watch){ .fd = fd, .fn = on_ring };
 	if (w->fd >= 0)
 		watch_add(d->epfd, w, EPOLLIN);
 }
@@ -466,7 +469,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = {.argc = argc, .argv = argv};
+	struct daemon d = { .argc = argc, .argv = argv };
 	sigset_t mask;
 	int err = 1;
 	uint64_t last_health, last_ping = 0, watchdog_ns = notify_watchdog_usec() * 1000;
@@ -510,7 +513,8 @@ int main(int argc, char **argv)
 		symtab_cache__set_max_bytes(d.symcache, SYMCACHE_BYTES);
 	d.ksyms = kallsyms__load("/proc/kallsyms");
 	if (!d.ksyms)
-		log_warn("no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
+		log_warn(
+			"no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
 	d.procs = procs__new(d.cfg.max_processes, d.symcache, AGG_BYTES_PER_IMAGE);
 	d.cficache = cfi_cache__new(CFICACHE_FILES, d.cfg.unwind_cache_bytes);
 	if (d.cficache)
@@ -539,7 +543,7 @@ int main(int argc, char **argv)
 	d.sampler = cpu_sampler__new(&(struct cpu_sampler_opts){
 		.frequency_hz = d.cfg.frequency_hz,
 		.ringbuf_bytes = d.cfg.ringbuf_bytes ? d.cfg.ringbuf_bytes
-						: auto_ringbuf_bytes(d.cfg.frequency_hz),
+						     : auto_ringbuf_bytes(d.cfg.frequency_hz),
 		.self_tgid = d.cfg.profile_self ? 0 : getpid(),
 		.use_tables = d.cfg.unwind_tables,
 		.unwind_pool_slots = d.cfg.unwind_table_bytes / sizeof(union unwind_slot),
@@ -553,8 +557,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (d.cfg.unwind_tables && start_tables(&d))
 		goto out;
-	d.samples_w = (struct watch){.fd = cpu_sampler__fd(d.sampler), .fn = on_ring};
-	d.sideband_w = (struct watch){.fd = sideband__fd(d.sb), .fn = on_ring};
+	d.samples_w = (struct watch){ .fd = cpu_sampler__fd(d.sampler), .fn = on_ring };
+	d.sideband_w = (struct watch){ .fd = sideband__fd(d.sb), .fn = on_ring };
 	watch_add(d.epfd, &d.samples_w, EPOLLIN);
 	watch_add(d.epfd, &d.sideband_w, EPOLLIN);
 
@@ -608,8 +612,8 @@ int main(int argc, char **argv)
 	if (!d.waitw)
 		goto out;
 	wait_watch__scan(d.waitw);
-	conn_limits = (struct shares_limits){d.cfg.max_connections, d.cfg.reserved_connections,
-					     d.cfg.max_connections_per_user};
+	conn_limits = (struct shares_limits){ d.cfg.max_connections, d.cfg.reserved_connections,
+					      d.cfg.max_connections_per_user };
 	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, &conn_limits);
 	if (!d.control) {
 		log_err("cannot listen on %s: %s", d.cfg.socket_path, strerror(errno));
@@ -617,21 +621,23 @@ int main(int argc, char **argv)
 	}
 
 	if (d.cfg.http_enabled) {
-		d.http = http__new(&(struct http_opts){
-					   .addr = d.cfg.http_addr,
-					   .token = d.cfg.http_token,
-					   .max_seconds = d.cfg.max_request_seconds,
-					   .conns = conn_limits,
-					   .timeout_sec = 10,
-				   },
-				   d.requests);
+		d.http = http__new(
+			&(struct http_opts){
+				.addr = d.cfg.http_addr,
+				.token = d.cfg.http_token,
+				.max_seconds = d.cfg.max_request_seconds,
+				.conns = conn_limits,
+				.timeout_sec = 10,
+			},
+			d.requests);
 		if (!d.http) {
 			log_err("cannot serve HTTP on %s: %s", d.cfg.http_addr,
-				errno == EPERM ? "a listener beyond loopback needs http_token in the config"
-					       : strerror(errno));
+				errno == EPERM
+					? "a listener beyond loopback needs http_token in the config"
+					: strerror(errno));
 			goto out;
 		}
-		d.http_w = (struct watch){.fd = http__fd(d.http), .fn = on_http};
+		d.http_w = (struct watch){ .fd = http__fd(d.http), .fn = on_http };
 		watch_add(d.epfd, &d.http_w, EPOLLIN);
 	}
 
@@ -671,7 +677,8 @@ int main(int argc, char **argv)
 			next = min_u64(next, now + http__timeout_ms(d.http) * 1000000ull);
 		if (d.backlog)
 			next = now;
-		n = epoll_wait(d.epfd, evs, 16, next > now ? (int)((next - now + 999999) / 1000000) : 0);
+		n = epoll_wait(d.epfd, evs, 16,
+			       next > now ? (int)((next - now + 999999) / 1000000) : 0);
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
 

@@ -27,7 +27,7 @@
 /* The one-line summary: the periodic health log line and systemd's STATUS=. */
 static void health_line(struct daemon *d, char *buf, size_t len)
 {
-	uint64_t c[CPU_CNT_NR] = {0}, drops;
+	uint64_t c[CPU_CNT_NR] = { 0 }, drops;
 	struct cpu_stream_stats cs;
 	struct procs_stats ps;
 
@@ -64,7 +64,7 @@ void daemon__notify_status(struct daemon *d)
 int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 {
 	struct daemon *d = ctx;
-	uint64_t c[CPU_CNT_NR] = {0}, served, refused;
+	uint64_t c[CPU_CNT_NR] = { 0 }, served, refused;
 	struct cpu_stream_stats cst;
 	struct procs_stats ps;
 	struct symtab_cache_stats ss;
@@ -76,12 +76,12 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 	procs__stats(d->procs, &ps);
 	symtab_cache__stats(d->symcache, &ss);
 	requests__counts(d->requests, &served, &refused, &active);
-#define PUT(nm, v)                                                                   \
-	do {                                                                         \
-		if (n < max) {                                                       \
-			snprintf(out[n].name, sizeof(out[n].name), "%.47s", nm);     \
-			out[n++].value = (v);                                        \
-		}                                                                    \
+#define PUT(nm, v)                                                               \
+	do {                                                                     \
+		if (n < max) {                                                   \
+			snprintf(out[n].name, sizeof(out[n].name), "%.47s", nm); \
+			out[n++].value = (v);                                    \
+		}                                                                \
 	} while (0)
 	PUT("uptime_seconds", (mono_ns() - d->start_mono) / 1000000000);
 	PUT("frequency_hz", d->cfg.frequency_hz);

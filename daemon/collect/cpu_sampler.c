@@ -140,7 +140,8 @@ struct cpu_sampler *cpu_sampler__new(const struct cpu_sampler_opts *o)
 			goto fail;
 		}
 		s->pfds[s->nr_cpus] = fd;
-		s->links[s->nr_cpus] = bpf_program__attach_perf_event(s->skel->progs.on_cpu_sample, fd);
+		s->links[s->nr_cpus] =
+			bpf_program__attach_perf_event(s->skel->progs.on_cpu_sample, fd);
 		if (!s->links[s->nr_cpus]) {
 			err = -errno;
 			close(fd);
@@ -199,7 +200,7 @@ int cpu_sampler__fd(const struct cpu_sampler *s)
 struct unwind_fds cpu_sampler__unwind_fds(const struct cpu_sampler *s)
 {
 	if (!s->skel->rodata->use_tables)
-		return (struct unwind_fds){-1, -1, -1, -1};
+		return (struct unwind_fds){ -1, -1, -1, -1 };
 	return unwind_fds__of(s->skel->obj);
 }
 
@@ -287,7 +288,8 @@ struct cpu_pid_events *cpu_sampler__attach_pid(struct cpu_sampler *s, uint32_t p
 			err = -errno; /* EMFILE: out of fds, said as such */
 			goto fail;
 		}
-		e->links[e->n] = bpf_program__attach_perf_event(s->skel->progs.on_request_sample, fd);
+		e->links[e->n] =
+			bpf_program__attach_perf_event(s->skel->progs.on_request_sample, fd);
 		if (!e->links[e->n]) {
 			err = -errno;
 			close(fd);

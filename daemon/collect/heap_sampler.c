@@ -64,22 +64,14 @@ struct heap_target {
 };
 
 static const char *const counter_names[HEAP_CNT_NR] = {
-	[HEAP_CNT_ALLOC_CALLS] = "alloc_calls",
-	[HEAP_CNT_FREE_CALLS] = "free_calls",
-	[HEAP_CNT_SAMPLED] = "sampled",
-	[HEAP_CNT_RETURNS] = "returns",
-	[HEAP_CNT_ALLOC_EVENTS] = "alloc_events",
-	[HEAP_CNT_FREE_EVENTS] = "free_events",
-	[HEAP_CNT_ALLOC_FAILED] = "alloc_failed",
-	[HEAP_CNT_NESTED] = "nested_skipped",
-	[HEAP_CNT_DROP_RINGBUF] = "drop_ringbuf",
-	[HEAP_CNT_INUSE_FULL] = "inuse_table_full",
-	[HEAP_CNT_NO_THREAD] = "no_thread_state",
-	[HEAP_CNT_USTACK_ERR] = "ustack_err",
-	[HEAP_CNT_RATE_RAISED] = "rate_raised",
-	[HEAP_CNT_FREE_DEFERRED] = "free_deferred",
-	[HEAP_CNT_FREE_LOST] = "free_lost",
-	[HEAP_CNT_LOST_NO_ENTRY] = "lost_no_entry",
+	[HEAP_CNT_ALLOC_CALLS] = "alloc_calls",   [HEAP_CNT_FREE_CALLS] = "free_calls",
+	[HEAP_CNT_SAMPLED] = "sampled",           [HEAP_CNT_RETURNS] = "returns",
+	[HEAP_CNT_ALLOC_EVENTS] = "alloc_events", [HEAP_CNT_FREE_EVENTS] = "free_events",
+	[HEAP_CNT_ALLOC_FAILED] = "alloc_failed", [HEAP_CNT_NESTED] = "nested_skipped",
+	[HEAP_CNT_DROP_RINGBUF] = "drop_ringbuf", [HEAP_CNT_INUSE_FULL] = "inuse_table_full",
+	[HEAP_CNT_NO_THREAD] = "no_thread_state", [HEAP_CNT_USTACK_ERR] = "ustack_err",
+	[HEAP_CNT_RATE_RAISED] = "rate_raised",   [HEAP_CNT_FREE_DEFERRED] = "free_deferred",
+	[HEAP_CNT_FREE_LOST] = "free_lost",       [HEAP_CNT_LOST_NO_ENTRY] = "lost_no_entry",
 };
 
 const char *heap_counter_name(enum heap_counter c)
@@ -267,8 +259,8 @@ static int attach_sites(struct heap_target *t, const struct heap_probe_sites *ps
 
 	t->slow = ps->slow;
 	t->alloc_link = link_create(bpf_program__fd(t->s->skel->progs.heap_alloc),
-				    ATTACH_UPROBE_SESSION, t->libc, ps->alloc_offs, ps->alloc_cookies,
-				    ps->nr_alloc, t->pid);
+				    ATTACH_UPROBE_SESSION, t->libc, ps->alloc_offs,
+				    ps->alloc_cookies, ps->nr_alloc, t->pid);
 	if (t->alloc_link < 0) {
 		e = errno;
 		snprintf(err, errlen, "process %u: cannot attach uprobes to %s: %s", t->pid,
@@ -338,9 +330,10 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 		fd = safe_open_proc(p);
 		if (fd >= 0 && fstat(fd, &st) == 0 && heap_sites_defines_malloc(fd)) {
 			e = EOPNOTSUPP;
-			snprintf(err, errlen,
-				 "process %u defines its own malloc in %s, not glibc's: not supported",
-				 pid, m.exe);
+			snprintf(
+				err, errlen,
+				"process %u defines its own malloc in %s, not glibc's: not supported",
+				pid, m.exe);
 			goto fail;
 		}
 		if (fd >= 0)
@@ -367,12 +360,13 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 				goto fail;
 			}
 			close(fd);
-			log_info("heap: profiling pid %u through %s (%u probes single-stepped)", pid,
-				 t->libc, t->slow);
+			log_info("heap: profiling pid %u through %s (%u probes single-stepped)",
+				 pid, t->libc, t->slow);
 			return t;
 		}
 		log_info("heap: pid %u maps %s, which does not export malloc and free: probing "
-			 "glibc's", pid, m.alt_path);
+			 "glibc's",
+			 pid, m.alt_path);
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -416,7 +410,8 @@ static void forget_live(struct heap_sampler *s, uint32_t pid)
 	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
 		if (k.tgid == pid) {
 			if (n == cap) {
-				struct lk *d = realloc(del, (cap = cap ? 2 * cap : 256) * sizeof(*d));
+				struct lk *d =
+					realloc(del, (cap = cap ? 2 * cap : 256) * sizeof(*d));
 
 				if (!d)
 					break;
@@ -428,8 +423,9 @@ static void forget_live(struct heap_sampler *s, uint32_t pid)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!bpf_map_delete_elem(fd, &del[i]))
-			__atomic_fetch_sub(&s->skel->bss->live_hint[heap_hint_slot(del[i].ptr, pid)], 1,
-					   __ATOMIC_RELAXED);
+			__atomic_fetch_sub(
+				&s->skel->bss->live_hint[heap_hint_slot(del[i].ptr, pid)], 1,
+				__ATOMIC_RELAXED);
 	free(del);
 }
 

@@ -116,20 +116,30 @@ static int plain_insn(const uint8_t *p, int *dst)
 	case 0xb8 ... 0xbf: /* mov $imm32 (movabs $imm64 with REX.W), %reg */
 		*dst = ((rex & 1) << 3) | (op & 7);
 		return i + ((rex & 8) ? 8 : 4);
-	case 0x05: case 0x0d: case 0x25: case 0x2d: case 0x35: /* add/or/and/sub/xor $imm32, %eax */
-		*dst = 0;
-		return i + 4;
-	case 0x3d: case 0xa9: /* cmp/test $imm32, %eax */
-		return i + 4;
-	case 0x01: case 0x09: case 0x21: case 0x29: case 0x31: case 0x89: /* op %reg, r/m */
-		w_rm = true;
-		break;
-	case 0x03: case 0x0b: case 0x23: case 0x2b: case 0x33: case 0x8b: /* op r/m, %reg */
-	case 0x8d: case 0x63: /* lea, movsxd */
-		w_reg = true;
-		break;
-	case 0x39: case 0x3b: case 0x85: /* cmp, test */
-		break;
+	case 0x05:
+	case 0x0d:
+	case 0x25:
+	case 0x2d:
+	case 0x35: /* add/or/and/sub/xor $imm32, %eax */ *dst = 0; return i + 4;
+	case 0x3d:
+	case 0xa9: /* cmp/test $imm32, %eax */ return i + 4;
+	case 0x01:
+	case 0x09:
+	case 0x21:
+	case 0x29:
+	case 0x31:
+	case 0x89: /* op %reg, r/m */ w_rm = true; break;
+	case 0x03:
+	case 0x0b:
+	case 0x23:
+	case 0x2b:
+	case 0x33:
+	case 0x8b: /* op r/m, %reg */
+	case 0x8d:
+	case 0x63: /* lea, movsxd */ w_reg = true; break;
+	case 0x39:
+	case 0x3b:
+	case 0x85: /* cmp, test */ break;
 	case 0x81: /* add, or, adc, sbb, and, sub, xor, cmp $imm32, r/m */
 		imm = 4;
 		w_rm = ((p[i] >> 3) & 7) != 7;
@@ -153,14 +163,13 @@ static int plain_insn(const uint8_t *p, int *dst)
 		op = 0x0f00 | p[i++];
 		w_reg = true;
 		break;
-	default:
-		return 0;
+	default: return 0;
 	}
 	modrm = p[i++];
 	mod = modrm >> 6;
 	if (mod != 3) {
 		if (w_rm)
-			return 0; /* a store */
+			return 0;       /* a store */
 		if ((modrm & 7) == 4) { /* SIB */
 			if (mod == 0 && (p[i] & 7) == 5)
 				i += 4;
@@ -254,9 +263,9 @@ static const struct {
 	{ "valloc", HEAP_FN_VALLOC, 1u << R_RDI },
 	{ "posix_memalign", HEAP_FN_POSIX_MEMALIGN, 1u << R_RDI | 1u << R_RSI | 1u << R_RDX },
 	{ "free", HEAP_FN_FREE, 1u << R_RDI },
-	{ "sdallocx", HEAP_FN_FREE, 1u << R_RDI },     /* jemalloc: sized free */
-	{ "dallocx", HEAP_FN_FREE, 1u << R_RDI },      /* jemalloc */
-	{ "free_sized", HEAP_FN_FREE, 1u << R_RDI },   /* C23 */
+	{ "sdallocx", HEAP_FN_FREE, 1u << R_RDI },   /* jemalloc: sized free */
+	{ "dallocx", HEAP_FN_FREE, 1u << R_RDI },    /* jemalloc */
+	{ "free_sized", HEAP_FN_FREE, 1u << R_RDI }, /* C23 */
 	{ "free_aligned_sized", HEAP_FN_FREE, 1u << R_RDI },
 	{ "tc_free_sized", HEAP_FN_FREE, 1u << R_RDI }, /* tcmalloc */
 	/*
@@ -537,8 +546,9 @@ static bool tail_jump(int fd, uint64_t off, uint64_t *to, char *name, size_t nam
 	if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa)
 		at = 4;
 	if (b[at] == 0xe9)
-		*to = off + at + 5 + (int64_t)(int32_t)(b[at + 1] | b[at + 2] << 8 |
-							b[at + 3] << 16 | (uint32_t)b[at + 4] << 24);
+		*to = off + at + 5 +
+		      (int64_t)(int32_t)(b[at + 1] | b[at + 2] << 8 | b[at + 3] << 16 |
+					 (uint32_t)b[at + 4] << 24);
 	else if (b[at] == 0xeb)
 		*to = off + at + 2 + (int64_t)(int8_t)b[at + 1];
 	else
@@ -694,4 +704,3 @@ int heap_probe_sites_libc(int fd, const char *lib, uint32_t pid, struct heap_pro
 		log_warn("heap: %s: free+0 is single-stepped (unknown code), slower", lib);
 	return 0;
 }
-

@@ -28,7 +28,7 @@ struct sideband {
 	int epfd;
 	uint64_t lost;
 	bool maybe_lost; /* in the last drain */
-	char *tmp; /* a record that wraps the ring end is copied here */
+	char *tmp;       /* a record that wraps the ring end is copied here */
 	/* records of one drain, from every ring, before sorting */
 	char *buf;
 	size_t buf_len, buf_cap;
@@ -94,7 +94,7 @@ struct sideband *sideband__new(unsigned ring_pages)
 	}
 	for (int cpu = 0; cpu < n; cpu++) {
 		struct sb_ring *r = &sb->rings[sb->nr_rings];
-		struct epoll_event ev = {.events = EPOLLIN};
+		struct epoll_event ev = { .events = EPOLLIN };
 
 		if (!online[cpu])
 			continue;
@@ -105,7 +105,8 @@ struct sideband *sideband__new(unsigned ring_pages)
 			log_err("sideband: perf_event_open on CPU %d: %s", cpu, strerror(errno));
 			goto fail;
 		}
-		r->base = mmap(NULL, page + r->data_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+		r->base = mmap(NULL, page + r->data_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
+			       0);
 		if (r->base == MAP_FAILED) {
 			err = -errno;
 			close(r->fd);
@@ -240,8 +241,7 @@ static bool decode(struct sideband *sb, const struct perf_event_header *h, struc
 			sb->lost += v[1];
 		return false;
 	}
-	default:
-		return false;
+	default: return false;
 	}
 }
 

@@ -72,13 +72,13 @@ struct run {
 	struct pprof *p;
 	struct image *img;
 	uint32_t pid;
-	char comm[16];         /* the process's name */
-	unsigned threads;      /* in the profile */
-	unsigned on_cpu;       /* of them, running on a CPU as we looked */
-	unsigned malformed;    /* records skipped */
-	unsigned ustack_bad;   /* user stacks the unwinder refused */
-	bool out_of_sync;      /* a record header made no sense: the rest is lost */
-	int err;               /* the profile builder's */
+	char comm[16];       /* the process's name */
+	unsigned threads;    /* in the profile */
+	unsigned on_cpu;     /* of them, running on a CPU as we looked */
+	unsigned malformed;  /* records skipped */
+	unsigned ustack_bad; /* user stacks the unwinder refused */
+	bool out_of_sync;    /* a record header made no sense: the rest is lost */
+	int err;             /* the profile builder's */
 	uint64_t rec[(THREADS_REC_MAX + 7) / 8]; /* one record, aligned */
 };
 
@@ -150,7 +150,8 @@ static void add_thread(struct run *r, uint32_t size)
 	int64_t one = 1;
 	int n;
 
-	if (nk > THREADS_MAX_KFRAMES || h->ustack_len > sizeof(struct ustack_hdr) + USTACK_DATA_MAX ||
+	if (nk > THREADS_MAX_KFRAMES ||
+	    h->ustack_len > sizeof(struct ustack_hdr) + USTACK_DATA_MAX ||
 	    size != sizeof(*h) + nk * 8ul + h->ustack_len || h->pid != r->pid) {
 		r->malformed++;
 		return;
@@ -174,19 +175,17 @@ static void add_thread(struct run *r, uint32_t size)
 		r->on_cpu++;
 	{
 		struct pprof_label labels[] = {
-			{.key = "pid", .num = r->pid},
-			{.key = "tid", .num = h->tid},
-			{.key = "comm", .str = r->comm},
-			{.key = "thread", .str = thread},
-			{.key = "state", .str = state},
+			{ .key = "pid", .num = r->pid },   { .key = "tid", .num = h->tid },
+			{ .key = "comm", .str = r->comm }, { .key = "thread", .str = thread },
+			{ .key = "state", .str = state },
 		};
 
 		/* The first user frame is where the thread is (its saved ip):
 		 * under kernel frames stack_profile treats it as the address
 		 * after the syscall instruction, which it is. */
 		if (!r->err)
-			r->err = stack_profile__add_stack(r->p, r->t->procs, *r->t->ksyms, r->img, frames,
-							  nk, nu, true, &one, labels,
+			r->err = stack_profile__add_stack(r->p, r->t->procs, *r->t->ksyms, r->img,
+							  frames, nk, nu, true, &one, labels,
 							  sizeof(labels) / sizeof(labels[0]));
 	}
 	r->threads++;
@@ -202,7 +201,8 @@ static size_t parse(struct run *r, const uint8_t *buf, size_t len)
 		struct threads_rec h;
 
 		memcpy(&h, buf + off, sizeof(h));
-		if (h.magic != THREADS_REC_MAGIC || h.size < sizeof(h) || h.size > THREADS_REC_MAX) {
+		if (h.magic != THREADS_REC_MAGIC || h.size < sizeof(h) ||
+		    h.size > THREADS_REC_MAX) {
 			/* nothing says where the next record starts */
 			r->malformed++;
 			r->out_of_sync = true;
@@ -221,7 +221,7 @@ static size_t parse(struct run *r, const uint8_t *buf, size_t len)
  * not start, or stopped: what was read is in r). */
 static int walk(struct run *r, uint8_t *buf)
 {
-	union bpf_iter_link_info li = {.task.pid = r->pid};
+	union bpf_iter_link_info li = { .task.pid = r->pid };
 	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &li, .link_info_len = sizeof(li));
 	struct bpf_link *link;
 	size_t have = 0;
@@ -277,7 +277,7 @@ static int proc_threads(uint32_t pid, unsigned *threads, uint32_t *tgid)
 	return err;
 }
 
-static const struct pprof_value_type threads_type = {"threads", "count"};
+static const struct pprof_value_type threads_type = { "threads", "count" };
 
 static void comment(struct pprof *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void comment(struct pprof *p, const char *fmt, ...)
@@ -313,14 +313,17 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 	r->pid = pid;
 	err = load(t);
 	if (err) {
-		snprintf(errmsg, errlen, "threads profiles are not available: cannot load the BPF "
-			 "task iterator (%s)", strerror(-err));
+		snprintf(errmsg, errlen,
+			 "threads profiles are not available: cannot load the BPF "
+			 "task iterator (%s)",
+			 strerror(-err));
 		goto out;
 	}
 	r->img = procs__image_at(t->procs, pid, t0);
 	if (!r->img) {
 		err = -ENOSPC;
-		snprintf(errmsg, errlen, "pid %u cannot be tracked: the process table is full", pid);
+		snprintf(errmsg, errlen, "pid %u cannot be tracked: the process table is full",
+			 pid);
 		goto out;
 	}
 	memcpy(r->comm, r->img->comm, sizeof(r->comm));
@@ -351,8 +354,8 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 			snprintf(errmsg, errlen, "cannot walk the threads of pid %u: %s", pid,
 				 strerror(-werr));
 		else if (!proc_threads(pid, &total, &tgid) && tgid != pid)
-			snprintf(errmsg, errlen, "%u is a thread of process %u: ask for the process",
-				 pid, tgid);
+			snprintf(errmsg, errlen,
+				 "%u is a thread of process %u: ask for the process", pid, tgid);
 		else
 			snprintf(errmsg, errlen, "no such process: %u", pid);
 		goto out;
@@ -364,24 +367,30 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 	}
 
 	if (r->on_cpu)
-		comment(r->p, "%u of the threads (state \"running\") were on a CPU as we looked: "
+		comment(r->p,
+			"%u of the threads (state \"running\") were on a CPU as we looked: "
 			"their user stacks are where they last entered the kernel, not where they "
-			"are now", r->on_cpu);
+			"are now",
+			r->on_cpu);
 	if (r->threads >= THREADS_SNAPSHOT_MAX) {
 		/* the walk stopped there: how many were left, /proc says */
 		if (proc_threads(pid, &total, &tgid) || total <= r->threads)
 			total = r->threads + 1; /* at least one: we did not look */
 		t->cnt[TS_CNT_OVER_LIMIT] += total - r->threads;
-		comment(r->p, "only the first %u threads of about %u are here: the limit per "
-			"snapshot", r->threads, total);
+		comment(r->p,
+			"only the first %u threads of about %u are here: the limit per "
+			"snapshot",
+			r->threads, total);
 		log_warn("threads: pid %u has about %u threads, only %u are in its snapshot "
-			 "(the limit)", pid, total, r->threads);
+			 "(the limit)",
+			 pid, total, r->threads);
 	}
 	if (r->malformed || r->out_of_sync) {
 		t->cnt[TS_CNT_MALFORMED] += r->malformed;
 		comment(r->p, "%u thread record%s malformed and skipped%s", r->malformed,
 			r->malformed > 1 ? "s were" : " was",
-			r->out_of_sync ? "; the walk's output could not be followed after that" : "");
+			r->out_of_sync ? "; the walk's output could not be followed after that"
+				       : "");
 		log_warn("threads: pid %u: %u malformed records from the task iterator", pid,
 			 r->malformed);
 	}
@@ -399,7 +408,8 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 	}
 	t->cnt[TS_CNT_SNAPSHOTS]++;
 	t->cnt[TS_CNT_THREADS] += r->threads;
-	log_debug("threads: pid %u: %u threads in %.1f ms", pid, r->threads, (mono_ns() - t0) / 1e6);
+	log_debug("threads: pid %u: %u threads in %.1f ms", pid, r->threads,
+		  (mono_ns() - t0) / 1e6);
 	err = pprof__encode_gz(r->p, out, out_len);
 	if (err)
 		snprintf(errmsg, errlen, "cannot build the profile: %s", strerror(-err));
@@ -413,8 +423,8 @@ out:
 	return err;
 }
 
-int threads_snapshot__counters(const struct threads_snapshot *t, char names[][48],
-			       uint64_t *values, int max)
+int threads_snapshot__counters(const struct threads_snapshot *t, char names[][48], uint64_t *values,
+			       int max)
 {
 	int n = 0;
 

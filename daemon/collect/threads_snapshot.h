@@ -20,8 +20,7 @@ struct procs;
 struct kallsyms;
 
 /* Loads nothing yet: the BPF program is loaded on the first snapshot. */
-struct threads_snapshot *threads_snapshot__new(struct procs *procs,
-					       struct kallsyms *const *ksyms);
+struct threads_snapshot *threads_snapshot__new(struct procs *procs, struct kallsyms *const *ksyms);
 void threads_snapshot__free(struct threads_snapshot *t); /* NULL is fine */
 
 /*
@@ -33,7 +32,7 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 			      size_t *out_len, char *err, size_t errlen);
 
 /* "name value" counters, for status: how many filled. */
-int threads_snapshot__counters(const struct threads_snapshot *t, char names[][48],
-			       uint64_t *values, int max);
+int threads_snapshot__counters(const struct threads_snapshot *t, char names[][48], uint64_t *values,
+			       int max);
 
 #endif

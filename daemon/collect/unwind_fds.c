@@ -12,10 +12,10 @@ static const struct {
 	const char *name;
 	size_t fd; /* offset in struct unwind_fds */
 } maps[] = {
-	{"unwind_pool", offsetof(struct unwind_fds, pool)},
-	{"unwind_files", offsetof(struct unwind_fds, files)},
-	{"unwind_procs", offsetof(struct unwind_fds, procs)},
-	{"unwind_row_cache", offsetof(struct unwind_fds, row_cache)},
+	{ "unwind_pool", offsetof(struct unwind_fds, pool) },
+	{ "unwind_files", offsetof(struct unwind_fds, files) },
+	{ "unwind_procs", offsetof(struct unwind_fds, procs) },
+	{ "unwind_row_cache", offsetof(struct unwind_fds, row_cache) },
 };
 #define NR_MAPS (sizeof(maps) / sizeof(maps[0]))
 _Static_assert(sizeof(struct unwind_fds) == NR_MAPS * sizeof(int), "every fd has its map");

@@ -70,7 +70,7 @@ struct unwind_feed *unwind_feed__new(struct unwind_tables *t, struct procs *p)
 	if (!f->vdso)
 		log_info("unwind: no table of the vDSO: samples in it take the stack-copy path");
 	/* no file has this identity: no device, no inode */
-	f->vdso_key = (struct unwind_file_key){.size = size, .mtime_nsec = 1};
+	f->vdso_key = (struct unwind_file_key){ .size = size, .mtime_nsec = 1 };
 	return f;
 }
 
@@ -121,7 +121,7 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 		if (!m->cfi)
 			return -ENOENT;
 		cfi_ref__identity(m->cfi, id);
-		key = (struct unwind_file_key){id[0], id[1], id[2], id[3], id[4]};
+		key = (struct unwind_file_key){ id[0], id[1], id[2], id[3], id[4] };
 	}
 	err = unwind_tables__bias(ct, m->start, m->pgoff, &bias);
 	if (err)
@@ -192,7 +192,7 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 		 * ends there and the sample takes the stack-copy path */
 		if (!m->path || (m->path[0] != '/' && strcmp(m->path, "[vdso]")))
 			continue;
-		*um = (struct unwind_map){.start = m->start, .end = m->end};
+		*um = (struct unwind_map){ .start = m->start, .end = m->end };
 		vdso |= m->path[0] == '[';
 		err = map_entry(f, img, m, um);
 		if (err) {
@@ -206,14 +206,14 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 	}
 	if (!vdso && f->vdso && n < UNWIND_PROC_MAPS_MAX) {
 		/* not among the mappings the side band gave: from auxv */
-		struct mapping m = {.path = "[vdso]"};
+		struct mapping m = { .path = "[vdso]" };
 
 		if (!img->vdso_base)
 			img->vdso_base = vdso_base(img->pid);
 		m.start = img->vdso_base;
 
 		m.end = m.start + f->vdso_key.size;
-		maps[n] = (struct unwind_map){.start = m.start, .end = m.end};
+		maps[n] = (struct unwind_map){ .start = m.start, .end = m.end };
 		if (m.start && !map_entry(f, img, &m, &maps[n]))
 			n++;
 	}
@@ -236,7 +236,8 @@ void unwind_feed__due(struct image *img, void *feed)
 	struct unwind_feed *f = feed;
 	uint64_t now;
 
-	if (img->end_ns || (img->unwind_ns && img->unwind_whole && img->unwind_seq == img->maps_seq))
+	if (img->end_ns ||
+	    (img->unwind_ns && img->unwind_whole && img->unwind_seq == img->maps_seq))
 		return;
 	now = mono_ns();
 	if (img->unwind_ns && now - img->unwind_ns < UNWIND_FEED_RETRY_NS)

@@ -60,9 +60,7 @@ static struct unwind_row to_row(uint32_t pc, const struct cfi_table_row *c,
 
 	switch (c->kind) {
 	case CFI_REG_SP:
-	case CFI_REG_BP:
-		cfa = c->kind == CFI_REG_SP ? UNWIND_CFA_SP : UNWIND_CFA_BP;
-		break;
+	case CFI_REG_BP: cfa = c->kind == CFI_REG_SP ? UNWIND_CFA_SP : UNWIND_CFA_BP; break;
 	case CFI_ROW_PLT:
 		/* cfi.c keeps a PLT offset within 4096 and its threshold within 15 */
 		if (c->cfa_off < INT16_MIN || c->cfa_off > INT16_MAX || c->bp_off < 0 ||
@@ -74,8 +72,7 @@ static struct unwind_row to_row(uint32_t pc, const struct cfi_table_row *c,
 		r.bp_off8 = (int8_t)c->bp_off;
 		r.flags = UNWIND_ROW_FLAGS(UNWIND_CFA_PLT, UNWIND_BP_SAME);
 		return r;
-	case CFI_ROW_GAP:
-		return gap_row(pc);
+	case CFI_ROW_GAP: return gap_row(pc);
 	case CFI_REG_SIGNAL:
 		r.flags = UNWIND_ROW_FLAGS(UNWIND_CFA_SIGNAL, UNWIND_BP_UNDEF);
 		return r;
@@ -188,7 +185,8 @@ static int put_page(struct pagebuf *p, uint32_t nr, uint32_t first, uint32_t cou
 		p->cap = cap;
 	}
 	p->nrs[p->n] = nr;
-	p->v[p->n++] = (struct unwind_page){ .first = first, .count = (uint16_t)count, .flags = flags };
+	p->v[p->n++] =
+		(struct unwind_page){ .first = first, .count = (uint16_t)count, .flags = flags };
 	return 0;
 }
 
@@ -312,7 +310,8 @@ struct unwind_rows *unwind_rows__new(const struct cfi_table *t)
 	r->pages = shrink(&pg.v, (size_t)pg.n * sizeof(*r->pages));
 	r->stats.rows = r->nrows;
 	r->stats.pages = r->npages;
-	r->stats.bytes = (size_t)r->nrows * sizeof(*r->rows) + (size_t)r->npages * sizeof(*r->pages);
+	r->stats.bytes =
+		(size_t)r->nrows * sizeof(*r->rows) + (size_t)r->npages * sizeof(*r->pages);
 out:
 	free(in.v);
 	free(out.v);

@@ -40,8 +40,8 @@ struct tfile {
 	struct unwind_file_key key;
 	struct unwind_file ent; /* as written: where its table is, its generation */
 	uint32_t slot;
-	bool cleared;        /* held: the entry says gen 0 */
-	uint64_t release_ns; /* held: reusable from then (not cleared: tried again then) */
+	bool cleared;              /* held: the entry says gen 0 */
+	uint64_t release_ns;       /* held: reusable from then (not cleared: tried again then) */
 	struct tfile *prev, *next; /* live: LRU list, most recent first; held: held list */
 };
 
@@ -66,12 +66,12 @@ struct unwind_tables {
 	struct range_set free, eventual;
 	uint32_t next_gen;
 
-	struct hashtab procs; /* tgid -> struct tproc: the entries written */
+	struct hashtab procs;    /* tgid -> struct tproc: the entries written */
 	struct unwind_proc proc; /* the entry being made */
 
 	union unwind_slot *chunk; /* the slots being written */
 	uint32_t *keys;           /* the default write_pool's keys */
-	bool pool_mmapable; /* the pool map is written through a mapping */
+	bool pool_mmapable;       /* the pool map is written through a mapping */
 	struct unwind_tables_stats st;
 };
 
@@ -240,8 +240,7 @@ void unwind_tables__free(struct unwind_tables *t)
 
 	if (!t)
 		return;
-	hashtab__for_each(&t->procs, p)
-		free(p);
+	hashtab__for_each(&t->procs, p) free(p);
 	hashtab__free(&t->procs);
 	hashtab__free(&t->by_key);
 	range_set__fini(&t->free);
@@ -298,7 +297,8 @@ static void count_write_error(struct unwind_tables *t, const char *what, int err
 
 	if (!(n & (n - 1)))
 		log_warn("unwind tables: writing %s: %s (%" PRIu64 " write errors so far, "
-			 "unwind_write_errors)", what, strerror(-err), n);
+			 "unwind_write_errors)",
+			 what, strerror(-err), n);
 }
 
 /* Rewrites f's entry with gen 0, keeping where its rows are, so that a
@@ -336,9 +336,9 @@ static void evict(struct unwind_tables *t, struct tfile *f, uint64_t now)
 	if (!(n & (n - 1)))
 		log_warn("unwind tables: the pool (%u slots, %" PRIu64 " MiB) or its %u file slots "
 			 "are full: %" PRIu64 " tables evicted so far (unwind_evictions; raise "
-			 "unwind_table_size)", t->pool_slots,
-			 ((uint64_t)t->pool_slots * sizeof(union unwind_slot)) >> 20, t->file_slots,
-			 n);
+			 "unwind_table_size)",
+			 t->pool_slots, ((uint64_t)t->pool_slots * sizeof(union unwind_slot)) >> 20,
+			 t->file_slots, n);
 }
 
 /* The slot and range of a record not live and not named by any entry
@@ -491,8 +491,10 @@ int unwind_tables__add(struct unwind_tables *t, const struct unwind_file_key *ke
 	if ((uint64_t)npages + nrows > t->pool_slots) {
 		c = ++t->st.too_big;
 		if (!(c & (c - 1)))
-			log_warn("unwind tables: a table of %" PRIu64 " KiB is larger than the whole "
-				 "pool (%" PRIu64 " KiB): %" PRIu64 " refused so far (unwind_too_big; "
+			log_warn("unwind tables: a table of %" PRIu64
+				 " KiB is larger than the whole "
+				 "pool (%" PRIu64 " KiB): %" PRIu64
+				 " refused so far (unwind_too_big; "
 				 "raise unwind_table_size)",
 				 (((uint64_t)npages + nrows) * sizeof(union unwind_slot)) >> 10,
 				 ((uint64_t)t->pool_slots * sizeof(union unwind_slot)) >> 10, c);
@@ -505,8 +507,10 @@ int unwind_tables__add(struct unwind_tables *t, const struct unwind_file_key *ke
 	if (err) {
 		c = ++t->st.deferred;
 		if (!(c & (c - 1)))
-			log_info("unwind tables: a table waits for evicted ones' grace period: %" PRIu64
-				 " adds put off so far (unwind_deferred)", c);
+			log_info(
+				"unwind tables: a table waits for evicted ones' grace period: %" PRIu64
+				" adds put off so far (unwind_deferred)",
+				c);
 		return err;
 	}
 	/* Never fails: [at, at + n) is a free range's start, within a range
@@ -551,8 +555,8 @@ fail:
 	return err;
 }
 
-int unwind_tables__find(struct unwind_tables *t, const struct unwind_file_key *key,
-			uint32_t *slot, uint32_t *gen)
+int unwind_tables__find(struct unwind_tables *t, const struct unwind_file_key *key, uint32_t *slot,
+			uint32_t *gen)
 {
 	struct tfile *f = hashtab__find(&t->by_key, key_hash(key), key_eq, key);
 
@@ -642,7 +646,8 @@ int unwind_tables__set_proc(struct unwind_tables *t, uint32_t tgid, uint64_t sta
 	if (!p && t->st.procs >= t->max_procs) {
 		c = ++t->st.procs_refused;
 		if (!(c & (c - 1)))
-			log_warn("unwind tables: %u processes have entries: %" PRIu64 " more refused "
+			log_warn("unwind tables: %u processes have entries: %" PRIu64
+				 " more refused "
 				 "so far (unwind_procs_refused; their stacks take the copy path)",
 				 t->max_procs, c);
 		return -ENOSPC;
@@ -660,9 +665,10 @@ int unwind_tables__set_proc(struct unwind_tables *t, uint32_t tgid, uint64_t sta
 
 		t->st.proc_maps_dropped += dropped;
 		if (passes_pow2(before, t->st.proc_maps_dropped))
-			log_warn("unwind tables: pid %u: %u executable mappings overlapping, empty or "
-				 "over %u dropped (%" PRIu64 " so far, unwind_proc_maps_dropped)",
-				 tgid, dropped, UNWIND_PROC_MAPS_MAX, t->st.proc_maps_dropped);
+			log_warn(
+				"unwind tables: pid %u: %u executable mappings overlapping, empty or "
+				"over %u dropped (%" PRIu64 " so far, unwind_proc_maps_dropped)",
+				tgid, dropped, UNWIND_PROC_MAPS_MAX, t->st.proc_maps_dropped);
 	}
 	if (!p) {
 		p = malloc(sizeof(*p));

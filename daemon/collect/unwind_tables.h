@@ -61,14 +61,14 @@ struct unwind_tables_ops {
 };
 
 struct unwind_tables_conf {
-	struct unwind_fds fds;           /* the maps (-1: none; the default ops fail) */
-	uint32_t pool_slots;             /* unwind_pool's max_entries */
-	uint32_t file_slots;             /* unwind_files' (at most 1 Mi) */
-	uint32_t max_procs;              /* unwind_procs' (at most 4 Mi) */
+	struct unwind_fds fds;               /* the maps (-1: none; the default ops fail) */
+	uint32_t pool_slots;                 /* unwind_pool's max_entries */
+	uint32_t file_slots;                 /* unwind_files' (at most 1 Mi) */
+	uint32_t max_procs;                  /* unwind_procs' (at most 4 Mi) */
 	const struct unwind_tables_ops *ops; /* NULL: libbpf on the fds */
-	uint64_t (*clock)(void *ctx);    /* ns, monotonic; NULL: CLOCK_MONOTONIC */
-	void *ctx;                       /* given to ops and clock */
-	uint64_t grace_ns;               /* 0: UNWIND_TABLES_GRACE_NS */
+	uint64_t (*clock)(void *ctx);        /* ns, monotonic; NULL: CLOCK_MONOTONIC */
+	void *ctx;                           /* given to ops and clock */
+	uint64_t grace_ns;                   /* 0: UNWIND_TABLES_GRACE_NS */
 };
 
 struct unwind_tables;
@@ -93,8 +93,8 @@ void unwind_tables__free(struct unwind_tables *t); /* NULL is fine; the maps sta
 int unwind_tables__add(struct unwind_tables *t, const struct unwind_file_key *key,
 		       const struct unwind_rows *r, uint32_t *slot, uint32_t *gen);
 /* The file's slot and generation, marked recently used; -ENOENT. */
-int unwind_tables__find(struct unwind_tables *t, const struct unwind_file_key *key,
-			uint32_t *slot, uint32_t *gen);
+int unwind_tables__find(struct unwind_tables *t, const struct unwind_file_key *key, uint32_t *slot,
+			uint32_t *gen);
 /* When room held after an eviction comes free (the clock's ns; 0: none is). */
 uint64_t unwind_tables__release_ns(const struct unwind_tables *t);
 
@@ -120,18 +120,18 @@ int unwind_tables__set_proc(struct unwind_tables *t, uint32_t tgid, uint64_t sta
 int unwind_tables__drop_proc(struct unwind_tables *t, uint32_t tgid);
 
 struct unwind_tables_stats {
-	uint32_t files;       /* tables in the pool */
-	uint32_t file_slots;  /* in all */
-	uint32_t slots_used;  /* pool slots holding tables */
-	uint32_t slots_held;  /* of evicted tables, in their grace period */
+	uint32_t files;      /* tables in the pool */
+	uint32_t file_slots; /* in all */
+	uint32_t slots_used; /* pool slots holding tables */
+	uint32_t slots_held; /* of evicted tables, in their grace period */
 	uint32_t slots_total;
-	uint64_t bytes;       /* of tables in the pool */
-	uint64_t adds;        /* tables written */
+	uint64_t bytes; /* of tables in the pool */
+	uint64_t adds;  /* tables written */
 	uint64_t evictions;
-	uint64_t too_big;     /* tables refused: larger than the pool */
-	uint64_t deferred;    /* adds refused for the grace period (EAGAIN) */
+	uint64_t too_big;  /* tables refused: larger than the pool */
+	uint64_t deferred; /* adds refused for the grace period (EAGAIN) */
 	uint64_t write_errors;
-	uint32_t procs;       /* process entries written */
+	uint32_t procs;             /* process entries written */
 	uint64_t procs_refused;     /* new processes over max_procs */
 	uint64_t proc_maps_dropped; /* overlapping, empty or past UNWIND_PROC_MAPS_MAX */
 };

@@ -46,7 +46,7 @@ const char *wait_kind_name(enum wait_kind k)
 static int on_lock(struct wait_sampler *s, const void *data, size_t size)
 {
 	const struct lock_event *e = data;
-	struct wait_record r = {.kind = WAIT_MUTEX};
+	struct wait_record r = { .kind = WAIT_MUTEX };
 	char comm[LOCK_COMM_LEN + 1];
 
 	if (size < LOCK_WAITED_SIZE)
@@ -74,7 +74,7 @@ static int on_lock(struct wait_sampler *s, const void *data, size_t size)
 static int on_offcpu(struct wait_sampler *s, const void *data, size_t size)
 {
 	const struct offcpu_event *e = data;
-	struct wait_record r = {.kind = WAIT_BLOCK};
+	struct wait_record r = { .kind = WAIT_BLOCK };
 	char comm[OFFCPU_COMM_LEN + 1];
 	size_t rest;
 
@@ -123,7 +123,8 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_bytes,
-				       const struct unwind_fds *unwind, wait_record_fn fn, void *ctx)
+				       const struct unwind_fds *unwind, wait_record_fn fn,
+				       void *ctx)
 {
 	struct wait_sampler *s = calloc(1, sizeof(*s));
 	uint64_t rb = ringbuf_bytes ? ringbuf_bytes : (kind == WAIT_BLOCK ? 4 << 20 : 1 << 20);
@@ -158,8 +159,8 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 		*use_tables = err > 0;
 	}
 	if (err >= 0)
-		err = bpf_map__set_max_entries(events, rb) ?:
-		      (s->lock ? lock_bpf__load(s->lock) : offcpu_bpf__load(s->offcpu));
+		err = bpf_map__set_max_entries(events, rb)
+			      ?: (s->lock ? lock_bpf__load(s->lock) : offcpu_bpf__load(s->offcpu));
 	if (!err)
 		s->bits = s->lock ? s->lock->bss->targets : s->offcpu->bss->targets;
 	if (err) {
@@ -248,13 +249,13 @@ int wait_sampler__add_pid(struct wait_sampler *s, uint32_t pid)
 	}
 	if (s->nr_targets == MAX_TARGETS) {
 		if (!s->over_limit++)
-			log_warn("%s: %u processes profiled already: no more", wait_kind_name(s->kind),
-				 MAX_TARGETS);
+			log_warn("%s: %u processes profiled already: no more",
+				 wait_kind_name(s->kind), MAX_TARGETS);
 		return -ENOSPC;
 	}
 	if (!s->nr_links && (err = attach(s)))
 		return err;
-	s->targets[s->nr_targets++] = (struct target_ref){pid, 1};
+	s->targets[s->nr_targets++] = (struct target_ref){ pid, 1 };
 	set_bit(s, pid, true);
 	return 0;
 }
@@ -270,7 +271,8 @@ void wait_sampler__remove_pid(struct wait_sampler *s, uint32_t pid)
 		s->targets[i] = s->targets[--s->nr_targets];
 		if (!s->nr_targets) {
 			detach(s);
-			log_info("%s: probes detached: no process is profiled", wait_kind_name(s->kind));
+			log_info("%s: probes detached: no process is profiled",
+				 wait_kind_name(s->kind));
 		}
 		return;
 	}
@@ -324,8 +326,9 @@ static int sum_counters(int fd, size_t value_size, size_t counters_off, int ncpu
 static int read_counters(const struct wait_sampler *s, uint64_t c[8])
 {
 	_Static_assert(LOCK_CNT_NR <= 8 && OFFCPU_CNT_NR <= 8, "room for the counters");
-	return s->lock ? sum_counters(bpf_map__fd(s->lock->maps.scratch), sizeof(struct lock_percpu),
-				      offsetof(struct lock_percpu, counters), s->ncpus, LOCK_CNT_NR, c)
+	return s->lock ? sum_counters(
+				 bpf_map__fd(s->lock->maps.scratch), sizeof(struct lock_percpu),
+				 offsetof(struct lock_percpu, counters), s->ncpus, LOCK_CNT_NR, c)
 		       : sum_counters(bpf_map__fd(s->offcpu->maps.scratch),
 				      sizeof(struct offcpu_percpu),
 				      offsetof(struct offcpu_percpu, counters), s->ncpus,

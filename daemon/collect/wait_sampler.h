@@ -22,7 +22,7 @@ enum wait_kind { WAIT_MUTEX, WAIT_BLOCK, WAIT_NR_KINDS };
 
 enum wait_record_type {
 	WAIT_REC_BEGIN, /* block: the thread left the CPU (stack); mutex: a contended release (stack) */
-	WAIT_REC_END,   /* block: it ran again; mutex: a waiter was woken (delay) */
+	WAIT_REC_END, /* block: it ran again; mutex: a waiter was woken (delay) */
 };
 
 struct wait_record {
@@ -30,9 +30,9 @@ struct wait_record {
 	enum wait_record_type type;
 	uint32_t pid, tid;
 	uint64_t time_ns;
-	uint64_t key;      /* matches an END to its BEGIN: block: the OUT time; mutex: the wake id */
-	uint64_t delay_ns; /* END */
-	const char *comm;  /* BEGIN: the thread's name (NUL-terminated) */
+	uint64_t key; /* matches an END to its BEGIN: block: the OUT time; mutex: the wake id */
+	uint64_t delay_ns;       /* END */
+	const char *comm;        /* BEGIN: the thread's name (NUL-terminated) */
 	const uint64_t *kframes; /* BEGIN: kernel frames, leaf first */
 	unsigned nr_kframes;
 	const struct ustack_hdr *ustack; /* BEGIN: the user stack, checked to be ustack_len long */
@@ -46,7 +46,8 @@ struct wait_sampler;
 /* Loads the kind's BPF object (not attached yet), sharing the table
  * walker's maps (NULL or -1 each: off). NULL + errno (logged). */
 struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_bytes,
-				       const struct unwind_fds *unwind, wait_record_fn fn, void *ctx);
+				       const struct unwind_fds *unwind, wait_record_fn fn,
+				       void *ctx);
 void wait_sampler__free(struct wait_sampler *s);
 /* Makes pid a target (attaching the programs for the first one). 0/-errno. */
 int wait_sampler__add_pid(struct wait_sampler *s, uint32_t pid);

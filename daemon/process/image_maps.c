@@ -227,8 +227,9 @@ int parse_proc_maps(const char *text, size_t len, struct mapping **out, unsigned
 		memcpy(line, p, ll);
 		line[ll] = 0;
 		p = eol + 1;
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &stop, perms, &off, &maj,
-			   &min, &ino, &pos) < 7 || pos == 0)
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &stop, perms, &off,
+			   &maj, &min, &ino, &pos) < 7 ||
+		    pos == 0)
 			continue;
 		if (strlen(perms) < 3 || perms[2] != 'x' || stop <= start)
 			continue;
@@ -262,4 +263,3 @@ int parse_proc_maps(const char *text, size_t len, struct mapping **out, unsigned
 	*out = maps;
 	return n;
 }
-

@@ -105,7 +105,8 @@ void procs__free(struct procs *p)
 
 	if (!p)
 		return;
-	hashtab__for_each(&p->by_pid, img) {
+	hashtab__for_each(&p->by_pid, img)
+	{
 		while (img) {
 			struct image *older = img->older;
 
@@ -138,7 +139,8 @@ static struct image *image_new(struct procs *p, uint32_t pid, uint64_t begin_ns)
 	if (p->st.images >= p->max_images) {
 		p->st.over_limit++;
 		if (p->st.over_limit == 1 || !(p->st.over_limit & (p->st.over_limit - 1)))
-			log_warn("process table full (max_processes=%u): %" PRIu64 " images not tracked",
+			log_warn("process table full (max_processes=%u): %" PRIu64
+				 " images not tracked",
 				 p->max_images, p->st.over_limit);
 		return NULL;
 	}
@@ -186,8 +188,10 @@ static void load_proc_maps(struct procs *p, struct image *img)
 		uint64_t c = ++p->st.maps_merge_failed;
 
 		if (!(c & (c - 1)))
-			log_warn("pid %u: its /proc mappings could not be taken in (%" PRIu64 " times so "
-				 "far): its frames there stay unknown", img->pid, c);
+			log_warn("pid %u: its /proc mappings could not be taken in (%" PRIu64
+				 " times so "
+				 "far): its frames there stay unknown",
+				 img->pid, c);
 	}
 	free(maps);
 	if (!img->comm[0]) {
@@ -368,8 +372,8 @@ static int open_mapping(const struct image *img, const struct mapping *m, char *
 		return -1; /* anonymous, [vdso], [heap], JIT code */
 	snprintf(root, rootsz, "/proc/%u/root", img->pid);
 	if (alive) {
-		snprintf(buf, bufsz, "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, img->pid,
-			 m->start, m->end);
+		snprintf(buf, bufsz, "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, img->pid, m->start,
+			 m->end);
 		fd = safe_open_proc(buf);
 		if (fd >= 0 && !same_file(fd, m, false)) {
 			close(fd);
@@ -426,8 +430,10 @@ static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m
 
 		m->resolved = false; /* asked again at its next frame */
 		if (!(n & (n - 1)))
-			log_warn("symtab: too many symbol loads waiting: %" PRIu64 " put off so far "
-				 "(symbol_loads_deferred)", n);
+			log_warn("symtab: too many symbol loads waiting: %" PRIu64
+				 " put off so far "
+				 "(symbol_loads_deferred)",
+				 n);
 	} else if (!m->symtab) {
 		p->st.symtab_fail++;
 		log_debug("pid %u: no symbols from %s: %s", img->pid, buf, strerror(errno));
@@ -542,7 +548,7 @@ static const struct cfi_table *find_cfi(void *ctx, uint64_t pc, uint64_t *file_o
 int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,
 		       uint64_t *out, unsigned max, bool wait)
 {
-	struct find_ctx f = {p, img, wait};
+	struct find_ctx f = { p, img, wait };
 
 	if (h && len >= sizeof(*h)) {
 		if (h->flags & USTACK_F_WALKED)
@@ -629,18 +635,16 @@ void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void
 {
 	struct image *img;
 
-	hashtab__for_each(&p->by_pid, img)
-		fn(img, ctx);
+	hashtab__for_each(&p->by_pid, img) fn(img, ctx);
 }
 
 void procs__for_each_sampled(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
 {
 	struct image *img;
 
-	hashtab__for_each(&p->by_pid, img)
-		for (struct image *i = img; i; i = i->older)
-			if (stackagg__len(&i->cpu))
-				fn(i, ctx);
+	hashtab__for_each(&p->by_pid, img) for (struct image *i = img; i;
+						i = i->older) if (stackagg__len(&i->cpu))
+		fn(i, ctx);
 }
 
 unsigned procs__reconcile(struct procs *p, uint64_t now_ns)
@@ -648,7 +652,8 @@ unsigned procs__reconcile(struct procs *p, uint64_t now_ns)
 	struct image *img;
 	unsigned n = 0;
 
-	hashtab__for_each(&p->by_pid, img) { /* the newest image of each pid */
+	hashtab__for_each(&p->by_pid, img)
+	{ /* the newest image of each pid */
 		if (img->end_ns)
 			continue;
 		if (proc_exists(img->pid)) {
@@ -673,7 +678,8 @@ void procs__gc(struct procs *p)
 	uint32_t *dead = NULL;
 	size_t nr_dead = 0, cap = 0;
 
-	hashtab__for_each(&p->by_pid, img) {
+	hashtab__for_each(&p->by_pid, img)
+	{
 		struct image **link = &img->older;
 
 		/* older images first: they are never current */

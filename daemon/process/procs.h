@@ -35,8 +35,8 @@ struct mapping {
 	bool resolved;         /* tried to open and load it */
 	bool sym_pending;      /* its symbols load in the cache's thread: sym_key */
 	struct symtab_key sym_key;
-	bool cfi_resolved;     /* tried to load its CFI (procs__cfi_for) */
-	struct cfi_ref *cfi;   /* its file's entry in the CFI cache, or NULL */
+	bool cfi_resolved;   /* tried to load its CFI (procs__cfi_for) */
+	struct cfi_ref *cfi; /* its file's entry in the CFI cache, or NULL */
 };
 
 #define IMAGE_FP_WITH 1    /* built with frame pointers (or unknown: the walk is tried) */
@@ -53,32 +53,32 @@ struct image {
 	char comm[16];
 	struct mapping *maps; /* sorted by start, non-overlapping */
 	unsigned nr_maps, cap_maps;
-	struct stackagg cpu;  /* this window's CPU samples */
-	uint32_t maps_seq;    /* bumped at every change of maps */
+	struct stackagg cpu; /* this window's CPU samples */
+	uint32_t maps_seq;   /* bumped at every change of maps */
 	/* The BPF table unwinder's entry for it (daemon/collect/unwind_feed.c). */
-	uint32_t unwind_seq;  /* maps_seq when it was made */
-	bool unwind_whole;    /* every mapping had what it will ever have */
-	uint64_t unwind_ns;   /* when it was made (CLOCK_MONOTONIC; 0: never) */
-	uint64_t start_code;  /* its text's start, as /proc/PID/stat says (0: not read) */
-	uint64_t vdso_base;   /* its vDSO, as its auxv says (0: not read, or none) */
-	unsigned refs;        /* requests holding it: not freed while > 0 */
-	struct image *older;  /* the image this PID had before */
+	uint32_t unwind_seq; /* maps_seq when it was made */
+	bool unwind_whole;   /* every mapping had what it will ever have */
+	uint64_t unwind_ns;  /* when it was made (CLOCK_MONOTONIC; 0: never) */
+	uint64_t start_code; /* its text's start, as /proc/PID/stat says (0: not read) */
+	uint64_t vdso_base;  /* its vDSO, as its auxv says (0: not read, or none) */
+	unsigned refs;       /* requests holding it: not freed while > 0 */
+	struct image *older; /* the image this PID had before */
 };
 
 struct procs_stats {
 	uint64_t images, images_created, images_freed;
-	uint64_t over_limit;     /* images not created: max_processes reached */
-	uint64_t maps_read_proc; /* /proc/PID/maps reads */
-	uint64_t maps_unknown;   /* addresses in no known mapping */
-	uint64_t symtab_fail;    /* mappings whose file could not be loaded */
-	uint64_t symtab_deferred;  /* symbol loads put off: too many waited */
-	uint64_t symtab_not_ready; /* frames named while their symbols still loaded */
-	uint64_t lines_not_ready;  /* mappings written while their DWARF still loaded */
+	uint64_t over_limit;        /* images not created: max_processes reached */
+	uint64_t maps_read_proc;    /* /proc/PID/maps reads */
+	uint64_t maps_unknown;      /* addresses in no known mapping */
+	uint64_t symtab_fail;       /* mappings whose file could not be loaded */
+	uint64_t symtab_deferred;   /* symbol loads put off: too many waited */
+	uint64_t symtab_not_ready;  /* frames named while their symbols still loaded */
+	uint64_t lines_not_ready;   /* mappings written while their DWARF still loaded */
 	uint64_t maps_merge_failed; /* /proc/PID/maps read but not taken in (memory, limit) */
-	uint64_t cfi_fail;       /* mappings whose file could not be opened for CFI */
-	uint64_t cfi_not_ready;  /* lookups (not wait) whose table was still loading */
-	uint64_t ustacks_walked; /* event stacks the BPF table walker took */
-	uint64_t ustacks_missed; /* event stacks it could not: the process's entry was due */
+	uint64_t cfi_fail;          /* mappings whose file could not be opened for CFI */
+	uint64_t cfi_not_ready;     /* lookups (not wait) whose table was still loading */
+	uint64_t ustacks_walked;    /* event stacks the BPF table walker took */
+	uint64_t ustacks_missed;    /* event stacks it could not: the process's entry was due */
 };
 
 struct procs;

@@ -7,8 +7,8 @@
 #include "stack_profile.h"
 
 static const struct pprof_value_type cpu_types[] = {
-	{"samples", "count"},
-	{"cpu", "nanoseconds"},
+	{ "samples", "count" },
+	{ "cpu", "nanoseconds" },
 };
 
 struct pprof *cpu_profile__new(unsigned hz, int64_t time_nanos, int64_t duration_nanos)
@@ -16,7 +16,7 @@ struct pprof *cpu_profile__new(unsigned hz, int64_t time_nanos, int64_t duration
 	struct pprof_params params = {
 		.sample_types = cpu_types,
 		.nr_sample_types = 2,
-		.period_type = {"cpu", "nanoseconds"},
+		.period_type = { "cpu", "nanoseconds" },
 		.period = 1000000000ll / (hz ? hz : 1),
 		.time_nanos = time_nanos,
 		.duration_nanos = duration_nanos,

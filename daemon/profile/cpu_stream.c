@@ -27,7 +27,7 @@
 #define STOP_DRAIN_BUDGET_MS 5000 /* of sample reading at the stop */
 /* A sample waits at most this long for an unwind table being loaded. */
 #define CFI_WAIT_MAX_NS 2000000000ull
-#define NOFP_MAX 4096 /* processes whose CPU samples carry a stack copy */
+#define NOFP_MAX 4096     /* processes whose CPU samples carry a stack copy */
 #define FP_CHECKS_MAX 256 /* processes waiting for their executable's table */
 
 struct cpu_stream {
@@ -43,7 +43,10 @@ struct cpu_stream {
 	unsigned nr_nofp;
 	/* processes whose executable's table was loading at their first
 	 * sample: decided as soon as it is in, not at their next sample */
-	struct { uint32_t pid; uint64_t begin_ns, pc; } fp_checks[FP_CHECKS_MAX];
+	struct {
+		uint32_t pid;
+		uint64_t begin_ns, pc;
+	} fp_checks[FP_CHECKS_MAX];
 	unsigned nr_fp_checks;
 };
 
@@ -103,7 +106,8 @@ static void check_frame_pointers(struct cpu_stream *cs, struct image *img, uint6
 	if (cs->nr_nofp == NOFP_MAX) {
 		if (!cs->st.nofp_full++)
 			log_warn("cpu: more than %u processes without frame pointers: the rest "
-				 "keep the frame-pointer walk", NOFP_MAX);
+				 "keep the frame-pointer walk",
+				 NOFP_MAX);
 		return;
 	}
 	img->exe_fp = IMAGE_FP_WITHOUT;
@@ -158,7 +162,8 @@ static bool pend_sample(struct cpu_stream *cs, const struct cpu_sample *s, size_
 
 	if (cs->nr_pending == cs->cap_pending) {
 		size_t cap = cs->cap_pending ? cs->cap_pending * 2 : 64;
-		struct cpu_sample **np = cap > 65536 ? NULL : realloc(cs->pending, cap * sizeof(*np));
+		struct cpu_sample **np = cap > 65536 ? NULL
+						     : realloc(cs->pending, cap * sizeof(*np));
 
 		if (!np)
 			return false;
@@ -178,8 +183,8 @@ static void add_sample(struct cpu_stream *cs, const struct cpu_sample *s)
 	struct procs *procs = cs->o.procs;
 	struct image *img = procs__image_at(procs, s->pid, s->time_ns);
 	const uint64_t *kf = (const uint64_t *)s->frames, *uf = kf + s->nr_kframes;
-	int64_t values[2] = {s->weight,
-			     (int64_t)s->weight * (1000000000ll / cs->o.cfg->frequency_hz)};
+	int64_t values[2] = { s->weight,
+			      (int64_t)s->weight * (1000000000ll / cs->o.cfg->frequency_hz) };
 	uint64_t unwound[CPU_MAX_FRAMES];
 	unsigned nu = s->nr_uframes;
 
@@ -280,15 +285,17 @@ bool cpu_stream__drain(struct cpu_stream *cs, bool all)
 		cpu_sampler__drain(*cs->o.sampler, 0);
 		cs->discard = false;
 		backlog = false;
-		log_warn("stopping: %" PRIu64 " samples left unread in the ring after %u ms (counted "
-			 "as drops_at_stop)", cs->st.stop_dropped, STOP_DRAIN_BUDGET_MS);
+		log_warn("stopping: %" PRIu64
+			 " samples left unread in the ring after %u ms (counted "
+			 "as drops_at_stop)",
+			 cs->st.stop_dropped, STOP_DRAIN_BUDGET_MS);
 	}
 	return backlog;
 }
 
 uint64_t cpu_stream__drops(struct cpu_stream *cs)
 {
-	uint64_t c[CPU_CNT_NR] = {0};
+	uint64_t c[CPU_CNT_NR] = { 0 };
 
 	cpu_sampler__counters(*cs->o.sampler, c);
 	return c[CPU_CNT_DROP_RINGBUF] + cs->st.pending_dropped + cs->st.stop_dropped;
@@ -331,8 +338,8 @@ static void write_image(struct image *img, void *arg)
 	if (!err)
 		err = pprof__encode_gz(p, &buf, &len);
 	if (!err)
-		err = output__write(cfg->output_dir, img->comm, img->pid, "cpu", w->start.tv_sec, buf,
-				    len, path, sizeof(path));
+		err = output__write(cfg->output_dir, img->comm, img->pid, "cpu", w->start.tv_sec,
+				    buf, len, path, sizeof(path));
 out:
 	/* logged once per condition change, not once per file */
 	output_health__result(cs->o.health, cfg->output_dir, err);
@@ -348,10 +355,12 @@ out:
 	stackagg__reset(&img->cpu);
 }
 
-void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real, int64_t duration_ns,
-			      uint64_t drops)
+void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real,
+			      int64_t duration_ns, uint64_t drops)
 {
-	struct write_ctx w = {.cs = cs, .start = start_real, .duration = duration_ns, .drops = drops};
+	struct write_ctx w = {
+		.cs = cs, .start = start_real, .duration = duration_ns, .drops = drops
+	};
 
 	procs__for_each_sampled(cs->o.procs, write_image, &w);
 	forget_nofp(cs);

@@ -69,8 +69,8 @@ bool cpu_stream__drain(struct cpu_stream *cs, bool all);
 uint64_t cpu_stream__drops(struct cpu_stream *cs);
 
 /* The window's files: every process with samples; drops: lost in it. */
-void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real, int64_t duration_ns,
-			      uint64_t drops);
+void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real,
+			      int64_t duration_ns, uint64_t drops);
 
 void cpu_stream__stats(const struct cpu_stream *cs, struct cpu_stream_stats *st);
 

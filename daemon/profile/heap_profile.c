@@ -20,7 +20,7 @@ static bool block_eq(const void *item, const void *key)
 
 void heap_agg__init(struct heap_agg *h, size_t max_bytes, size_t max_live)
 {
-	*h = (struct heap_agg){.max_live = max_live};
+	*h = (struct heap_agg){ .max_live = max_live };
 	stackagg__init(&h->agg, max_bytes);
 }
 
@@ -28,8 +28,7 @@ void heap_agg__reset(struct heap_agg *h)
 {
 	struct heap_block *b;
 
-	hashtab__for_each(&h->live, b)
-		free(b);
+	hashtab__for_each(&h->live, b) free(b);
 	hashtab__free(&h->live);
 	stackagg__reset(&h->agg);
 }
@@ -76,7 +75,7 @@ void heap_agg__apply(struct heap_agg *h, const struct heap_event *ev)
 			h->dropped_live++;
 			return;
 		}
-		*b = (struct heap_block){ev->id, e, objs, bytes};
+		*b = (struct heap_block){ ev->id, e, objs, bytes };
 		if (hashtab__insert(&h->live, hash_u64(ev->id), b)) {
 			free(b);
 			h->dropped_live++;
@@ -119,10 +118,11 @@ int heap_profile__add_losses(struct pprof *p, const struct heap_agg *h, uint32_t
 	int err = 0;
 
 	if (h->lost_records) {
-		struct pprof_line line = {pprof__function(p, HEAP_LOST_FRAME, HEAP_LOST_FRAME, "", 0)};
+		struct pprof_line line = { pprof__function(p, HEAP_LOST_FRAME, HEAP_LOST_FRAME, "",
+							   0) };
 		uint64_t loc = pprof__location(p, 0, 0, &line, 1);
-		int64_t v[4] = {h->lost_objects, h->lost_bytes, 0, 0};
-		struct pprof_label label = {.key = "pid", .num = pid};
+		int64_t v[4] = { h->lost_objects, h->lost_bytes, 0, 0 };
+		struct pprof_label label = { .key = "pid", .num = pid };
 
 		err = pprof__add_sample(p, &loc, 1, v, &label, 1);
 		snprintf(c, sizeof(c),
@@ -147,18 +147,20 @@ int heap_profile__add_losses(struct pprof *p, const struct heap_agg *h, uint32_t
 		pprof__add_comment(p, c);
 	}
 	if (h->dropped_live) {
-		snprintf(c, sizeof(c), "%" PRIu64 " sampled blocks of pid %u not tracked for "
-			 "in-use (table full): counted as still in use", h->dropped_live, pid);
+		snprintf(c, sizeof(c),
+			 "%" PRIu64 " sampled blocks of pid %u not tracked for "
+			 "in-use (table full): counted as still in use",
+			 h->dropped_live, pid);
 		pprof__add_comment(p, c);
 	}
 	return err;
 }
 
 static const struct pprof_value_type heap_types[] = {
-	{"alloc_objects", "count"},
-	{"alloc_space", "bytes"},
-	{"inuse_objects", "count"},
-	{"inuse_space", "bytes"},
+	{ "alloc_objects", "count" },
+	{ "alloc_space", "bytes" },
+	{ "inuse_objects", "count" },
+	{ "inuse_space", "bytes" },
 };
 
 struct pprof *heap_profile__new(uint64_t rate, int64_t time_nanos, int64_t duration_nanos)
@@ -166,7 +168,7 @@ struct pprof *heap_profile__new(uint64_t rate, int64_t time_nanos, int64_t durat
 	struct pprof_params params = {
 		.sample_types = heap_types,
 		.nr_sample_types = 4,
-		.period_type = {"space", "bytes"},
+		.period_type = { "space", "bytes" },
 		.period = rate ? (int64_t)rate : HEAP_DEFAULT_RATE,
 		.time_nanos = time_nanos,
 		.duration_nanos = duration_nanos,

@@ -18,8 +18,8 @@
 #include "stack_profile.h"
 #include "target_match.h"
 
-#define CONT_MAX_BYTES (8u << 20)  /* stack table of one watched process */
-#define CONT_MAX_LIVE (1u << 18)   /* sampled live blocks of one watched process */
+#define CONT_MAX_BYTES (8u << 20) /* stack table of one watched process */
+#define CONT_MAX_LIVE (1u << 18)  /* sampled live blocks of one watched process */
 
 struct heap_attach {
 	uint32_t pid;
@@ -31,7 +31,7 @@ struct heap_attach {
 /* A process the config names: profiled for as long as it lives. */
 struct heap_cont {
 	uint32_t pid;
-	struct image *img; /* holds a reference */
+	struct image *img;     /* holds a reference */
 	struct heap_attach *a; /* NULL once released */
 	struct heap_agg agg;
 	uint64_t since_ns;
@@ -53,7 +53,7 @@ struct heap_watch {
 	struct heap_pending pending[PENDING_MAX];
 	unsigned nr_pending;
 	struct heap_sampler *s;
-	bool failed; /* the sampler could not load: do not retry per request */
+	bool failed;            /* the sampler could not load: do not retry per request */
 	uint64_t unwind_errors; /* sampled allocations whose stack record was malformed */
 	struct watch fd_w;
 	struct heap_attach *attached;
@@ -106,7 +106,7 @@ static void on_lost(uint32_t pid, const struct heap_lost *l, void *ctx)
 {
 	struct heap_watch *w = ctx;
 	struct timespec ts;
-	struct heap_event free_ev = {.type = HEAP_EV_FREE, .pid = pid, .fn = HEAP_FN_FREE};
+	struct heap_event free_ev = { .type = HEAP_EV_FREE, .pid = pid, .fn = HEAP_FN_FREE };
 	struct image *img;
 
 	for (struct heap_cont *c = w->conts; c; c = c->next)
@@ -149,13 +149,12 @@ static struct heap_sampler *sampler(struct heap_watch *w)
 		w->failed = true; /* logged by the sampler */
 		return NULL;
 	}
-	w->fd_w = (struct watch){.fd = heap_sampler__fd(w->s), .fn = on_fd};
+	w->fd_w = (struct watch){ .fd = heap_sampler__fd(w->s), .fn = on_fd };
 	watch_add(w->o.epfd, &w->fd_w, EPOLLIN);
 	return w->s;
 }
 
-struct heap_attach *heap_watch__attach(struct heap_watch *w, uint32_t pid, char *err,
-				       size_t errlen)
+struct heap_attach *heap_watch__attach(struct heap_watch *w, uint32_t pid, char *err, size_t errlen)
 {
 	struct heap_attach *a;
 
@@ -166,7 +165,8 @@ struct heap_attach *heap_watch__attach(struct heap_watch *w, uint32_t pid, char 
 		}
 	}
 	if (!sampler(w)) {
-		snprintf(err, errlen, "heap profiling is not available on this host (see pprofd's log)");
+		snprintf(err, errlen,
+			 "heap profiling is not available on this host (see pprofd's log)");
 		errno = ENOSYS;
 		return NULL;
 	}
@@ -245,7 +245,7 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 	if (!c->a) {
 		if (errno == ENOENT && w->nr_pending < PENDING_MAX) {
 			/* just exec'd: the dynamic loader has not mapped libc yet */
-			w->pending[w->nr_pending++] = (struct heap_pending){pid, 0};
+			w->pending[w->nr_pending++] = (struct heap_pending){ pid, 0 };
 		} else if (c->img) {
 			log_warn("heap: pid %u is named by heap_target, but: %s", pid, err);
 		}
@@ -382,13 +382,15 @@ int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec sta
 		int err;
 
 		if (stackagg__len(&c->agg.agg)) {
-			err = cont_encode(w, c, start.tv_sec * 1000000000ll + start.tv_nsec, duration_ns,
+			err = cont_encode(w, c, start.tv_sec * 1000000000ll + start.tv_nsec,
+					  duration_ns,
 					  c->released ? "; profiling stopped in this window "
-							"(heap_target no longer names it)" : "",
+							"(heap_target no longer names it)"
+						      : "",
 					  &buf, &len);
 			if (!err)
-				err = output__write(dir, c->img->comm, c->pid, "heap", start.tv_sec, buf,
-						    len, NULL, 0);
+				err = output__write(dir, c->img->comm, c->pid, "heap", start.tv_sec,
+						    buf, len, NULL, 0);
 			if (w->o.health)
 				output_health__result(w->o.health, dir, err);
 			else if (err)

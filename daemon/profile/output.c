@@ -84,11 +84,15 @@ int output__check_dir(const char *dir, char *why, size_t whylen)
 	else if (!S_ISDIR(mode))
 		snprintf(why, whylen, "output directory %s is not a directory", dir);
 	else if (uid != geteuid())
-		snprintf(why, whylen, "output directory %s is owned by uid %u, not root: "
-			 "another user could steer where profiles go", dir, (unsigned)uid);
+		snprintf(why, whylen,
+			 "output directory %s is owned by uid %u, not root: "
+			 "another user could steer where profiles go",
+			 dir, (unsigned)uid);
 	else
-		snprintf(why, whylen, "output directory %s has mode %04o: it must not be writable "
-			 "by group or others (chmod go-w)", dir, (unsigned)(mode & 07777));
+		snprintf(why, whylen,
+			 "output directory %s has mode %04o: it must not be writable "
+			 "by group or others (chmod go-w)",
+			 dir, (unsigned)(mode & 07777));
 	return fd;
 }
 
@@ -168,7 +172,8 @@ int output__write(const char *dir, const char *comm, uint32_t pid, const char *k
 	if (sub < 0) {
 		if (sub == -EPERM)
 			log_debug("output: %s/%s is not pprofd's (a symlink, another owner or "
-				  "writable by others): refused", dir, subname);
+				  "writable by others): refused",
+				  dir, subname);
 		close(top);
 		return sub;
 	}
@@ -217,10 +222,11 @@ static int scan_sub(int sub, const char *subname, struct pfile **files, size_t *
 	while (!err && (fe = readdir(d))) {
 		struct stat st;
 
-		if (!strcmp(fe->d_name, ".") || !strcmp(fe->d_name, "..") || !is_ours_name(fe->d_name))
+		if (!strcmp(fe->d_name, ".") || !strcmp(fe->d_name, "..") ||
+		    !is_ours_name(fe->d_name))
 			continue;
-		if (fstatat(sub, fe->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-		    st.st_uid != geteuid())
+		if (fstatat(sub, fe->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			continue;
 		if (*n == *cap) {
 			size_t nc = *cap ? *cap * 2 : 256;
@@ -331,14 +337,16 @@ void output_health__result(struct output_health *h, const char *dir, int err)
 		if (!h->refused++)
 			log_warn("output: an entry in %s is not pprofd's (a symlink, another owner "
 				 "or writable by others): refused, not followed; logged once, "
-				 "counted as profiles_refused", dir);
+				 "counted as profiles_refused",
+				 dir);
 		return;
 	}
 	h->win_failed++;
 	h->failed++;
 	if (err != h->err)
 		log_err("output: cannot write profiles to %s: %s; retrying at every window, "
-			"logged again only when this changes", dir, strerror(-err));
+			"logged again only when this changes",
+			dir, strerror(-err));
 	h->err = err;
 }
 

@@ -52,10 +52,10 @@ int output__retention(const char *dir, uint64_t max_age_sec, uint64_t max_bytes,
  * succeed again that is logged once too.
  */
 struct output_health {
-	int err;             /* the failure in force, -errno; 0 when writable */
-	uint64_t failed;     /* writes that failed since it began */
+	int err;                     /* the failure in force, -errno; 0 when writable */
+	uint64_t failed;             /* writes that failed since it began */
 	unsigned win_ok, win_failed; /* in the current window */
-	uint64_t refused;    /* writes refused: an entry not pprofd's (-EPERM) */
+	uint64_t refused;            /* writes refused: an entry not pprofd's (-EPERM) */
 };
 
 /* The result of one write (0 or -errno) of a profile to dir. A refused

@@ -208,7 +208,7 @@ struct rec_set {
 	size_t size;
 };
 
-#define REC_SET(p, name, ht) \
+#define REC_SET(p, name, ht)                                                                 \
 	((struct rec_set){ (void **)&(p)->name, &(p)->nr_##name, &(p)->cap_##name, &(p)->ht, \
 			   sizeof(*(p)->name) })
 
@@ -337,13 +337,13 @@ uint64_t pprof__location(struct pprof *p, uint64_t mapping_id, uint64_t address,
 	it = hashtab__find(&p->loc_ht, h, loc_eq, &k);
 	if (it)
 		return ITEM_ID(it);
-	if (p->nr_locs >= MAX_ITEMS || nr_lines > MAX_ITEMS - p->nr_lines ||
-	    RESERVE(p, locs, 1) || RESERVE(p, lines, nr_lines))
+	if (p->nr_locs >= MAX_ITEMS || nr_lines > MAX_ITEMS - p->nr_lines || RESERVE(p, locs, 1) ||
+	    RESERVE(p, lines, nr_lines))
 		goto nomem;
 	if (nr_lines)
 		memcpy(&p->lines[p->nr_lines], lines, nr_lines * sizeof(*lines));
-	p->locs[p->nr_locs] = (struct loc_rec){ mapping_id, address, (uint32_t)p->nr_lines,
-						(uint32_t)nr_lines };
+	p->locs[p->nr_locs] =
+		(struct loc_rec){ mapping_id, address, (uint32_t)p->nr_lines, (uint32_t)nr_lines };
 	if (hashtab__insert(&p->loc_ht, h, ID_ITEM(p->nr_locs + 1)))
 		goto nomem;
 	p->nr_lines += nr_lines;
@@ -368,15 +368,14 @@ static bool run_eq(const void *item, const void *key)
 	const struct run_key *k = key;
 	const struct range *r = &k->ranges[ITEM_ID(item) - 1];
 
-	return r->n == k->n &&
-	       (!k->n || !memcmp((const char *)k->arena + (size_t)r->off * k->size, k->items,
-				 k->n * k->size));
+	return r->n == k->n && (!k->n || !memcmp((const char *)k->arena + (size_t)r->off * k->size,
+						 k->items, k->n * k->size));
 }
 
 /* Interns a run of n items of `size` bytes; its id >= 1, or 0 on ENOMEM. */
-static uint32_t intern_run(void **arena, size_t *nr_arena, size_t *cap_arena,
-			   struct range **ranges, size_t *nr_ranges, size_t *cap_ranges,
-			   struct hashtab *ht, const void *items, size_t n, size_t size)
+static uint32_t intern_run(void **arena, size_t *nr_arena, size_t *cap_arena, struct range **ranges,
+			   size_t *nr_ranges, size_t *cap_ranges, struct hashtab *ht,
+			   const void *items, size_t n, size_t size)
 {
 	struct run_key k = { *arena, *ranges, items, n, size };
 	uint64_t h = hash_bytes(items, n * size, 3);
@@ -459,12 +458,11 @@ int pprof__add_sample(struct pprof *p, const uint64_t *location_ids, size_t nr_l
 	if (err)
 		goto out;
 	err = -ENOMEM;
-	k.s.stack = intern_run((void **)&p->stk, &p->nr_stk, &p->cap_stk, &p->stacks,
-			       &p->nr_stacks, &p->cap_stacks, &p->stack_ht, location_ids,
-			       nr_locations, sizeof(*location_ids));
-	k.s.lset = intern_run((void **)&p->lbls, &p->nr_lbls, &p->cap_lbls, &p->lsets,
-			      &p->nr_lsets, &p->cap_lsets, &p->lset_ht, lrecs, nr_labels,
-			      sizeof(*lrecs));
+	k.s.stack = intern_run((void **)&p->stk, &p->nr_stk, &p->cap_stk, &p->stacks, &p->nr_stacks,
+			       &p->cap_stacks, &p->stack_ht, location_ids, nr_locations,
+			       sizeof(*location_ids));
+	k.s.lset = intern_run((void **)&p->lbls, &p->nr_lbls, &p->cap_lbls, &p->lsets, &p->nr_lsets,
+			      &p->cap_lsets, &p->lset_ht, lrecs, nr_labels, sizeof(*lrecs));
 	if (!k.s.stack || !k.s.lset)
 		goto out;
 
@@ -524,8 +522,10 @@ int pprof__comment_lost(struct pprof *p, uint64_t n, const char *during)
 
 	if (!n)
 		return 0;
-	snprintf(c, sizeof(c), "%" PRIu64 " records of the host were lost %s (pprofd's ring "
-		 "buffer was full): it may lack some", n, during);
+	snprintf(c, sizeof(c),
+		 "%" PRIu64 " records of the host were lost %s (pprofd's ring "
+		 "buffer was full): it may lack some",
+		 n, during);
 	return pprof__add_comment(p, c);
 }
 
@@ -534,4 +534,3 @@ size_t pprof__nr_samples(const struct pprof *p)
 {
 	return p->nr_added;
 }
-

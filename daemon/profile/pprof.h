@@ -24,7 +24,7 @@ struct pprof_params {
 	size_t nr_sample_types;
 	struct pprof_value_type period_type;
 	int64_t period;
-	int64_t time_nanos;     /* wall clock, ns since the epoch */
+	int64_t time_nanos; /* wall clock, ns since the epoch */
 	int64_t duration_nanos;
 	const char *default_sample_type; /* NULL: pprof's default (the last) */
 };

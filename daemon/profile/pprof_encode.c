@@ -233,8 +233,7 @@ static int encode_functions(struct pprof *p, struct gz *g, struct scratch *s)
 	return 0;
 }
 
-static int encode_locations(struct pprof *p, struct gz *g, struct scratch *s,
-			    struct scratch *sub)
+static int encode_locations(struct pprof *p, struct gz *g, struct scratch *s, struct scratch *sub)
 {
 	Perftools__Profiles__Profile msg = PERFTOOLS__PROFILES__PROFILE__INIT;
 	int err;

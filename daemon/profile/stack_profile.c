@@ -15,8 +15,8 @@
 
 static uint64_t kernel_location(struct pprof *p, const struct kallsyms *k, uint64_t addr)
 {
-	struct pprof_mapping km = {.filename = "[kernel.kallsyms]", .limit = ~0ull};
-	struct pprof_line line = {0};
+	struct pprof_mapping km = { .filename = "[kernel.kallsyms]", .limit = ~0ull };
+	struct pprof_line line = { 0 };
 	uint64_t mid, loc, start;
 	const char *name = NULL;
 
@@ -104,7 +104,7 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 		 * ring, the process gone before /proc could tell): a named
 		 * mapping of its own, since pprof takes a nameless first mapping
 		 * for a main binary whose name is missing. */
-		static const struct pprof_mapping unknown = {.filename = "[unknown]"};
+		static const struct pprof_mapping unknown = { .filename = "[unknown]" };
 
 		mid = pprof__mapping(p, &unknown);
 		loc = pprof__find_location(p, mid, addr);
@@ -114,14 +114,15 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 	loc = pprof__find_location(p, mid, addr);
 	if (loc)
 		return loc;
-	if (m->symtab && symtab__lookup_frames(m->symtab, addr - caller - m->start + m->pgoff, &fr) == 0) {
+	if (m->symtab &&
+	    symtab__lookup_frames(m->symtab, addr - caller - m->start + m->pgoff, &fr) == 0) {
 		/* innermost inlined function first, the symbol last */
 		for (unsigned i = 0; i < fr.n; i++) {
 			const struct sym_frame *f = &fr.f[i];
 			const char *file = f->decl_file ? f->decl_file : f->file ? f->file : "";
 
 			lines[n].function_id = pprof__function(p, f->name, f->raw_name, file,
-								 f->decl_file ? f->decl_line : 0);
+							       f->decl_file ? f->decl_line : 0);
 			lines[n].line = f->line;
 			if (!lines[n].function_id)
 				return 0; /* out of memory: the profile says so */
@@ -173,12 +174,13 @@ int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsy
 	int err = 0;
 
 	stack_profile__begin_image(p, procs, img);
-	hashtab__for_each(&agg->ht, e) {
+	hashtab__for_each(&agg->ht, e)
+	{
 		struct pprof_label labels[4] = {
-			{.key = "pid", .num = img->pid},
-			{.key = "tid", .num = e->tid},
-			{.key = "comm", .str = img->comm},
-			{.key = "thread", .str = e->thread},
+			{ .key = "pid", .num = img->pid },
+			{ .key = "tid", .num = e->tid },
+			{ .key = "comm", .str = img->comm },
+			{ .key = "thread", .str = e->thread },
 		};
 
 		err = stack_profile__add_stack(p, procs, ksyms, img, e->frames, e->nr_kframes,

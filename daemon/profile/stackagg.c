@@ -33,7 +33,7 @@ struct stack_entry *stackagg__get(struct stackagg *a, uint32_t tid, const char *
 				  const uint64_t *kframes, unsigned nk, const uint64_t *uframes,
 				  unsigned nu)
 {
-	struct stack_key k = {tid, thread, kframes, uframes, nk, nu};
+	struct stack_key k = { tid, thread, kframes, uframes, nk, nu };
 	uint64_t h = hash_bytes(kframes, nk * 8ul, tid);
 	struct stack_entry *e;
 	size_t sz;
@@ -84,8 +84,7 @@ void stackagg__reset(struct stackagg *a)
 {
 	struct stack_entry *e;
 
-	hashtab__for_each(&a->ht, e)
-		free(e);
+	hashtab__for_each(&a->ht, e) free(e);
 	hashtab__free(&a->ht);
 	a->bytes = 0;
 	a->dropped = 0;

@@ -38,8 +38,7 @@ static void free_table(struct hashtab *h)
 {
 	struct wait_pending *p;
 
-	hashtab__for_each(h, p)
-		free(p);
+	hashtab__for_each(h, p) free(p);
 	hashtab__free(h);
 }
 
@@ -99,7 +98,7 @@ void wait_agg__begin(struct wait_agg *w, const struct wait_record *r, const uint
 void wait_agg__end(struct wait_agg *w, const struct wait_record *r)
 {
 	uint64_t key = key_of(w, r), h = hash_u64(key);
-	int64_t v[2] = {1, (int64_t)r->delay_ns};
+	int64_t v[2] = { 1, (int64_t)r->delay_ns };
 	struct wait_pending *p = NULL;
 	int gen;
 
@@ -117,8 +116,8 @@ void wait_agg__end(struct wait_agg *w, const struct wait_record *r)
 }
 
 static const struct pprof_value_type wait_types[] = {
-	{"contentions", "count"},
-	{"delay", "nanoseconds"},
+	{ "contentions", "count" },
+	{ "delay", "nanoseconds" },
 };
 
 struct pprof *wait_profile__new(int64_t time_nanos, int64_t duration_nanos)
@@ -126,7 +125,7 @@ struct pprof *wait_profile__new(int64_t time_nanos, int64_t duration_nanos)
 	struct pprof_params params = {
 		.sample_types = wait_types,
 		.nr_sample_types = 2,
-		.period_type = {"contentions", "count"},
+		.period_type = { "contentions", "count" },
 		.period = 1,
 		.time_nanos = time_nanos,
 		.duration_nanos = duration_nanos,

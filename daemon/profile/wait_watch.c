@@ -38,7 +38,7 @@ struct wait_watch {
 	struct watch fd_w[WAIT_NR_KINDS];
 	struct wait_cont *conts;
 	uint64_t unwind_errors;
-	uint64_t condvar_wakes; /* mutex: releases left out, condition variables' */
+	uint64_t condvar_wakes;                /* mutex: releases left out, condition variables' */
 	uint64_t window_drops0[WAIT_NR_KINDS]; /* ring drops at the window's start */
 };
 
@@ -125,7 +125,7 @@ static struct wait_sampler *sampler(struct wait_watch *w, enum wait_kind k)
 		w->failed[k] = true; /* logged by the sampler */
 		return NULL;
 	}
-	w->fd_w[k] = (struct watch){.fd = wait_sampler__fd(w->s[k]), .fn = on_fd};
+	w->fd_w[k] = (struct watch){ .fd = wait_sampler__fd(w->s[k]), .fn = on_fd };
 	watch_add(w->o.epfd, &w->fd_w[k], EPOLLIN);
 	return w->s[k];
 }
@@ -137,7 +137,8 @@ int wait_watch__attach(struct wait_watch *w, enum wait_kind kind, uint32_t pid, 
 	int e;
 
 	if (!s) {
-		snprintf(err, errlen, "%s profiling is not available on this host (see pprofd's log)",
+		snprintf(err, errlen,
+			 "%s profiling is not available on this host (see pprofd's log)",
 			 wait_kind_name(kind));
 		return -ENOSYS;
 	}
@@ -145,7 +146,8 @@ int wait_watch__attach(struct wait_watch *w, enum wait_kind kind, uint32_t pid, 
 	if (!e)
 		procs__walker_due(w->o.procs, pid);
 	if (e == -ENOSPC)
-		snprintf(err, errlen, "too many processes are %s-profiled already", wait_kind_name(kind));
+		snprintf(err, errlen, "too many processes are %s-profiled already",
+			 wait_kind_name(kind));
 	else if (e)
 		snprintf(err, errlen, "cannot attach the %s probes: %s", wait_kind_name(kind),
 			 strerror(-e));
@@ -272,7 +274,8 @@ static void cont_free(struct wait_watch *w, struct wait_cont *c)
 static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k, const char *dir,
 		     struct timespec start, int64_t duration_ns, uint64_t drops)
 {
-	struct pprof *p = wait_profile__new(start.tv_sec * 1000000000ll + start.tv_nsec, duration_ns);
+	struct pprof *p =
+		wait_profile__new(start.tv_sec * 1000000000ll + start.tv_nsec, duration_ns);
 	uint8_t *buf = NULL;
 	char comment[256];
 	size_t len;
@@ -282,7 +285,8 @@ static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k
 		snprintf(comment, sizeof(comment), "pprofd %s: %s profile of pid %u (%s)%s",
 			 PPROFD_VERSION, wait_kind_name(k), c->pid, c->img->comm,
 			 c->released ? "; profiling stopped in this window (lock_target no "
-				       "longer names it)" : "");
+				       "longer names it)"
+				     : "");
 		pprof__add_comment(p, comment);
 		pprof__comment_lost(p, drops, "in this window");
 		/* mutex: the stack of a futex wake, whose ip follows the syscall */
@@ -291,8 +295,8 @@ static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k
 	if (!err)
 		err = pprof__encode_gz(p, &buf, &len);
 	if (!err)
-		err = output__write(dir, c->img->comm, c->pid, wait_kind_name(k), start.tv_sec, buf, len,
-				    NULL, 0);
+		err = output__write(dir, c->img->comm, c->pid, wait_kind_name(k), start.tv_sec, buf,
+				    len, NULL, 0);
 	if (w->o.health)
 		output_health__result(w->o.health, dir, err);
 	else if (err)

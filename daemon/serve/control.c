@@ -187,14 +187,9 @@ static void handle_request(struct conn *k, const uint8_t *msg, size_t len)
 
 	control__parse_request(msg, len, &rq);
 	switch (rq.action) {
-	case CONTROL_ERROR:
-		send_error(k, rq.code, rq.message);
-		return;
-	case CONTROL_STATUS:
-		send_status(k);
-		return;
-	case CONTROL_PROFILE:
-		break;
+	case CONTROL_ERROR: send_error(k, rq.code, rq.message); return;
+	case CONTROL_STATUS: send_status(k); return;
+	case CONTROL_PROFILE: break;
 	}
 	rq.params.peer = k->peer;
 	k->deadline = 0; /* the request has its own deadline */
@@ -253,14 +248,9 @@ static void on_conn(struct watch *w, uint32_t events)
 		}
 		k->in_len += n;
 		switch (control__frame(k->in, k->in_len, &want)) {
-		case CONTROL_FRAME_PARTIAL:
-			continue;
-		case CONTROL_FRAME_TOO_LARGE:
-			send_error(k, 400, "request too large");
-			return;
-		case CONTROL_FRAME_WHOLE:
-			handle_request(k, k->in + 4, want);
-			return;
+		case CONTROL_FRAME_PARTIAL: continue;
+		case CONTROL_FRAME_TOO_LARGE: send_error(k, 400, "request too large"); return;
+		case CONTROL_FRAME_WHOLE: handle_request(k, k->in + 4, want); return;
 		}
 	}
 }
@@ -295,7 +285,7 @@ static void on_listen(struct watch *w, uint32_t events)
 		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
-		struct req_peer peer = {0};
+		struct req_peer peer = { 0 };
 		char key[SHARES_PEER_MAX], why[200];
 		struct conn *k;
 		int err;
@@ -351,7 +341,7 @@ static int mkdir_parent(const char *path)
 struct control *control__new(const char *path, int epfd, struct requests *r,
 			     const struct shares_limits *conns)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct control *c;
 	mode_t old;
 	int fd, err;
@@ -419,7 +409,7 @@ void control__flush(struct control *c, unsigned ms)
 
 		for (struct conn *k = c->conns; k && n < 64; k = k->next) {
 			if (k->out) {
-				pfd[n] = (struct pollfd){.fd = k->w.fd, .events = POLLOUT};
+				pfd[n] = (struct pollfd){ .fd = k->w.fd, .events = POLLOUT };
 				ks[n++] = k;
 			}
 		}
@@ -427,7 +417,8 @@ void control__flush(struct control *c, unsigned ms)
 			return;
 		for (int i = 0; i < n; i++)
 			if (pfd[i].revents)
-				on_conn(&ks[i]->w, EPOLLOUT); /* sends what it can; closes when done */
+				on_conn(&ks[i]->w,
+					EPOLLOUT); /* sends what it can; closes when done */
 	}
 }
 

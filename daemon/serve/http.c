@@ -37,8 +37,8 @@
 
 struct http_server {
 	struct MHD_Daemon *d;
-	int epfd;      /* ours: the listening socket and MHD's epoll fd */
-	int listen_fd; /* accepted here, so that a connection's owner is known first */
+	int epfd;                 /* ours: the listening socket and MHD's epoll fd */
+	int listen_fd;            /* accepted here, so that a connection's owner is known first */
 	struct shares *slots;     /* connections, shared fairly per uid or address */
 	struct http_sock *adding; /* the connection MHD_add_connection is taking */
 	struct requests *r;
@@ -102,7 +102,8 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
 	MHD_add_response_header(resp, "X-Go-Pprof", "1");
 	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"pprofd\"");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"pprofd\"");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	return queue(conn, status, resp);
@@ -164,8 +165,8 @@ static bool token_equal(const struct http_server *h, const char *given, size_t l
  */
 static int find_peer(struct http_server *h, struct MHD_Connection *conn, struct req_peer *peer)
 {
-	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *auth =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	const union MHD_ConnectionInfo *ci;
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
@@ -254,7 +255,10 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 		return MHD_NO;
 	}
 	args->a[args->n++] = (struct http_arg){
-		.key = key, .key_len = key_size, .value = value, .value_len = value ? value_size : 0,
+		.key = key,
+		.key_len = key_size,
+		.value = value,
+		.value_len = value ? value_size : 0,
 	};
 	return MHD_YES;
 }
@@ -289,7 +293,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct http_server *h = cls;
 	struct http_conn *c = *con_cls;
 	struct http_parsed parsed;
-	struct args args = {0};
+	struct args args = { 0 };
 	int status;
 
 	if (c) {
@@ -326,10 +330,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		parsed.params.peer = peer;
 	}
 	switch (parsed.route) {
-	case HTTP_ROUTE_INDEX:
-		return send_index(conn);
+	case HTTP_ROUTE_INDEX: return send_index(conn);
 	case HTTP_ROUTE_REDIRECT: {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		struct MHD_Response *resp =
+			MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 
 		if (resp)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, HTTP_PPROF_PREFIX);
@@ -342,8 +346,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			  parsed.params.peer.privileged ? " privileged" : "");
 		return start_profile(c, &parsed.params);
 	case HTTP_ROUTE_ERROR:
-	default:
-		return send_error(conn, parsed.status, parsed.message);
+	default: return send_error(conn, parsed.status, parsed.message);
 	}
 }
 
@@ -394,7 +397,8 @@ static void sock_owner(const struct sockaddr *local, const struct sockaddr *remo
 		return;
 	}
 	if (remote->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)remote)->sin_addr, addr, sizeof(addr));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)remote)->sin_addr, addr,
+			  sizeof(addr));
 	else if (remote->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)remote)->sin6_addr, addr,
 			  sizeof(addr));
@@ -408,10 +412,11 @@ static void sock_owner(const struct sockaddr *local, const struct sockaddr *remo
 static void refuse(int fd, const char *why)
 {
 	char buf[512], drain[4096];
-	int n = snprintf(buf, sizeof(buf),
-			 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-			 "Connection: close\r\nContent-Length: %zu\r\n\r\n%s\n",
-			 strlen(why) + 1, why);
+	int n = snprintf(
+		buf, sizeof(buf),
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		"Connection: close\r\nContent-Length: %zu\r\n\r\n%s\n",
+		strlen(why) + 1, why);
 
 	while (recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
 		;
@@ -606,26 +611,25 @@ struct http_server *http__new(const struct http_opts *o, struct requests *r)
 		MHD_USE_NO_LISTEN_SOCKET;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_CONNECTION_LIMIT, o->conns.total,
-				MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned)(o->timeout_sec ? o->timeout_sec : 30),
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				MHD_OPTION_NOTIFY_CONNECTION, on_notify, h,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-				MHD_OPTION_END);
+	h->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_CONNECTION_LIMIT, o->conns.total,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_sec ? o->timeout_sec : 30),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+		on_notify, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
 	if (!h->d) {
 		err = errno ? errno : EINVAL;
 		log_err("http: cannot start libmicrohttpd on %s", o->addr);
 		goto fail;
 	}
 	{
-		const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-		struct epoll_event ev = {.events = EPOLLIN};
+		const union MHD_DaemonInfo *di =
+			MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+		struct epoll_event ev = { .events = EPOLLIN };
 
 		h->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (h->epfd < 0 || !di || epoll_ctl(h->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0 ||
+		if (h->epfd < 0 || !di ||
+		    epoll_ctl(h->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0 ||
 		    epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->listen_fd, &ev) < 0) {
 			err = errno ? errno : EINVAL;
 			log_err("http: cannot set up the event loop: %s", strerror(err));
@@ -663,7 +667,7 @@ void http__free(struct http_server *h)
 		if (c->req)
 			requests__cancel(h->r, c->req);
 		c->req = NULL;
-		c->res = (struct req_result){.status = 503};
+		c->res = (struct req_result){ .status = 503 };
 		snprintf(c->res.message, sizeof(c->res.message), "server shutting down");
 		c->state = C_DONE;
 		MHD_resume_connection(c->conn);

@@ -26,9 +26,9 @@ struct http_server;
 /* NULL + errno (logged with the reason) on failure, including a non-loopback address without a token (EPERM). */
 struct http_server *http__new(const struct http_opts *o, struct requests *r);
 void http__free(struct http_server *h);
-int http__fd(const struct http_server *h);          /* add to the daemon's epoll, EPOLLIN */
-int http__timeout_ms(const struct http_server *h);  /* -1: none */
-void http__run(struct http_server *h);              /* process whatever is ready, never blocks */
+int http__fd(const struct http_server *h);         /* add to the daemon's epoll, EPOLLIN */
+int http__timeout_ms(const struct http_server *h); /* -1: none */
+void http__run(struct http_server *h);             /* process whatever is ready, never blocks */
 
 /*
  * Internal, shared by the front end's files (http.c; http_params.c: routing
@@ -47,8 +47,8 @@ enum http_route { HTTP_ROUTE_ERROR, HTTP_ROUTE_INDEX, HTTP_ROUTE_REDIRECT, HTTP_
 
 struct http_parsed {
 	enum http_route route;
-	int status;        /* HTTP_ROUTE_ERROR: 400 or 404 */
-	char message[128]; /* HTTP_ROUTE_ERROR: for the client */
+	int status;               /* HTTP_ROUTE_ERROR: 400 or 404 */
+	char message[128];        /* HTTP_ROUTE_ERROR: for the client */
 	struct req_params params; /* HTTP_ROUTE_PROFILE: all but peer */
 };
 

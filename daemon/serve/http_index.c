@@ -103,7 +103,7 @@ static void read_comm(int pid, char *comm, size_t size)
 
 char *http__index_page(size_t *len)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	unsigned nr = 0, more = 0;
 	struct dirent *de;
 	DIR *dir;
@@ -130,11 +130,12 @@ char *http__index_page(size_t *len)
 		read_comm(pid, comm, sizeof(comm));
 		sb_printf(&b, "<tr><td>%lu</td><td>", pid);
 		sb_html(&b, comm);
-		sb_printf(&b, "</td><td><a href=\"profile?pid=%lu&amp;seconds=30\">profile</a> "
-			      "<a href=\"heap?pid=%lu&amp;seconds=30\">heap</a> "
-			      "<a href=\"mutex?pid=%lu&amp;seconds=30\">mutex</a> "
-			      "<a href=\"block?pid=%lu&amp;seconds=30\">block</a> "
-			      "<a href=\"goroutine?pid=%lu\">goroutine</a></td></tr>\n",
+		sb_printf(&b,
+			  "</td><td><a href=\"profile?pid=%lu&amp;seconds=30\">profile</a> "
+			  "<a href=\"heap?pid=%lu&amp;seconds=30\">heap</a> "
+			  "<a href=\"mutex?pid=%lu&amp;seconds=30\">mutex</a> "
+			  "<a href=\"block?pid=%lu&amp;seconds=30\">block</a> "
+			  "<a href=\"goroutine?pid=%lu\">goroutine</a></td></tr>\n",
 			  pid, pid, pid, pid, pid);
 	}
 	if (dir)
@@ -150,4 +151,3 @@ char *http__index_page(size_t *len)
 	*len = b.len;
 	return b.p;
 }
-

@@ -17,8 +17,8 @@ static const struct {
 	const char *name;
 	enum req_kind kind;
 } profiles[] = {
-	{"profile", REQ_CPU}, {"heap", REQ_HEAP}, {"mutex", REQ_MUTEX},
-	{"block", REQ_BLOCK}, {"goroutine", REQ_THREADS},
+	{ "profile", REQ_CPU }, { "heap", REQ_HEAP },         { "mutex", REQ_MUTEX },
+	{ "block", REQ_BLOCK }, { "goroutine", REQ_THREADS },
 };
 
 static void parse_error(struct http_parsed *out, int status, const char *fmt, ...)
@@ -110,21 +110,26 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 		*seen = true;
 		if (seen == &seen_seconds) {
 			if (!http__parse_uint(a->value, a->value_len, max_seconds, &v) || !v) {
-				parse_error(out, 400, "invalid value for \"seconds\": want an integer from 1 to %u",
-					    max_seconds);
+				parse_error(
+					out, 400,
+					"invalid value for \"seconds\": want an integer from 1 to %u",
+					max_seconds);
 				return;
 			}
 			out->params.seconds = v;
 		} else if (seen == &seen_hz) {
 			if (!http__parse_uint(a->value, a->value_len, MAX_HZ, &v) || !v) {
-				parse_error(out, 400, "invalid value for \"hz\": want an integer from 1 to %d",
-					    MAX_HZ);
+				parse_error(
+					out, 400,
+					"invalid value for \"hz\": want an integer from 1 to %d",
+					MAX_HZ);
 				return;
 			}
 			out->params.hz = v;
 		} else if (seen == &seen_pid) {
 			if (!http__parse_uint(a->value, a->value_len, INT_MAX, &v) || !v) {
-				parse_error(out, 400, "invalid value for \"pid\": want a process id");
+				parse_error(out, 400,
+					    "invalid value for \"pid\": want a process id");
 				return;
 			}
 			out->params.pid = v;
@@ -140,9 +145,10 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 		}
 	}
 	if (!seen_pid && out->params.kind != REQ_CPU) {
-		parse_error(out, 400, "missing parameter \"pid\" (only the cpu profile covers the whole host)");
+		parse_error(
+			out, 400,
+			"missing parameter \"pid\" (only the cpu profile covers the whole host)");
 		return;
 	}
 	out->route = HTTP_ROUTE_PROFILE;
 }
-

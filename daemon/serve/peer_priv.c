@@ -76,15 +76,15 @@ bool unix_peer_privileged(int fd, uid_t uid)
 	}
 	/* alive after the open (a pidfd polls readable once its process has
 	 * exited): dir is that process, not a pid reused */
-	if (dir < 0 || poll(&(struct pollfd){.fd = pidfd, .events = POLLIN}, 1, 0) != 0)
+	if (dir < 0 || poll(&(struct pollfd){ .fd = pidfd, .events = POLLIN }, 1, 0) != 0)
 		goto out;
 	sfd = openat(dir, "status", O_RDONLY | O_CLOEXEC);
 	if (sfd < 0)
 		goto out;
 	n = read(sfd, status, sizeof(status) - 1);
 	close(sfd);
-	if (n > 0 && proc_status_cap_eff(status, n, &caps) == 0 &&
-	    (caps >> CAP_SYS_PTRACE & 1) && same_user_ns(dir))
+	if (n > 0 && proc_status_cap_eff(status, n, &caps) == 0 && (caps >> CAP_SYS_PTRACE & 1) &&
+	    same_user_ns(dir))
 		priv = true;
 out:
 	if (dir >= 0)

@@ -83,7 +83,7 @@ static int query(int fd, const struct tuple *t, uid_t *uid)
 			},
 		},
 	};
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	long buf[1024];
 	struct nlmsghdr *h;
 	ssize_t n;
@@ -110,8 +110,7 @@ static int query(int fd, const struct tuple *t, uid_t *uid)
 				return -EPROTO;
 			return e->error ? e->error : -ENOENT;
 		}
-		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-		    h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 			continue;
 		if (m->idiag_family != t->family || m->idiag_state != TCP_ESTABLISHED ||
 		    m->id.idiag_sport != t->sport || m->id.idiag_dport != t->dport ||

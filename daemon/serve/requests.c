@@ -37,7 +37,7 @@
 
 /* A request's samples of one process image. */
 struct req_agg {
-	struct image *img; /* holds a reference (img->refs) */
+	struct image *img;    /* holds a reference (img->refs) */
 	struct stackagg agg;  /* cpu */
 	struct heap_agg heap; /* heap */
 	struct wait_agg wait; /* mutex, block */
@@ -46,8 +46,8 @@ struct req_agg {
 struct request {
 	struct requests *owner;
 	struct req_params p;
-	unsigned hz;        /* the rate of the samples it takes */
-	bool own_events;    /* hz above the continuous rate: CPU_F_REQUEST samples */
+	unsigned hz;     /* the rate of the samples it takes */
+	bool own_events; /* hz above the continuous rate: CPU_F_REQUEST samples */
 	struct cpu_pid_events *events;
 	struct heap_attach *heap; /* heap: the allocator probes of the process */
 	bool wait_attached;       /* mutex, block: the process is the sampler's target */
@@ -58,8 +58,8 @@ struct request {
 	void *ctx;
 	struct req_agg *aggs;
 	unsigned nr_aggs, cap_aggs;
-	size_t bytes;      /* of every stack table, for the host-wide limit */
-	uint64_t dropped;  /* samples not kept: that limit was reached */
+	size_t bytes;         /* of every stack table, for the host-wide limit */
+	uint64_t dropped;     /* samples not kept: that limit was reached */
 	uint64_t ring_drops0; /* ring_drops() at the start */
 	struct request *next;
 };
@@ -70,7 +70,7 @@ struct requests {
 	unsigned active;
 	uint64_t served, refused;
 	struct threads_snapshot *threads; /* made at the first threads request */
-	struct shares *slots; /* max_concurrent, shared fairly between uids */
+	struct shares *slots;             /* max_concurrent, shared fairly between uids */
 };
 
 struct requests *requests__new(const struct requests_opts *o)
@@ -159,7 +159,7 @@ static void fail_now(struct requests *r, req_done_fn done, void *ctx, int status
 static void fail_now(struct requests *r, req_done_fn done, void *ctx, int status, const char *fmt,
 		     ...)
 {
-	struct req_result res = {.status = status};
+	struct req_result res = { .status = status };
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -299,7 +299,7 @@ static struct request *start_snapshot(struct requests *r, const struct req_param
 /* Takes the snapshot and answers. */
 static void finish_snapshot(struct requests *r, struct request *q)
 {
-	struct req_result res = {.status = 200};
+	struct req_result res = { .status = 200 };
 	int err;
 
 	if (q->p.kind == REQ_HEAP) {
@@ -339,8 +339,8 @@ static uint64_t ring_drops(struct requests *r, enum req_kind kind)
 	return r->o.ring_drops ? r->o.ring_drops(r->o.status_ctx, kind) : 0;
 }
 
-struct request *requests__start(struct requests *r, const struct req_params *p,
-				req_done_fn done, void *ctx)
+struct request *requests__start(struct requests *r, const struct req_params *p, req_done_fn done,
+				void *ctx)
 {
 	unsigned seconds = p->seconds ? p->seconds : DEFAULT_SECONDS;
 	struct request *q;
@@ -350,7 +350,8 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	     r->o.heap_current && r->o.heap_watched(r->o.heap_ctx, p->pid)))
 		return start_snapshot(r, p, done, ctx);
 	if (p->kind != REQ_CPU && p->kind != REQ_HEAP && !is_wait(p->kind)) {
-		fail_now(r, done, ctx, 501, "%s profiles are not implemented yet", kind_name(p->kind));
+		fail_now(r, done, ctx, 501, "%s profiles are not implemented yet",
+			 kind_name(p->kind));
 		return NULL;
 	}
 	if (p->kind != REQ_CPU && !p->pid) {
@@ -368,7 +369,8 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	}
 	if (p->pid == 0 && p->hz > r->o.frequency_hz) {
 		/* faster sampling of every process would cost every process */
-		fail_now(r, done, ctx, 400, "hz above %u needs a pid: the whole host is sampled at %u Hz",
+		fail_now(r, done, ctx, 400,
+			 "hz above %u needs a pid: the whole host is sampled at %u Hz",
 			 r->o.frequency_hz, r->o.frequency_hz);
 		return NULL;
 	}
@@ -382,25 +384,31 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 		for (struct request *o = r->list; o; o = o->next) {
 			if (o->p.kind == REQ_HEAP && o->p.pid == p->pid) {
 				unadmit(r, q);
-				fail_now(r, done, ctx, 429, "a heap profile of pid %u is already being "
-					 "collected; try again when it is done", p->pid);
+				fail_now(r, done, ctx, 429,
+					 "a heap profile of pid %u is already being "
+					 "collected; try again when it is done",
+					 p->pid);
 				return NULL;
 			}
 		}
-		q->heap = r->o.heap_attach ? r->o.heap_attach(r->o.heap_ctx, p->pid, err, sizeof(err))
-					   : NULL;
+		q->heap = r->o.heap_attach
+				  ? r->o.heap_attach(r->o.heap_ctx, p->pid, err, sizeof(err))
+				  : NULL;
 		if (!q->heap) {
 			int e = errno;
 
 			unadmit(r, q);
-			fail_now(r, done, ctx, e == ESRCH ? 404 : e == ENOENT || e == EOPNOTSUPP ? 400 : 500,
+			fail_now(r, done, ctx,
+				 e == ESRCH                       ? 404
+				 : e == ENOENT || e == EOPNOTSUPP ? 400
+								  : 500,
 				 "%s", err);
 			return NULL;
 		}
 	} else if (is_wait(p->kind)) {
 		char err[200] = "not available";
-		int e = r->o.wait_attach ? r->o.wait_attach(r->o.wait_ctx, wait_kind_of(p->kind), p->pid,
-							    err, sizeof(err))
+		int e = r->o.wait_attach ? r->o.wait_attach(r->o.wait_ctx, wait_kind_of(p->kind),
+							    p->pid, err, sizeof(err))
 					 : -ENOSYS;
 
 		if (e) {
@@ -424,12 +432,13 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 				struct rlimit rl = { 0 };
 
 				getrlimit(RLIMIT_NOFILE, &rl);
-				fail_now(r, done, ctx, 503, "cannot sample pid %u at %u Hz: too many "
-					 "open files (limit %llu)", p->pid, hz,
-					 (unsigned long long)rl.rlim_cur);
+				fail_now(r, done, ctx, 503,
+					 "cannot sample pid %u at %u Hz: too many "
+					 "open files (limit %llu)",
+					 p->pid, hz, (unsigned long long)rl.rlim_cur);
 			} else
-				fail_now(r, done, ctx, 500, "cannot sample pid %u at %u Hz: %s", p->pid,
-					 hz, strerror(err));
+				fail_now(r, done, ctx, 500, "cannot sample pid %u at %u Hz: %s",
+					 p->pid, hz, strerror(err));
 			return NULL;
 		}
 		q->own_events = true;
@@ -443,7 +452,8 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	q->next = r->list;
 	r->list = q;
 	r->active++;
-	log_debug("request: %s pid %u for %us at %u Hz", kind_name(p->kind), p->pid, seconds, q->hz);
+	log_debug("request: %s pid %u for %us at %u Hz", kind_name(p->kind), p->pid, seconds,
+		  q->hz);
 	return q;
 }
 
@@ -567,7 +577,7 @@ static bool target_exited(struct request *q)
 /* cut: NULL, or why the request ends before its deadline (a comment). */
 static void finish(struct requests *r, struct request *q, const char *cut)
 {
-	struct req_result res = {.status = 200};
+	struct req_result res = { .status = 200 };
 	uint64_t now = mono_ns();
 	struct pprof *p;
 	char comment[160];
@@ -585,8 +595,8 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 		if (q->aggs[i].heap.rate)
 			rate = q->aggs[i].heap.rate;
 	p = q->p.kind == REQ_HEAP ? heap_profile__new(rate, t0, now - q->start_ns)
-	    : is_wait(q->p.kind)   ? wait_profile__new(t0, now - q->start_ns)
-				   : cpu_profile__new(q->hz, t0, now - q->start_ns);
+	    : is_wait(q->p.kind)  ? wait_profile__new(t0, now - q->start_ns)
+				  : cpu_profile__new(q->hz, t0, now - q->start_ns);
 	if (!p) {
 		err = -ENOMEM;
 		goto out;
@@ -595,29 +605,34 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 		snprintf(comment, sizeof(comment), "pprofd %s: heap profile of pid %u over %.1f s",
 			 PPROFD_VERSION, q->p.pid, (now - q->start_ns) / 1e9);
 		pprof__add_comment(p, comment);
-		snprintf(comment, sizeof(comment), "only allocations made during the profile are "
+		snprintf(comment, sizeof(comment),
+			 "only allocations made during the profile are "
 			 "known: in-use counts the blocks they left allocated");
 	} else if (is_wait(q->p.kind)) {
 		snprintf(comment, sizeof(comment), "pprofd %s: %s profile of pid %u over %.1f s",
 			 PPROFD_VERSION, kind_name(q->p.kind), q->p.pid, (now - q->start_ns) / 1e9);
 		pprof__add_comment(p, comment);
-		snprintf(comment, sizeof(comment), q->p.kind == REQ_MUTEX
-			 ? "each sample: the stack that released a contended lock; delay: the time "
-			   "its waiters waited for it"
-			 : "each sample: where a thread blocked; delay: how long it was off CPU "
-			   "(waits that had not ended when the profile was cut are not counted)");
+		snprintf(
+			comment, sizeof(comment),
+			q->p.kind == REQ_MUTEX
+				? "each sample: the stack that released a contended lock; delay: the time "
+				  "its waiters waited for it"
+				: "each sample: where a thread blocked; delay: how long it was off CPU "
+				  "(waits that had not ended when the profile was cut are not counted)");
 	} else if (q->p.pid)
 		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u, %u Hz",
 			 PPROFD_VERSION, q->p.pid, q->hz);
 	else
-		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of the whole host, %u Hz",
-			 PPROFD_VERSION, q->hz);
+		snprintf(comment, sizeof(comment),
+			 "pprofd %s: cpu profile of the whole host, %u Hz", PPROFD_VERSION, q->hz);
 	pprof__add_comment(p, comment);
 	if (cut)
 		pprof__add_comment(p, cut);
 	if (q->dropped) {
-		snprintf(comment, sizeof(comment), "%" PRIu64 " samples dropped: the request's "
-			 "stack tables reached %u MiB", q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
+		snprintf(comment, sizeof(comment),
+			 "%" PRIu64 " samples dropped: the request's "
+			 "stack tables reached %u MiB",
+			 q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
 		pprof__add_comment(p, comment);
 	}
 	pprof__comment_lost(p, ring_drops(r, q->p.kind) - q->ring_drops0, "while this profile ran");
@@ -639,9 +654,10 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 		err = cpu_profile__add_image(p, r->o.procs, *r->o.ksyms, q->aggs[i].img,
 					     &q->aggs[i].agg);
 		if (q->aggs[i].agg.dropped) {
-			snprintf(comment, sizeof(comment), "%" PRIu64 " samples of pid %u dropped: "
-				 "the request's stack table was full", q->aggs[i].agg.dropped,
-				 q->aggs[i].img->pid);
+			snprintf(comment, sizeof(comment),
+				 "%" PRIu64 " samples of pid %u dropped: "
+				 "the request's stack table was full",
+				 q->aggs[i].agg.dropped, q->aggs[i].img->pid);
 			pprof__add_comment(p, comment);
 		}
 	}
@@ -670,8 +686,10 @@ void requests__tick(struct requests *r)
 
 		next = q->next;
 		if (now >= q->deadline_ns || exited)
-			finish(r, q, exited ? "the process exited during the request: this is what "
-					      "was collected until then" : NULL);
+			finish(r, q,
+			       exited ? "the process exited during the request: this is what "
+					"was collected until then"
+				      : NULL);
 	}
 }
 
@@ -688,8 +706,9 @@ uint64_t requests__next_deadline(const struct requests *r)
 void requests__stop(struct requests *r)
 {
 	while (r->list)
-		finish(r, r->list, "pprofd stopped during the request: this is what was collected "
-				   "until then");
+		finish(r, r->list,
+		       "pprofd stopped during the request: this is what was collected "
+		       "until then");
 }
 
 void requests__free(struct requests *r)
@@ -698,7 +717,7 @@ void requests__free(struct requests *r)
 		return;
 	while (r->list) {
 		struct request *q = r->list;
-		struct req_result res = {.status = 503};
+		struct req_result res = { .status = 503 };
 
 		snprintf(res.message, sizeof(res.message), "pprofd is shutting down");
 		unlink_req(r, q);

@@ -18,7 +18,7 @@ enum req_kind { REQ_CPU = 1, REQ_HEAP, REQ_MUTEX, REQ_BLOCK, REQ_THREADS };
 
 /* Who asks: decides what may be profiled (SPEC §5). */
 struct req_peer {
-	bool known;   /* false: unknown sender, treated as unprivileged */
+	bool known; /* false: unknown sender, treated as unprivileged */
 	uid_t uid;
 	bool privileged; /* root or CAP_SYS_PTRACE */
 };
@@ -50,8 +50,8 @@ typedef void (*req_done_fn)(struct req_result *res, void *ctx);
  * and return NULL. Otherwise returns a handle, and done is called when the
  * profile is ready, unless requests__cancel is called first.
  */
-struct request *requests__start(struct requests *r, const struct req_params *p,
-				req_done_fn done, void *ctx);
+struct request *requests__start(struct requests *r, const struct req_params *p, req_done_fn done,
+				void *ctx);
 /* The client went away: drop the request without calling done. */
 void requests__cancel(struct requests *r, struct request *q);
 
@@ -80,11 +80,11 @@ struct requests_opts {
 	struct procs *procs;
 	struct kallsyms *const *ksyms;
 	struct cpu_sampler *sampler;
-	unsigned frequency_hz;      /* the continuous rate */
-	unsigned max_seconds;       /* config max_request_seconds */
-	unsigned max_concurrent;    /* config max_concurrent_requests */
-	unsigned max_per_user;      /* config max_requests_per_user */
-	unsigned reserved;          /* config reserved_requests: root's alone */
+	unsigned frequency_hz;   /* the continuous rate */
+	unsigned max_seconds;    /* config max_request_seconds */
+	unsigned max_concurrent; /* config max_concurrent_requests */
+	unsigned max_per_user;   /* config max_requests_per_user */
+	unsigned reserved;       /* config reserved_requests: root's alone */
 	/* the allocator probes of pid, shared with whoever else profiles its
 	 * heap (NULL + errno and a sentence in err); and their release */
 	struct heap_attach *(*heap_attach)(void *ctx, uint32_t pid, char *err, size_t errlen);

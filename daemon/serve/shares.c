@@ -98,15 +98,19 @@ void shares__give(struct shares *s, const char *peer, bool privileged)
 		s->used_unpriv--;
 }
 
-void shares__why(const struct shares *s, int err, const char *peer, const char *what,
-		 char *buf, size_t len)
+void shares__why(const struct shares *s, int err, const char *peer, const char *what, char *buf,
+		 size_t len)
 {
 	if (err == -EUSERS)
-		snprintf(buf, len, "too many concurrent %s from %s (%u, the most one user may "
-			 "have); try again later", what, peer, s->per_peer);
+		snprintf(buf, len,
+			 "too many concurrent %s from %s (%u, the most one user may "
+			 "have); try again later",
+			 what, peer, s->per_peer);
 	else if (err == -EBUSY)
-		snprintf(buf, len, "too many concurrent %s (%u; the other %u are kept for root); "
-			 "try again later", what, s->total - s->reserved, s->reserved);
+		snprintf(buf, len,
+			 "too many concurrent %s (%u; the other %u are kept for root); "
+			 "try again later",
+			 what, s->total - s->reserved, s->reserved);
 	else
 		snprintf(buf, len, "too many concurrent %s (%u); try again later", what, s->total);
 }

@@ -36,8 +36,8 @@ int shares__take(struct shares *s, const char *peer, bool privileged);
 /* Gives back a slot taken with the same peer and privileged. */
 void shares__give(struct shares *s, const char *peer, bool privileged);
 /* Why a take failed, for the client: "too many concurrent <what> ...". */
-void shares__why(const struct shares *s, int err, const char *peer, const char *what,
-		 char *buf, size_t len);
+void shares__why(const struct shares *s, int err, const char *peer, const char *what, char *buf,
+		 size_t len);
 /* Slots held now. */
 unsigned shares__used(const struct shares *s);
 

@@ -122,11 +122,11 @@ static int find_eh_frame(int fd, Elf *elf, struct cfi_table *t, struct ehf *out)
 			hdr_ph = ph;
 			have_hdr = true;
 		} else if (ph.p_type == PT_LOAD && ph.p_filesz && t->nsegs < SEGS_MAX) {
-			t->segs[t->nsegs++] = (struct elf_seg){.off = ph.p_offset,
+			t->segs[t->nsegs++] = (struct elf_seg){ .off = ph.p_offset,
 								.filesz = ph.p_filesz,
 								.vaddr = ph.p_vaddr,
 								.memsz = ph.p_memsz,
-								.flags = ph.p_flags};
+								.flags = ph.p_flags };
 		}
 	}
 	if (!t->nsegs)
@@ -304,7 +304,8 @@ static int build_rows(struct cfi_table *t, const uint8_t *buf, size_t len, uint6
 			r = c->at;
 			r.p = c->insns;
 			r.end = c->insns_end;
-			c->init_state = cfi_run_program(&b, c, r, NULL, &c->init, &c->init, &dummy) ? 1 : 2;
+			c->init_state =
+				cfi_run_program(&b, c, r, NULL, &c->init, &c->init, &dummy) ? 1 : 2;
 		}
 		if (c->init_state != 1) {
 			bad++;
@@ -317,10 +318,12 @@ static int build_rows(struct cfi_table *t, const uint8_t *buf, size_t len, uint6
 		b.fde_rows = 0;
 		if (c->signal) {
 			/* its rules are expressions into the ucontext: one row says so */
-			cfi_emit(&b, loc, (struct crule){ .cfa = CFI_REG_SIGNAL, .bp = CFI_BP_UNDEF });
+			cfi_emit(&b, loc,
+				 (struct crule){ .cfa = CFI_REG_SIGNAL, .bp = CFI_BP_UNDEF });
 		} else if (!cfi_run_program(&b, c, r, f, &c->init, &s, &loc)) {
 			/* what the program did not say is unknown */
-			cfi_emit(&b, loc, (struct crule){ .cfa = CFI_REG_NONE, .bp = CFI_BP_UNDEF });
+			cfi_emit(&b, loc,
+				 (struct crule){ .cfa = CFI_REG_NONE, .bp = CFI_BP_UNDEF });
 			bad++;
 		} else if (loc < f->hi) {
 			cfi_emit(&b, loc, cfi_to_rule(&s));
@@ -492,7 +495,6 @@ int cfi_table__row(const struct cfi_table *t, size_t i, uint64_t *vaddr, struct 
 }
 
 /* ---- lookups ---- */
-
 
 int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cfi_row *row)
 {

@@ -39,7 +39,8 @@ double cfi_table__bp_share(const struct cfi_table *t);
 #define CFI_REG_SP 0   /* CFA = rsp + cfa_off */
 #define CFI_REG_BP 1   /* CFA = rbp + cfa_off */
 #define CFI_REG_NONE 2 /* CFA unknown (an expression, the return address not at CFA - 8) */
-#define CFI_REG_SIGNAL 5 /* a signal trampoline (an FDE of an "S" CIE: __restore_rt):
+#define CFI_REG_SIGNAL \
+	5 /* a signal trampoline (an FDE of an "S" CIE: __restore_rt):
 			  * the interrupted registers are in the ucontext at rsp
 			  * (UNWIND_SIGFRAME_*, bpf/unwind_row.h) */
 
@@ -80,7 +81,7 @@ int cfi_table__load_bias(const struct cfi_table *t, uint64_t map_start, uint64_t
 #define CFI_ROW_GAP 4 /* no FDE covers these pcs */
 
 struct cfi_table_row {
-	uint8_t kind;    /* CFI_REG_SP/BP/NONE/SIGNAL, CFI_ROW_PLT or CFI_ROW_GAP */
+	uint8_t kind; /* CFI_REG_SP/BP/NONE/SIGNAL, CFI_ROW_PLT or CFI_ROW_GAP */
 	int32_t cfa_off;
 	uint8_t bp_rule; /* CFI_BP_* */
 	int32_t bp_off;  /* CFI_BP_AT_CFA: from the CFA; CFI_ROW_PLT: the threshold on vaddr & 15 */

@@ -49,10 +49,10 @@ struct cfi_cache {
 	struct hashtab ht;
 	struct cfi_ref lru; /* sentinel */
 	size_t max_files, max_bytes, bytes;
-	uint64_t load_budget_ns;         /* of loading a second; 0: no bound */
-	struct sec_budget load; /* the current second's loading */
-	uint64_t last_evict_ns;          /* when a table last had to make room */
-	struct loader *ld;               /* NULL: loads run in cfi_cache__get */
+	uint64_t load_budget_ns; /* of loading a second; 0: no bound */
+	struct sec_budget load;  /* the current second's loading */
+	uint64_t last_evict_ns;  /* when a table last had to make room */
+	struct loader *ld;       /* NULL: loads run in cfi_cache__get */
 	struct cfi_cache_stats st;
 };
 
@@ -229,8 +229,8 @@ static void entry_settle(struct cfi_cache *c, struct cfi_ref *e, struct cfi_tabl
 	e->loading = false;
 	if (t && cfi_table__mem_size(t) > c->max_bytes) {
 		/* it would push out everything else, and then itself */
-		log_debug("cfi: a table of %zu bytes is over the cache's %zu", cfi_table__mem_size(t),
-			  c->max_bytes);
+		log_debug("cfi: a table of %zu bytes is over the cache's %zu",
+			  cfi_table__mem_size(t), c->max_bytes);
 		cfi_table__free(t);
 		t = NULL;
 		err = EFBIG;
@@ -323,8 +323,8 @@ static void log_deferred(struct cfi_cache *c)
 		log_warn("cfi: unwind tables evicted and loaded again for over %" PRIu64 " ms of "
 			 "this second (unwind_cache_size is smaller than what runs), or %u loads "
 			 "waiting: %" PRIu64 " loads put off so far (cfi_deferred; their frames "
-			 "are walked by frame pointer)", c->load_budget_ns / 1000000,
-			 LOADER_QUEUE_MAX, n);
+			 "are walked by frame pointer)",
+			 c->load_budget_ns / 1000000, LOADER_QUEUE_MAX, n);
 }
 
 struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, uint64_t deadline_ns)

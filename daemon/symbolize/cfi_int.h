@@ -14,18 +14,18 @@
 
 #include "cfi.h"
 
-#define EH_FRAME_MAX (32u << 20)  /* bytes of .eh_frame read (libLLVM's: 5 MiB) */
-#define FDES_MAX (1u << 20)       /* FDEs used per file */
-#define ROWS_MAX (1u << 22)       /* rows kept per file (24 MiB) */
-#define RULES_MAX 65535           /* distinct rules per file (a u16 index) */
-#define FDE_ROWS_MAX 65536        /* rows of one FDE; the rest is unknown */
-#define PROG_MAX (1u << 20)       /* bytes of one CFA program run; the rest is unknown */
-#define OPS_MAX (1u << 26)        /* CFA ops run in one load */
-#define STATE_DEPTH_MAX 16        /* remember_state nesting */
-#define AUG_MAX 8                 /* augmentation string length */
-#define SEGS_MAX 16               /* PT_LOAD segments used */
-#define SECS_MAX (1u << 16)       /* section headers looked at */
-#define CIE_CACHE 64              /* parsed CIEs kept while loading */
+#define EH_FRAME_MAX (32u << 20) /* bytes of .eh_frame read (libLLVM's: 5 MiB) */
+#define FDES_MAX (1u << 20)      /* FDEs used per file */
+#define ROWS_MAX (1u << 22)      /* rows kept per file (24 MiB) */
+#define RULES_MAX 65535          /* distinct rules per file (a u16 index) */
+#define FDE_ROWS_MAX 65536       /* rows of one FDE; the rest is unknown */
+#define PROG_MAX (1u << 20)      /* bytes of one CFA program run; the rest is unknown */
+#define OPS_MAX (1u << 26)       /* CFA ops run in one load */
+#define STATE_DEPTH_MAX 16       /* remember_state nesting */
+#define AUG_MAX 8                /* augmentation string length */
+#define SEGS_MAX 16              /* PT_LOAD segments used */
+#define SECS_MAX (1u << 16)      /* section headers looked at */
+#define CIE_CACHE 64             /* parsed CIEs kept while loading */
 
 /* DW_EH_PE_* pointer encodings */
 #define PE_ABSPTR 0x00
@@ -140,43 +140,23 @@ static inline uint64_t rd_ptr(struct rd *r, uint8_t enc, bool have_data_base, ui
 	switch (enc & 0x0f) {
 	case PE_ABSPTR:
 	case PE_UDATA8:
-	case PE_SDATA8:
-		v = rd_uN(r, 8);
-		break;
-	case PE_ULEB128:
-		v = rd_uleb(r);
-		break;
-	case PE_UDATA2:
-		v = rd_uN(r, 2);
-		break;
-	case PE_UDATA4:
-		v = rd_uN(r, 4);
-		break;
-	case PE_SLEB128:
-		v = (uint64_t)rd_sleb(r);
-		break;
-	case PE_SDATA2:
-		v = (uint64_t)(int64_t)(int16_t)rd_uN(r, 2);
-		break;
-	case PE_SDATA4:
-		v = (uint64_t)(int64_t)(int32_t)rd_uN(r, 4);
-		break;
-	default:
-		r->err = true;
-		return 0;
+	case PE_SDATA8: v = rd_uN(r, 8); break;
+	case PE_ULEB128: v = rd_uleb(r); break;
+	case PE_UDATA2: v = rd_uN(r, 2); break;
+	case PE_UDATA4: v = rd_uN(r, 4); break;
+	case PE_SLEB128: v = (uint64_t)rd_sleb(r); break;
+	case PE_SDATA2: v = (uint64_t)(int64_t)(int16_t)rd_uN(r, 2); break;
+	case PE_SDATA4: v = (uint64_t)(int64_t)(int32_t)rd_uN(r, 4); break;
+	default: r->err = true; return 0;
 	}
 	switch (enc & 0x70) {
-	case 0:
-		return v;
-	case PE_PCREL:
-		return v + field;
+	case 0: return v;
+	case PE_PCREL: return v + field;
 	case PE_DATAREL:
 		if (have_data_base)
 			return v + data_base;
 		/* fallthrough */
-	default: /* textrel, funcrel, aligned: not used on x86-64 */
-		r->err = true;
-		return 0;
+	default: /* textrel, funcrel, aligned: not used on x86-64 */ r->err = true; return 0;
 	}
 }
 
@@ -207,7 +187,7 @@ struct cie {
 	uint64_t caf; /* code alignment factor */
 	int64_t daf;  /* data alignment factor */
 	const uint8_t *insns, *insns_end;
-	struct rd at; /* to read the instructions (vaddr-aware) */
+	struct rd at;       /* to read the instructions (vaddr-aware) */
 	uint8_t init_state; /* 0: initial instructions not run, 1: ran, 2: failed */
 	struct regs init;   /* the state they leave */
 };

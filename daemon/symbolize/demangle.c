@@ -35,7 +35,8 @@ static void rust_unescape(char *s)
 	for (const char *r = s; *r;) {
 		bool done = false;
 
-		if (r[0] == '_' && r[1] == '$' && (r == s || (r >= s + 2 && r[-1] == ':' && r[-2] == ':'))) {
+		if (r[0] == '_' && r[1] == '$' &&
+		    (r == s || (r >= s + 2 && r[-1] == ':' && r[-2] == ':'))) {
 			r++; /* "_$" starts a component that begins with an escape */
 			continue;
 		}
@@ -139,7 +140,8 @@ static uint64_t demangle_bound(const char *s, uint64_t limit)
 			left = strnlen(p, v + 1);
 			/* A length is followed by its name; an index or a
 			 * discriminator (A10_, Ut3_, fp2_, _12_) by '_'. */
-			if (*p != 'E' && v <= left && !(*p == '_' && prev && strchr("AEFpt_hvn", prev)))
+			if (*p != 'E' && v <= left &&
+			    !(*p == '_' && prev && strchr("AEFpt_hvn", prev)))
 				ident = v;
 			b += 32 * (p - s);
 			prev = p[-1];

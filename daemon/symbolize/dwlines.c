@@ -26,19 +26,19 @@
 #include "dwlines.h"
 #include "log.h"
 
-#define UNITS_MAX (1u << 20)       /* compile units kept */
-#define RANGES_PER_UNIT_MAX 65536  /* address ranges read per unit */
-#define RANGES_MAX (4u << 20)      /* address ranges kept in all */
-#define DEPTH_MAX 64               /* DIE nesting followed */
-#define VISITS_MAX 200000          /* DIEs looked at per lookup */
-#define SECS_MAX (1u << 16)        /* section headers looked at */
-#define MEM_MAX (24u << 20)        /* sections plus decoded tables of one file */
+#define UNITS_MAX (1u << 20)      /* compile units kept */
+#define RANGES_PER_UNIT_MAX 65536 /* address ranges read per unit */
+#define RANGES_MAX (4u << 20)     /* address ranges kept in all */
+#define DEPTH_MAX 64              /* DIE nesting followed */
+#define VISITS_MAX 200000         /* DIEs looked at per lookup */
+#define SECS_MAX (1u << 16)       /* section headers looked at */
+#define MEM_MAX (24u << 20)       /* sections plus decoded tables of one file */
 /* Of every file together. The symbol cache's budget does not bound it
  * (mappings hold their files beyond it), and SPEC §6's RSS target does:
  * one -dbg library's DWARF (libc6-dbg: 14 MiB read) fits; a file that
  * would go over is refused (counted as over the limit) while it is held. */
 #define TOTAL_MAX (20u << 20)
-#define LINE_ROW_BYTES 48          /* libdw's Dwarf_Line, for accounting */
+#define LINE_ROW_BYTES 48 /* libdw's Dwarf_Line, for accounting */
 #define FILE_ENTRY_BYTES 32
 #define WALK_BACK 4
 
@@ -93,7 +93,8 @@ static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line)
 	GElf_Ehdr eh;
 
 	*has_info = *has_line = false;
-	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) || elf_getshdrstrndx(elf, &shstrndx))
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    elf_getshdrstrndx(elf, &shstrndx))
 		return 0;
 	while ((scn = elf_nextscn(elf, scn)) && n++ < SECS_MAX) {
 		GElf_Shdr sh;
@@ -114,9 +115,11 @@ static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line)
 			bool is64 = gelf_getclass(elf) == ELFCLASS64;
 			size_t hl = is64 ? sizeof(Elf64_Chdr) : sizeof(Elf32_Chdr);
 
-			if (eh.e_ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ?
-							    ELFDATA2LSB : ELFDATA2MSB) ||
-			    sh.sh_size < hl || pread(fd, hdr, hl, (off_t)sh.sh_offset) != (ssize_t)hl)
+			if (eh.e_ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+							    ? ELFDATA2LSB
+							    : ELFDATA2MSB) ||
+			    sh.sh_size < hl ||
+			    pread(fd, hdr, hl, (off_t)sh.sh_offset) != (ssize_t)hl)
 				return SIZE_MAX;
 			if (is64) {
 				Elf64_Chdr c;
@@ -231,8 +234,8 @@ static int read_units(struct dwlines *d)
 	size_t hsize, cap = 0;
 	int err = 0;
 
-	while (d->nunits < UNITS_MAX &&
-	       dwarf_next_unit(d->dw, off, &next, &hsize, NULL, NULL, NULL, NULL, NULL, NULL) == 0) {
+	while (d->nunits < UNITS_MAX && dwarf_next_unit(d->dw, off, &next, &hsize, NULL, NULL, NULL,
+							NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu;
 		Dwarf_Addr base, start, end;
 		ptrdiff_t ro = 0;
@@ -372,8 +375,7 @@ static bool is_scope(int tag)
 	case DW_TAG_try_block:
 	case DW_TAG_catch_block:
 	case DW_TAG_with_stmt:
-	case DW_TAG_entry_point:
-		return true;
+	case DW_TAG_entry_point: return true;
 	}
 	return false;
 }
@@ -479,7 +481,8 @@ int dwlines__lookup(struct dwlines *d, uint64_t va, struct dwl_frame *out, int m
 		if (!d->full_logged) {
 			atomic_fetch_add(&st_over_limit, 1);
 			log_info("dwlines: %zu MiB of DWARF tables for one file, %zu MiB in all: "
-				 "no more units decoded", d->mem >> 20, atomic_load(&total_mem) >> 20);
+				 "no more units decoded",
+				 d->mem >> 20, atomic_load(&total_mem) >> 20);
 		}
 		d->full_logged = true;
 		return 0;

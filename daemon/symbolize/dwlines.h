@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DWL_FRAMES_MAX 32      /* frames of one address kept (innermost first) */
+#define DWL_FRAMES_MAX 32         /* frames of one address kept (innermost first) */
 #define DWL_BYTES_MAX (16u << 20) /* debug sections of one file, decompressed */
 
 struct dwlines;
@@ -42,10 +42,10 @@ size_t dwlines__mem_size(const struct dwlines *d);
 size_t dwlines__nr_units(const struct dwlines *d);
 
 struct dwl_frame {
-	const char *name;    /* DW_AT_name, NULL when none (through abstract origins) */
-	const char *linkage; /* DW_AT_linkage_name, NULL when none */
-	const char *file;    /* the source file of this frame's line, NULL when unknown */
-	int64_t line;        /* 0 when unknown */
+	const char *name;      /* DW_AT_name, NULL when none (through abstract origins) */
+	const char *linkage;   /* DW_AT_linkage_name, NULL when none */
+	const char *file;      /* the source file of this frame's line, NULL when unknown */
+	int64_t line;          /* 0 when unknown */
 	const char *decl_file; /* the function's declaration, NULL when unknown */
 	int64_t decl_line;
 };

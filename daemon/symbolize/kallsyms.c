@@ -14,7 +14,7 @@
 
 #define KSYMS_MAX (8u << 20)
 #define KSYM_EXTENT_MAX (1u << 20) /* no kernel function is larger */
-#define KSYM_NAMES_MAX (1u << 30) /* the name blob */
+#define KSYM_NAMES_MAX (1u << 30)  /* the name blob */
 
 struct ksym {
 	uint64_t addr;
@@ -198,4 +198,3 @@ void kallsyms__range(const struct kallsyms *k, uint64_t *lo, uint64_t *hi)
 	*lo = k->n ? k->v[0].addr : 0;
 	*hi = k->n ? k->v[k->n - 1].addr : 0;
 }
-

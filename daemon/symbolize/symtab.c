@@ -37,8 +37,8 @@
 #include "symtab_int.h"
 #include "elf_seg.h"
 
-#define WALK_BACK 4                /* earlier symbols tried for nested ones */
-#define DEMANGLED_MAX (16u << 20)     /* demangled names kept per file */
+#define WALK_BACK 4               /* earlier symbols tried for nested ones */
+#define DEMANGLED_MAX (16u << 20) /* demangled names kept per file */
 
 /* ---- DWARF ---- */
 
@@ -57,14 +57,16 @@ bool symtab__has_lines(const struct symtab *cs)
 		if (s->dw_fd >= 0) {
 			d = dwlines__load(s->dw_fd, DWL_BYTES_MAX);
 			if (!d && errno == EFBIG)
-				log_info("symtab: %s: debug info over %u MiB: no line numbers", s->path,
-					 DWL_BYTES_MAX >> 20);
+				log_info("symtab: %s: debug info over %u MiB: no line numbers",
+					 s->path, DWL_BYTES_MAX >> 20);
 			else if (!d && errno != ENODATA)
-				log_debug("symtab: %s: no line numbers: %s", s->path, strerror(errno));
+				log_debug("symtab: %s: no line numbers: %s", s->path,
+					  strerror(errno));
 			close(s->dw_fd);
 			s->dw_fd = -1;
 			if (d) {
-				atomic_store_explicit(&s->dw_mem, dwlines__mem_size(d), memory_order_relaxed);
+				atomic_store_explicit(&s->dw_mem, dwlines__mem_size(d),
+						      memory_order_relaxed);
 				atomic_store_explicit(&s->dw, d, memory_order_release);
 			}
 		}
@@ -126,7 +128,8 @@ int symtab__lookup_frames(const struct symtab *cs, uint64_t file_offset, struct 
 		return 0;
 	d = atomic_load_explicit(&s->dw, memory_order_acquire);
 	pthread_mutex_lock(&s->dw_lock);
-	k = dwlines__lookup(d, sym.vaddr, df, DWL_FRAMES_MAX < SYM_FRAMES_MAX ? DWL_FRAMES_MAX : SYM_FRAMES_MAX);
+	k = dwlines__lookup(d, sym.vaddr, df,
+			    DWL_FRAMES_MAX < SYM_FRAMES_MAX ? DWL_FRAMES_MAX : SYM_FRAMES_MAX);
 	atomic_store_explicit(&s->dw_mem, dwlines__mem_size(d), memory_order_relaxed);
 	pthread_mutex_unlock(&s->dw_lock);
 	if (k <= 0)
@@ -159,7 +162,8 @@ void symtab__dwarf_stats(struct symtab_dwarf_stats *st)
 	struct dwlines_stats d;
 
 	dwlines__stats(&d);
-	*st = (struct symtab_dwarf_stats){ d.loaded, d.failed, d.over_limit, d.lookups, d.lookup_errors };
+	*st = (struct symtab_dwarf_stats){ d.loaded, d.failed, d.over_limit, d.lookups,
+					   d.lookup_errors };
 }
 
 /* ---- the symtab ---- */
@@ -220,7 +224,6 @@ size_t symtab__mem_size(const struct symtab *s)
 	       atomic_load_explicit(&s->dw_mem, memory_order_relaxed);
 }
 
-
 /* A copy of d in s's arena (called with dem_lock held), or NULL. */
 static const char *arena_dup(struct symtab *s, const char *d)
 {
@@ -236,8 +239,9 @@ static const char *arena_dup(struct symtab *s, const char *d)
 			cap = len;
 		if (s->arena_bytes + cap > DEMANGLED_MAX) {
 			if (!s->arena_full_logged)
-				log_debug("symtab: %s: %u MiB of demangled names, keeping the rest mangled",
-					  s->path, DEMANGLED_MAX >> 20);
+				log_debug(
+					"symtab: %s: %u MiB of demangled names, keeping the rest mangled",
+					s->path, DEMANGLED_MAX >> 20);
 			s->arena_full_logged = true;
 			return NULL;
 		}
@@ -276,7 +280,8 @@ static const char *demangled_name(const struct symtab *cs, uint32_t idx, const c
 			pthread_mutex_unlock(&s->dem_lock);
 			return raw;
 		}
-		atomic_fetch_add_explicit(&s->dem_mem, s->nsyms * sizeof(*dem), memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->dem_mem, s->nsyms * sizeof(*dem),
+					  memory_order_relaxed);
 		atomic_store_explicit(&s->dem, dem, memory_order_release);
 	}
 	n = atomic_load_explicit(&dem[idx], memory_order_relaxed);
@@ -325,4 +330,3 @@ int symtab__lookup(const struct symtab *s, uint64_t file_offset, struct sym_resu
 	}
 	return -ENOENT;
 }
-

@@ -73,11 +73,11 @@ struct sym_frame {
 	int64_t decl_line;
 };
 struct sym_frames {
-	unsigned n;             /* frames, innermost (inlined) first */
+	unsigned n; /* frames, innermost (inlined) first */
 	struct sym_frame f[SYM_FRAMES_MAX];
-	uint64_t start, vaddr;  /* as in sym_result, of the outermost */
+	uint64_t start, vaddr; /* as in sym_result, of the outermost */
 	size_t used;
-	char buf[8192];         /* demangled names of inlined functions */
+	char buf[8192]; /* demangled names of inlined functions */
 };
 /* Whether the file had usable DWARF (pprof's has_filenames,
  * has_line_numbers, has_inline_frames). Loads it on the first call. */
@@ -114,7 +114,8 @@ struct symtab_cache *symtab_cache__new(size_t max_files);
 void symtab_cache__free(struct symtab_cache *c);
 /* As symtab__load, but cached. Returns a new reference, or NULL + errno.
  * A file that the loader thread is loading is waited for. */
-struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *root, const char *path);
+struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *root,
+				 const char *path);
 /* Starts the loader thread (once). 0, or -errno. */
 int symtab_cache__start_loader(struct symtab_cache *c);
 /* Readable when loads have ended (-1 without a loader): then call

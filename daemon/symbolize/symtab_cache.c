@@ -132,7 +132,8 @@ static void cache_trim(struct symtab_cache *c)
 	     steps++) {
 		struct centry *prev = e->prev;
 
-		if (entry_held(e) || (e->settled_ns && mono_ns() - e->settled_ns < SETTLED_KEEP_NS)) {
+		if (entry_held(e) ||
+		    (e->settled_ns && mono_ns() - e->settled_ns < SETTLED_KEEP_NS)) {
 			lru_unlink(e);
 			lru_push_front(c, e);
 		} else if (!e->loading) {
@@ -539,4 +540,3 @@ void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats
 	pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
 	st->queued = c->ld ? loader__queued(c->ld) : 0;
 }
-

@@ -21,9 +21,9 @@
 #include "symtab.h"
 #include "symtab_elf.h"
 
-#define NOTES_MAX (1u << 20)       /* bytes of notes scanned for the build ID */
-#define DEBUGLINK_MAX 255          /* bytes of a .gnu_debuglink file name */
-#define CRC_FILE_MAX (1ULL << 30)  /* a larger debug file is not checksummed */
+#define NOTES_MAX (1u << 20)      /* bytes of notes scanned for the build ID */
+#define DEBUGLINK_MAX 255         /* bytes of a .gnu_debuglink file name */
+#define CRC_FILE_MAX (1ULL << 30) /* a larger debug file is not checksummed */
 
 void elfi_close(struct elfi *e)
 {
@@ -305,4 +305,3 @@ bool find_debug_file(struct elfi *dbg, const struct elfi *exe, const struct stat
 	}
 	return false;
 }
-

@@ -16,7 +16,7 @@
 
 #include "symtab_int.h"
 
-#define SECS_MAX (1u << 20)        /* section headers looked at */
+#define SECS_MAX (1u << 20) /* section headers looked at */
 
 struct secinfo {
 	uint64_t addr, size, flags;

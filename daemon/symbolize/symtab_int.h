@@ -15,7 +15,7 @@
 
 #include "elf_seg.h"
 
-#define BUILD_ID_MAX 64            /* bytes */
+#define BUILD_ID_MAX 64 /* bytes */
 
 struct sym {
 	uint64_t start;
@@ -40,8 +40,8 @@ struct symtab {
 	size_t names_len;
 	struct elf_seg *segs;
 	char *path;
-	size_t mem;             /* as loaded */
-	atomic_size_t dem_mem;  /* the demangled names since */
+	size_t mem;            /* as loaded */
+	atomic_size_t dem_mem; /* the demangled names since */
 	char build_id[2 * BUILD_ID_MAX + 1];
 	/*
 	 * Lookups take a const symtab, but demangled names are made on first

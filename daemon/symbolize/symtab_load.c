@@ -33,11 +33,11 @@
 #include "symtab_int.h"
 #include "elf_seg.h"
 
-#define SYMS_MAX (8u << 20)        /* symbols kept per file */
-#define SYM_NAME_MAX 4096          /* longer names are cut (and stay mangled) */
-#define STRTAB_MAX (1u << 30)      /* a larger string table is ignored */
-#define NAMES_MAX (1u << 30)       /* the name blob of one file */
-#define SEGS_MAX 64                /* PT_LOAD segments used */
+#define SYMS_MAX (8u << 20)   /* symbols kept per file */
+#define SYM_NAME_MAX 4096     /* longer names are cut (and stay mangled) */
+#define STRTAB_MAX (1u << 30) /* a larger string table is ignored */
+#define NAMES_MAX (1u << 30)  /* the name blob of one file */
+#define SEGS_MAX 64           /* PT_LOAD segments used */
 
 static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
 static bool elf_ok;
@@ -65,8 +65,8 @@ static void count_over_limit(const char *path, uint32_t kept)
 
 	if (!(n & (n - 1)))
 		log_info("symtab: %s: symbol table cut at %u symbols (limit %u symbols, %u MiB of "
-			 "names); %" PRIu64 " files cut so far", path ? path : "?", kept, SYMS_MAX,
-			 NAMES_MAX >> 20, n);
+			 "names); %" PRIu64 " files cut so far",
+			 path ? path : "?", kept, SYMS_MAX, NAMES_MAX >> 20, n);
 }
 
 /* A symbol while loading: name is a table number (bit 31) and an offset. */
@@ -143,9 +143,9 @@ static int read_symbols(struct loader *ld, struct elfi *e, uint32_t sh_type, uns
 	scn = find_section(e, sh_type, &sh);
 	if (!scn)
 		return 0;
-	if (sh.sh_link == 0 || sh.sh_link >= e->nsecs || !(strscn = elf_getscn(e->elf, sh.sh_link)) ||
-	    !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB ||
-	    strsh.sh_size > STRTAB_MAX)
+	if (sh.sh_link == 0 || sh.sh_link >= e->nsecs ||
+	    !(strscn = elf_getscn(e->elf, sh.sh_link)) || !gelf_getshdr(strscn, &strsh) ||
+	    strsh.sh_type != SHT_STRTAB || strsh.sh_size > STRTAB_MAX)
 		return 0;
 	/* Check the sizes before libelf reads anything into memory. */
 	if (sh.sh_entsize != entsz || sh.sh_size / entsz > 2ULL * SYMS_MAX)
@@ -238,8 +238,9 @@ static int read_symbols(struct loader *ld, struct elfi *e, uint32_t sh_type, uns
 			ld->capped = true;
 			break;
 		}
-		ld->v[ld->n++] = (struct tsym){ value, size, noff | (tbl ? NAME_TBL : 0), (uint16_t)nl,
-						(uint8_t)rank, (uint32_t)i };
+		ld->v[ld->n++] =
+			(struct tsym){ value,        size,          noff | (tbl ? NAME_TBL : 0),
+				       (uint16_t)nl, (uint8_t)rank, (uint32_t)i };
 	}
 	return 0;
 }
@@ -418,8 +419,8 @@ static int read_segments(struct elfi *e, struct symtab *s)
 
 		if (!gelf_getphdr(e->elf, i, &ph) || ph.p_type != PT_LOAD || !ph.p_memsz)
 			continue;
-		segs[s->nsegs++] = (struct elf_seg){ ph.p_offset, ph.p_filesz, ph.p_vaddr, ph.p_memsz,
-						 ph.p_flags };
+		segs[s->nsegs++] = (struct elf_seg){ ph.p_offset, ph.p_filesz, ph.p_vaddr,
+						     ph.p_memsz, ph.p_flags };
 	}
 	if (!s->nsegs)
 		return -ENOEXEC;
@@ -442,7 +443,8 @@ static bool keep_dwarf_fd(struct symtab *s, int fd, const char *path)
 	if (bytes > DWL_BYTES_MAX) {
 		dwlines__count_over_limit();
 		log_info("symtab: %s: debug info too large or unreadable (%zu MiB, limit %u MiB): "
-			 "no line numbers", path ? path : "?", bytes == SIZE_MAX ? 0 : bytes >> 20,
+			 "no line numbers",
+			 path ? path : "?", bytes == SIZE_MAX ? 0 : bytes >> 20,
 			 DWL_BYTES_MAX >> 20);
 		return true;
 	}
@@ -555,4 +557,3 @@ fail:
 	errno = -err;
 	return NULL;
 }
-

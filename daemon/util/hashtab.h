@@ -34,8 +34,8 @@ void *hashtab__remove(struct hashtab *h, uint64_t hash, ht_eq_fn eq, const void 
 /* Empties the table, keeping nothing; items are the caller's to free. */
 void hashtab__free(struct hashtab *h);
 
-#define hashtab__for_each(h, it)                                                      \
-	for (size_t __i = 0; __i < (h)->cap; __i++)                                   \
+#define hashtab__for_each(h, it)                    \
+	for (size_t __i = 0; __i < (h)->cap; __i++) \
 		if (((it) = (h)->slots[__i].item) != NULL)
 
 /* Fast non-cryptographic hashes (keys from hostile processes are fine:

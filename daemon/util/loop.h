@@ -20,14 +20,14 @@ struct watch {
 
 static inline int watch_add(int epfd, struct watch *w, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = w};
+	struct epoll_event ev = { .events = events, .data.ptr = w };
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev);
 }
 
 static inline int watch_mod(int epfd, struct watch *w, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = w};
+	struct epoll_event ev = { .events = events, .data.ptr = w };
 
 	return epoll_ctl(epfd, EPOLL_CTL_MOD, w->fd, &ev);
 }

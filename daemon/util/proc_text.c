@@ -99,8 +99,9 @@ int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps)
 		if ((size_t)(end - p) < sizeof(key) - 1 || memcmp(p, key, sizeof(key) - 1))
 			continue;
 		for (p += sizeof(key) - 1; p < end && digits < 16; p++, digits++) {
-			int d = *p >= '0' && *p <= '9' ? *p - '0' :
-				*p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+			int d = *p >= '0' && *p <= '9'   ? *p - '0'
+				: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+							 : -1;
 
 			if (d < 0)
 				break;

@@ -70,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int n;
 
 		memcpy(rec, data, size);
-		n = unwind_user((const struct ustack_hdr *)rec, size, find_one, t ? t : libc, frames,
-				64);
+		n = unwind_user((const struct ustack_hdr *)rec, size, find_one, t ? t : libc,
+				frames, 64);
 		if (n > 64)
 			abort();
 	}

@@ -15,8 +15,8 @@
 #include "control.pb-c.h"
 
 /* control.c hands requests to the requests engine; parsing never does. */
-struct request *requests__start(struct requests *r, const struct req_params *p,
-				req_done_fn done, void *ctx)
+struct request *requests__start(struct requests *r, const struct req_params *p, req_done_fn done,
+				void *ctx)
 {
 	abort();
 }
@@ -47,15 +47,13 @@ static void check(const struct control_parsed *out)
 		    !memchr(out->message, 0, sizeof(out->message)))
 			abort();
 		break;
-	case CONTROL_STATUS:
-		break;
+	case CONTROL_STATUS: break;
 	case CONTROL_PROFILE:
 		if (out->params.kind < REQ_CPU || out->params.kind > REQ_THREADS ||
 		    out->params.peer.known || out->params.peer.privileged || out->params.peer.uid)
 			abort();
 		break;
-	default:
-		abort();
+	default: abort();
 	}
 }
 

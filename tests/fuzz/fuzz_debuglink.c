@@ -172,7 +172,8 @@ static void poke(struct symtab *s, size_t size)
 			sink += strlen(r.name) + (r.vaddr - r.start);
 		if (!symtab__lookup_frames(s, off, f))
 			for (unsigned k = 0; k < f->n; k++)
-				sink += strlen(f->f[k].name) + (f->f[k].file ? strlen(f->f[k].file) : 0);
+				sink += strlen(f->f[k].name) +
+					(f->f[k].file ? strlen(f->f[k].file) : 0);
 	}
 	sink += symtab__mem_size(s);
 	free(f);
@@ -181,7 +182,7 @@ static void poke(struct symtab *s, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char exe[PATH_MAX], cand[PATH_MAX] = "", target[PATH_MAX] = "", build_id[129],
-		dlink[NAME_MAX + 1];
+			    dlink[NAME_MAX + 1];
 	const uint8_t *bin, *dbg;
 	size_t nbin, ndbg;
 	unsigned flags, place, kind;
@@ -213,21 +214,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 build_id, build_id + 2);
 	else if (place >= 1 && place <= 3 && dlink[0])
 		snprintf(cand, sizeof(cand),
-			 place == 1 ? "%s/" DIR "/%s" : place == 2 ? "%s/" DIR "/.debug/%s"
-								 : "%s/usr/lib/debug/" DIR "/%s",
+			 place == 1   ? "%s/" DIR "/%s"
+			 : place == 2 ? "%s/" DIR "/.debug/%s"
+				      : "%s/usr/lib/debug/" DIR "/%s",
 			 root, dlink);
 	/* (a name that is a directory of the tree, or the binary, is left) */
 	if (cand[0] && strcmp(cand, exe)) {
 		switch (kind) {
-		case 0:
-			write_file(cand, dbg, ndbg);
-			break;
-		case 1:
-			link(exe, cand);
-			break;
-		case 2:
-			mkfifo(cand, 0644);
-			break;
+		case 0: write_file(cand, dbg, ndbg); break;
+		case 1: link(exe, cand); break;
+		case 2: mkfifo(cand, 0644); break;
 		case 3:
 			/* absolute, as the process sees it: resolved inside root */
 			snprintf(target, sizeof(target), "%s/pprofd-fuzz/target.debug", root);

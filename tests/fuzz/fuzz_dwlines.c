@@ -74,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s) {
 		sink += symtab__has_lines(s);
 		for (uint64_t i = 0; i < 64; i++) {
-			if (symtab__lookup_frames(s, i < 32 ? addr_at(data, size, i) : (i - 32) * 0x23,
-						  &frames))
+			if (symtab__lookup_frames(
+				    s, i < 32 ? addr_at(data, size, i) : (i - 32) * 0x23, &frames))
 				continue;
 			for (unsigned k = 0; k < frames.n; k++) {
 				sink_frame(frames.f[k].name, &sink);

@@ -11,8 +11,8 @@
 #include "http.h"
 
 /* http.c calls the requests engine; the parser never does. */
-struct request *requests__start(struct requests *r, const struct req_params *p,
-				req_done_fn done, void *ctx)
+struct request *requests__start(struct requests *r, const struct req_params *p, req_done_fn done,
+				void *ctx)
 {
 	abort();
 }
@@ -59,8 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case HTTP_ROUTE_PROFILE:
 		if (out.params.kind < REQ_CPU || out.params.kind > REQ_THREADS ||
 		    out.params.seconds > max_seconds || out.params.hz > 10000 ||
-		    out.params.pid > 0x7fffffff || (!out.params.pid && out.params.kind != REQ_CPU) ||
-		    out.params.peer.known || out.params.peer.privileged)
+		    out.params.pid > 0x7fffffff ||
+		    (!out.params.pid && out.params.kind != REQ_CPU) || out.params.peer.known ||
+		    out.params.peer.privileged)
 			abort();
 		if (strncmp(path, "/debug/pprof/", 13))
 			abort();
@@ -78,8 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strcmp(path, "/debug/pprof"))
 			abort();
 		break;
-	default:
-		abort();
+	default: abort();
 	}
 	free(path);
 	return 0;

@@ -37,11 +37,11 @@ static uint32_t rnd(uint32_t n)
 
 struct ids {
 	uint64_t m_exe, m_lib, m_kernel;
-	uint64_t loc[NR_FUNCS];       /* one location per function */
-	uint64_t loc_inline;          /* inl_helper inlined into fn_001 */
+	uint64_t loc[NR_FUNCS]; /* one location per function */
+	uint64_t loc_inline;    /* inl_helper inlined into fn_001 */
 	uint64_t loc_kernel[4];
-	uint64_t loc_nolines_lib;     /* in libfoo.so, not symbolized */
-	uint64_t loc_nolines_nomap;   /* no mapping at all */
+	uint64_t loc_nolines_lib;   /* in libfoo.so, not symbolized */
+	uint64_t loc_nolines_nomap; /* no mapping at all */
 	uint64_t loc_hostile[6];
 	uint64_t loc_main, loc_thread, loc_recurse, loc_dup[2];
 };
@@ -57,12 +57,22 @@ static const char *hostile[6] = {
 
 static void setup(struct pprof *p, struct ids *id)
 {
-	struct pprof_mapping exe = { 0x400000, 0x800000, 0, "/opt/nonexistent/app", "abc123",
-				     true, true, true, true };
-	struct pprof_mapping lib = { 0x7f0000000000, 0x7f0000100000, 0,
-				     "/opt/nonexistent/libfoo.so", "", false, false, false, false };
-	struct pprof_mapping kernel = { 0xffffffff81000000, 0xffffffff82000000, 0,
-					"[kernel.kallsyms]", "", true, false, false, false };
+	struct pprof_mapping exe = { 0x400000, 0x800000, 0,    "/opt/nonexistent/app",
+				     "abc123", true,     true, true,
+				     true };
+	struct pprof_mapping lib = {
+		0x7f0000000000, 0x7f0000100000, 0,    "/opt/nonexistent/libfoo.so", "", false,
+		false,          false,          false
+	};
+	struct pprof_mapping kernel = { 0xffffffff81000000,
+					0xffffffff82000000,
+					0,
+					"[kernel.kallsyms]",
+					"",
+					true,
+					false,
+					false,
+					false };
 	static const char *kfuncs[4] = { "entry_SYSCALL_64", "do_syscall_64", "__x64_sys_write",
 					 "ksys_write" };
 	struct pprof_line lines[2];
@@ -74,15 +84,21 @@ static void setup(struct pprof *p, struct ids *id)
 	id->m_kernel = pprof__mapping(p, &kernel);
 	for (i = 0; i < NR_FUNCS; i++) {
 		snprintf(name, sizeof(name), "fn_%03d", i);
-		lines[0] = (struct pprof_line){ pprof__function(p, name, name, "/src/app.c", i), 10 + i };
+		lines[0] = (struct pprof_line){ pprof__function(p, name, name, "/src/app.c", i),
+						10 + i };
 		id->loc[i] = pprof__location(p, id->m_exe, 0x410000 + i * 16, lines, 1);
 	}
-	lines[0] = (struct pprof_line){ pprof__function(p, "inl_helper", "inl_helper", "/src/h.h", 1), 3 };
-	lines[1] = (struct pprof_line){ pprof__function(p, "fn_001", "fn_001", "/src/app.c", 1), 12 };
+	lines[0] =
+		(struct pprof_line){ pprof__function(p, "inl_helper", "inl_helper", "/src/h.h", 1),
+				     3 };
+	lines[1] =
+		(struct pprof_line){ pprof__function(p, "fn_001", "fn_001", "/src/app.c", 1), 12 };
 	id->loc_inline = pprof__location(p, id->m_exe, 0x402000, lines, 2);
 	for (i = 0; i < 4; i++) {
-		lines[0] = (struct pprof_line){ pprof__function(p, kfuncs[i], kfuncs[i], "", 0), 0 };
-		id->loc_kernel[i] = pprof__location(p, id->m_kernel, 0xffffffff81001000 + i * 64, lines, 1);
+		lines[0] =
+			(struct pprof_line){ pprof__function(p, kfuncs[i], kfuncs[i], "", 0), 0 };
+		id->loc_kernel[i] =
+			pprof__location(p, id->m_kernel, 0xffffffff81001000 + i * 64, lines, 1);
 	}
 	id->loc_nolines_lib = pprof__location(p, id->m_lib, 0x7f0000001234, NULL, 0);
 	id->loc_nolines_nomap = pprof__location(p, 0, 0xdeadbeef, NULL, 0);
@@ -94,7 +110,8 @@ static void setup(struct pprof *p, struct ids *id)
 	id->loc_main = pprof__location(p, id->m_exe, 0x404000, lines, 1);
 	lines[0] = (struct pprof_line){ pprof__function(p, "start_thread", "", "", 0), 0 };
 	id->loc_thread = pprof__location(p, id->m_lib, 0x7f0000002000, lines, 1);
-	lines[0] = (struct pprof_line){ pprof__function(p, "recurse", "recurse", "/src/app.c", 1), 7 };
+	lines[0] =
+		(struct pprof_line){ pprof__function(p, "recurse", "recurse", "/src/app.c", 1), 7 };
 	id->loc_recurse = pprof__location(p, id->m_exe, 0x404100, lines, 1);
 	/* one name, two functions (different files): pprof shows one node */
 	lines[0] = (struct pprof_line){ pprof__function(p, "dup_name", "", "/src/a.c", 1), 1 };
@@ -205,7 +222,8 @@ static struct pprof *gen_heap(void)
 	for (i = 0; i < 2000; i++) {
 		size_t n = stack(&id, locs);
 		int64_t objs = 1 + rnd(100), size = 16 << rnd(14);
-		int64_t v[4] = { objs, objs * size, rnd(3) ? 0 : objs / 2, rnd(3) ? 0 : objs / 2 * size };
+		int64_t v[4] = { objs, objs * size, rnd(3) ? 0 : objs / 2,
+				 rnd(3) ? 0 : objs / 2 * size };
 
 		pprof__add_sample(p, locs, n, v, NULL, 0);
 	}
@@ -284,7 +302,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gen_profile cpu|heap|bad-... OUT\n");
 		return 2;
 	}
-	if (!strncmp(argv[1], "bad-", 4) || !strcmp(argv[1], "dup-id") || !strcmp(argv[1], "zero-id"))
+	if (!strncmp(argv[1], "bad-", 4) || !strcmp(argv[1], "dup-id") ||
+	    !strcmp(argv[1], "zero-id"))
 		return gen_bad(argv[1], argv[2]);
 	if (!strcmp(argv[1], "cpu"))
 		p = gen_cpu(3000);

@@ -117,7 +117,8 @@ static void load_maps(uint32_t pid)
 		int n;
 
 		if (sscanf(line, "%lx-%lx %7s %lx %*s %*u %n", &m->start, &m->end, perms, &m->pgoff,
-			   &n) < 4 || !strchr(perms, 'x'))
+			   &n) < 4 ||
+		    !strchr(perms, 'x'))
 			continue;
 		snprintf(m->path, sizeof(m->path), "%s", line + n);
 		m->path[strcspn(m->path, "\n")] = 0;
@@ -160,8 +161,9 @@ static const char *symbolize(uint64_t addr, char *buf, size_t len)
 
 static const char *fn_name(unsigned fn)
 {
-	static const char *const n[] = { "?", "malloc", "calloc", "realloc", "memalign", "valloc",
-					 "posix_memalign", "free", "new", "new_aligned" };
+	static const char *const n[] = { "?",        "malloc",     "calloc",         "realloc",
+					 "memalign", "valloc",     "posix_memalign", "free",
+					 "new",      "new_aligned" };
 
 	return fn < sizeof(n) / sizeof(n[0]) ? n[fn] : "?";
 }
@@ -209,7 +211,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!pid) {
-		fprintf(stderr, "usage: heapprobe --pid P [--rate BYTES] [--max-live N] [--seconds S]\n");
+		fprintf(stderr,
+			"usage: heapprobe --pid P [--rate BYTES] [--max-live N] [--seconds S]\n");
 		return 2;
 	}
 	signal(SIGINT, on_signal);
@@ -235,7 +238,8 @@ int main(int argc, char **argv)
 		if (kill(pid, 0) && errno == ESRCH)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (seconds > 0 && now.tv_sec - t0.tv_sec + (now.tv_nsec - t0.tv_nsec) / 1e9 >= seconds)
+		if (seconds > 0 &&
+		    now.tv_sec - t0.tv_sec + (now.tv_nsec - t0.tv_nsec) / 1e9 >= seconds)
 			break;
 	}
 	heap_sampler__drain(hs);
@@ -250,7 +254,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)nr_free_unknown,
 	       (unsigned long long)heap_sampler__malformed(hs));
 
-	hashtab__for_each(&samples, s) {
+	hashtab__for_each(&samples, s)
+	{
 		double p = s->rate <= 1 ? 1 : -expm1(-(double)s->size / s->rate);
 		struct site *st = NULL;
 

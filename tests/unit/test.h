@@ -18,28 +18,28 @@ static int test_failed_asserts;
 static int test_nr_passed, test_nr_failed;
 static const char *test_skipped; /* why the running test skipped, or NULL */
 
-#define ASSERT_TRUE(c, ...)                                                         \
-	({                                                                          \
-		int __ok = !!(c);                                                   \
-		if (!__ok) {                                                        \
-			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #c);     \
-			fprintf(stderr, " " __VA_ARGS__);                           \
-			fprintf(stderr, "\n");                                      \
-			test_failed_asserts++;                                      \
-		}                                                                   \
-		__ok;                                                               \
+#define ASSERT_TRUE(c, ...)                                                     \
+	({                                                                      \
+		int __ok = !!(c);                                               \
+		if (!__ok) {                                                    \
+			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #c); \
+			fprintf(stderr, " " __VA_ARGS__);                       \
+			fprintf(stderr, "\n");                                  \
+			test_failed_asserts++;                                  \
+		}                                                               \
+		__ok;                                                           \
 	})
-#define ASSERT_EQ(a, b)                                                             \
-	({                                                                          \
-		long long __a = (long long)(a), __b = (long long)(b);               \
-		ASSERT_TRUE(__a == __b, "expected %lld, got %lld", __b, __a);       \
+#define ASSERT_EQ(a, b)                                                       \
+	({                                                                    \
+		long long __a = (long long)(a), __b = (long long)(b);         \
+		ASSERT_TRUE(__a == __b, "expected %lld, got %lld", __b, __a); \
 	})
 #define ASSERT_OK(e) ASSERT_EQ((e), 0)
-#define ASSERT_STREQ(a, b)                                                          \
-	({                                                                          \
-		const char *__a = (a), *__b = (b);                                  \
-		ASSERT_TRUE(__a && __b && !strcmp(__a, __b), "expected \"%s\", got \"%s\"", \
-			    __b ? __b : "(null)", __a ? __a : "(null)");            \
+#define ASSERT_STREQ(a, b)                                                                 \
+	({                                                                                 \
+		const char *__a = (a), *__b = (b);                                         \
+		ASSERT_TRUE(__a &&__b && !strcmp(__a, __b), "expected \"%s\", got \"%s\"", \
+			    __b ? __b : "(null)", __a ? __a : "(null)");                   \
 	})
 
 /* Whether the test named name runs: all of them, or those matching the glob
@@ -56,23 +56,23 @@ static inline int test_chosen(const char *name)
 #define TEST_SKIP(why) (test_skipped = (why))
 
 /* RUN_TEST(fn): runs fn(), prints "PASS name", "FAIL name" or "SKIP name why". */
-#define RUN_TEST(fn)                                                                \
-	do {                                                                        \
-		int __before = test_failed_asserts;                                 \
-		if (!test_chosen(#fn))                                              \
-			break;                                                      \
-		test_skipped = NULL;                                                \
-		fn();                                                               \
-		if (test_skipped && test_failed_asserts == __before) {              \
-			printf("SKIP %s (%s)\n", #fn, test_skipped);                \
-		} else if (test_failed_asserts == __before) {                       \
-			printf("PASS %s\n", #fn);                                   \
-			test_nr_passed++;                                           \
-		} else {                                                            \
-			printf("FAIL %s\n", #fn);                                   \
-			test_nr_failed++;                                           \
-		}                                                                   \
-		fflush(stdout);                                                     \
+#define RUN_TEST(fn)                                                   \
+	do {                                                           \
+		int __before = test_failed_asserts;                    \
+		if (!test_chosen(#fn))                                 \
+			break;                                         \
+		test_skipped = NULL;                                   \
+		fn();                                                  \
+		if (test_skipped && test_failed_asserts == __before) { \
+			printf("SKIP %s (%s)\n", #fn, test_skipped);   \
+		} else if (test_failed_asserts == __before) {          \
+			printf("PASS %s\n", #fn);                      \
+			test_nr_passed++;                              \
+		} else {                                               \
+			printf("FAIL %s\n", #fn);                      \
+			test_nr_failed++;                              \
+		}                                                      \
+		fflush(stdout);                                        \
 	} while (0)
 
 #define TEST_MAIN_END() (test_nr_failed ? 1 : 0)

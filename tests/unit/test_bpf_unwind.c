@@ -83,7 +83,8 @@ static bool fill_maps(void)
 
 		path[0] = 0;
 		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095s", &start, &end, perms, &pgoff,
-			   path) < 4 || perms[2] != 'x' || path[0] != '/')
+			   path) < 4 ||
+		    perms[2] != 'x' || path[0] != '/')
 			continue;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st))
@@ -94,7 +95,8 @@ static bool fill_maps(void)
 		if (r && !unwind_tables__bias(t, start, pgoff, &bias) &&
 		    !unwind_tables__add(tables, &key, r, &slot, &gen))
 			maps[nmaps++] = (struct unwind_map){
-				.start = start, .end = end, .bias = bias, .file = slot, .gen = gen};
+				.start = start, .end = end, .bias = bias, .file = slot, .gen = gen
+			};
 		unwind_rows__free(r);
 		cfi_table__free(t);
 		close(fd);
@@ -119,14 +121,15 @@ static __attribute__((noinline)) void capture(void)
 	asm volatile("lea 0f(%%rip), %0\n0:\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
 		     : "=r"(ip), "=r"(sp), "=r"(bp));
 	nref = backtrace(ref, 128);
-	got = (struct unwind_test_args){.ip = ip, .sp = sp, .bp = bp, .start_code = START_CODE,
-					.tgid = getpid()};
+	got = (struct unwind_test_args){
+		.ip = ip, .sp = sp, .bp = bp, .start_code = START_CODE, .tgid = getpid()
+	};
 	{
 		/* a syscall program's context is copied back into ctx_in */
 		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &got, .ctx_size_in = sizeof(got));
 
 		int pfd = bpf_program__fd(skel->progs.unwind_test), sfd;
-		struct bpf_prog_info info = {0};
+		struct bpf_prog_info info = { 0 };
 		uint32_t len = sizeof(info);
 
 		run_err = bpf_prog_test_run_opts(pfd, &o);
@@ -188,8 +191,8 @@ static void test_walk_own_stack(void)
 	for (int i = 1; k < 4 && i < got.n && i - 1 + k < nref; i++) {
 		unsigned long long f = skel->bss->frames[i];
 
-		if (!ASSERT_TRUE(f == (uintptr_t)ref[i - 1 + k], "frame %d: %#llx vs backtrace %p", i,
-				 f, ref[i - 1 + k]))
+		if (!ASSERT_TRUE(f == (uintptr_t)ref[i - 1 + k], "frame %d: %#llx vs backtrace %p",
+				 i, f, ref[i - 1 + k]))
 			break;
 	}
 	if (getenv("UNWIND_TEST_DUMP"))
@@ -208,8 +211,11 @@ static void test_walk_own_stack(void)
  * not used. */
 static void test_other_image(void)
 {
-	struct unwind_test_args a = {.ip = got.ip, .sp = got.sp, .bp = got.bp,
-				     .start_code = START_CODE + 0x1000, .tgid = getpid()};
+	struct unwind_test_args a = { .ip = got.ip,
+				      .sp = got.sp,
+				      .bp = got.bp,
+				      .start_code = START_CODE + 0x1000,
+				      .tgid = getpid() };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
 
 	ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.unwind_test), &o));

@@ -71,7 +71,10 @@ static double now_ms(void)
 struct elf_info {
 	GElf_Phdr loads[16];
 	unsigned nloads;
-	struct { char name[64]; uint64_t value, size; } syms[8192];
+	struct {
+		char name[64];
+		uint64_t value, size;
+	} syms[8192];
 	unsigned nsyms;
 	uint64_t eh_off, eh_size; /* the .eh_frame section */
 };
@@ -195,8 +198,9 @@ static void test_libc_loads(void)
  * pushed: CFA = rsp + 8, rbp untouched. */
 static void test_libc_function_entries(void)
 {
-	static const char *fns[] = { "qsort_r", "malloc", "free", "write", "read", "fopen",
-				     "strtol", "pthread_mutex_lock", "nanosleep", "epoll_wait" };
+	static const char *fns[] = { "qsort_r",   "malloc",    "free",   "write",
+				     "read",      "fopen",     "strtol", "pthread_mutex_lock",
+				     "nanosleep", "epoll_wait" };
 	struct cfi_table *t = load(LIBC);
 	struct cfi_row r;
 	uint64_t off;
@@ -234,7 +238,8 @@ static void test_libc_after_push(void)
 		unsigned k = 0;
 		struct cfi_row r;
 
-		if (libc_info.syms[i].size < 8 || !va_to_off(&libc_info, libc_info.syms[i].value, &off) ||
+		if (libc_info.syms[i].size < 8 ||
+		    !va_to_off(&libc_info, libc_info.syms[i].value, &off) ||
 		    !read_at(LIBC, off, code, sizeof(code)))
 			continue;
 		if (!memcmp(code, "\xf3\x0f\x1e\xfa", 4))
@@ -248,14 +253,15 @@ static void test_libc_after_push(void)
 		if (code[k] == 0x53) {
 			rbx++;
 			ASSERT_TRUE(r.cfa_reg == CFI_REG_SP && r.cfa_off == 16,
-				    "%s after push %%rbx: cfa %u%+d", libc_info.syms[i].name, r.cfa_reg,
-				    r.cfa_off);
+				    "%s after push %%rbx: cfa %u%+d", libc_info.syms[i].name,
+				    r.cfa_reg, r.cfa_off);
 		} else {
 			rbp++;
 			ASSERT_TRUE(r.cfa_reg == CFI_REG_SP && r.cfa_off == 16 &&
 					    r.bp_rule == CFI_BP_AT_CFA && r.bp_off == -16,
-				    "%s after push %%rbp: cfa %u%+d bp %u%+d", libc_info.syms[i].name,
-				    r.cfa_reg, r.cfa_off, r.bp_rule, r.bp_off);
+				    "%s after push %%rbp: cfa %u%+d bp %u%+d",
+				    libc_info.syms[i].name, r.cfa_reg, r.cfa_off, r.bp_rule,
+				    r.bp_off);
 		}
 	}
 	ASSERT_TRUE(rbx >= 10, "functions starting with push %%rbx: %u", rbx);
@@ -359,7 +365,8 @@ static void check_against_readelf(const char *file, unsigned min_rows)
 		}
 		if (strlen(line) < 17 || sscanf(line, "%16llx ", &loc) != 1 || line[16] != ' ')
 			continue;
-		for (tok = strtok_r(line, " \n", &save); tok && n < 32; tok = strtok_r(NULL, " \n", &save))
+		for (tok = strtok_r(line, " \n", &save); tok && n < 32;
+		     tok = strtok_r(NULL, " \n", &save))
 			snprintf(cols[n++], 16, "%s", tok);
 		if (n != nnames)
 			continue;
@@ -389,7 +396,8 @@ static void check_against_readelf(const char *file, unsigned min_rows)
 
 			if (want_reg != CFI_REG_NONE)
 				want_off = atoi(cfa + 4);
-			ok = r.cfa_reg == want_reg && (want_reg == CFI_REG_NONE || r.cfa_off == want_off);
+			ok = r.cfa_reg == want_reg &&
+			     (want_reg == CFI_REG_NONE || r.cfa_off == want_off);
 			if (ok && want_reg != CFI_REG_NONE) {
 				if (!bp || !strcmp(bp, "u") || !strcmp(bp, "s"))
 					ok = r.bp_rule == CFI_BP_SAME;
@@ -400,9 +408,11 @@ static void check_against_readelf(const char *file, unsigned min_rows)
 			}
 		}
 		if (!ok && bad++ < 10)
-			ASSERT_TRUE(false, "%s at %llx: readelf CFA %s rbp %s ra %s; ours cfa %u%+d bp %u%+d",
-				    file, loc, cfa, bp ? bp : "-", ra ? ra : "-", r.cfa_reg, r.cfa_off,
-				    r.bp_rule, r.bp_off);
+			ASSERT_TRUE(
+				false,
+				"%s at %llx: readelf CFA %s rbp %s ra %s; ours cfa %u%+d bp %u%+d",
+				file, loc, cfa, bp ? bp : "-", ra ? ra : "-", r.cfa_reg, r.cfa_off,
+				r.bp_rule, r.bp_off);
 	}
 	pclose(p);
 	ASSERT_EQ(bad, 0);
@@ -451,14 +461,14 @@ static const char *asm_src =
 	"at nocfi_fn\nnop\nnop\nret\n"
 	/* expressions: an unknown CFA, rbp by expression, val_offset */
 	"at expr_fn\n.cfi_startproc\n"
-	"nop\n at expr_cfa\n.cfi_escape 0x0f,0x03,0x77,0x08,0x06\n"     /* breg7 8; deref */
+	"nop\n at expr_cfa\n.cfi_escape 0x0f,0x03,0x77,0x08,0x06\n" /* breg7 8; deref */
 	"nop\n at expr_back\n.cfi_def_cfa %rsp,16\n"
-	"nop\n at expr_bp\n.cfi_escape 0x10,0x06,0x02,0x77,0x00\n"      /* rbp: breg7 0 */
+	"nop\n at expr_bp\n.cfi_escape 0x10,0x06,0x02,0x77,0x00\n" /* rbp: breg7 0 */
 	"nop\n at val_bp\n.cfi_val_offset %rbp,-16\n"
 	"nop\n at same_bp\n.cfi_same_value %rbp\n"
 	"nop\n at reg_bp\n.cfi_register %rbp,%rbx\n"
-	"nop\n at sf_bp\n.cfi_escape 0x11,0x06,0x03\n"                  /* offset_extended_sf rbp 3*-8 */
-	"nop\n at args\n.cfi_escape 0x2e,0x10\n"                        /* GNU_args_size */
+	"nop\n at sf_bp\n.cfi_escape 0x11,0x06,0x03\n" /* offset_extended_sf rbp 3*-8 */
+	"nop\n at args\n.cfi_escape 0x2e,0x10\n"       /* GNU_args_size */
 	"nop\n at big\n.cfi_def_cfa_offset 200000\n"
 	"nop\n at cfa_other\n.cfi_def_cfa %rbx,8\n"
 	"nop\n at cfa_back\n.cfi_def_cfa %rsp,8\n.cfi_restore %rbp\n"
@@ -571,21 +581,21 @@ static void test_handwritten_cfi(void)
 		if (!ASSERT_TRUE(sym_off(ei, w->label, &off), "label %s", w->label))
 			continue;
 		err = cfi_table__lookup(t, off + w->delta, &r);
-		if (!ASSERT_TRUE(err == w->err, "%s+%d: lookup %d, want %d", w->label, w->delta, err,
-				 w->err) ||
+		if (!ASSERT_TRUE(err == w->err, "%s+%d: lookup %d, want %d", w->label, w->delta,
+				 err, w->err) ||
 		    err)
 			continue;
 		if (w->cfa_reg == CFI_REG_NONE) {
-			ASSERT_TRUE(r.cfa_reg == CFI_REG_NONE, "%s+%d: cfa %u%+d, want unknown", w->label,
-				    w->delta, r.cfa_reg, r.cfa_off);
+			ASSERT_TRUE(r.cfa_reg == CFI_REG_NONE, "%s+%d: cfa %u%+d, want unknown",
+				    w->label, w->delta, r.cfa_reg, r.cfa_off);
 			continue;
 		}
 		ASSERT_TRUE(r.cfa_reg == w->cfa_reg && r.cfa_off == w->cfa_off &&
 				    r.bp_rule == w->bp_rule &&
 				    (w->bp_rule != CFI_BP_AT_CFA || r.bp_off == w->bp_off),
-			    "%s+%d: cfa %u%+d bp %u%+d, want cfa %u%+d bp %u%+d", w->label, w->delta,
-			    r.cfa_reg, r.cfa_off, r.bp_rule, r.bp_off, w->cfa_reg, w->cfa_off, w->bp_rule,
-			    w->bp_off);
+			    "%s+%d: cfa %u%+d bp %u%+d, want cfa %u%+d bp %u%+d", w->label,
+			    w->delta, r.cfa_reg, r.cfa_off, r.bp_rule, r.bp_off, w->cfa_reg,
+			    w->cfa_off, w->bp_rule, w->bp_off);
 	}
 out:
 	cfi_table__free(t);
@@ -634,18 +644,21 @@ static void test_refused_files(void)
 	snprintf(path, sizeof(path), "%s/x32.so", tmp);
 	if (!sh("echo 'int f(int x) { return x + 1; }' | gcc -x c -m32 -shared -nostdlib "
 		"-o '%s' - 2>/dev/null || cp /bin/true '%s' && printf '\\001' | "
-		"dd of='%s' bs=1 seek=4 conv=notrunc status=none", path, path, path)) {
+		"dd of='%s' bs=1 seek=4 conv=notrunc status=none",
+		path, path, path)) {
 		errno = 0;
 		ASSERT_TRUE(!load(path) && errno == ENOEXEC, "32-bit ELF: errno %d", errno);
 	}
 	fd = open("/dev/null", O_RDONLY);
 	errno = 0;
-	ASSERT_TRUE(fd >= 0 && !cfi_table__load(fd) && errno == EINVAL, "/dev/null: errno %d", errno);
+	ASSERT_TRUE(fd >= 0 && !cfi_table__load(fd) && errno == EINVAL, "/dev/null: errno %d",
+		    errno);
 	if (fd >= 0)
 		close(fd);
 	fd = open("/", O_RDONLY | O_DIRECTORY);
 	errno = 0;
-	ASSERT_TRUE(fd >= 0 && !cfi_table__load(fd) && errno == EINVAL, "a directory: errno %d", errno);
+	ASSERT_TRUE(fd >= 0 && !cfi_table__load(fd) && errno == EINVAL, "a directory: errno %d",
+		    errno);
 	if (fd >= 0)
 		close(fd);
 	cfi_table__free(NULL);
@@ -730,19 +743,23 @@ static void test_corrupted_libc(void)
 	snprintf(path, sizeof(path), "%s/libc.bad", tmp);
 
 	/* truncations */
-	const uint64_t cuts[] = { 0, 10, 64, 100, 4096, eo, eo + 3, eo + 100, eo + es / 2, eo + es - 1 };
+	const uint64_t cuts[] = { 0,  10,     64,       100,         4096,
+				  eo, eo + 3, eo + 100, eo + es / 2, eo + es - 1 };
 	for (unsigned i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		spit(path, orig, cuts[i]);
 		t = load(path);
 		if (t) {
 			loaded++;
-			ASSERT_TRUE(poke(t, n), "cut at %llu: lookups", (unsigned long long)cuts[i]);
-			ASSERT_TRUE(cfi_table__nr_rows(t) <= full_rows, "cut at %llu: %zu rows of %zu",
-				    (unsigned long long)cuts[i], cfi_table__nr_rows(t), full_rows);
+			ASSERT_TRUE(poke(t, n), "cut at %llu: lookups",
+				    (unsigned long long)cuts[i]);
+			ASSERT_TRUE(cfi_table__nr_rows(t) <= full_rows,
+				    "cut at %llu: %zu rows of %zu", (unsigned long long)cuts[i],
+				    cfi_table__nr_rows(t), full_rows);
 			if (cuts[i] == eo + es / 2)
 				ASSERT_TRUE(cfi_table__nr_rows(t) > full_rows / 4 &&
 						    cfi_table__nr_rows(t) < full_rows,
-					    "half the .eh_frame keeps rows: %zu", cfi_table__nr_rows(t));
+					    "half the .eh_frame keeps rows: %zu",
+					    cfi_table__nr_rows(t));
 		} else {
 			refused++;
 		}
@@ -757,14 +774,15 @@ static void test_corrupted_libc(void)
 			uint64_t at = eo + rnd() % es;
 
 			switch (rnd() % 4) {
-			case 0: /* a random byte */
-				b[at] = (unsigned char)rnd();
-				break;
+			case 0: /* a random byte */ b[at] = (unsigned char)rnd(); break;
 			case 1: /* a record length, huge or 64-bit */
 				if (at + 12 <= n) {
-					static const unsigned char l64[12] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-									       0xff, 0xff, 0xff, 0xff, 0xff, 0x7f };
-					static const unsigned char l32[4] = { 0xf0, 0xff, 0xff, 0x7f };
+					static const unsigned char l64[12] = { 0xff, 0xff, 0xff,
+									       0xff, 0xff, 0xff,
+									       0xff, 0xff, 0xff,
+									       0xff, 0xff, 0x7f };
+					static const unsigned char l32[4] = { 0xf0, 0xff, 0xff,
+									      0x7f };
 
 					if (round & 1)
 						memcpy(b + at, l64, sizeof(l64));
@@ -781,7 +799,9 @@ static void test_corrupted_libc(void)
 				break;
 			case 3: /* a run of CFA ops */
 				for (unsigned q = 0; q < 64 && at + q < eo + es; q++)
-					b[at + q] = (unsigned char)(0x0a + (rnd() & 1)); /* remember/restore */
+					b[at + q] =
+						(unsigned char)(0x0a +
+								(rnd() & 1)); /* remember/restore */
 				break;
 			}
 		}
@@ -790,8 +810,8 @@ static void test_corrupted_libc(void)
 		if (t) {
 			loaded++;
 			ASSERT_TRUE(poke(t, n), "round %u: lookups", round);
-			ASSERT_TRUE(cfi_table__mem_size(t) <= (64u << 20), "round %u: %zu bytes", round,
-				    cfi_table__mem_size(t));
+			ASSERT_TRUE(cfi_table__mem_size(t) <= (64u << 20), "round %u: %zu bytes",
+				    round, cfi_table__mem_size(t));
 		} else {
 			refused++;
 		}
@@ -909,8 +929,8 @@ static size_t cie(struct bb *b, unsigned version, const char *aug, bool dwarf64)
 	put(&c, aug, strlen(aug) + 1);
 	if (version == 4)
 		put8(&c, 8), put8(&c, 0); /* address and segment selector sizes */
-	uleb(&c, 1);   /* code alignment */
-	put8(&c, 0x78); /* data alignment -8 */
+	uleb(&c, 1);                      /* code alignment */
+	put8(&c, 0x78);                   /* data alignment -8 */
 	if (version == 1)
 		put8(&c, 16);
 	else
@@ -920,8 +940,8 @@ static size_t cie(struct bb *b, unsigned version, const char *aug, bool dwarf64)
 		put8(&c, 0x03);
 		put8(&c, 0);
 	}
-	put8(&c, 0x0c), put8(&c, 7), put8(&c, 8);    /* def_cfa rsp, 8 */
-	put8(&c, 0x80 | 16), put8(&c, 1);            /* offset r16, 1 * -8 */
+	put8(&c, 0x0c), put8(&c, 7), put8(&c, 8); /* def_cfa rsp, 8 */
+	put8(&c, 0x80 | 16), put8(&c, 1);         /* offset r16, 1 * -8 */
 	if (dwarf64) {
 		put32(b, 0xffffffff);
 		put64(b, c.n);
@@ -993,7 +1013,7 @@ static void write_elf(const char *path, const struct bb *eh, size_t min_size)
 	ph[1] = (Elf64_Phdr){ PT_GNU_EH_FRAME, PF_R, hdr_at, hdr_at, hdr_at, 8, 8, 4 };
 	memcpy(f, &e, sizeof(e));
 	memcpy(f + 64, ph, sizeof(ph));
-	f[hdr_at] = 1;       /* version */
+	f[hdr_at] = 1;        /* version */
 	f[hdr_at + 1] = 0x1b; /* eh_frame_ptr: pcrel sdata4 */
 	f[hdr_at + 2] = 0xff; /* no table */
 	f[hdr_at + 3] = 0xff;
@@ -1038,12 +1058,12 @@ static void test_synthetic_forms(void)
 	put8(&in, 0x41), put8(&in, 0x0e), put8(&in, 32); /* +1: CFA rsp+32 */
 	fde(&eh, c3, 0x1200, 0x10, &in, false, true);
 	fde(&eh, c64, 0x1300, 0x10, &in, true, false);
-	fde(&eh, ceh, 0x1400, 0x10, &in, false, false);  /* "eh": refused */
-	fde(&eh, c1, 0x1080, 0x100, &in, false, true);   /* overlaps the first: dropped */
-	fde(&eh, c1, 0x1500, 0, &in, false, true);       /* empty */
+	fde(&eh, ceh, 0x1400, 0x10, &in, false, false); /* "eh": refused */
+	fde(&eh, c1, 0x1080, 0x100, &in, false, true);  /* overlaps the first: dropped */
+	fde(&eh, c1, 0x1500, 0, &in, false, true);      /* empty */
 	f_at = eh.n;
 	fde(&eh, c1, 0x1600, 0x10, &in, false, true);
-	fde(&eh, f_at, 0x1700, 0x10, &in, false, true);  /* its "CIE" is an FDE */
+	fde(&eh, f_at, 0x1700, 0x10, &in, false, true); /* its "CIE" is an FDE */
 	write_elf(path, &eh, 0x2000);
 	t = load(path);
 	if (!ASSERT_TRUE(t, "loads: %s", strerror(errno)))
@@ -1058,7 +1078,7 @@ static void test_synthetic_forms(void)
 	ASSERT_EQ(cfi_table__lookup(t, 0x1100, &r), -ENOENT); /* not the overlapping one */
 	ASSERT_TRUE(row_is(t, 0x1200, CFI_REG_SP, 8));
 	ASSERT_TRUE(row_is(t, 0x1201, CFI_REG_SP, 32));
-	ASSERT_TRUE(row_is(t, 0x1301, CFI_REG_SP, 32));        /* 64-bit, version 4 */
+	ASSERT_TRUE(row_is(t, 0x1301, CFI_REG_SP, 32));       /* 64-bit, version 4 */
 	ASSERT_EQ(cfi_table__lookup(t, 0x1401, &r), -ENOENT); /* "eh" */
 	ASSERT_EQ(cfi_table__lookup(t, 0x1500, &r), -ENOENT);
 	ASSERT_TRUE(row_is(t, 0x1601, CFI_REG_SP, 32));
@@ -1118,7 +1138,8 @@ static void test_caps(void)
 	t = load(path);
 	if (ASSERT_TRUE(t)) {
 		ASSERT_TRUE(row_is(t, 0x1000 + 39999, CFI_REG_SP, 8 * 40000));
-		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 40000 + 10, &(struct cfi_row){ 0 }), -ENOENT);
+		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 40000 + 10, &(struct cfi_row){ 0 }),
+			  -ENOENT);
 		ASSERT_TRUE(cfi_table__nr_rows(t) <= 40001, "rows %zu", cfi_table__nr_rows(t));
 	}
 	cfi_table__free(t);
@@ -1140,8 +1161,10 @@ static void test_caps(void)
 		ASSERT_TRUE(n <= (1u << 22) && n > (1u << 22) - 70000, "rows %zu", n);
 		ASSERT_TRUE(row_is(t, 0x1000 + 1, CFI_REG_SP, 24));
 		ASSERT_TRUE(row_is(t, 0x1000 + 63 * 65000 + 1, CFI_REG_SP, 24));
-		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 64 * 65000 + 1, &(struct cfi_row){ 0 }), -ENOENT);
-		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 65 * 65000 + 1, &(struct cfi_row){ 0 }), -ENOENT);
+		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 64 * 65000 + 1, &(struct cfi_row){ 0 }),
+			  -ENOENT);
+		ASSERT_EQ(cfi_table__lookup(t, 0x1000 + 65 * 65000 + 1, &(struct cfi_row){ 0 }),
+			  -ENOENT);
 	}
 	cfi_table__free(t);
 	free(eh.p);

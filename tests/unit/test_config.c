@@ -54,12 +54,13 @@ static bool config_equal(const struct config *a, const struct config *b)
 	       x.reserved_connections == y.reserved_connections &&
 	       x.heap_sample_bytes == y.heap_sample_bytes && x.ringbuf_bytes == y.ringbuf_bytes &&
 	       x.max_processes == y.max_processes && x.max_symbol_files == y.max_symbol_files &&
-	       x.unwind_cache_bytes == y.unwind_cache_bytes &&
-	       x.profile_self == y.profile_self && x.health_interval_sec == y.health_interval_sec &&
-	       x.nr_heap_targets == y.nr_heap_targets &&
-	       x.nr_lock_targets == y.nr_lock_targets &&
-	       !memcmp(x.heap_targets, y.heap_targets, x.nr_heap_targets * sizeof(x.heap_targets[0])) &&
-	       !memcmp(x.lock_targets, y.lock_targets, x.nr_lock_targets * sizeof(x.lock_targets[0]));
+	       x.unwind_cache_bytes == y.unwind_cache_bytes && x.profile_self == y.profile_self &&
+	       x.health_interval_sec == y.health_interval_sec &&
+	       x.nr_heap_targets == y.nr_heap_targets && x.nr_lock_targets == y.nr_lock_targets &&
+	       !memcmp(x.heap_targets, y.heap_targets,
+		       x.nr_heap_targets * sizeof(x.heap_targets[0])) &&
+	       !memcmp(x.lock_targets, y.lock_targets,
+		       x.nr_lock_targets * sizeof(x.lock_targets[0]));
 }
 
 static void test_defaults(void)
@@ -99,8 +100,8 @@ static struct config set_ok(const char *key, const char *value)
 	char err[256];
 
 	config__defaults(&c);
-	ASSERT_TRUE(config__set(&c, key, value, err, sizeof(err)) == 0, "%s = '%s': %s", key,
-		    value, err);
+	ASSERT_TRUE(config__set(&c, key, value, err, sizeof(err)) == 0, "%s = '%s': %s", key, value,
+		    err);
 	return c;
 }
 
@@ -290,7 +291,9 @@ static void test_set_bad(void)
 	/* unknown keys, and untrusted text shown printable and short */
 	set_bad("foo", "1", "unknown key 'foo'");
 	set_bad("Interval", "1", "unknown key 'Interval'");
-	set_bad("a\x01" "b", "1", "unknown key 'a?b'");
+	set_bad("a\x01"
+		"b",
+		"1", "unknown key 'a?b'");
 	set_bad("frequency", "1\x7f", "bad value for frequency: '1?' (expected Hz 1..10000)");
 	{
 		char longv[200];
@@ -338,34 +341,33 @@ static void test_targets(void)
 /* The file format: comments, quotes, whitespace, every key. */
 static void test_file_format(void)
 {
-	static const char text[] =
-		"# a comment\n"
-		"\n"
-		"   \t\n"
-		"  # an indented comment\n"
-		"output_dir = /srv/pprof   # a trailing comment\n"
-		"interval=30\n"
-		"\tfrequency\t=\t99\t\r\n"
-		"socket = \"/run/my sock # not a comment\"  # a comment\n"
-		"http = \"[::1]:7070\"\n"
-		"http_token = abc#def\n"
-		"verbose = yes\n"
-		"retention_max_age = 2d\n"
-		"retention_max_bytes = \"512M\"\n"
-		"max_request_seconds = 10m\n"
-		"max_concurrent_requests = 4\n"
-		"heap_sample_bytes = 1M\n"
-		"ringbuf_size = 8M\n"
-		"max_processes = 4096\n"
-		"max_symbol_files = 128\n"
-		"profile_self = true\n"
-		"heap_target = comm:nginx\n"
-		"heap_target = \"exe:/opt/my app/bin/server\"\n"
-		"lock_target = cgroup:/system.slice/pg.service\n"
-		"output_dir = \"/srv/q\\\"uote\\\\d\"\n"
-		"http_token = \"\"\n"
-		"http_token = \"#x\"#comment\n"
-		"interval = 45"; /* no final newline */
+	static const char text[] = "# a comment\n"
+				   "\n"
+				   "   \t\n"
+				   "  # an indented comment\n"
+				   "output_dir = /srv/pprof   # a trailing comment\n"
+				   "interval=30\n"
+				   "\tfrequency\t=\t99\t\r\n"
+				   "socket = \"/run/my sock # not a comment\"  # a comment\n"
+				   "http = \"[::1]:7070\"\n"
+				   "http_token = abc#def\n"
+				   "verbose = yes\n"
+				   "retention_max_age = 2d\n"
+				   "retention_max_bytes = \"512M\"\n"
+				   "max_request_seconds = 10m\n"
+				   "max_concurrent_requests = 4\n"
+				   "heap_sample_bytes = 1M\n"
+				   "ringbuf_size = 8M\n"
+				   "max_processes = 4096\n"
+				   "max_symbol_files = 128\n"
+				   "profile_self = true\n"
+				   "heap_target = comm:nginx\n"
+				   "heap_target = \"exe:/opt/my app/bin/server\"\n"
+				   "lock_target = cgroup:/system.slice/pg.service\n"
+				   "output_dir = \"/srv/q\\\"uote\\\\d\"\n"
+				   "http_token = \"\"\n"
+				   "http_token = \"#x\"#comment\n"
+				   "interval = 45"; /* no final newline */
 	const char *path = write_str(text);
 	struct config c;
 	char err[512];
@@ -449,8 +451,7 @@ static void test_file_errors(void)
 	LOAD_BAD("interval = 30\nfoo = 1\n", "2: unknown key 'foo'");
 	LOAD_BAD("# c\n\ninterval = abc\n",
 		 "3: bad value for interval: 'abc' (expected seconds 1..86400)");
-	LOAD_BAD("interval = 30\n\n\n\ninterval 30\n",
-		 "5: missing '=' (expected key = value)");
+	LOAD_BAD("interval = 30\n\n\n\ninterval 30\n", "5: missing '=' (expected key = value)");
 	LOAD_BAD("= 30\n", "1: missing key before '='");
 	LOAD_BAD("socket = \"/run/x\n", "1: unterminated quoted value");
 	LOAD_BAD("socket = \"/run/x\" y\n", "1: unexpected text after the closing quote");
@@ -698,13 +699,14 @@ static void test_shares(void)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{"max_concurrent_requests = 4\nreserved_requests = 4\n",
-		 ":2: reserved_requests (4) must be below max_concurrent_requests (4)"},
-		{"max_requests_per_user = 7\n# x\n",
-		 ":1: max_requests_per_user (7) must be at most max_concurrent_requests - reserved_requests (6)"},
-		{"max_connections = 10\nreserved_connections = 4\nmax_connections_per_user = 7\n",
-		 ":3: max_connections_per_user (7) must be at most max_connections - reserved_connections (6)"},
-		{"max_connections = 10\nreserved_connections = 4\nmax_connections_per_user = 6\n", NULL},
+		{ "max_concurrent_requests = 4\nreserved_requests = 4\n",
+		  ":2: reserved_requests (4) must be below max_concurrent_requests (4)" },
+		{ "max_requests_per_user = 7\n# x\n",
+		  ":1: max_requests_per_user (7) must be at most max_concurrent_requests - reserved_requests (6)" },
+		{ "max_connections = 10\nreserved_connections = 4\nmax_connections_per_user = 7\n",
+		  ":3: max_connections_per_user (7) must be at most max_connections - reserved_connections (6)" },
+		{ "max_connections = 10\nreserved_connections = 4\nmax_connections_per_user = 6\n",
+		  NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -28,33 +28,32 @@ static char tmp[PATH_MAX];
 static bool built;
 
 /* Line numbers are found by the markers, so the source may change. */
-static const char *src =
-	"#include <stdio.h>\n"
-	"#include <stdlib.h>\n"
-	"volatile unsigned sink;\n"
-	"static inline __attribute__((always_inline)) unsigned\n"
-	"inner_mix(unsigned x)\n"
-	"{\n"
-	"	x ^= x >> 7; /* INNER */\n"
-	"	return x * 2654435761u;\n"
-	"}\n"
-	"static inline __attribute__((always_inline)) unsigned\n"
-	"middle_step(unsigned x)\n"
-	"{\n"
-	"	return inner_mix(x + sink) + 3; /* MIDDLE */\n"
-	"}\n"
-	"__attribute__((noinline)) unsigned outer_loop(unsigned n)\n"
-	"{\n"
-	"	unsigned acc = 1;\n"
-	"	for (unsigned i = 0; i < n; i++)\n"
-	"		acc = middle_step(acc ^ i); /* OUTER */\n"
-	"	return acc;\n"
-	"}\n"
-	"int main(int argc, char **argv)\n"
-	"{\n"
-	"	printf(\"%u\\n\", outer_loop(argc > 1 ? atoi(argv[1]) : 10));\n"
-	"	return 0;\n"
-	"}\n";
+static const char *src = "#include <stdio.h>\n"
+			 "#include <stdlib.h>\n"
+			 "volatile unsigned sink;\n"
+			 "static inline __attribute__((always_inline)) unsigned\n"
+			 "inner_mix(unsigned x)\n"
+			 "{\n"
+			 "	x ^= x >> 7; /* INNER */\n"
+			 "	return x * 2654435761u;\n"
+			 "}\n"
+			 "static inline __attribute__((always_inline)) unsigned\n"
+			 "middle_step(unsigned x)\n"
+			 "{\n"
+			 "	return inner_mix(x + sink) + 3; /* MIDDLE */\n"
+			 "}\n"
+			 "__attribute__((noinline)) unsigned outer_loop(unsigned n)\n"
+			 "{\n"
+			 "	unsigned acc = 1;\n"
+			 "	for (unsigned i = 0; i < n; i++)\n"
+			 "		acc = middle_step(acc ^ i); /* OUTER */\n"
+			 "	return acc;\n"
+			 "}\n"
+			 "int main(int argc, char **argv)\n"
+			 "{\n"
+			 "	printf(\"%u\\n\", outer_loop(argc > 1 ? atoi(argv[1]) : 10));\n"
+			 "	return 0;\n"
+			 "}\n";
 
 static int marker_line(const char *marker)
 {
@@ -223,7 +222,8 @@ static void check_inline_chain(const char *file, const char *root)
 			same = !strcmp(f->name, want[i].name[k]) && f->line == want[i].line[k] &&
 			       !strcmp(base(f->file), want[i].file[k]);
 		}
-		snprintf(why, sizeof(why), "0x%llx: ours %u frames (%s %s:%lld ...), addr2line %d (%s %s:%ld ...)",
+		snprintf(why, sizeof(why),
+			 "0x%llx: ours %u frames (%s %s:%lld ...), addr2line %d (%s %s:%ld ...)",
 			 (unsigned long long)va[i], fr->n, fr->f[0].name, base(fr->f[0].file),
 			 (long long)fr->f[0].line, want[i].n, want[i].name[0], want[i].file[0],
 			 want[i].line[0]);
@@ -274,7 +274,8 @@ static void test_no_dwarf(void)
 		goto out;
 	ASSERT_TRUE(!symtab__has_lines(s), "no DWARF in %s", bin);
 	for (uint64_t a = addr; a < addr + size; a += 3) {
-		if (!ASSERT_TRUE(vaddr_to_off(bin, a, &off)) || !ASSERT_OK(symtab__lookup(s, off, &r)) ||
+		if (!ASSERT_TRUE(vaddr_to_off(bin, a, &off)) ||
+		    !ASSERT_OK(symtab__lookup(s, off, &r)) ||
 		    !ASSERT_OK(symtab__lookup_frames(s, off, fr)))
 			continue;
 		ASSERT_EQ(fr->n, 1);
@@ -303,8 +304,10 @@ static void test_lines_in_loader(void)
 
 	snprintf(bin, sizeof(bin), "%s/inl", tmp);
 	snprintf(nod, sizeof(nod), "%s/inl_nodwarf", tmp);
-	if (!fr || !c || !ASSERT_TRUE(built) || !ASSERT_TRUE(nm_sym(bin, "outer_loop", &addr, &size)) ||
-	    !ASSERT_TRUE(vaddr_to_off(bin, addr, &off)) || !ASSERT_OK(symtab_cache__start_loader(c)))
+	if (!fr || !c || !ASSERT_TRUE(built) ||
+	    !ASSERT_TRUE(nm_sym(bin, "outer_loop", &addr, &size)) ||
+	    !ASSERT_TRUE(vaddr_to_off(bin, addr, &off)) ||
+	    !ASSERT_OK(symtab_cache__start_loader(c)))
 		goto out;
 	fd = open(bin, O_RDONLY | O_CLOEXEC);
 	fd2 = open(nod, O_RDONLY | O_CLOEXEC);

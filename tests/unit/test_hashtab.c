@@ -13,7 +13,7 @@ static bool eq_u64(const void *item, const void *key)
 /* Insert, find, remove many keys, including ones whose hashes collide. */
 static void test_insert_find_remove(void)
 {
-	struct hashtab h = {0};
+	struct hashtab h = { 0 };
 	enum { N = 5000 };
 	uint64_t *keys = calloc(N, sizeof(*keys));
 

@@ -14,8 +14,8 @@ static void test_draw_matches_log(void)
 		double want = -log(((double)r + 1) / 4294967296.0) * 524288 + 1;
 		double got = heap_exp_draw(r, 524288);
 
-		if (!ASSERT_TRUE(fabs(got - want) <= want * 1e-4 + 524288 * 3e-5, "r=%" PRIu64 " want %.1f got %.1f",
-				 r, want, got))
+		if (!ASSERT_TRUE(fabs(got - want) <= want * 1e-4 + 524288 * 3e-5,
+				 "r=%" PRIu64 " want %.1f got %.1f", r, want, got))
 			break;
 	}
 	ASSERT_EQ(heap_exp_draw(0xffffffff, 524288), 1);

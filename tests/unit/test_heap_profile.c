@@ -14,9 +14,9 @@ static void test_unbias(void)
 	ASSERT_EQ(o, 1);
 	ASSERT_EQ(b, 64);
 	heap_unbias(524288, 524288, &o, &b); /* p = 1 - 1/e = 0.632 */
-	ASSERT_EQ(o, 2);                      /* 1.582 */
-	ASSERT_EQ(b, 829411);                 /* 524288 / 0.63212 */
-	heap_unbias(64, 524288, &o, &b);      /* p ~ 64/524288 */
+	ASSERT_EQ(o, 2);                     /* 1.582 */
+	ASSERT_EQ(b, 829411);                /* 524288 / 0.63212 */
+	heap_unbias(64, 524288, &o, &b);     /* p ~ 64/524288 */
 	ASSERT_TRUE(o > 8190 && o < 8195, "objects %lld", (long long)o);
 	heap_unbias(1 << 30, 524288, &o, &b); /* large blocks: always sampled */
 	ASSERT_EQ(o, 1);
@@ -44,8 +44,8 @@ static void test_alloc_free(void)
 {
 	struct heap_agg h;
 	struct heap_event *a = alloc_ev(1, 100, 0x2000), *b = alloc_ev(2, 300, 0x2000);
-	struct heap_event f = {.type = HEAP_EV_FREE, .pid = 42, .tid = 43, .id = 1};
-	struct heap_event u = {.type = HEAP_EV_FREE, .pid = 42, .tid = 43, .id = 99};
+	struct heap_event f = { .type = HEAP_EV_FREE, .pid = 42, .tid = 43, .id = 1 };
+	struct heap_event u = { .type = HEAP_EV_FREE, .pid = 42, .tid = 43, .id = 99 };
 	struct stack_entry *e;
 	int n = 0;
 
@@ -54,7 +54,8 @@ static void test_alloc_free(void)
 	heap_agg__apply(&h, b);
 	heap_agg__apply(&h, &f);
 	heap_agg__apply(&h, &u);
-	hashtab__for_each(&h.agg.ht, e) {
+	hashtab__for_each(&h.agg.ht, e)
+	{
 		n++;
 		ASSERT_EQ(e->values[HEAP_V_ALLOC_OBJECTS], 2);
 		ASSERT_EQ(e->values[HEAP_V_ALLOC_SPACE], 400);
@@ -90,7 +91,7 @@ static void test_live_limit(void)
  * size/rate bucket of a lost allocation, and its unbiased count. */
 static void test_losses(void)
 {
-	struct heap_lost l = {0};
+	struct heap_lost l = { 0 };
 	struct heap_agg h;
 	int64_t o, b;
 
@@ -99,15 +100,15 @@ static void test_losses(void)
 	ASSERT_EQ(heap_rate_shift(1 << 20, 1 << 21), 2);
 	ASSERT_EQ(heap_rate_shift(3 << 19, 1 << 21), 4);
 	ASSERT_EQ(HEAP_RING_ALLOC_MAX(1 << 21), 7 << 18);
-	ASSERT_EQ(heap_lost_bucket(64, 32768), 0);       /* 2^-9: clamped */
-	ASSERT_EQ(heap_lost_bucket(4096, 32768), 5);     /* 2^-3 */
+	ASSERT_EQ(heap_lost_bucket(64, 32768), 0);   /* 2^-9: clamped */
+	ASSERT_EQ(heap_lost_bucket(4096, 32768), 5); /* 2^-3 */
 	ASSERT_EQ(heap_lost_bucket(32768, 32768), 8);
 	ASSERT_EQ(heap_lost_bucket(1 << 30, 32768), 15); /* clamped */
 
 	/* 1000 allocations of 64 B and 10 of 1 MiB at 32 KiB: each bucket
 	 * unbiased on its own (a mean over both would be 10 % off) */
-	l.b[0] = (struct heap_lost_bucket){1000, 1000 * 64, 1000 * 32768};
-	l.b[13] = (struct heap_lost_bucket){10, 10 << 20, 10 * 32768};
+	l.b[0] = (struct heap_lost_bucket){ 1000, 1000 * 64, 1000 * 32768 };
+	l.b[13] = (struct heap_lost_bucket){ 10, 10 << 20, 10 * 32768 };
 	l.nr_free_ids = HEAP_LOST_FREE_IDS + 3;
 	heap_agg__init(&h, 1 << 20, 16);
 	heap_agg__lost(&h, &l);

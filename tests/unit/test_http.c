@@ -53,7 +53,7 @@ static double now(void)
 
 static void fake_fail(req_done_fn done, void *ctx, int status, const char *msg)
 {
-	struct req_result res = {.status = status};
+	struct req_result res = { .status = status };
 
 	snprintf(res.message, sizeof(res.message), "%s", msg);
 	fake_done++;
@@ -65,8 +65,8 @@ static void fake_fail(req_done_fn done, void *ctx, int status, const char *msg)
  * timeout); pid 4: never; pid 2: 403; pid 3: 429; pid 999999: 404; pid 0
  * (the host): 200 for privileged senders, 403 otherwise.
  */
-struct request *requests__start(struct requests *r, const struct req_params *p,
-				req_done_fn done, void *ctx)
+struct request *requests__start(struct requests *r, const struct req_params *p, req_done_fn done,
+				void *ctx)
 {
 	struct request *q;
 	double delay = 0.1;
@@ -74,27 +74,17 @@ struct request *requests__start(struct requests *r, const struct req_params *p,
 	fake_started++;
 	fake_last = *p;
 	switch (p->pid) {
-	case 2:
-		fake_fail(done, ctx, 403, "permission denied: not your process");
-		return NULL;
-	case 3:
-		fake_fail(done, ctx, 429, "too many requests: 8 already running");
-		return NULL;
-	case 999999:
-		fake_fail(done, ctx, 404, "no such process");
-		return NULL;
+	case 2: fake_fail(done, ctx, 403, "permission denied: not your process"); return NULL;
+	case 3: fake_fail(done, ctx, 429, "too many requests: 8 already running"); return NULL;
+	case 999999: fake_fail(done, ctx, 404, "no such process"); return NULL;
 	case 0:
 		if (!p->peer.privileged) {
 			fake_fail(done, ctx, 403, "the whole host needs a privileged sender");
 			return NULL;
 		}
 		break;
-	case 4:
-		delay = 0;
-		break;
-	case 5:
-		delay = 3;
-		break;
+	case 4: delay = 0; break;
+	case 5: delay = 3; break;
 	}
 	q = calloc(1, sizeof(*q));
 	q->done = done;
@@ -127,7 +117,7 @@ static void fake_tick(void)
 	double t = now();
 
 	while ((q = *pp)) {
-		struct req_result res = {.status = 200};
+		struct req_result res = { .status = 200 };
 		char body[64];
 
 		if (!q->deadline || q->deadline > t) {
@@ -194,7 +184,7 @@ static int serve_until_exit(pid_t pid)
 
 static unsigned free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -209,10 +199,13 @@ static struct http_server *start(const char *host, const char *token)
 {
 	char addr[64];
 	struct http_opts o = {
-		.addr = addr, .token = token, .max_seconds = MAX_SECONDS,
-		.conns = {MAX_CONNS, 0, MAX_CONNS}, .timeout_sec = TIMEOUT_SEC,
+		.addr = addr,
+		.token = token,
+		.max_seconds = MAX_SECONDS,
+		.conns = { MAX_CONNS, 0, MAX_CONNS },
+		.timeout_sec = TIMEOUT_SEC,
 	};
-	struct epoll_event ev = {.events = EPOLLIN};
+	struct epoll_event ev = { .events = EPOLLIN };
 
 	port = free_port();
 	snprintf(addr, sizeof(addr), "%s:%u", host, port);
@@ -341,8 +334,8 @@ static void check_error(const char *path, int code, const char *body_prefix)
 	ASSERT_TRUE(r.code == code, "%s: status %d, want %d", path, r.code, code);
 	ASSERT_STREQ(header(&r, "Content-Type"), "text/plain; charset=utf-8");
 	ASSERT_STREQ(header(&r, "X-Content-Type-Options"), "nosniff");
-	ASSERT_TRUE(!strncmp(r.body, body_prefix, strlen(body_prefix)) &&
-			    r.body_len && r.body[r.body_len - 1] == '\n',
+	ASSERT_TRUE(!strncmp(r.body, body_prefix, strlen(body_prefix)) && r.body_len &&
+			    r.body[r.body_len - 1] == '\n',
 		    "%s: body \"%s\", want \"%s...\\n\"", path, r.body, body_prefix);
 	resp_free(&r);
 }
@@ -352,9 +345,9 @@ static void check_error(const char *path, int code, const char *body_prefix)
 static void test_parse(void)
 {
 	struct http_arg a[3] = {
-		{.key = "pid", .key_len = 3, .value = "42", .value_len = 2},
-		{.key = "seconds", .key_len = 7, .value = "010", .value_len = 3},
-		{.key = "hz", .key_len = 2, .value = "10000", .value_len = 5},
+		{ .key = "pid", .key_len = 3, .value = "42", .value_len = 2 },
+		{ .key = "seconds", .key_len = 7, .value = "010", .value_len = 3 },
+		{ .key = "hz", .key_len = 2, .value = "10000", .value_len = 5 },
 	};
 	struct http_parsed p;
 
@@ -365,7 +358,8 @@ static void test_parse(void)
 	ASSERT_EQ(p.params.seconds, 10);
 	ASSERT_EQ(p.params.hz, 10000);
 	/* a value with a NUL inside (MHD unescapes %00) is not a number */
-	a[0].value = "4\0" "2";
+	a[0].value = "4\0"
+		     "2";
 	a[0].value_len = 3;
 	http__parse("/debug/pprof/mutex", a, 3, 60, &p);
 	ASSERT_EQ(p.route, HTTP_ROUTE_ERROR);
@@ -414,9 +408,14 @@ static void test_profile(void)
 
 static void test_kinds(void)
 {
-	static const struct { const char *name; enum req_kind kind; } k[] = {
-		{"heap", REQ_HEAP}, {"mutex", REQ_MUTEX}, {"block", REQ_BLOCK},
-		{"goroutine", REQ_THREADS},
+	static const struct {
+		const char *name;
+		enum req_kind kind;
+	} k[] = {
+		{ "heap", REQ_HEAP },
+		{ "mutex", REQ_MUTEX },
+		{ "block", REQ_BLOCK },
+		{ "goroutine", REQ_THREADS },
 	};
 	struct resp r;
 	char want[64];
@@ -452,8 +451,9 @@ static void test_host(void)
 	curl_as(65534, &r, NULL, "/debug/pprof/profile?seconds=1");
 	ASSERT_EQ(r.code, 403);
 	ASSERT_TRUE(fake_last.peer.known && fake_last.peer.uid == 65534 &&
-		    !fake_last.peer.privileged, "peer %d/%u/%d", fake_last.peer.known,
-		    fake_last.peer.uid, fake_last.peer.privileged);
+			    !fake_last.peer.privileged,
+		    "peer %d/%u/%d", fake_last.peer.known, fake_last.peer.uid,
+		    fake_last.peer.privileged);
 	resp_free(&r);
 
 	/* a token on a loopback listener that has none: refused */
@@ -465,15 +465,28 @@ static void test_host(void)
 static void test_bad_params(void)
 {
 	static const char *bad[] = {
-		"profile?pid=1&seconds=abc", "profile?pid=1&seconds=-1",
-		"profile?pid=1&seconds=99999", "profile?pid=1&seconds=61",
-		"profile?pid=1&seconds=0", "profile?pid=1&seconds=", "profile?pid=1&seconds",
-		"profile?pid=1&seconds=%2B5", "profile?pid=1&seconds=5%20",
+		"profile?pid=1&seconds=abc",
+		"profile?pid=1&seconds=-1",
+		"profile?pid=1&seconds=99999",
+		"profile?pid=1&seconds=61",
+		"profile?pid=1&seconds=0",
+		"profile?pid=1&seconds=",
+		"profile?pid=1&seconds",
+		"profile?pid=1&seconds=%2B5",
+		"profile?pid=1&seconds=5%20",
 		"profile?pid=1&seconds=99999999999999999999999",
-		"profile?pid=0x10", "profile?pid=", "profile?pid=0", "profile?pid=-1",
-		"profile?pid=1%00", "profile?pid=1&hz=0", "profile?pid=1&hz=10001",
-		"profile?pid=1&hz=1e3", "profile?pid=1&pid=2", "profile?pid=1&debug=x",
-		"heap?seconds=5", "goroutine",
+		"profile?pid=0x10",
+		"profile?pid=",
+		"profile?pid=0",
+		"profile?pid=-1",
+		"profile?pid=1%00",
+		"profile?pid=1&hz=0",
+		"profile?pid=1&hz=10001",
+		"profile?pid=1&hz=1e3",
+		"profile?pid=1&pid=2",
+		"profile?pid=1&debug=x",
+		"heap?seconds=5",
+		"goroutine",
 	};
 	int before = fake_started;
 	char path[256];
@@ -553,7 +566,7 @@ static void test_index(void)
 /* The client's socket, connected to the server (the server accepts later). */
 static int raw_connect(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -621,7 +634,8 @@ static void test_garbage(void)
 		if (i % 3 == 0) {
 			static const char bad_line[] = "GET /\x01\xff HTTP/1.1\r\n\r\n";
 
-			memcpy(buf, bad_line, sizeof(bad_line) - 1 < (size_t)n ? sizeof(bad_line) - 1 : (size_t)n);
+			memcpy(buf, bad_line,
+			       sizeof(bad_line) - 1 < (size_t)n ? sizeof(bad_line) - 1 : (size_t)n);
 		}
 		if (i % 5 == 0 && n > 4)
 			memcpy(buf + n - 4, "\r\n\r\n", 4);
@@ -723,7 +737,9 @@ static pid_t big_client(bool in_url)
 			memset(req + k, 'A', n);
 			sprintf(req + k + n, " HTTP/1.1\r\nHost: x\r\n\r\n");
 		} else {
-			k = sprintf(req, "GET /debug/pprof/profile?pid=1 HTTP/1.1\r\nHost: x\r\nX-Big: ");
+			k = sprintf(
+				req,
+				"GET /debug/pprof/profile?pid=1 HTTP/1.1\r\nHost: x\r\nX-Big: ");
 			memset(req + k, 'B', n);
 			sprintf(req + k + n, "\r\n\r\n");
 		}
@@ -743,8 +759,8 @@ static void test_oversized(void)
 	struct resp r;
 
 	status = serve_until_exit(big_client(true));
-	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) * 2 / 10 == 41,
-		    "huge URL: status %d", WEXITSTATUS(status) * 2);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) * 2 / 10 == 41, "huge URL: status %d",
+		    WEXITSTATUS(status) * 2);
 	status = serve_until_exit(big_client(false));
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) * 2 / 10 == 43,
 		    "huge header: status %d", WEXITSTATUS(status) * 2);
@@ -771,7 +787,7 @@ static void test_cancel(void)
 
 static void test_listen_rules(void)
 {
-	struct http_opts o = {.token = "", .max_seconds = 10};
+	struct http_opts o = { .token = "", .max_seconds = 10 };
 	char addr[64];
 
 	o.addr = "0.0.0.0:6061";
@@ -813,9 +829,11 @@ static void test_ipv6(void)
 	char cmd[256];
 
 	start("[::1]", "");
-	snprintf(cmd, sizeof(cmd),
-		 "exec curl -s -o /dev/null -w '%%{http_code}' 'http://[::1]:%u/debug/pprof/profile?seconds=1'"
-		 " | grep -qx 200", port);
+	snprintf(
+		cmd, sizeof(cmd),
+		"exec curl -s -o /dev/null -w '%%{http_code}' 'http://[::1]:%u/debug/pprof/profile?seconds=1'"
+		" | grep -qx 200",
+		port);
 	pid = fork();
 	if (pid == 0) {
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);

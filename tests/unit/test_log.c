@@ -8,10 +8,8 @@ static void test_escape_controls(void)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-		{ "plain /usr/bin/x", "plain /usr/bin/x" },
-		{ "x\n<0>FORGED", "x\\x0a<0>FORGED" },
-		{ "a\rb\tc\x7f", "a\\x0db\\x09c\\x7f" },
-		{ "back\\slash", "back\\x5cslash" },
+		{ "plain /usr/bin/x", "plain /usr/bin/x" },   { "x\n<0>FORGED", "x\\x0a<0>FORGED" },
+		{ "a\rb\tc\x7f", "a\\x0db\\x09c\\x7f" },      { "back\\slash", "back\\x5cslash" },
 		{ "\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9" }, /* UTF-8 stays as it is */
 	};
 	char out[64];

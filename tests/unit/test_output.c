@@ -15,16 +15,16 @@ static void test_sanitize(void)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-		{"bash", "bash"},
-		{"kworker/0:1H", "kworker_0_1H"},
-		{"my app", "my_app"},
-		{"", "unknown"},
-		{".", "_"},
-		{"..", "_."},
-		{"...", "_.."},
-		{".x", "_x"},
-		{"a.b-c_d", "a.b-c_d"},
-		{"../../etc", "_._.._etc"},
+		{ "bash", "bash" },
+		{ "kworker/0:1H", "kworker_0_1H" },
+		{ "my app", "my_app" },
+		{ "", "unknown" },
+		{ ".", "_" },
+		{ "..", "_." },
+		{ "...", "_.." },
+		{ ".x", "_x" },
+		{ "a.b-c_d", "a.b-c_d" },
+		{ "../../etc", "_._.._etc" },
 	};
 	char out[32];
 
@@ -68,7 +68,7 @@ static void test_write(void)
 static void make_file(const char *dir, const char *sub, const char *name, size_t size, time_t mtime)
 {
 	char p[4096];
-	struct utimbuf ut = {mtime, mtime};
+	struct utimbuf ut = { mtime, mtime };
 	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, sub);
@@ -91,10 +91,10 @@ static void test_retention(void)
 	struct stat st;
 
 	make_file(dir, "a-1", "cpu-1.pb.gz", 1000, now - 10 * 86400); /* too old */
-	make_file(dir, "b-2", "cpu-2.pb.gz", 1000, now - 300);       /* oldest young */
+	make_file(dir, "b-2", "cpu-2.pb.gz", 1000, now - 300);        /* oldest young */
 	make_file(dir, "b-2", "cpu-3.pb.gz", 1000, now - 200);
 	make_file(dir, "c-3", "cpu-4.pb.gz", 1000, now - 100);
-	make_file(dir, "c-3", "notes.txt", 1000, now - 10 * 86400);  /* not ours */
+	make_file(dir, "c-3", "notes.txt", 1000, now - 10 * 86400); /* not ours */
 	ASSERT_OK(output__retention(dir, 7 * 86400, 2000, &rr));
 	ASSERT_EQ(rr.files_removed, 2);
 	ASSERT_EQ(rr.bytes_kept, 2000);
@@ -218,13 +218,14 @@ static void full_then_fine(struct output_health *h)
 
 static void test_health(void)
 {
-	struct output_health h = {0};
+	struct output_health h = { 0 };
 	const char *log = logged(full_then_fine, &h);
 
 	ASSERT_EQ(count(log, "\n"), 3);
 	ASSERT_EQ(count(log, "<3>output: cannot write profiles to /d: No space left on device"), 1);
 	ASSERT_EQ(count(log, "<3>output: cannot write profiles to /d: Read-only file system"), 1);
-	ASSERT_EQ(count(log, "<6>output: /d writable again (153 profiles could not be written)"), 1);
+	ASSERT_EQ(count(log, "<6>output: /d writable again (153 profiles could not be written)"),
+		  1);
 	ASSERT_EQ(h.err, 0);
 	ASSERT_EQ(h.failed, 0);
 }

@@ -31,8 +31,7 @@ static int listener(int family, struct sockaddr_storage *addr, socklen_t *len)
 		*len = sizeof(*a);
 	}
 	if (!ASSERT_TRUE(fd >= 0) || !ASSERT_OK(bind(fd, (struct sockaddr *)addr, *len)) ||
-	    !ASSERT_OK(listen(fd, 8)) ||
-	    !ASSERT_OK(getsockname(fd, (struct sockaddr *)addr, len)))
+	    !ASSERT_OK(listen(fd, 8)) || !ASSERT_OK(getsockname(fd, (struct sockaddr *)addr, len)))
 		return -1;
 	return fd;
 }
@@ -86,7 +85,8 @@ static long long peer_of_child(int family, uid_t as)
 
 	/* the client is gone (TIME_WAIT is not ESTABLISHED): unknown */
 	usleep(20000);
-	ASSERT_EQ(tcp_peer_uid((struct sockaddr *)&local, (struct sockaddr *)&remote, &uid), -ENOENT);
+	ASSERT_EQ(tcp_peer_uid((struct sockaddr *)&local, (struct sockaddr *)&remote, &uid),
+		  -ENOENT);
 	close(cfd);
 	close(lfd);
 	return ret;
@@ -114,10 +114,13 @@ static void test_ipv6_root(void)
 
 static void test_errors(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(1234)};
-	struct sockaddr_in b = {.sin_family = AF_INET, .sin_port = htons(5678)};
-	struct sockaddr_in6 c = {.sin6_family = AF_INET6, .sin6_port = htons(1234)};
-	struct sockaddr_un_like { sa_family_t f; char p[20]; } u = {.f = AF_UNIX};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(1234) };
+	struct sockaddr_in b = { .sin_family = AF_INET, .sin_port = htons(5678) };
+	struct sockaddr_in6 c = { .sin6_family = AF_INET6, .sin6_port = htons(1234) };
+	struct sockaddr_un_like {
+		sa_family_t f;
+		char p[20];
+	} u = { .f = AF_UNIX };
 	uid_t uid = 4242;
 
 	/* non-loopback */
@@ -143,7 +146,7 @@ static void test_errors(void)
 static void test_not_a_listener(void)
 {
 	struct sockaddr_storage addr;
-	struct sockaddr_in other = {.sin_family = AF_INET, .sin_port = htons(9)};
+	struct sockaddr_in other = { .sin_family = AF_INET, .sin_port = htons(9) };
 	socklen_t len;
 	uid_t uid;
 	int lfd = listener(AF_INET, &addr, &len);

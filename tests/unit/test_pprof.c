@@ -100,19 +100,29 @@ static const char *const libc_path = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 static void build_cpu(struct pprof *p, struct ids *id)
 {
 	struct pprof_mapping exe = {
-		.start = 0x555555554000, .limit = 0x555555559000, .offset = 0x1000,
-		.filename = exe_path, .build_id = "0123456789abcdef0123456789abcdef01234567",
-		.has_functions = true, .has_filenames = true, .has_line_numbers = true,
+		.start = 0x555555554000,
+		.limit = 0x555555559000,
+		.offset = 0x1000,
+		.filename = exe_path,
+		.build_id = "0123456789abcdef0123456789abcdef01234567",
+		.has_functions = true,
+		.has_filenames = true,
+		.has_line_numbers = true,
 		.has_inline_frames = true,
 	};
 	struct pprof_mapping libc = {
-		.start = 0x7ffff7c00000, .limit = 0x7ffff7dbd000, .offset = 0x28000,
-		.filename = libc_path, .build_id = "fedcba9876543210fedcba9876543210fedcba98",
+		.start = 0x7ffff7c00000,
+		.limit = 0x7ffff7dbd000,
+		.offset = 0x28000,
+		.filename = libc_path,
+		.build_id = "fedcba9876543210fedcba9876543210fedcba98",
 		.has_functions = true,
 	};
 	struct pprof_mapping kernel = {
-		.start = 0xffffffff81000000, .limit = 0xffffffffffffffff,
-		.filename = "[kernel.kallsyms]", .has_functions = true,
+		.start = 0xffffffff81000000,
+		.limit = 0xffffffffffffffff,
+		.filename = "[kernel.kallsyms]",
+		.has_functions = true,
 	};
 
 	id->m_exe = pprof__mapping(p, &exe);
@@ -121,8 +131,8 @@ static void build_cpu(struct pprof *p, struct ids *id)
 	id->f_main = pprof__function(p, "main", "main", "/src/prog.c", 10);
 	id->f_inner = pprof__function(p, "compute_inner", "compute_inner", "/src/prog.c", 40);
 	id->f_outer = pprof__function(p, "compute_outer", "compute_outer", "/src/prog.c", 55);
-	id->f_libc = pprof__function(p, "__libc_start_call_main", "__libc_start_call_main",
-				     NULL, 0);
+	id->f_libc =
+		pprof__function(p, "__libc_start_call_main", "__libc_start_call_main", NULL, 0);
 	id->f_kernel = pprof__function(p, "do_syscall_64", "do_syscall_64", NULL, 0);
 	id->f_cxx = pprof__function(p, "ns::Widget::spin(int)", "_ZN2ns6Widget4spinEi",
 				    "/src/widget.cc", 7);
@@ -179,9 +189,8 @@ static void check_label_str(const Profile *prof, const Perftools__Profiles__Labe
 }
 
 /* Checks the function names of a location's lines, and their line numbers. */
-static void check_loc(const Profile *prof, uint64_t loc_id, uint64_t mapping_id,
-		      uint64_t address, size_t n, const char *const *names,
-		      const int64_t *lines)
+static void check_loc(const Profile *prof, uint64_t loc_id, uint64_t mapping_id, uint64_t address,
+		      size_t n, const char *const *names, const int64_t *lines)
 {
 	const Perftools__Profiles__Location *l;
 
@@ -290,7 +299,9 @@ static void test_roundtrip(void)
 	if (ASSERT_EQ(prof->n_location, 5)) {
 		static const char *const inl[] = { "compute_inner", "compute_outer" };
 		static const int64_t inl_lines[] = { 42, 57 };
-		static const char *const mn[] = { "main" }, *const lc[] = { "__libc_start_call_main" };
+		static const char *const mn[] = { "main" }, *const lc[] = {
+			"__libc_start_call_main"
+		};
 		static const char *const kn[] = { "do_syscall_64" };
 		static const int64_t l15[] = { 15 }, l0[] = { 0 };
 
@@ -352,8 +363,11 @@ out:
 static void test_dedup(void)
 {
 	struct pprof *p = new_cpu(NULL);
-	struct pprof_mapping m = { .start = 0x1000, .limit = 0x2000, .filename = "/bin/a",
-				   .build_id = "aa", .has_functions = true };
+	struct pprof_mapping m = { .start = 0x1000,
+				   .limit = 0x2000,
+				   .filename = "/bin/a",
+				   .build_id = "aa",
+				   .has_functions = true };
 	uint64_t m1, m2, f1, f2, l1;
 	int64_t s;
 
@@ -460,12 +474,16 @@ static void test_dedup(void)
 static void test_units_and_overflow(void)
 {
 	static const struct pprof_value_type heap_types[] = {
-		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
-		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
+		{ "alloc_objects", "count" },
+		{ "alloc_space", "bytes" },
+		{ "inuse_objects", "count" },
+		{ "inuse_space", "bytes" },
 	};
 	struct pprof_params params = {
-		.sample_types = heap_types, .nr_sample_types = 4,
-		.period_type = { "space", "bytes" }, .period = 524288,
+		.sample_types = heap_types,
+		.nr_sample_types = 4,
+		.period_type = { "space", "bytes" },
+		.period = 524288,
 		.default_sample_type = "inuse_space",
 	};
 	struct pprof *p = pprof__new(&params);
@@ -515,8 +533,9 @@ static void test_many(void)
 {
 	enum { NF = 3000, NS = 60000, NTHREADS = 37 };
 	struct pprof *p = new_cpu(NULL);
-	struct pprof_mapping m = { .start = 0x400000, .limit = 0x800000, .filename = "/bin/big",
-				   .has_functions = true };
+	struct pprof_mapping m = {
+		.start = 0x400000, .limit = 0x800000, .filename = "/bin/big", .has_functions = true
+	};
 	uint64_t *locs = calloc(NF, sizeof(*locs)), mid;
 	int64_t total = 0;
 	char name[64];
@@ -622,7 +641,8 @@ static char *run_pprof(const char *args, const char *file)
 	FILE *f;
 	int fd, status;
 
-	if (!ASSERT_TRUE(go != NULL, "go is not installed: cannot check the profile with go tool pprof"))
+	if (!ASSERT_TRUE(go != NULL,
+			 "go is not installed: cannot check the profile with go tool pprof"))
 		return NULL;
 	fd = mkstemp(errpath);
 	if (!ASSERT_TRUE(fd >= 0))

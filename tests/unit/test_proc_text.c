@@ -18,7 +18,7 @@ static const char status[] = "Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgi
 
 static void test_status(void)
 {
-	uid_t uids[4] = {0};
+	uid_t uids[4] = { 0 };
 	uint32_t tgid = 0;
 	unsigned threads = 0;
 
@@ -34,7 +34,9 @@ static void test_status(void)
 		  -ENOENT);
 	ASSERT_EQ(proc_status_uids(T("Name:\tx Uid: 1 2 3 4\nUid:\t1 2\n"), uids), -ENOENT);
 	/* the text need not end with a NUL, nor with a newline */
-	ASSERT_OK(proc_status_uids("Uid:\t5 6 7 8" "garbage", 12, uids));
+	ASSERT_OK(proc_status_uids("Uid:\t5 6 7 8"
+				   "garbage",
+				   12, uids));
 	ASSERT_EQ(uids[3], 8);
 }
 
@@ -45,20 +47,20 @@ static void test_cgroup(void)
 		const char *file, *target;
 		bool want;
 	} cases[] = {
-		{"0::/system.slice/app.service\n", "/system.slice/app.service", true},
-		{"0::/system.slice/app.service\n", "/system.slice", true},
-		{"0::/system.slice/app.service\n", "/system", false},
-		{"0::/system.slice/app.service\n", "/", true},
-		{"0::/\n", "/", true},
-		{"0::/system.slice\n", "/system.slice/app.service", false},
-		{"1:cpu:/system.slice\n0::/user.slice\n", "/system.slice", false}, /* v1 lines */
-		{"4:memory:/x\n0::/x/y", "/x", true}, /* no final newline */
-		{"", "/", false},
+		{ "0::/system.slice/app.service\n", "/system.slice/app.service", true },
+		{ "0::/system.slice/app.service\n", "/system.slice", true },
+		{ "0::/system.slice/app.service\n", "/system", false },
+		{ "0::/system.slice/app.service\n", "/", true },
+		{ "0::/\n", "/", true },
+		{ "0::/system.slice\n", "/system.slice/app.service", false },
+		{ "1:cpu:/system.slice\n0::/user.slice\n", "/system.slice", false }, /* v1 lines */
+		{ "4:memory:/x\n0::/x/y", "/x", true }, /* no final newline */
+		{ "", "/", false },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ASSERT_TRUE(proc_cgroup_under(cases[i].file, strlen(cases[i].file), cases[i].target) ==
-				    cases[i].want,
+		ASSERT_TRUE(proc_cgroup_under(cases[i].file, strlen(cases[i].file),
+					      cases[i].target) == cases[i].want,
 			    "case %zu: %s in %s", i, cases[i].target, cases[i].file);
 }
 
@@ -74,8 +76,10 @@ static void test_cap_eff(void)
 	ASSERT_EQ(proc_status_cap_eff(ok, 50, &caps), -ENOENT);
 	ASSERT_EQ(proc_status_cap_eff(ok, 33, &caps), -ENOENT);
 	ASSERT_EQ(proc_status_cap_eff("Name:\tx\nCapEff:\tzz\n", 19, &caps), -ENOENT);
-	ASSERT_EQ(proc_status_cap_eff("Name:\tx\nCapEff:\t0123456789abcdef0\n", 34, &caps), -ENOENT);
-	ASSERT_EQ(proc_status_cap_eff("CapEff:\tffffffff\n", 17, &caps), -ENOENT); /* not a line start */
+	ASSERT_EQ(proc_status_cap_eff("Name:\tx\nCapEff:\t0123456789abcdef0\n", 34, &caps),
+		  -ENOENT);
+	ASSERT_EQ(proc_status_cap_eff("CapEff:\tffffffff\n", 17, &caps),
+		  -ENOENT); /* not a line start */
 	ASSERT_EQ(proc_status_cap_eff("", 0, &caps), -ENOENT);
 }
 
@@ -108,7 +112,8 @@ static void test_stat_start_code(void)
 	ASSERT_TRUE(proc_stat_start_code(stat, 40, &sc) == -ENOENT, "cut before field 26");
 	ASSERT_TRUE(proc_stat_start_code("1 x S 2", 7, &sc) == -ENOENT, "no comm");
 	ASSERT_TRUE(proc_stat_start_code("1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 1 1 1 "
-					 "99999999999999999999999 2\n", 78, &sc) == -ENOENT,
+					 "99999999999999999999999 2\n",
+					 78, &sc) == -ENOENT,
 		    "over 64 bits");
 	fd = open("/proc/self/stat", O_RDONLY);
 	n = read(fd, buf, sizeof(buf));

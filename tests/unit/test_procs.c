@@ -47,7 +47,7 @@ static void test_parse_proc_maps(void)
 static struct sb_event mmap_ev(uint32_t pid, uint64_t t, uint64_t addr, uint64_t len, uint64_t off,
 			       const char *file)
 {
-	struct sb_event e = {.type = SB_MMAP, .time_ns = t, .pid = pid, .tid = pid};
+	struct sb_event e = { .type = SB_MMAP, .time_ns = t, .pid = pid, .tid = pid };
 
 	e.mmap.addr = addr;
 	e.mmap.len = len;
@@ -62,14 +62,14 @@ static void test_images_and_mappings(void)
 {
 	struct symtab_cache *c = symtab_cache__new(4);
 	struct procs *p = procs__new(100, c, 1 << 20);
-	struct sb_event e = {.type = SB_FORK, .time_ns = 1000, .pid = 4000000, .tid = 4000000};
+	struct sb_event e = { .type = SB_FORK, .time_ns = 1000, .pid = 4000000, .tid = 4000000 };
 	struct image *pre, *post;
 	struct mapping *m;
 
 	/* parent unknown (pid 1 never seen as an image here) */
 	e.fork.ppid = 3999999;
 	procs__apply(p, &e);
-	e = (struct sb_event){.type = SB_COMM, .time_ns = 2000, .pid = 4000000, .tid = 4000000};
+	e = (struct sb_event){ .type = SB_COMM, .time_ns = 2000, .pid = 4000000, .tid = 4000000 };
 	e.comm.exec = true;
 	strcpy(e.comm.comm, "newprog");
 	procs__apply(p, &e);
@@ -95,10 +95,10 @@ static void test_images_and_mappings(void)
 	ASSERT_TRUE(procs__find_mapping(p, post, 0x500000) == NULL);
 
 	/* exit, then gc after the grace period frees both images */
-	e = (struct sb_event){.type = SB_EXIT, .time_ns = 3000, .pid = 4000000, .tid = 4000000};
+	e = (struct sb_event){ .type = SB_EXIT, .time_ns = 3000, .pid = 4000000, .tid = 4000000 };
 	procs__apply(p, &e);
 	ASSERT_TRUE(post->exited);
-	e = (struct sb_event){.type = SB_EXIT, .time_ns = 10ull * 1000000000, .pid = 1, .tid = 2};
+	e = (struct sb_event){ .type = SB_EXIT, .time_ns = 10ull * 1000000000, .pid = 1, .tid = 2 };
 	procs__apply(p, &e); /* a thread exit elsewhere moves time on */
 	procs__gc(p);
 	{
@@ -162,7 +162,8 @@ static void test_reread_merges(void)
 	e = mmap_ev(getpid(), 7, lo, 0x1000, 0, "/fake/over");
 	procs__apply(p, &e);
 	for (n = 0; n < NEW; n++) {
-		fresh[n] = mmap(NULL, 4096, n % 2 ? PROT_READ : PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+		fresh[n] = mmap(NULL, 4096, n % 2 ? PROT_READ : PROT_READ | PROT_EXEC, MAP_PRIVATE,
+				fd, 0);
 		if (fresh[n] == MAP_FAILED)
 			break;
 	}
@@ -176,7 +177,8 @@ static void test_reread_merges(void)
 	ASSERT_TRUE(img->nr_maps >= NEW / 2, "%u mappings", img->nr_maps);
 	for (unsigned i = 0; i < img->nr_maps; i++) {
 		ASSERT_TRUE(img->maps[i].start < img->maps[i].end);
-		if (i && !ASSERT_TRUE(img->maps[i - 1].end <= img->maps[i].start, "sorted, disjoint"))
+		if (i &&
+		    !ASSERT_TRUE(img->maps[i - 1].end <= img->maps[i].start, "sorted, disjoint"))
 			break;
 	}
 	while (n--)
@@ -229,7 +231,7 @@ out:
 static void test_limit(void)
 {
 	struct procs *p = procs__new(2, NULL, 1 << 20);
-	struct sb_event e = {.type = SB_FORK, .time_ns = 1};
+	struct sb_event e = { .type = SB_FORK, .time_ns = 1 };
 	struct procs_stats st;
 
 	for (uint32_t i = 0; i < 5; i++) {

@@ -14,22 +14,22 @@ static void test_take_give(void)
 		bool priv, give;
 		int want;
 	} steps[] = {
-		{"uid 1", false, false, 0},
-		{"uid 1", false, false, 0},
-		{"uid 1", false, false, 0},
-		{"uid 1", false, false, -EUSERS},
-		{"uid 2", false, false, 0},
-		{"uid 2", false, false, 0},
-		{"uid 3", false, false, 0},
-		{"uid 4", false, false, -EBUSY}, /* 6 unprivileged: the rest is root's */
-		{"uid 0", true, false, 0},
-		{"uid 0", true, false, 0},
-		{"uid 0", true, false, -ENOSPC},
-		{"uid 1", false, true, 0},       /* uid 1 gives one back */
-		{"uid 4", false, false, 0},
-		{"uid 1", false, false, -ENOSPC}, /* all 8 taken */
-		{"uid 0", true, true, 0},        /* root gives one back */
-		{"uid 0", true, false, 0},
+		{ "uid 1", false, false, 0 },
+		{ "uid 1", false, false, 0 },
+		{ "uid 1", false, false, 0 },
+		{ "uid 1", false, false, -EUSERS },
+		{ "uid 2", false, false, 0 },
+		{ "uid 2", false, false, 0 },
+		{ "uid 3", false, false, 0 },
+		{ "uid 4", false, false, -EBUSY }, /* 6 unprivileged: the rest is root's */
+		{ "uid 0", true, false, 0 },
+		{ "uid 0", true, false, 0 },
+		{ "uid 0", true, false, -ENOSPC },
+		{ "uid 1", false, true, 0 }, /* uid 1 gives one back */
+		{ "uid 4", false, false, 0 },
+		{ "uid 1", false, false, -ENOSPC }, /* all 8 taken */
+		{ "uid 0", true, true, 0 },         /* root gives one back */
+		{ "uid 0", true, false, 0 },
 	};
 	struct shares *s = shares__new(8, 2, 3);
 

@@ -124,7 +124,8 @@ static void check_fn(struct symtab *s, const char *symfile, const char *raw, con
 	probes[1] = size / 2;
 	probes[2] = size - 1;
 	for (int i = 0; i < 3; i++) {
-		if (!ASSERT_TRUE(vaddr_to_off(symfile, addr + probes[i], &off), "segment of %s", raw))
+		if (!ASSERT_TRUE(vaddr_to_off(symfile, addr + probes[i], &off), "segment of %s",
+				 raw))
 			return;
 		memset(&r, 0, sizeof(r));
 		if (!ASSERT_OK(symtab__lookup(s, off, &r)))
@@ -160,7 +161,8 @@ static void check_c_program(struct symtab *s, const char *symfile)
 	check_fn(s, symfile, "epsilon", "epsilon");
 	/* unsized: found up to the next symbol */
 	if (ASSERT_TRUE(nm_sym(symfile, "asm_fn", &a, &sz), "nm finds asm_fn") &&
-	    ASSERT_TRUE(vaddr_to_off(symfile, a + 2, &off)) && ASSERT_OK(symtab__lookup(s, off, &r))) {
+	    ASSERT_TRUE(vaddr_to_off(symfile, a + 2, &off)) &&
+	    ASSERT_OK(symtab__lookup(s, off, &r))) {
 		ASSERT_STREQ(r.name, "asm_fn");
 		ASSERT_EQ(r.start, a);
 	}
@@ -174,32 +176,33 @@ static bool build(void)
 	write_file(p, c_src, strlen(c_src));
 	snprintf(p, sizeof(p), "%s/prog.cc", tmp);
 	write_file(p, cxx_src, strlen(cxx_src));
-	return !sh("cd %s && mkdir -p d4 d4/.debug d4b d4c root5/bin && "
-		   "gcc -O1 -g -fPIE -pie prog.c -o pie && "
-		   "gcc -O1 -g -fno-pie -no-pie -DFAR -Wl,--section-start=.farcode=0x10000000 prog.c -o nopie && "
-		   "gcc -O1 -g -shared -fPIC -DLIB prog.c -o lib.so && "
-		   /* debuglink, no build ID: found by name and CRC, in .debug/ */
-		   "gcc -O1 -g -Wl,--build-id=none prog.c -o d4/full && "
-		   "objcopy --only-keep-debug d4/full d4/.debug/prog4.debug && "
-		   "strip -s -o d4/prog4 d4/full && "
-		   "(cd d4/.debug && objcopy --add-gnu-debuglink=prog4.debug ../prog4) && "
-		   /* debuglink in the same directory, with build IDs */
-		   "gcc -O1 -g -Wl,--build-id=sha1 prog.c -o d4b/full && "
-		   "objcopy --only-keep-debug d4b/full d4b/prog4b.debug && "
-		   "strip -s -o d4b/prog4b d4b/full && "
-		   "(cd d4b && objcopy --add-gnu-debuglink=prog4b.debug prog4b) && "
-		   /* debuglink to a debug file with the wrong CRC */
-		   "gcc -O1 -g -Wl,--build-id=none prog.c -o d4c/full && "
-		   "objcopy --only-keep-debug d4c/full d4c/prog4c.debug && "
-		   "strip -s -o d4c/prog4c d4c/full && "
-		   "(cd d4c && objcopy --add-gnu-debuglink=prog4c.debug prog4c) && "
-		   "gcc -O0 -g -Wl,--build-id=none -DLIB -shared -fPIC prog.c -o d4c/other && "
-		   "objcopy --only-keep-debug d4c/other d4c/prog4c.debug && "
-		   /* build-ID debug file, inside a root directory */
-		   "gcc -O1 -g -Wl,--build-id=sha1 prog.c -o full5 && "
-		   "strip -s -o root5/bin/prog5 full5 && "
-		   "g++ -O1 -g prog.cc -o cxx",
-		   tmp);
+	return !sh(
+		"cd %s && mkdir -p d4 d4/.debug d4b d4c root5/bin && "
+		"gcc -O1 -g -fPIE -pie prog.c -o pie && "
+		"gcc -O1 -g -fno-pie -no-pie -DFAR -Wl,--section-start=.farcode=0x10000000 prog.c -o nopie && "
+		"gcc -O1 -g -shared -fPIC -DLIB prog.c -o lib.so && "
+		/* debuglink, no build ID: found by name and CRC, in .debug/ */
+		"gcc -O1 -g -Wl,--build-id=none prog.c -o d4/full && "
+		"objcopy --only-keep-debug d4/full d4/.debug/prog4.debug && "
+		"strip -s -o d4/prog4 d4/full && "
+		"(cd d4/.debug && objcopy --add-gnu-debuglink=prog4.debug ../prog4) && "
+		/* debuglink in the same directory, with build IDs */
+		"gcc -O1 -g -Wl,--build-id=sha1 prog.c -o d4b/full && "
+		"objcopy --only-keep-debug d4b/full d4b/prog4b.debug && "
+		"strip -s -o d4b/prog4b d4b/full && "
+		"(cd d4b && objcopy --add-gnu-debuglink=prog4b.debug prog4b) && "
+		/* debuglink to a debug file with the wrong CRC */
+		"gcc -O1 -g -Wl,--build-id=none prog.c -o d4c/full && "
+		"objcopy --only-keep-debug d4c/full d4c/prog4c.debug && "
+		"strip -s -o d4c/prog4c d4c/full && "
+		"(cd d4c && objcopy --add-gnu-debuglink=prog4c.debug prog4c) && "
+		"gcc -O0 -g -Wl,--build-id=none -DLIB -shared -fPIC prog.c -o d4c/other && "
+		"objcopy --only-keep-debug d4c/other d4c/prog4c.debug && "
+		/* build-ID debug file, inside a root directory */
+		"gcc -O1 -g -Wl,--build-id=sha1 prog.c -o full5 && "
+		"strip -s -o root5/bin/prog5 full5 && "
+		"g++ -O1 -g prog.cc -o cxx",
+		tmp);
 }
 
 static void test_pie(void)
@@ -361,7 +364,8 @@ static void test_demangle(void)
 		const char *in, *want;
 	} cases[] = {
 		{ "_ZN2ns5Klass6methodEi", "ns::Klass::method(int)" },
-		{ "_ZNSt6vectorIiSaIiEE9push_backERKi", "std::vector<int, std::allocator<int> >::push_back(int const&)" },
+		{ "_ZNSt6vectorIiSaIiEE9push_backERKi",
+		  "std::vector<int, std::allocator<int> >::push_back(int const&)" },
 		{ "_ZN3foo3barEv.cold", "foo::bar() [clone .cold]" },
 		/* Rust legacy: hash dropped, escapes decoded */
 		{ "_ZN4core3fmt5write17h0123456789abcdefE", "core::fmt::write" },
@@ -492,21 +496,21 @@ static void test_malformed(void)
 		case 2: sh->sh_entsize = 1; break;
 		case 3: sh->sh_offset = n - 8; break;
 		case 4: {
-			Elf64_Shdr *str = (Elf64_Shdr *)(copy + ((Elf64_Ehdr *)copy)->e_shoff) + sh->sh_link;
+			Elf64_Shdr *str =
+				(Elf64_Shdr *)(copy + ((Elf64_Ehdr *)copy)->e_shoff) + sh->sh_link;
 
 			if (str->sh_offset + str->sh_size <= n)
 				memset(copy + str->sh_offset, 'A', str->sh_size);
 			break;
 		}
-		case 5:
-			((Elf64_Ehdr *)copy)->e_shoff = n - 100;
-			break;
+		case 5: ((Elf64_Ehdr *)copy)->e_shoff = n - 100; break;
 		}
 		s = load_bytes(copy, n, &err);
 		if (s) {
 			poke_lookups(s);
 			if (c == 4)
-				ASSERT_TRUE(symtab__nr_symbols(s) < 10, "%zu symbols", symtab__nr_symbols(s));
+				ASSERT_TRUE(symtab__nr_symbols(s) < 10, "%zu symbols",
+					    symtab__nr_symbols(s));
 		}
 		symtab__put(s);
 	}
@@ -612,8 +616,9 @@ static void test_many_aliases(void)
 		     "\t.globl g\n\t.type g,@function\ng:\n\tnop\n\tret\n\t.size g,2\n"
 		     "\t.type l,@function\nl:\n\tnop\n\tret\n\t.size l,2\n");
 	for (int i = 0; i < N; i++)
-		fprintf(out, "\t.type ga%d,@function\n\t.set ga%d,g\n\t.size ga%d,2\n"
-			     "\t.type la%d,@function\n\t.set la%d,l\n\t.size la%d,2\n",
+		fprintf(out,
+			"\t.type ga%d,@function\n\t.set ga%d,g\n\t.size ga%d,2\n"
+			"\t.type la%d,@function\n\t.set la%d,l\n\t.size la%d,2\n",
 			i, i, i, i, i, i);
 	if (!ASSERT_OK(fclose(out)) ||
 	    !ASSERT_OK(sh("cd %s && gcc -shared -nostdlib -o many.so many.S", tmp)))
@@ -697,7 +702,8 @@ static void test_cache(void)
 	symtab_cache__stats(cache, &st);
 	ASSERT_EQ(st.evictions, 0);
 	ASSERT_EQ(st.files, 3);
-	ASSERT_TRUE(symtab_cache__get(cache, f.fa, "/", f.a) == s1, "a held file is a hit over the limit");
+	ASSERT_TRUE(symtab_cache__get(cache, f.fa, "/", f.a) == s1,
+		    "a held file is a hit over the limit");
 	symtab__put(s1);
 	/* let go, the coldest (b) goes at the next use */
 	symtab__put(s2);
@@ -879,17 +885,16 @@ static void test_libc_dynsym(void)
 
 static void test_kallsyms_fake(void)
 {
-	static const char txt[] =
-		"ffffffff81000000 T _stext\n"
-		"ffffffff81000000 t alias_local\n"
-		"ffffffff81000100 T do_thing\n"
-		"ffffffff81000200 t helper\n"
-		"ffffffff81000300 D some_data\n"
-		"ffffffff81000400 W weak_fn\n"
-		"garbage line\n"
-		"ffffffff81000500 Tmissing_space\n"
-		"ffffffffc0000000 t mod_fn\t[mymod]\n"
-		"ffffffffc0000100 T mod_fn2\t[mymod]\n";
+	static const char txt[] = "ffffffff81000000 T _stext\n"
+				  "ffffffff81000000 t alias_local\n"
+				  "ffffffff81000100 T do_thing\n"
+				  "ffffffff81000200 t helper\n"
+				  "ffffffff81000300 D some_data\n"
+				  "ffffffff81000400 W weak_fn\n"
+				  "garbage line\n"
+				  "ffffffff81000500 Tmissing_space\n"
+				  "ffffffffc0000000 t mod_fn\t[mymod]\n"
+				  "ffffffffc0000100 T mod_fn2\t[mymod]\n";
 	static const char hidden[] = "0000000000000000 T _stext\n0000000000000000 T schedule\n";
 	char f[PATH_MAX + 16];
 	struct kallsyms *k;

@@ -221,7 +221,7 @@ __attribute__((noinline, noclone)) static void test_unwind_through_qsort(void)
 {
 	const struct ustack_hdr *h = (const void *)rec;
 	static uint64_t cfi[MAX_FRAMES], fp[MAX_FRAMES]; /* off the stack: it is what we copy */
-	char (*ncfi)[128] = calloc(MAX_FRAMES, 128), (*nfp)[128] = calloc(MAX_FRAMES, 128);
+	char(*ncfi)[128] = calloc(MAX_FRAMES, 128), (*nfp)[128] = calloc(MAX_FRAMES, 128);
 	int n, nf, i_cmp, i_libc, i_caller, i_test, i_main;
 	struct self s;
 
@@ -316,7 +316,7 @@ __attribute__((noinline, noclone)) static void test_unwind_joins_fp_records(void
 	const struct ustack_hdr *h = (const void *)rec;
 	const struct ustack_fp *fps = (const void *)(h + 1);
 	static uint64_t cfi[MAX_FRAMES], fp[MAX_FRAMES]; /* off the stack: it is what we copy */
-	char (*ncfi)[128] = calloc(MAX_FRAMES, 128), (*nfp)[128] = calloc(MAX_FRAMES, 128);
+	char(*ncfi)[128] = calloc(MAX_FRAMES, 128), (*nfp)[128] = calloc(MAX_FRAMES, 128);
 	int n, nf, deeps_cfi = 0, deeps_fp = 0;
 	bool from_records = false;
 	struct self s;
@@ -372,7 +372,8 @@ struct synth {
 };
 
 static size_t synth_make(struct synth *r, uint64_t ip, uint64_t sp, uint64_t bp,
-			 const struct ustack_fp *fps, unsigned nfp, const uint64_t *snap, unsigned nsnap)
+			 const struct ustack_fp *fps, unsigned nfp, const uint64_t *snap,
+			 unsigned nsnap)
 {
 	memset(r, 0, sizeof(*r));
 	r->h.ip = ip;
@@ -451,9 +452,9 @@ static void test_unwind_walked(void)
 static void test_unwind_synthetic_join(void)
 {
 	static struct synth r;
-	const struct ustack_fp fps[3] = {
-		{ 0x1010, 0x401111 }, { 0x2000, 0x402222 }, { 0x3000, 0x403333 }
-	};
+	const struct ustack_fp fps[3] = { { 0x1010, 0x401111 },
+					  { 0x2000, 0x402222 },
+					  { 0x3000, 0x403333 } };
 	/* the copy: [0x1000, 0x1020); the record at 0x1010 -> 0x2000 */
 	const uint64_t snap[4] = { 0xdead, 0xbeef, 0x2000, 0x401111 };
 	uint64_t out[8];
@@ -491,9 +492,9 @@ static void test_unwind_loops(void)
 		ASSERT_EQ(unwind_user(&r.h, len, NULL, NULL, out, MAX_FRAMES), 2);
 	}
 	{ /* records in a cycle */
-		const struct ustack_fp fps[3] = {
-			{ 0x2000, 0x401111 }, { 0x3000, 0x402222 }, { 0x2000, 0x403333 }
-		};
+		const struct ustack_fp fps[3] = { { 0x2000, 0x401111 },
+						  { 0x3000, 0x402222 },
+						  { 0x2000, 0x403333 } };
 
 		len = synth_make(&r, 0x400000, 0x1000, 0x2000, fps, 3, NULL, 0);
 		ASSERT_TRUE(unwind_user(&r.h, len, NULL, NULL, out, MAX_FRAMES) <= 3);
@@ -573,7 +574,8 @@ static int unwind_via_procs(size_t max_files, size_t max_bytes, uint64_t load_bu
 	if (ctx.img)
 		n = unwind_user((const void *)rec, rec_len, find_procs, &ctx, out, MAX_FRAMES);
 	/* again: now from the cache (or reloaded, when it evicts) */
-	if (n > 0 && unwind_user((const void *)rec, rec_len, find_procs, &ctx, out, MAX_FRAMES) != n)
+	if (n > 0 &&
+	    unwind_user((const void *)rec, rec_len, find_procs, &ctx, out, MAX_FRAMES) != n)
 		n = -2;
 	cfi_cache__stats(cc, cst);
 	procs__stats(p, pst);
@@ -718,7 +720,7 @@ static int poll_until_whole(struct loader_fix *f, uint64_t *out, bool wait)
 	int polls = 0;
 
 	while (polls < 100) {
-		struct pollfd pfd = {.fd = cfi_cache__fd(f->cc), .events = POLLIN};
+		struct pollfd pfd = { .fd = cfi_cache__fd(f->cc), .events = POLLIN };
 
 		polls++;
 		if (poll(&pfd, 1, 100) == 1 && cfi_cache__collect(f->cc) &&

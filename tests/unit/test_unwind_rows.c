@@ -126,12 +126,12 @@ static bool layout_ok(const struct unwind_rows *ur)
 		if (!ASSERT_TRUE(!(r->flags & ~(UNWIND_CFA_MASK | UNWIND_BP_MASK)) &&
 					 cfa <= UNWIND_CFA_SIGNAL && bp <= UNWIND_BP_AT_CFA,
 				 "row %u: flags %#x", i, r->flags) ||
-		    !ASSERT_TRUE(!i || (r->pc > rows[i - 1].pc &&
-					(r->flags != rows[i - 1].flags ||
-					 r->cfa_off != rows[i - 1].cfa_off ||
-					 r->bp_off8 != rows[i - 1].bp_off8)),
-				 "row %u at %#x after %#x: sorted, merged", i, r->pc,
-				 i ? rows[i - 1].pc : 0) ||
+		    !ASSERT_TRUE(
+			    !i || (r->pc > rows[i - 1].pc && (r->flags != rows[i - 1].flags ||
+							      r->cfa_off != rows[i - 1].cfa_off ||
+							      r->bp_off8 != rows[i - 1].bp_off8)),
+			    "row %u at %#x after %#x: sorted, merged", i, r->pc,
+			    i ? rows[i - 1].pc : 0) ||
 		    !ASSERT_TRUE((cfa != UNWIND_CFA_STOP && cfa != UNWIND_CFA_GAP &&
 				  cfa != UNWIND_CFA_SIGNAL) ||
 					 (!r->cfa_off && !r->bp_off8 && bp == UNWIND_BP_UNDEF),
@@ -147,11 +147,13 @@ static bool layout_ok(const struct unwind_rows *ur)
 		if (!ASSERT_TRUE(!i || nrs[i] > nrs[i - 1], "pages sorted") ||
 		    !ASSERT_TRUE(pg->count >= 1 && pg->count <= UNWIND_PAGE_ROWS_MAX &&
 					 pg->first < nrows && pg->count <= nrows - pg->first,
-				 "page %u: rows [%u, +%u) of %u", nrs[i], pg->first, pg->count, nrows) ||
+				 "page %u: rows [%u, +%u) of %u", nrs[i], pg->first, pg->count,
+				 nrows) ||
 		    !ASSERT_TRUE(rows[pg->first].pc <= start &&
 					 (pg->first + 1 == nrows || rows[pg->first + 1].pc > start),
 				 "page %u: its first row covers its start", nrs[i]) ||
-		    !ASSERT_TRUE(rows[last].pc < end && (last + 1 == nrows || rows[last + 1].pc >= end),
+		    !ASSERT_TRUE(rows[last].pc < end &&
+					 (last + 1 == nrows || rows[last + 1].pc >= end),
 				 "page %u: its last row is the page's last", nrs[i]))
 			return false;
 		for (uint32_t k = pg->first; k <= last; k++)
@@ -171,8 +173,8 @@ static bool layout_ok(const struct unwind_rows *ur)
 		for (nr = first; nr <= end; nr++) {
 			while (p < npages && nrs[p] < nr)
 				p++;
-			if (!ASSERT_TRUE(p < npages && nrs[p] == nr, "row %u (%#x): page %u has no entry",
-					 i, rows[i].pc, nr))
+			if (!ASSERT_TRUE(p < npages && nrs[p] == nr,
+					 "row %u (%#x): page %u has no entry", i, rows[i].pc, nr))
 				return false;
 		}
 	}
@@ -217,9 +219,9 @@ static enum verdict compare(const struct cfi_table *t, const struct unwind_rows 
 	unsigned cfa = UNWIND_ROW_CFA(u.flags), bp = UNWIND_ROW_BP(u.flags);
 	bool u_gap = ue || cfa == UNWIND_CFA_GAP;
 
-	snprintf(why, len, "cfi %d: cfa %u%+d bp %u%+d; ours %d: cfa %u%+d bp %u%+d (flags %#x)", ce,
-		 c.cfa_reg, c.cfa_off, c.bp_rule, c.bp_off, ue, cfa, u.cfa_off, bp, u.bp_off8 * 8,
-		 u.flags);
+	snprintf(why, len, "cfi %d: cfa %u%+d bp %u%+d; ours %d: cfa %u%+d bp %u%+d (flags %#x)",
+		 ce, c.cfa_reg, c.cfa_off, c.bp_rule, c.bp_off, ue, cfa, u.cfa_off, bp,
+		 u.bp_off8 * 8, u.flags);
 	if (ce)
 		return u_gap ? SAME : DIFFERENT;
 	if (u_gap)
@@ -328,12 +330,14 @@ static void check_file(const char *file, size_t min_rows)
 	check_table(file, t, ur, &ty);
 	printf("# %s: %u lookups agree with cfi, %u STOP for a CFA offset outside s16 (%u table "
 	       "rows), %u rbp unknown for its slot (%u table rows), %u STOP past a page cut\n",
-	       file, ty.n[SAME], ty.n[CFA_UNFIT], st.cfa_unfit, ty.n[BP_UNFIT], st.bp_unfit, ty.n[CUT]);
+	       file, ty.n[SAME], ty.n[CFA_UNFIT], st.cfa_unfit, ty.n[BP_UNFIT], st.bp_unfit,
+	       ty.n[CUT]);
 	/* each weakening is one the counters own up to */
 	ASSERT_TRUE(!ty.n[CFA_UNFIT] || st.cfa_unfit, "STOP rows without a count");
 	ASSERT_TRUE(!ty.n[BP_UNFIT] || st.bp_unfit, "rbp unknown without a count");
 	ASSERT_TRUE(!ty.n[CUT] || st.pages_cut, "cut pages without a count");
-	ASSERT_TRUE(ty.n[SAME] >= 0.99 * (ty.n[SAME] + ty.n[CFA_UNFIT] + ty.n[BP_UNFIT] + ty.n[CUT]),
+	ASSERT_TRUE(ty.n[SAME] >=
+			    0.99 * (ty.n[SAME] + ty.n[CFA_UNFIT] + ty.n[BP_UNFIT] + ty.n[CUT]),
 		    "%u agree", ty.n[SAME]);
 out:
 	unwind_rows__free(ur);
@@ -372,8 +376,20 @@ static const char *column(char cols[][24], char names[][24], unsigned n, const c
 	return NULL;
 }
 
-enum { RE_SAME, RE_EXP_STOP, RE_EXP_PLT, RE_EXP_SIGNAL, RE_RA, RE_CFA_REG, RE_CFA_UNFIT, RE_BP_OTHER, RE_BP_UNFIT,
-       RE_CUT, RE_DIFF, RE_NR };
+enum {
+	RE_SAME,
+	RE_EXP_STOP,
+	RE_EXP_PLT,
+	RE_EXP_SIGNAL,
+	RE_RA,
+	RE_CFA_REG,
+	RE_CFA_UNFIT,
+	RE_BP_OTHER,
+	RE_BP_UNFIT,
+	RE_CUT,
+	RE_DIFF,
+	RE_NR
+};
 
 static const char *const re_names[RE_NR] = {
 	[RE_SAME] = "agree",
@@ -390,10 +406,11 @@ static const char *const re_names[RE_NR] = {
 };
 
 /* readelf's CFA, ra and rbp columns against our row u (0: found). */
-static int judge(const char *cfa, const char *ra, const char *bp, int ue, const struct unwind_row *u,
-		 uint64_t va, bool cut)
+static int judge(const char *cfa, const char *ra, const char *bp, int ue,
+		 const struct unwind_row *u, uint64_t va, bool cut)
 {
-	unsigned kind = ue ? UNWIND_CFA_GAP : UNWIND_ROW_CFA(u->flags), ubp = UNWIND_ROW_BP(u->flags);
+	unsigned kind = ue ? UNWIND_CFA_GAP : UNWIND_ROW_CFA(u->flags),
+		 ubp = UNWIND_ROW_BP(u->flags);
 	long off;
 	char *end;
 
@@ -402,10 +419,10 @@ static int judge(const char *cfa, const char *ra, const char *bp, int ue, const 
 	if (cut && kind == UNWIND_CFA_STOP)
 		return RE_CUT;
 	if (!strcmp(cfa, "exp"))
-		return kind == UNWIND_CFA_STOP     ? RE_EXP_STOP
-		       : kind == UNWIND_CFA_SIGNAL ? RE_EXP_SIGNAL
+		return kind == UNWIND_CFA_STOP                           ? RE_EXP_STOP
+		       : kind == UNWIND_CFA_SIGNAL                       ? RE_EXP_SIGNAL
 		       : kind == UNWIND_CFA_PLT && ubp == UNWIND_BP_SAME ? RE_EXP_PLT
-									  : RE_DIFF;
+									 : RE_DIFF;
 	if (!ra || strcmp(ra, "c-8"))
 		return kind == UNWIND_CFA_STOP ? RE_RA : RE_DIFF;
 	if (strncmp(cfa, "rsp+", 4) && strncmp(cfa, "rbp+", 4))
@@ -415,7 +432,8 @@ static int judge(const char *cfa, const char *ra, const char *bp, int ue, const 
 		return RE_DIFF;
 	if (off < INT16_MIN || off > INT16_MAX)
 		return kind == UNWIND_CFA_STOP ? RE_CFA_UNFIT : RE_DIFF;
-	if (kind != (cfa[1] == 's' ? UNWIND_CFA_SP : UNWIND_CFA_BP) || unwind_row_cfa_off(u, va) != off)
+	if (kind != (cfa[1] == 's' ? UNWIND_CFA_SP : UNWIND_CFA_BP) ||
+	    unwind_row_cfa_off(u, va) != off)
 		return RE_DIFF;
 	/* readelf shows an unset rule as "u", and leaves rbp out when no row sets it */
 	if (!bp || !strcmp(bp, "u") || !strcmp(bp, "s"))
@@ -483,22 +501,27 @@ static void test_libc_matches_readelf(void)
 		if (strlen(line) < 17 || line[16] != ' ' || sscanf(line, "%16llx ", &loc) != 1)
 			continue;
 		/* a register's rule may be "r9 (r9)": one column */
-		for (tok = strtok_r(line, " \n", &save); tok && n < 32; tok = strtok_r(NULL, " \n", &save))
+		for (tok = strtok_r(line, " \n", &save); tok && n < 32;
+		     tok = strtok_r(NULL, " \n", &save))
 			if (tok[0] != '(' || !n)
 				snprintf(cols[n++], sizeof(cols[0]), "%s", tok);
-		if (!ASSERT_TRUE(n == nnames && column(cols, names, n, "CFA"), "a readelf row at %llx",
-				 loc))
+		if (!ASSERT_TRUE(n == nnames && column(cols, names, n, "CFA"),
+				 "a readelf row at %llx", loc))
 			continue;
 		rows++;
 		ue = loc >= base ? unwind_rows__lookup(ur, loc - base, &u) : -ENOENT;
 		v = judge(column(cols, names, n, "CFA"), column(cols, names, n, "ra"),
-			  column(cols, names, n, "rbp"), ue, &u, loc, !ue && in_cut(ur, loc - base, &u));
+			  column(cols, names, n, "rbp"), ue, &u, loc,
+			  !ue && in_cut(ur, loc - base, &u));
 		tally[v]++;
 		if (v == RE_DIFF && tally[v] <= 10)
-			ASSERT_TRUE(false, "at %llx: readelf CFA %s ra %s rbp %s; ours %d: flags %#x "
-				    "cfa_off %d bp_off8 %d", loc, column(cols, names, n, "CFA"),
-				    column(cols, names, n, "ra") ?: "-", column(cols, names, n, "rbp") ?: "-",
-				    ue, u.flags, u.cfa_off, u.bp_off8);
+			ASSERT_TRUE(false,
+				    "at %llx: readelf CFA %s ra %s rbp %s; ours %d: flags %#x "
+				    "cfa_off %d bp_off8 %d",
+				    loc, column(cols, names, n, "CFA"),
+				    column(cols, names, n, "ra") ?: "-",
+				    column(cols, names, n, "rbp") ?: "-", ue, u.flags, u.cfa_off,
+				    u.bp_off8);
 	}
 	pclose(p);
 	/* an FDE's end is a gap unless another FDE starts there */
@@ -511,13 +534,14 @@ static void test_libc_matches_readelf(void)
 			continue;
 		gaps++;
 		if (!unwind_rows__lookup(ur, end - base, &u))
-			ASSERT_TRUE(UNWIND_ROW_CFA(u.flags) == UNWIND_CFA_GAP, "FDE end %#llx: flags %#x",
-				    (unsigned long long)end, u.flags);
+			ASSERT_TRUE(UNWIND_ROW_CFA(u.flags) == UNWIND_CFA_GAP,
+				    "FDE end %#llx: flags %#x", (unsigned long long)end, u.flags);
 	}
 	for (unsigned v = 0; v < RE_NR; v++)
 		if (tally[v])
 			printf("# libc vs readelf: %6u rows: %s\n", tally[v], re_names[v]);
-	printf("# libc vs readelf: %u rows of %u FDEs, %u FDE ends that are gaps\n", rows, nfdes, gaps);
+	printf("# libc vs readelf: %u rows of %u FDEs, %u FDE ends that are gaps\n", rows, nfdes,
+	       gaps);
 	ASSERT_EQ(tally[RE_DIFF], 0);
 	ASSERT_TRUE(rows > 20000 && tally[RE_SAME] > rows * 9 / 10 && tally[RE_EXP_PLT] > 0 &&
 			    tally[RE_EXP_SIGNAL] > 0,
@@ -587,8 +611,8 @@ static size_t cie(struct bb *b, int daf, bool broken)
 	put8(&c, 1), put8(&c, 0x03);
 	if (broken)
 		put8(&c, 0x41);
-	put8(&c, 0x0c), put8(&c, 7), put8(&c, 8);    /* def_cfa rsp, 8 */
-	put8(&c, 0x80 | 16), put8(&c, -8 / daf);     /* ra at CFA - 8 */
+	put8(&c, 0x0c), put8(&c, 7), put8(&c, 8); /* def_cfa rsp, 8 */
+	put8(&c, 0x80 | 16), put8(&c, -8 / daf);  /* ra at CFA - 8 */
 	put32(b, (uint32_t)c.n);
 	put(b, c.p, c.n);
 	free(c.p);
@@ -612,8 +636,13 @@ static struct cfi_table *table_of(const struct bb *eh)
 {
 	enum { SIZE = 1 << 20, HDR = 64 + 2 * 56, EH = 0xc0000 };
 	uint8_t *f = calloc(1, SIZE);
-	Elf64_Ehdr e = { .e_type = ET_DYN, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
-			 .e_phoff = 64, .e_ehsize = 64, .e_phentsize = 56, .e_phnum = 2 };
+	Elf64_Ehdr e = { .e_type = ET_DYN,
+			 .e_machine = EM_X86_64,
+			 .e_version = EV_CURRENT,
+			 .e_phoff = 64,
+			 .e_ehsize = 64,
+			 .e_phentsize = 56,
+			 .e_phnum = 2 };
 	Elf64_Phdr ph[2] = {
 		{ PT_LOAD, PF_R | PF_X, 0, 0, 0, SIZE, SIZE, 16 },
 		{ PT_GNU_EH_FRAME, PF_R, HDR, HDR, HDR, 8, 8, 4 },
@@ -718,7 +747,7 @@ static void test_crafted_offsets(void)
 
 	/* with daf -8: row k at 0x1000 + 16 k */
 	for (unsigned k = 0; k < nw; k++) {
-		put8(&in, 0x0e), uleb(&in, w[k].cfa_off);        /* def_cfa_offset */
+		put8(&in, 0x0e), uleb(&in, w[k].cfa_off);         /* def_cfa_offset */
 		put8(&in, 0x80 | 6), uleb(&in, w[k].bp_factored); /* offset rbp */
 		put8(&in, 0x40 | 16);                             /* advance 16 */
 	}
@@ -732,11 +761,13 @@ static void test_crafted_offsets(void)
 		for (unsigned k = 0; k < nw; k++) {
 			unsigned kind = kind_at(&c, 0x1000 + 16 * k + 7, &u);
 
-			ASSERT_TRUE(kind == w[k].cfa && (unsigned)UNWIND_ROW_BP(u.flags) == w[k].bp &&
+			ASSERT_TRUE(kind == w[k].cfa &&
+					    (unsigned)UNWIND_ROW_BP(u.flags) == w[k].bp &&
 					    u.bp_off8 == w[k].bp_off8 &&
-					    (kind != UNWIND_CFA_SP || u.cfa_off == (int64_t)w[k].cfa_off),
-				    "case %u: flags %#x cfa_off %d bp_off8 %d", k, u.flags, u.cfa_off,
-				    u.bp_off8);
+					    (kind != UNWIND_CFA_SP ||
+					     u.cfa_off == (int64_t)w[k].cfa_off),
+				    "case %u: flags %#x cfa_off %d bp_off8 %d", k, u.flags,
+				    u.cfa_off, u.bp_off8);
 		}
 		ASSERT_TRUE(kind_at(&c, 0x1100, &u) == UNWIND_CFA_SP && u.cfa_off == 24 &&
 				    UNWIND_ROW_BP(u.flags) == UNWIND_BP_UNDEF,
@@ -817,9 +848,12 @@ static void test_crafted_page_cap(void)
 		ASSERT_EQ(c.st.rows_cut, w[k].n + 1 - 1 - kept);
 		ASSERT_EQ(c.ty.n[CUT], PAGE - 1 - kept);
 		ASSERT_EQ(c.ty.n[DIFFERENT], 0);
-		ASSERT_TRUE(kind_at(&c, 0x1000 + kept, &u) == UNWIND_CFA_SP, "last kept: %#x", u.flags);
-		ASSERT_TRUE(kind_at(&c, 0x1000 + kept + 1, &u) == UNWIND_CFA_STOP, "cut: %#x", u.flags);
-		ASSERT_TRUE(kind_at(&c, 0x1000 + PAGE - 1, &u) == UNWIND_CFA_STOP, "end: %#x", u.flags);
+		ASSERT_TRUE(kind_at(&c, 0x1000 + kept, &u) == UNWIND_CFA_SP, "last kept: %#x",
+			    u.flags);
+		ASSERT_TRUE(kind_at(&c, 0x1000 + kept + 1, &u) == UNWIND_CFA_STOP, "cut: %#x",
+			    u.flags);
+		ASSERT_TRUE(kind_at(&c, 0x1000 + PAGE - 1, &u) == UNWIND_CFA_STOP, "end: %#x",
+			    u.flags);
 		/* the next page's first row is at its start, with the rule in effect there */
 		ASSERT_TRUE(kind_at(&c, 0x1000 + PAGE, &u) == UNWIND_CFA_SP &&
 				    u.cfa_off == (w[k].at ? 32 : 8),
@@ -847,14 +881,14 @@ static void test_crafted_gaps_plt_ends(void)
 	uint64_t base;
 
 	in.n = 0;
-	put8(&in, 0x41), put8(&in, 0x0e), put8(&in, 16);  /* +1: rsp+16 */
-	fde(&eh, bad, 0x1000, 0x100, &in);                /* the base, unusable */
-	fde(&eh, ci, 0x1100, 0x40, &in);                  /* gap after */
-	fde(&eh, ci, 0x1180, 0x80, &in);                  /* pages 0x0: gap to 0x5000 */
+	put8(&in, 0x41), put8(&in, 0x0e), put8(&in, 16); /* +1: rsp+16 */
+	fde(&eh, bad, 0x1000, 0x100, &in);               /* the base, unusable */
+	fde(&eh, ci, 0x1100, 0x40, &in);                 /* gap after */
+	fde(&eh, ci, 0x1180, 0x80, &in);                 /* pages 0x0: gap to 0x5000 */
 	in.n = 0;
-	put8(&in, 0x0c), put8(&in, 6), put8(&in, 16);     /* def_cfa rbp 16 */
-	fde(&eh, ci, 0x5000, 3 * PAGE + 0x10, &in);       /* one rule over 3 pages */
-	in.n = 0;                                         /* the lazy PLT expression */
+	put8(&in, 0x0c), put8(&in, 6), put8(&in, 16); /* def_cfa rbp 16 */
+	fde(&eh, ci, 0x5000, 3 * PAGE + 0x10, &in);   /* one rule over 3 pages */
+	in.n = 0;                                     /* the lazy PLT expression */
 	put8(&in, 0x0f), put8(&in, 11), put8(&in, 0x77), put8(&in, 8), put8(&in, 0x80),
 		put8(&in, 0), put8(&in, 0x3f), put8(&in, 0x1a), put8(&in, 0x3b), put8(&in, 0x2a),
 		put8(&in, 0x33), put8(&in, 0x24), put8(&in, 0x22);

@@ -110,10 +110,11 @@ static bool synth(struct table *t, const char *name, unsigned nfuncs, unsigned h
 		return false;
 	fprintf(f, "\t.text\n\t.balign 4096\n");
 	for (unsigned i = 0; i < nfuncs; i++) {
-		fprintf(f, "\t.globl f%u\nf%u:\n\t.cfi_startproc\n\tpush %%rbp\n"
-			   "\t.cfi_def_cfa_offset 16\n\t.cfi_offset %%rbp, -16\n\tmov %%rsp, %%rbp\n"
-			   "\t.cfi_def_cfa_register %%rbp\n\tnop\n\tpop %%rbp\n"
-			   "\t.cfi_def_cfa %%rsp, 8\n\tret\n\t.cfi_endproc\n\t.skip 32, 0xcc\n",
+		fprintf(f,
+			"\t.globl f%u\nf%u:\n\t.cfi_startproc\n\tpush %%rbp\n"
+			"\t.cfi_def_cfa_offset 16\n\t.cfi_offset %%rbp, -16\n\tmov %%rsp, %%rbp\n"
+			"\t.cfi_def_cfa_register %%rbp\n\tnop\n\tpop %%rbp\n"
+			"\t.cfi_def_cfa %%rsp, 8\n\tret\n\t.cfi_endproc\n\t.skip 32, 0xcc\n",
 			i, i);
 		if (!i && hole_pages)
 			fprintf(f, "\t.skip %u, 0xcc\n", hole_pages * PAGE);
@@ -247,9 +248,11 @@ static const struct unwind_tables_ops fake_ops = {
 /* Tables over the recording writes, everything unwritten. */
 static struct unwind_tables *fake_new(uint32_t pool_slots, uint32_t file_slots, uint32_t max_procs)
 {
-	struct unwind_tables_conf c = { .fds = {-1, -1, -1},
-					.pool_slots = pool_slots, .file_slots = file_slots,
-					.max_procs = max_procs, .ops = &fake_ops,
+	struct unwind_tables_conf c = { .fds = { -1, -1, -1 },
+					.pool_slots = pool_slots,
+					.file_slots = file_slots,
+					.max_procs = max_procs,
+					.ops = &fake_ops,
 					.clock = fake_clock };
 
 	if (!fk.pool)
@@ -341,12 +344,11 @@ static bool pool_holds(slot_reader rd, const struct unwind_file *f, const struct
 		if (!ASSERT_TRUE(rd(f->pool + p, &s), "slot %u", f->pool + p))
 			return false;
 		if (k < npg && nrs[k] == p) {
-			bad += !ASSERT_TRUE(s.page.first == pages[k].first &&
-						    s.page.count == pages[k].count &&
-						    s.page.flags == pages[k].flags,
-					    "page %u: first %u count %u, want %u %u", p,
-					    s.page.first, s.page.count, pages[k].first,
-					    pages[k].count);
+			bad += !ASSERT_TRUE(
+				s.page.first == pages[k].first && s.page.count == pages[k].count &&
+					s.page.flags == pages[k].flags,
+				"page %u: first %u count %u, want %u %u", p, s.page.first,
+				s.page.count, pages[k].first, pages[k].count);
 			k++;
 		} else {
 			bad += !ASSERT_TRUE(s.raw == 0, "hole page %u: %#llx", p,
@@ -366,13 +368,14 @@ static bool pool_holds(slot_reader rd, const struct unwind_file *f, const struct
 		int w = unwind_rows__lookup(t->rows, off, &want), g = pool_lookup(rd, f, off, &got);
 
 		if (w == -ENOENT)
-			bad += !ASSERT_TRUE(g == 0 || (g == 1 && UNWIND_ROW_CFA(got.flags) ==
-								   UNWIND_CFA_GAP),
-					    "offset %#llx: a gap, got %d", (unsigned long long)off, g);
+			bad += !ASSERT_TRUE(
+				g == 0 || (g == 1 && UNWIND_ROW_CFA(got.flags) == UNWIND_CFA_GAP),
+				"offset %#llx: a gap, got %d", (unsigned long long)off, g);
 		else
 			bad += !ASSERT_TRUE(g == 1 && same_row(&got, &want),
 					    "offset %#llx: got %d pc %#x, want pc %#x",
-					    (unsigned long long)off, g, g == 1 ? got.pc : 0, want.pc);
+					    (unsigned long long)off, g, g == 1 ? got.pc : 0,
+					    want.pc);
 		/* each page's first and last byte, and step apart between */
 		if ((off & (PAGE - 1)) == PAGE - 1)
 			off++;
@@ -674,8 +677,12 @@ static void test_bad_input(void)
 
 static struct unwind_map map_at(uint64_t start, uint64_t end, uint32_t file)
 {
-	return (struct unwind_map){ .start = start, .end = end, .bias = start - 0x1000,
-				    .file = file, .gen = file + 1, .pad = 0xdead };
+	return (struct unwind_map){ .start = start,
+				    .end = end,
+				    .bias = start - 0x1000,
+				    .file = file,
+				    .gen = file + 1,
+				    .pad = 0xdead };
 }
 
 /* Sorted; an overlap and an empty range dropped; past the cap the highest
@@ -830,8 +837,8 @@ static bool load_real_tables(void)
 static void check_bpf_maps(const char *how, uint32_t map_flags)
 {
 	const uint32_t map_slots = 2u << 20, nfiles = 16;
-	const uint32_t pool_slots = table_slots(&libc_t) + table_slots(&py_t) +
-				    table_slots(&llvm_t) + 1024;
+	const uint32_t pool_slots =
+		table_slots(&libc_t) + table_slots(&py_t) + table_slots(&llvm_t) + 1024;
 	int files_fd = -1, procs_fd = -1;
 	struct unwind_tables *t = NULL;
 	uint32_t s1, g1, s2, g2, s3, g3, holes, tgid = 4242;
@@ -844,8 +851,8 @@ static void check_bpf_maps(const char *how, uint32_t map_flags)
 	LIBBPF_OPTS(bpf_map_create_opts, no_prealloc, .map_flags = BPF_F_NO_PREALLOC);
 	pool_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "unwind_pool", 4, sizeof(union unwind_slot),
 				 map_slots, &pool_opts);
-	files_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "unwind_files", 4,
-				  sizeof(struct unwind_file), nfiles, NULL);
+	files_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "unwind_files", 4, sizeof(struct unwind_file),
+				  nfiles, NULL);
 	procs_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "unwind_procs", 4, sizeof(struct unwind_proc),
 				  16, &no_prealloc);
 	if (!ASSERT_TRUE(pool_fd >= 0 && files_fd >= 0 && procs_fd >= 0, "bpf_map_create: %s",
@@ -853,15 +860,18 @@ static void check_bpf_maps(const char *how, uint32_t map_flags)
 		goto out;
 	/* a pool map smaller than said is refused */
 	errno = 0;
-	ASSERT_TRUE(!unwind_tables__new(&(struct unwind_tables_conf){
-			    .fds = {pool_fd, files_fd, procs_fd},
-			    .pool_slots = map_slots + 1, .file_slots = nfiles, .max_procs = 16 }) &&
+	ASSERT_TRUE(!unwind_tables__new(
+			    &(struct unwind_tables_conf){ .fds = { pool_fd, files_fd, procs_fd },
+							  .pool_slots = map_slots + 1,
+							  .file_slots = nfiles,
+							  .max_procs = 16 }) &&
 		    errno == EINVAL);
 	fk.now = 1000 * GRACE;
-	t = unwind_tables__new(&(struct unwind_tables_conf){
-		.fds = {pool_fd, files_fd, procs_fd},
-		.pool_slots = pool_slots, .file_slots = nfiles, .max_procs = 16,
-		.clock = fake_clock });
+	t = unwind_tables__new(&(struct unwind_tables_conf){ .fds = { pool_fd, files_fd, procs_fd },
+							     .pool_slots = pool_slots,
+							     .file_slots = nfiles,
+							     .max_procs = 16,
+							     .clock = fake_clock });
 	if (!ASSERT_TRUE(t))
 		goto out;
 
@@ -870,7 +880,8 @@ static void check_bpf_maps(const char *how, uint32_t map_flags)
 				     &g1));
 	printf("# %s: libc: %u slots (%u pages, %u rows) written in %.2f ms\n", how,
 	       table_slots(&libc_t), libc_t.npages, libc_t.nrows, now_ms() - t0);
-	ASSERT_OK(unwind_tables__add(t, &(struct unwind_file_key){ .ino = 2 }, py_t.rows, &s2, &g2));
+	ASSERT_OK(
+		unwind_tables__add(t, &(struct unwind_file_key){ .ino = 2 }, py_t.rows, &s2, &g2));
 	if (ASSERT_OK(bpf_map_lookup_elem(files_fd, &s1, &f))) {
 		ASSERT_TRUE(f.pool == 0 && f.gen == g1);
 		ASSERT_TRUE(pool_holds(bpf_slot, &f, &libc_t, 397, &holes));
@@ -880,8 +891,11 @@ static void check_bpf_maps(const char *how, uint32_t map_flags)
 		ASSERT_TRUE(pool_holds(bpf_slot, &f, &py_t, 397, &holes));
 	}
 
-	m[0] = (struct unwind_map){ .start = 0x7f0000026000, .end = 0x7f000017c000,
-				    .bias = 0x7f0000000000, .file = s1, .gen = g1 };
+	m[0] = (struct unwind_map){ .start = 0x7f0000026000,
+				    .end = 0x7f000017c000,
+				    .bias = 0x7f0000000000,
+				    .file = s1,
+				    .gen = g1 };
 	m[1] = (struct unwind_map){ .start = 0x41f000, .end = 0x6d2000, .file = s2, .gen = g2 };
 	ASSERT_OK(unwind_tables__set_proc(t, tgid, 0x41f000, m, 2));
 	if (ASSERT_OK(bpf_map_lookup_elem(procs_fd, &tgid, &proc)))
@@ -902,8 +916,9 @@ static void check_bpf_maps(const char *how, uint32_t map_flags)
 	if (ASSERT_OK(bpf_map_lookup_elem(files_fd, &s3, &f)))
 		ASSERT_TRUE(pool_holds(bpf_slot, &f, &llvm_t, 4099, &holes));
 
-	ASSERT_EQ(unwind_tables__add(t, &(struct unwind_file_key){ .ino = 4 }, llvm_t.rows, &s3,
-				     &g3), -EAGAIN);
+	ASSERT_EQ(
+		unwind_tables__add(t, &(struct unwind_file_key){ .ino = 4 }, llvm_t.rows, &s3, &g3),
+		-EAGAIN);
 	if (ASSERT_OK(bpf_map_lookup_elem(files_fd, &s1, &f)))
 		ASSERT_EQ(f.gen, 0);
 	fk.now += GRACE;
@@ -973,8 +988,8 @@ static bool own_libc_mapping(uint64_t *start, uint64_t *end, uint64_t *pgoff, ch
  * gives at pc's file offset. */
 static void test_bias_libc(void)
 {
-	static const char *const fns[] = { "qsort", "malloc", "free", "printf", "strlen",
-					   "memcpy", "fopen", "getpid" };
+	static const char *const fns[] = { "qsort",  "malloc", "free",  "printf",
+					   "strlen", "memcpy", "fopen", "getpid" };
 	uint64_t start, end, pgoff, bias;
 	char path[4096];
 	struct table libc = { 0 };
@@ -993,8 +1008,8 @@ static void test_bias_libc(void)
 		Dl_info info;
 		uint64_t size;
 
-		if (!ASSERT_TRUE(addr && (uintptr_t)addr >= start && (uintptr_t)addr < end, "%s at %p",
-				 fns[i], addr))
+		if (!ASSERT_TRUE(addr && (uintptr_t)addr >= start && (uintptr_t)addr < end,
+				 "%s at %p", fns[i], addr))
 			continue;
 		/* an IFUNC's choice (strlen, memcpy) has no dynamic symbol */
 		size = 64;
@@ -1012,13 +1027,14 @@ static void test_bias_libc(void)
 
 			checked++;
 			if (cerr) {
-				bad += !ASSERT_TRUE(kind == UNWIND_CFA_GAP, "%s+%llu: a gap, got kind %u",
-						    fns[i], (unsigned long long)d, kind);
+				bad += !ASSERT_TRUE(kind == UNWIND_CFA_GAP,
+						    "%s+%llu: a gap, got kind %u", fns[i],
+						    (unsigned long long)d, kind);
 				continue;
 			}
 			if (c.cfa_reg == CFI_REG_NONE) {
-				bad += !ASSERT_TRUE(kind == UNWIND_CFA_STOP, "%s+%llu: kind %u", fns[i],
-						    (unsigned long long)d, kind);
+				bad += !ASSERT_TRUE(kind == UNWIND_CFA_STOP, "%s+%llu: kind %u",
+						    fns[i], (unsigned long long)d, kind);
 				continue;
 			}
 			if (c.cfa_off < INT16_MIN || c.cfa_off > INT16_MAX) {
@@ -1034,14 +1050,14 @@ static void test_bias_libc(void)
 				(unsigned long long)d, kind, unwind_row_cfa_off(&u, pc), c.cfa_reg,
 				c.cfa_off);
 			if (UNWIND_ROW_BP(u.flags) == UNWIND_BP_AT_CFA)
-				bad += !ASSERT_TRUE(c.bp_rule == CFI_BP_AT_CFA &&
-							    8 * u.bp_off8 == c.bp_off,
-						    "%s+%llu: rbp at %d, cfi rule %u at %d", fns[i],
-						    (unsigned long long)d, 8 * u.bp_off8, c.bp_rule,
-						    c.bp_off);
+				bad += !ASSERT_TRUE(
+					c.bp_rule == CFI_BP_AT_CFA && 8 * u.bp_off8 == c.bp_off,
+					"%s+%llu: rbp at %d, cfi rule %u at %d", fns[i],
+					(unsigned long long)d, 8 * u.bp_off8, c.bp_rule, c.bp_off);
 			else if (UNWIND_ROW_BP(u.flags) == UNWIND_BP_SAME)
-				bad += !ASSERT_TRUE(c.bp_rule == CFI_BP_SAME, "%s+%llu: rbp rule %u",
-						    fns[i], (unsigned long long)d, c.bp_rule);
+				bad += !ASSERT_TRUE(c.bp_rule == CFI_BP_SAME,
+						    "%s+%llu: rbp rule %u", fns[i],
+						    (unsigned long long)d, c.bp_rule);
 		}
 	}
 	printf("# libc at %#llx (pgoff %#llx): bias %#llx, %u pcs checked\n",

@@ -18,8 +18,8 @@
 #include "ustack.h"
 
 /* The registers of the function this expands in. */
-#define USTACK_SELF_REGS(ip, sp, bp)                                              \
-	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"   \
+#define USTACK_SELF_REGS(ip, sp, bp)                                          \
+	__asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" \
 			 : "=r"(ip), "=r"(sp), "=r"(bp))
 
 /* Room for the largest record. */

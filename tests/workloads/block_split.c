@@ -30,7 +30,7 @@ static uint64_t now_ns(void)
 
 static void sleep_us(long us)
 {
-	struct timespec ts = {us / 1000000, us % 1000000 * 1000};
+	struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;

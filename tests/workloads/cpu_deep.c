@@ -62,20 +62,20 @@ __attribute__((noinline)) static void on_signal(int sig)
 /* CPU time in spin, with SIGPROF's handler running every 10 ms of it. */
 static void spin_signalled(double seconds)
 {
-	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
-	struct itimerval it = {{0, 10000}, {0, 10000}};
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	struct itimerval it = { { 0, 10000 }, { 0, 10000 } };
 
 	sigaction(SIGPROF, &sa, NULL);
 	setitimer(ITIMER_PROF, &it, NULL);
 	spin(seconds);
-	it = (struct itimerval){{0, 0}, {0, 0}};
+	it = (struct itimerval){ { 0, 0 }, { 0, 0 } };
 	setitimer(ITIMER_PROF, &it, NULL);
 }
 
 __attribute__((noinline)) static void leaf(double seconds)
 {
 	double t0 = now(CLOCK_MONOTONIC);
-	struct timespec ms = {0, 1000000};
+	struct timespec ms = { 0, 1000000 };
 
 	if (!strcmp(mode, "spin")) {
 		spin(seconds);
@@ -107,7 +107,7 @@ __attribute__((noinline)) static void leaf(double seconds)
 				p[0] = 1;
 			sink += (unsigned long)p;
 			free(p);
-			nanosleep(&(struct timespec){0, 100000}, NULL);
+			nanosleep(&(struct timespec){ 0, 100000 }, NULL);
 		} else if (!strcmp(mode, "lock")) {
 			pthread_mutex_lock(&lock);
 			nanosleep(&ms, NULL);
@@ -120,7 +120,7 @@ __attribute__((noinline)) static void leaf(double seconds)
 
 __attribute__((noinline)) static unsigned long descend(int n, double seconds)
 {
-	volatile unsigned long a[6] = {(unsigned long)n};
+	volatile unsigned long a[6] = { (unsigned long)n };
 
 	if (n > 0)
 		a[1] = descend(n - 1, seconds);
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 3;
 	int depth = argc > 2 ? atoi(argv[2]) : 60;
-	struct deep_args a = {depth, seconds};
+	struct deep_args a = { depth, seconds };
 	pthread_t t;
 
 	if (argc > 3)

@@ -28,7 +28,7 @@ static unsigned long long now_ns(void)
 /* Locals the compiler keeps on the stack, so frames are not empty. */
 __attribute__((noinline)) void heavy(unsigned n)
 {
-	volatile unsigned long a[8] = {0};
+	volatile unsigned long a[8] = { 0 };
 
 	for (unsigned i = 0; i < n; i++)
 		a[i & 7] += i * 2654435761u;
@@ -37,7 +37,7 @@ __attribute__((noinline)) void heavy(unsigned n)
 
 __attribute__((noinline)) void light(unsigned n)
 {
-	volatile unsigned long a[4] = {0};
+	volatile unsigned long a[4] = { 0 };
 
 	for (unsigned i = 0; i < n; i++)
 		a[i & 3] ^= i * 40503u;

@@ -23,18 +23,27 @@ static double thread_cpu(void)
 
 /* Spins for `sec` of CPU time; the clock is read rarely so that nearly every
  * sample lands in the spinning function itself. */
-#define SPIN_BODY(idx)                                                             \
-	double t0 = thread_cpu(), t;                                               \
-	do {                                                                       \
-		for (int i = 0; i < 200000; i++)                                   \
-			sink = sink * 6364136223846793005ul + i;                   \
-		t = thread_cpu();                                                  \
-	} while (t - t0 < sec);                                                    \
+#define SPIN_BODY(idx)                                           \
+	double t0 = thread_cpu(), t;                             \
+	do {                                                     \
+		for (int i = 0; i < 200000; i++)                 \
+			sink = sink * 6364136223846793005ul + i; \
+		t = thread_cpu();                                \
+	} while (t - t0 < sec);                                  \
 	spent[idx] += t - t0
 
-__attribute__((noinline)) void alpha(double sec) { SPIN_BODY(0); }
-__attribute__((noinline)) void beta(double sec) { SPIN_BODY(1); }
-__attribute__((noinline)) void gamma_fn(double sec) { SPIN_BODY(2); }
+__attribute__((noinline)) void alpha(double sec)
+{
+	SPIN_BODY(0);
+}
+__attribute__((noinline)) void beta(double sec)
+{
+	SPIN_BODY(1);
+}
+__attribute__((noinline)) void gamma_fn(double sec)
+{
+	SPIN_BODY(2);
+}
 
 /*
  * sec, scaled by a draw from [0.5, 1.5). A fixed 10 ms cycle beats with a

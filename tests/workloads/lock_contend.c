@@ -51,7 +51,7 @@ static uint64_t now_ns(void)
 
 static void sleep_us(long us)
 {
-	struct timespec ts = {us / 1000000, us % 1000000 * 1000};
+	struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -161,7 +161,7 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	void (*holds[6])(void) = {hold_a, hold_a, hold_b, hold_b, hold_w, hold_w};
+	void (*holds[6])(void) = { hold_a, hold_a, hold_b, hold_b, hold_w, hold_w };
 	pthread_t t[6], cv[2];
 
 	seconds = argc > 1 ? atof(argv[1]) : 5;

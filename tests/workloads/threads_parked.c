@@ -47,7 +47,7 @@ NOINLINE static void park_in_read(void)
 
 NOINLINE static void park_in_sleep(void)
 {
-	struct timespec ts = {.tv_sec = 3600};
+	struct timespec ts = { .tv_sec = 3600 };
 
 	mark_parked();
 	for (;;)
@@ -69,9 +69,9 @@ struct kind {
 };
 
 static const struct kind kinds[] = {
-	{"reader", park_in_read},
-	{"sleeper", park_in_sleep},
-	{"waiter", park_in_cond},
+	{ "reader", park_in_read },
+	{ "sleeper", park_in_sleep },
+	{ "waiter", park_in_cond },
 };
 
 struct start {
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 		alarm(atoi(argv[1]));
 	}
 	for (int i = 0; i < N; i++) {
-		starts[i] = (struct start){&kinds[i / PER_KIND], i % PER_KIND + 1};
+		starts[i] = (struct start){ &kinds[i / PER_KIND], i % PER_KIND + 1 };
 		if (pthread_create(&th[i], NULL, thread_main, &starts[i])) {
 			fprintf(stderr, "pthread_create failed\n");
 			return 1;
