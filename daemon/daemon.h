@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "config.h"
-#include "loop.h"
+#include "loop_fd.h"
 #include "output.h"
 
 struct control;
@@ -30,11 +30,11 @@ struct daemon {
 	struct requests *requests;
 	struct control *control;
 	struct http_server *http;
-	struct watch http_w;
+	struct loop_fd http_w;
 	struct heap_watch *heapw; /* allocator probes: requests and heap_target */
 	struct wait_watch *waitw; /* lock and off-CPU probes: requests and lock_target */
 	int epfd;
-	struct watch sig_w, samples_w, sideband_w, cfi_w, sym_w;
+	struct loop_fd sig_w, samples_w, sideband_w, cfi_w, sym_w;
 	struct unwind_tables *utables; /* the table unwinder's maps (unwind_tables = true) */
 	struct unwind_feed *ufeed;
 	bool stop;

@@ -32,7 +32,7 @@
 #include "wait_watch.h"
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "loop_fd.h"
 #include "notify.h"
 #include "output.h"
 #include "procs.h"
@@ -405,9 +405,9 @@ static int reload(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
-static struct daemon *the_daemon; /* for the watch callbacks */
+static struct daemon *the_daemon; /* for the loop_fd callbacks */
 
-static void on_signal(struct watch *w, uint32_t events)
+static void on_signal(struct loop_fd *w, uint32_t events)
 {
 	struct daemon *d = the_daemon;
 	struct signalfd_siginfo si;
@@ -420,25 +420,25 @@ static void on_signal(struct watch *w, uint32_t events)
 	}
 }
 
-static void on_http(struct watch *w, uint32_t events)
+static void on_http(struct loop_fd *w, uint32_t events)
 {
 	http__run(the_daemon->http);
 }
 
 /* The rings are drained once per loop turn, whatever woke us. */
-static void on_ring(struct watch *w, uint32_t events)
+static void on_ring(struct loop_fd *w, uint32_t events)
 {
 }
 
 /* A cache's loader thread (started: err 0) and its fd on the loop, whose
  * wake-ups are collected with the rings'. */
-static void watch_loader(struct daemon *d, struct watch *w, int err, int fd, const char *what)
+static void add_loader_fd(struct daemon *d, struct loop_fd *w, int err, int fd, const char *what)
 {
 	if (err < 0)
 		log_warn("%s load in the event loop: no loader thread (%s)", what, strerror(-err));
-	*w = (struct watch){ .fd = fd, .fn = on_ring };
+	*w = (struct loop_fd){ .fd = fd, .fn = on_ring };
 	if (w->fd >= 0)
-		watch_add(d->epfd, w, EPOLLIN);
+		loop_fd_add(d->epfd, w, EPOLLIN);
 }
 
 /* The table unwinder's maps, filled as processes are sampled. */
@@ -505,7 +505,7 @@ int main(int argc, char **argv)
 	d.sig_w.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d.sig_w.fn = on_signal;
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d.sig_w.fd < 0 || d.epfd < 0 || watch_add(d.epfd, &d.sig_w, EPOLLIN) < 0)
+	if (d.sig_w.fd < 0 || d.epfd < 0 || loop_fd_add(d.epfd, &d.sig_w, EPOLLIN) < 0)
 		goto out;
 
 	d.symcache = symtab_cache__new(d.cfg.max_symbol_files);
@@ -557,10 +557,10 @@ int main(int argc, char **argv)
 		goto out;
 	if (d.cfg.unwind_tables && start_tables(&d))
 		goto out;
-	d.samples_w = (struct watch){ .fd = cpu_sampler__fd(d.sampler), .fn = on_ring };
-	d.sideband_w = (struct watch){ .fd = sideband__fd(d.sb), .fn = on_ring };
-	watch_add(d.epfd, &d.samples_w, EPOLLIN);
-	watch_add(d.epfd, &d.sideband_w, EPOLLIN);
+	d.samples_w = (struct loop_fd){ .fd = cpu_sampler__fd(d.sampler), .fn = on_ring };
+	d.sideband_w = (struct loop_fd){ .fd = sideband__fd(d.sb), .fn = on_ring };
+	loop_fd_add(d.epfd, &d.samples_w, EPOLLIN);
+	loop_fd_add(d.epfd, &d.sideband_w, EPOLLIN);
 
 	d.requests = requests__new(&(struct requests_opts){
 		.procs = d.procs,
@@ -637,8 +637,8 @@ int main(int argc, char **argv)
 					: strerror(errno));
 			goto out;
 		}
-		d.http_w = (struct watch){ .fd = http__fd(d.http), .fn = on_http };
-		watch_add(d.epfd, &d.http_w, EPOLLIN);
+		d.http_w = (struct loop_fd){ .fd = http__fd(d.http), .fn = on_http };
+		loop_fd_add(d.epfd, &d.http_w, EPOLLIN);
 	}
 
 	/* Kernel symbols are read, BPF is loaded, the sockets listen: what
@@ -650,8 +650,8 @@ int main(int argc, char **argv)
 		int cerr = cfi_cache__start_loader(d.cficache);
 		int serr = symtab_cache__start_loader(d.symcache);
 
-		watch_loader(&d, &d.cfi_w, cerr, cfi_cache__fd(d.cficache), "cfi: unwind tables");
-		watch_loader(&d, &d.sym_w, serr, symtab_cache__fd(d.symcache), "symtab: symbols");
+		add_loader_fd(&d, &d.cfi_w, cerr, cfi_cache__fd(d.cficache), "cfi: unwind tables");
+		add_loader_fd(&d, &d.sym_w, serr, symtab_cache__fd(d.symcache), "symtab: symbols");
 	}
 	retention(&d);
 
@@ -680,7 +680,7 @@ int main(int argc, char **argv)
 		n = epoll_wait(d.epfd, evs, 16,
 			       next > now ? (int)((next - now + 999999) / 1000000) : 0);
 		for (int i = 0; i < n; i++) {
-			struct watch *w = evs[i].data.ptr;
+			struct loop_fd *w = evs[i].data.ptr;
 
 			w->fn(w, evs[i].events);
 		}

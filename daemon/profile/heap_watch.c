@@ -11,7 +11,7 @@
 #include "heap_sampler.h"
 #include "heap_watch.h"
 #include "log.h"
-#include "loop.h"
+#include "loop_fd.h"
 #include "output.h"
 #include "pprof.h"
 #include "procs.h"
@@ -55,12 +55,12 @@ struct heap_watch {
 	struct heap_sampler *s;
 	bool failed;            /* the sampler could not load: do not retry per request */
 	uint64_t unwind_errors; /* sampled allocations whose stack record was malformed */
-	struct watch fd_w;
+	struct loop_fd fd_w;
 	struct heap_attach *attached;
 	struct heap_cont *conts;
 };
 
-static void on_fd(struct watch *w, uint32_t events)
+static void on_fd(struct loop_fd *w, uint32_t events)
 {
 	/* drained by the daemon's loop with every other ring */
 }
@@ -149,8 +149,8 @@ static struct heap_sampler *sampler(struct heap_watch *w)
 		w->failed = true; /* logged by the sampler */
 		return NULL;
 	}
-	w->fd_w = (struct watch){ .fd = heap_sampler__fd(w->s), .fn = on_fd };
-	watch_add(w->o.epfd, &w->fd_w, EPOLLIN);
+	w->fd_w = (struct loop_fd){ .fd = heap_sampler__fd(w->s), .fn = on_fd };
+	loop_fd_add(w->o.epfd, &w->fd_w, EPOLLIN);
 	return w->s;
 }
 
@@ -452,7 +452,7 @@ void heap_watch__free(struct heap_watch *w)
 		free(a);
 	}
 	if (w->s)
-		watch_del(w->o.epfd, &w->fd_w);
+		loop_fd_del(w->o.epfd, &w->fd_w);
 	heap_sampler__free(w->s);
 	free(w);
 }

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "loop.h"
+#include "loop_fd.h"
 #include "output.h"
 #include "pprof.h"
 #include "procs.h"
@@ -35,14 +35,14 @@ struct wait_watch {
 	struct wait_watch_opts o;
 	struct wait_sampler *s[WAIT_NR_KINDS];
 	bool failed[WAIT_NR_KINDS];
-	struct watch fd_w[WAIT_NR_KINDS];
+	struct loop_fd fd_w[WAIT_NR_KINDS];
 	struct wait_cont *conts;
 	uint64_t unwind_errors;
 	uint64_t condvar_wakes;                /* mutex: releases left out, condition variables' */
 	uint64_t window_drops0[WAIT_NR_KINDS]; /* ring drops at the window's start */
 };
 
-static void on_fd(struct watch *w, uint32_t events)
+static void on_fd(struct loop_fd *w, uint32_t events)
 {
 	/* drained by the daemon's loop with every other ring */
 }
@@ -125,8 +125,8 @@ static struct wait_sampler *sampler(struct wait_watch *w, enum wait_kind k)
 		w->failed[k] = true; /* logged by the sampler */
 		return NULL;
 	}
-	w->fd_w[k] = (struct watch){ .fd = wait_sampler__fd(w->s[k]), .fn = on_fd };
-	watch_add(w->o.epfd, &w->fd_w[k], EPOLLIN);
+	w->fd_w[k] = (struct loop_fd){ .fd = wait_sampler__fd(w->s[k]), .fn = on_fd };
+	loop_fd_add(w->o.epfd, &w->fd_w[k], EPOLLIN);
 	return w->s[k];
 }
 
@@ -373,7 +373,7 @@ void wait_watch__free(struct wait_watch *w)
 	}
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
 		if (w->s[k])
-			watch_del(w->o.epfd, &w->fd_w[k]);
+			loop_fd_del(w->o.epfd, &w->fd_w[k]);
 		wait_sampler__free(w->s[k]);
 	}
 	free(w);

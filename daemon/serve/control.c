@@ -16,7 +16,7 @@
 #include "control.h"
 #include "control.pb-c.h"
 #include "log.h"
-#include "loop.h"
+#include "loop_fd.h"
 #include "peer_priv.h"
 #include "requests.h"
 #include "shares.h"
@@ -25,7 +25,7 @@
 #define WRITE_TIMEOUT_NS (60ull * 1000000000) /* to take a reply */
 
 struct conn {
-	struct watch w;
+	struct loop_fd w;
 	struct control *c;
 	struct req_peer peer;
 	char slot_key[SHARES_PEER_MAX]; /* whose connection slot this is */
@@ -39,7 +39,7 @@ struct conn {
 };
 
 struct control {
-	struct watch w;
+	struct loop_fd w;
 	int epfd;
 	char path[108];
 	struct requests *r;
@@ -60,7 +60,7 @@ static void conn_close(struct conn *k)
 	shares__give(c->slots, k->slot_key, k->peer.privileged);
 	if (k->req)
 		requests__cancel(c->r, k->req);
-	watch_del(c->epfd, &k->w);
+	loop_fd_del(c->epfd, &k->w);
 	close(k->w.fd);
 	free(k->out);
 	free(k);
@@ -88,7 +88,7 @@ static void send_reply(struct conn *k, Pprofd__Control__Reply *rep)
 	k->out_len = 4 + n;
 	k->out_off = 0;
 	k->deadline = mono_ns() + WRITE_TIMEOUT_NS;
-	watch_mod(k->c->epfd, &k->w, EPOLLOUT);
+	loop_fd_mod(k->c->epfd, &k->w, EPOLLOUT);
 }
 
 static void send_error(struct conn *k, unsigned code, const char *msg)
@@ -193,7 +193,7 @@ static void handle_request(struct conn *k, const uint8_t *msg, size_t len)
 	}
 	rq.params.peer = k->peer;
 	k->deadline = 0; /* the request has its own deadline */
-	watch_mod(k->c->epfd, &k->w, EPOLLRDHUP);
+	loop_fd_mod(k->c->epfd, &k->w, EPOLLRDHUP);
 	k->req = requests__start(k->c->r, &rq.params, on_result, k);
 }
 
@@ -210,7 +210,7 @@ enum control_frame control__frame(const uint8_t *in, size_t len, size_t *msg_len
 	return len >= 4 + (size_t)want ? CONTROL_FRAME_WHOLE : CONTROL_FRAME_PARTIAL;
 }
 
-static void on_conn(struct watch *w, uint32_t events)
+static void on_conn(struct loop_fd *w, uint32_t events)
 {
 	struct conn *k = (struct conn *)w;
 
@@ -277,7 +277,7 @@ static void refuse(int fd, const char *why)
 	close(fd);
 }
 
-static void on_listen(struct watch *w, uint32_t events)
+static void on_listen(struct loop_fd *w, uint32_t events)
 {
 	struct control *c = (struct control *)w;
 
@@ -320,7 +320,7 @@ static void on_listen(struct watch *w, uint32_t events)
 		k->deadline = mono_ns() + READ_TIMEOUT_NS;
 		k->next = c->conns;
 		c->conns = k;
-		watch_add(c->epfd, &k->w, EPOLLIN | EPOLLRDHUP);
+		loop_fd_add(c->epfd, &k->w, EPOLLIN | EPOLLRDHUP);
 	}
 }
 
@@ -383,7 +383,7 @@ struct control *control__new(const char *path, int epfd, struct requests *r,
 	old = umask(0111);
 	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 	umask(old);
-	if (err || listen(fd, 64) < 0 || watch_add(epfd, &c->w, EPOLLIN) < 0) {
+	if (err || listen(fd, 64) < 0 || loop_fd_add(epfd, &c->w, EPOLLIN) < 0) {
 		err = err ? err : -errno;
 		goto fail_fd;
 	}
@@ -428,7 +428,7 @@ void control__free(struct control *c)
 		return;
 	while (c->conns)
 		conn_close(c->conns);
-	watch_del(c->epfd, &c->w);
+	loop_fd_del(c->epfd, &c->w);
 	close(c->w.fd);
 	unlink(c->path);
 	shares__free(c->slots);

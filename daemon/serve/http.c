@@ -27,7 +27,7 @@
 
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "loop_fd.h"
 #include "peer_uid.h"
 #include "requests.h"
 #include "shares.h"

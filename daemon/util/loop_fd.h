@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's one event loop: every fd it waits on carries a watch whose
+/* An fd the daemon's one event loop (main.c) waits on: a loop_fd whose
  * callback handles its events (epoll data.ptr). */
-#ifndef PPROFD_LOOP_H
-#define PPROFD_LOOP_H
+#ifndef PPROFD_LOOP_FD_H
+#define PPROFD_LOOP_FD_H
 
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -13,26 +13,26 @@
  * fast as it is refused must not keep the loop in accept(). */
 #define LOOP_ACCEPT_BATCH 32
 
-struct watch {
+struct loop_fd {
 	int fd;
-	void (*fn)(struct watch *w, uint32_t events);
+	void (*fn)(struct loop_fd *w, uint32_t events);
 };
 
-static inline int watch_add(int epfd, struct watch *w, uint32_t events)
+static inline int loop_fd_add(int epfd, struct loop_fd *w, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = w };
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev);
 }
 
-static inline int watch_mod(int epfd, struct watch *w, uint32_t events)
+static inline int loop_fd_mod(int epfd, struct loop_fd *w, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = w };
 
 	return epoll_ctl(epfd, EPOLL_CTL_MOD, w->fd, &ev);
 }
 
-static inline void watch_del(int epfd, struct watch *w)
+static inline void loop_fd_del(int epfd, struct loop_fd *w)
 {
 	epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
