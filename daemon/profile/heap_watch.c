@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cont_list.h"
 #include "heap_profile.h"
 #include "heap_sampler.h"
 #include "heap_watch.h"
@@ -16,7 +17,6 @@
 #include "pprof.h"
 #include "procs.h"
 #include "stack_profile.h"
-#include "target_match.h"
 
 #define CONT_MAX_BYTES (8u << 20) /* stack table of one watched process */
 #define CONT_MAX_LIVE (1u << 18)  /* sampled live blocks of one watched process */
@@ -30,14 +30,16 @@ struct heap_attach {
 
 /* A process the config names: profiled for as long as it lives. */
 struct heap_cont {
-	uint32_t pid;
-	struct image *img;     /* holds a reference */
+	struct cont c;         /* first: the list's record */
 	struct heap_attach *a; /* NULL once released */
 	struct heap_agg agg;
 	uint64_t since_ns;
-	bool released; /* the config stopped naming it: written once more, then freed */
-	struct heap_cont *next;
 };
+
+static struct heap_cont *heap_cont(struct cont *c)
+{
+	return (struct heap_cont *)c;
+}
 
 /* A named process whose libc was not mapped yet when we saw its exec:
  * tried again at the next drains. */
@@ -57,7 +59,11 @@ struct heap_watch {
 	uint64_t unwind_errors; /* sampled allocations whose stack record was malformed */
 	struct loop_fd fd_w;
 	struct heap_attach *attached;
-	struct heap_cont *conts;
+	struct cont_list conts;
+	/* the window being written (heap_watch__write) */
+	const char *window_dir;
+	struct timespec window;
+	int64_t window_ns;
 };
 
 static void on_fd(struct loop_fd *w, uint32_t events)
@@ -93,9 +99,9 @@ static void on_event(const struct heap_event *ev, size_t size, void *ctx)
 		u.e.ustack_len = 0;
 		ev = &u.e;
 	}
-	for (struct heap_cont *c = w->conts; c; c = c->next)
-		if (c->pid == ev->pid && ev->time_ns >= c->since_ns)
-			heap_agg__apply(&c->agg, ev);
+	for (struct cont *c = w->conts.head; c; c = c->next)
+		if (c->pid == ev->pid && ev->time_ns >= heap_cont(c)->since_ns)
+			heap_agg__apply(&heap_cont(c)->agg, ev);
 	if (w->o.on_event)
 		w->o.on_event(w->o.ctx, img, ev);
 }
@@ -109,9 +115,9 @@ static void on_lost(uint32_t pid, const struct heap_lost *l, void *ctx)
 	struct heap_event free_ev = { .type = HEAP_EV_FREE, .pid = pid, .fn = HEAP_FN_FREE };
 	struct image *img;
 
-	for (struct heap_cont *c = w->conts; c; c = c->next)
+	for (struct cont *c = w->conts.head; c; c = c->next)
 		if (c->pid == pid)
-			heap_agg__lost(&c->agg, l);
+			heap_agg__lost(&heap_cont(c)->agg, l);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	free_ev.time_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	img = procs__image_at(w->o.procs, pid, free_ev.time_ns);
@@ -125,12 +131,22 @@ static void on_lost(uint32_t pid, const struct heap_lost *l, void *ctx)
 		w->o.on_lost(w->o.ctx, img, l);
 }
 
+static cont_fn cont_release, cont_free;
+
 struct heap_watch *heap_watch__new(const struct heap_watch_opts *o)
 {
 	struct heap_watch *w = calloc(1, sizeof(*w));
 
-	if (w)
-		w->o = *o;
+	if (!w)
+		return NULL;
+	w->o = *o;
+	w->conts = (struct cont_list){
+		.kind = "heap",
+		.key = "heap_target",
+		.release = cont_release,
+		.free = cont_free,
+		.ctx = w,
+	};
 	return w;
 }
 
@@ -209,25 +225,20 @@ void heap_watch__detach(struct heap_watch *w, struct heap_attach *a)
 void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 {
 	const struct config *cfg = w->o.cfg;
+	struct cont *found;
 	struct heap_cont *c;
 	char err[200];
 
-	if (!cfg->nr_heap_targets || pid == (uint32_t)getpid())
+	if (!cont_list__wants(&w->conts, cfg->heap_targets, cfg->nr_heap_targets, pid, comm,
+			      &found))
 		return;
-	for (c = w->conts; c; c = c->next)
-		if (c->pid == pid && !c->img->end_ns)
-			break;
-	if (c && !c->released)
-		return; /* watched already */
-	if (!targets_match(cfg->heap_targets, cfg->nr_heap_targets, pid, comm))
-		return;
-	if (c) {
+	if (found) {
 		/* Released at a SIGHUP and named again by the next one before
 		 * its last profile was written: attached again. */
-		if ((c->a = heap_watch__attach(w, pid, err, sizeof(err)))) {
-			c->released = false;
+		if ((heap_cont(found)->a = heap_watch__attach(w, pid, err, sizeof(err)))) {
+			found->released = false;
 			log_info("heap: continuous heap profiling of pid %u (%s) again", pid,
-				 c->img->comm);
+				 found->img->comm);
 		}
 		return;
 	}
@@ -240,24 +251,23 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		c->since_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	}
-	c->img = procs__image_at(w->o.procs, pid, c->since_ns);
-	c->a = c->img ? heap_watch__attach(w, pid, err, sizeof(err)) : NULL;
+	c->c.img = procs__image_at(w->o.procs, pid, c->since_ns);
+	c->a = c->c.img ? heap_watch__attach(w, pid, err, sizeof(err)) : NULL;
 	if (!c->a) {
 		if (errno == ENOENT && w->nr_pending < PENDING_MAX) {
 			/* just exec'd: the dynamic loader has not mapped libc yet */
 			w->pending[w->nr_pending++] = (struct heap_pending){ pid, 0 };
-		} else if (c->img) {
+		} else if (c->c.img) {
 			log_warn("heap: pid %u is named by heap_target, but: %s", pid, err);
 		}
 		free(c);
 		return;
 	}
-	c->pid = pid;
-	c->img->refs++;
+	c->c.pid = pid;
+	c->c.img->refs++;
 	heap_agg__init(&c->agg, CONT_MAX_BYTES, CONT_MAX_LIVE);
-	c->next = w->conts;
-	w->conts = c;
-	log_info("heap: continuous heap profiling of pid %u (%s)", pid, c->img->comm);
+	cont_list__add(&w->conts, &c->c);
+	log_info("heap: continuous heap profiling of pid %u (%s)", pid, c->c.img->comm);
 }
 
 static void consider_pid(void *w, uint32_t pid)
@@ -267,22 +277,7 @@ static void consider_pid(void *w, uint32_t pid)
 
 void heap_watch__scan(struct heap_watch *w)
 {
-	const struct config *cfg = w->o.cfg;
-
-	/* Processes the config no longer names (a SIGHUP): their probes go
-	 * now, so that they stop paying; what was collected is written at the
-	 * end of the window. */
-	for (struct heap_cont *c = w->conts; c; c = c->next) {
-		if (c->released || c->img->end_ns ||
-		    targets_match(cfg->heap_targets, cfg->nr_heap_targets, c->pid, NULL))
-			continue;
-		heap_watch__detach(w, c->a);
-		c->a = NULL;
-		c->released = true;
-		log_info("heap: pid %u is no longer named by heap_target: probes detached", c->pid);
-	}
-	if (cfg->nr_heap_targets)
-		for_each_process(consider_pid, w);
+	cont_list__scan(&w->conts, w->o.cfg->heap_targets, w->o.cfg->nr_heap_targets, consider_pid);
 }
 
 int heap_watch__drain(struct heap_watch *w)
@@ -304,10 +299,17 @@ int heap_watch__drain(struct heap_watch *w)
 	return w->s ? heap_sampler__drain(w->s) : 0;
 }
 
-static void cont_free(struct heap_watch *w, struct heap_cont *c)
+/* cont_list's release: the probes go, the data stays to be written. */
+static void cont_release(void *ctx, struct cont *c)
 {
-	heap_watch__detach(w, c->a);
-	heap_agg__reset(&c->agg);
+	heap_watch__detach(ctx, heap_cont(c)->a);
+	heap_cont(c)->a = NULL;
+}
+
+static void cont_free(void *ctx, struct cont *c)
+{
+	heap_watch__detach(ctx, heap_cont(c)->a);
+	heap_agg__reset(&heap_cont(c)->agg);
 	c->img->refs--;
 	free(c);
 }
@@ -326,34 +328,25 @@ static int cont_encode(struct heap_watch *w, struct heap_cont *c, int64_t time_n
 	snprintf(comment, sizeof(comment),
 		 "pprofd %s: heap profile of pid %u (%s); allocations made before pprofd "
 		 "attached are not known%s",
-		 PPROFD_VERSION, c->pid, c->img->comm, note);
+		 PPROFD_VERSION, c->c.pid, c->c.img->comm, note);
 	pprof__add_comment(p, comment);
-	err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img, &c->agg.agg, false);
+	err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->c.img, &c->agg.agg, false);
 	if (!err)
-		err = heap_profile__add_losses(p, &c->agg, c->pid);
+		err = heap_profile__add_losses(p, &c->agg, c->c.pid);
 	if (!err)
 		err = pprof__encode_gz(p, buf, len);
 	pprof__free(p);
 	return err;
 }
 
-/* The process's continuous profile, if a heap_target names it now. */
-static struct heap_cont *watched(struct heap_watch *w, uint32_t pid)
-{
-	for (struct heap_cont *c = w->conts; c; c = c->next)
-		if (c->pid == pid && !c->img->end_ns && !c->released)
-			return c;
-	return NULL;
-}
-
 bool heap_watch__watches(struct heap_watch *w, uint32_t pid)
 {
-	return watched(w, pid) != NULL;
+	return cont_list__named(&w->conts, pid) != NULL;
 }
 
 int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_t *len)
 {
-	struct heap_cont *c = watched(w, pid);
+	struct cont *c = cont_list__named(&w->conts, pid);
 	struct timespec now, mono;
 
 	if (!c)
@@ -362,54 +355,50 @@ int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_
 		heap_sampler__drain(w->s); /* up to this moment */
 	clock_gettime(CLOCK_REALTIME, &now);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	return cont_encode(w, c, now.tv_sec * 1000000000ll + now.tv_nsec,
-			   (int64_t)(mono.tv_sec * 1000000000ull + mono.tv_nsec - c->since_ns),
-			   "; heap_target names it: its profile since pprofd attached, as it "
-			   "stands at the request",
-			   buf, len);
+	return cont_encode(
+		w, heap_cont(c), now.tv_sec * 1000000000ll + now.tv_nsec,
+		(int64_t)(mono.tv_sec * 1000000000ull + mono.tv_nsec - heap_cont(c)->since_ns),
+		"; heap_target names it: its profile since pprofd attached, as it "
+		"stands at the request",
+		buf, len);
+}
+
+/* A window's end, for one process (cont_list__write): its profile, when it
+ * has one; files written. Alloc and in-use go on accumulating, as Go's heap
+ * profile does, for as long as the process lives. */
+static int cont_write(void *ctx, struct cont *c)
+{
+	struct heap_watch *w = ctx;
+	uint8_t *buf = NULL;
+	size_t len;
+	int err;
+
+	if (!stackagg__len(&heap_cont(c)->agg.agg))
+		return 0;
+	err = cont_encode(w, heap_cont(c), w->window.tv_sec * 1000000000ll + w->window.tv_nsec,
+			  w->window_ns,
+			  c->released ? "; profiling stopped in this window "
+					"(heap_target no longer names it)"
+				      : "",
+			  &buf, &len);
+	if (!err)
+		err = output__write(w->window_dir, c->img->comm, c->pid, "heap", w->window.tv_sec,
+				    buf, len, NULL, 0);
+	if (w->o.health)
+		output_health__result(w->o.health, w->window_dir, err);
+	else if (err)
+		log_warn("heap: cannot write the profile of pid %u: %s", c->pid, strerror(-err));
+	free(buf);
+	return err ? 0 : 1;
 }
 
 int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec start,
 		      int64_t duration_ns)
 {
-	struct heap_cont **l = &w->conts;
-	int files = 0;
-
-	while (*l) {
-		struct heap_cont *c = *l;
-		uint8_t *buf = NULL;
-		size_t len;
-		int err;
-
-		if (stackagg__len(&c->agg.agg)) {
-			err = cont_encode(w, c, start.tv_sec * 1000000000ll + start.tv_nsec,
-					  duration_ns,
-					  c->released ? "; profiling stopped in this window "
-							"(heap_target no longer names it)"
-						      : "",
-					  &buf, &len);
-			if (!err)
-				err = output__write(dir, c->img->comm, c->pid, "heap", start.tv_sec,
-						    buf, len, NULL, 0);
-			if (w->o.health)
-				output_health__result(w->o.health, dir, err);
-			else if (err)
-				log_warn("heap: cannot write the profile of pid %u: %s", c->pid,
-					 strerror(-err));
-			if (!err)
-				files++;
-			free(buf);
-		}
-		/* Alloc and in-use go on accumulating, as Go's heap profile does,
-		 * for as long as the process lives. */
-		if (c->img->end_ns || c->released) {
-			*l = c->next;
-			cont_free(w, c);
-		} else {
-			l = &c->next;
-		}
-	}
-	return files;
+	w->window_dir = dir;
+	w->window = start;
+	w->window_ns = duration_ns;
+	return cont_list__write(&w->conts, cont_write);
 }
 
 int heap_watch__counters(struct heap_watch *w, char names[][48], uint64_t *values, int max)
@@ -438,12 +427,7 @@ void heap_watch__free(struct heap_watch *w)
 {
 	if (!w)
 		return;
-	while (w->conts) {
-		struct heap_cont *c = w->conts;
-
-		w->conts = c->next;
-		cont_free(w, c);
-	}
+	cont_list__free(&w->conts);
 	while (w->attached) { /* requests' attachments, if any are left */
 		struct heap_attach *a = w->attached;
 

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cont_list.h"
 #include "log.h"
 #include "loop_fd.h"
 #include "output.h"
@@ -13,7 +14,6 @@
 #include "procs.h"
 #include "stack_profile.h"
 #include "symtab.h"
-#include "target_match.h"
 #include "wait_profile.h"
 #include "wait_watch.h"
 
@@ -23,23 +23,30 @@
 
 /* A process lock_target names: profiled for as long as it lives. */
 struct wait_cont {
-	uint32_t pid;
-	struct image *img; /* holds a reference */
+	struct cont c; /* first: the list's record */
 	bool attached[WAIT_NR_KINDS];
 	struct wait_agg agg[WAIT_NR_KINDS];
-	bool released; /* the config stopped naming it: written once more, then freed */
-	struct wait_cont *next;
 };
+
+static struct wait_cont *wait_cont(struct cont *c)
+{
+	return (struct wait_cont *)c;
+}
 
 struct wait_watch {
 	struct wait_watch_opts o;
 	struct wait_sampler *s[WAIT_NR_KINDS];
 	bool failed[WAIT_NR_KINDS];
 	struct loop_fd fd_w[WAIT_NR_KINDS];
-	struct wait_cont *conts;
+	struct cont_list conts;
 	uint64_t unwind_errors;
 	uint64_t condvar_wakes;                /* mutex: releases left out, condition variables' */
 	uint64_t window_drops0[WAIT_NR_KINDS]; /* ring drops at the window's start */
+	/* the window being written (wait_watch__write) */
+	const char *window_dir;
+	struct timespec window;
+	int64_t window_ns;
+	uint64_t window_drops[WAIT_NR_KINDS];
 };
 
 static void on_fd(struct loop_fd *w, uint32_t events)
@@ -95,8 +102,10 @@ static void on_record(const struct wait_record *r, void *ctx)
 			return;
 		}
 	}
-	for (struct wait_cont *c = w->conts; c; c = c->next) {
-		if (c->pid != r->pid || !c->attached[r->kind])
+	for (struct cont *b = w->conts.head; b; b = b->next) {
+		struct wait_cont *c = wait_cont(b);
+
+		if (b->pid != r->pid || !c->attached[r->kind])
 			continue;
 		if (r->type == WAIT_REC_BEGIN)
 			wait_agg__begin(&c->agg[r->kind], r, uf, nu);
@@ -107,12 +116,22 @@ static void on_record(const struct wait_record *r, void *ctx)
 		w->o.on_record(w->o.ctx, img, r, uf, nu);
 }
 
+static cont_fn cont_release, cont_free;
+
 struct wait_watch *wait_watch__new(const struct wait_watch_opts *o)
 {
 	struct wait_watch *w = calloc(1, sizeof(*w));
 
-	if (w)
-		w->o = *o;
+	if (!w)
+		return NULL;
+	w->o = *o;
+	w->conts = (struct cont_list){
+		.kind = "lock",
+		.key = "lock_target",
+		.release = cont_release,
+		.free = cont_free,
+		.ctx = w,
+	};
 	return w;
 }
 
@@ -167,42 +186,40 @@ static void attach_kinds(struct wait_watch *w, struct wait_cont *c)
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
 		if (c->attached[k])
 			continue;
-		if (wait_watch__attach(w, k, c->pid, err, sizeof(err)) == 0)
+		if (wait_watch__attach(w, k, c->c.pid, err, sizeof(err)) == 0)
 			c->attached[k] = true;
 		else
 			log_warn("%s: pid %u is named by lock_target, but: %s", wait_kind_name(k),
-				 c->pid, err);
+				 c->c.pid, err);
 	}
 }
 
-static void detach_kinds(struct wait_watch *w, struct wait_cont *c)
+/* cont_list's release: the probes go, the data stays to be written. */
+static void cont_release(void *ctx, struct cont *c)
 {
+	struct wait_watch *w = ctx;
+
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
-		if (c->attached[k])
+		if (wait_cont(c)->attached[k])
 			wait_watch__detach(w, k, c->pid);
-		c->attached[k] = false;
+		wait_cont(c)->attached[k] = false;
 	}
 }
 
 void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
 {
 	const struct config *cfg = w->o.cfg;
+	struct cont *found;
 	struct wait_cont *c;
 
-	if (!cfg->nr_lock_targets || pid == (uint32_t)getpid())
+	if (!cont_list__wants(&w->conts, cfg->lock_targets, cfg->nr_lock_targets, pid, comm,
+			      &found))
 		return;
-	for (c = w->conts; c; c = c->next)
-		if (c->pid == pid && !c->img->end_ns)
-			break;
-	if (c && !c->released)
-		return; /* watched already */
-	if (!targets_match(cfg->lock_targets, cfg->nr_lock_targets, pid, comm))
-		return;
-	if (c) {
+	if (found) {
 		/* Released at a SIGHUP and named again by the next one before
 		 * its last profiles were written: attached again. */
-		c->released = false;
-		attach_kinds(w, c);
+		found->released = false;
+		attach_kinds(w, wait_cont(found));
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -212,20 +229,19 @@ void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		c->img = procs__image_at(w->o.procs, pid, ts.tv_sec * 1000000000ull + ts.tv_nsec);
+		c->c.img = procs__image_at(w->o.procs, pid, ts.tv_sec * 1000000000ull + ts.tv_nsec);
 	}
-	if (!c->img) {
+	if (!c->c.img) {
 		free(c);
 		return;
 	}
-	c->pid = pid;
+	c->c.pid = pid;
 	for (int k = 0; k < WAIT_NR_KINDS; k++)
 		wait_agg__init(&c->agg[k], k, CONT_MAX_BYTES, MAX_PENDING);
 	attach_kinds(w, c);
-	c->img->refs++;
-	c->next = w->conts;
-	w->conts = c;
-	log_info("lock: continuous mutex and block profiling of pid %u (%s)", pid, c->img->comm);
+	c->c.img->refs++;
+	cont_list__add(&w->conts, &c->c);
+	log_info("lock: continuous mutex and block profiling of pid %u (%s)", pid, c->c.img->comm);
 }
 
 static void consider_pid(void *w, uint32_t pid)
@@ -235,21 +251,7 @@ static void consider_pid(void *w, uint32_t pid)
 
 void wait_watch__scan(struct wait_watch *w)
 {
-	const struct config *cfg = w->o.cfg;
-
-	/* Processes the config no longer names (a SIGHUP): detached now, so
-	 * that they stop paying; what was collected is written at the end of
-	 * the window. */
-	for (struct wait_cont *c = w->conts; c; c = c->next) {
-		if (c->released || c->img->end_ns ||
-		    targets_match(cfg->lock_targets, cfg->nr_lock_targets, c->pid, NULL))
-			continue;
-		detach_kinds(w, c);
-		c->released = true;
-		log_info("lock: pid %u is no longer named by lock_target: detached", c->pid);
-	}
-	if (cfg->nr_lock_targets)
-		for_each_process(consider_pid, w);
+	cont_list__scan(&w->conts, w->o.cfg->lock_targets, w->o.cfg->nr_lock_targets, consider_pid);
 }
 
 int wait_watch__drain(struct wait_watch *w)
@@ -262,20 +264,19 @@ int wait_watch__drain(struct wait_watch *w)
 	return n;
 }
 
-static void cont_free(struct wait_watch *w, struct wait_cont *c)
+static void cont_free(void *ctx, struct cont *c)
 {
-	detach_kinds(w, c);
+	cont_release(ctx, c);
 	for (int k = 0; k < WAIT_NR_KINDS; k++)
-		wait_agg__reset(&c->agg[k]);
+		wait_agg__reset(&wait_cont(c)->agg[k]);
 	c->img->refs--;
 	free(c);
 }
 
-static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k, const char *dir,
-		     struct timespec start, int64_t duration_ns, uint64_t drops)
+static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k)
 {
-	struct pprof *p =
-		wait_profile__new(start.tv_sec * 1000000000ll + start.tv_nsec, duration_ns);
+	struct pprof *p = wait_profile__new(w->window.tv_sec * 1000000000ll + w->window.tv_nsec,
+					    w->window_ns);
 	uint8_t *buf = NULL;
 	char comment[256];
 	size_t len;
@@ -288,17 +289,18 @@ static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k
 				       "longer names it)"
 				     : "");
 		pprof__add_comment(p, comment);
-		pprof__comment_lost(p, drops, "in this window");
+		pprof__comment_lost(p, w->window_drops[k], "in this window");
 		/* mutex: the stack of a futex wake, whose ip follows the syscall */
-		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img, &c->agg[k].agg, false);
+		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,
+					 &wait_cont(c)->agg[k].agg, false);
 	}
 	if (!err)
 		err = pprof__encode_gz(p, &buf, &len);
 	if (!err)
-		err = output__write(dir, c->img->comm, c->pid, wait_kind_name(k), start.tv_sec, buf,
-				    len, NULL, 0);
+		err = output__write(w->window_dir, c->img->comm, c->pid, wait_kind_name(k),
+				    w->window.tv_sec, buf, len, NULL, 0);
 	if (w->o.health)
-		output_health__result(w->o.health, dir, err);
+		output_health__result(w->o.health, w->window_dir, err);
 	else if (err)
 		log_warn("%s: cannot write the profile of pid %u: %s", wait_kind_name(k), c->pid,
 			 strerror(-err));
@@ -307,35 +309,34 @@ static int write_one(struct wait_watch *w, struct wait_cont *c, enum wait_kind k
 	return err ? 0 : 1;
 }
 
-int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec start,
-		      int64_t duration_ns)
+/* A window's end, for one process (cont_list__write): a profile of each
+ * kind that has samples; files written. */
+static int cont_write(void *ctx, struct cont *c)
 {
-	struct wait_cont **l = &w->conts;
-	uint64_t drops[WAIT_NR_KINDS];
+	struct wait_watch *w = ctx;
 	int files = 0;
 
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
-		uint64_t now = wait_watch__ring_drops(w, k);
-
-		drops[k] = now - w->window_drops0[k];
-		w->window_drops0[k] = now;
-	}
-	while (*l) {
-		struct wait_cont *c = *l;
-
-		for (int k = 0; k < WAIT_NR_KINDS; k++) {
-			if (stackagg__len(&c->agg[k].agg))
-				files += write_one(w, c, k, dir, start, duration_ns, drops[k]);
-			wait_agg__clear(&c->agg[k]);
-		}
-		if (c->img->end_ns || c->released) {
-			*l = c->next;
-			cont_free(w, c);
-		} else {
-			l = &c->next;
-		}
+		if (stackagg__len(&wait_cont(c)->agg[k].agg))
+			files += write_one(w, c, k);
+		wait_agg__clear(&wait_cont(c)->agg[k]);
 	}
 	return files;
+}
+
+int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec start,
+		      int64_t duration_ns)
+{
+	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+		uint64_t now = wait_watch__ring_drops(w, k);
+
+		w->window_drops[k] = now - w->window_drops0[k];
+		w->window_drops0[k] = now;
+	}
+	w->window_dir = dir;
+	w->window = start;
+	w->window_ns = duration_ns;
+	return cont_list__write(&w->conts, cont_write);
 }
 
 uint64_t wait_watch__ring_drops(struct wait_watch *w, int kind)
@@ -365,12 +366,7 @@ void wait_watch__free(struct wait_watch *w)
 {
 	if (!w)
 		return;
-	while (w->conts) {
-		struct wait_cont *c = w->conts;
-
-		w->conts = c->next;
-		cont_free(w, c);
-	}
+	cont_list__free(&w->conts);
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
 		if (w->s[k])
 			loop_fd_del(w->o.epfd, &w->fd_w[k]);

@@ -70,7 +70,7 @@ ok "heap without seconds: answered in $ms ms with the continuous profile"
 # 1. the config stops naming it: detached now, the window's profile written
 echo "heap_sample_bytes = 4K" >"$CONF"
 kill -HUP "$DAEMON_PID"
-wait_log "heap: pid $RPID is no longer named by heap_target: probes detached"
+wait_log "heap: pid $RPID is no longer named by heap_target: detached"
 wait_log "lock: pid $RPID is no longer named by lock_target: detached"
 wait_log "probes detached"
 [ "$(heap_links)" = "$base" ] || fail "heap probes still attached after SIGHUP"
