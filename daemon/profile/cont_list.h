@@ -36,6 +36,14 @@ struct cont_list {
 	void *ctx;
 };
 
+static inline struct cont_list cont_list__make(const char *kind, const char *key, cont_fn *release,
+					       cont_fn *free, void *ctx)
+{
+	return (struct cont_list){
+		.kind = kind, .key = key, .release = release, .free = free, .ctx = ctx
+	};
+}
+
 /* The live record of pid, released or not; NULL when there is none. */
 struct cont *cont_list__find(const struct cont_list *l, uint32_t pid);
 /* The live record of pid that a line names now; NULL when there is none. */

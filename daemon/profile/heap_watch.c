@@ -140,13 +140,7 @@ struct heap_watch *heap_watch__new(const struct heap_watch_opts *o)
 	if (!w)
 		return NULL;
 	w->o = *o;
-	w->conts = (struct cont_list){
-		.kind = "heap",
-		.key = "heap_target",
-		.release = cont_release,
-		.free = cont_free,
-		.ctx = w,
-	};
+	w->conts = cont_list__make("heap", "heap_target", cont_release, cont_free, w);
 	return w;
 }
 

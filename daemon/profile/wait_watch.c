@@ -125,13 +125,7 @@ struct wait_watch *wait_watch__new(const struct wait_watch_opts *o)
 	if (!w)
 		return NULL;
 	w->o = *o;
-	w->conts = (struct cont_list){
-		.kind = "lock",
-		.key = "lock_target",
-		.release = cont_release,
-		.free = cont_free,
-		.ctx = w,
-	};
+	w->conts = cont_list__make("lock", "lock_target", cont_release, cont_free, w);
 	return w;
 }
 
