@@ -164,173 +164,165 @@ static int encode_strings(struct pprof *p, struct gz *g)
 	return 0;
 }
 
-static int encode_mappings(struct pprof *p, struct gz *g, struct scratch *s)
+/* One batch of a repeated field: items [i, i + n) into msg, their message
+ * objects in s (and the ones they point to in sub). */
+typedef int batch_fn(const struct pprof *p, Perftools__Profiles__Profile *msg, size_t i, size_t n,
+		     struct scratch *s, struct scratch *sub);
+
+/* nr items, BATCH at a time, each batch packed as a message of its own
+ * (the format's repeated fields concatenate). */
+static int encode_batches(const struct pprof *p, struct gz *g, size_t nr, batch_fn *batch,
+			  struct scratch *s, struct scratch *sub)
 {
-	Perftools__Profiles__Profile msg = PERFTOOLS__PROFILES__PROFILE__INIT;
-	int err;
+	for (size_t i = 0; i < nr; i += BATCH) {
+		Perftools__Profiles__Profile msg = PERFTOOLS__PROFILES__PROFILE__INIT;
+		int err = batch(p, &msg, i, nr - i < BATCH ? nr - i : BATCH, s, sub);
 
-	for (size_t i = 0; i < p->nr_maps; i += BATCH) {
-		size_t n = p->nr_maps - i < BATCH ? p->nr_maps - i : BATCH;
-		Perftools__Profiles__Mapping *m;
-
-		err = scratch_get(s, n, sizeof(*m));
-		if (err)
-			return err;
-		m = s->objs;
-		for (size_t j = 0; j < n; j++) {
-			const struct map_rec *r = &p->maps[i + j];
-
-			perftools__profiles__mapping__init(&m[j]);
-			m[j].id = i + j + 1;
-			m[j].memory_start = r->start;
-			m[j].memory_limit = r->limit;
-			m[j].file_offset = r->offset;
-			m[j].filename = r->filename;
-			m[j].build_id = r->build_id;
-			m[j].has_functions = !!(r->flags & MAP_HAS_FUNCTIONS);
-			m[j].has_filenames = !!(r->flags & MAP_HAS_FILENAMES);
-			m[j].has_line_numbers = !!(r->flags & MAP_HAS_LINE_NUMBERS);
-			m[j].has_inline_frames = !!(r->flags & MAP_HAS_INLINE_FRAMES);
-		}
-		msg.n_mapping = n;
-		msg.mapping = (Perftools__Profiles__Mapping **)s->ptrs;
-		err = gz_pack(g, &msg);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int encode_functions(struct pprof *p, struct gz *g, struct scratch *s)
-{
-	Perftools__Profiles__Profile msg = PERFTOOLS__PROFILES__PROFILE__INIT;
-	int err;
-
-	for (size_t i = 0; i < p->nr_funcs; i += BATCH) {
-		size_t n = p->nr_funcs - i < BATCH ? p->nr_funcs - i : BATCH;
-		Perftools__Profiles__Function *f;
-
-		err = scratch_get(s, n, sizeof(*f));
-		if (err)
-			return err;
-		f = s->objs;
-		for (size_t j = 0; j < n; j++) {
-			const struct func_rec *r = &p->funcs[i + j];
-
-			perftools__profiles__function__init(&f[j]);
-			f[j].id = i + j + 1;
-			f[j].name = r->name;
-			f[j].system_name = r->system_name;
-			f[j].filename = r->filename;
-			f[j].start_line = r->start_line;
-		}
-		msg.n_function = n;
-		msg.function = (Perftools__Profiles__Function **)s->ptrs;
-		err = gz_pack(g, &msg);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int encode_locations(struct pprof *p, struct gz *g, struct scratch *s, struct scratch *sub)
-{
-	Perftools__Profiles__Profile msg = PERFTOOLS__PROFILES__PROFILE__INIT;
-	int err;
-
-	for (size_t i = 0; i < p->nr_locs; i += BATCH) {
-		size_t n = p->nr_locs - i < BATCH ? p->nr_locs - i : BATCH;
-		/* a batch's lines are contiguous in p->lines */
-		size_t first = p->locs[i].line_off;
-		size_t nl = p->locs[i + n - 1].line_off + p->locs[i + n - 1].nr_lines - first;
-		Perftools__Profiles__Location *l;
-		Perftools__Profiles__Line *ln;
-
-		err = scratch_get(s, n, sizeof(*l));
 		if (!err)
-			err = scratch_get(sub, nl, sizeof(*ln));
-		if (err)
-			return err;
-		l = s->objs;
-		ln = sub->objs;
-		for (size_t j = 0; j < nl; j++) {
-			perftools__profiles__line__init(&ln[j]);
-			ln[j].function_id = p->lines[first + j].function_id;
-			ln[j].line = p->lines[first + j].line;
-		}
-		for (size_t j = 0; j < n; j++) {
-			const struct loc_rec *r = &p->locs[i + j];
-
-			perftools__profiles__location__init(&l[j]);
-			l[j].id = i + j + 1;
-			l[j].mapping_id = r->mapping_id;
-			l[j].address = r->address;
-			l[j].n_line = r->nr_lines;
-			if (r->nr_lines)
-				l[j].line = (Perftools__Profiles__Line **)sub->ptrs +
-					    (r->line_off - first);
-		}
-		msg.n_location = n;
-		msg.location = (Perftools__Profiles__Location **)s->ptrs;
-		err = gz_pack(g, &msg);
+			err = gz_pack(g, &msg);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-static int encode_samples(struct pprof *p, struct gz *g, struct scratch *s, struct scratch *sub)
+static int mappings_batch(const struct pprof *p, Perftools__Profiles__Profile *msg, size_t i,
+			  size_t n, struct scratch *s, struct scratch *sub)
 {
-	Perftools__Profiles__Profile msg = PERFTOOLS__PROFILES__PROFILE__INIT;
+	Perftools__Profiles__Mapping *m;
+	int err = scratch_get(s, n, sizeof(*m));
+
+	(void)sub;
+	if (err)
+		return err;
+	m = s->objs;
+	for (size_t j = 0; j < n; j++) {
+		const struct map_rec *r = &p->maps[i + j];
+
+		perftools__profiles__mapping__init(&m[j]);
+		m[j].id = i + j + 1;
+		m[j].memory_start = r->start;
+		m[j].memory_limit = r->limit;
+		m[j].file_offset = r->offset;
+		m[j].filename = r->filename;
+		m[j].build_id = r->build_id;
+		m[j].has_functions = !!(r->flags & MAP_HAS_FUNCTIONS);
+		m[j].has_filenames = !!(r->flags & MAP_HAS_FILENAMES);
+		m[j].has_line_numbers = !!(r->flags & MAP_HAS_LINE_NUMBERS);
+		m[j].has_inline_frames = !!(r->flags & MAP_HAS_INLINE_FRAMES);
+	}
+	msg->n_mapping = n;
+	msg->mapping = (Perftools__Profiles__Mapping **)s->ptrs;
+	return 0;
+}
+
+static int functions_batch(const struct pprof *p, Perftools__Profiles__Profile *msg, size_t i,
+			   size_t n, struct scratch *s, struct scratch *sub)
+{
+	Perftools__Profiles__Function *f;
+	int err = scratch_get(s, n, sizeof(*f));
+
+	(void)sub;
+	if (err)
+		return err;
+	f = s->objs;
+	for (size_t j = 0; j < n; j++) {
+		const struct func_rec *r = &p->funcs[i + j];
+
+		perftools__profiles__function__init(&f[j]);
+		f[j].id = i + j + 1;
+		f[j].name = r->name;
+		f[j].system_name = r->system_name;
+		f[j].filename = r->filename;
+		f[j].start_line = r->start_line;
+	}
+	msg->n_function = n;
+	msg->function = (Perftools__Profiles__Function **)s->ptrs;
+	return 0;
+}
+
+static int locations_batch(const struct pprof *p, Perftools__Profiles__Profile *msg, size_t i,
+			   size_t n, struct scratch *s, struct scratch *sub)
+{
+	/* a batch's lines are contiguous in p->lines */
+	size_t first = p->locs[i].line_off;
+	size_t nl = p->locs[i + n - 1].line_off + p->locs[i + n - 1].nr_lines - first;
+	Perftools__Profiles__Location *l;
+	Perftools__Profiles__Line *ln;
+	int err = scratch_get(s, n, sizeof(*l));
+
+	if (!err)
+		err = scratch_get(sub, nl, sizeof(*ln));
+	if (err)
+		return err;
+	l = s->objs;
+	ln = sub->objs;
+	for (size_t j = 0; j < nl; j++) {
+		perftools__profiles__line__init(&ln[j]);
+		ln[j].function_id = p->lines[first + j].function_id;
+		ln[j].line = p->lines[first + j].line;
+	}
+	for (size_t j = 0; j < n; j++) {
+		const struct loc_rec *r = &p->locs[i + j];
+
+		perftools__profiles__location__init(&l[j]);
+		l[j].id = i + j + 1;
+		l[j].mapping_id = r->mapping_id;
+		l[j].address = r->address;
+		l[j].n_line = r->nr_lines;
+		if (r->nr_lines)
+			l[j].line = (Perftools__Profiles__Line **)sub->ptrs + (r->line_off - first);
+	}
+	msg->n_location = n;
+	msg->location = (Perftools__Profiles__Location **)s->ptrs;
+	return 0;
+}
+
+static int samples_batch(const struct pprof *p, Perftools__Profiles__Profile *msg, size_t i,
+			 size_t n, struct scratch *s, struct scratch *sub)
+{
+	Perftools__Profiles__Sample *sm;
+	Perftools__Profiles__Label *lb;
+	size_t nl = 0;
 	int err;
 
-	for (size_t i = 0; i < p->nr_samples; i += BATCH) {
-		size_t n = p->nr_samples - i < BATCH ? p->nr_samples - i : BATCH;
-		Perftools__Profiles__Sample *sm;
-		Perftools__Profiles__Label *lb;
-		size_t nl = 0;
+	/* Label messages are made per batch: label sets may be many. */
+	for (size_t j = 0; j < n; j++)
+		nl += p->lsets[p->samples[i + j].lset - 1].n;
+	err = scratch_get(s, n, sizeof(*sm));
+	if (!err)
+		err = scratch_get(sub, nl, sizeof(*lb));
+	if (err)
+		return err;
+	sm = s->objs;
+	lb = sub->objs;
+	nl = 0;
+	for (size_t j = 0; j < n; j++) {
+		const struct sample_rec *r = &p->samples[i + j];
+		const struct range *st = &p->stacks[r->stack - 1];
+		const struct range *ls = &p->lsets[r->lset - 1];
 
-		/* Label messages are made per batch: label sets may be many. */
-		for (size_t j = 0; j < n; j++)
-			nl += p->lsets[p->samples[i + j].lset - 1].n;
-		err = scratch_get(s, n, sizeof(*sm));
-		if (!err)
-			err = scratch_get(sub, nl, sizeof(*lb));
-		if (err)
-			return err;
-		sm = s->objs;
-		lb = sub->objs;
-		nl = 0;
-		for (size_t j = 0; j < n; j++) {
-			const struct sample_rec *r = &p->samples[i + j];
-			const struct range *st = &p->stacks[r->stack - 1];
-			const struct range *ls = &p->lsets[r->lset - 1];
+		perftools__profiles__sample__init(&sm[j]);
+		sm[j].n_location_id = st->n;
+		if (st->n)
+			sm[j].location_id = p->stk + st->off;
+		sm[j].n_value = p->nr_types;
+		sm[j].value = p->vals + (i + j) * p->nr_types;
+		sm[j].n_label = ls->n;
+		if (ls->n)
+			sm[j].label = (Perftools__Profiles__Label **)sub->ptrs + nl;
+		for (size_t k = 0; k < ls->n; k++, nl++) {
+			const struct label_rec *lr = &p->lbls[ls->off + k];
 
-			perftools__profiles__sample__init(&sm[j]);
-			sm[j].n_location_id = st->n;
-			if (st->n)
-				sm[j].location_id = p->stk + st->off;
-			sm[j].n_value = p->nr_types;
-			sm[j].value = p->vals + (i + j) * p->nr_types;
-			sm[j].n_label = ls->n;
-			if (ls->n)
-				sm[j].label = (Perftools__Profiles__Label **)sub->ptrs + nl;
-			for (size_t k = 0; k < ls->n; k++, nl++) {
-				const struct label_rec *lr = &p->lbls[ls->off + k];
-
-				perftools__profiles__label__init(&lb[nl]);
-				lb[nl].key = lr->key;
-				lb[nl].str = lr->str;
-				lb[nl].num = lr->num;
-				lb[nl].num_unit = lr->unit;
-			}
+			perftools__profiles__label__init(&lb[nl]);
+			lb[nl].key = lr->key;
+			lb[nl].str = lr->str;
+			lb[nl].num = lr->num;
+			lb[nl].num_unit = lr->unit;
 		}
-		msg.n_sample = n;
-		msg.sample = (Perftools__Profiles__Sample **)s->ptrs;
-		err = gz_pack(g, &msg);
-		if (err)
-			return err;
 	}
+	msg->n_sample = n;
+	msg->sample = (Perftools__Profiles__Sample **)s->ptrs;
 	return 0;
 }
 
@@ -358,13 +350,13 @@ int pprof__encode_gz(struct pprof *p, uint8_t **out, size_t *out_len)
 	if (!err)
 		err = encode_strings(p, &g);
 	if (!err)
-		err = encode_mappings(p, &g, &s);
+		err = encode_batches(p, &g, p->nr_maps, mappings_batch, &s, &sub);
 	if (!err)
-		err = encode_functions(p, &g, &s);
+		err = encode_batches(p, &g, p->nr_funcs, functions_batch, &s, &sub);
 	if (!err)
-		err = encode_locations(p, &g, &s, &sub);
+		err = encode_batches(p, &g, p->nr_locs, locations_batch, &s, &sub);
 	if (!err)
-		err = encode_samples(p, &g, &s, &sub);
+		err = encode_batches(p, &g, p->nr_samples, samples_batch, &s, &sub);
 	if (!err)
 		err = gz_write(&g, NULL, 0, Z_FINISH);
 	scratch_free(&s);
