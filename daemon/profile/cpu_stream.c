@@ -314,35 +314,27 @@ static void write_image(struct image *img, void *arg)
 	struct cpu_stream *cs = w->cs;
 	const struct config *cfg = cs->o.cfg;
 	struct pprof *p;
-	uint8_t *buf = NULL;
 	size_t len = 0;
 	char path[4096], comment[128];
 	int err;
 
 	p = cpu_profile__new(cfg->frequency_hz, w->start.tv_sec * 1000000000ll + w->start.tv_nsec,
 			     w->duration);
-	if (!p) {
-		err = -ENOMEM;
-		goto out;
-	}
-	snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u (%s), %u Hz",
-		 PPROFD_VERSION, img->pid, img->comm, cfg->frequency_hz);
-	pprof__add_comment(p, comment);
-	if (img->cpu.dropped) {
-		snprintf(comment, sizeof(comment), "%" PRIu64 " samples dropped: stack table full",
-			 img->cpu.dropped);
+	err = p ? 0 : -ENOMEM;
+	if (!err) {
+		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u (%s), %u Hz",
+			 PPROFD_VERSION, img->pid, img->comm, cfg->frequency_hz);
 		pprof__add_comment(p, comment);
+		if (img->cpu.dropped) {
+			snprintf(comment, sizeof(comment),
+				 "%" PRIu64 " samples dropped: stack table full", img->cpu.dropped);
+			pprof__add_comment(p, comment);
+		}
+		pprof__comment_lost(p, w->drops, "in this window");
+		err = cpu_profile__add_image(p, cs->o.procs, *cs->o.ksyms, img, &img->cpu);
 	}
-	pprof__comment_lost(p, w->drops, "in this window");
-	err = cpu_profile__add_image(p, cs->o.procs, *cs->o.ksyms, img, &img->cpu);
-	if (!err)
-		err = pprof__encode_gz(p, &buf, &len);
-	if (!err)
-		err = output__write(cfg->output_dir, img->comm, img->pid, "cpu", w->start.tv_sec,
-				    buf, len, path, sizeof(path));
-out:
-	/* logged once per condition change, not once per file */
-	output_health__result(cs->o.health, cfg->output_dir, err);
+	err = output__write_profile(cs->o.health, cfg->output_dir, p, err, img->comm, img->pid,
+				    "cpu", w->start.tv_sec, &len, path, sizeof(path));
 	if (err) {
 		cs->st.write_errors++;
 	} else {
@@ -350,7 +342,6 @@ out:
 		cs->st.bytes += len;
 		log_debug("wrote %s (%zu bytes)", path, len);
 	}
-	free(buf);
 	pprof__free(p);
 	stackagg__reset(&img->cpu);
 }

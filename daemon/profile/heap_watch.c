@@ -309,28 +309,29 @@ static void cont_free(void *ctx, struct cont *c)
 }
 
 /* c's profile: what was allocated since pprofd attached and what of it is
- * still in use, as Go's heap profile. */
-static int cont_encode(struct heap_watch *w, struct heap_cont *c, int64_t time_ns,
-		       int64_t duration_ns, const char *note, uint8_t **buf, size_t *len)
+ * still in use, as Go's heap profile. NULL and *err on a failure. */
+static struct pprof *cont_profile(struct heap_watch *w, struct heap_cont *c, int64_t time_ns,
+				  int64_t duration_ns, const char *note, int *err)
 {
 	struct pprof *p = heap_profile__new(c->agg.rate, time_ns, duration_ns);
 	char comment[256];
-	int err;
 
+	*err = -ENOMEM;
 	if (!p)
-		return -ENOMEM;
+		return NULL;
 	snprintf(comment, sizeof(comment),
 		 "pprofd %s: heap profile of pid %u (%s); allocations made before pprofd "
 		 "attached are not known%s",
 		 PPROFD_VERSION, c->c.pid, c->c.img->comm, note);
 	pprof__add_comment(p, comment);
-	err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->c.img, &c->agg.agg, false);
-	if (!err)
-		err = heap_profile__add_losses(p, &c->agg, c->c.pid);
-	if (!err)
-		err = pprof__encode_gz(p, buf, len);
-	pprof__free(p);
-	return err;
+	*err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->c.img, &c->agg.agg, false);
+	if (!*err)
+		*err = heap_profile__add_losses(p, &c->agg, c->c.pid);
+	if (*err) {
+		pprof__free(p);
+		return NULL;
+	}
+	return p;
 }
 
 bool heap_watch__watches(struct heap_watch *w, uint32_t pid)
@@ -342,6 +343,8 @@ int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_
 {
 	struct cont *c = cont_list__named(&w->conts, pid);
 	struct timespec now, mono;
+	struct pprof *p;
+	int err;
 
 	if (!c)
 		return -ENOENT;
@@ -349,12 +352,16 @@ int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_
 		heap_sampler__drain(w->s); /* up to this moment */
 	clock_gettime(CLOCK_REALTIME, &now);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	return cont_encode(
+	p = cont_profile(
 		w, heap_cont(c), now.tv_sec * 1000000000ll + now.tv_nsec,
 		(int64_t)(mono.tv_sec * 1000000000ull + mono.tv_nsec - heap_cont(c)->since_ns),
 		"; heap_target names it: its profile since pprofd attached, as it "
 		"stands at the request",
-		buf, len);
+		&err);
+	if (p)
+		err = pprof__encode_gz(p, buf, len);
+	pprof__free(p);
+	return err;
 }
 
 /* A window's end, for one process (cont_list__write): its profile, when it
@@ -363,26 +370,20 @@ int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_
 static int cont_write(void *ctx, struct cont *c)
 {
 	struct heap_watch *w = ctx;
-	uint8_t *buf = NULL;
-	size_t len;
+	struct pprof *p;
 	int err;
 
 	if (!stackagg__len(&heap_cont(c)->agg.agg))
 		return 0;
-	err = cont_encode(w, heap_cont(c), w->window.tv_sec * 1000000000ll + w->window.tv_nsec,
-			  w->window_ns,
-			  c->released ? "; profiling stopped in this window "
-					"(heap_target no longer names it)"
-				      : "",
-			  &buf, &len);
-	if (!err)
-		err = output__write(w->window_dir, c->img->comm, c->pid, "heap", w->window.tv_sec,
-				    buf, len, NULL, 0);
-	if (w->o.health)
-		output_health__result(w->o.health, w->window_dir, err);
-	else if (err)
-		log_warn("heap: cannot write the profile of pid %u: %s", c->pid, strerror(-err));
-	free(buf);
+	p = cont_profile(w, heap_cont(c), w->window.tv_sec * 1000000000ll + w->window.tv_nsec,
+			 w->window_ns,
+			 c->released ? "; profiling stopped in this window "
+				       "(heap_target no longer names it)"
+				     : "",
+			 &err);
+	err = output__write_profile(w->o.health, w->window_dir, p, err, c->img->comm, c->pid,
+				    "heap", w->window.tv_sec, NULL, NULL, 0);
+	pprof__free(p);
 	return err ? 0 : 1;
 }
 

@@ -13,6 +13,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "output.h"
+#include "pprof.h"
 
 /* A leading '.' would hide the directory from ls and, before, from
  * retention; '.' and '..' must never name a directory. */
@@ -323,6 +324,28 @@ int output__retention(const char *dir, uint64_t max_age_sec, uint64_t max_bytes,
 	free(files);
 	close(top);
 	res->bytes_kept = total;
+	return err;
+}
+
+int output__write_profile(struct output_health *h, const char *dir, struct pprof *p, int err,
+			  const char *comm, uint32_t pid, const char *kind, time_t window_start,
+			  size_t *bytes, char *path_out, size_t path_len)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	if (!err)
+		err = p ? pprof__encode_gz(p, &buf, &len) : -ENOMEM;
+	if (!err)
+		err = output__write(dir, comm, pid, kind, window_start, buf, len, path_out,
+				    path_len);
+	free(buf);
+	if (h)
+		output_health__result(h, dir, err); /* logged once a condition, not a file */
+	else if (err)
+		log_warn("%s: cannot write the profile of pid %u: %s", kind, pid, strerror(-err));
+	if (bytes)
+		*bytes = err ? 0 : len;
 	return err;
 }
 

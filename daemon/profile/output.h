@@ -34,6 +34,17 @@ int output__write(const char *dir, const char *comm, uint32_t pid, const char *k
 		  time_t window_start, const void *data, size_t len, char *path_out,
 		  size_t path_len);
 
+struct output_health;
+struct pprof;
+
+/* The window's profile p of process pid (comm): encoded, written as
+ * output__write does, and the outcome given to h (NULL: a failure is
+ * logged). err: 0, or why p could not be built (then reported as a failed
+ * write). 0 or -errno; *bytes (may be NULL): the file's size. */
+int output__write_profile(struct output_health *h, const char *dir, struct pprof *p, int err,
+			  const char *comm, uint32_t pid, const char *kind, time_t window_start,
+			  size_t *bytes, char *path_out, size_t path_len);
+
 struct retention_result {
 	unsigned files_removed;
 	unsigned refused; /* entries not pprofd's: left alone */

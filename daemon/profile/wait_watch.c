@@ -271,9 +271,7 @@ static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k)
 {
 	struct pprof *p = wait_profile__new(w->window.tv_sec * 1000000000ll + w->window.tv_nsec,
 					    w->window_ns);
-	uint8_t *buf = NULL;
 	char comment[256];
-	size_t len;
 	int err = -ENOMEM;
 
 	if (p) {
@@ -288,17 +286,8 @@ static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k)
 		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,
 					 &wait_cont(c)->agg[k].agg, false);
 	}
-	if (!err)
-		err = pprof__encode_gz(p, &buf, &len);
-	if (!err)
-		err = output__write(w->window_dir, c->img->comm, c->pid, wait_kind_name(k),
-				    w->window.tv_sec, buf, len, NULL, 0);
-	if (w->o.health)
-		output_health__result(w->o.health, w->window_dir, err);
-	else if (err)
-		log_warn("%s: cannot write the profile of pid %u: %s", wait_kind_name(k), c->pid,
-			 strerror(-err));
-	free(buf);
+	err = output__write_profile(w->o.health, w->window_dir, p, err, c->img->comm, c->pid,
+				    wait_kind_name(k), w->window.tv_sec, NULL, NULL, 0);
 	pprof__free(p);
 	return err ? 0 : 1;
 }
