@@ -279,18 +279,6 @@ static int proc_threads(uint32_t pid, unsigned *threads, uint32_t *tgid)
 
 static const struct pprof_value_type threads_type = { "threads", "count" };
 
-static void comment(struct pprof *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void comment(struct pprof *p, const char *fmt, ...)
-{
-	char s[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s, sizeof(s), fmt, ap);
-	va_end(ap);
-	pprof__add_comment(p, s);
-}
-
 int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t **out,
 			      size_t *out_len, char *errmsg, size_t errlen)
 {
@@ -341,9 +329,10 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 		snprintf(errmsg, errlen, "out of memory");
 		goto out;
 	}
-	comment(r->p, "pprofd %s: threads of pid %u", PPROFD_VERSION, pid);
-	comment(r->p, "one sample per thread (value 1) with its tid, name and state as labels; "
-		      "threads with the same stack add up");
+	pprof__commentf(r->p, "pprofd %s: threads of pid %u", PPROFD_VERSION, pid);
+	pprof__commentf(r->p,
+			"one sample per thread (value 1) with its tid, name and state as labels; "
+			"threads with the same stack add up");
 	stack_profile__begin_image(r->p, t->procs, r->img);
 
 	werr = walk(r, buf);
@@ -367,7 +356,8 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 	}
 
 	if (r->on_cpu)
-		comment(r->p,
+		pprof__commentf(
+			r->p,
 			"%u of the threads (state \"running\") were on a CPU as we looked: "
 			"their user stacks are where they last entered the kernel, not where they "
 			"are now",
@@ -377,31 +367,33 @@ int threads_snapshot__profile(struct threads_snapshot *t, uint32_t pid, uint8_t 
 		if (proc_threads(pid, &total, &tgid) || total <= r->threads)
 			total = r->threads + 1; /* at least one: we did not look */
 		t->cnt[TS_CNT_OVER_LIMIT] += total - r->threads;
-		comment(r->p,
-			"only the first %u threads of about %u are here: the limit per "
-			"snapshot",
-			r->threads, total);
+		pprof__commentf(r->p,
+				"only the first %u threads of about %u are here: the limit per "
+				"snapshot",
+				r->threads, total);
 		log_warn("threads: pid %u has about %u threads, only %u are in its snapshot "
 			 "(the limit)",
 			 pid, total, r->threads);
 	}
 	if (r->malformed || r->out_of_sync) {
 		t->cnt[TS_CNT_MALFORMED] += r->malformed;
-		comment(r->p, "%u thread record%s malformed and skipped%s", r->malformed,
-			r->malformed > 1 ? "s were" : " was",
-			r->out_of_sync ? "; the walk's output could not be followed after that"
-				       : "");
+		pprof__commentf(r->p, "%u thread record%s malformed and skipped%s", r->malformed,
+				r->malformed > 1 ? "s were" : " was",
+				r->out_of_sync
+					? "; the walk's output could not be followed after that"
+					: "");
 		log_warn("threads: pid %u: %u malformed records from the task iterator", pid,
 			 r->malformed);
 	}
 	if (r->ustack_bad) {
 		t->cnt[TS_CNT_USTACK_BAD] += r->ustack_bad;
-		comment(r->p, "%u user stack%s could not be unwound", r->ustack_bad,
-			r->ustack_bad > 1 ? "s" : "");
+		pprof__commentf(r->p, "%u user stack%s could not be unwound", r->ustack_bad,
+				r->ustack_bad > 1 ? "s" : "");
 	}
 	if (werr) {
 		t->cnt[TS_CNT_ERRORS]++;
-		comment(r->p, "the walk of the threads stopped after %u: %s; the rest are missing",
+		pprof__commentf(
+			r->p, "the walk of the threads stopped after %u: %s; the rest are missing",
 			r->threads, strerror(-werr));
 		log_warn("threads: pid %u: the walk stopped after %u threads: %s", pid, r->threads,
 			 strerror(-werr));

@@ -315,20 +315,18 @@ static void write_image(struct image *img, void *arg)
 	const struct config *cfg = cs->o.cfg;
 	struct pprof *p;
 	size_t len = 0;
-	char path[4096], comment[128];
+	char path[4096];
 	int err;
 
 	p = cpu_profile__new(cfg->frequency_hz, w->start.tv_sec * 1000000000ll + w->start.tv_nsec,
 			     w->duration);
 	err = p ? 0 : -ENOMEM;
 	if (!err) {
-		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u (%s), %u Hz",
-			 PPROFD_VERSION, img->pid, img->comm, cfg->frequency_hz);
-		pprof__add_comment(p, comment);
+		pprof__commentf(p, "pprofd %s: cpu profile of pid %u (%s), %u Hz", PPROFD_VERSION,
+				img->pid, img->comm, cfg->frequency_hz);
 		if (img->cpu.dropped) {
-			snprintf(comment, sizeof(comment),
-				 "%" PRIu64 " samples dropped: stack table full", img->cpu.dropped);
-			pprof__add_comment(p, comment);
+			pprof__commentf(p, "%" PRIu64 " samples dropped: stack table full",
+					img->cpu.dropped);
 		}
 		pprof__comment_lost(p, w->drops, "in this window");
 		err = cpu_profile__add_image(p, cs->o.procs, *cs->o.ksyms, img, &img->cpu);

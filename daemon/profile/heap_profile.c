@@ -114,7 +114,6 @@ void heap_agg__lost(struct heap_agg *h, const struct heap_lost *l)
 
 int heap_profile__add_losses(struct pprof *p, const struct heap_agg *h, uint32_t pid)
 {
-	char c[300];
 	int err = 0;
 
 	if (h->lost_records) {
@@ -125,33 +124,32 @@ int heap_profile__add_losses(struct pprof *p, const struct heap_agg *h, uint32_t
 		struct pprof_label label = { .key = "pid", .num = pid };
 
 		err = pprof__add_sample(p, &loc, 1, v, &label, 1);
-		snprintf(c, sizeof(c),
-			 "%" PRIu64 " sampled allocations of pid %u (~%.1f MiB) could not be sent: "
-			 "pprofd's ring buffer was full; counted in alloc_* under %s, their stacks "
-			 "and in-use unknown",
-			 h->lost_records, pid, h->lost_bytes / 1048576.0, HEAP_LOST_FRAME);
-		pprof__add_comment(p, c);
+		pprof__commentf(p,
+				"%" PRIu64
+				" sampled allocations of pid %u (~%.1f MiB) could not be "
+				"sent: pprofd's ring buffer was full; counted in alloc_* under %s, "
+				"their stacks and in-use unknown",
+				h->lost_records, pid, h->lost_bytes / 1048576.0, HEAP_LOST_FRAME);
 	}
 	if (h->frees_lost) {
-		snprintf(c, sizeof(c),
-			 "%" PRIu64 " frees of sampled blocks of pid %u were not reported (ring "
-			 "buffer full): in-use counts them as still allocated",
-			 h->frees_lost, pid);
-		pprof__add_comment(p, c);
+		pprof__commentf(p,
+				"%" PRIu64
+				" frees of sampled blocks of pid %u were not reported (ring "
+				"buffer full): in-use counts them as still allocated",
+				h->frees_lost, pid);
 	}
 	if (h->rate_max > h->rate) {
-		snprintf(c, sizeof(c),
-			 "sampling rate raised up to every %" PRIu64 " bytes at times (pprofd's "
-			 "reader fell behind): values stay unbiased, with more variance",
-			 h->rate_max);
-		pprof__add_comment(p, c);
+		pprof__commentf(p,
+				"sampling rate raised up to every %" PRIu64
+				" bytes at times (pprofd's "
+				"reader fell behind): values stay unbiased, with more variance",
+				h->rate_max);
 	}
 	if (h->dropped_live) {
-		snprintf(c, sizeof(c),
-			 "%" PRIu64 " sampled blocks of pid %u not tracked for "
-			 "in-use (table full): counted as still in use",
-			 h->dropped_live, pid);
-		pprof__add_comment(p, c);
+		pprof__commentf(p,
+				"%" PRIu64 " sampled blocks of pid %u not tracked for "
+				"in-use (table full): counted as still in use",
+				h->dropped_live, pid);
 	}
 	return err;
 }

@@ -314,16 +314,14 @@ static struct pprof *cont_profile(struct heap_watch *w, struct heap_cont *c, int
 				  int64_t duration_ns, const char *note, int *err)
 {
 	struct pprof *p = heap_profile__new(c->agg.rate, time_ns, duration_ns);
-	char comment[256];
 
 	*err = -ENOMEM;
 	if (!p)
 		return NULL;
-	snprintf(comment, sizeof(comment),
-		 "pprofd %s: heap profile of pid %u (%s); allocations made before pprofd "
-		 "attached are not known%s",
-		 PPROFD_VERSION, c->c.pid, c->c.img->comm, note);
-	pprof__add_comment(p, comment);
+	pprof__commentf(p,
+			"pprofd %s: heap profile of pid %u (%s); allocations made before pprofd "
+			"attached are not known%s",
+			PPROFD_VERSION, c->c.pid, c->c.img->comm, note);
 	*err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->c.img, &c->agg.agg, false);
 	if (!*err)
 		*err = heap_profile__add_losses(p, &c->agg, c->c.pid);

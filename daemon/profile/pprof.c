@@ -12,6 +12,7 @@
  * Its encoding is pprof_encode.c.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,17 +517,25 @@ int pprof__add_comment(struct pprof *p, const char *comment)
 	return 0;
 }
 
+int pprof__commentf(struct pprof *p, const char *fmt, ...)
+{
+	char c[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c, sizeof(c), fmt, ap);
+	va_end(ap);
+	return pprof__add_comment(p, c);
+}
+
 int pprof__comment_lost(struct pprof *p, uint64_t n, const char *during)
 {
-	char c[200];
-
 	if (!n)
 		return 0;
-	snprintf(c, sizeof(c),
-		 "%" PRIu64 " records of the host were lost %s (pprofd's ring "
-		 "buffer was full): it may lack some",
-		 n, during);
-	return pprof__add_comment(p, c);
+	return pprof__commentf(p,
+			       "%" PRIu64 " records of the host were lost %s (pprofd's ring "
+			       "buffer was full): it may lack some",
+			       n, during);
 }
 
 /* Samples added, counting those merged into an earlier identical one. */

@@ -73,6 +73,8 @@ int pprof__add_sample(struct pprof *p, const uint64_t *location_ids, size_t nr_l
 		      const int64_t *values, const struct pprof_label *labels, size_t nr_labels);
 /* A free-text comment shown by `pprof -comments`. */
 int pprof__add_comment(struct pprof *p, const char *comment);
+/* The same, printf-style (cut at 512 bytes). */
+int pprof__commentf(struct pprof *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The comment of a profile that may lack records: n of the host's were lost
  * (pprofd's ring buffer full) `during` ("in this window", ...); none for 0. */
 int pprof__comment_lost(struct pprof *p, uint64_t n, const char *during);

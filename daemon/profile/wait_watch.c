@@ -271,16 +271,14 @@ static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k)
 {
 	struct pprof *p = wait_profile__new(w->window.tv_sec * 1000000000ll + w->window.tv_nsec,
 					    w->window_ns);
-	char comment[256];
 	int err = -ENOMEM;
 
 	if (p) {
-		snprintf(comment, sizeof(comment), "pprofd %s: %s profile of pid %u (%s)%s",
-			 PPROFD_VERSION, wait_kind_name(k), c->pid, c->img->comm,
-			 c->released ? "; profiling stopped in this window (lock_target no "
-				       "longer names it)"
-				     : "");
-		pprof__add_comment(p, comment);
+		pprof__commentf(p, "pprofd %s: %s profile of pid %u (%s)%s", PPROFD_VERSION,
+				wait_kind_name(k), c->pid, c->img->comm,
+				c->released ? "; profiling stopped in this window (lock_target no "
+					      "longer names it)"
+					    : "");
 		pprof__comment_lost(p, w->window_drops[k], "in this window");
 		/* mutex: the stack of a futex wake, whose ip follows the syscall */
 		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,

@@ -580,7 +580,6 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 	struct req_result res = { .status = 200 };
 	uint64_t now = mono_ns();
 	struct pprof *p;
-	char comment[160];
 	int err = 0;
 
 	int64_t t0 = q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec;
@@ -602,38 +601,35 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 		goto out;
 	}
 	if (q->p.kind == REQ_HEAP) {
-		snprintf(comment, sizeof(comment), "pprofd %s: heap profile of pid %u over %.1f s",
-			 PPROFD_VERSION, q->p.pid, (now - q->start_ns) / 1e9);
-		pprof__add_comment(p, comment);
-		snprintf(comment, sizeof(comment),
-			 "only allocations made during the profile are "
-			 "known: in-use counts the blocks they left allocated");
+		pprof__commentf(p, "pprofd %s: heap profile of pid %u over %.1f s", PPROFD_VERSION,
+				q->p.pid, (now - q->start_ns) / 1e9);
+		pprof__add_comment(p, "only allocations made during the profile are known: in-use "
+				      "counts the blocks they left allocated");
 	} else if (is_wait(q->p.kind)) {
-		snprintf(comment, sizeof(comment), "pprofd %s: %s profile of pid %u over %.1f s",
-			 PPROFD_VERSION, kind_name(q->p.kind), q->p.pid, (now - q->start_ns) / 1e9);
-		pprof__add_comment(p, comment);
-		snprintf(
-			comment, sizeof(comment),
+		pprof__commentf(p, "pprofd %s: %s profile of pid %u over %.1f s", PPROFD_VERSION,
+				kind_name(q->p.kind), q->p.pid, (now - q->start_ns) / 1e9);
+		pprof__add_comment(
+			p,
 			q->p.kind == REQ_MUTEX
-				? "each sample: the stack that released a contended lock; delay: the time "
-				  "its waiters waited for it"
-				: "each sample: where a thread blocked; delay: how long it was off CPU "
-				  "(waits that had not ended when the profile was cut are not counted)");
-	} else if (q->p.pid)
-		snprintf(comment, sizeof(comment), "pprofd %s: cpu profile of pid %u, %u Hz",
-			 PPROFD_VERSION, q->p.pid, q->hz);
-	else
-		snprintf(comment, sizeof(comment),
-			 "pprofd %s: cpu profile of the whole host, %u Hz", PPROFD_VERSION, q->hz);
-	pprof__add_comment(p, comment);
+				? "each sample: the stack that released a contended lock; delay: "
+				  "the time its waiters waited for it"
+				: "each sample: where a thread blocked; delay: how long it was off "
+				  "CPU (waits that had not ended when the profile was cut are not "
+				  "counted)");
+	} else if (q->p.pid) {
+		pprof__commentf(p, "pprofd %s: cpu profile of pid %u, %u Hz", PPROFD_VERSION,
+				q->p.pid, q->hz);
+	} else {
+		pprof__commentf(p, "pprofd %s: cpu profile of the whole host, %u Hz",
+				PPROFD_VERSION, q->hz);
+	}
 	if (cut)
 		pprof__add_comment(p, cut);
 	if (q->dropped) {
-		snprintf(comment, sizeof(comment),
-			 "%" PRIu64 " samples dropped: the request's "
-			 "stack tables reached %u MiB",
-			 q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
-		pprof__add_comment(p, comment);
+		pprof__commentf(p,
+				"%" PRIu64 " samples dropped: the request's "
+				"stack tables reached %u MiB",
+				q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
 	}
 	pprof__comment_lost(p, ring_drops(r, q->p.kind) - q->ring_drops0, "while this profile ran");
 	for (unsigned i = 0; i < q->nr_aggs && !err; i++) {
@@ -654,11 +650,10 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 		err = cpu_profile__add_image(p, r->o.procs, *r->o.ksyms, q->aggs[i].img,
 					     &q->aggs[i].agg);
 		if (q->aggs[i].agg.dropped) {
-			snprintf(comment, sizeof(comment),
-				 "%" PRIu64 " samples of pid %u dropped: "
-				 "the request's stack table was full",
-				 q->aggs[i].agg.dropped, q->aggs[i].img->pid);
-			pprof__add_comment(p, comment);
+			pprof__commentf(p,
+					"%" PRIu64 " samples of pid %u dropped: "
+					"the request's stack table was full",
+					q->aggs[i].agg.dropped, q->aggs[i].img->pid);
 		}
 	}
 	if (!err)
