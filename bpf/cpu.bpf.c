@@ -104,11 +104,20 @@ static __always_inline bool walk_tables(struct cpu_percpu *sc, __u32 pid, __u64 
 	}
 	switch (end) {
 	case UNWIND_END_START:
-	case UNWIND_END_STOP: sc->counters[CPU_CNT_WALK_WHOLE]++; break;
-	case UNWIND_END_NO_MAP: sc->counters[CPU_CNT_WALK_NO_MAP]++; return false;
-	case UNWIND_END_NO_TABLE: sc->counters[CPU_CNT_WALK_NO_TABLE]++; return false;
-	case UNWIND_END_DEPTH: sc->counters[CPU_CNT_WALK_DEPTH]++; break;
-	default: sc->counters[CPU_CNT_WALK_CUT]++;
+	case UNWIND_END_STOP:
+		sc->counters[CPU_CNT_WALK_WHOLE]++;
+		break;
+	case UNWIND_END_NO_MAP:
+		sc->counters[CPU_CNT_WALK_NO_MAP]++;
+		return false;
+	case UNWIND_END_NO_TABLE:
+		sc->counters[CPU_CNT_WALK_NO_TABLE]++;
+		return false;
+	case UNWIND_END_DEPTH:
+		sc->counters[CPU_CNT_WALK_DEPTH]++;
+		break;
+	default:
+		sc->counters[CPU_CNT_WALK_CUT]++;
 	}
 	*nu = n;
 	return true;

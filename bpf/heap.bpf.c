@@ -492,7 +492,8 @@ int heap_alloc(struct pt_regs *ctx)
 		if (cookie)
 			*cookie = (__u64)fn << COOKIE_FN_SHIFT;
 		return 0;
-	default: return 1;
+	default:
+		return 1;
 	}
 
 	t = thread();

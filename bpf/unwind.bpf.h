@@ -408,7 +408,9 @@ static long unwind_step(__u64 i, void *ctx)
 	kind = UNWIND_ROW_CFA(row->flags);
 	switch (kind) {
 	case UNWIND_CFA_SP:
-	case UNWIND_CFA_PLT: cfa = w->sp + unwind_row_cfa_off(row, w->pc); break;
+	case UNWIND_CFA_PLT:
+		cfa = w->sp + unwind_row_cfa_off(row, w->pc);
+		break;
 	case UNWIND_CFA_BP:
 		if (!w->bp_ok) {
 			w->end = UNWIND_END_STOP;
@@ -438,7 +440,9 @@ static long unwind_step(__u64 i, void *ctx)
 		ra = r.rip;
 		goto stepped;
 	}
-	default: w->end = UNWIND_END_STOP; return 1;
+	default:
+		w->end = UNWIND_END_STOP;
+		return 1;
 	}
 	if (cfa <= w->sp || cfa - w->sp > FP_MAX_FRAME_BYTES) {
 		w->end = UNWIND_END_BAD_CFA;
@@ -455,8 +459,10 @@ static long unwind_step(__u64 i, void *ctx)
 		else
 			w->bp_ok = true;
 		break;
-	case UNWIND_BP_SAME: break;
-	default: w->bp_ok = false;
+	case UNWIND_BP_SAME:
+		break;
+	default:
+		w->bp_ok = false;
 	}
 stepped:
 	w->sp = cfa;

@@ -230,10 +230,18 @@ int cmd_request(const char *cmd, int argc, char **argv)
 			if (parse_uint("hz", optarg, 10000, &rq.hz))
 				return 2;
 			break;
-		case 'o': out = optarg; break;
-		case 'S': sock = optarg; break;
-		case 'h': request_usage(cmd, stdout); return 0;
-		default: request_usage(cmd, stderr); return 2;
+		case 'o':
+			out = optarg;
+			break;
+		case 'S':
+			sock = optarg;
+			break;
+		case 'h':
+			request_usage(cmd, stdout);
+			return 0;
+		default:
+			request_usage(cmd, stderr);
+			return 2;
 		}
 	}
 	if (!have_pid || optind < argc) {

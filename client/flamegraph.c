@@ -105,13 +105,26 @@ static void put_xml(FILE *f, const char *s, size_t max)
 		uint32_t c = next_char(u, &len);
 
 		switch (c) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case 0xfffd: fputs("\xef\xbf\xbd", f); break;
-		default: fwrite(u, 1, len, f);
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		case 0xfffd:
+			fputs("\xef\xbf\xbd", f);
+			break;
+		default:
+			fwrite(u, 1, len, f);
 		}
 	}
 }
@@ -538,10 +551,18 @@ int cmd_flamegraph(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'o': out = optarg; break;
-		case 's': sel = optarg; break;
-		case 'h': fg_usage(stdout); return 0;
-		default: fg_usage(stderr); return 2;
+		case 'o':
+			out = optarg;
+			break;
+		case 's':
+			sel = optarg;
+			break;
+		case 'h':
+			fg_usage(stdout);
+			return 0;
+		default:
+			fg_usage(stderr);
+			return 2;
 		}
 	}
 	if (argc - optind != 1 || !out) {

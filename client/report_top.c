@@ -458,7 +458,9 @@ int cmd_top(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's': sel = optarg; break;
+		case 's':
+			sel = optarg;
+			break;
 		case 'n':
 			if (parse_count(optarg, &nodecount)) {
 				fprintf(stderr,
@@ -479,8 +481,12 @@ int cmd_top(int argc, char **argv)
 			}
 			break;
 		}
-		case 'h': top_usage(stdout); return 0;
-		default: top_usage(stderr); return 2;
+		case 'h':
+			top_usage(stdout);
+			return 0;
+		default:
+			top_usage(stderr);
+			return 2;
 		}
 	}
 	if (argc - optind != 1) {

@@ -75,11 +75,19 @@ int parse_duration_sec(const char *s, uint64_t *out)
 		return -EINVAL;
 	switch (*end) {
 	case 0:
-	case 's': break;
-	case 'm': mul = 60; break;
-	case 'h': mul = 3600; break;
-	case 'd': mul = 86400; break;
-	default: return -EINVAL;
+	case 's':
+		break;
+	case 'm':
+		mul = 60;
+		break;
+	case 'h':
+		mul = 3600;
+		break;
+	case 'd':
+		mul = 86400;
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (*end && end[1])
 		return -EINVAL;
@@ -98,16 +106,26 @@ int parse_size_bytes(const char *s, uint64_t *out)
 	if (!s || parse_digits(s, &v, &end))
 		return -EINVAL;
 	switch (*end) {
-	case 0: break;
+	case 0:
+		break;
 	case 'k':
-	case 'K': shift = 10; break;
+	case 'K':
+		shift = 10;
+		break;
 	case 'm':
-	case 'M': shift = 20; break;
+	case 'M':
+		shift = 20;
+		break;
 	case 'g':
-	case 'G': shift = 30; break;
+	case 'G':
+		shift = 30;
+		break;
 	case 't':
-	case 'T': shift = 40; break;
-	default: return -EINVAL;
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (shift) {
 		end++;
@@ -388,7 +406,8 @@ static int set_value(struct config *c, const struct key *k, const char *value, c
 				return -EINVAL;
 		strcpy(c->http_token, value);
 		return 0;
-	case K_TARGET: return add_target(c, k, value, err, errlen);
+	case K_TARGET:
+		return add_target(c, k, value, err, errlen);
 	}
 	return -EINVAL;
 }

@@ -194,10 +194,14 @@ static uint64_t ring_drops(void *ctx, enum req_kind kind)
 	struct daemon *d = ctx;
 
 	switch (kind) {
-	case REQ_CPU: return cpu_stream__drops(d->cpu);
-	case REQ_MUTEX: return wait_watch__ring_drops(d->waitw, WAIT_MUTEX);
-	case REQ_BLOCK: return wait_watch__ring_drops(d->waitw, WAIT_BLOCK);
-	default: return 0;
+	case REQ_CPU:
+		return cpu_stream__drops(d->cpu);
+	case REQ_MUTEX:
+		return wait_watch__ring_drops(d->waitw, WAIT_MUTEX);
+	case REQ_BLOCK:
+		return wait_watch__ring_drops(d->waitw, WAIT_BLOCK);
+	default:
+		return 0;
 	}
 }
 
@@ -320,11 +324,21 @@ static int parse_args(int argc, char **argv, struct config *cfg, bool *check, ch
 		const char *key = NULL, *val = optarg;
 
 		switch (c) {
-		case 'o': key = "output_dir"; break;
-		case 'i': key = "interval"; break;
-		case 'F': key = "frequency"; break;
-		case 's': key = "socket"; break;
-		case 'H': key = "http"; break;
+		case 'o':
+			key = "output_dir";
+			break;
+		case 'i':
+			key = "interval";
+			break;
+		case 'F':
+			key = "frequency";
+			break;
+		case 's':
+			key = "socket";
+			break;
+		case 'H':
+			key = "http";
+			break;
 		case 'N':
 			key = "http";
 			val = "off";
@@ -333,7 +347,8 @@ static int parse_args(int argc, char **argv, struct config *cfg, bool *check, ch
 			key = "verbose";
 			val = "true";
 			break;
-		default: continue;
+		default:
+			continue;
 		}
 		if (config__set(cfg, key, val, msg, sizeof(msg)) < 0) {
 			snprintf(err, errlen, "%s: %s", key, msg);

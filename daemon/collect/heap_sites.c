@@ -120,15 +120,20 @@ static int plain_insn(const uint8_t *p, int *dst)
 	case 0x0d:
 	case 0x25:
 	case 0x2d:
-	case 0x35: /* add/or/and/sub/xor $imm32, %eax */ *dst = 0; return i + 4;
+	case 0x35: /* add/or/and/sub/xor $imm32, %eax */
+		*dst = 0;
+		return i + 4;
 	case 0x3d:
-	case 0xa9: /* cmp/test $imm32, %eax */ return i + 4;
+	case 0xa9: /* cmp/test $imm32, %eax */
+		return i + 4;
 	case 0x01:
 	case 0x09:
 	case 0x21:
 	case 0x29:
 	case 0x31:
-	case 0x89: /* op %reg, r/m */ w_rm = true; break;
+	case 0x89: /* op %reg, r/m */
+		w_rm = true;
+		break;
 	case 0x03:
 	case 0x0b:
 	case 0x23:
@@ -136,10 +141,13 @@ static int plain_insn(const uint8_t *p, int *dst)
 	case 0x33:
 	case 0x8b: /* op r/m, %reg */
 	case 0x8d:
-	case 0x63: /* lea, movsxd */ w_reg = true; break;
+	case 0x63: /* lea, movsxd */
+		w_reg = true;
+		break;
 	case 0x39:
 	case 0x3b:
-	case 0x85: /* cmp, test */ break;
+	case 0x85: /* cmp, test */
+		break;
 	case 0x81: /* add, or, adc, sbb, and, sub, xor, cmp $imm32, r/m */
 		imm = 4;
 		w_rm = ((p[i] >> 3) & 7) != 7;
@@ -163,7 +171,8 @@ static int plain_insn(const uint8_t *p, int *dst)
 		op = 0x0f00 | p[i++];
 		w_reg = true;
 		break;
-	default: return 0;
+	default:
+		return 0;
 	}
 	modrm = p[i++];
 	mod = modrm >> 6;

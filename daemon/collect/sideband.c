@@ -241,7 +241,8 @@ static bool decode(struct sideband *sb, const struct perf_event_header *h, struc
 			sb->lost += v[1];
 		return false;
 	}
-	default: return false;
+	default:
+		return false;
 	}
 }
 

@@ -60,7 +60,9 @@ static struct unwind_row to_row(uint32_t pc, const struct cfi_table_row *c,
 
 	switch (c->kind) {
 	case CFI_REG_SP:
-	case CFI_REG_BP: cfa = c->kind == CFI_REG_SP ? UNWIND_CFA_SP : UNWIND_CFA_BP; break;
+	case CFI_REG_BP:
+		cfa = c->kind == CFI_REG_SP ? UNWIND_CFA_SP : UNWIND_CFA_BP;
+		break;
 	case CFI_ROW_PLT:
 		/* cfi.c keeps a PLT offset within 4096 and its threshold within 15 */
 		if (c->cfa_off < INT16_MIN || c->cfa_off > INT16_MAX || c->bp_off < 0 ||
@@ -72,7 +74,8 @@ static struct unwind_row to_row(uint32_t pc, const struct cfi_table_row *c,
 		r.bp_off8 = (int8_t)c->bp_off;
 		r.flags = UNWIND_ROW_FLAGS(UNWIND_CFA_PLT, UNWIND_BP_SAME);
 		return r;
-	case CFI_ROW_GAP: return gap_row(pc);
+	case CFI_ROW_GAP:
+		return gap_row(pc);
 	case CFI_REG_SIGNAL:
 		r.flags = UNWIND_ROW_FLAGS(UNWIND_CFA_SIGNAL, UNWIND_BP_UNDEF);
 		return r;

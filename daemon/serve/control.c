@@ -163,12 +163,24 @@ void control__parse_request(const uint8_t *msg, size_t len, struct control_parse
 	}
 	out->action = CONTROL_PROFILE;
 	switch (rq->kind) {
-	case PPROFD__CONTROL__KIND__KIND_STATUS: out->action = CONTROL_STATUS; goto out;
-	case PPROFD__CONTROL__KIND__KIND_CPU: out->params.kind = REQ_CPU; break;
-	case PPROFD__CONTROL__KIND__KIND_HEAP: out->params.kind = REQ_HEAP; break;
-	case PPROFD__CONTROL__KIND__KIND_MUTEX: out->params.kind = REQ_MUTEX; break;
-	case PPROFD__CONTROL__KIND__KIND_BLOCK: out->params.kind = REQ_BLOCK; break;
-	case PPROFD__CONTROL__KIND__KIND_THREADS: out->params.kind = REQ_THREADS; break;
+	case PPROFD__CONTROL__KIND__KIND_STATUS:
+		out->action = CONTROL_STATUS;
+		goto out;
+	case PPROFD__CONTROL__KIND__KIND_CPU:
+		out->params.kind = REQ_CPU;
+		break;
+	case PPROFD__CONTROL__KIND__KIND_HEAP:
+		out->params.kind = REQ_HEAP;
+		break;
+	case PPROFD__CONTROL__KIND__KIND_MUTEX:
+		out->params.kind = REQ_MUTEX;
+		break;
+	case PPROFD__CONTROL__KIND__KIND_BLOCK:
+		out->params.kind = REQ_BLOCK;
+		break;
+	case PPROFD__CONTROL__KIND__KIND_THREADS:
+		out->params.kind = REQ_THREADS;
+		break;
 	default:
 		out->action = CONTROL_ERROR;
 		snprintf(out->message, sizeof(out->message), "unknown request kind");
@@ -187,9 +199,14 @@ static void handle_request(struct conn *k, const uint8_t *msg, size_t len)
 
 	control__parse_request(msg, len, &rq);
 	switch (rq.action) {
-	case CONTROL_ERROR: send_error(k, rq.code, rq.message); return;
-	case CONTROL_STATUS: send_status(k); return;
-	case CONTROL_PROFILE: break;
+	case CONTROL_ERROR:
+		send_error(k, rq.code, rq.message);
+		return;
+	case CONTROL_STATUS:
+		send_status(k);
+		return;
+	case CONTROL_PROFILE:
+		break;
 	}
 	rq.params.peer = k->peer;
 	k->deadline = 0; /* the request has its own deadline */
@@ -248,9 +265,14 @@ static void on_conn(struct loop_fd *w, uint32_t events)
 		}
 		k->in_len += n;
 		switch (control__frame(k->in, k->in_len, &want)) {
-		case CONTROL_FRAME_PARTIAL: continue;
-		case CONTROL_FRAME_TOO_LARGE: send_error(k, 400, "request too large"); return;
-		case CONTROL_FRAME_WHOLE: handle_request(k, k->in + 4, want); return;
+		case CONTROL_FRAME_PARTIAL:
+			continue;
+		case CONTROL_FRAME_TOO_LARGE:
+			send_error(k, 400, "request too large");
+			return;
+		case CONTROL_FRAME_WHOLE:
+			handle_request(k, k->in + 4, want);
+			return;
 		}
 	}
 }

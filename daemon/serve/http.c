@@ -330,7 +330,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		parsed.params.peer = peer;
 	}
 	switch (parsed.route) {
-	case HTTP_ROUTE_INDEX: return send_index(conn);
+	case HTTP_ROUTE_INDEX:
+		return send_index(conn);
 	case HTTP_ROUTE_REDIRECT: {
 		struct MHD_Response *resp =
 			MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -346,7 +347,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			  parsed.params.peer.privileged ? " privileged" : "");
 		return start_profile(c, &parsed.params);
 	case HTTP_ROUTE_ERROR:
-	default: return send_error(conn, parsed.status, parsed.message);
+	default:
+		return send_error(conn, parsed.status, parsed.message);
 	}
 }
 

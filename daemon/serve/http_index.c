@@ -69,11 +69,21 @@ static void sb_html(struct sbuf *b, const char *s)
 		unsigned char ch = *s;
 
 		switch (ch) {
-		case '&': sb_add(b, "&amp;", 5); break;
-		case '<': sb_add(b, "&lt;", 4); break;
-		case '>': sb_add(b, "&gt;", 4); break;
-		case '"': sb_add(b, "&quot;", 6); break;
-		case '\'': sb_add(b, "&#39;", 5); break;
+		case '&':
+			sb_add(b, "&amp;", 5);
+			break;
+		case '<':
+			sb_add(b, "&lt;", 4);
+			break;
+		case '>':
+			sb_add(b, "&gt;", 4);
+			break;
+		case '"':
+			sb_add(b, "&quot;", 6);
+			break;
+		case '\'':
+			sb_add(b, "&#39;", 5);
+			break;
 		default:
 			if (ch < 0x20 || ch >= 0x7f)
 				ch = '?';

@@ -208,11 +208,16 @@ static bool may_read(const struct req_peer *peer, uint32_t pid)
 static const char *kind_name(enum req_kind k)
 {
 	switch (k) {
-	case REQ_CPU: return "cpu";
-	case REQ_HEAP: return "heap";
-	case REQ_MUTEX: return "mutex";
-	case REQ_BLOCK: return "block";
-	case REQ_THREADS: return "threads";
+	case REQ_CPU:
+		return "cpu";
+	case REQ_HEAP:
+		return "heap";
+	case REQ_MUTEX:
+		return "mutex";
+	case REQ_BLOCK:
+		return "block";
+	case REQ_THREADS:
+		return "threads";
 	}
 	return "unknown";
 }

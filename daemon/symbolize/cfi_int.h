@@ -140,23 +140,43 @@ static inline uint64_t rd_ptr(struct rd *r, uint8_t enc, bool have_data_base, ui
 	switch (enc & 0x0f) {
 	case PE_ABSPTR:
 	case PE_UDATA8:
-	case PE_SDATA8: v = rd_uN(r, 8); break;
-	case PE_ULEB128: v = rd_uleb(r); break;
-	case PE_UDATA2: v = rd_uN(r, 2); break;
-	case PE_UDATA4: v = rd_uN(r, 4); break;
-	case PE_SLEB128: v = (uint64_t)rd_sleb(r); break;
-	case PE_SDATA2: v = (uint64_t)(int64_t)(int16_t)rd_uN(r, 2); break;
-	case PE_SDATA4: v = (uint64_t)(int64_t)(int32_t)rd_uN(r, 4); break;
-	default: r->err = true; return 0;
+	case PE_SDATA8:
+		v = rd_uN(r, 8);
+		break;
+	case PE_ULEB128:
+		v = rd_uleb(r);
+		break;
+	case PE_UDATA2:
+		v = rd_uN(r, 2);
+		break;
+	case PE_UDATA4:
+		v = rd_uN(r, 4);
+		break;
+	case PE_SLEB128:
+		v = (uint64_t)rd_sleb(r);
+		break;
+	case PE_SDATA2:
+		v = (uint64_t)(int64_t)(int16_t)rd_uN(r, 2);
+		break;
+	case PE_SDATA4:
+		v = (uint64_t)(int64_t)(int32_t)rd_uN(r, 4);
+		break;
+	default:
+		r->err = true;
+		return 0;
 	}
 	switch (enc & 0x70) {
-	case 0: return v;
-	case PE_PCREL: return v + field;
+	case 0:
+		return v;
+	case PE_PCREL:
+		return v + field;
 	case PE_DATAREL:
 		if (have_data_base)
 			return v + data_base;
 		/* fallthrough */
-	default: /* textrel, funcrel, aligned: not used on x86-64 */ r->err = true; return 0;
+	default: /* textrel, funcrel, aligned: not used on x86-64 */
+		r->err = true;
+		return 0;
 	}
 }
 

@@ -334,7 +334,9 @@ bool cfi_run_program(struct builder *b, const struct cie *c, struct rd r, const 
 		if (++b->ops > OPS_MAX)
 			return false;
 		switch (op & 0xc0) {
-		case 0x40: /* advance_loc */ delta = low; goto advance;
+		case 0x40: /* advance_loc */
+			delta = low;
+			goto advance;
 		case 0x80: /* offset */
 			set_offset_rule(s, low, rd_uleb(&r), c->daf, false);
 			goto next;
@@ -346,7 +348,8 @@ bool cfi_run_program(struct builder *b, const struct cie *c, struct rd r, const 
 			goto next;
 		}
 		switch (op) {
-		case 0x00: /* nop */ break;
+		case 0x00: /* nop */
+			break;
 		case 0x01: /* set_loc */
 			if (!fde)
 				return false;
@@ -355,9 +358,15 @@ bool cfi_run_program(struct builder *b, const struct cie *c, struct rd r, const 
 				return false;
 			delta = v - loc;
 			goto advance_abs;
-		case 0x02: /* advance_loc1 */ delta = rd_uN(&r, 1); goto advance;
-		case 0x03: /* advance_loc2 */ delta = rd_uN(&r, 2); goto advance;
-		case 0x04: /* advance_loc4 */ delta = rd_uN(&r, 4); goto advance;
+		case 0x02: /* advance_loc1 */
+			delta = rd_uN(&r, 1);
+			goto advance;
+		case 0x03: /* advance_loc2 */
+			delta = rd_uN(&r, 2);
+			goto advance;
+		case 0x04: /* advance_loc4 */
+			delta = rd_uN(&r, 4);
+			goto advance;
 		case 0x05: /* offset_extended */
 			reg = rd_uleb(&r);
 			set_offset_rule(s, reg, rd_uleb(&r), c->daf, false);
@@ -369,8 +378,12 @@ bool cfi_run_program(struct builder *b, const struct cie *c, struct rd r, const 
 			else if (reg == DW_RA)
 				s->ra = init->ra;
 			break;
-		case 0x07: /* undefined */ set_rule(s, rd_uleb(&r), RULE_UNDEF, 0); break;
-		case 0x08: /* same_value */ set_rule(s, rd_uleb(&r), RULE_SAME, 0); break;
+		case 0x07: /* undefined */
+			set_rule(s, rd_uleb(&r), RULE_UNDEF, 0);
+			break;
+		case 0x08: /* same_value */
+			set_rule(s, rd_uleb(&r), RULE_SAME, 0);
+			break;
 		case 0x09: /* register */
 			reg = rd_uleb(&r);
 			v = rd_uleb(&r);
@@ -447,12 +460,15 @@ bool cfi_run_program(struct builder *b, const struct cie *c, struct rd r, const 
 			rd_leb(&r, op == 0x15);
 			set_rule(s, reg, RULE_OTHER, 0);
 			break;
-		case 0x2e: /* GNU_args_size */ rd_uleb(&r); break;
+		case 0x2e: /* GNU_args_size */
+			rd_uleb(&r);
+			break;
 		case 0x2f: /* GNU_negative_offset_extended */
 			reg = rd_uleb(&r);
 			set_offset_rule(s, reg, rd_uleb(&r), c->daf, true);
 			break;
-		default: return false;
+		default:
+			return false;
 		}
 		goto next;
 advance:

@@ -375,7 +375,8 @@ static bool is_scope(int tag)
 	case DW_TAG_try_block:
 	case DW_TAG_catch_block:
 	case DW_TAG_with_stmt:
-	case DW_TAG_entry_point: return true;
+	case DW_TAG_entry_point:
+		return true;
 	}
 	return false;
 }

@@ -47,13 +47,15 @@ static void check(const struct control_parsed *out)
 		    !memchr(out->message, 0, sizeof(out->message)))
 			abort();
 		break;
-	case CONTROL_STATUS: break;
+	case CONTROL_STATUS:
+		break;
 	case CONTROL_PROFILE:
 		if (out->params.kind < REQ_CPU || out->params.kind > REQ_THREADS ||
 		    out->params.peer.known || out->params.peer.privileged || out->params.peer.uid)
 			abort();
 		break;
-	default: abort();
+	default:
+		abort();
 	}
 }
 

@@ -221,9 +221,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* (a name that is a directory of the tree, or the binary, is left) */
 	if (cand[0] && strcmp(cand, exe)) {
 		switch (kind) {
-		case 0: write_file(cand, dbg, ndbg); break;
-		case 1: link(exe, cand); break;
-		case 2: mkfifo(cand, 0644); break;
+		case 0:
+			write_file(cand, dbg, ndbg);
+			break;
+		case 1:
+			link(exe, cand);
+			break;
+		case 2:
+			mkfifo(cand, 0644);
+			break;
 		case 3:
 			/* absolute, as the process sees it: resolved inside root */
 			snprintf(target, sizeof(target), "%s/pprofd-fuzz/target.debug", root);

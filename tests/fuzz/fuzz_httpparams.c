@@ -79,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strcmp(path, "/debug/pprof"))
 			abort();
 		break;
-	default: abort();
+	default:
+		abort();
 	}
 	free(path);
 	return 0;

@@ -118,7 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(target);
 		break;
-	case 3: maps(text, len); break;
+	case 3:
+		maps(text, len);
+		break;
 	case 4:
 		if (!proc_status_cap_eff(text, len, &caps) && !memmem(text, len, "\nCapEff:\t", 9))
 			abort();

@@ -202,12 +202,23 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'p': pid = strtoul(optarg, NULL, 0); break;
-		case 'r': o.rate = strtoull(optarg, NULL, 0); break;
-		case 'm': o.max_live = strtoul(optarg, NULL, 0); break;
-		case 's': seconds = atof(optarg); break;
-		case 'v': log_max_level = LOG_LVL_DEBUG; break;
-		default: return 2;
+		case 'p':
+			pid = strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			o.rate = strtoull(optarg, NULL, 0);
+			break;
+		case 'm':
+			o.max_live = strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'v':
+			log_max_level = LOG_LVL_DEBUG;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!pid) {

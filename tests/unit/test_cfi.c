@@ -774,7 +774,9 @@ static void test_corrupted_libc(void)
 			uint64_t at = eo + rnd() % es;
 
 			switch (rnd() % 4) {
-			case 0: /* a random byte */ b[at] = (unsigned char)rnd(); break;
+			case 0: /* a random byte */
+				b[at] = (unsigned char)rnd();
+				break;
 			case 1: /* a record length, huge or 64-bit */
 				if (at + 12 <= n) {
 					static const unsigned char l64[12] = { 0xff, 0xff, 0xff,

@@ -74,17 +74,27 @@ struct request *requests__start(struct requests *r, const struct req_params *p, 
 	fake_started++;
 	fake_last = *p;
 	switch (p->pid) {
-	case 2: fake_fail(done, ctx, 403, "permission denied: not your process"); return NULL;
-	case 3: fake_fail(done, ctx, 429, "too many requests: 8 already running"); return NULL;
-	case 999999: fake_fail(done, ctx, 404, "no such process"); return NULL;
+	case 2:
+		fake_fail(done, ctx, 403, "permission denied: not your process");
+		return NULL;
+	case 3:
+		fake_fail(done, ctx, 429, "too many requests: 8 already running");
+		return NULL;
+	case 999999:
+		fake_fail(done, ctx, 404, "no such process");
+		return NULL;
 	case 0:
 		if (!p->peer.privileged) {
 			fake_fail(done, ctx, 403, "the whole host needs a privileged sender");
 			return NULL;
 		}
 		break;
-	case 4: delay = 0; break;
-	case 5: delay = 3; break;
+	case 4:
+		delay = 0;
+		break;
+	case 5:
+		delay = 3;
+		break;
 	}
 	q = calloc(1, sizeof(*q));
 	q->done = done;

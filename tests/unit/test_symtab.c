@@ -491,10 +491,18 @@ static void test_malformed(void)
 		if (!ASSERT_TRUE(sh))
 			break;
 		switch (c) {
-		case 0: sh->sh_size = 0xffffffffffffff00ULL; break;
-		case 1: sh->sh_link = 9999; break;
-		case 2: sh->sh_entsize = 1; break;
-		case 3: sh->sh_offset = n - 8; break;
+		case 0:
+			sh->sh_size = 0xffffffffffffff00ULL;
+			break;
+		case 1:
+			sh->sh_link = 9999;
+			break;
+		case 2:
+			sh->sh_entsize = 1;
+			break;
+		case 3:
+			sh->sh_offset = n - 8;
+			break;
 		case 4: {
 			Elf64_Shdr *str =
 				(Elf64_Shdr *)(copy + ((Elf64_Ehdr *)copy)->e_shoff) + sh->sh_link;
@@ -503,7 +511,9 @@ static void test_malformed(void)
 				memset(copy + str->sh_offset, 'A', str->sh_size);
 			break;
 		}
-		case 5: ((Elf64_Ehdr *)copy)->e_shoff = n - 100; break;
+		case 5:
+			((Elf64_Ehdr *)copy)->e_shoff = n - 100;
+			break;
 		}
 		s = load_bytes(copy, n, &err);
 		if (s) {
