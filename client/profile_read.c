@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fdio.h"
 #include "profile_read.h"
 
 /* Frames of all samples together, so that hostile sharing of one deep
@@ -34,59 +35,20 @@ static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-/* Reads the whole file, refusing more than max bytes. */
+/* Reads the whole file (a pipe too), refusing more than max bytes. */
 static int read_file(const char *path, uint8_t **out, size_t *out_len, size_t max)
 {
-	size_t len = 0, cap = 1 << 16;
-	uint8_t *buf = NULL, *nbuf;
-	struct stat st = { 0 };
+	struct stat st;
 	int fd, ret;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	/* a regular file's size is a hint only: it may change under us */
-	if (S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap || !buf) {
-			if (buf)
-				cap = cap > max / 2 ? max + 1 : cap * 2;
-			nbuf = realloc(buf, cap);
-			if (!nbuf) {
-				ret = -ENOMEM;
-				goto fail;
-			}
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += n;
-		if (len > max) {
-			ret = -EFBIG;
-			goto fail;
-		}
-	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		ret = -EISDIR;
+	else
+		ret = read_to_end(fd, max, false, (char **)out, out_len);
 	close(fd);
-	*out = buf;
-	*out_len = len;
-	return 0;
-fail:
-	close(fd);
-	free(buf);
 	return ret;
 }
 

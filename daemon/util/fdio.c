@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,4 +32,51 @@ int write_all(int fd, const void *buf, size_t len)
 int send_all(int fd, const void *buf, size_t len)
 {
 	return put_all(fd, buf, len, true);
+}
+
+int read_to_end(int fd, size_t max, bool cut, char **buf, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *b = NULL;
+
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 >= cap || !b) {
+			char *nb;
+
+			if (b)
+				cap = cap > max / 2 ? max + 2 : cap * 2;
+			if (cap > max + 2)
+				cap = max + 2;
+			nb = realloc(b, cap);
+			if (!nb) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+		}
+		/* one byte past max at most, to tell a file of max bytes from a longer one */
+		r = read(fd, b + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(b);
+			return -errno;
+		}
+		n += r;
+		if (!r || n > max)
+			break;
+	}
+	if (n > max) {
+		if (!cut) {
+			free(b);
+			return -EFBIG;
+		}
+		n = max;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
 }

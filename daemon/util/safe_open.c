@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "safe_open.h"
 
 #define LINKS_MAX 40 /* as the kernel's own limit on a path's symlinks */
@@ -177,62 +178,18 @@ int safe_open(const char *root, const char *path)
 
 int read_file(const char *path, size_t max, bool cut, char **buf, size_t *len)
 {
-	size_t cap = 4096, n = 0;
 	struct stat st;
-	char *b = NULL;
 	int fd, err;
 
 	fd = open(path, READ_FLAGS);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st)) {
+	if (fstat(fd, &st))
 		err = -errno;
-		goto out;
-	}
-	err = -EINVAL;
-	if (!S_ISREG(st.st_mode))
-		goto out;
-	for (;;) {
-		ssize_t r;
-
-		if (n + 1 >= cap || !b) {
-			char *nb;
-
-			if (b)
-				cap *= 2;
-			if (cap > max + 2)
-				cap = max + 2;
-			nb = realloc(b, cap);
-			err = -ENOMEM;
-			if (!nb)
-				goto out;
-			b = nb;
-		}
-		/* one byte past max at most, to tell a file of max bytes from a longer one */
-		r = read(fd, b + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			goto out;
-		}
-		n += r;
-		if (!r || n > max)
-			break;
-	}
-	if (n > max) {
-		err = -EFBIG;
-		if (!cut)
-			goto out;
-		n = max;
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	close(fd);
-	return 0;
-out:
-	free(b);
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else
+		err = read_to_end(fd, max, cut, buf, len);
 	close(fd);
 	return err;
 }
