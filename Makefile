@@ -244,7 +244,7 @@ run: deps all
 # Every test: unit tests, end-to-end tests with real BPF, and the unit and
 # daemon tests again under ASan+UBSan.  Closes with "N passed, N failed".
 # A part of them: test-unit, test-e2e, test-asan (the ASan+UBSan runs);
-# one test: T=test_cfi or TEST=test_cfi (a unit test binary or an e2e script),
+# some tests: T=test_cfi or T="test_cfi test_http" (unit test binaries or e2e scripts),
 # one case of a unit test: CASE=test_libc_plt (a glob).
 TEST ?= $(T)
 CASE ?=

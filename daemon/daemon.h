@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "kind.h"
 #include "loop_fd.h"
 #include "output.h"
 
@@ -28,6 +29,7 @@ struct daemon {
 	struct cpu_sampler *sampler;
 	struct cpu_stream *cpu; /* the continuous CPU profile */
 	struct requests *requests;
+	struct profile_kind *kinds[KIND_NR]; /* what requests are served for */
 	struct control *control;
 	struct http_server *http;
 	struct loop_fd http_w;
@@ -44,7 +46,7 @@ struct daemon {
 	uint64_t window_start_mono;
 	struct timespec window_start_real;
 	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
-	uint64_t window_drops0;     /* ring_drops(REQ_CPU) at the window's start */
+	uint64_t window_drops0;     /* cpu_stream__drops() at the window's start */
 	bool backlog;             /* the last drain left records in the ring: turn again at once */
 	struct output_health out; /* full or read-only output dir: logged on change */
 };

@@ -28,7 +28,9 @@
 #include "daemon.h"
 #include "cfi_cache.h"
 #include "clock.h"
+#include "heap_sampler.h"
 #include "heap_watch.h"
+#include "kind.h"
 #include "wait_watch.h"
 #include "http.h"
 #include "log.h"
@@ -104,50 +106,29 @@ static void on_sideband(const struct sb_event *ev, void *ctx)
 
 static void on_heap_event(void *ctx, struct image *img, const struct heap_event *ev)
 {
-	struct daemon *d = ctx;
+	struct kind_record rec = { .pid = ev->pid, .time_ns = ev->time_ns, .rec = ev };
 
-	requests__on_heap_event(d->requests, img, ev);
+	requests__offer(((struct daemon *)ctx)->requests, KIND_HEAP, img, &rec);
 }
 
 static void on_heap_lost(void *ctx, struct image *img, const struct heap_lost *l)
 {
-	requests__on_heap_lost(((struct daemon *)ctx)->requests, img, l);
-}
+	struct kind_record rec = { .pid = img->pid, .rec = l, .lost = true };
 
-static struct heap_attach *heap_attach(void *ctx, uint32_t pid, char *err, size_t errlen)
-{
-	return heap_watch__attach(((struct daemon *)ctx)->heapw, pid, err, errlen);
-}
-
-static void heap_detach(void *ctx, struct heap_attach *a)
-{
-	heap_watch__detach(((struct daemon *)ctx)->heapw, a);
-}
-
-static bool heap_watched(void *ctx, uint32_t pid)
-{
-	return heap_watch__watches(((struct daemon *)ctx)->heapw, pid);
-}
-
-static int heap_current(void *ctx, uint32_t pid, uint8_t **data, size_t *len)
-{
-	return heap_watch__current(((struct daemon *)ctx)->heapw, pid, data, len);
+	requests__offer(((struct daemon *)ctx)->requests, KIND_HEAP, img, &rec);
 }
 
 static void on_wait_record(void *ctx, struct image *img, const struct wait_record *r,
 			   const uint64_t *uframes, unsigned nr_uframes)
 {
-	requests__on_wait(((struct daemon *)ctx)->requests, img, r, uframes, nr_uframes);
-}
+	struct kind_record rec = { .pid = r->pid,
+				   .time_ns = r->time_ns,
+				   .rec = r,
+				   .uframes = uframes,
+				   .nr_uframes = nr_uframes };
 
-static int wait_attach(void *ctx, int kind, uint32_t pid, char *err, size_t errlen)
-{
-	return wait_watch__attach(((struct daemon *)ctx)->waitw, kind, pid, err, errlen);
-}
-
-static void wait_detach(void *ctx, int kind, uint32_t pid)
-{
-	wait_watch__detach(((struct daemon *)ctx)->waitw, kind, pid);
+	requests__offer(((struct daemon *)ctx)->requests,
+			r->kind == WAIT_MUTEX ? KIND_MUTEX : KIND_BLOCK, img, &rec);
 }
 
 /*
@@ -183,26 +164,6 @@ static void drain(struct daemon *d, bool all)
 	d->backlog = cpu_stream__drain(d->cpu, all);
 	heap_watch__drain(d->heapw);
 	wait_watch__drain(d->waitw);
-}
-
-/* Records of a kind lost host-wide so far because pprofd fell behind (the
- * full ring refused them; for CPU samples, or the pending queue did): the
- * window's cpu files and the requests say so. Heap losses are counted per
- * process instead (heap_profile.h). */
-static uint64_t ring_drops(void *ctx, enum req_kind kind)
-{
-	struct daemon *d = ctx;
-
-	switch (kind) {
-	case REQ_CPU:
-		return cpu_stream__drops(d->cpu);
-	case REQ_MUTEX:
-		return wait_watch__ring_drops(d->waitw, WAIT_MUTEX);
-	case REQ_BLOCK:
-		return wait_watch__ring_drops(d->waitw, WAIT_BLOCK);
-	default:
-		return 0;
-	}
 }
 
 /* Retention by age and total size: at start and after each window's writes. */
@@ -577,29 +538,6 @@ int main(int argc, char **argv)
 	loop_fd_add(d.epfd, &d.samples_w, EPOLLIN);
 	loop_fd_add(d.epfd, &d.sideband_w, EPOLLIN);
 
-	d.requests = requests__new(&(struct requests_opts){
-		.procs = d.procs,
-		.ksyms = &d.ksyms,
-		.sampler = d.sampler,
-		.frequency_hz = d.cfg.frequency_hz,
-		.max_seconds = d.cfg.max_request_seconds,
-		.max_concurrent = d.cfg.max_concurrent_requests,
-		.max_per_user = d.cfg.max_requests_per_user,
-		.reserved = d.cfg.reserved_requests,
-		.status = daemon__status_counters,
-		.ring_drops = ring_drops,
-		.status_ctx = &d,
-		.heap_attach = heap_attach,
-		.heap_detach = heap_detach,
-		.heap_watched = heap_watched,
-		.heap_current = heap_current,
-		.heap_ctx = &d,
-		.wait_attach = wait_attach,
-		.wait_detach = wait_detach,
-		.wait_ctx = &d,
-	});
-	if (!d.requests)
-		goto out;
 	d.heapw = heap_watch__new(&(struct heap_watch_opts){
 		.cfg = &d.cfg,
 		.procs = d.procs,
@@ -627,6 +565,28 @@ int main(int argc, char **argv)
 	if (!d.waitw)
 		goto out;
 	wait_watch__scan(d.waitw);
+	d.kinds[KIND_CPU] = cpu_kind__new(d.sampler, d.cpu, d.cfg.frequency_hz);
+	d.kinds[KIND_HEAP] = heap_kind__new(d.heapw);
+	d.kinds[KIND_MUTEX] = wait_kind__new(d.waitw, KIND_MUTEX);
+	d.kinds[KIND_BLOCK] = wait_kind__new(d.waitw, KIND_BLOCK);
+	d.kinds[KIND_THREADS] = threads_kind__new(d.procs, &d.ksyms);
+	for (int k = 1; k < KIND_NR; k++)
+		if (!d.kinds[k])
+			goto out;
+	d.requests = requests__new(&(struct requests_opts){
+		.procs = d.procs,
+		.ksyms = &d.ksyms,
+		.kinds = d.kinds,
+		.frequency_hz = d.cfg.frequency_hz,
+		.max_seconds = d.cfg.max_request_seconds,
+		.max_concurrent = d.cfg.max_concurrent_requests,
+		.max_per_user = d.cfg.max_requests_per_user,
+		.reserved = d.cfg.reserved_requests,
+		.status = daemon__status_counters,
+		.status_ctx = &d,
+	});
+	if (!d.requests)
+		goto out;
 	conn_limits = (struct shares_limits){ d.cfg.max_connections, d.cfg.reserved_connections,
 					      d.cfg.max_connections_per_user };
 	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, &conn_limits);
@@ -734,6 +694,8 @@ int main(int argc, char **argv)
 out:
 	control__free(d.control);
 	requests__free(d.requests); /* answers what HTTP still waits for */
+	for (int k = 1; k < KIND_NR; k++)
+		kind_free(d.kinds[k]);
 	wait_watch__free(d.waitw);
 	heap_watch__free(d.heapw);
 	if (d.http)

@@ -173,22 +173,6 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("requests_active", active);
 	PUT("requests_served", served);
 	PUT("requests_refused", refused);
-	{
-		char names[HEAP_CNT_NR + 1][48];
-		uint64_t vals[HEAP_CNT_NR + 1];
-		int k = heap_watch__counters(d->heapw, names, vals, HEAP_CNT_NR + 1);
-
-		for (int i = 0; i < k; i++)
-			PUT(names[i], vals[i]);
-	}
-	{
-		char names[20][48];
-		uint64_t vals[20];
-		int k = wait_watch__counters(d->waitw, names, vals, 20);
-
-		for (int i = 0; i < k; i++)
-			PUT(names[i], vals[i]);
-	}
 #undef PUT
 	return n;
 }

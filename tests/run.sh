@@ -3,7 +3,7 @@
 # tests with real BPF. Prints one line per test and closes with
 # "N passed, N failed, N skipped". A skipped BPF test is a failure in CI.
 #   PPROFD_PART   unit | e2e | asan (both under ASan+UBSan); all when unset
-#   PPROFD_TEST   only the unit test binary or e2e script of that name
+#   PPROFD_TEST   only the unit test binaries or e2e scripts of these names
 #   TEST_CASE     only the unit test cases matching that glob (tests/unit/test.h)
 set -u
 BUILD=${1:-build}
@@ -19,8 +19,13 @@ case $PART in all | unit | e2e | asan) ;; *) echo "PPROFD_PART: unit, e2e or asa
 
 # part PART: whether this run includes PART
 part() { [ "$PART" = all ] || [ "$PART" = "$1" ]; }
-# chosen PATH: whether PPROFD_TEST lets it run
-chosen() { [ -z "$ONLY" ] || [ "$(basename "$1" .sh)" = "$ONLY" ]; }
+# chosen PATH: whether PPROFD_TEST (names, space-separated) lets it run
+chosen() {
+	local t
+	[ -z "$ONLY" ] && return 0
+	for t in $ONLY; do [ "$(basename "$1" .sh)" = "$t" ] && return 0; done
+	return 1
+}
 
 note() { printf '%-6s %s\n' "$1" "$2"; }
 

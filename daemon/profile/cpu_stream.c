@@ -220,8 +220,16 @@ static void add_sample(struct cpu_stream *cs, const struct cpu_sample *s)
 	} else if (!img->exe_fp && nu && !(s->flags & CPU_F_KTHREAD)) {
 		check_frame_pointers(cs, img, uf[0]);
 	}
-	if (*cs->o.requests)
-		requests__on_sample(*cs->o.requests, img, s, uf, nu);
+	if (*cs->o.requests) {
+		struct kind_record rec = { .pid = s->pid,
+					   .time_ns = s->time_ns,
+					   .own_events = s->flags & CPU_F_REQUEST,
+					   .rec = s,
+					   .uframes = uf,
+					   .nr_uframes = nu };
+
+		requests__offer(*cs->o.requests, KIND_CPU, img, &rec);
+	}
 	if (s->flags & CPU_F_REQUEST)
 		return; /* a request's own faster sampling: not the continuous profile */
 	/* The main thread's name is the process's, where we know no better. */

@@ -167,19 +167,19 @@ void control__parse_request(const uint8_t *msg, size_t len, struct control_parse
 		out->action = CONTROL_STATUS;
 		goto out;
 	case PPROFD__CONTROL__KIND__KIND_CPU:
-		out->params.kind = REQ_CPU;
+		out->params.kind = KIND_CPU;
 		break;
 	case PPROFD__CONTROL__KIND__KIND_HEAP:
-		out->params.kind = REQ_HEAP;
+		out->params.kind = KIND_HEAP;
 		break;
 	case PPROFD__CONTROL__KIND__KIND_MUTEX:
-		out->params.kind = REQ_MUTEX;
+		out->params.kind = KIND_MUTEX;
 		break;
 	case PPROFD__CONTROL__KIND__KIND_BLOCK:
-		out->params.kind = REQ_BLOCK;
+		out->params.kind = KIND_BLOCK;
 		break;
 	case PPROFD__CONTROL__KIND__KIND_THREADS:
-		out->params.kind = REQ_THREADS;
+		out->params.kind = KIND_THREADS;
 		break;
 	default:
 		out->action = CONTROL_ERROR;

@@ -15,10 +15,10 @@
 
 static const struct {
 	const char *name;
-	enum req_kind kind;
+	enum kind_id kind;
 } profiles[] = {
-	{ "profile", REQ_CPU }, { "heap", REQ_HEAP },         { "mutex", REQ_MUTEX },
-	{ "block", REQ_BLOCK }, { "goroutine", REQ_THREADS },
+	{ "profile", KIND_CPU }, { "heap", KIND_HEAP },         { "mutex", KIND_MUTEX },
+	{ "block", KIND_BLOCK }, { "goroutine", KIND_THREADS },
 };
 
 static void parse_error(struct http_parsed *out, int status, const char *fmt, ...)
@@ -144,7 +144,7 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 			}
 		}
 	}
-	if (!seen_pid && out->params.kind != REQ_CPU) {
+	if (!seen_pid && out->params.kind != KIND_CPU) {
 		parse_error(
 			out, 400,
 			"missing parameter \"pid\" (only the cpu profile covers the whole host)");

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum req_kind { REQ_CPU = 1, REQ_HEAP, REQ_MUTEX, REQ_BLOCK, REQ_THREADS };
+#include "kind.h"
 
 /* Who asks: decides what may be profiled (SPEC §5). */
 struct req_peer {
@@ -24,7 +24,7 @@ struct req_peer {
 };
 
 struct req_params {
-	enum req_kind kind;
+	enum kind_id kind;
 	uint32_t pid;     /* 0: the whole host (cpu only; privileged only) */
 	unsigned seconds; /* 0: default (30 for cpu) */
 	unsigned hz;      /* 0: the continuous frequency */
@@ -69,61 +69,31 @@ int requests__status(struct requests *r, struct status_counter *out, int max);
 struct procs;
 struct image;
 struct kallsyms;
-struct cpu_sampler;
-struct cpu_sample;
-struct heap_event;
-struct heap_lost;
-struct heap_attach;
-struct wait_record;
 
 struct requests_opts {
 	struct procs *procs;
 	struct kallsyms *const *ksyms;
-	struct cpu_sampler *sampler;
+	/* the kinds requests are served for, by kind_id (NULL: not one) */
+	struct profile_kind *const *kinds;
 	unsigned frequency_hz;   /* the continuous rate */
 	unsigned max_seconds;    /* config max_request_seconds */
 	unsigned max_concurrent; /* config max_concurrent_requests */
 	unsigned max_per_user;   /* config max_requests_per_user */
 	unsigned reserved;       /* config reserved_requests: root's alone */
-	/* the allocator probes of pid, shared with whoever else profiles its
-	 * heap (NULL + errno and a sentence in err); and their release */
-	struct heap_attach *(*heap_attach)(void *ctx, uint32_t pid, char *err, size_t errlen);
-	void (*heap_detach)(void *ctx, struct heap_attach *a);
-	/* a heap request without seconds for a process a heap_target names is
-	 * answered at once with its continuous profile (as Go's
-	 * /debug/pprof/heap is): whether pid is one, and that profile */
-	bool (*heap_watched)(void *ctx, uint32_t pid);
-	int (*heap_current)(void *ctx, uint32_t pid, uint8_t **data, size_t *len);
-	void *heap_ctx;
-	/* mutex and block: make pid a target of the lock (kind 0) or off-CPU
-	 * (kind 1) sampler, 0 or -errno and a sentence in err; and undo it */
-	int (*wait_attach)(void *ctx, int kind, uint32_t pid, char *err, size_t errlen);
-	void (*wait_detach)(void *ctx, int kind, uint32_t pid);
-	void *wait_ctx;
 	/* fills the daemon's counters; returns how many */
 	int (*status)(void *ctx, struct status_counter *out, int max);
-	/* records of a kind lost host-wide so far (pprofd fell behind) */
-	uint64_t (*ring_drops)(void *ctx, enum req_kind kind);
 	void *status_ctx;
 };
 
 struct requests *requests__new(const struct requests_opts *o);
-/* Answers every pending request with 503 "shutting down", then frees. */
 /* At shutdown: answers every request now with what it has collected. */
 void requests__stop(struct requests *r);
+/* Answers every pending request with 503 "shutting down", then frees. */
 void requests__free(struct requests *r);
-/* Offers one sample (already matched to its image, its user stack
- * unwound to uframes) to the active requests. */
-void requests__on_sample(struct requests *r, struct image *img, const struct cpu_sample *s,
-			 const uint64_t *uframes, unsigned nr_uframes);
-/* Offers one heap record (matched to its image) to the heap requests. */
-void requests__on_heap_event(struct requests *r, struct image *img, const struct heap_event *ev);
-/* What BPF could not send for img's process since the last drain. */
-void requests__on_heap_lost(struct requests *r, struct image *img, const struct heap_lost *l);
-/* Offers one mutex/block record (matched to its image; a BEGIN with its
- * user stack unwound) to the mutex and block requests. */
-void requests__on_wait(struct requests *r, struct image *img, const struct wait_record *rec,
-		       const uint64_t *uframes, unsigned nr_uframes);
+/* Offers one record of a kind (matched to its image img; the user stack
+ * unwound where the kind has one) to that kind's requests. */
+void requests__offer(struct requests *r, enum kind_id kind, struct image *img,
+		     const struct kind_record *rec);
 /* Finishes the requests whose time is up (or whose process exited). */
 void requests__tick(struct requests *r);
 /* The earliest deadline (CLOCK_MONOTONIC ns), or UINT64_MAX. */

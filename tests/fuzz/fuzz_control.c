@@ -32,11 +32,11 @@ int requests__status(struct requests *r, struct status_counter *out, int max)
 }
 
 static const Pprofd__Control__Kind kinds[] = {
-	[REQ_CPU] = PPROFD__CONTROL__KIND__KIND_CPU,
-	[REQ_HEAP] = PPROFD__CONTROL__KIND__KIND_HEAP,
-	[REQ_MUTEX] = PPROFD__CONTROL__KIND__KIND_MUTEX,
-	[REQ_BLOCK] = PPROFD__CONTROL__KIND__KIND_BLOCK,
-	[REQ_THREADS] = PPROFD__CONTROL__KIND__KIND_THREADS,
+	[KIND_CPU] = PPROFD__CONTROL__KIND__KIND_CPU,
+	[KIND_HEAP] = PPROFD__CONTROL__KIND__KIND_HEAP,
+	[KIND_MUTEX] = PPROFD__CONTROL__KIND__KIND_MUTEX,
+	[KIND_BLOCK] = PPROFD__CONTROL__KIND__KIND_BLOCK,
+	[KIND_THREADS] = PPROFD__CONTROL__KIND__KIND_THREADS,
 };
 
 static void check(const struct control_parsed *out)
@@ -50,7 +50,7 @@ static void check(const struct control_parsed *out)
 	case CONTROL_STATUS:
 		break;
 	case CONTROL_PROFILE:
-		if (out->params.kind < REQ_CPU || out->params.kind > REQ_THREADS ||
+		if (out->params.kind < KIND_CPU || out->params.kind > KIND_THREADS ||
 		    out->params.peer.known || out->params.peer.privileged || out->params.peer.uid)
 			abort();
 		break;

@@ -57,10 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http__parse(path, args, n, max_seconds, &out);
 	switch (out.route) {
 	case HTTP_ROUTE_PROFILE:
-		if (out.params.kind < REQ_CPU || out.params.kind > REQ_THREADS ||
+		if (out.params.kind < KIND_CPU || out.params.kind > KIND_THREADS ||
 		    out.params.seconds > max_seconds || out.params.hz > 10000 ||
 		    out.params.pid > 0x7fffffff ||
-		    (!out.params.pid && out.params.kind != REQ_CPU) || out.params.peer.known ||
+		    (!out.params.pid && out.params.kind != KIND_CPU) || out.params.peer.known ||
 		    out.params.peer.privileged)
 			abort();
 		if (strncmp(path, "/debug/pprof/", 13))

@@ -363,7 +363,7 @@ static void test_parse(void)
 
 	http__parse("/debug/pprof/mutex", a, 3, 60, &p);
 	ASSERT_EQ(p.route, HTTP_ROUTE_PROFILE);
-	ASSERT_EQ(p.params.kind, REQ_MUTEX);
+	ASSERT_EQ(p.params.kind, KIND_MUTEX);
 	ASSERT_EQ(p.params.pid, 42);
 	ASSERT_EQ(p.params.seconds, 10);
 	ASSERT_EQ(p.params.hz, 10000);
@@ -400,7 +400,7 @@ static void test_profile(void)
 	ASSERT_STREQ(header(&r, "Content-Disposition"), "attachment; filename=\"profile\"");
 	ASSERT_STREQ(header(&r, "X-Content-Type-Options"), "nosniff");
 	ASSERT_STREQ(r.body, "FAKE kind=1 pid=1");
-	ASSERT_EQ(fake_last.kind, REQ_CPU);
+	ASSERT_EQ(fake_last.kind, KIND_CPU);
 	ASSERT_EQ(fake_last.pid, 1);
 	ASSERT_EQ(fake_last.seconds, 2);
 	ASSERT_EQ(fake_last.hz, 99);
@@ -420,12 +420,12 @@ static void test_kinds(void)
 {
 	static const struct {
 		const char *name;
-		enum req_kind kind;
+		enum kind_id kind;
 	} k[] = {
-		{ "heap", REQ_HEAP },
-		{ "mutex", REQ_MUTEX },
-		{ "block", REQ_BLOCK },
-		{ "goroutine", REQ_THREADS },
+		{ "heap", KIND_HEAP },
+		{ "mutex", KIND_MUTEX },
+		{ "block", KIND_BLOCK },
+		{ "goroutine", KIND_THREADS },
 	};
 	struct resp r;
 	char want[64];
