@@ -51,6 +51,20 @@ struct daemon {
 	struct output_health out; /* full or read-only output dir: logged on change */
 };
 
+/* Starts every part, d->cfg read and d->epfd made (the signal fd on it):
+ * 0, or -1 with the reason logged (daemon__free undoes what was made). */
+int daemon__start(struct daemon *d);
+/* When the loop must turn next (CLOCK_MONOTONIC ns): a drain, a window's
+ * end, a request's or a client's deadline; now when a backlog waits. */
+uint64_t daemon__next_wake(struct daemon *d);
+uint64_t daemon__window_end(const struct daemon *d);
+/* A loop turn's work, whatever woke it: the rings drained, requests and
+ * clients timed, the window ended when its time is up. */
+void daemon__turn(struct daemon *d);
+/* Stopping: the last window written, requests answered with what they have. */
+void daemon__stop(struct daemon *d);
+void daemon__free(struct daemon *d);
+
 /* The one-line summary into the log (the periodic health line) and to
  * systemd (STATUS=). */
 void daemon__log_health(struct daemon *d);

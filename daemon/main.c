@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * pprofd: the daemon's entry point and event loop. One thread: the loop
- * waits on the sample, side-band and heap rings, the control socket, HTTP
- * and signals, with a timeout that is the next deadline (a drain, the end
- * of a window, a request or a client's time-out) on the monotonic clock.
+ * pprofd: the command line, the config's reload and the event loop. One
+ * thread: the loop waits on the sample, side-band and heap rings, the
+ * control socket, HTTP and signals, with a timeout that is the next
+ * deadline (daemon__next_wake) on the monotonic clock; the parts it runs
+ * are put together in daemon.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,192 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/libbpf.h>
-
-#include "caps.h"
-#include "config.h"
-#include "control.h"
-#include "cpu_sampler.h"
-#include "cpu_stream.h"
-#include "daemon.h"
-#include "cfi_cache.h"
 #include "clock.h"
-#include "heap_sampler.h"
+#include "config.h"
+#include "daemon.h"
 #include "heap_watch.h"
-#include "kind.h"
-#include "wait_watch.h"
-#include "http.h"
 #include "log.h"
 #include "loop_fd.h"
 #include "notify.h"
 #include "output.h"
-#include "procs.h"
-#include "requests.h"
-#include "sideband.h"
-#include "symtab.h"
-#include "unwind_feed.h"
-#include "unwind_tables.h"
-
-#define DRAIN_PERIOD_MS 1000
-#define AGG_BYTES_PER_IMAGE (4u << 20)
-#define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
-#define UNWIND_FILES 4096          /* files with a table in the unwinder's pool at once */
-/* Unwind tables are loaded for stacks caught in code without frame
- * pointers (libc's is 170 KiB; libLLVM's 5.7 MB); their bytes are
- * unwind_cache_size. */
-#define CFICACHE_FILES 64
-/* Loading unwind tables may take this much of each second; more waits
- * (a working set over unwind_cache_size would reload tables forever). */
-#define CFI_LOAD_NS_PER_SEC 200000000ull
-#define SIDEBAND_PAGES 64 /* 256 KiB a CPU: a burst of ~4k mmaps */
-
-/* libbpf's messages; of a long one (a verifier log) the end, where the
- * verifier says what it refused, rather than its start. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	enum { KEEP = 900 };
-	char *buf = NULL;
-	size_t n;
-
-	if (level == LIBBPF_DEBUG && log_max_level < LOG_LVL_DEBUG)
-		return 0;
-	if (vasprintf(&buf, fmt, ap) < 0) {
-		log_msg(LOG_LVL_WARN, "libbpf: a message lost: out of memory");
-		return 0;
-	}
-	n = strlen(buf);
-	if (n && buf[n - 1] == '\n')
-		buf[--n] = 0;
-	log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "libbpf: %s%s",
-		n > KEEP ? "[...] " : "", n > KEEP ? buf + n - KEEP : buf);
-	free(buf);
-	return 0;
-}
-
-/* About a second of the worst case (~1 KiB records on every CPU at the
- * frequency), as a power of two in 256 KiB..16 MiB: the ring is mapped twice
- * by the kernel, so every byte of it counts twice in our RSS. */
-static uint64_t auto_ringbuf_bytes(unsigned hz)
-{
-	uint64_t want = (uint64_t)libbpf_num_possible_cpus() * hz * 1024, sz = 256 << 10;
-
-	while (sz < want && sz < (16 << 20))
-		sz <<= 1;
-	return sz;
-}
-
-static void on_sideband(const struct sb_event *ev, void *ctx)
-{
-	struct daemon *d = ctx;
-
-	procs__apply(d->procs, ev);
-	/* A program the config names for heap profiling has just started. */
-	if (ev->type == SB_COMM && ev->comm.exec && d->heapw)
-		heap_watch__consider(d->heapw, ev->pid, ev->comm.comm);
-	if (ev->type == SB_COMM && ev->comm.exec && d->waitw)
-		wait_watch__consider(d->waitw, ev->pid, ev->comm.comm);
-}
-
-static void on_heap_event(void *ctx, struct image *img, const struct heap_event *ev)
-{
-	struct kind_record rec = { .pid = ev->pid, .time_ns = ev->time_ns, .rec = ev };
-
-	requests__offer(((struct daemon *)ctx)->requests, KIND_HEAP, img, &rec);
-}
-
-static void on_heap_lost(void *ctx, struct image *img, const struct heap_lost *l)
-{
-	struct kind_record rec = { .pid = img->pid, .rec = l, .lost = true };
-
-	requests__offer(((struct daemon *)ctx)->requests, KIND_HEAP, img, &rec);
-}
-
-static void on_wait_record(void *ctx, struct image *img, const struct wait_record *r,
-			   const uint64_t *uframes, unsigned nr_uframes)
-{
-	struct kind_record rec = { .pid = r->pid,
-				   .time_ns = r->time_ns,
-				   .rec = r,
-				   .uframes = uframes,
-				   .nr_uframes = nr_uframes };
-
-	requests__offer(((struct daemon *)ctx)->requests,
-			r->kind == WAIT_MUTEX ? KIND_MUTEX : KIND_BLOCK, img, &rec);
-}
-
-/*
- * Side-band first, then samples up to the time the side-band was read
- * (cpu_stream.h); a backlog makes the next turn come at once.
- */
-static void drain(struct daemon *d, bool all)
-{
-	cpu_stream__begin_drain(d->cpu, all);
-	/* tables loaded since: the processes and samples that waited use them */
-	if (cfi_cache__collect(d->cficache)) {
-		cpu_stream__tables_loaded(d->cpu);
-		if (d->ufeed)
-			unwind_feed__tables_loaded(d->ufeed);
-	}
-	symtab_cache__collect(d->symcache); /* mappings take them at their next use */
-	sideband__drain(d->sb, on_sideband, d);
-	if (sideband__maybe_lost(d->sb)) {
-		/* An exit may be among them: /proc says who is gone. */
-		uint64_t now = mono_ns();
-		unsigned ended = procs__reconcile(d->procs, now);
-
-		if (!d->sb_lost_logged_ns || now - d->sb_lost_logged_ns >= 60000000000ull) {
-			log_warn(
-				"side-band: a ring was full, records may be lost (%" PRIu64
-				" known "
-				"so far; logged at most once a minute): %u processes found gone in "
-				"/proc",
-				sideband__lost(d->sb), ended);
-			d->sb_lost_logged_ns = now;
-		}
-	}
-	d->backlog = cpu_stream__drain(d->cpu, all);
-	heap_watch__drain(d->heapw);
-	wait_watch__drain(d->waitw);
-}
-
-/* Retention by age and total size: at start and after each window's writes. */
-static void retention(struct daemon *d)
-{
-	struct retention_result rr;
-
-	if (output__retention(d->cfg.output_dir, d->cfg.retention_max_age_sec,
-			      d->cfg.retention_max_bytes, &rr) < 0)
-		return;
-	if (rr.files_removed)
-		log_info("retention: removed %u files (%" PRIu64 " bytes), %" PRIu64 " bytes kept",
-			 rr.files_removed, rr.bytes_removed, rr.bytes_kept);
-	/* entries someone planted: left alone, counted and logged once */
-	for (unsigned i = 0; i < rr.refused; i++)
-		output_health__result(&d->out, d->cfg.output_dir, -EPERM);
-}
-
-/* last: pprofd is stopping: every sample is taken in, none left pending. */
-static void end_window(struct daemon *d, bool last)
-{
-	uint64_t now = mono_ns(), drops;
-	int64_t duration;
-
-	drain(d, last);
-	duration = now - d->window_start_mono;
-	drops = cpu_stream__drops(d->cpu) - d->window_drops0;
-	cpu_stream__write_window(d->cpu, d->window_start_real, duration, drops);
-	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, duration);
-	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, duration);
-	output_health__window_end(&d->out, d->cfg.output_dir);
-	procs__gc(d->procs);
-	/* writing may have loaded DWARF: its memory counts against the budget */
-	symtab_cache__recount(d->symcache);
-	retention(d);
-	daemon__notify_status(d);
-	d->window_start_mono = now;
-	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
-	d->window_drops0 += drops;
-}
+#include "wait_watch.h"
 
 static void usage(FILE *f)
 {
@@ -381,11 +205,9 @@ static int reload(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
-static struct daemon *the_daemon; /* for the loop_fd callbacks */
-
 static void on_signal(struct loop_fd *w, uint32_t events)
 {
-	struct daemon *d = the_daemon;
+	struct daemon *d = loop_fd_owner(w, struct daemon, sig_w);
 	struct signalfd_siginfo si;
 
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
@@ -396,53 +218,6 @@ static void on_signal(struct loop_fd *w, uint32_t events)
 	}
 }
 
-static void on_http(struct loop_fd *w, uint32_t events)
-{
-	http__run(the_daemon->http);
-}
-
-/* The rings are drained once per loop turn, whatever woke us. */
-static void on_ring(struct loop_fd *w, uint32_t events)
-{
-}
-
-/* A cache's loader thread (started: err 0) and its fd on the loop, whose
- * wake-ups are collected with the rings'. */
-static void add_loader_fd(struct daemon *d, struct loop_fd *w, int err, int fd, const char *what)
-{
-	if (err < 0)
-		log_warn("%s load in the event loop: no loader thread (%s)", what, strerror(-err));
-	*w = (struct loop_fd){ .fd = fd, .fn = on_ring };
-	if (w->fd >= 0)
-		loop_fd_add(d->epfd, w, EPOLLIN);
-}
-
-/* The table unwinder's maps, filled as processes are sampled. */
-static int start_tables(struct daemon *d)
-{
-	struct unwind_tables_conf c = {
-		.pool_slots = d->cfg.unwind_table_bytes / sizeof(union unwind_slot),
-		.file_slots = UNWIND_FILES,
-		.max_procs = d->cfg.max_processes,
-	};
-
-	c.fds = cpu_sampler__unwind_fds(d->sampler);
-	d->utables = unwind_tables__new(&c);
-	d->ufeed = d->utables ? unwind_feed__new(d->utables, d->procs) : NULL;
-	if (!d->ufeed) {
-		log_err("unwind: cannot set up the table unwinder: %s", strerror(errno));
-		return -1;
-	}
-	procs__on_exit(d->procs, unwind_feed__exit, d->ufeed);
-	procs__on_unwind_due(d->procs, unwind_feed__due, d->ufeed);
-	return 0;
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon d = { .argc = argc, .argv = argv };
@@ -451,9 +226,7 @@ int main(int argc, char **argv)
 	uint64_t last_health, last_ping = 0, watchdog_ns = notify_watchdog_usec() * 1000;
 	bool check = false;
 	char why[600];
-	struct shares_limits conn_limits;
 
-	the_daemon = &d;
 	if (parse_args(argc, argv, &d.cfg, &check, why, sizeof(why)) < 0) {
 		if (why[0])
 			fprintf(stderr, "pprofd: %s\n", why);
@@ -465,7 +238,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_max_level = d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-	libbpf_set_print(libbpf_print);
 	/* a directory others may write is one they can point us elsewhere from */
 	if (output__check_dir(d.cfg.output_dir, why, sizeof(why)) < 0) {
 		log_err("%s; not starting", why);
@@ -484,192 +256,24 @@ int main(int argc, char **argv)
 	if (d.sig_w.fd < 0 || d.epfd < 0 || loop_fd_add(d.epfd, &d.sig_w, EPOLLIN) < 0)
 		goto out;
 
-	d.symcache = symtab_cache__new(d.cfg.max_symbol_files);
-	if (d.symcache)
-		symtab_cache__set_max_bytes(d.symcache, SYMCACHE_BYTES);
-	d.ksyms = kallsyms__load("/proc/kallsyms");
-	if (!d.ksyms)
-		log_warn(
-			"no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
-	d.procs = procs__new(d.cfg.max_processes, d.symcache, AGG_BYTES_PER_IMAGE);
-	d.cficache = cfi_cache__new(CFICACHE_FILES, d.cfg.unwind_cache_bytes);
-	if (d.cficache)
-		cfi_cache__set_load_budget(d.cficache, CFI_LOAD_NS_PER_SEC);
-	if (d.procs && d.cficache)
-		procs__set_cfi_cache(d.procs, d.cficache);
-	if (!d.symcache || !d.procs || !d.cficache)
+	if (daemon__start(&d) < 0)
 		goto out;
-	/* Side-band first, so no process starts unseen between the two. */
-	d.sb = sideband__new(SIDEBAND_PAGES);
-	if (!d.sb) {
-		log_err("cannot open perf side-band events: %s (are you root?)", strerror(errno));
-		goto out;
-	}
-	d.cpu = cpu_stream__new(&(struct cpu_stream_opts){
-		.cfg = &d.cfg,
-		.procs = d.procs,
-		.ksyms = &d.ksyms,
-		.sampler = &d.sampler,
-		.requests = &d.requests,
-		.ufeed = &d.ufeed,
-		.health = &d.out,
-	});
-	if (!d.cpu)
-		goto out;
-	d.sampler = cpu_sampler__new(&(struct cpu_sampler_opts){
-		.frequency_hz = d.cfg.frequency_hz,
-		.ringbuf_bytes = d.cfg.ringbuf_bytes ? d.cfg.ringbuf_bytes
-						     : auto_ringbuf_bytes(d.cfg.frequency_hz),
-		.self_tgid = d.cfg.profile_self ? 0 : getpid(),
-		.use_tables = d.cfg.unwind_tables,
-		.unwind_pool_slots = d.cfg.unwind_table_bytes / sizeof(union unwind_slot),
-		.unwind_files = UNWIND_FILES,
-		.unwind_procs = d.cfg.max_processes,
-		.time_samples = d.cfg.bpf_sample_timing,
-		.fn = cpu_stream__on_sample,
-		.ctx = d.cpu,
-	});
-	if (!d.sampler)
-		goto out;
-	if (d.cfg.unwind_tables && start_tables(&d))
-		goto out;
-	d.samples_w = (struct loop_fd){ .fd = cpu_sampler__fd(d.sampler), .fn = on_ring };
-	d.sideband_w = (struct loop_fd){ .fd = sideband__fd(d.sb), .fn = on_ring };
-	loop_fd_add(d.epfd, &d.samples_w, EPOLLIN);
-	loop_fd_add(d.epfd, &d.sideband_w, EPOLLIN);
-
-	d.heapw = heap_watch__new(&(struct heap_watch_opts){
-		.cfg = &d.cfg,
-		.procs = d.procs,
-		.ksyms = &d.ksyms,
-		.epfd = d.epfd,
-		.health = &d.out,
-		.on_event = on_heap_event,
-		.unwind = cpu_sampler__unwind_fds(d.sampler),
-		.on_lost = on_heap_lost,
-		.ctx = &d,
-	});
-	if (!d.heapw)
-		goto out;
-	heap_watch__scan(d.heapw);
-	d.waitw = wait_watch__new(&(struct wait_watch_opts){
-		.cfg = &d.cfg,
-		.procs = d.procs,
-		.ksyms = &d.ksyms,
-		.epfd = d.epfd,
-		.health = &d.out,
-		.on_record = on_wait_record,
-		.unwind = cpu_sampler__unwind_fds(d.sampler),
-		.ctx = &d,
-	});
-	if (!d.waitw)
-		goto out;
-	wait_watch__scan(d.waitw);
-	d.kinds[KIND_CPU] = cpu_kind__new(d.sampler, d.cpu, d.cfg.frequency_hz);
-	d.kinds[KIND_HEAP] = heap_kind__new(d.heapw);
-	d.kinds[KIND_MUTEX] = wait_kind__new(d.waitw, KIND_MUTEX);
-	d.kinds[KIND_BLOCK] = wait_kind__new(d.waitw, KIND_BLOCK);
-	d.kinds[KIND_THREADS] = threads_kind__new(d.procs, &d.ksyms);
-	for (int k = 1; k < KIND_NR; k++)
-		if (!d.kinds[k])
-			goto out;
-	d.requests = requests__new(&(struct requests_opts){
-		.procs = d.procs,
-		.ksyms = &d.ksyms,
-		.kinds = d.kinds,
-		.frequency_hz = d.cfg.frequency_hz,
-		.max_seconds = d.cfg.max_request_seconds,
-		.max_concurrent = d.cfg.max_concurrent_requests,
-		.max_per_user = d.cfg.max_requests_per_user,
-		.reserved = d.cfg.reserved_requests,
-		.status = daemon__status_counters,
-		.status_ctx = &d,
-	});
-	if (!d.requests)
-		goto out;
-	conn_limits = (struct shares_limits){ d.cfg.max_connections, d.cfg.reserved_connections,
-					      d.cfg.max_connections_per_user };
-	d.control = control__new(d.cfg.socket_path, d.epfd, d.requests, &conn_limits);
-	if (!d.control) {
-		log_err("cannot listen on %s: %s", d.cfg.socket_path, strerror(errno));
-		goto out;
-	}
-
-	if (d.cfg.http_enabled) {
-		d.http = http__new(
-			&(struct http_opts){
-				.addr = d.cfg.http_addr,
-				.token = d.cfg.http_token,
-				.max_seconds = d.cfg.max_request_seconds,
-				.conns = conn_limits,
-				.timeout_sec = 10,
-			},
-			d.requests);
-		if (!d.http) {
-			log_err("cannot serve HTTP on %s: %s", d.cfg.http_addr,
-				errno == EPERM
-					? "a listener beyond loopback needs http_token in the config"
-					: strerror(errno));
-			goto out;
-		}
-		d.http_w = (struct loop_fd){ .fd = http__fd(d.http), .fn = on_http };
-		loop_fd_add(d.epfd, &d.http_w, EPOLLIN);
-	}
-
-	/* Kernel symbols are read, BPF is loaded, the sockets listen: what
-	 * only start-up needed can go. */
-	caps__drop_unneeded();
-	/* after the drop: capabilities are a thread's, and the loaders need none */
-	{
-		/* started before their fds are asked for */
-		int cerr = cfi_cache__start_loader(d.cficache);
-		int serr = symtab_cache__start_loader(d.symcache);
-
-		add_loader_fd(&d, &d.cfi_w, cerr, cfi_cache__fd(d.cficache), "cfi: unwind tables");
-		add_loader_fd(&d, &d.sym_w, serr, symtab_cache__fd(d.symcache), "symtab: symbols");
-	}
-	retention(&d);
-
-	d.start_mono = d.window_start_mono = mono_ns();
-	clock_gettime(CLOCK_REALTIME, &d.window_start_real);
-	last_health = d.window_start_mono;
-	log_info("pprofd %s: profiling every process at %u Hz, writing to %s every %us; "
-		 "control socket %s; HTTP %s",
-		 PPROFD_VERSION, d.cfg.frequency_hz, d.cfg.output_dir, d.cfg.interval_sec,
-		 d.cfg.socket_path, d.http ? d.cfg.http_addr : "off");
+	last_health = d.start_mono;
 	notify("READY=1\nSTATUS=profiling, no window written yet");
 
 	while (!d.stop) {
-		uint64_t now = mono_ns();
-		uint64_t window_end = d.window_start_mono + d.cfg.interval_sec * 1000000000ull;
-		uint64_t next = min_u64(window_end, now + DRAIN_PERIOD_MS * 1000000ull);
+		uint64_t now = mono_ns(), next = daemon__next_wake(&d);
 		struct epoll_event evs[16];
-		int n;
+		int n = epoll_wait(d.epfd, evs, 16,
+				   next > now ? (int)((next - now + 999999) / 1000000) : 0);
 
-		next = min_u64(next, requests__next_deadline(d.requests));
-		next = min_u64(next, control__next_deadline(d.control));
-		if (d.http && http__timeout_ms(d.http) >= 0)
-			next = min_u64(next, now + http__timeout_ms(d.http) * 1000000ull);
-		if (d.backlog)
-			next = now;
-		n = epoll_wait(d.epfd, evs, 16,
-			       next > now ? (int)((next - now + 999999) / 1000000) : 0);
 		for (int i = 0; i < n; i++) {
 			struct loop_fd *w = evs[i].data.ptr;
 
 			w->fn(w, evs[i].events);
 		}
-		drain(&d, false);
-		/* Ended processes without samples go now, not at the window's end:
-		 * a build host forks thousands a minute. */
-		procs__gc(d.procs);
-		requests__tick(d.requests);
-		control__tick(d.control);
-		if (d.http)
-			http__run(d.http); /* resumed connections, timeouts */
+		daemon__turn(&d);
 		now = mono_ns();
-		if (now >= window_end)
-			end_window(&d, false);
 		if (d.cfg.health_interval_sec &&
 		    now - last_health >= d.cfg.health_interval_sec * 1000000000ull) {
 			daemon__log_health(&d);
@@ -683,35 +287,9 @@ int main(int argc, char **argv)
 		}
 	}
 	notify("STOPPING=1");
-	log_info("stopping: writing the last window");
-	end_window(&d, true);
-	daemon__log_health(&d);
-	/* Requests in progress get what they have, with a comment saying so;
-	 * the replies get a moment to go out. */
-	requests__stop(d.requests);
-	control__flush(d.control, 2000);
+	daemon__stop(&d);
 	err = 0;
 out:
-	control__free(d.control);
-	requests__free(d.requests); /* answers what HTTP still waits for */
-	for (int k = 1; k < KIND_NR; k++)
-		kind_free(d.kinds[k]);
-	wait_watch__free(d.waitw);
-	heap_watch__free(d.heapw);
-	if (d.http)
-		http__run(d.http);
-	http__free(d.http);
-	cpu_sampler__free(d.sampler);
-	cpu_stream__free(d.cpu);
-	sideband__free(d.sb);
-	procs__on_exit(d.procs, NULL, NULL);
-	unwind_feed__free(d.ufeed);
-	unwind_tables__free(d.utables);
-	procs__free(d.procs);
-	cfi_cache__free(d.cficache);
-	kallsyms__free(d.ksyms);
-	symtab_cache__free(d.symcache);
-	if (d.epfd > 0)
-		close(d.epfd);
+	daemon__free(&d);
 	return err;
 }

@@ -4,6 +4,7 @@
 #ifndef PPROFD_LOOP_FD_H
 #define PPROFD_LOOP_FD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -17,6 +18,9 @@ struct loop_fd {
 	int fd;
 	void (*fn)(struct loop_fd *w, uint32_t events);
 };
+
+/* The struct a loop_fd is a member of, in its callback. */
+#define loop_fd_owner(w, type, member) ((type *)((char *)(w)-offsetof(type, member)))
 
 static inline int loop_fd_add(int epfd, struct loop_fd *w, uint32_t events)
 {
