@@ -58,7 +58,8 @@ void cont_list__scan(struct cont_list *l, const struct config_target *t, size_t 
 		for_each_process(consider, l->ctx);
 }
 
-int cont_list__write(struct cont_list *l, int (*write)(void *ctx, struct cont *c))
+int cont_list__write(struct cont_list *l, const struct cont_window *win,
+		     int (*write)(void *ctx, struct cont *c, const struct cont_window *win))
 {
 	struct cont **at = &l->head;
 	int sum = 0;
@@ -66,7 +67,7 @@ int cont_list__write(struct cont_list *l, int (*write)(void *ctx, struct cont *c
 	while (*at) {
 		struct cont *c = *at;
 
-		sum += write(l->ctx, c);
+		sum += write(l->ctx, c, win);
 		if (c->img->end_ns || c->released) {
 			*at = c->next;
 			l->free(l->ctx, c);

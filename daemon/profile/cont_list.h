@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 
@@ -66,9 +67,18 @@ void cont_list__add(struct cont_list *l, struct cont *c);
  */
 void cont_list__scan(struct cont_list *l, const struct config_target *t, size_t n,
 		     void (*consider)(void *ctx, uint32_t pid));
-/* At a window's end: write(ctx, c) for every record, after which the
+/* The window cont_list__write writes, as each record's write sees it. */
+struct cont_window {
+	const char *dir;       /* the output directory */
+	struct timespec start; /* its start (wall clock) */
+	int64_t duration_ns;
+	void *kind; /* the kind's own for the window (wait: its ring drops per kind) */
+};
+
+/* At a window's end: write(ctx, c, win) for every record, after which the
  * ended and released ones are freed. Returns the sum of write's results. */
-int cont_list__write(struct cont_list *l, int (*write)(void *ctx, struct cont *c));
+int cont_list__write(struct cont_list *l, const struct cont_window *win,
+		     int (*write)(void *ctx, struct cont *c, const struct cont_window *win));
 /* Frees every record. */
 void cont_list__free(struct cont_list *l);
 

@@ -60,10 +60,6 @@ struct heap_watch {
 	struct loop_fd fd_w;
 	struct heap_attach *attached;
 	struct cont_list conts;
-	/* the window being written (heap_watch__write) */
-	const char *window_dir;
-	struct timespec window;
-	int64_t window_ns;
 };
 
 static void on_fd(struct loop_fd *w, uint32_t events)
@@ -365,7 +361,7 @@ int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_
 /* A window's end, for one process (cont_list__write): its profile, when it
  * has one; files written. Alloc and in-use go on accumulating, as Go's heap
  * profile does, for as long as the process lives. */
-static int cont_write(void *ctx, struct cont *c)
+static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 {
 	struct heap_watch *w = ctx;
 	struct pprof *p;
@@ -373,14 +369,14 @@ static int cont_write(void *ctx, struct cont *c)
 
 	if (!stackagg__len(&heap_cont(c)->agg.agg))
 		return 0;
-	p = cont_profile(w, heap_cont(c), w->window.tv_sec * 1000000000ll + w->window.tv_nsec,
-			 w->window_ns,
+	p = cont_profile(w, heap_cont(c), win->start.tv_sec * 1000000000ll + win->start.tv_nsec,
+			 win->duration_ns,
 			 c->released ? "; profiling stopped in this window "
 				       "(heap_target no longer names it)"
 				     : "",
 			 &err);
-	err = output__write_profile(w->o.health, w->window_dir, p, err, c->img->comm, c->pid,
-				    "heap", w->window.tv_sec, NULL, NULL, 0);
+	err = output__write_profile(w->o.health, win->dir, p, err, c->img->comm, c->pid, "heap",
+				    win->start.tv_sec, NULL, NULL, 0);
 	pprof__free(p);
 	return err ? 0 : 1;
 }
@@ -388,10 +384,9 @@ static int cont_write(void *ctx, struct cont *c)
 int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec start,
 		      int64_t duration_ns)
 {
-	w->window_dir = dir;
-	w->window = start;
-	w->window_ns = duration_ns;
-	return cont_list__write(&w->conts, cont_write);
+	struct cont_window win = { .dir = dir, .start = start, .duration_ns = duration_ns };
+
+	return cont_list__write(&w->conts, &win, cont_write);
 }
 
 int heap_watch__counters(struct heap_watch *w, char names[][48], uint64_t *values, int max)

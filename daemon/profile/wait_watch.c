@@ -42,11 +42,6 @@ struct wait_watch {
 	uint64_t unwind_errors;
 	uint64_t condvar_wakes;                /* mutex: releases left out, condition variables' */
 	uint64_t window_drops0[WAIT_NR_KINDS]; /* ring drops at the window's start */
-	/* the window being written (wait_watch__write) */
-	const char *window_dir;
-	struct timespec window;
-	int64_t window_ns;
-	uint64_t window_drops[WAIT_NR_KINDS];
 };
 
 static void on_fd(struct loop_fd *w, uint32_t events)
@@ -267,10 +262,12 @@ static void cont_free(void *ctx, struct cont *c)
 	free(c);
 }
 
-static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k)
+static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k,
+		     const struct cont_window *win)
 {
-	struct pprof *p = wait_profile__new(w->window.tv_sec * 1000000000ll + w->window.tv_nsec,
-					    w->window_ns);
+	const uint64_t *drops = win->kind; /* wait_watch__write's, per kind */
+	struct pprof *p = wait_profile__new(win->start.tv_sec * 1000000000ll + win->start.tv_nsec,
+					    win->duration_ns);
 	int err = -ENOMEM;
 
 	if (p) {
@@ -279,27 +276,27 @@ static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k)
 				c->released ? "; profiling stopped in this window (lock_target no "
 					      "longer names it)"
 					    : "");
-		pprof__comment_lost(p, w->window_drops[k], "in this window");
+		pprof__comment_lost(p, drops[k], "in this window");
 		/* mutex: the stack of a futex wake, whose ip follows the syscall */
 		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,
 					 &wait_cont(c)->agg[k].agg, false);
 	}
-	err = output__write_profile(w->o.health, w->window_dir, p, err, c->img->comm, c->pid,
-				    wait_kind_name(k), w->window.tv_sec, NULL, NULL, 0);
+	err = output__write_profile(w->o.health, win->dir, p, err, c->img->comm, c->pid,
+				    wait_kind_name(k), win->start.tv_sec, NULL, NULL, 0);
 	pprof__free(p);
 	return err ? 0 : 1;
 }
 
 /* A window's end, for one process (cont_list__write): a profile of each
  * kind that has samples; files written. */
-static int cont_write(void *ctx, struct cont *c)
+static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 {
 	struct wait_watch *w = ctx;
 	int files = 0;
 
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
 		if (stackagg__len(&wait_cont(c)->agg[k].agg))
-			files += write_one(w, c, k);
+			files += write_one(w, c, k, win);
 		wait_agg__clear(&wait_cont(c)->agg[k]);
 	}
 	return files;
@@ -308,16 +305,18 @@ static int cont_write(void *ctx, struct cont *c)
 int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec start,
 		      int64_t duration_ns)
 {
+	uint64_t drops[WAIT_NR_KINDS]; /* ring drops in this window */
+	struct cont_window win = {
+		.dir = dir, .start = start, .duration_ns = duration_ns, .kind = drops
+	};
+
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
 		uint64_t now = wait_watch__ring_drops(w, k);
 
-		w->window_drops[k] = now - w->window_drops0[k];
+		drops[k] = now - w->window_drops0[k];
 		w->window_drops0[k] = now;
 	}
-	w->window_dir = dir;
-	w->window = start;
-	w->window_ns = duration_ns;
-	return cont_list__write(&w->conts, cont_write);
+	return cont_list__write(&w->conts, &win, cont_write);
 }
 
 uint64_t wait_watch__ring_drops(struct wait_watch *w, int kind)
