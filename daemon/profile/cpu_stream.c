@@ -339,8 +339,11 @@ static void write_image(struct image *img, void *arg)
 		pprof__comment_lost(p, w->drops, "in this window");
 		err = cpu_profile__add_image(p, cs->o.procs, *cs->o.ksyms, img, &img->cpu);
 	}
-	err = output__write_profile(cs->o.health, cfg->output_dir, p, err, img->comm, img->pid,
-				    "cpu", w->start.tv_sec, &len, path, sizeof(path));
+	if (!err)
+		err = output__write_profile(cs->o.health, cfg->output_dir, p, img->comm, img->pid,
+					    "cpu", w->start.tv_sec, &len, path, sizeof(path));
+	else /* not built: a failed write */
+		output__profile_result(cs->o.health, cfg->output_dir, "cpu", img->pid, err);
 	if (err) {
 		cs->st.write_errors++;
 	} else {

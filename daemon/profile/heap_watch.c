@@ -375,8 +375,11 @@ static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 				       "(heap_target no longer names it)"
 				     : "",
 			 &err);
-	err = output__write_profile(w->o.health, win->dir, p, err, c->img->comm, c->pid, "heap",
-				    win->start.tv_sec, NULL, NULL, 0);
+	if (!err)
+		err = output__write_profile(w->o.health, win->dir, p, c->img->comm, c->pid, "heap",
+					    win->start.tv_sec, NULL, NULL, 0);
+	else /* not built: a failed write */
+		output__profile_result(w->o.health, win->dir, "heap", c->pid, err);
 	pprof__free(p);
 	return err ? 0 : 1;
 }

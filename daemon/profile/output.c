@@ -327,26 +327,32 @@ int output__retention(const char *dir, uint64_t max_age_sec, uint64_t max_bytes,
 	return err;
 }
 
-int output__write_profile(struct output_health *h, const char *dir, struct pprof *p, int err,
+int output__write_profile(struct output_health *h, const char *dir, struct pprof *p,
 			  const char *comm, uint32_t pid, const char *kind, time_t window_start,
 			  size_t *bytes, char *path_out, size_t path_len)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	int err;
 
-	if (!err)
-		err = p ? pprof__encode_gz(p, &buf, &len) : -ENOMEM;
+	err = pprof__encode_gz(p, &buf, &len);
 	if (!err)
 		err = output__write(dir, comm, pid, kind, window_start, buf, len, path_out,
 				    path_len);
 	free(buf);
+	output__profile_result(h, dir, kind, pid, err);
+	if (bytes)
+		*bytes = err ? 0 : len;
+	return err;
+}
+
+void output__profile_result(struct output_health *h, const char *dir, const char *kind,
+			    uint32_t pid, int err)
+{
 	if (h)
 		output_health__result(h, dir, err); /* logged once a condition, not a file */
 	else if (err)
 		log_warn("%s: cannot write the profile of pid %u: %s", kind, pid, strerror(-err));
-	if (bytes)
-		*bytes = err ? 0 : len;
-	return err;
 }
 
 void output_health__result(struct output_health *h, const char *dir, int err)

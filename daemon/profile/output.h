@@ -37,13 +37,17 @@ int output__write(const char *dir, const char *comm, uint32_t pid, const char *k
 struct output_health;
 struct pprof;
 
-/* The window's profile p of process pid (comm): encoded, written as
- * output__write does, and the outcome given to h (NULL: a failure is
- * logged). err: 0, or why p could not be built (then reported as a failed
- * write). 0 or -errno; *bytes (may be NULL): the file's size. */
-int output__write_profile(struct output_health *h, const char *dir, struct pprof *p, int err,
+/* The window's profile p of process pid (comm), built: encoded, written as
+ * output__write does, and the outcome given to h as output__profile_result
+ * does. 0 or -errno; *bytes (may be NULL): the file's size. */
+int output__write_profile(struct output_health *h, const char *dir, struct pprof *p,
 			  const char *comm, uint32_t pid, const char *kind, time_t window_start,
 			  size_t *bytes, char *path_out, size_t path_len);
+/* The outcome err (0 or -errno) of a kind profile of pid for dir, written
+ * or not (a profile that could not be built is a failed write): given to h,
+ * or logged when h is NULL and it failed. */
+void output__profile_result(struct output_health *h, const char *dir, const char *kind,
+			    uint32_t pid, int err);
 
 struct retention_result {
 	unsigned files_removed;

@@ -281,8 +281,11 @@ static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k,
 		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,
 					 &wait_cont(c)->agg[k].agg, false);
 	}
-	err = output__write_profile(w->o.health, win->dir, p, err, c->img->comm, c->pid,
-				    wait_kind_name(k), win->start.tv_sec, NULL, NULL, 0);
+	if (!err)
+		err = output__write_profile(w->o.health, win->dir, p, c->img->comm, c->pid,
+					    wait_kind_name(k), win->start.tv_sec, NULL, NULL, 0);
+	else /* not built: a failed write */
+		output__profile_result(w->o.health, win->dir, wait_kind_name(k), c->pid, err);
 	pprof__free(p);
 	return err ? 0 : 1;
 }
