@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -37,8 +38,14 @@ int send_all(int fd, const void *buf, size_t len)
 int read_to_end(int fd, size_t max, bool cut, char **buf, size_t *len)
 {
 	size_t cap = 4096, n = 0;
+	struct stat st;
 	char *b = NULL;
 
+	/* A regular file's size, a hint only (it may change under us): its
+	 * bytes, the NUL and the read that finds its end in one allocation.
+	 * A pipe's buffer grows. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (size_t)st.st_size < max ? (size_t)st.st_size + 2 : max + 2;
 	for (;;) {
 		ssize_t r;
 

@@ -13,8 +13,9 @@ int write_all(int fd, const void *buf, size_t len);
 int send_all(int fd, const void *buf, size_t len);
 
 /* Reads fd to its end into *buf (malloc'ed, NUL-terminated; *len bytes
- * before the NUL). More than max bytes: -EFBIG, or with cut its first max
- * bytes. 0 or -errno; fd stays open. */
+ * before the NUL); a regular file with one allocation, sized by fstat.
+ * More than max bytes: -EFBIG, or with cut its first max bytes. 0 or
+ * -errno; fd stays open. */
 int read_to_end(int fd, size_t max, bool cut, char **buf, size_t *len);
 
 #endif
