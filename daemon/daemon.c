@@ -98,33 +98,6 @@ static void on_sideband(const struct sb_event *ev, void *ctx)
 		wait_watch__consider(d->waitw, ev->pid, ev->comm.comm);
 }
 
-static void on_heap_event(void *ctx, struct image *img, const struct heap_event *ev)
-{
-	struct kind_record rec = { .pid = ev->pid, .time_ns = ev->time_ns, .rec = ev };
-
-	requests__offer(((struct daemon *)ctx)->requests, KIND_HEAP, img, &rec);
-}
-
-static void on_heap_lost(void *ctx, struct image *img, const struct heap_lost *l)
-{
-	struct kind_record rec = { .pid = img->pid, .rec = l, .lost = true };
-
-	requests__offer(((struct daemon *)ctx)->requests, KIND_HEAP, img, &rec);
-}
-
-static void on_wait_record(void *ctx, struct image *img, const struct wait_record *r,
-			   const uint64_t *uframes, unsigned nr_uframes)
-{
-	struct kind_record rec = { .pid = r->pid,
-				   .time_ns = r->time_ns,
-				   .rec = r,
-				   .uframes = uframes,
-				   .nr_uframes = nr_uframes };
-
-	requests__offer(((struct daemon *)ctx)->requests,
-			r->kind == WAIT_MUTEX ? KIND_MUTEX : KIND_BLOCK, img, &rec);
-}
-
 /*
  * Side-band first, then samples up to the time the side-band was read
  * (cpu_stream.h); a backlog makes the next turn come at once.
@@ -247,6 +220,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 int daemon__start(struct daemon *d)
 {
 	struct shares_limits conn_limits;
+	struct watch_opts watch;
 
 	libbpf_set_print(libbpf_print);
 	d->symcache = symtab_cache__new(d->cfg.max_symbol_files);
@@ -275,7 +249,7 @@ int daemon__start(struct daemon *d)
 		.procs = d->procs,
 		.ksyms = &d->ksyms,
 		.sampler = &d->sampler,
-		.requests = &d->requests,
+		.collector = &d->collector,
 		.ufeed = &d->ufeed,
 		.health = &d->out,
 	});
@@ -303,45 +277,33 @@ int daemon__start(struct daemon *d)
 	loop_fd_add(d->epfd, &d->samples_w, EPOLLIN);
 	loop_fd_add(d->epfd, &d->sideband_w, EPOLLIN);
 
-	d->heapw = heap_watch__new(&(struct heap_watch_opts){
+	watch = (struct watch_opts){
 		.cfg = &d->cfg,
 		.procs = d->procs,
 		.ksyms = &d->ksyms,
 		.epfd = d->epfd,
 		.health = &d->out,
-		.on_event = on_heap_event,
+		.collector = &d->collector,
 		.unwind = cpu_sampler__unwind_fds(d->sampler),
-		.on_lost = on_heap_lost,
-		.ctx = d,
-	});
-	if (!d->heapw)
+	};
+	d->heapw = heap_watch__new(&watch);
+	d->waitw = wait_watch__new(&watch);
+	if (!d->heapw || !d->waitw)
 		return -1;
 	heap_watch__scan(d->heapw);
-	d->waitw = wait_watch__new(&(struct wait_watch_opts){
-		.cfg = &d->cfg,
-		.procs = d->procs,
-		.ksyms = &d->ksyms,
-		.epfd = d->epfd,
-		.health = &d->out,
-		.on_record = on_wait_record,
-		.unwind = cpu_sampler__unwind_fds(d->sampler),
-		.ctx = d,
-	});
-	if (!d->waitw)
-		return -1;
 	wait_watch__scan(d->waitw);
-	d->kinds[KIND_CPU] = cpu_kind__new(d->sampler, d->cpu, d->cfg.frequency_hz);
-	d->kinds[KIND_HEAP] = heap_kind__new(d->heapw);
-	d->kinds[KIND_MUTEX] = wait_kind__new(d->waitw, KIND_MUTEX);
-	d->kinds[KIND_BLOCK] = wait_kind__new(d->waitw, KIND_BLOCK);
-	d->kinds[KIND_THREADS] = threads_kind__new(d->procs, &d->ksyms);
-	for (int k = 1; k < KIND_NR; k++)
-		if (!d->kinds[k])
-			return -1;
+	d->kinds[KIND_CPU] = d->cpu_kind = cpu_kind__new(d->sampler, d->cpu, d->cfg.frequency_hz);
+	d->kinds[KIND_HEAP] = heap_watch__kind(d->heapw);
+	d->kinds[KIND_MUTEX] = wait_watch__kind(d->waitw, WAIT_MUTEX);
+	d->kinds[KIND_BLOCK] = wait_watch__kind(d->waitw, WAIT_BLOCK);
+	d->kinds[KIND_THREADS] = d->threads_kind = threads_kind__new(d->procs, &d->ksyms);
+	if (!d->cpu_kind || !d->threads_kind)
+		return -1;
 	d->requests = requests__new(&(struct requests_opts){
 		.procs = d->procs,
 		.ksyms = &d->ksyms,
 		.kinds = d->kinds,
+		.collector = &d->collector,
 		.frequency_hz = d->cfg.frequency_hz,
 		.max_seconds = d->cfg.max_request_seconds,
 		.max_concurrent = d->cfg.max_concurrent_requests,
@@ -450,8 +412,8 @@ void daemon__free(struct daemon *d)
 {
 	control__free(d->control);
 	requests__free(d->requests); /* answers what HTTP still waits for */
-	for (int k = 1; k < KIND_NR; k++)
-		kind_free(d->kinds[k]);
+	kind_free(d->cpu_kind);
+	kind_free(d->threads_kind);
 	wait_watch__free(d->waitw);
 	heap_watch__free(d->heapw);
 	if (d->http)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "collection.h"
 #include "config.h"
 #include "kind.h"
 #include "loop_fd.h"
@@ -29,7 +30,9 @@ struct daemon {
 	struct cpu_sampler *sampler;
 	struct cpu_stream *cpu; /* the continuous CPU profile */
 	struct requests *requests;
-	struct profile_kind *kinds[KIND_NR]; /* what requests are served for */
+	struct collector collector;                   /* records go there: requests, *_target */
+	struct profile_kind *kinds[KIND_NR];          /* what requests are served for, by kind_id */
+	struct profile_kind *cpu_kind, *threads_kind; /* its own (the others: the watches') */
 	struct control *control;
 	struct http_server *http;
 	struct loop_fd http_w;

@@ -14,8 +14,26 @@
 #include <time.h>
 
 #include "config.h"
+#include "unwind_fds.h"
 
 struct image;
+struct procs;
+struct kallsyms;
+struct output_health;
+struct collector;
+
+/* What a watch (heap_watch.c, wait_watch.c) works with. */
+struct watch_opts {
+	const struct config *cfg; /* the *_target lines, heap_sample_bytes */
+	struct procs *procs;
+	struct kallsyms *const *ksyms;
+	int epfd;
+	struct output_health *health; /* write failures are reported there */
+	/* every record goes there, matched to its image (wait's BEGIN
+	 * records with their user stack unwound, leaf first) */
+	struct collector *collector;
+	struct unwind_fds unwind; /* the table walker's maps, shared */
+};
 
 /* The first member of a kind's own record (heap_cont, wait_cont). */
 struct cont {
@@ -72,7 +90,6 @@ struct cont_window {
 	const char *dir;       /* the output directory */
 	struct timespec start; /* its start (wall clock) */
 	int64_t duration_ns;
-	void *kind; /* the kind's own for the window (wait: its ring drops per kind) */
 };
 
 /* At a window's end: write(ctx, c, win) for every record, after which the

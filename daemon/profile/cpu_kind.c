@@ -92,9 +92,9 @@ static void cpu_agg_free(void *agg)
 	free(agg);
 }
 
-static size_t cpu_agg_bytes(const void *agg)
+static const struct stackagg *cpu_agg_stacks(const void *agg)
 {
-	return ((const struct stackagg *)agg)->bytes;
+	return agg;
 }
 
 static void cpu_agg_record(void *agg, const struct kind_hold *h, const struct kind_record *r)
@@ -163,8 +163,8 @@ struct profile_kind *cpu_kind__new(struct cpu_sampler *s, struct cpu_stream *str
 		.detach = cpu_detach,
 		.agg_new = cpu_agg_new,
 		.agg_free = cpu_agg_free,
-		.agg_bytes = cpu_agg_bytes,
 		.agg_record = cpu_agg_record,
+		.agg_stacks = cpu_agg_stacks,
 		.profile_new = cpu_profile_new,
 		.profile_add = cpu_profile_add,
 		.ring_drops = cpu_ring_drops,

@@ -20,7 +20,7 @@
 #include "output.h"
 #include "pprof.h"
 #include "procs.h"
-#include "requests.h"
+#include "collection.h"
 #include "unwind_feed.h"
 
 #define DRAIN_BUDGET_MS 100       /* of sample reading a loop turn */
@@ -220,7 +220,7 @@ static void add_sample(struct cpu_stream *cs, const struct cpu_sample *s)
 	} else if (!img->exe_fp && nu && !(s->flags & CPU_F_KTHREAD)) {
 		check_frame_pointers(cs, img, uf[0]);
 	}
-	if (*cs->o.requests) {
+	{
 		struct kind_record rec = { .pid = s->pid,
 					   .time_ns = s->time_ns,
 					   .own_events = s->flags & CPU_F_REQUEST,
@@ -228,7 +228,7 @@ static void add_sample(struct cpu_stream *cs, const struct cpu_sample *s)
 					   .uframes = uf,
 					   .nr_uframes = nu };
 
-		requests__offer(*cs->o.requests, KIND_CPU, img, &rec);
+		collector__offer(cs->o.collector, KIND_CPU, img, &rec);
 	}
 	if (s->flags & CPU_F_REQUEST)
 		return; /* a request's own faster sampling: not the continuous profile */

@@ -2,7 +2,7 @@
 /*
  * The continuous CPU profile: the stream of samples out of the CPU ring,
  * put in order with the side band, unwound where they carry a stack copy,
- * handed to the requests and added to each process's window; at the
+ * offered to the collections (requests) and added to each process's window; at the
  * window's end, one cpu file per process that had samples.
  */
 #ifndef PPROFD_CPU_STREAM_H
@@ -20,7 +20,7 @@ struct cpu_sampler;
 struct kallsyms;
 struct output_health;
 struct procs;
-struct requests;
+struct collector;
 struct unwind_feed;
 
 /* What it works with; the pointed-to pointers may be set after it is made
@@ -30,7 +30,7 @@ struct cpu_stream_opts {
 	struct procs *procs;
 	struct kallsyms **ksyms;
 	struct cpu_sampler **sampler;
-	struct requests **requests;
+	struct collector *collector; /* the requests' collections */
 	struct unwind_feed **ufeed;
 	struct output_health *health; /* the output directory's state, logged on change */
 };

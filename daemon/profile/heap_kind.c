@@ -19,6 +19,8 @@
 
 #define AGG_BYTES_PER_REQUEST (16u << 20)
 #define HEAP_MAX_LIVE_PER_REQUEST (1u << 20)
+#define STANDING_MAX_BYTES (8u << 20) /* a heap_target's stack table */
+#define STANDING_MAX_LIVE (1u << 18)  /* its sampled live blocks */
 
 static struct heap_watch *watch(const struct profile_kind *k)
 {
@@ -69,8 +71,9 @@ static void *heap_agg_new(const struct profile_kind *k, const struct kind_hold *
 	struct heap_agg *a = malloc(sizeof(*a));
 
 	(void)k;
-	(void)h;
-	if (a)
+	if (a && h->standing)
+		heap_agg__init(a, STANDING_MAX_BYTES, STANDING_MAX_LIVE);
+	else if (a)
 		heap_agg__init(a, AGG_BYTES_PER_REQUEST, HEAP_MAX_LIVE_PER_REQUEST);
 	return a;
 }
@@ -82,9 +85,9 @@ static void heap_agg_free(void *agg)
 	free(agg);
 }
 
-static size_t heap_agg_bytes(const void *agg)
+static const struct stackagg *heap_agg_stacks(const void *agg)
 {
-	return ((const struct heap_agg *)agg)->agg.bytes;
+	return &((const struct heap_agg *)agg)->agg;
 }
 
 static void heap_agg_record(void *agg, const struct kind_hold *h, const struct kind_record *r)
@@ -110,6 +113,13 @@ static struct pprof *heap_profile_new(const struct profile_kind *k, const struct
 	p = heap_profile__new(rate, t0, dur);
 	if (!p)
 		return NULL;
+	if (h->standing) {
+		pprof__commentf(p,
+				"pprofd %s: heap profile of pid %u (%s); allocations made before "
+				"pprofd attached are not known",
+				PPROFD_VERSION, h->pid, h->comm);
+		return p;
+	}
 	pprof__commentf(p, "pprofd %s: heap profile of pid %u over %.1f s", PPROFD_VERSION, h->pid,
 			dur / 1e9);
 	pprof__add_comment(p, "only allocations made during the profile are known: in-use counts "
@@ -149,8 +159,8 @@ struct profile_kind *heap_kind__new(struct heap_watch *w)
 		.detach = heap_detach,
 		.agg_new = heap_agg_new,
 		.agg_free = heap_agg_free,
-		.agg_bytes = heap_agg_bytes,
 		.agg_record = heap_agg_record,
+		.agg_stacks = heap_agg_stacks,
 		.profile_new = heap_profile_new,
 		.profile_add = heap_profile_add,
 		.counters = heap_counters,

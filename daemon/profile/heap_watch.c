@@ -7,19 +7,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collection.h"
 #include "cont_list.h"
 #include "heap_profile.h"
 #include "heap_sampler.h"
 #include "heap_watch.h"
+#include "kind.h"
 #include "log.h"
 #include "loop_fd.h"
 #include "output.h"
 #include "pprof.h"
 #include "procs.h"
 #include "stack_profile.h"
-
-#define CONT_MAX_BYTES (8u << 20) /* stack table of one watched process */
-#define CONT_MAX_LIVE (1u << 18)  /* sampled live blocks of one watched process */
 
 struct heap_attach {
 	uint32_t pid;
@@ -32,8 +31,7 @@ struct heap_attach {
 struct heap_cont {
 	struct cont c;         /* first: the list's record */
 	struct heap_attach *a; /* NULL once released */
-	struct heap_agg agg;
-	uint64_t since_ns;
+	struct collection col; /* in the collector while attached */
 };
 
 static struct heap_cont *heap_cont(struct cont *c)
@@ -51,7 +49,7 @@ struct heap_pending {
 };
 
 struct heap_watch {
-	struct heap_watch_opts o;
+	struct watch_opts o;
 	struct heap_pending pending[PENDING_MAX];
 	unsigned nr_pending;
 	struct heap_sampler *s;
@@ -60,11 +58,17 @@ struct heap_watch {
 	struct loop_fd fd_w;
 	struct heap_attach *attached;
 	struct cont_list conts;
+	struct profile_kind *kind; /* heap requests' (heap_kind.c) */
 };
 
 static void on_fd(struct loop_fd *w, uint32_t events)
 {
 	/* drained by the daemon's loop with every other ring */
+}
+
+static void offer(struct heap_watch *w, struct image *img, const struct kind_record *rec)
+{
+	collector__offer(w->o.collector, KIND_HEAP, img, rec);
 }
 
 static void on_event(const struct heap_event *ev, size_t size, void *ctx)
@@ -95,11 +99,7 @@ static void on_event(const struct heap_event *ev, size_t size, void *ctx)
 		u.e.ustack_len = 0;
 		ev = &u.e;
 	}
-	for (struct cont *c = w->conts.head; c; c = c->next)
-		if (c->pid == ev->pid && ev->time_ns >= heap_cont(c)->since_ns)
-			heap_agg__apply(&heap_cont(c)->agg, ev);
-	if (w->o.on_event)
-		w->o.on_event(w->o.ctx, img, ev);
+	offer(w, img, &(struct kind_record){ .pid = ev->pid, .time_ns = ev->time_ns, .rec = ev });
 }
 
 /* The losses of one process since the last drain: its deferred frees go
@@ -110,26 +110,25 @@ static void on_lost(uint32_t pid, const struct heap_lost *l, void *ctx)
 	struct timespec ts;
 	struct heap_event free_ev = { .type = HEAP_EV_FREE, .pid = pid, .fn = HEAP_FN_FREE };
 	struct image *img;
+	struct cont *c;
 
-	for (struct cont *c = w->conts.head; c; c = c->next)
-		if (c->pid == pid)
-			heap_agg__lost(&heap_cont(c)->agg, l);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	free_ev.time_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	img = procs__image_at(w->o.procs, pid, free_ev.time_ns);
+	if (!img && (c = cont_list__find(&w->conts, pid)))
+		img = c->img; /* gone: the continuous profile holds its image */
 	if (!img)
-		return; /* (the continuous profile holds its image: counted above) */
+		return;
 	for (uint64_t i = 0; i < l->nr_free_ids && i < HEAP_LOST_FREE_IDS; i++) {
 		free_ev.id = l->free_ids[i];
 		on_event(&free_ev, HEAP_FREE_EVENT_SIZE, w);
 	}
-	if (w->o.on_lost)
-		w->o.on_lost(w->o.ctx, img, l);
+	offer(w, img, &(struct kind_record){ .pid = pid, .rec = l, .lost = true });
 }
 
 static cont_fn cont_release, cont_free;
 
-struct heap_watch *heap_watch__new(const struct heap_watch_opts *o)
+struct heap_watch *heap_watch__new(const struct watch_opts *o)
 {
 	struct heap_watch *w = calloc(1, sizeof(*w));
 
@@ -137,7 +136,17 @@ struct heap_watch *heap_watch__new(const struct heap_watch_opts *o)
 		return NULL;
 	w->o = *o;
 	w->conts = cont_list__make("heap", "heap_target", cont_release, cont_free, w);
+	w->kind = heap_kind__new(w);
+	if (!w->kind) {
+		free(w);
+		return NULL;
+	}
 	return w;
+}
+
+struct profile_kind *heap_watch__kind(struct heap_watch *w)
+{
+	return w->kind;
 }
 
 static struct heap_sampler *sampler(struct heap_watch *w)
@@ -217,6 +226,8 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 	const struct config *cfg = w->o.cfg;
 	struct cont *found;
 	struct heap_cont *c;
+	struct timespec ts;
+	uint64_t since_ns;
 	char err[200];
 
 	if (!cont_list__wants(&w->conts, cfg->heap_targets, cfg->nr_heap_targets, pid, comm,
@@ -227,6 +238,7 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 		 * its last profile was written: attached again. */
 		if ((heap_cont(found)->a = heap_watch__attach(w, pid, err, sizeof(err)))) {
 			found->released = false;
+			collector__add(w->o.collector, &heap_cont(found)->col);
 			log_info("heap: continuous heap profiling of pid %u (%s) again", pid,
 				 found->img->comm);
 		}
@@ -235,13 +247,9 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		c->since_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	}
-	c->c.img = procs__image_at(w->o.procs, pid, c->since_ns);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	since_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	c->c.img = procs__image_at(w->o.procs, pid, since_ns);
 	c->a = c->c.img ? heap_watch__attach(w, pid, err, sizeof(err)) : NULL;
 	if (!c->a) {
 		if (errno == ENOENT && w->nr_pending < PENDING_MAX) {
@@ -255,7 +263,11 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 	}
 	c->c.pid = pid;
 	c->c.img->refs++;
-	heap_agg__init(&c->agg, CONT_MAX_BYTES, CONT_MAX_LIVE);
+	collection__init(
+		&c->col, w->kind,
+		&(struct kind_hold){ .pid = pid, .comm = c->c.img->comm, .standing = true },
+		since_ns);
+	collector__add(w->o.collector, &c->col);
 	cont_list__add(&w->conts, &c->c);
 	log_info("heap: continuous heap profiling of pid %u (%s)", pid, c->c.img->comm);
 }
@@ -292,40 +304,21 @@ int heap_watch__drain(struct heap_watch *w)
 /* cont_list's release: the probes go, the data stays to be written. */
 static void cont_release(void *ctx, struct cont *c)
 {
-	heap_watch__detach(ctx, heap_cont(c)->a);
+	struct heap_watch *w = ctx;
+
+	if (!heap_cont(c)->a)
+		return;
+	heap_watch__detach(w, heap_cont(c)->a);
 	heap_cont(c)->a = NULL;
+	collector__remove(w->o.collector, &heap_cont(c)->col);
 }
 
 static void cont_free(void *ctx, struct cont *c)
 {
-	heap_watch__detach(ctx, heap_cont(c)->a);
-	heap_agg__reset(&heap_cont(c)->agg);
+	cont_release(ctx, c);
+	collection__reset(&heap_cont(c)->col);
 	c->img->refs--;
 	free(c);
-}
-
-/* c's profile: what was allocated since pprofd attached and what of it is
- * still in use, as Go's heap profile. NULL and *err on a failure. */
-static struct pprof *cont_profile(struct heap_watch *w, struct heap_cont *c, int64_t time_ns,
-				  int64_t duration_ns, const char *note, int *err)
-{
-	struct pprof *p = heap_profile__new(c->agg.rate, time_ns, duration_ns);
-
-	*err = -ENOMEM;
-	if (!p)
-		return NULL;
-	pprof__commentf(p,
-			"pprofd %s: heap profile of pid %u (%s); allocations made before pprofd "
-			"attached are not known%s",
-			PPROFD_VERSION, c->c.pid, c->c.img->comm, note);
-	*err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->c.img, &c->agg.agg, false);
-	if (!*err)
-		*err = heap_profile__add_losses(p, &c->agg, c->c.pid);
-	if (*err) {
-		pprof__free(p);
-		return NULL;
-	}
-	return p;
 }
 
 bool heap_watch__watches(struct heap_watch *w, uint32_t pid)
@@ -333,12 +326,13 @@ bool heap_watch__watches(struct heap_watch *w, uint32_t pid)
 	return cont_list__named(&w->conts, pid) != NULL;
 }
 
+/* Its profile as it stands: what was allocated since pprofd attached and
+ * what of it is still in use, as Go's heap profile. */
 int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_t *len)
 {
 	struct cont *c = cont_list__named(&w->conts, pid);
+	struct collection *col = c ? &heap_cont(c)->col : NULL;
 	struct timespec now, mono;
-	struct pprof *p;
-	int err;
 
 	if (!c)
 		return -ENOENT;
@@ -346,16 +340,12 @@ int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_
 		heap_sampler__drain(w->s); /* up to this moment */
 	clock_gettime(CLOCK_REALTIME, &now);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	p = cont_profile(
-		w, heap_cont(c), now.tv_sec * 1000000000ll + now.tv_nsec,
-		(int64_t)(mono.tv_sec * 1000000000ull + mono.tv_nsec - heap_cont(c)->since_ns),
-		"; heap_target names it: its profile since pprofd attached, as it "
-		"stands at the request",
-		&err);
-	if (p)
-		err = pprof__encode_gz(p, buf, len);
-	pprof__free(p);
-	return err;
+	return collection__encode(
+		col, w->o.procs, *w->o.ksyms, now.tv_sec * 1000000000ll + now.tv_nsec,
+		(int64_t)(mono.tv_sec * 1000000000ull + mono.tv_nsec - col->start_ns),
+		"heap_target names it: its profile since pprofd attached, as it stands at the "
+		"request",
+		buf, len);
 }
 
 /* A window's end, for one process (cont_list__write): its profile, when it
@@ -364,24 +354,12 @@ int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_
 static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 {
 	struct heap_watch *w = ctx;
-	struct pprof *p;
-	int err;
 
-	if (!stackagg__len(&heap_cont(c)->agg.agg))
-		return 0;
-	p = cont_profile(w, heap_cont(c), win->start.tv_sec * 1000000000ll + win->start.tv_nsec,
-			 win->duration_ns,
-			 c->released ? "; profiling stopped in this window "
-				       "(heap_target no longer names it)"
-				     : "",
-			 &err);
-	if (!err)
-		err = output__write_profile(w->o.health, win->dir, p, c->img->comm, c->pid, "heap",
-					    win->start.tv_sec, NULL, NULL, 0);
-	else /* not built: a failed write */
-		output__profile_result(w->o.health, win->dir, "heap", c->pid, err);
-	pprof__free(p);
-	return err ? 0 : 1;
+	return collection__write_window(
+		&heap_cont(c)->col, w->o.procs, *w->o.ksyms, w->o.health, win->dir, win->start,
+		win->duration_ns,
+		c->released ? "profiling stopped in this window (heap_target no longer names it)"
+			    : NULL);
 }
 
 int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec start,
@@ -419,6 +397,7 @@ void heap_watch__free(struct heap_watch *w)
 	if (!w)
 		return;
 	cont_list__free(&w->conts);
+	kind_free(w->kind);
 	while (w->attached) { /* requests' attachments, if any are left */
 		struct heap_attach *a = w->attached;
 

@@ -3,8 +3,9 @@
  * Who has the allocator probes: the heap sampler (loaded on first use), the
  * per-process attachments shared by requests and continuous profiling
  * (attaching one process twice would count its allocations twice), and the
- * continuous heap profiles of the processes the config names (heap_target),
- * written as heap-<ts>.pb.gz beside their cpu files at every window.
+ * continuous heap profiles of the processes the config names (heap_target):
+ * a standing collection each (collection.h), written as heap-<ts>.pb.gz
+ * beside their cpu files at every window.
  */
 #ifndef PPROFD_HEAP_WATCH_H
 #define PPROFD_HEAP_WATCH_H
@@ -15,33 +16,19 @@
 #include <time.h>
 
 #include "config.h"
-#include "unwind_fds.h"
+#include "cont_list.h"
 
 struct heap_watch;
 struct heap_attach;
 struct heap_event;
 struct heap_lost;
 struct image;
-struct procs;
-struct kallsyms;
-struct output_health;
+struct profile_kind;
 
-struct heap_watch_opts {
-	const struct config *cfg; /* heap_target lines, heap_sample_bytes */
-	struct procs *procs;
-	struct kallsyms *const *ksyms;
-	int epfd;
-	struct output_health *health; /* write failures are reported there */
-	/* every record, matched to its image, for the requests */
-	void (*on_event)(void *ctx, struct image *img, const struct heap_event *ev);
-	/* what BPF could not send, for the requests (heap.h) */
-	void (*on_lost)(void *ctx, struct image *img, const struct heap_lost *l);
-	void *ctx;
-	struct unwind_fds unwind; /* the table walker's maps, shared */
-};
-
-struct heap_watch *heap_watch__new(const struct heap_watch_opts *o);
+struct heap_watch *heap_watch__new(const struct watch_opts *o);
 void heap_watch__free(struct heap_watch *w);
+/* The heap kind of requests (kind.h), which it owns. */
+struct profile_kind *heap_watch__kind(struct heap_watch *w);
 
 /* The probes of pid, attached if nobody has them yet. NULL + errno, with a
  * sentence for the requester in err. */

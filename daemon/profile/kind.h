@@ -20,13 +20,16 @@ struct image;
 struct pprof;
 struct procs;
 struct kallsyms;
+struct stackagg;
 
 /* What a request holds of what it profiles. */
 struct kind_hold {
-	uint32_t pid;    /* 0: the whole host */
-	unsigned hz;     /* cpu: the rate of the samples it takes */
-	bool own_events; /* cpu: its own perf events take its samples */
-	void *handle;    /* the kind's: allocator probes, perf events */
+	uint32_t pid;     /* 0: the whole host */
+	const char *comm; /* standing: the process's name */
+	bool standing;    /* a *_target's: for as long as the process lives */
+	unsigned hz;      /* cpu: the rate of the samples it takes */
+	bool own_events;  /* cpu: its own perf events take its samples */
+	void *handle;     /* the kind's: allocator probes, perf events */
 };
 
 /* One record offered to the requests of its kind. */
@@ -68,11 +71,15 @@ struct profile_kind {
 	int (*attach)(const struct profile_kind *k, struct kind_hold *h, char *err, size_t errlen);
 	void (*detach)(const struct profile_kind *k, struct kind_hold *h);
 
-	/* A request's aggregate of one image; its bytes (host-wide budget). */
+	/* A collection's aggregate of one image; its stacks (their bytes
+	 * count against a budget, none of them: nothing to write). */
 	void *(*agg_new)(const struct profile_kind *k, const struct kind_hold *h);
 	void (*agg_free)(void *agg);
-	size_t (*agg_bytes)(const void *agg);
+	const struct stackagg *(*agg_stacks)(const void *agg);
 	void (*agg_record)(void *agg, const struct kind_hold *h, const struct kind_record *r);
+	/* A standing collection's window written: what is not kept across
+	 * windows cleared (NULL: everything is kept) */
+	void (*agg_window_end)(void *agg);
 
 	/* The profile of these aggregates, its comment saying what it is. */
 	struct pprof *(*profile_new)(const struct profile_kind *k, const struct kind_hold *h,

@@ -16,7 +16,8 @@
 #include "wait_watch.h"
 
 #define AGG_BYTES_PER_REQUEST (16u << 20)
-#define WAIT_MAX_PENDING_PER_REQUEST 65536
+#define STANDING_MAX_BYTES (8u << 20) /* a lock_target's stack table, per kind */
+#define MAX_PENDING 65536             /* waits whose end is awaited, per table */
 
 struct wait_req_kind {
 	struct profile_kind k; /* first: the kind is the wait_kind */
@@ -47,10 +48,10 @@ static void *wait_agg_new(const struct profile_kind *k, const struct kind_hold *
 {
 	struct wait_agg *a = malloc(sizeof(*a));
 
-	(void)h;
 	if (a)
-		wait_agg__init(a, wk(k)->which, AGG_BYTES_PER_REQUEST,
-			       WAIT_MAX_PENDING_PER_REQUEST);
+		wait_agg__init(a, wk(k)->which,
+			       h->standing ? STANDING_MAX_BYTES : AGG_BYTES_PER_REQUEST,
+			       MAX_PENDING);
 	return a;
 }
 
@@ -61,9 +62,15 @@ static void wait_agg_free(void *agg)
 	free(agg);
 }
 
-static size_t wait_agg_bytes(const void *agg)
+static const struct stackagg *wait_agg_stacks(const void *agg)
 {
-	return ((const struct wait_agg *)agg)->agg.bytes;
+	return &((const struct wait_agg *)agg)->agg;
+}
+
+/* A window's waits written; those still pending end in the next one. */
+static void wait_agg_window_end(void *agg)
+{
+	wait_agg__clear(agg);
 }
 
 static void wait_agg_record(void *agg, const struct kind_hold *h, const struct kind_record *r)
@@ -87,8 +94,12 @@ static struct pprof *wait_profile_new(const struct profile_kind *k, const struct
 	(void)n;
 	if (!p)
 		return NULL;
-	pprof__commentf(p, "pprofd %s: %s profile of pid %u over %.1f s", PPROFD_VERSION, k->name,
-			h->pid, dur / 1e9);
+	if (h->standing)
+		pprof__commentf(p, "pprofd %s: %s profile of pid %u (%s)", PPROFD_VERSION, k->name,
+				h->pid, h->comm);
+	else
+		pprof__commentf(p, "pprofd %s: %s profile of pid %u over %.1f s", PPROFD_VERSION,
+				k->name, h->pid, dur / 1e9);
 	pprof__add_comment(
 		p, wk(k)->which == WAIT_MUTEX
 			   ? "each sample: the stack that released a contended lock; delay: the "
@@ -132,8 +143,9 @@ struct profile_kind *wait_kind__new(struct wait_watch *w, enum kind_id id)
 		.detach = wait_detach,
 		.agg_new = wait_agg_new,
 		.agg_free = wait_agg_free,
-		.agg_bytes = wait_agg_bytes,
 		.agg_record = wait_agg_record,
+		.agg_stacks = wait_agg_stacks,
+		.agg_window_end = wait_agg_window_end,
 		.profile_new = wait_profile_new,
 		.profile_add = wait_profile_add,
 		.ring_drops = wait_ring_drops,

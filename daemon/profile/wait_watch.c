@@ -6,7 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collection.h"
 #include "cont_list.h"
+#include "kind.h"
 #include "log.h"
 #include "loop_fd.h"
 #include "output.h"
@@ -17,15 +19,13 @@
 #include "wait_profile.h"
 #include "wait_watch.h"
 
-#define CONT_MAX_BYTES (8u << 20) /* stack table of one watched process, per kind */
-#define MAX_PENDING 65536         /* waits whose end is awaited, per table */
 #define MAX_UFRAMES 127
 
 /* A process lock_target names: profiled for as long as it lives. */
 struct wait_cont {
-	struct cont c; /* first: the list's record */
-	bool attached[WAIT_NR_KINDS];
-	struct wait_agg agg[WAIT_NR_KINDS];
+	struct cont c;                /* first: the list's record */
+	bool attached[WAIT_NR_KINDS]; /* and its collection in the collector */
+	struct collection col[WAIT_NR_KINDS];
 };
 
 static struct wait_cont *wait_cont(struct cont *c)
@@ -34,14 +34,14 @@ static struct wait_cont *wait_cont(struct cont *c)
 }
 
 struct wait_watch {
-	struct wait_watch_opts o;
+	struct watch_opts o;
 	struct wait_sampler *s[WAIT_NR_KINDS];
 	bool failed[WAIT_NR_KINDS];
 	struct loop_fd fd_w[WAIT_NR_KINDS];
 	struct cont_list conts;
 	uint64_t unwind_errors;
-	uint64_t condvar_wakes;                /* mutex: releases left out, condition variables' */
-	uint64_t window_drops0[WAIT_NR_KINDS]; /* ring drops at the window's start */
+	uint64_t condvar_wakes; /* mutex: releases left out, condition variables' */
+	struct profile_kind *kinds[WAIT_NR_KINDS]; /* mutex and block requests' (wait_kind.c) */
 };
 
 static void on_fd(struct loop_fd *w, uint32_t events)
@@ -97,23 +97,17 @@ static void on_record(const struct wait_record *r, void *ctx)
 			return;
 		}
 	}
-	for (struct cont *b = w->conts.head; b; b = b->next) {
-		struct wait_cont *c = wait_cont(b);
-
-		if (b->pid != r->pid || !c->attached[r->kind])
-			continue;
-		if (r->type == WAIT_REC_BEGIN)
-			wait_agg__begin(&c->agg[r->kind], r, uf, nu);
-		else
-			wait_agg__end(&c->agg[r->kind], r);
-	}
-	if (w->o.on_record)
-		w->o.on_record(w->o.ctx, img, r, uf, nu);
+	collector__offer(w->o.collector, w->kinds[r->kind]->id, img,
+			 &(struct kind_record){ .pid = r->pid,
+						.time_ns = r->time_ns,
+						.rec = r,
+						.uframes = uf,
+						.nr_uframes = nu });
 }
 
 static cont_fn cont_release, cont_free;
 
-struct wait_watch *wait_watch__new(const struct wait_watch_opts *o)
+struct wait_watch *wait_watch__new(const struct watch_opts *o)
 {
 	struct wait_watch *w = calloc(1, sizeof(*w));
 
@@ -121,7 +115,18 @@ struct wait_watch *wait_watch__new(const struct wait_watch_opts *o)
 		return NULL;
 	w->o = *o;
 	w->conts = cont_list__make("lock", "lock_target", cont_release, cont_free, w);
+	w->kinds[WAIT_MUTEX] = wait_kind__new(w, KIND_MUTEX);
+	w->kinds[WAIT_BLOCK] = wait_kind__new(w, KIND_BLOCK);
+	if (!w->kinds[WAIT_MUTEX] || !w->kinds[WAIT_BLOCK]) {
+		wait_watch__free(w);
+		return NULL;
+	}
 	return w;
+}
+
+struct profile_kind *wait_watch__kind(struct wait_watch *w, enum wait_kind kind)
+{
+	return w->kinds[kind];
 }
 
 static struct wait_sampler *sampler(struct wait_watch *w, enum wait_kind k)
@@ -175,9 +180,10 @@ static void attach_kinds(struct wait_watch *w, struct wait_cont *c)
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
 		if (c->attached[k])
 			continue;
-		if (wait_watch__attach(w, k, c->c.pid, err, sizeof(err)) == 0)
+		if (wait_watch__attach(w, k, c->c.pid, err, sizeof(err)) == 0) {
 			c->attached[k] = true;
-		else
+			collector__add(w->o.collector, &c->col[k]);
+		} else
 			log_warn("%s: pid %u is named by lock_target, but: %s", wait_kind_name(k),
 				 c->c.pid, err);
 	}
@@ -189,8 +195,10 @@ static void cont_release(void *ctx, struct cont *c)
 	struct wait_watch *w = ctx;
 
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
-		if (wait_cont(c)->attached[k])
-			wait_watch__detach(w, k, c->pid);
+		if (!wait_cont(c)->attached[k])
+			continue;
+		wait_watch__detach(w, k, c->pid);
+		collector__remove(w->o.collector, &wait_cont(c)->col[k]);
 		wait_cont(c)->attached[k] = false;
 	}
 }
@@ -200,6 +208,8 @@ void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
 	const struct config *cfg = w->o.cfg;
 	struct cont *found;
 	struct wait_cont *c;
+	struct timespec ts;
+	uint64_t now;
 
 	if (!cont_list__wants(&w->conts, cfg->lock_targets, cfg->nr_lock_targets, pid, comm,
 			      &found))
@@ -214,19 +224,19 @@ void wait_watch__consider(struct wait_watch *w, uint32_t pid, const char *comm)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		c->c.img = procs__image_at(w->o.procs, pid, ts.tv_sec * 1000000000ull + ts.tv_nsec);
-	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	c->c.img = procs__image_at(w->o.procs, pid, now);
 	if (!c->c.img) {
 		free(c);
 		return;
 	}
 	c->c.pid = pid;
 	for (int k = 0; k < WAIT_NR_KINDS; k++)
-		wait_agg__init(&c->agg[k], k, CONT_MAX_BYTES, MAX_PENDING);
+		collection__init(
+			&c->col[k], w->kinds[k],
+			&(struct kind_hold){ .pid = pid, .comm = c->c.img->comm, .standing = true },
+			now);
 	attach_kinds(w, c);
 	c->c.img->refs++;
 	cont_list__add(&w->conts, &c->c);
@@ -257,37 +267,9 @@ static void cont_free(void *ctx, struct cont *c)
 {
 	cont_release(ctx, c);
 	for (int k = 0; k < WAIT_NR_KINDS; k++)
-		wait_agg__reset(&wait_cont(c)->agg[k]);
+		collection__reset(&wait_cont(c)->col[k]);
 	c->img->refs--;
 	free(c);
-}
-
-static int write_one(struct wait_watch *w, struct cont *c, enum wait_kind k,
-		     const struct cont_window *win)
-{
-	const uint64_t *drops = win->kind; /* wait_watch__write's, per kind */
-	struct pprof *p = wait_profile__new(win->start.tv_sec * 1000000000ll + win->start.tv_nsec,
-					    win->duration_ns);
-	int err = -ENOMEM;
-
-	if (p) {
-		pprof__commentf(p, "pprofd %s: %s profile of pid %u (%s)%s", PPROFD_VERSION,
-				wait_kind_name(k), c->pid, c->img->comm,
-				c->released ? "; profiling stopped in this window (lock_target no "
-					      "longer names it)"
-					    : "");
-		pprof__comment_lost(p, drops[k], "in this window");
-		/* mutex: the stack of a futex wake, whose ip follows the syscall */
-		err = stack_profile__add(p, w->o.procs, *w->o.ksyms, c->img,
-					 &wait_cont(c)->agg[k].agg, false);
-	}
-	if (!err)
-		err = output__write_profile(w->o.health, win->dir, p, c->img->comm, c->pid,
-					    wait_kind_name(k), win->start.tv_sec, NULL, NULL, 0);
-	else /* not built: a failed write */
-		output__profile_result(w->o.health, win->dir, wait_kind_name(k), c->pid, err);
-	pprof__free(p);
-	return err ? 0 : 1;
 }
 
 /* A window's end, for one process (cont_list__write): a profile of each
@@ -297,28 +279,21 @@ static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 	struct wait_watch *w = ctx;
 	int files = 0;
 
-	for (int k = 0; k < WAIT_NR_KINDS; k++) {
-		if (stackagg__len(&wait_cont(c)->agg[k].agg))
-			files += write_one(w, c, k, win);
-		wait_agg__clear(&wait_cont(c)->agg[k]);
-	}
+	for (int k = 0; k < WAIT_NR_KINDS; k++)
+		files += collection__write_window(
+			&wait_cont(c)->col[k], w->o.procs, *w->o.ksyms, w->o.health, win->dir,
+			win->start, win->duration_ns,
+			c->released ? "profiling stopped in this window (lock_target no longer "
+				      "names it)"
+				    : NULL);
 	return files;
 }
 
 int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec start,
 		      int64_t duration_ns)
 {
-	uint64_t drops[WAIT_NR_KINDS]; /* ring drops in this window */
-	struct cont_window win = {
-		.dir = dir, .start = start, .duration_ns = duration_ns, .kind = drops
-	};
+	struct cont_window win = { .dir = dir, .start = start, .duration_ns = duration_ns };
 
-	for (int k = 0; k < WAIT_NR_KINDS; k++) {
-		uint64_t now = wait_watch__ring_drops(w, k);
-
-		drops[k] = now - w->window_drops0[k];
-		w->window_drops0[k] = now;
-	}
 	return cont_list__write(&w->conts, &win, cont_write);
 }
 
@@ -351,6 +326,7 @@ void wait_watch__free(struct wait_watch *w)
 		return;
 	cont_list__free(&w->conts);
 	for (int k = 0; k < WAIT_NR_KINDS; k++) {
+		kind_free(w->kinds[k]);
 		if (w->s[k])
 			loop_fd_del(w->o.epfd, &w->fd_w[k]);
 		wait_sampler__free(w->s[k]);

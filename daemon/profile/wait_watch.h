@@ -18,31 +18,17 @@
 #include <time.h>
 
 #include "config.h"
-#include "unwind_fds.h"
+#include "cont_list.h"
 #include "wait_sampler.h"
 
 struct wait_watch;
 struct image;
-struct procs;
-struct kallsyms;
-struct output_health;
+struct profile_kind;
 
-struct wait_watch_opts {
-	const struct config *cfg; /* lock_target lines */
-	struct procs *procs;
-	struct kallsyms *const *ksyms;
-	int epfd;
-	struct output_health *health; /* write failures are reported there */
-	/* every record, matched to its image; BEGIN records with their user
-	 * stack unwound (leaf first) */
-	void (*on_record)(void *ctx, struct image *img, const struct wait_record *r,
-			  const uint64_t *uframes, unsigned nr_uframes);
-	void *ctx;
-	struct unwind_fds unwind; /* the table walker's maps, shared */
-};
-
-struct wait_watch *wait_watch__new(const struct wait_watch_opts *o);
+struct wait_watch *wait_watch__new(const struct watch_opts *o);
 void wait_watch__free(struct wait_watch *w);
+/* The mutex (WAIT_MUTEX) or block kind of requests (kind.h), which it owns. */
+struct profile_kind *wait_watch__kind(struct wait_watch *w, enum wait_kind kind);
 
 /* Makes pid a target of kind. 0, or -errno with a sentence in err. */
 int wait_watch__attach(struct wait_watch *w, enum wait_kind kind, uint32_t pid, char *err,

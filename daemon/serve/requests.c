@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "collection.h"
 #include "kind.h"
 #include "log.h"
 #include "pprof.h"
@@ -21,26 +22,17 @@
 
 #define DEFAULT_SECONDS 30
 #define MAX_HZ 10000
-/* A host-wide request's stack tables, all processes together. */
-#define HOST_REQUEST_MAX_BYTES (64u << 20)
-#define MAX_IMAGES_PER_REQUEST 65536
 
 struct request {
 	struct requests *owner;
 	struct req_params p;
-	struct profile_kind *k;
-	struct kind_hold hold; /* what it profiles, at what rate */
-	bool attached;         /* k->attach succeeded: k->detach undoes it */
+	struct collection col; /* its kind, what it holds, what it took */
+	bool attached;         /* the kind's attach succeeded: its detach undoes it */
 	bool snapshot;         /* answered at once: see start_snapshot */
-	uint64_t start_ns, deadline_ns;
+	uint64_t deadline_ns;
 	struct timespec start_real;
 	req_done_fn done;
 	void *ctx;
-	struct kind_image *aggs; /* one per process image */
-	unsigned nr_aggs, cap_aggs;
-	size_t bytes;         /* of every stack table, for the host-wide limit */
-	uint64_t dropped;     /* samples not kept: that limit was reached */
-	uint64_t ring_drops0; /* ring_drops() at the start */
 	struct request *next;
 };
 
@@ -69,13 +61,11 @@ struct requests *requests__new(const struct requests_opts *o)
 
 static void req_free(struct request *q)
 {
+	if (!q->snapshot)
+		collector__remove(q->owner->o.collector, &q->col);
 	if (q->attached)
-		q->k->detach(q->k, &q->hold);
-	for (unsigned i = 0; i < q->nr_aggs; i++) {
-		q->aggs[i].img->refs--;
-		q->k->agg_free(q->aggs[i].agg);
-	}
-	free(q->aggs);
+		q->col.k->detach(q->col.k, &q->col.hold);
+	collection__reset(&q->col);
 	free(q);
 }
 
@@ -235,9 +225,9 @@ static struct request *start_snapshot(struct requests *r, struct profile_kind *k
 	q = admit(r, p, done, ctx);
 	if (!q)
 		return NULL;
-	q->k = k;
+	q->col.k = k;
 	q->snapshot = true;
-	q->start_ns = q->deadline_ns = mono_ns();
+	q->deadline_ns = mono_ns();
 	clock_gettime(CLOCK_REALTIME, &q->start_real);
 	q->next = r->list;
 	r->list = q;
@@ -250,8 +240,8 @@ static struct request *start_snapshot(struct requests *r, struct profile_kind *k
 static void finish_snapshot(struct requests *r, struct request *q)
 {
 	struct req_result res = { .status = 200 };
-	int err = q->k->snapshot(q->k, q->p.pid, &res.data, &res.len, res.message,
-				 sizeof(res.message));
+	int err = q->col.k->snapshot(q->col.k, q->p.pid, &res.data, &res.len, res.message,
+				     sizeof(res.message));
 
 	if (err)
 		res.status = err == -ESRCH ? 404 : err == -ENOSPC ? 503 : 500;
@@ -261,18 +251,11 @@ static void finish_snapshot(struct requests *r, struct request *q)
 	req_free(q);
 }
 
-/* Records of this kind lost host-wide so far: a request that saw some says
- * its profile may lack samples. */
-static uint64_t ring_drops(const struct profile_kind *k)
-{
-	return k->ring_drops ? k->ring_drops(k) : 0;
-}
-
 /* A request of pid is already collecting what k allows once a pid. */
 static bool pid_busy(struct requests *r, const struct profile_kind *k, uint32_t pid)
 {
 	for (struct request *o = r->list; o; o = o->next)
-		if (o->k == k && o->p.pid == pid)
+		if (o->col.k == k && o->p.pid == pid)
 			return true;
 	return false;
 }
@@ -283,6 +266,7 @@ struct request *requests__start(struct requests *r, const struct req_params *p, 
 	unsigned seconds = p->seconds ? p->seconds : DEFAULT_SECONDS;
 	struct profile_kind *k =
 		p->kind > 0 && p->kind < KIND_NR && r->o.kinds ? r->o.kinds[p->kind] : NULL;
+	struct kind_hold hold;
 	char err[200];
 	struct request *q;
 	int status;
@@ -316,8 +300,7 @@ struct request *requests__start(struct requests *r, const struct req_params *p, 
 	q = admit(r, p, done, ctx);
 	if (!q)
 		return NULL;
-	q->k = k;
-	q->hold = (struct kind_hold){ .pid = p->pid, .hz = p->hz ? p->hz : r->o.frequency_hz };
+	hold = (struct kind_hold){ .pid = p->pid, .hz = p->hz ? p->hz : r->o.frequency_hz };
 	if (k->one_per_pid && pid_busy(r, k, p->pid)) {
 		unadmit(r, q);
 		fail_now(r, done, ctx, 429,
@@ -326,21 +309,21 @@ struct request *requests__start(struct requests *r, const struct req_params *p, 
 			 k->name, p->pid);
 		return NULL;
 	}
-	status = k->attach ? k->attach(k, &q->hold, err, sizeof(err)) : 0;
+	status = k->attach ? k->attach(k, &hold, err, sizeof(err)) : 0;
 	if (status) {
 		unadmit(r, q);
 		fail_now(r, done, ctx, status, "%s", err);
 		return NULL;
 	}
 	q->attached = k->attach != NULL;
-	q->ring_drops0 = ring_drops(k);
-	q->start_ns = mono_ns();
-	q->deadline_ns = q->start_ns + seconds * 1000000000ull;
+	collection__init(&q->col, k, &hold, mono_ns());
+	q->deadline_ns = q->col.start_ns + seconds * 1000000000ull;
 	clock_gettime(CLOCK_REALTIME, &q->start_real);
+	collector__add(r->o.collector, &q->col);
 	q->next = r->list;
 	r->list = q;
 	r->active++;
-	log_debug("request: %s pid %u for %us at %u Hz", k->name, p->pid, seconds, q->hold.hz);
+	log_debug("request: %s pid %u for %us at %u Hz", k->name, p->pid, seconds, hold.hz);
 	return q;
 }
 
@@ -350,98 +333,22 @@ void requests__cancel(struct requests *r, struct request *q)
 	req_free(q);
 }
 
-static struct kind_image *agg_for(struct request *q, struct image *img)
-{
-	void *agg;
-
-	for (unsigned i = 0; i < q->nr_aggs; i++)
-		if (q->aggs[i].img == img)
-			return &q->aggs[i];
-	if (q->nr_aggs == q->cap_aggs) {
-		unsigned cap = q->cap_aggs ? q->cap_aggs * 2 : 4;
-		struct kind_image *na;
-
-		if (cap > MAX_IMAGES_PER_REQUEST)
-			return NULL;
-		na = realloc(q->aggs, cap * sizeof(*na));
-		if (!na)
-			return NULL;
-		q->aggs = na;
-		q->cap_aggs = cap;
-	}
-	agg = q->k->agg_new(q->k, &q->hold);
-	if (!agg)
-		return NULL;
-	img->refs++;
-	q->aggs[q->nr_aggs] = (struct kind_image){ .img = img, .agg = agg };
-	return &q->aggs[q->nr_aggs++];
-}
-
-void requests__offer(struct requests *r, enum kind_id kind, struct image *img,
-		     const struct kind_record *rec)
-{
-	for (struct request *q = r->list; q; q = q->next) {
-		struct kind_image *a;
-		size_t before;
-
-		if (q->snapshot || q->k->id != kind || (q->p.pid && q->p.pid != rec->pid))
-			continue; /* (a host-wide request takes every process) */
-		if (q->hold.own_events != rec->own_events ||
-		    (rec->time_ns && rec->time_ns < q->start_ns))
-			continue;
-		if (!q->p.pid && q->bytes >= HOST_REQUEST_MAX_BYTES) {
-			q->dropped++;
-			continue;
-		}
-		a = agg_for(q, img);
-		if (!a)
-			continue;
-		before = q->k->agg_bytes(a->agg);
-		q->k->agg_record(a->agg, &q->hold, rec);
-		q->bytes += q->k->agg_bytes(a->agg) - before;
-	}
-}
-
-static bool target_exited(struct request *q)
-{
-	for (unsigned i = 0; i < q->nr_aggs; i++)
-		if (q->aggs[i].img->pid == q->p.pid && q->aggs[i].img->exited)
-			return true;
-	return false;
-}
-
 /* cut: NULL, or why the request ends before its deadline (a comment). */
 static void finish(struct requests *r, struct request *q, const char *cut)
 {
 	struct req_result res = { .status = 200 };
 	int64_t t0 = q->start_real.tv_sec * 1000000000ll + q->start_real.tv_nsec;
-	uint64_t now = mono_ns();
 	struct pprof *p;
-	int err = 0;
+	int err;
 
 	if (q->snapshot) {
 		finish_snapshot(r, q);
 		return;
 	}
-	p = q->k->profile_new(q->k, &q->hold, q->aggs, q->nr_aggs, t0, now - q->start_ns);
-	if (!p) {
-		err = -ENOMEM;
-		goto out;
-	}
-	if (cut)
-		pprof__add_comment(p, cut);
-	if (q->dropped) {
-		pprof__commentf(p,
-				"%" PRIu64 " samples dropped: the request's "
-				"stack tables reached %u MiB",
-				q->dropped, HOST_REQUEST_MAX_BYTES >> 20);
-	}
-	pprof__comment_lost(p, ring_drops(q->k) - q->ring_drops0, "while this profile ran");
-	for (unsigned i = 0; i < q->nr_aggs && !err; i++)
-		err = q->k->profile_add(p, r->o.procs, *r->o.ksyms, &q->aggs[i]);
-	if (!err)
+	p = collection__build(&q->col, r->o.procs, *r->o.ksyms, t0, mono_ns() - q->col.start_ns,
+			      cut, &err);
+	if (p)
 		err = pprof__encode_gz(p, &res.data, &res.len);
-out:
 	pprof__free(p);
 	if (err) {
 		res.status = 500;
@@ -460,7 +367,7 @@ void requests__tick(struct requests *r)
 	struct request *q = r->list, *next;
 
 	for (; q; q = next) {
-		bool exited = q->p.pid && target_exited(q);
+		bool exited = q->p.pid && !q->snapshot && collection__exited(&q->col);
 
 		next = q->next;
 		if (now >= q->deadline_ns || exited)

@@ -67,14 +67,16 @@ int requests__status(struct requests *r, struct status_counter *out, int max);
 /* ---- the daemon's side ---------------------------------------------------- */
 
 struct procs;
-struct image;
 struct kallsyms;
+struct collector;
 
 struct requests_opts {
 	struct procs *procs;
 	struct kallsyms *const *ksyms;
 	/* the kinds requests are served for, by kind_id (NULL: not one) */
 	struct profile_kind *const *kinds;
+	/* offers the records to the requests' collections (collection.h) */
+	struct collector *collector;
 	unsigned frequency_hz;   /* the continuous rate */
 	unsigned max_seconds;    /* config max_request_seconds */
 	unsigned max_concurrent; /* config max_concurrent_requests */
@@ -90,10 +92,6 @@ struct requests *requests__new(const struct requests_opts *o);
 void requests__stop(struct requests *r);
 /* Answers every pending request with 503 "shutting down", then frees. */
 void requests__free(struct requests *r);
-/* Offers one record of a kind (matched to its image img; the user stack
- * unwound where the kind has one) to that kind's requests. */
-void requests__offer(struct requests *r, enum kind_id kind, struct image *img,
-		     const struct kind_record *rec);
 /* Finishes the requests whose time is up (or whose process exited). */
 void requests__tick(struct requests *r);
 /* The earliest deadline (CLOCK_MONOTONIC ns), or UINT64_MAX. */
