@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "range_set.h"
+#include "upper_bound.h"
 
 int range_set__init(struct range_set *s, uint32_t cap)
 {
@@ -29,17 +30,7 @@ void range_set__fini(struct range_set *s)
 /* The index of the first range starting above start (n: none). */
 static uint32_t after(const struct range_set *s, uint32_t start)
 {
-	uint32_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (s->v[mid].start <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return UPPER_BOUND(s->v, s->n, .start, start);
 }
 
 /* Ends as u64: a range may end at 2^32. */

@@ -19,6 +19,7 @@
 #include "safe_open.h"
 #include "unwind.h"
 #include "symtab.h"
+#include "upper_bound.h"
 
 /* Of /proc/PID/maps read, on the event loop: the kernel takes ~8 ms a MiB
  * to write it (60,000 mappings of long names: 17 MiB); 4 MiB is ~30,000
@@ -490,16 +491,8 @@ bool procs__await_lines(struct procs *p, struct image *img, struct mapping *m)
 
 static struct mapping *find_mapping(struct image *img, uint64_t addr)
 {
-	unsigned lo = 0, hi = img->nr_maps;
+	size_t lo = UPPER_BOUND(img->maps, img->nr_maps, .start, addr);
 
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-
-		if (img->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo && addr < img->maps[lo - 1].end)
 		return &img->maps[lo - 1];
 	return NULL;

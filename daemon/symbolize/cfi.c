@@ -33,6 +33,7 @@
 #include "cfi_int.h"
 #include "elf_seg.h"
 #include "log.h"
+#include "upper_bound.h"
 
 /* Row i holds from pcs[i] up to pcs[i + 1], with rule rules[idx[i]]: six
  * bytes a row, the pcs alone for the binary search. */
@@ -498,23 +499,16 @@ int cfi_table__row(const struct cfi_table *t, size_t i, uint64_t *vaddr, struct 
 
 int cfi_table__lookup(const struct cfi_table *t, uint64_t file_offset, struct cfi_row *row)
 {
-	uint32_t lo = 0, hi, rel;
 	const struct crule *r;
+	uint32_t rel;
 	uint64_t va;
+	size_t lo;
 
 	if (!t || !t->nrows || !elf_seg__off_to_vaddr(t->segs, t->nsegs, file_offset, &va) ||
 	    va < t->base || va - t->base > UINT32_MAX)
 		return -ENOENT;
 	rel = (uint32_t)(va - t->base);
-	hi = t->nrows;
-	while (lo < hi) { /* the first row past rel */
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (t->pcs[mid] <= rel)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = UPPER_BOUND(t->pcs, t->nrows, , rel); /* the first row past rel */
 	if (!lo)
 		return -ENOENT;
 	r = &t->rules[t->idx[lo - 1]];

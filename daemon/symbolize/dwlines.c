@@ -25,6 +25,7 @@
 
 #include "dwlines.h"
 #include "log.h"
+#include "upper_bound.h"
 
 #define UNITS_MAX (1u << 20)      /* compile units kept */
 #define RANGES_PER_UNIT_MAX 65536 /* address ranges read per unit */
@@ -444,16 +445,8 @@ static int64_t attr_udata(Dwarf_Die *die, unsigned name, bool *ok)
 
 static const struct urange *find_unit(const struct dwlines *d, uint64_t va)
 {
-	size_t lo = 0, hi = d->nr;
+	size_t lo = UPPER_BOUND(d->r, d->nr, .lo, va);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (d->r[mid].lo <= va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (size_t i = lo, k = 0; i > 0 && k < WALK_BACK; i--, k++)
 		if (va - d->r[i - 1].lo < d->r[i - 1].hi - d->r[i - 1].lo)
 			return &d->r[i - 1];

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "symtab.h"
+#include "upper_bound.h"
 
 #define KSYMS_MAX (8u << 20)
 #define KSYM_EXTENT_MAX (1u << 20) /* no kernel function is larger */
@@ -175,16 +176,8 @@ void kallsyms__free(struct kallsyms *k)
 
 const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *sym_start)
 {
-	size_t lo = 0, hi = k->n;
+	size_t lo = UPPER_BOUND(k->v, k->n, .addr, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (k->v[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	/* No sizes in kallsyms: the nearest below, if not absurdly far. */
 	if (!lo || addr - k->v[lo - 1].addr >= KSYM_EXTENT_MAX)
 		return NULL;

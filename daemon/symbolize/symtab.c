@@ -36,6 +36,7 @@
 #include "symtab.h"
 #include "symtab_int.h"
 #include "elf_seg.h"
+#include "upper_bound.h"
 
 #define WALK_BACK 4               /* earlier symbols tried for nested ones */
 #define DEMANGLED_MAX (16u << 20) /* demangled names kept per file */
@@ -302,20 +303,12 @@ int symtab__lookup(const struct symtab *s, uint64_t file_offset, struct sym_resu
 {
 	const struct sym *v;
 	uint64_t va;
-	size_t lo = 0, hi;
+	size_t lo;
 
 	if (!s || !s->nsyms || !elf_seg__off_to_vaddr(s->segs, s->nsegs, file_offset, &va))
 		return -ENOENT;
 	v = s->syms;
-	hi = s->nsyms;
-	while (lo < hi) { /* first symbol above va */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid].start <= va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = UPPER_BOUND(v, s->nsyms, .start, va); /* the first symbol above va */
 	/* The nearest below, else a larger one it is nested in. */
 	for (size_t i = lo, k = 0; i > 0 && k < WALK_BACK; i--, k++) {
 		const struct sym *y = &v[i - 1];
