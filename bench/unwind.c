@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 	{
 		struct symtab_cache *sc = symtab_cache__new(64);
 		struct cfi_cache *cc = cfi_cache__new(64, 8 << 20);
-		struct procs *p = procs__new(16, sc, 1 << 20);
+		struct procs *p = procs__new(16, sc);
 		struct pctx c = { p, NULL };
 
 		procs__set_cfi_cache(p, cc);

@@ -39,7 +39,6 @@
 #include "wait_watch.h"
 
 #define DRAIN_PERIOD_MS 1000
-#define AGG_BYTES_PER_IMAGE (4u << 20)
 #define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
 #define UNWIND_FILES 4096          /* files with a table in the unwinder's pool at once */
 /* Unwind tables are loaded for stacks caught in code without frame
@@ -150,13 +149,12 @@ static void retention(struct daemon *d)
 /* last: pprofd is stopping: every sample is taken in, none left pending. */
 static void end_window(struct daemon *d, bool last)
 {
-	uint64_t now = mono_ns(), drops;
+	uint64_t now = mono_ns();
 	int64_t duration;
 
 	drain(d, last);
 	duration = now - d->window_start_mono;
-	drops = cpu_stream__drops(d->cpu) - d->window_drops0;
-	cpu_stream__write_window(d->cpu, d->window_start_real, duration, drops);
+	cpu_stream__write_window(d->cpu, d->window_start_real, duration);
 	heap_watch__write(d->heapw, d->cfg.output_dir, d->window_start_real, duration);
 	wait_watch__write(d->waitw, d->cfg.output_dir, d->window_start_real, duration);
 	output_health__window_end(&d->out, d->cfg.output_dir);
@@ -167,7 +165,6 @@ static void end_window(struct daemon *d, bool last)
 	daemon__notify_status(d);
 	d->window_start_mono = now;
 	clock_gettime(CLOCK_REALTIME, &d->window_start_real);
-	d->window_drops0 += drops;
 }
 
 static void on_http(struct loop_fd *w, uint32_t events)
@@ -230,7 +227,7 @@ int daemon__start(struct daemon *d)
 	if (!d->ksyms)
 		log_warn(
 			"no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
-	d->procs = procs__new(d->cfg.max_processes, d->symcache, AGG_BYTES_PER_IMAGE);
+	d->procs = procs__new(d->cfg.max_processes, d->symcache);
 	d->cficache = cfi_cache__new(CFICACHE_FILES, d->cfg.unwind_cache_bytes);
 	if (d->cficache)
 		cfi_cache__set_load_budget(d->cficache, CFI_LOAD_NS_PER_SEC);
@@ -292,12 +289,12 @@ int daemon__start(struct daemon *d)
 		return -1;
 	heap_watch__scan(d->heapw);
 	wait_watch__scan(d->waitw);
-	d->kinds[KIND_CPU] = d->cpu_kind = cpu_kind__new(d->sampler, d->cpu, d->cfg.frequency_hz);
+	d->kinds[KIND_CPU] = cpu_stream__kind(d->cpu);
 	d->kinds[KIND_HEAP] = heap_watch__kind(d->heapw);
 	d->kinds[KIND_MUTEX] = wait_watch__kind(d->waitw, WAIT_MUTEX);
 	d->kinds[KIND_BLOCK] = wait_watch__kind(d->waitw, WAIT_BLOCK);
 	d->kinds[KIND_THREADS] = d->threads_kind = threads_kind__new(d->procs, &d->ksyms);
-	if (!d->cpu_kind || !d->threads_kind)
+	if (!d->threads_kind)
 		return -1;
 	d->requests = requests__new(&(struct requests_opts){
 		.procs = d->procs,
@@ -412,7 +409,6 @@ void daemon__free(struct daemon *d)
 {
 	control__free(d->control);
 	requests__free(d->requests); /* answers what HTTP still waits for */
-	kind_free(d->cpu_kind);
 	kind_free(d->threads_kind);
 	wait_watch__free(d->waitw);
 	heap_watch__free(d->heapw);

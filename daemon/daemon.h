@@ -30,9 +30,9 @@ struct daemon {
 	struct cpu_sampler *sampler;
 	struct cpu_stream *cpu; /* the continuous CPU profile */
 	struct requests *requests;
-	struct collector collector;                   /* records go there: requests, *_target */
-	struct profile_kind *kinds[KIND_NR];          /* what requests are served for, by kind_id */
-	struct profile_kind *cpu_kind, *threads_kind; /* its own (the others: the watches') */
+	struct collector collector;          /* records go there: requests, *_target */
+	struct profile_kind *kinds[KIND_NR]; /* what requests are served for, by kind_id */
+	struct profile_kind *threads_kind;   /* its own (the others: cpu_stream's, the watches') */
 	struct control *control;
 	struct http_server *http;
 	struct loop_fd http_w;
@@ -49,7 +49,6 @@ struct daemon {
 	uint64_t window_start_mono;
 	struct timespec window_start_real;
 	uint64_t sb_lost_logged_ns; /* side-band losses are logged once a minute */
-	uint64_t window_drops0;     /* cpu_stream__drops() at the window's start */
 	bool backlog;             /* the last drain left records in the ring: turn again at once */
 	struct output_health out; /* full or read-only output dir: logged on change */
 };

@@ -31,7 +31,6 @@
 struct procs {
 	struct hashtab by_pid; /* pid -> newest image */
 	unsigned max_images;
-	size_t agg_bytes;
 	struct symtab_cache *cache;
 	struct cfi_cache *cfi;
 	struct procs_stats st;
@@ -62,7 +61,7 @@ static bool pid_eq(const void *item, const void *key)
 	return ((const struct image *)item)->pid == *(const uint32_t *)key;
 }
 
-struct procs *procs__new(unsigned max_images, struct symtab_cache *cache, size_t agg_bytes)
+struct procs *procs__new(unsigned max_images, struct symtab_cache *cache)
 {
 	struct procs *p = calloc(1, sizeof(*p));
 
@@ -70,7 +69,6 @@ struct procs *procs__new(unsigned max_images, struct symtab_cache *cache, size_t
 		return NULL;
 	p->max_images = max_images;
 	p->cache = cache;
-	p->agg_bytes = agg_bytes;
 	p->wait_budget = LOADER_WAIT_NS;
 	return p;
 }
@@ -94,7 +92,6 @@ static uint64_t wait_deadline(struct procs *p, uint64_t now)
 static void image_free(struct procs *p, struct image *img)
 {
 	image_maps__free(img->maps, img->nr_maps);
-	stackagg__reset(&img->cpu);
 	free(img);
 	p->st.images--;
 	p->st.images_freed++;
@@ -150,7 +147,6 @@ static struct image *image_new(struct procs *p, uint32_t pid, uint64_t begin_ns)
 		return NULL;
 	img->pid = pid;
 	img->begin_ns = begin_ns;
-	stackagg__init(&img->cpu, p->agg_bytes);
 	prev = hashtab__remove(&p->by_pid, hash_u64(pid), pid_eq, &pid);
 	if (prev && !prev->end_ns)
 		prev->end_ns = begin_ns ? begin_ns : 1;
@@ -335,7 +331,6 @@ struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t)
 			return NULL;
 		img->pid = pid;
 		img->end_ns = last->begin_ns;
-		stackagg__init(&img->cpu, p->agg_bytes);
 		last->older = img;
 		p->st.images++;
 		p->st.images_created++;
@@ -631,15 +626,6 @@ void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void
 	hashtab__for_each(&p->by_pid, img) fn(img, ctx);
 }
 
-void procs__for_each_sampled(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
-{
-	struct image *img;
-
-	hashtab__for_each(&p->by_pid, img) for (struct image *i = img; i;
-						i = i->older) if (stackagg__len(&i->cpu))
-		fn(i, ctx);
-}
-
 unsigned procs__reconcile(struct procs *p, uint64_t now_ns)
 {
 	struct image *img;
@@ -679,15 +665,14 @@ void procs__gc(struct procs *p)
 		while (*link) {
 			struct image *o = *link;
 
-			if (!stackagg__len(&o->cpu) && !o->refs && o->end_ns < cutoff) {
+			if (!o->refs && o->end_ns < cutoff) {
 				*link = o->older;
 				image_free(p, o);
 			} else {
 				link = &o->older;
 			}
 		}
-		if (img->end_ns && img->end_ns < cutoff && !img->older && !img->refs &&
-		    !stackagg__len(&img->cpu)) {
+		if (img->end_ns && img->end_ns < cutoff && !img->older && !img->refs) {
 			if (nr_dead == cap) {
 				uint32_t *nd;
 

@@ -17,7 +17,6 @@
 
 #include "hashtab.h"
 #include "sideband.h"
-#include "stackagg.h"
 #include "symtab.h"
 
 struct symtab;
@@ -53,15 +52,14 @@ struct image {
 	char comm[16];
 	struct mapping *maps; /* sorted by start, non-overlapping */
 	unsigned nr_maps, cap_maps;
-	struct stackagg cpu; /* this window's CPU samples */
-	uint32_t maps_seq;   /* bumped at every change of maps */
+	uint32_t maps_seq; /* bumped at every change of maps */
 	/* The BPF table unwinder's entry for it (daemon/collect/unwind_feed.c). */
 	uint32_t unwind_seq; /* maps_seq when it was made */
 	bool unwind_whole;   /* every mapping had what it will ever have */
 	uint64_t unwind_ns;  /* when it was made (CLOCK_MONOTONIC; 0: never) */
 	uint64_t start_code; /* its text's start, as /proc/PID/stat says (0: not read) */
 	uint64_t vdso_base;  /* its vDSO, as its auxv says (0: not read, or none) */
-	unsigned refs;       /* requests holding it: not freed while > 0 */
+	unsigned refs;       /* collections holding it (its samples): not freed while > 0 */
 	struct image *older; /* the image this PID had before */
 };
 
@@ -83,7 +81,7 @@ struct procs_stats {
 
 struct procs;
 
-struct procs *procs__new(unsigned max_images, struct symtab_cache *cache, size_t agg_bytes);
+struct procs *procs__new(unsigned max_images, struct symtab_cache *cache);
 void procs__free(struct procs *p);
 /* Applies one side-band event. */
 void procs__apply(struct procs *p, const struct sb_event *ev);
@@ -146,8 +144,6 @@ struct ustack_hdr;
  * walked by frame pointer, and cfi_not_ready counts it). */
 int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,
 		       uint64_t *out, unsigned max, bool wait);
-/* Calls fn for every image with CPU samples in its window (new or ended). */
-void procs__for_each_sampled(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* Calls fn for every pid's newest image. */
 void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* After side-band records were lost (an exit or an mmap among them,

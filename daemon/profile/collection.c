@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "collection.h"
+#include "log.h"
 #include "output.h"
 #include "pprof.h"
 #include "procs.h"
@@ -28,8 +29,9 @@ void collection__reset(struct collection *c)
 	}
 	free(c->ims);
 	c->ims = NULL;
-	c->nr_ims = c->cap_ims = 0;
+	c->nr_ims = c->cap_ims = c->last = 0;
 	c->bytes = 0;
+	hashtab__free(&c->by_img);
 }
 
 void collector__add(struct collector *col, struct collection *c)
@@ -49,13 +51,33 @@ void collector__remove(struct collector *col, struct collection *c)
 	}
 }
 
+struct img_key {
+	const struct collection *c;
+	const struct image *img;
+};
+
+static bool img_eq(const void *item, const void *key)
+{
+	const struct img_key *k = key;
+
+	return k->c->ims[(uintptr_t)item - 1].img == k->img;
+}
+
 static struct kind_image *image_agg(struct collection *c, struct image *img)
 {
+	struct img_key key = { c, img };
+	uint64_t h = hash_u64((uintptr_t)img);
+	uintptr_t at;
 	void *agg;
 
-	for (unsigned i = 0; i < c->nr_ims; i++)
-		if (c->ims[i].img == img)
-			return &c->ims[i];
+	/* a host's samples come in runs of one process */
+	if (c->last < c->nr_ims && c->ims[c->last].img == img)
+		return &c->ims[c->last];
+	at = (uintptr_t)hashtab__find(&c->by_img, h, img_eq, &key);
+	if (at) {
+		c->last = at - 1;
+		return &c->ims[c->last];
+	}
 	if (c->nr_ims == c->cap_ims) {
 		unsigned cap = c->cap_ims ? c->cap_ims * 2 : 4;
 		struct kind_image *na;
@@ -71,8 +93,13 @@ static struct kind_image *image_agg(struct collection *c, struct image *img)
 	agg = c->k->agg_new(c->k, &c->hold);
 	if (!agg)
 		return NULL;
+	if (hashtab__insert(&c->by_img, h, (void *)(uintptr_t)(c->nr_ims + 1))) {
+		c->k->agg_free(agg);
+		return NULL;
+	}
 	img->refs++;
 	c->ims[c->nr_ims] = (struct kind_image){ .img = img, .agg = agg };
+	c->last = c->nr_ims;
 	return &c->ims[c->nr_ims++];
 }
 
@@ -88,7 +115,7 @@ void collector__offer(struct collector *col, enum kind_id kind, struct image *im
 		if (c->hold.own_events != rec->own_events ||
 		    (rec->time_ns && rec->time_ns < c->start_ns))
 			continue;
-		if (!c->hold.pid && c->bytes >= HOST_MAX_BYTES) {
+		if (!c->hold.pid && !c->hold.standing && c->bytes >= HOST_MAX_BYTES) {
 			c->dropped++;
 			continue;
 		}
@@ -160,30 +187,58 @@ int collection__encode(struct collection *c, struct procs *procs, const struct k
 	return err;
 }
 
-int collection__write_window(struct collection *c, struct procs *procs,
-			     const struct kallsyms *ksyms, struct output_health *h, const char *dir,
-			     struct timespec start, int64_t duration_nanos, const char *cut)
+/* The window's profile of the images ims[0..n) of process pid (comm). */
+static void write_one(struct collection *c, struct kind_image *ims, unsigned n, uint32_t pid,
+		      const char *comm, struct procs *procs, const struct kallsyms *ksyms,
+		      struct output_health *h, const char *dir, struct timespec start,
+		      int64_t duration_nanos, const char *cut, struct write_stats *st)
 {
+	struct collection one = *c;
+	char path[4096];
+	size_t len = 0;
 	struct pprof *p;
-	int err, written = 0;
+	int err;
 
-	if (!collection__empty(c)) {
-		p = collection__build(c, procs, ksyms, start.tv_sec * 1000000000ll + start.tv_nsec,
-				      duration_nanos, cut, &err);
-		if (p)
-			err = output__write_profile(h, dir, p, c->hold.comm, c->hold.pid,
-						    c->k->name, start.tv_sec, NULL, NULL, 0);
-		else /* not built: a failed write */
-			output__profile_result(h, dir, c->k->name, c->hold.pid, err);
-		pprof__free(p);
-		written = !err;
+	one.ims = ims;
+	one.nr_ims = n;
+	one.hold.pid = pid;
+	one.hold.comm = comm;
+	p = collection__build(&one, procs, ksyms, start.tv_sec * 1000000000ll + start.tv_nsec,
+			      duration_nanos, cut, &err);
+	if (p)
+		err = output__write_profile(h, dir, p, comm, pid, c->k->name, start.tv_sec, &len,
+					    path, sizeof(path));
+	else /* not built: a failed write */
+		output__profile_result(h, dir, c->k->name, pid, err);
+	pprof__free(p);
+	if (!err)
+		log_debug("wrote %s (%zu bytes)", path, len);
+	if (st) {
+		st->files += !err;
+		st->bytes += err ? 0 : len;
+		st->errors += !!err;
 	}
+}
+
+void collection__write_window(struct collection *c, struct procs *procs,
+			      const struct kallsyms *ksyms, struct output_health *h,
+			      const char *dir, struct timespec start, int64_t duration_nanos,
+			      const char *cut, struct write_stats *st)
+{
+	if (c->hold.pid && !collection__empty(c))
+		write_one(c, c->ims, c->nr_ims, c->hold.pid, c->hold.comm, procs, ksyms, h, dir,
+			  start, duration_nanos, cut, st);
+	for (unsigned i = 0; !c->hold.pid && i < c->nr_ims; i++)
+		if (stackagg__len(c->k->agg_stacks(c->ims[i].agg)))
+			write_one(c, &c->ims[i], 1, c->ims[i].img->pid, c->ims[i].img->comm, procs,
+				  ksyms, h, dir, start, duration_nanos, cut, st);
 	collection__window_end(c);
-	return written;
 }
 
 void collection__window_end(struct collection *c)
 {
+	if (!c->hold.pid)
+		collection__reset(c); /* the images it held may go */
 	for (unsigned i = 0; i < c->nr_ims; i++)
 		if (c->k->agg_window_end)
 			c->k->agg_window_end(c->ims[i].agg);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "hashtab.h"
 #include "kind.h"
 
 struct collection {
@@ -24,6 +25,8 @@ struct collection {
 	uint64_t ring_drops0;   /* the kind's ring drops at its start (or window's) */
 	struct kind_image *ims; /* one aggregate per process image */
 	unsigned nr_ims, cap_ims;
+	struct hashtab by_img;   /* image -> its index in ims, plus one */
+	unsigned last;           /* the index of the last image a record went to */
 	size_t bytes;            /* of every aggregate, for the host-wide limit */
 	uint64_t dropped;        /* records not kept: that limit was reached */
 	struct collection *next; /* in its collector */
@@ -69,14 +72,23 @@ int collection__encode(struct collection *c, struct procs *procs, const struct k
 		       int64_t time_nanos, int64_t duration_nanos, const char *cut, uint8_t **data,
 		       size_t *len);
 struct output_health;
-/* A standing collection's window (its start, wall clock) written under dir
+/* What windows wrote. */
+struct write_stats {
+	uint64_t files, bytes, errors;
+};
+/*
+ * A standing collection's window (its start, wall clock) written under dir
  * when it took stacks, as output__write_profile does, the outcome given to
- * h; then collection__window_end. 1 when a file was written, else 0. */
-int collection__write_window(struct collection *c, struct procs *procs,
-			     const struct kallsyms *ksyms, struct output_health *h, const char *dir,
-			     struct timespec start, int64_t duration_nanos, const char *cut);
+ * h and counted in st (NULL: not counted): one file of its process, or for
+ * the whole host one file per process; then collection__window_end.
+ */
+void collection__write_window(struct collection *c, struct procs *procs,
+			      const struct kallsyms *ksyms, struct output_health *h,
+			      const char *dir, struct timespec start, int64_t duration_nanos,
+			      const char *cut, struct write_stats *st);
 /* A window written: what the kind keeps across windows stays (heap), the
- * rest is cleared (mutex, block); ring drops count from now. */
+ * rest is cleared (mutex, block), or for the whole host, every aggregate
+ * goes with its image's reference (cpu); ring drops count from now. */
 void collection__window_end(struct collection *c);
 
 #endif

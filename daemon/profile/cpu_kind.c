@@ -22,10 +22,10 @@
 
 #define MAX_THREADS_PER_REQUEST 4096
 #define AGG_BYTES_PER_REQUEST (16u << 20)
+#define AGG_BYTES_PER_WINDOW (4u << 20) /* a process's samples in a window */
 
 struct cpu_kind {
 	struct profile_kind k; /* first: the kind is the cpu_kind */
-	struct cpu_sampler *sampler;
 	struct cpu_stream *stream;
 	unsigned frequency_hz; /* the continuous rate */
 };
@@ -43,7 +43,8 @@ static int cpu_attach(const struct profile_kind *k, struct kind_hold *h, char *e
 	if (!h->pid || h->hz == c->frequency_hz)
 		return 0;
 	/* Faster than the continuous rate: this process only. */
-	ev = cpu_sampler__attach_pid(c->sampler, h->pid, h->hz, MAX_THREADS_PER_REQUEST);
+	ev = cpu_sampler__attach_pid(cpu_stream__sampler(c->stream), h->pid, h->hz,
+				     MAX_THREADS_PER_REQUEST);
 	if (ev) {
 		h->handle = ev;
 		h->own_events = true;
@@ -81,7 +82,9 @@ static void *cpu_agg_new(const struct profile_kind *k, const struct kind_hold *h
 	(void)k;
 	/* a host-wide request shares its byte budget across processes */
 	if (a)
-		stackagg__init(a, h->pid ? AGG_BYTES_PER_REQUEST : AGG_BYTES_PER_REQUEST / 4);
+		stackagg__init(a, h->standing ? AGG_BYTES_PER_WINDOW
+				  : h->pid    ? AGG_BYTES_PER_REQUEST
+					      : AGG_BYTES_PER_REQUEST / 4);
 	return a;
 }
 
@@ -117,7 +120,10 @@ static struct pprof *cpu_profile_new(const struct profile_kind *k, const struct 
 	(void)n;
 	if (!p)
 		return NULL;
-	if (h->pid)
+	if (h->standing)
+		pprof__commentf(p, "pprofd %s: cpu profile of pid %u (%s), %u Hz", PPROFD_VERSION,
+				h->pid, h->comm, h->hz);
+	else if (h->pid)
 		pprof__commentf(p, "pprofd %s: cpu profile of pid %u, %u Hz", PPROFD_VERSION,
 				h->pid, h->hz);
 	else
@@ -134,8 +140,7 @@ static int cpu_profile_add(struct pprof *p, struct procs *procs, const struct ka
 
 	if (a->dropped)
 		pprof__commentf(p,
-				"%" PRIu64 " samples of pid %u dropped: the request's stack table "
-				"was full",
+				"%" PRIu64 " samples of pid %u dropped: its stack table was full",
 				a->dropped, im->img->pid);
 	return err;
 }
@@ -145,14 +150,12 @@ static uint64_t cpu_ring_drops(const struct profile_kind *k)
 	return cpu_stream__drops(((const struct cpu_kind *)k)->stream);
 }
 
-struct profile_kind *cpu_kind__new(struct cpu_sampler *s, struct cpu_stream *stream,
-				   unsigned frequency_hz)
+struct profile_kind *cpu_kind__new(struct cpu_stream *stream, unsigned frequency_hz)
 {
 	struct cpu_kind *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
-	c->sampler = s;
 	c->stream = stream;
 	c->frequency_hz = frequency_hz;
 	c->k = (struct profile_kind){

@@ -21,6 +21,7 @@
 #include "pprof.h"
 #include "procs.h"
 #include "collection.h"
+#include "kind.h"
 #include "unwind_feed.h"
 
 #define DRAIN_BUDGET_MS 100       /* of sample reading a loop turn */
@@ -48,21 +49,45 @@ struct cpu_stream {
 		uint64_t begin_ns, pc;
 	} fp_checks[FP_CHECKS_MAX];
 	unsigned nr_fp_checks;
+	struct profile_kind *kind; /* cpu requests' (cpu_kind.c) */
+	struct collection window;  /* every process's samples in this window */
 };
 
 struct cpu_stream *cpu_stream__new(const struct cpu_stream_opts *o)
 {
 	struct cpu_stream *cs = calloc(1, sizeof(*cs));
 
-	if (cs)
-		cs->o = *o;
+	if (!cs)
+		return NULL;
+	cs->o = *o;
+	cs->kind = cpu_kind__new(cs, o->cfg->frequency_hz);
+	if (!cs->kind) {
+		free(cs);
+		return NULL;
+	}
+	collection__init(&cs->window, cs->kind,
+			 &(struct kind_hold){ .hz = o->cfg->frequency_hz, .standing = true }, 0);
+	collector__add(o->collector, &cs->window);
 	return cs;
+}
+
+struct profile_kind *cpu_stream__kind(struct cpu_stream *cs)
+{
+	return cs->kind;
+}
+
+struct cpu_sampler *cpu_stream__sampler(struct cpu_stream *cs)
+{
+	return *cs->o.sampler;
 }
 
 void cpu_stream__free(struct cpu_stream *cs)
 {
 	if (!cs)
 		return;
+	collector__remove(cs->o.collector, &cs->window);
+	collection__reset(&cs->window);
+	kind_free(cs->kind);
 	for (size_t i = 0; i < cs->nr_pending; i++)
 		free(cs->pending[i]);
 	free(cs->pending);
@@ -182,10 +207,9 @@ static void add_sample(struct cpu_stream *cs, const struct cpu_sample *s)
 {
 	struct procs *procs = cs->o.procs;
 	struct image *img = procs__image_at(procs, s->pid, s->time_ns);
-	const uint64_t *kf = (const uint64_t *)s->frames, *uf = kf + s->nr_kframes;
-	int64_t values[2] = { s->weight,
-			      (int64_t)s->weight * (1000000000ll / cs->o.cfg->frequency_hz) };
+	const uint64_t *uf = (const uint64_t *)s->frames + s->nr_kframes;
 	uint64_t unwound[CPU_MAX_FRAMES];
+	struct kind_record rec;
 	unsigned nu = s->nr_uframes;
 
 	if (!img) {
@@ -220,25 +244,21 @@ static void add_sample(struct cpu_stream *cs, const struct cpu_sample *s)
 	} else if (!img->exe_fp && nu && !(s->flags & CPU_F_KTHREAD)) {
 		check_frame_pointers(cs, img, uf[0]);
 	}
-	{
-		struct kind_record rec = { .pid = s->pid,
-					   .time_ns = s->time_ns,
-					   .own_events = s->flags & CPU_F_REQUEST,
-					   .rec = s,
-					   .uframes = uf,
-					   .nr_uframes = nu };
-
-		collector__offer(cs->o.collector, KIND_CPU, img, &rec);
-	}
-	if (s->flags & CPU_F_REQUEST)
-		return; /* a request's own faster sampling: not the continuous profile */
 	/* The main thread's name is the process's, where we know no better. */
-	if (!img->comm[0] && s->tid == s->pid)
+	if (!img->comm[0] && s->tid == s->pid && !(s->flags & CPU_F_REQUEST))
 		memcpy(img->comm, s->comm, sizeof(img->comm) - 1);
 	/* Resolve mappings now, while the process most likely still lives. */
 	for (unsigned i = 0; i < nu; i++)
 		procs__find_mapping(procs, img, uf[i]);
-	stackagg__add(&img->cpu, s->tid, s->comm, kf, s->nr_kframes, uf, nu, values, 2);
+	/* to the window's profile and the requests' (a request's own faster
+	 * sampling to that request only: its own_events) */
+	rec = (struct kind_record){ .pid = s->pid,
+				    .time_ns = s->time_ns,
+				    .own_events = s->flags & CPU_F_REQUEST,
+				    .rec = s,
+				    .uframes = uf,
+				    .nr_uframes = nu };
+	collector__offer(cs->o.collector, KIND_CPU, img, &rec);
 }
 
 void cpu_stream__on_sample(const struct cpu_sample *s, size_t size, void *ctx)
@@ -305,64 +325,21 @@ uint64_t cpu_stream__drops(struct cpu_stream *cs)
 {
 	uint64_t c[CPU_CNT_NR] = { 0 };
 
-	cpu_sampler__counters(*cs->o.sampler, c);
+	if (*cs->o.sampler) /* (not yet while the stream is made) */
+		cpu_sampler__counters(*cs->o.sampler, c);
 	return c[CPU_CNT_DROP_RINGBUF] + cs->st.pending_dropped + cs->st.stop_dropped;
 }
 
-struct write_ctx {
-	struct cpu_stream *cs;
-	struct timespec start;
-	int64_t duration;
-	uint64_t drops; /* CPU samples lost in the window */
-};
-
-static void write_image(struct image *img, void *arg)
-{
-	struct write_ctx *w = arg;
-	struct cpu_stream *cs = w->cs;
-	const struct config *cfg = cs->o.cfg;
-	struct pprof *p;
-	size_t len = 0;
-	char path[4096];
-	int err;
-
-	p = cpu_profile__new(cfg->frequency_hz, w->start.tv_sec * 1000000000ll + w->start.tv_nsec,
-			     w->duration);
-	err = p ? 0 : -ENOMEM;
-	if (!err) {
-		pprof__commentf(p, "pprofd %s: cpu profile of pid %u (%s), %u Hz", PPROFD_VERSION,
-				img->pid, img->comm, cfg->frequency_hz);
-		if (img->cpu.dropped) {
-			pprof__commentf(p, "%" PRIu64 " samples dropped: stack table full",
-					img->cpu.dropped);
-		}
-		pprof__comment_lost(p, w->drops, "in this window");
-		err = cpu_profile__add_image(p, cs->o.procs, *cs->o.ksyms, img, &img->cpu);
-	}
-	if (!err)
-		err = output__write_profile(cs->o.health, cfg->output_dir, p, img->comm, img->pid,
-					    "cpu", w->start.tv_sec, &len, path, sizeof(path));
-	else /* not built: a failed write */
-		output__profile_result(cs->o.health, cfg->output_dir, "cpu", img->pid, err);
-	if (err) {
-		cs->st.write_errors++;
-	} else {
-		cs->st.files++;
-		cs->st.bytes += len;
-		log_debug("wrote %s (%zu bytes)", path, len);
-	}
-	pprof__free(p);
-	stackagg__reset(&img->cpu);
-}
-
 void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real,
-			      int64_t duration_ns, uint64_t drops)
+			      int64_t duration_ns)
 {
-	struct write_ctx w = {
-		.cs = cs, .start = start_real, .duration = duration_ns, .drops = drops
-	};
+	struct write_stats st = { 0 };
 
-	procs__for_each_sampled(cs->o.procs, write_image, &w);
+	collection__write_window(&cs->window, cs->o.procs, *cs->o.ksyms, cs->o.health,
+				 cs->o.cfg->output_dir, start_real, duration_ns, NULL, &st);
+	cs->st.files += st.files;
+	cs->st.bytes += st.bytes;
+	cs->st.write_errors += st.errors;
 	forget_nofp(cs);
 }
 

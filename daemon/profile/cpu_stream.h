@@ -47,6 +47,10 @@ struct cpu_stream_stats {
 
 struct cpu_stream *cpu_stream__new(const struct cpu_stream_opts *o);
 void cpu_stream__free(struct cpu_stream *cs);
+/* The cpu kind of requests (kind.h), which it owns; and the sampler its
+ * requests attach through. */
+struct profile_kind *cpu_stream__kind(struct cpu_stream *cs);
+struct cpu_sampler *cpu_stream__sampler(struct cpu_stream *cs);
 
 /* The sampler's callback (a cpu_sample_fn; ctx: the stream). */
 void cpu_stream__on_sample(const struct cpu_sample *s, size_t size, void *ctx);
@@ -68,9 +72,9 @@ bool cpu_stream__drain(struct cpu_stream *cs, bool all);
 /* Samples lost host-wide so far because pprofd fell behind. */
 uint64_t cpu_stream__drops(struct cpu_stream *cs);
 
-/* The window's files: every process with samples; drops: lost in it. */
+/* The window's files: one for every process with samples. */
 void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real,
-			      int64_t duration_ns, uint64_t drops);
+			      int64_t duration_ns);
 
 void cpu_stream__stats(const struct cpu_stream *cs, struct cpu_stream_stats *st);
 

@@ -354,12 +354,15 @@ int heap_watch__current(struct heap_watch *w, uint32_t pid, uint8_t **buf, size_
 static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 {
 	struct heap_watch *w = ctx;
+	struct write_stats st = { 0 };
 
-	return collection__write_window(
+	collection__write_window(
 		&heap_cont(c)->col, w->o.procs, *w->o.ksyms, w->o.health, win->dir, win->start,
 		win->duration_ns,
 		c->released ? "profiling stopped in this window (heap_target no longer names it)"
-			    : NULL);
+			    : NULL,
+		&st);
+	return st.files;
 }
 
 int heap_watch__write(struct heap_watch *w, const char *dir, struct timespec start,

@@ -96,12 +96,10 @@ struct profile_kind {
 };
 
 /* Each kind's; NULL when out of memory. */
-struct cpu_sampler;
 struct cpu_stream;
 struct heap_watch;
 struct wait_watch;
-struct profile_kind *cpu_kind__new(struct cpu_sampler *s, struct cpu_stream *stream,
-				   unsigned frequency_hz);
+struct profile_kind *cpu_kind__new(struct cpu_stream *stream, unsigned frequency_hz);
 struct profile_kind *heap_kind__new(struct heap_watch *w);
 struct profile_kind *wait_kind__new(struct wait_watch *w, enum kind_id id);
 struct profile_kind *threads_kind__new(struct procs *procs, struct kallsyms *const *ksyms);

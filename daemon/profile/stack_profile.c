@@ -12,6 +12,7 @@
 #include "procs.h"
 #include "stack_profile.h"
 #include "symtab.h"
+#include "stackagg.h"
 
 static uint64_t kernel_location(struct pprof *p, const struct kallsyms *k, uint64_t addr)
 {

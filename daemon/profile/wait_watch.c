@@ -277,16 +277,17 @@ static void cont_free(void *ctx, struct cont *c)
 static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 {
 	struct wait_watch *w = ctx;
-	int files = 0;
+	struct write_stats st = { 0 };
 
 	for (int k = 0; k < WAIT_NR_KINDS; k++)
-		files += collection__write_window(
-			&wait_cont(c)->col[k], w->o.procs, *w->o.ksyms, w->o.health, win->dir,
-			win->start, win->duration_ns,
-			c->released ? "profiling stopped in this window (lock_target no longer "
-				      "names it)"
-				    : NULL);
-	return files;
+		collection__write_window(&wait_cont(c)->col[k], w->o.procs, *w->o.ksyms,
+					 w->o.health, win->dir, win->start, win->duration_ns,
+					 c->released
+						 ? "profiling stopped in this window (lock_target "
+						   "no longer names it)"
+						 : NULL,
+					 &st);
+	return st.files;
 }
 
 int wait_watch__write(struct wait_watch *w, const char *dir, struct timespec start,

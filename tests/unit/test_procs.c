@@ -61,7 +61,7 @@ static struct sb_event mmap_ev(uint32_t pid, uint64_t t, uint64_t addr, uint64_t
 static void test_images_and_mappings(void)
 {
 	struct symtab_cache *c = symtab_cache__new(4);
-	struct procs *p = procs__new(100, c, 1 << 20);
+	struct procs *p = procs__new(100, c);
 	struct sb_event e = { .type = SB_FORK, .time_ns = 1000, .pid = 4000000, .tid = 4000000 };
 	struct image *pre, *post;
 	struct mapping *m;
@@ -116,7 +116,7 @@ out:
 static void test_preexisting_from_proc(void)
 {
 	struct symtab_cache *c = symtab_cache__new(4);
-	struct procs *p = procs__new(100, c, 1 << 20);
+	struct procs *p = procs__new(100, c);
 	struct image *img = procs__image_at(p, getpid(), 5);
 	struct mapping *m;
 
@@ -144,7 +144,7 @@ static void test_reread_merges(void)
 {
 	enum { NEW = 3000 };
 	struct symtab_cache *c = symtab_cache__new(4);
-	struct procs *p = procs__new(100, c, 1 << 20);
+	struct procs *p = procs__new(100, c);
 	uint64_t self = (uint64_t)(uintptr_t)test_reread_merges, lo = 0;
 	struct image *img = procs__image_at(p, getpid(), 5);
 	struct mapping *m;
@@ -195,7 +195,7 @@ out:
 static void test_symbols_in_loader(void)
 {
 	struct symtab_cache *c = symtab_cache__new(4);
-	struct procs *p = procs__new(100, c, 1 << 20);
+	struct procs *p = procs__new(100, c);
 	uint64_t a = (uint64_t)(uintptr_t)test_symbols_in_loader;
 	struct procs_stats st;
 	struct image *img;
@@ -230,7 +230,7 @@ out:
 /* The table's limit holds and is counted. */
 static void test_limit(void)
 {
-	struct procs *p = procs__new(2, NULL, 1 << 20);
+	struct procs *p = procs__new(2, NULL);
 	struct sb_event e = { .type = SB_FORK, .time_ns = 1 };
 	struct procs_stats st;
 

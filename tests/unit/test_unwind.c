@@ -562,7 +562,7 @@ static int unwind_via_procs(size_t max_files, size_t max_bytes, uint64_t load_bu
 {
 	struct symtab_cache *sc = symtab_cache__new(64);
 	struct cfi_cache *cc = cfi_cache__new(max_files, max_bytes);
-	struct procs *p = procs__new(16, sc, 1 << 20);
+	struct procs *p = procs__new(16, sc);
 	struct pctx ctx = { p, NULL };
 	int n = -1;
 
@@ -595,7 +595,7 @@ static void test_budget_when_evicting(int nref)
 	static uint64_t out[MAX_FRAMES];
 	struct symtab_cache *sc = symtab_cache__new(64);
 	struct cfi_cache *cc = cfi_cache__new(1, 64 << 20);
-	struct procs *p = procs__new(16, sc, 1 << 20);
+	struct procs *p = procs__new(16, sc);
 	struct cfi_cache_stats cst;
 	struct image *img;
 	int n;
@@ -689,7 +689,7 @@ static bool loader_fix_open(struct loader_fix *f, uint64_t *ref, uint64_t wait_b
 
 	f->sc = symtab_cache__new(64);
 	f->cc = cfi_cache__new(64, 64 << 20);
-	f->p = procs__new(16, f->sc, 1 << 20);
+	f->p = procs__new(16, f->sc);
 	f->img = NULL;
 	captured = 0;
 	sort_caller();
