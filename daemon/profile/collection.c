@@ -12,7 +12,7 @@
 
 /* A host-wide collection's aggregates, all processes together. */
 #define HOST_MAX_BYTES (64u << 20)
-#define MAX_IMAGES (1u << 16)
+#define MAX_IMAGES (1u << 22) /* as many as max_processes may be */
 
 void collection__init(struct collection *c, struct profile_kind *k, const struct kind_hold *h,
 		      uint64_t start_ns)
@@ -120,8 +120,10 @@ void collector__offer(struct collector *col, enum kind_id kind, struct image *im
 			continue;
 		}
 		a = image_agg(c, img);
-		if (!a)
+		if (!a) {
+			c->no_memory++;
 			continue;
+		}
 		before = c->k->agg_stacks(a->agg)->bytes;
 		c->k->agg_record(a->agg, &c->hold, rec);
 		c->bytes += c->k->agg_stacks(a->agg)->bytes - before;
@@ -162,6 +164,9 @@ struct pprof *collection__build(struct collection *c, struct procs *procs,
 				"%" PRIu64 " samples dropped: the request's stack tables reached "
 				"%u MiB",
 				c->dropped, HOST_MAX_BYTES >> 20);
+	if (c->no_memory)
+		pprof__commentf(p, "%" PRIu64 " records dropped: out of memory for their process",
+				c->no_memory);
 	pprof__comment_lost(p, drops,
 			    c->hold.standing ? "in this window" : "while this profile ran");
 	*err = 0;
@@ -244,4 +249,5 @@ void collection__window_end(struct collection *c)
 			c->k->agg_window_end(c->ims[i].agg);
 	if (c->k->ring_drops)
 		c->ring_drops0 = c->k->ring_drops(c->k);
+	c->no_memory = 0;
 }

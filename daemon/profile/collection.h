@@ -29,6 +29,7 @@ struct collection {
 	unsigned last;           /* the index of the last image a record went to */
 	size_t bytes;            /* of every aggregate, for the host-wide limit */
 	uint64_t dropped;        /* records not kept: that limit was reached */
+	uint64_t no_memory;      /* records not kept: no aggregate for their image */
 	struct collection *next; /* in its collector */
 };
 
