@@ -13,9 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "elf_seg.h"
-
-#define BUILD_ID_MAX 64 /* bytes */
+#include "elf_file.h"
 
 struct sym {
 	uint64_t start;

@@ -31,21 +31,11 @@
 #include "symtab.h"
 #include "symtab_elf.h"
 #include "symtab_int.h"
-#include "elf_seg.h"
 
 #define SYMS_MAX (8u << 20)   /* symbols kept per file */
 #define SYM_NAME_MAX 4096     /* longer names are cut (and stay mangled) */
 #define STRTAB_MAX (1u << 30) /* a larger string table is ignored */
 #define NAMES_MAX (1u << 30)  /* the name blob of one file */
-#define SEGS_MAX 64           /* PT_LOAD segments used */
-
-static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
-static bool elf_ok;
-
-static void elf_init(void)
-{
-	elf_ok = elf_version(EV_CURRENT) != EV_NONE;
-}
 
 /* ---- loading ---- */
 
@@ -129,7 +119,7 @@ static uint32_t bind_rank(unsigned bind)
 }
 
 /* Adds the function symbols of e's first section of sh_type as table tbl. */
-static int read_symbols(struct loader *ld, struct elfi *e, uint32_t sh_type, unsigned tbl)
+static int read_symbols(struct loader *ld, struct elf_file *e, uint32_t sh_type, unsigned tbl)
 {
 	bool is64 = gelf_getclass(e->elf) == ELFCLASS64;
 	size_t entsz = is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
@@ -140,7 +130,7 @@ static int read_symbols(struct loader *ld, struct elfi *e, uint32_t sh_type, uns
 	size_t count, room;
 	struct tsym *nv;
 
-	scn = find_section(e, sh_type, &sh);
+	scn = elf_file__find_section(e, sh_type, &sh);
 	if (!scn)
 		return 0;
 	if (sh.sh_link == 0 || sh.sh_link >= e->nsecs ||
@@ -167,7 +157,7 @@ static int read_symbols(struct loader *ld, struct elfi *e, uint32_t sh_type, uns
 	for (size_t i = 1; i < count; i++) { /* entry 0 is always null */
 		uint64_t value, size, limit = 0;
 		unsigned type, bind, shndx;
-		const struct secinfo *sec = NULL;
+		const struct elf_sec *sec = NULL;
 		const char *name;
 		uint32_t rank;
 		long nl;
@@ -406,28 +396,16 @@ static int finish(struct loader *ld, struct symtab *s)
 	return 0;
 }
 
-static int read_segments(struct elfi *e, struct symtab *s)
+/* The file's segments with memory (as elf_file__open() keeps them). */
+static int copy_segments(const struct elf_file *e, struct symtab *s)
 {
-	struct elf_seg segs[SEGS_MAX];
-	size_t nph;
-
-	if (elf_getphdrnum(e->elf, &nph))
+	if (!e->nsegs)
 		return -ENOEXEC;
-
-	for (size_t i = 0; i < nph && i < SECS_MAX && s->nsegs < SEGS_MAX; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(e->elf, i, &ph) || ph.p_type != PT_LOAD || !ph.p_memsz)
-			continue;
-		segs[s->nsegs++] = (struct elf_seg){ ph.p_offset, ph.p_filesz, ph.p_vaddr,
-						     ph.p_memsz, ph.p_flags };
-	}
-	if (!s->nsegs)
-		return -ENOEXEC;
-	s->segs = malloc(s->nsegs * sizeof(*s->segs));
+	s->segs = malloc(e->nsegs * sizeof(*s->segs));
 	if (!s->segs)
 		return -ENOMEM;
-	memcpy(s->segs, segs, s->nsegs * sizeof(*s->segs));
+	memcpy(s->segs, e->segs, e->nsegs * sizeof(*s->segs));
+	s->nsegs = e->nsegs;
 	return 0;
 }
 
@@ -454,10 +432,10 @@ static bool keep_dwarf_fd(struct symtab *s, int fd, const char *path)
 
 /* Where the file's DWARF is: in it, in the debug file found for its
  * symbols, else in /usr/lib/debug/.build-id/xx/yyyy.debug (one open). */
-static void find_dwarf(struct symtab *s, int fd, const struct elfi *exe, const struct elfi *dbg,
-		       const struct stat *st, const char *root, const char *path)
+static void find_dwarf(struct symtab *s, int fd, const struct elf_file *exe,
+		       const struct elf_file *dbg, const char *root, const char *path)
 {
-	struct elfi d2 = { .fd = -1 };
+	struct elf_file d2 = { .fd = -1 };
 	char buf[PATH_MAX];
 
 	if (keep_dwarf_fd(s, fd, path))
@@ -470,37 +448,31 @@ static void find_dwarf(struct symtab *s, int fd, const struct elfi *exe, const s
 		return;
 	snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%.2s/%s.debug", exe->build_id,
 		 exe->build_id + 2);
-	if (try_path(&d2, root, buf, exe, st, NULL))
+	if (try_path(&d2, root, buf, exe, NULL))
 		keep_dwarf_fd(s, d2.fd, path);
-	elfi_close(&d2);
+	close_debug_file(&d2);
 }
 
 /* ---- the load ---- */
 
 struct symtab *symtab__load(int fd, const char *root, const char *path)
 {
-	struct elfi exe = { .fd = -1 }, dbg = { .fd = -1 };
+	struct elf_file exe, dbg = { .fd = -1 };
 	struct loader ld = { 0 };
 	bool skip_dynsym = false;
 	struct symtab *s;
-	struct stat st;
 	GElf_Shdr sh, dsh;
-	int err, dfd;
+	int err;
 
-	pthread_once(&elf_once, elf_init);
-	if (!elf_ok) {
-		errno = ENOSYS;
+	/* libelf reads through fd, which stays the caller's. */
+	err = elf_file__open(&exe, fd, ELF_FILE_EXEC | ELF_FILE_SECTIONS | ELF_FILE_BUILD_ID);
+	if (err) {
+		errno = -err;
 		return NULL;
 	}
-	if (elf_file_check(fd, &st))
-		return NULL;
-	/* libelf reads through its own descriptor, which elfi_close() closes. */
-	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0)
-		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		close(dfd);
+		elf_file__close(&exe);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -508,24 +480,21 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 	pthread_mutex_init(&s->dem_lock, NULL);
 	pthread_mutex_init(&s->dw_lock, NULL);
 	s->dw_fd = -1;
-	err = elfi_open(&exe, dfd);
-	if (err)
-		goto fail;
-	err = read_segments(&exe, s);
+	err = copy_segments(&exe, s);
 	if (err)
 		goto fail;
 	memcpy(s->build_id, exe.build_id, sizeof(s->build_id));
 	ld.segs = s->segs;
 	ld.nsegs = s->nsegs;
 
-	if (find_section(&exe, SHT_SYMTAB, &sh)) {
+	if (elf_file__find_section(&exe, SHT_SYMTAB, &sh)) {
 		err = read_symbols(&ld, &exe, SHT_SYMTAB, 0);
 		/* Linkers write every dynamic symbol into .symtab too, so a
 		 * .symtab at least as long as .dynsym holds them all; reading
 		 * .dynsym as well would add a third to a large file's load. */
-		if (find_section(&exe, SHT_DYNSYM, &dsh) && dsh.sh_size <= sh.sh_size)
+		if (elf_file__find_section(&exe, SHT_DYNSYM, &dsh) && dsh.sh_size <= sh.sh_size)
 			skip_dynsym = true;
-	} else if (find_debug_file(&dbg, &exe, &st, root, path)) {
+	} else if (find_debug_file(&dbg, &exe, root, path)) {
 		err = read_symbols(&ld, &dbg, SHT_SYMTAB, 0);
 	}
 	if (!err && !skip_dynsym)
@@ -544,15 +513,15 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 	s->mem = sizeof(*s) + s->nsyms * sizeof(*s->syms) + s->names_len +
 		 s->nsegs * sizeof(*s->segs) + strlen(s->path) + 1;
 	if (s->nsyms)
-		find_dwarf(s, fd, &exe, &dbg, &st, root, path);
+		find_dwarf(s, fd, &exe, &dbg, root, path);
 	free(ld.v);
-	elfi_close(&dbg);
-	elfi_close(&exe);
+	close_debug_file(&dbg);
+	elf_file__close(&exe);
 	return s;
 fail:
 	free(ld.v);
-	elfi_close(&dbg);
-	elfi_close(&exe); /* closes dfd: elfi_open() took it */
+	close_debug_file(&dbg);
+	elf_file__close(&exe);
 	symtab__put(s);
 	errno = -err;
 	return NULL;
