@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +30,7 @@
 
 #include "cfi.h"
 #include "cfi_int.h"
-#include "elf_seg.h"
+#include "elf_file.h"
 #include "log.h"
 #include "upper_bound.h"
 
@@ -46,14 +45,6 @@ struct cfi_table {
 	struct elf_seg segs[SEGS_MAX];
 	double bp_share; /* see cfi_table__bp_share: counted once, at load */
 };
-
-static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
-static bool elf_ok;
-
-static void elf_init(void)
-{
-	elf_ok = elf_version(EV_CURRENT) != EV_NONE;
-}
 
 /* ---- finding .eh_frame ---- */
 
@@ -104,55 +95,27 @@ static int find_via_hdr(int fd, const struct cfi_table *t, const GElf_Phdr *ph, 
 	return 0;
 }
 
-static int find_eh_frame(int fd, Elf *elf, struct cfi_table *t, struct ehf *out)
+static int find_eh_frame(const struct elf_file *f, struct cfi_table *t, struct ehf *out)
 {
-	GElf_Phdr hdr_ph = { 0 };
-	bool have_hdr = false;
-	size_t nph, shstrndx, nsec;
-	Elf_Scn *scn = NULL;
-	unsigned seen = 0;
+	GElf_Phdr hdr_ph;
+	GElf_Shdr sh;
 
-	if (elf_getphdrnum(elf, &nph))
-		return -ENOEXEC;
-	for (size_t i = 0; i < nph && i < SECS_MAX; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, (int)i, &ph))
-			continue;
-		if (ph.p_type == PT_GNU_EH_FRAME) {
-			hdr_ph = ph;
-			have_hdr = true;
-		} else if (ph.p_type == PT_LOAD && ph.p_filesz && t->nsegs < SEGS_MAX) {
-			t->segs[t->nsegs++] = (struct elf_seg){ .off = ph.p_offset,
-								.filesz = ph.p_filesz,
-								.vaddr = ph.p_vaddr,
-								.memsz = ph.p_memsz,
-								.flags = ph.p_flags };
-		}
-	}
+	/* the file's segments with bytes in it (ELF_FILE_SEGS_IN_FILE) */
+	t->nsegs = f->nsegs < SEGS_MAX ? f->nsegs : SEGS_MAX;
 	if (!t->nsegs)
 		return -ENOEXEC;
+	memcpy(t->segs, f->segs, t->nsegs * sizeof(*t->segs));
 	/* The section when there are section headers: its exact size. */
-	if (!elf_getshdrstrndx(elf, &shstrndx) && !elf_getshdrnum(elf, &nsec)) {
-		while ((scn = elf_nextscn(elf, scn)) && ++seen < SECS_MAX) {
-			GElf_Shdr sh;
-			const char *name;
-
-			if (!gelf_getshdr(scn, &sh))
-				continue;
-			name = elf_strptr(elf, shstrndx, sh.sh_name);
-			if (!name || strcmp(name, ".eh_frame"))
-				continue;
-			if (sh.sh_type == SHT_NOBITS)
-				return -ENOENT; /* a separate debug file: nothing here */
-			out->off = sh.sh_offset;
-			out->size = sh.sh_size;
-			out->vaddr = sh.sh_addr;
-			return out->size ? 0 : -ENOENT;
-		}
+	if (elf_file__find_section_named(f, ".eh_frame", &sh)) {
+		if (sh.sh_type == SHT_NOBITS)
+			return -ENOENT; /* a separate debug file: nothing here */
+		out->off = sh.sh_offset;
+		out->size = sh.sh_size;
+		out->vaddr = sh.sh_addr;
+		return out->size ? 0 : -ENOENT;
 	}
-	if (have_hdr)
-		return find_via_hdr(fd, t, &hdr_ph, out);
+	if (elf_file__last_phdr(f, PT_GNU_EH_FRAME, &hdr_ph))
+		return find_via_hdr(f->fd, t, &hdr_ph, out);
 	return -ENOENT;
 }
 
@@ -373,42 +336,34 @@ struct cfi_table *cfi_table__load(int fd)
 	struct cfi_table *t = NULL;
 	uint8_t *buf = NULL;
 	struct ehf ehf;
-	GElf_Ehdr eh;
 	uint32_t nfdes = 0;
-	struct stat st;
-	Elf *elf = NULL;
+	struct elf_file f;
 	ssize_t got = 0;
 	int err;
 
-	pthread_once(&elf_once, elf_init);
-	if (!elf_ok) {
-		errno = ENOSYS;
+	/* ELF_C_READ: headers and nothing else are read, through fd, which
+	 * stays ours. */
+	err = elf_file__open(&f, fd,
+			     ELF_FILE_EXEC | ELF_FILE_X86_64 | ELF_FILE_SEGS_IN_FILE |
+				     ELF_FILE_HDRS_64K);
+	if (err) {
+		errno = -err;
 		return NULL;
 	}
-	if (elf_file_check(fd, &st))
-		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		err = -ENOMEM;
 		goto out;
 	}
-	/* ELF_C_READ: headers and nothing else are read, through fd, which
-	 * libelf leaves open for us and forgets at elf_end(). */
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	err = -ENOEXEC;
-	if (!elf || elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64 ||
-	    !gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64 ||
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
-		goto out;
-	err = find_eh_frame(fd, elf, t, &ehf);
+	err = find_eh_frame(&f, t, &ehf);
 	if (err)
 		goto out;
-	if (ehf.off > (uint64_t)st.st_size) {
+	if (ehf.off > (uint64_t)f.st.st_size) {
 		err = -ENOENT;
 		goto out;
 	}
-	if (ehf.size > (uint64_t)st.st_size - ehf.off)
-		ehf.size = (uint64_t)st.st_size - ehf.off; /* truncated file */
+	if (ehf.size > (uint64_t)f.st.st_size - ehf.off)
+		ehf.size = (uint64_t)f.st.st_size - ehf.off; /* truncated file */
 	if (ehf.size > EH_FRAME_MAX)
 		ehf.size = EH_FRAME_MAX;
 	err = -ENOMEM;
@@ -434,8 +389,7 @@ struct cfi_table *cfi_table__load(int fd)
 	if (!err)
 		t->bp_share = count_bp_share(t);
 out:
-	if (elf)
-		elf_end(elf);
+	elf_file__close(&f);
 	free(fdes);
 	free(cache);
 	free(buf);

@@ -24,7 +24,6 @@
 #define STATE_DEPTH_MAX 16       /* remember_state nesting */
 #define AUG_MAX 8                /* augmentation string length */
 #define SEGS_MAX 16              /* PT_LOAD segments used */
-#define SECS_MAX (1u << 16)      /* section headers looked at */
 #define CIE_CACHE 64             /* parsed CIEs kept while loading */
 
 /* DW_EH_PE_* pointer encodings */

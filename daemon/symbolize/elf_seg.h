@@ -1,31 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the readers of ELF files (symbols, unwind rows) share: the check
- * before a file is read, and the PT_LOAD segments kept to look things
- * up by file offset (a mapping gives a file offset, the tables are by
- * virtual address).
+ * The PT_LOAD segments that the readers of ELF files (symbols, unwind
+ * rows) keep to look things up by file offset (a mapping gives a file
+ * offset, the tables are by virtual address); elf_file.h reads them.
  */
 #ifndef PPROFD_ELF_SEG_H
 #define PPROFD_ELF_SEG_H
 
 #include <elf.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/stat.h>
-
-/* fd is a regular file (never a FIFO or a device a hostile mapping could
- * name): 0, or -1 with errno. */
-static inline int elf_file_check(int fd, struct stat *st)
-{
-	if (fstat(fd, st))
-		return -1;
-	if (!S_ISREG(st->st_mode)) {
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
-}
 
 struct elf_seg {
 	uint64_t off, filesz, vaddr, memsz;
