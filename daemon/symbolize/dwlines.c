@@ -17,13 +17,13 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dwlines.h"
+#include "elf_file.h"
 #include "log.h"
 #include "upper_bound.h"
 
@@ -62,14 +62,6 @@ struct dwlines {
 
 static atomic_uint_fast64_t st_loaded, st_failed, st_over_limit, st_lookups, st_lookup_errors;
 static atomic_size_t total_mem; /* every loaded file's mem */
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool elf_ok;
-
-static void init(void)
-{
-	elf_ok = elf_version(EV_CURRENT) != EV_NONE;
-}
 
 void dwlines__stats(struct dwlines_stats *st)
 {
@@ -152,9 +144,8 @@ bool dwlines__probe(int fd, size_t *bytes)
 	Elf *elf;
 	size_t b;
 
-	pthread_once(&once, init);
 	*bytes = 0;
-	if (!elf_ok || !(elf = elf_begin(fd, ELF_C_READ, NULL)))
+	if (!elf_file__init() || !(elf = elf_begin(fd, ELF_C_READ, NULL)))
 		return false;
 	b = debug_bytes(elf, fd, &info, &line);
 	elf_end(elf);
@@ -275,8 +266,7 @@ struct dwlines *dwlines__load(int fd, size_t max_bytes)
 	size_t bytes, total;
 	int err = -ENODATA, dfd;
 
-	pthread_once(&once, init);
-	if (!elf_ok) {
+	if (!elf_file__init()) {
 		errno = ENOSYS;
 		return NULL;
 	}
