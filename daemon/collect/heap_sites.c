@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elf_file.h"
 #include "heap.h"
 #include "heap_sites.h"
 #include "log.h"
@@ -339,33 +340,37 @@ static bool strtab_of(Elf *e, size_t idx, const char **buf, size_t *size)
 	return true;
 }
 
+/* The file offset of a virtual address of an ELF file, by its PT_LOAD;
+ * or the reverse (to_vaddr). 0 when none holds it. */
+static uint64_t elf_addr(const struct elf_file *f, uint64_t a, bool to_vaddr)
+{
+	for (uint32_t i = 0; i < f->nsegs; i++) {
+		const struct elf_seg *g = &f->segs[i];
+		uint64_t from = to_vaddr ? g->off : g->vaddr, to = to_vaddr ? g->vaddr : g->off;
+
+		if (a >= from && a < from + g->filesz)
+			return a - from + to;
+	}
+	return 0;
+}
+
 /* The file offsets and sizes of the functions named in names[] defined in
  * an ELF file's .dynsym (offset 0: not defined there); returns how many. */
-static int dynsym_offsets_of(int fd, const char *const *names, size_t nnames, uint64_t *off,
-			     uint64_t *size)
+static int dynsym_offsets_of(const struct elf_file *f, const char *const *names, size_t nnames,
+			     uint64_t *off, uint64_t *size)
 {
-	Elf *e;
 	Elf_Scn *scn = NULL;
-	size_t nph;
+	GElf_Shdr sh;
 	int found = 0;
 
 	memset(off, 0, nnames * sizeof(*off));
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (!e)
-		return -EINVAL;
-	if (elf_kind(e) != ELF_K_ELF || elf_getphdrnum(e, &nph)) {
-		elf_end(e);
-		return -EINVAL;
-	}
-	while ((scn = elf_nextscn(e, scn))) {
+	while ((scn = elf_file__next_section(f, scn, SHT_DYNSYM, &sh))) {
 		const char *str;
 		size_t strsz;
-		GElf_Shdr sh;
 		Elf_Data *d;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize ||
-		    sh.sh_size > ELF_SECTION_MAX || !strtab_of(e, sh.sh_link, &str, &strsz))
+		if (!sh.sh_entsize || sh.sh_size > ELF_SECTION_MAX ||
+		    !strtab_of(f->elf, sh.sh_link, &str, &strsz))
 			continue;
 		d = elf_getdata(scn, NULL);
 		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
@@ -380,33 +385,38 @@ static int dynsym_offsets_of(int fd, const char *const *names, size_t nnames, ui
 			for (size_t k = 0; k < nnames; k++) {
 				if (off[k] || strcmp(name, names[k]))
 					continue;
-				/* virtual address -> file offset, by its PT_LOAD */
-				for (size_t p = 0; p < nph; p++) {
-					GElf_Phdr ph;
-
-					if (!gelf_getphdr(e, p, &ph) || ph.p_type != PT_LOAD ||
-					    sym.st_value < ph.p_vaddr ||
-					    sym.st_value >= ph.p_vaddr + ph.p_filesz)
-						continue;
-					off[k] = sym.st_value - ph.p_vaddr + ph.p_offset;
+				off[k] = elf_addr(f, sym.st_value, false);
+				if (off[k]) {
 					size[k] = sym.st_size;
 					found++;
-					break;
 				}
 			}
 		}
 	}
-	elf_end(e);
 	return found;
 }
 
+/* The allocator's file open as f: any type of ELF file (the kernel
+ * probes what the process maps), its segments looked up by file offset. */
+static int open_elf(struct elf_file *f, int fd)
+{
+	return elf_file__open(f, fd, ELF_FILE_SEGS_IN_FILE) ? -EINVAL : 0;
+}
+
+/* dynsym_offsets_of() of glibc's functions in the file open as fd. */
 static int dynsym_offsets(int fd, uint64_t off[NR_PROBED], uint64_t size[NR_PROBED])
 {
 	const char *names[NR_PROBED];
+	struct elf_file f;
+	int found;
 
+	if (open_elf(&f, fd))
+		return -EINVAL;
 	for (size_t k = 0; k < NR_PROBED; k++)
 		names[k] = probed[k].name;
-	return dynsym_offsets_of(fd, names, NR_PROBED, off, size);
+	found = dynsym_offsets_of(&f, names, NR_PROBED, off, size);
+	elf_file__close(&f);
+	return found;
 }
 
 bool heap_sites_defines_malloc(int fd)
@@ -475,47 +485,25 @@ bool heap_maps__line(struct heap_maps *m, const char *line)
 	return true;
 }
 
-/* The file offset of a virtual address of an ELF file, by its PT_LOAD;
- * or the reverse (to_vaddr). 0 when none holds it. */
-static uint64_t elf_addr(Elf *e, uint64_t a, bool to_vaddr)
-{
-	size_t nph;
-
-	if (elf_getphdrnum(e, &nph))
-		return 0;
-	for (size_t p = 0; p < nph; p++) {
-		GElf_Phdr ph;
-		uint64_t from, to;
-
-		if (!gelf_getphdr(e, p, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		from = to_vaddr ? ph.p_offset : ph.p_vaddr;
-		to = to_vaddr ? ph.p_vaddr : ph.p_offset;
-		if (a >= from && a < from + ph.p_filesz)
-			return a - from + to;
-	}
-	return 0;
-}
-
 /* The name of the symbol whose GOT slot (a virtual address) a PLT stub
  * jumps through: its JUMP_SLOT or GLOB_DAT relocation's symbol. */
-static bool got_slot_symbol(Elf *e, uint64_t slot, char *name, size_t namelen)
+static bool got_slot_symbol(const struct elf_file *f, uint64_t slot, char *name, size_t namelen)
 {
 	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
 
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh, dsh;
+	while ((scn = elf_file__next_section(f, scn, SHT_RELA, &sh))) {
+		GElf_Shdr dsh;
 		Elf_Scn *dyn;
 		Elf_Data *d, *dd;
 		const char *str;
 		size_t strsz;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
-		    sh.sh_size > ELF_SECTION_MAX)
+		if (!sh.sh_entsize || sh.sh_size > ELF_SECTION_MAX)
 			continue;
-		dyn = elf_getscn(e, sh.sh_link);
+		dyn = elf_getscn(f->elf, sh.sh_link);
 		if (!dyn || !gelf_getshdr(dyn, &dsh) || dsh.sh_type != SHT_DYNSYM ||
-		    dsh.sh_size > ELF_SECTION_MAX || !strtab_of(e, dsh.sh_link, &str, &strsz))
+		    dsh.sh_size > ELF_SECTION_MAX || !strtab_of(f->elf, dsh.sh_link, &str, &strsz))
 			continue;
 		d = elf_getdata(scn, NULL);
 		dd = elf_getdata(dyn, NULL);
@@ -542,12 +530,13 @@ static bool got_slot_symbol(Elf *e, uint64_t slot, char *name, size_t namelen)
  * and bnd), name is the symbol it goes to ("" otherwise). jemalloc's
  * new[] is `jmp new`, its delete `jmp free@plt`.
  */
-static bool tail_jump(int fd, uint64_t off, uint64_t *to, char *name, size_t namelen)
+static bool tail_jump(const struct elf_file *f, uint64_t off, uint64_t *to, char *name,
+		      size_t namelen)
 {
 	uint8_t b[16];
-	uint64_t at = 0;
-	Elf *e;
-	bool ok = false;
+	uint64_t at = 0, va;
+	int32_t disp;
+	int fd = f->fd;
 
 	name[0] = 0;
 	if (pread(fd, b, sizeof(b), off) != (ssize_t)sizeof(b))
@@ -573,17 +562,9 @@ static bool tail_jump(int fd, uint64_t off, uint64_t *to, char *name, size_t nam
 		at++;
 	if (b[at] != 0xff || b[at + 1] != 0x25)
 		return true;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (e) {
-		uint64_t va = elf_addr(e, *to, true);
-		int32_t disp = (int32_t)(b[at + 2] | b[at + 3] << 8 | b[at + 4] << 16 |
-					 (uint32_t)b[at + 5] << 24);
-
-		ok = va && got_slot_symbol(e, va + at + 6 + disp, name, namelen);
-		elf_end(e);
-	}
-	if (!ok)
+	va = elf_addr(f, *to, true);
+	disp = (int32_t)(b[at + 2] | b[at + 3] << 8 | b[at + 4] << 16 | (uint32_t)b[at + 5] << 24);
+	if (!va || !got_slot_symbol(f, va + at + 6 + disp, name, namelen))
 		name[0] = 0;
 	return true;
 }
@@ -596,7 +577,7 @@ static bool tail_jump(int fd, uint64_t off, uint64_t *to, char *name, size_t nam
  * k when none: then k must be probed itself. Only an entry of the same
  * kind qualifies (new[] -> new, delete -> free).
  */
-static size_t jumps_to(int fd, const uint64_t *off, size_t k)
+static size_t jumps_to(const struct elf_file *f, const uint64_t *off, size_t k)
 {
 	size_t at = k;
 
@@ -605,7 +586,7 @@ static size_t jumps_to(int fd, const uint64_t *off, size_t k)
 		uint64_t to;
 		size_t j, next = NR_ALT_PROBED;
 
-		if (!tail_jump(fd, off[at], &to, name, sizeof(name)))
+		if (!tail_jump(f, off[at], &to, name, sizeof(name)))
 			return at;
 		for (j = 0; j < NR_ALT_PROBED && next == NR_ALT_PROBED; j++)
 			if (off[j] && alt_probed[j].fn == alt_probed[k].fn &&
@@ -621,23 +602,17 @@ static size_t jumps_to(int fd, const uint64_t *off, size_t k)
 _Static_assert(NR_ALT_PROBED <= HEAP_PROBE_SITES_MAX && NR_PROBED <= HEAP_PROBE_SITES_MAX,
 	       "struct heap_probe_sites holds every entry point");
 
-/*
- * jemalloc's or tcmalloc's entry points in the file open as fd: the
- * allocation functions (C++ new too), cookies flagged HEAP_FN_ALT, and the
- * frees (free, sdallocx, delete, ...). Aliases (tcmalloc's aligned_alloc
- * is its memalign, delete its free) are probed once, and entries that only
- * jump to another probed one not at all.
- */
-int heap_probe_sites_alt(int fd, const char *lib, uint32_t pid, struct heap_probe_sites *ps)
+/* heap_probe_sites_alt() of the file open as f. */
+static int alt_sites(const struct elf_file *f, const char *lib, uint32_t pid,
+		     struct heap_probe_sites *ps)
 {
 	uint64_t off[NR_ALT_PROBED], size[NR_ALT_PROBED], seen[NR_ALT_PROBED];
 	const char *names[NR_ALT_PROBED];
 	unsigned nseen = 0;
 
-	memset(ps, 0, sizeof(*ps));
 	for (size_t k = 0; k < NR_ALT_PROBED; k++)
 		names[k] = alt_probed[k].name;
-	if (dynsym_offsets_of(fd, names, NR_ALT_PROBED, off, size) <= 0 || !off[ALT_MALLOC] ||
+	if (dynsym_offsets_of(f, names, NR_ALT_PROBED, off, size) <= 0 || !off[ALT_MALLOC] ||
 	    !off[ALT_FREE])
 		return -ENOENT;
 	for (size_t k = 0; k < NR_ALT_PROBED; k++) {
@@ -654,12 +629,12 @@ int heap_probe_sites_alt(int fd, const char *lib, uint32_t pid, struct heap_prob
 		if (dup)
 			continue;
 		seen[nseen++] = off[k];
-		if ((to = jumps_to(fd, off, k)) != k) {
+		if ((to = jumps_to(f, off, k)) != k) {
 			log_debug("heap: pid %u: %s jumps to %s: counted there", pid,
 				  alt_probed[k].name, alt_probed[to].name);
 			continue;
 		}
-		o = probe_offset_alt(fd, off[k], size[k], alt_probed[k].args, &slow);
+		o = probe_offset_alt(f->fd, off[k], size[k], alt_probed[k].args, &slow);
 		if (slow) {
 			ps->slow++;
 			log_warn("heap: %s: %s+0 is single-stepped (unknown code), slower", lib,
@@ -671,6 +646,26 @@ int heap_probe_sites_alt(int fd, const char *lib, uint32_t pid, struct heap_prob
 			  (unsigned long long)(o - off[k]));
 	}
 	return 0;
+}
+
+/*
+ * jemalloc's or tcmalloc's entry points in the file open as fd: the
+ * allocation functions (C++ new too), cookies flagged HEAP_FN_ALT, and the
+ * frees (free, sdallocx, delete, ...). Aliases (tcmalloc's aligned_alloc
+ * is its memalign, delete its free) are probed once, and entries that only
+ * jump to another probed one not at all.
+ */
+int heap_probe_sites_alt(int fd, const char *lib, uint32_t pid, struct heap_probe_sites *ps)
+{
+	struct elf_file f;
+	int err;
+
+	memset(ps, 0, sizeof(*ps));
+	if (open_elf(&f, fd))
+		return -ENOENT;
+	err = alt_sites(&f, lib, pid, ps);
+	elf_file__close(&f);
+	return err;
 }
 
 /* glibc's entry points in the file open as fd: malloc ... posix_memalign
