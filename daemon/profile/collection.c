@@ -14,6 +14,18 @@
 #define HOST_MAX_BYTES (64u << 20)
 #define MAX_IMAGES (1u << 22) /* as many as max_processes may be */
 
+/* Every kind's aggregate begins with its stacks (kind.h). */
+static const struct stackagg *agg_stacks(const void *agg)
+{
+	return agg;
+}
+
+static void agg_free(const struct profile_kind *k, void *agg)
+{
+	k->agg_reset(agg);
+	free(agg);
+}
+
 void collection__init(struct collection *c, struct profile_kind *k, const struct kind_hold *h,
 		      uint64_t start_ns)
 {
@@ -25,7 +37,7 @@ void collection__reset(struct collection *c)
 {
 	for (unsigned i = 0; i < c->nr_ims; i++) {
 		c->ims[i].img->refs--;
-		c->k->agg_free(c->ims[i].agg);
+		agg_free(c->k, c->ims[i].agg);
 	}
 	free(c->ims);
 	c->ims = NULL;
@@ -90,11 +102,12 @@ static struct kind_image *image_agg(struct collection *c, struct image *img)
 		c->ims = na;
 		c->cap_ims = cap;
 	}
-	agg = c->k->agg_new(c->k, &c->hold);
+	agg = malloc(c->k->agg_size);
 	if (!agg)
 		return NULL;
+	c->k->agg_init(agg, c->k, &c->hold);
 	if (hashtab__insert(&c->by_img, h, (void *)(uintptr_t)(c->nr_ims + 1))) {
-		c->k->agg_free(agg);
+		agg_free(c->k, agg);
 		return NULL;
 	}
 	img->refs++;
@@ -124,9 +137,9 @@ void collector__offer(struct collector *col, enum kind_id kind, struct image *im
 			c->no_memory++;
 			continue;
 		}
-		before = c->k->agg_stacks(a->agg)->bytes;
+		before = agg_stacks(a->agg)->bytes;
 		c->k->agg_record(a->agg, &c->hold, rec);
-		c->bytes += c->k->agg_stacks(a->agg)->bytes - before;
+		c->bytes += agg_stacks(a->agg)->bytes - before;
 	}
 }
 
@@ -141,7 +154,7 @@ bool collection__exited(const struct collection *c)
 bool collection__empty(const struct collection *c)
 {
 	for (unsigned i = 0; i < c->nr_ims; i++)
-		if (stackagg__len(c->k->agg_stacks(c->ims[i].agg)))
+		if (stackagg__len(agg_stacks(c->ims[i].agg)))
 			return false;
 	return true;
 }
@@ -234,7 +247,7 @@ void collection__write_window(struct collection *c, struct procs *procs,
 		write_one(c, c->ims, c->nr_ims, c->hold.pid, c->hold.comm, procs, ksyms, h, dir,
 			  start, duration_nanos, cut, st);
 	for (unsigned i = 0; !c->hold.pid && i < c->nr_ims; i++)
-		if (stackagg__len(c->k->agg_stacks(c->ims[i].agg)))
+		if (stackagg__len(agg_stacks(c->ims[i].agg)))
 			write_one(c, &c->ims[i], 1, c->ims[i].img->pid, c->ims[i].img->comm, procs,
 				  ksyms, h, dir, start, duration_nanos, cut, st);
 	collection__window_end(c);

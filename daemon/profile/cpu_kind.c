@@ -75,29 +75,18 @@ static void cpu_detach(const struct profile_kind *k, struct kind_hold *h)
 	h->handle = NULL;
 }
 
-static void *cpu_agg_new(const struct profile_kind *k, const struct kind_hold *h)
+static void cpu_agg_init(void *agg, const struct profile_kind *k, const struct kind_hold *h)
 {
-	struct stackagg *a = malloc(sizeof(*a));
-
 	(void)k;
 	/* a host-wide request shares its byte budget across processes */
-	if (a)
-		stackagg__init(a, h->standing ? AGG_BYTES_PER_WINDOW
-				  : h->pid    ? AGG_BYTES_PER_REQUEST
-					      : AGG_BYTES_PER_REQUEST / 4);
-	return a;
+	stackagg__init(agg, h->standing ? AGG_BYTES_PER_WINDOW
+			    : h->pid    ? AGG_BYTES_PER_REQUEST
+					: AGG_BYTES_PER_REQUEST / 4);
 }
 
-static void cpu_agg_free(void *agg)
+static void cpu_agg_reset(void *agg)
 {
-	if (agg)
-		stackagg__reset(agg);
-	free(agg);
-}
-
-static const struct stackagg *cpu_agg_stacks(const void *agg)
-{
-	return agg;
+	stackagg__reset(agg);
 }
 
 static void cpu_agg_record(void *agg, const struct kind_hold *h, const struct kind_record *r)
@@ -164,10 +153,10 @@ struct profile_kind *cpu_kind__new(struct cpu_stream *stream, unsigned frequency
 		.host_wide = true,
 		.attach = cpu_attach,
 		.detach = cpu_detach,
-		.agg_new = cpu_agg_new,
-		.agg_free = cpu_agg_free,
+		.agg_size = sizeof(struct stackagg),
+		.agg_init = cpu_agg_init,
+		.agg_reset = cpu_agg_reset,
 		.agg_record = cpu_agg_record,
-		.agg_stacks = cpu_agg_stacks,
 		.profile_new = cpu_profile_new,
 		.profile_add = cpu_profile_add,
 		.ring_drops = cpu_ring_drops,

@@ -66,28 +66,18 @@ static void heap_detach(const struct profile_kind *k, struct kind_hold *h)
 	h->handle = NULL;
 }
 
-static void *heap_agg_new(const struct profile_kind *k, const struct kind_hold *h)
+static void heap_agg_init(void *agg, const struct profile_kind *k, const struct kind_hold *h)
 {
-	struct heap_agg *a = malloc(sizeof(*a));
-
 	(void)k;
-	if (a && h->standing)
-		heap_agg__init(a, STANDING_MAX_BYTES, STANDING_MAX_LIVE);
-	else if (a)
-		heap_agg__init(a, AGG_BYTES_PER_REQUEST, HEAP_MAX_LIVE_PER_REQUEST);
-	return a;
+	if (h->standing)
+		heap_agg__init(agg, STANDING_MAX_BYTES, STANDING_MAX_LIVE);
+	else
+		heap_agg__init(agg, AGG_BYTES_PER_REQUEST, HEAP_MAX_LIVE_PER_REQUEST);
 }
 
-static void heap_agg_free(void *agg)
+static void heap_agg_reset(void *agg)
 {
-	if (agg)
-		heap_agg__reset(agg);
-	free(agg);
-}
-
-static const struct stackagg *heap_agg_stacks(const void *agg)
-{
-	return &((const struct heap_agg *)agg)->agg;
+	heap_agg__reset(agg);
 }
 
 static void heap_agg_record(void *agg, const struct kind_hold *h, const struct kind_record *r)
@@ -157,10 +147,10 @@ struct profile_kind *heap_kind__new(struct heap_watch *w)
 		.snapshot = heap_snapshot,
 		.attach = heap_attach,
 		.detach = heap_detach,
-		.agg_new = heap_agg_new,
-		.agg_free = heap_agg_free,
+		.agg_size = sizeof(struct heap_agg),
+		.agg_init = heap_agg_init,
+		.agg_reset = heap_agg_reset,
 		.agg_record = heap_agg_record,
-		.agg_stacks = heap_agg_stacks,
 		.profile_new = heap_profile_new,
 		.profile_add = heap_profile_add,
 		.counters = heap_counters,

@@ -19,7 +19,7 @@
 enum { HEAP_V_ALLOC_OBJECTS, HEAP_V_ALLOC_SPACE, HEAP_V_INUSE_OBJECTS, HEAP_V_INUSE_SPACE };
 
 struct heap_agg {
-	struct stackagg agg;
+	struct stackagg agg; /* first: a kind's aggregate begins with its stacks (kind.h) */
 	struct hashtab live; /* sample id -> struct heap_block */
 	size_t max_live;
 	uint64_t rate;            /* the lowest sampling rate seen (the profile's period) */

@@ -71,11 +71,12 @@ struct profile_kind {
 	int (*attach)(const struct profile_kind *k, struct kind_hold *h, char *err, size_t errlen);
 	void (*detach)(const struct profile_kind *k, struct kind_hold *h);
 
-	/* A collection's aggregate of one image; its stacks (their bytes
-	 * count against a budget, none of them: nothing to write). */
-	void *(*agg_new)(const struct profile_kind *k, const struct kind_hold *h);
-	void (*agg_free)(void *agg);
-	const struct stackagg *(*agg_stacks)(const void *agg);
+	/* A collection's aggregate of one image: agg_size bytes that begin
+	 * with its struct stackagg (whose bytes count against a budget; none
+	 * of them: nothing to write), allocated and freed by the collection. */
+	size_t agg_size;
+	void (*agg_init)(void *agg, const struct profile_kind *k, const struct kind_hold *h);
+	void (*agg_reset)(void *agg);
 	void (*agg_record)(void *agg, const struct kind_hold *h, const struct kind_record *r);
 	/* A standing collection's window written: what is not kept across
 	 * windows cleared (NULL: everything is kept) */

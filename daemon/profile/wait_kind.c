@@ -44,27 +44,15 @@ static void wait_detach(const struct profile_kind *k, struct kind_hold *h)
 	wait_watch__detach(wk(k)->watch, wk(k)->which, h->pid);
 }
 
-static void *wait_agg_new(const struct profile_kind *k, const struct kind_hold *h)
+static void wait_agg_init(void *agg, const struct profile_kind *k, const struct kind_hold *h)
 {
-	struct wait_agg *a = malloc(sizeof(*a));
-
-	if (a)
-		wait_agg__init(a, wk(k)->which,
-			       h->standing ? STANDING_MAX_BYTES : AGG_BYTES_PER_REQUEST,
-			       MAX_PENDING);
-	return a;
+	wait_agg__init(agg, wk(k)->which, h->standing ? STANDING_MAX_BYTES : AGG_BYTES_PER_REQUEST,
+		       MAX_PENDING);
 }
 
-static void wait_agg_free(void *agg)
+static void wait_agg_reset(void *agg)
 {
-	if (agg)
-		wait_agg__reset(agg);
-	free(agg);
-}
-
-static const struct stackagg *wait_agg_stacks(const void *agg)
-{
-	return &((const struct wait_agg *)agg)->agg;
+	wait_agg__reset(agg);
 }
 
 /* A window's waits written; those still pending end in the next one. */
@@ -141,10 +129,10 @@ struct profile_kind *wait_kind__new(struct wait_watch *w, enum kind_id id)
 		.name = mutex ? "mutex" : "block",
 		.attach = wait_attach,
 		.detach = wait_detach,
-		.agg_new = wait_agg_new,
-		.agg_free = wait_agg_free,
+		.agg_size = sizeof(struct wait_agg),
+		.agg_init = wait_agg_init,
+		.agg_reset = wait_agg_reset,
 		.agg_record = wait_agg_record,
-		.agg_stacks = wait_agg_stacks,
 		.agg_window_end = wait_agg_window_end,
 		.profile_new = wait_profile_new,
 		.profile_add = wait_profile_add,

@@ -23,8 +23,8 @@
 enum { WAIT_V_CONTENTIONS, WAIT_V_DELAY };
 
 struct wait_agg {
+	struct stackagg agg; /* first: a kind's aggregate begins with its stacks (kind.h) */
 	enum wait_kind kind;
-	struct stackagg agg;
 	struct hashtab pending[2]; /* key -> struct wait_pending; [1] is the older generation */
 	size_t max_pending;
 	uint64_t unmatched;       /* ends whose stack we never saw (it began before we looked) */
