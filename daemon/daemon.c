@@ -301,7 +301,6 @@ int daemon__start(struct daemon *d)
 		.ksyms = &d->ksyms,
 		.kinds = d->kinds,
 		.collector = &d->collector,
-		.frequency_hz = d->cfg.frequency_hz,
 		.max_seconds = d->cfg.max_request_seconds,
 		.max_concurrent = d->cfg.max_concurrent_requests,
 		.max_per_user = d->cfg.max_requests_per_user,

@@ -36,6 +36,16 @@ static int cpu_attach(const struct profile_kind *k, struct kind_hold *h, char *e
 	struct cpu_pid_events *ev;
 	int e;
 
+	if (h->hz > KIND_MAX_HZ) {
+		snprintf(err, errlen, "hz must be 1..%u", KIND_MAX_HZ);
+		return 400;
+	}
+	if (!h->pid && h->hz > c->frequency_hz) {
+		/* faster sampling of every process would cost every process */
+		snprintf(err, errlen, "hz above %u needs a pid: the whole host is sampled at %u Hz",
+			 c->frequency_hz, c->frequency_hz);
+		return 400;
+	}
 	if (h->hz < c->frequency_hz) {
 		h->hz = c->frequency_hz; /* never sample less than we do anyway */
 		return 0;

@@ -27,7 +27,7 @@ struct kind_hold {
 	uint32_t pid;     /* 0: the whole host */
 	const char *comm; /* standing: the process's name */
 	bool standing;    /* a *_target's: for as long as the process lives */
-	unsigned hz;      /* cpu: the rate of the samples it takes */
+	unsigned hz;      /* cpu: the rate of the samples it takes (0: the continuous rate) */
 	bool own_events;  /* cpu: its own perf events take its samples */
 	void *handle;     /* the kind's: allocator probes, perf events */
 };
@@ -95,6 +95,8 @@ struct profile_kind {
 	int (*counters)(const struct profile_kind *k, char names[][48], uint64_t *values, int max);
 	void (*free)(struct profile_kind *k); /* NULL: free(k) is enough */
 };
+
+#define KIND_MAX_HZ 10000 /* a request's hz: 1..this (kinds that sample by time) */
 
 /* Each kind's; NULL when out of memory. */
 struct cpu_stream;

@@ -11,8 +11,6 @@
 
 #include "http.h"
 
-#define MAX_HZ 10000
-
 static const struct {
 	const char *name;
 	enum kind_id kind;
@@ -118,11 +116,11 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 			}
 			out->params.seconds = v;
 		} else if (seen == &seen_hz) {
-			if (!http__parse_uint(a->value, a->value_len, MAX_HZ, &v) || !v) {
+			if (!http__parse_uint(a->value, a->value_len, KIND_MAX_HZ, &v) || !v) {
 				parse_error(
 					out, 400,
 					"invalid value for \"hz\": want an integer from 1 to %d",
-					MAX_HZ);
+					KIND_MAX_HZ);
 				return;
 			}
 			out->params.hz = v;

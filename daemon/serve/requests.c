@@ -21,7 +21,6 @@
 #include "shares.h"
 
 #define DEFAULT_SECONDS 30
-#define MAX_HZ 10000
 
 struct request {
 	struct requests *owner;
@@ -286,21 +285,10 @@ struct request *requests__start(struct requests *r, const struct req_params *p, 
 		fail_now(r, done, ctx, 400, "seconds must be 1..%u", r->o.max_seconds);
 		return NULL;
 	}
-	if (p->hz > MAX_HZ) {
-		fail_now(r, done, ctx, 400, "hz must be 1..%u", MAX_HZ);
-		return NULL;
-	}
-	if (p->pid == 0 && p->hz > r->o.frequency_hz) {
-		/* faster sampling of every process would cost every process */
-		fail_now(r, done, ctx, 400,
-			 "hz above %u needs a pid: the whole host is sampled at %u Hz",
-			 r->o.frequency_hz, r->o.frequency_hz);
-		return NULL;
-	}
 	q = admit(r, p, done, ctx);
 	if (!q)
 		return NULL;
-	hold = (struct kind_hold){ .pid = p->pid, .hz = p->hz ? p->hz : r->o.frequency_hz };
+	hold = (struct kind_hold){ .pid = p->pid, .hz = p->hz };
 	if (k->one_per_pid && pid_busy(r, k, p->pid)) {
 		unadmit(r, q);
 		fail_now(r, done, ctx, 429,

@@ -77,7 +77,6 @@ struct requests_opts {
 	struct profile_kind *const *kinds;
 	/* offers the records to the requests' collections (collection.h) */
 	struct collector *collector;
-	unsigned frequency_hz;   /* the continuous rate */
 	unsigned max_seconds;    /* config max_request_seconds */
 	unsigned max_concurrent; /* config max_concurrent_requests */
 	unsigned max_per_user;   /* config max_requests_per_user */
