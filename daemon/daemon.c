@@ -245,7 +245,6 @@ int daemon__start(struct daemon *d)
 		.cfg = &d->cfg,
 		.procs = d->procs,
 		.ksyms = &d->ksyms,
-		.sampler = &d->sampler,
 		.collector = &d->collector,
 		.ufeed = &d->ufeed,
 		.health = &d->out,
@@ -267,6 +266,7 @@ int daemon__start(struct daemon *d)
 	});
 	if (!d->sampler)
 		return -1;
+	cpu_stream__start(d->cpu, d->sampler);
 	if (d->cfg.unwind_tables && start_tables(d))
 		return -1;
 	d->samples_w = (struct loop_fd){ .fd = cpu_sampler__fd(d->sampler), .fn = on_ring };

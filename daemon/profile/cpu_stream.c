@@ -49,8 +49,9 @@ struct cpu_stream {
 		uint64_t begin_ns, pc;
 	} fp_checks[FP_CHECKS_MAX];
 	unsigned nr_fp_checks;
-	struct profile_kind *kind; /* cpu requests' (cpu_kind.c) */
-	struct collection window;  /* every process's samples in this window */
+	struct cpu_sampler *sampler; /* set by cpu_stream__start */
+	struct profile_kind *kind;   /* cpu requests' (cpu_kind.c) */
+	struct collection window;    /* every process's samples in this window */
 };
 
 struct cpu_stream *cpu_stream__new(const struct cpu_stream_opts *o)
@@ -65,10 +66,15 @@ struct cpu_stream *cpu_stream__new(const struct cpu_stream_opts *o)
 		free(cs);
 		return NULL;
 	}
-	collection__init(&cs->window, cs->kind,
-			 &(struct kind_hold){ .hz = o->cfg->frequency_hz, .standing = true }, 0);
-	collector__add(o->collector, &cs->window);
 	return cs;
+}
+
+void cpu_stream__start(struct cpu_stream *cs, struct cpu_sampler *sampler)
+{
+	cs->sampler = sampler;
+	collection__init(&cs->window, cs->kind,
+			 &(struct kind_hold){ .hz = cs->o.cfg->frequency_hz, .standing = true }, 0);
+	collector__add(cs->o.collector, &cs->window);
 }
 
 struct profile_kind *cpu_stream__kind(struct cpu_stream *cs)
@@ -78,7 +84,7 @@ struct profile_kind *cpu_stream__kind(struct cpu_stream *cs)
 
 struct cpu_sampler *cpu_stream__sampler(struct cpu_stream *cs)
 {
-	return *cs->o.sampler;
+	return cs->sampler;
 }
 
 void cpu_stream__free(struct cpu_stream *cs)
@@ -137,7 +143,7 @@ static void check_frame_pointers(struct cpu_stream *cs, struct image *img, uint6
 	}
 	img->exe_fp = IMAGE_FP_WITHOUT;
 	cs->nofp[cs->nr_nofp++] = img->pid;
-	cpu_sampler__set_nofp(*cs->o.sampler, img->pid, true);
+	cpu_sampler__set_nofp(cs->sampler, img->pid, true);
 	log_debug("cpu: pid %u (%s): no frame pointers in its executable: unwinding by CFI",
 		  img->pid, img->comm);
 }
@@ -174,7 +180,7 @@ static void forget_nofp(struct cpu_stream *cs)
 			i++;
 			continue;
 		}
-		cpu_sampler__set_nofp(*cs->o.sampler, cs->nofp[i], false);
+		cpu_sampler__set_nofp(cs->sampler, cs->nofp[i], false);
 		cs->nofp[i] = cs->nofp[--cs->nr_nofp];
 	}
 }
@@ -304,13 +310,13 @@ bool cpu_stream__drain(struct cpu_stream *cs, bool all)
 		free(pend[i]);
 	}
 	free(pend);
-	backlog = cpu_sampler__drain(*cs->o.sampler,
+	backlog = cpu_sampler__drain(cs->sampler,
 				     mono_ns() + (all ? STOP_DRAIN_BUDGET_MS : DRAIN_BUDGET_MS) *
 							 1000000ull) == 1;
 	if (backlog && all) {
 		/* stopping: what is left is counted, not read */
 		cs->discard = true;
-		cpu_sampler__drain(*cs->o.sampler, 0);
+		cpu_sampler__drain(cs->sampler, 0);
 		cs->discard = false;
 		backlog = false;
 		log_warn("stopping: %" PRIu64
@@ -325,8 +331,7 @@ uint64_t cpu_stream__drops(struct cpu_stream *cs)
 {
 	uint64_t c[CPU_CNT_NR] = { 0 };
 
-	if (*cs->o.sampler) /* (not yet while the stream is made) */
-		cpu_sampler__counters(*cs->o.sampler, c);
+	cpu_sampler__counters(cs->sampler, c);
 	return c[CPU_CNT_DROP_RINGBUF] + cs->st.pending_dropped + cs->st.stop_dropped;
 }
 

@@ -23,13 +23,11 @@ struct procs;
 struct collector;
 struct unwind_feed;
 
-/* What it works with; the pointed-to pointers may be set after it is made
- * (the sampler's callback is this stream's). */
+/* What it works with; the pointed-to pointers may be set after it is made. */
 struct cpu_stream_opts {
 	const struct config *cfg;
 	struct procs *procs;
 	struct kallsyms **ksyms;
-	struct cpu_sampler **sampler;
 	struct collector *collector; /* the requests' collections */
 	struct unwind_feed **ufeed;
 	struct output_health *health; /* the output directory's state, logged on change */
@@ -46,6 +44,9 @@ struct cpu_stream_stats {
 };
 
 struct cpu_stream *cpu_stream__new(const struct cpu_stream_opts *o);
+/* Its sampler, made after it (the sampler's callback is this stream's):
+ * from now on it takes samples and collects the window. */
+void cpu_stream__start(struct cpu_stream *cs, struct cpu_sampler *sampler);
 void cpu_stream__free(struct cpu_stream *cs);
 /* The cpu kind of requests (kind.h), which it owns; and the sampler its
  * requests attach through. */
