@@ -159,12 +159,14 @@ bool collection__empty(const struct collection *c)
 	return true;
 }
 
-struct pprof *collection__build(struct collection *c, struct procs *procs,
-				const struct kallsyms *ksyms, int64_t time_nanos,
-				int64_t duration_nanos, const char *cut, int *err)
+/* The profile of c's images ims[0..n), as hold says (the collection's, or
+ * one process's of a host-wide collection). */
+static struct pprof *build(const struct collection *c, const struct kind_hold *hold,
+			   const struct kind_image *ims, unsigned n, struct procs *procs,
+			   const struct kallsyms *ksyms, int64_t time_nanos, int64_t duration_nanos,
+			   const char *cut, int *err)
 {
-	struct pprof *p =
-		c->k->profile_new(c->k, &c->hold, c->ims, c->nr_ims, time_nanos, duration_nanos);
+	struct pprof *p = c->k->profile_new(c->k, hold, ims, n, time_nanos, duration_nanos);
 	uint64_t drops = c->k->ring_drops ? c->k->ring_drops(c->k) - c->ring_drops0 : 0;
 
 	*err = -ENOMEM;
@@ -180,16 +182,23 @@ struct pprof *collection__build(struct collection *c, struct procs *procs,
 	if (c->no_memory)
 		pprof__commentf(p, "%" PRIu64 " records dropped: out of memory for their process",
 				c->no_memory);
-	pprof__comment_lost(p, drops,
-			    c->hold.standing ? "in this window" : "while this profile ran");
+	pprof__comment_lost(p, drops, hold->standing ? "in this window" : "while this profile ran");
 	*err = 0;
-	for (unsigned i = 0; i < c->nr_ims && !*err; i++)
-		*err = c->k->profile_add(p, procs, ksyms, &c->ims[i]);
+	for (unsigned i = 0; i < n && !*err; i++)
+		*err = c->k->profile_add(p, procs, ksyms, &ims[i]);
 	if (*err) {
 		pprof__free(p);
 		return NULL;
 	}
 	return p;
+}
+
+struct pprof *collection__build(struct collection *c, struct procs *procs,
+				const struct kallsyms *ksyms, int64_t time_nanos,
+				int64_t duration_nanos, const char *cut, int *err)
+{
+	return build(c, &c->hold, c->ims, c->nr_ims, procs, ksyms, time_nanos, duration_nanos, cut,
+		     err);
 }
 
 int collection__encode(struct collection *c, struct procs *procs, const struct kallsyms *ksyms,
@@ -206,23 +215,22 @@ int collection__encode(struct collection *c, struct procs *procs, const struct k
 }
 
 /* The window's profile of the images ims[0..n) of process pid (comm). */
-static void write_one(struct collection *c, struct kind_image *ims, unsigned n, uint32_t pid,
-		      const char *comm, struct procs *procs, const struct kallsyms *ksyms,
-		      struct output_health *h, const char *dir, struct timespec start,
-		      int64_t duration_nanos, const char *cut, struct write_stats *st)
+static void write_one(const struct collection *c, const struct kind_image *ims, unsigned n,
+		      uint32_t pid, const char *comm, struct procs *procs,
+		      const struct kallsyms *ksyms, struct output_health *h, const char *dir,
+		      struct timespec start, int64_t duration_nanos, const char *cut,
+		      struct write_stats *st)
 {
-	struct collection one = *c;
+	struct kind_hold hold = c->hold;
 	char path[4096];
 	size_t len = 0;
 	struct pprof *p;
 	int err;
 
-	one.ims = ims;
-	one.nr_ims = n;
-	one.hold.pid = pid;
-	one.hold.comm = comm;
-	p = collection__build(&one, procs, ksyms, start.tv_sec * 1000000000ll + start.tv_nsec,
-			      duration_nanos, cut, &err);
+	hold.pid = pid;
+	hold.comm = comm;
+	p = build(c, &hold, ims, n, procs, ksyms, start.tv_sec * 1000000000ll + start.tv_nsec,
+		  duration_nanos, cut, &err);
 	if (p)
 		err = output__write_profile(h, dir, p, comm, pid, c->k->name, start.tv_sec, &len,
 					    path, sizeof(path));
