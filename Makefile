@@ -334,5 +334,5 @@ clean:
 $(BUILD)/tests/test_bpf_unwind: $(BUILD)/unwind_test.skel.h $(BUILD)/cpu.skel.h
 $(BUILD)/daemon/collect/cpu_sampler.o: $(BUILD)/cpu.skel.h
 $(BUILD)/daemon/collect/heap_sampler.o: $(BUILD)/heap.skel.h
-$(BUILD)/daemon/collect/wait_sampler.o: $(BUILD)/lock.skel.h $(BUILD)/offcpu.skel.h
+$(BUILD)/daemon/collect/wait_sampler.o: $(BUILD)/mutex.skel.h $(BUILD)/block.skel.h
 $(BUILD)/daemon/collect/threads_snapshot.o: $(BUILD)/threads.skel.h

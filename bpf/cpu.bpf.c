@@ -18,7 +18,7 @@
 #include "compat.bpf.h"
 #include "ustack.bpf.h"
 #include "unwind.bpf.h"
-#include "targets.h"
+#include "pid_bitmap.h"
 
 _Static_assert(USER_MAX_FRAMES <= CPU_MAX_FRAMES, "user walk fits the record");
 
@@ -36,7 +36,7 @@ const volatile bool time_samples = false; /* bpf_sample_timing */
  * user space's time, and a JIT's code never has one.)
  */
 #define NO_ENTRY_WAKEUP_NS (50ull * 1000 * 1000)
-__u64 nofp[TARGETS_WORDS]; /* processes whose executable has no frame pointers (the daemon's) */
+__u64 nofp[PID_BITMAP_WORDS]; /* processes whose executable has no frame pointers (the daemon's) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -176,7 +176,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	if (use_tables &&
 	    walk_tables(sc, pid, start_code, ip, sp, bp, sc->frames + nk, &nu, &no_entry)) {
 		sc->s.flags |= CPU_F_TABLES;
-	} else if (in_library || targets_test(nofp, pid)) {
+	} else if (in_library || pid_bitmap_test(nofp, pid)) {
 		__u32 off = nk * 8, ulen;
 
 		if (off > CPU_MAX_FRAMES * 8)
@@ -184,7 +184,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 		ulen = ustack_capture_regs(
 			ip, sp, bp, (void *)sc->frames + off,
 			(void *)sc->frames + off + sizeof(struct ustack_hdr), NULL,
-			targets_test(nofp, pid) ? CPU_SNAP_BYTES_NOFP : CPU_SNAP_BYTES);
+			pid_bitmap_test(nofp, pid) ? CPU_SNAP_BYTES_NOFP : CPU_SNAP_BYTES);
 		if (ulen > CPU_USTACK_MAX - sizeof(struct ustack_hdr))
 			return 0; /* for the verifier: cannot happen */
 		sc->s.flags |= CPU_F_USTACK;

@@ -15,7 +15,7 @@
 
 #include "cpu.skel.h"
 #include "cpu_sampler.h"
-#include "targets.h"
+#include "pid_bitmap.h"
 #include "cpus.h"
 #include "log.h"
 
@@ -208,7 +208,7 @@ void cpu_sampler__set_nofp(struct cpu_sampler *s, uint32_t pid, bool on)
 {
 	uint64_t bit = 1ull << (pid % 64);
 
-	if (pid >= TARGETS_MAX_PID || !s->skel->bss)
+	if (pid >= PID_BITMAP_MAX_PID || !s->skel->bss)
 		return;
 	if (on)
 		__atomic_fetch_or(&s->skel->bss->nofp[pid / 64], bit, __ATOMIC_RELAXED);

@@ -55,7 +55,7 @@ struct heap_sampler {
 	struct heap_lost_key *keys; /* drain_lost's, max_entries of `lost` */
 };
 
-struct heap_target {
+struct heap_probes {
 	struct heap_sampler *s;
 	uint32_t pid;
 	int alloc_link, free_link;
@@ -252,7 +252,7 @@ static int link_create(int prog_fd, unsigned attach_type, const char *path, cons
 
 /* Attaches the session program at ps's allocation functions and the free
  * program at its frees, in t->libc for t->pid. 0, or -errno with err set. */
-static int attach_sites(struct heap_target *t, const struct heap_probe_sites *ps, char *err,
+static int attach_sites(struct heap_probes *t, const struct heap_probe_sites *ps, char *err,
 			size_t errlen)
 {
 	int e;
@@ -279,10 +279,10 @@ static int attach_sites(struct heap_target *t, const struct heap_probe_sites *ps
 	return 0;
 }
 
-struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pid, char *err,
+struct heap_probes *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pid, char *err,
 					     size_t errlen)
 {
-	struct heap_target *t = calloc(1, sizeof(*t));
+	struct heap_probes *t = calloc(1, sizeof(*t));
 	char maps[64], line[4096 + 256];
 	struct heap_maps m = { 0 };
 	struct heap_probe_sites ps;
@@ -390,7 +390,7 @@ struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 fail:
 	if (fd >= 0)
 		close(fd);
-	heap_target__free(t);
+	heap_probes__free(t);
 	errno = e ? e : EINVAL;
 	return NULL;
 }
@@ -429,7 +429,7 @@ static void forget_live(struct heap_sampler *s, uint32_t pid)
 	free(del);
 }
 
-void heap_target__free(struct heap_target *t)
+void heap_probes__free(struct heap_probes *t)
 {
 	if (!t)
 		return;
@@ -442,12 +442,12 @@ void heap_target__free(struct heap_target *t)
 	free(t);
 }
 
-const char *heap_target__libc(const struct heap_target *t)
+const char *heap_probes__libc(const struct heap_probes *t)
 {
 	return t->libc;
 }
 
-unsigned heap_target__slow_probes(const struct heap_target *t)
+unsigned heap_probes__slow_probes(const struct heap_probes *t)
 {
 	return t->slow;
 }

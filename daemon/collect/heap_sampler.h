@@ -2,7 +2,7 @@
 /*
  * The heap sampler: loads bpf/heap.bpf.c once, attaches its uprobes to the
  * allocator of the processes asked for (glibc's malloc, or jemalloc's or
- * tcmalloc's when that is the process's malloc) (one heap_target each, with
+ * tcmalloc's when that is the process's malloc) (one struct heap_probes each, with
  * the kernel's PID filter, so no other process pays), and hands every
  * record from the ring buffer to a callback.
  *
@@ -22,7 +22,7 @@
 #include "unwind_fds.h"
 
 struct heap_sampler;
-struct heap_target;
+struct heap_probes;
 
 typedef void (*heap_event_fn)(const struct heap_event *e, size_t size, void *ctx);
 /* What BPF could not send for process pid since the last drain (heap.h). */
@@ -60,15 +60,15 @@ const char *heap_counter_name(enum heap_counter c);
  * EOPNOTSUPP: another allocator replaces it, e.g. mimalloc, or the
  * executable defines malloc).
  */
-struct heap_target *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pid, char *err,
+struct heap_probes *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pid, char *err,
 					     size_t errlen);
 /* Detaches, and forgets the process's live sampled blocks. NULL is fine. */
-void heap_target__free(struct heap_target *t);
+void heap_probes__free(struct heap_probes *t);
 /* The library probed (libc, libjemalloc, libtcmalloc), as the daemon
  * opened it. */
-const char *heap_target__libc(const struct heap_target *t);
+const char *heap_probes__libc(const struct heap_probes *t);
 /* How many entry points could only be probed where the kernel single-steps
  * (an unknown glibc, jemalloc or tcmalloc build): slower, still correct. */
-unsigned heap_target__slow_probes(const struct heap_target *t);
+unsigned heap_probes__slow_probes(const struct heap_probes *t);
 
 #endif

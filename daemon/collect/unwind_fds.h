@@ -2,7 +2,7 @@
 /*
  * The table walker's BPF maps (bpf/unwind_maps.h, and the row cache of
  * bpf/unwind.bpf.h) are made once, by the CPU sampler's object; every other
- * object that walks stacks (heap, lock, offcpu: they include
+ * object that walks stacks (heap, mutex, block: they include
  * bpf/unwind.bpf.h) uses the same maps, so a table is loaded once and a
  * row found once for every kind.
  */

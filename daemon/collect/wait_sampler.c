@@ -7,31 +7,31 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lock.h"
-#include "lock.skel.h"
+#include "mutex.h"
+#include "mutex.skel.h"
 #include "log.h"
-#include "offcpu.h"
-#include "offcpu.skel.h"
-#include "targets.h"
+#include "block.h"
+#include "block.skel.h"
+#include "pid_bitmap.h"
 #include "wait_sampler.h"
 
-#define MAX_TARGETS 1024 /* processes profiled for one kind at once */
+#define MAX_PIDS 1024 /* processes profiled for one kind at once */
 
-struct target_ref {
+struct pid_ref {
 	uint32_t pid;
 	unsigned refs;
 };
 
 struct wait_sampler {
 	enum wait_kind kind;
-	struct lock_bpf *lock;
-	struct offcpu_bpf *offcpu;
-	__u64 *bits; /* the programs' targets[], mapped */
+	struct mutex_bpf *mutex;
+	struct block_bpf *block;
+	__u64 *bits; /* the program's pids[] bitmap, mapped */
 	struct bpf_link *links[3];
 	unsigned nr_links;
 	struct ring_buffer *rb;
-	struct target_ref targets[MAX_TARGETS];
-	unsigned nr_targets;
+	struct pid_ref pids[MAX_PIDS]; /* those profiled, each by how many holders */
+	unsigned nr_pids;
 	int ncpus;
 	uint64_t malformed, over_limit;
 	wait_record_fn fn;
@@ -43,24 +43,24 @@ const char *wait_kind_name(enum wait_kind k)
 	return k == WAIT_MUTEX ? "mutex" : "block";
 }
 
-static int on_lock(struct wait_sampler *s, const void *data, size_t size)
+static int on_mutex(struct wait_sampler *s, const void *data, size_t size)
 {
-	const struct lock_event *e = data;
+	const struct mutex_event *e = data;
 	struct wait_record r = { .kind = WAIT_MUTEX };
-	char comm[LOCK_COMM_LEN + 1];
+	char comm[MUTEX_COMM_LEN + 1];
 
-	if (size < LOCK_WAITED_SIZE)
+	if (size < MUTEX_WAITED_SIZE)
 		return -EINVAL;
 	r.pid = e->pid, r.tid = e->tid, r.time_ns = e->time_ns, r.key = e->wake_id;
-	if (e->type == LOCK_EV_WAITED) {
+	if (e->type == MUTEX_EV_WAITED) {
 		r.type = WAIT_REC_END;
 		r.delay_ns = e->delay_ns;
-	} else if (e->type == LOCK_EV_WAKE && size >= sizeof(*e) &&
+	} else if (e->type == MUTEX_EV_WAKE && size >= sizeof(*e) &&
 		   e->ustack_len <= size - sizeof(*e) &&
 		   ustack_fits((const void *)(e + 1), e->ustack_len)) {
 		r.type = WAIT_REC_BEGIN;
-		memcpy(comm, e->comm, LOCK_COMM_LEN);
-		comm[LOCK_COMM_LEN] = 0;
+		memcpy(comm, e->comm, MUTEX_COMM_LEN);
+		comm[MUTEX_COMM_LEN] = 0;
 		r.comm = comm;
 		r.ustack = (const void *)(e + 1);
 		r.ustack_len = e->ustack_len;
@@ -71,38 +71,38 @@ static int on_lock(struct wait_sampler *s, const void *data, size_t size)
 	return 0;
 }
 
-static int on_offcpu(struct wait_sampler *s, const void *data, size_t size)
+static int on_block(struct wait_sampler *s, const void *data, size_t size)
 {
-	const struct offcpu_event *e = data;
+	const struct block_event *e = data;
 	struct wait_record r = { .kind = WAIT_BLOCK };
-	char comm[OFFCPU_COMM_LEN + 1];
+	char comm[BLOCK_COMM_LEN + 1];
 	size_t rest;
 
-	if (size < OFFCPU_IN_SIZE)
+	if (size < BLOCK_IN_SIZE)
 		return -EINVAL;
 	r.pid = e->pid, r.tid = e->tid, r.time_ns = e->time_ns, r.key = e->time_ns;
-	if (e->type == OFFCPU_EV_IN) {
+	if (e->type == BLOCK_EV_IN) {
 		r.type = WAIT_REC_END;
 		r.delay_ns = e->delay_ns;
 		s->fn(&r, s->ctx);
 		return 0;
 	}
-	if (e->type != OFFCPU_EV_OUT || size < sizeof(*e))
+	if (e->type != BLOCK_EV_OUT || size < sizeof(*e))
 		return -EINVAL;
 	rest = size - sizeof(*e);
-	if (e->ustack_len > rest || e->nr_kframes > OFFCPU_MAX_KFRAMES ||
+	if (e->ustack_len > rest || e->nr_kframes > BLOCK_MAX_KFRAMES ||
 	    e->nr_kframes * 8ul > rest - e->ustack_len ||
 	    !ustack_fits((const void *)(e + 1), e->ustack_len))
 		return -EINVAL;
 	r.type = WAIT_REC_BEGIN;
-	memcpy(comm, e->comm, OFFCPU_COMM_LEN);
-	comm[OFFCPU_COMM_LEN] = 0;
+	memcpy(comm, e->comm, BLOCK_COMM_LEN);
+	comm[BLOCK_COMM_LEN] = 0;
 	r.comm = comm;
 	r.ustack = (const void *)(e + 1);
 	r.ustack_len = e->ustack_len;
 	/* the frames follow the ustack, which is 8-byte sized: copy to align */
 	{
-		uint64_t kf[OFFCPU_MAX_KFRAMES];
+		uint64_t kf[BLOCK_MAX_KFRAMES];
 
 		memcpy(kf, (const char *)(e + 1) + e->ustack_len, e->nr_kframes * 8ul);
 		r.kframes = kf;
@@ -115,7 +115,7 @@ static int on_offcpu(struct wait_sampler *s, const void *data, size_t size)
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct wait_sampler *s = ctx;
-	int err = s->kind == WAIT_MUTEX ? on_lock(s, data, size) : on_offcpu(s, data, size);
+	int err = s->kind == WAIT_MUTEX ? on_mutex(s, data, size) : on_block(s, data, size);
 
 	if (err)
 		s->malformed++;
@@ -141,16 +141,16 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 	s->ctx = ctx;
 	s->ncpus = libbpf_num_possible_cpus();
 	/* the two objects differ in their programs only */
-	if (kind == WAIT_MUTEX && (s->lock = lock_bpf__open())) {
-		obj = s->lock->obj;
-		events = s->lock->maps.events;
-		wakeup_bytes = (uint64_t *)&s->lock->rodata->wakeup_bytes;
-		use_tables = (bool *)&s->lock->rodata->use_tables;
-	} else if (kind == WAIT_BLOCK && (s->offcpu = offcpu_bpf__open())) {
-		obj = s->offcpu->obj;
-		events = s->offcpu->maps.events;
-		wakeup_bytes = (uint64_t *)&s->offcpu->rodata->wakeup_bytes;
-		use_tables = (bool *)&s->offcpu->rodata->use_tables;
+	if (kind == WAIT_MUTEX && (s->mutex = mutex_bpf__open())) {
+		obj = s->mutex->obj;
+		events = s->mutex->maps.events;
+		wakeup_bytes = (uint64_t *)&s->mutex->rodata->wakeup_bytes;
+		use_tables = (bool *)&s->mutex->rodata->use_tables;
+	} else if (kind == WAIT_BLOCK && (s->block = block_bpf__open())) {
+		obj = s->block->obj;
+		events = s->block->maps.events;
+		wakeup_bytes = (uint64_t *)&s->block->rodata->wakeup_bytes;
+		use_tables = (bool *)&s->block->rodata->use_tables;
 	}
 	err = obj ? 0 : errno ? -errno : -EINVAL;
 	if (!err) {
@@ -160,9 +160,9 @@ struct wait_sampler *wait_sampler__new(enum wait_kind kind, uint64_t ringbuf_byt
 	}
 	if (err >= 0)
 		err = bpf_map__set_max_entries(events, rb)
-			      ?: (s->lock ? lock_bpf__load(s->lock) : offcpu_bpf__load(s->offcpu));
+			      ?: (s->mutex ? mutex_bpf__load(s->mutex) : block_bpf__load(s->block));
 	if (!err)
-		s->bits = s->lock ? s->lock->bss->targets : s->offcpu->bss->targets;
+		s->bits = s->mutex ? s->mutex->bss->pids : s->block->bss->pids;
 	if (err) {
 		log_err("%s: cannot load BPF programs: %s", wait_kind_name(kind), strerror(-err));
 		goto fail;
@@ -191,11 +191,11 @@ static int attach(struct wait_sampler *s)
 	struct bpf_program *progs[3];
 	unsigned n = 0;
 
-	if (s->lock) {
-		progs[n++] = s->lock->progs.on_sys_enter;
-		progs[n++] = s->lock->progs.on_sys_exit;
+	if (s->mutex) {
+		progs[n++] = s->mutex->progs.on_sys_enter;
+		progs[n++] = s->mutex->progs.on_sys_exit;
 	} else {
-		progs[n++] = s->offcpu->progs.on_switch;
+		progs[n++] = s->block->progs.on_switch;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct bpf_link *l = bpf_program__attach(progs[i]);
@@ -220,8 +220,8 @@ void wait_sampler__free(struct wait_sampler *s)
 		return;
 	detach(s);
 	ring_buffer__free(s->rb);
-	lock_bpf__destroy(s->lock);
-	offcpu_bpf__destroy(s->offcpu);
+	mutex_bpf__destroy(s->mutex);
+	block_bpf__destroy(s->block);
 	free(s);
 }
 
@@ -239,37 +239,37 @@ int wait_sampler__add_pid(struct wait_sampler *s, uint32_t pid)
 {
 	int err;
 
-	if (!pid || pid >= TARGETS_MAX_PID)
+	if (!pid || pid >= PID_BITMAP_MAX_PID)
 		return -EINVAL;
-	for (unsigned i = 0; i < s->nr_targets; i++) {
-		if (s->targets[i].pid == pid) {
-			s->targets[i].refs++;
+	for (unsigned i = 0; i < s->nr_pids; i++) {
+		if (s->pids[i].pid == pid) {
+			s->pids[i].refs++;
 			return 0;
 		}
 	}
-	if (s->nr_targets == MAX_TARGETS) {
+	if (s->nr_pids == MAX_PIDS) {
 		if (!s->over_limit++)
 			log_warn("%s: %u processes profiled already: no more",
-				 wait_kind_name(s->kind), MAX_TARGETS);
+				 wait_kind_name(s->kind), MAX_PIDS);
 		return -ENOSPC;
 	}
 	if (!s->nr_links && (err = attach(s)))
 		return err;
-	s->targets[s->nr_targets++] = (struct target_ref){ pid, 1 };
+	s->pids[s->nr_pids++] = (struct pid_ref){ pid, 1 };
 	set_bit(s, pid, true);
 	return 0;
 }
 
 void wait_sampler__remove_pid(struct wait_sampler *s, uint32_t pid)
 {
-	for (unsigned i = 0; i < s->nr_targets; i++) {
-		if (s->targets[i].pid != pid)
+	for (unsigned i = 0; i < s->nr_pids; i++) {
+		if (s->pids[i].pid != pid)
 			continue;
-		if (--s->targets[i].refs)
+		if (--s->pids[i].refs)
 			return;
 		set_bit(s, pid, false);
-		s->targets[i] = s->targets[--s->nr_targets];
-		if (!s->nr_targets) {
+		s->pids[i] = s->pids[--s->nr_pids];
+		if (!s->nr_pids) {
 			detach(s);
 			log_info("%s: probes detached: no process is profiled",
 				 wait_kind_name(s->kind));
@@ -288,20 +288,20 @@ int wait_sampler__fd(const struct wait_sampler *s)
 	return ring_buffer__epoll_fd(s->rb);
 }
 
-static const char *const lock_names[LOCK_CNT_NR] = {
-	[LOCK_CNT_WAITS] = "waits",
-	[LOCK_CNT_WAITED] = "contentions",
-	[LOCK_CNT_WAKES] = "releases",
-	[LOCK_CNT_DROP_RINGBUF] = "drops_ringbuf",
-	[LOCK_CNT_NO_STORAGE] = "drops_no_storage",
+static const char *const mutex_names[MUTEX_CNT_NR] = {
+	[MUTEX_CNT_WAITS] = "waits",
+	[MUTEX_CNT_WAITED] = "contentions",
+	[MUTEX_CNT_WAKES] = "releases",
+	[MUTEX_CNT_DROP_RINGBUF] = "drops_ringbuf",
+	[MUTEX_CNT_NO_STORAGE] = "drops_no_storage",
 };
 
-static const char *const offcpu_names[OFFCPU_CNT_NR] = {
-	[OFFCPU_CNT_SWITCHES] = "switches",
-	[OFFCPU_CNT_OUT] = "blocks",
-	[OFFCPU_CNT_IN] = "wakeups",
-	[OFFCPU_CNT_DROP_RINGBUF] = "drops_ringbuf",
-	[OFFCPU_CNT_NO_STORAGE] = "drops_no_storage",
+static const char *const block_names[BLOCK_CNT_NR] = {
+	[BLOCK_CNT_SWITCHES] = "switches",
+	[BLOCK_CNT_OUT] = "blocks",
+	[BLOCK_CNT_IN] = "wakeups",
+	[BLOCK_CNT_DROP_RINGBUF] = "drops_ringbuf",
+	[BLOCK_CNT_NO_STORAGE] = "drops_no_storage",
 };
 
 /* Sums counter c over the CPUs' scratch values. */
@@ -322,17 +322,18 @@ static int sum_counters(int fd, size_t value_size, size_t counters_off, int ncpu
 	return 0;
 }
 
-/* The program's counters (LOCK_CNT_* or OFFCPU_CNT_*), summed over CPUs. */
+/* The program's counters (MUTEX_CNT_* or BLOCK_CNT_*), summed over CPUs. */
 static int read_counters(const struct wait_sampler *s, uint64_t c[8])
 {
-	_Static_assert(LOCK_CNT_NR <= 8 && OFFCPU_CNT_NR <= 8, "room for the counters");
-	return s->lock ? sum_counters(
-				 bpf_map__fd(s->lock->maps.scratch), sizeof(struct lock_percpu),
-				 offsetof(struct lock_percpu, counters), s->ncpus, LOCK_CNT_NR, c)
-		       : sum_counters(bpf_map__fd(s->offcpu->maps.scratch),
-				      sizeof(struct offcpu_percpu),
-				      offsetof(struct offcpu_percpu, counters), s->ncpus,
-				      OFFCPU_CNT_NR, c);
+	_Static_assert(MUTEX_CNT_NR <= 8 && BLOCK_CNT_NR <= 8, "room for the counters");
+	return s->mutex ? sum_counters(bpf_map__fd(s->mutex->maps.scratch),
+				       sizeof(struct mutex_percpu),
+				       offsetof(struct mutex_percpu, counters), s->ncpus,
+				       MUTEX_CNT_NR, c)
+			: sum_counters(bpf_map__fd(s->block->maps.scratch),
+				       sizeof(struct block_percpu),
+				       offsetof(struct block_percpu, counters), s->ncpus,
+				       BLOCK_CNT_NR, c);
 }
 
 uint64_t wait_sampler__ring_drops(const struct wait_sampler *s)
@@ -341,15 +342,15 @@ uint64_t wait_sampler__ring_drops(const struct wait_sampler *s)
 
 	if (!s || read_counters(s, c))
 		return 0;
-	return c[s->lock ? LOCK_CNT_DROP_RINGBUF : OFFCPU_CNT_DROP_RINGBUF];
+	return c[s->mutex ? MUTEX_CNT_DROP_RINGBUF : BLOCK_CNT_DROP_RINGBUF];
 }
 
 int wait_sampler__counters(const struct wait_sampler *s, char names[][48], uint64_t *values,
 			   int max)
 {
 	uint64_t c[8];
-	const char *const *nm = s->lock ? lock_names : offcpu_names;
-	int nr = s->lock ? LOCK_CNT_NR : OFFCPU_CNT_NR, n = 0;
+	const char *const *nm = s->mutex ? mutex_names : block_names;
+	int nr = s->mutex ? MUTEX_CNT_NR : BLOCK_CNT_NR, n = 0;
 	int err = read_counters(s, c);
 
 	if (err)

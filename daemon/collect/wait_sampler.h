@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The samplers of waiting: bpf/lock.bpf.c (the mutex kind, at futex waits
- * and wakes) and bpf/offcpu.bpf.c (the block kind, at context switches).
+ * The samplers of waiting: bpf/mutex.bpf.c (the mutex kind, at futex waits
+ * and wakes) and bpf/block.bpf.c (the block kind, at context switches).
  * Each is loaded on first use; its programs are attached while at least one
  * process is a target and detached when none is. Targets are refcounted per
  * pid, so a request and a continuous profile can share a process.

@@ -23,7 +23,7 @@
 struct heap_attach {
 	uint32_t pid;
 	unsigned refs;
-	struct heap_target *t;
+	struct heap_probes *t;
 	struct heap_attach *next;
 };
 
@@ -217,7 +217,7 @@ void heap_watch__detach(struct heap_watch *w, struct heap_attach *a)
 			break;
 		}
 	}
-	heap_target__free(a->t);
+	heap_probes__free(a->t);
 	free(a);
 }
 
@@ -405,7 +405,7 @@ void heap_watch__free(struct heap_watch *w)
 		struct heap_attach *a = w->attached;
 
 		w->attached = a->next;
-		heap_target__free(a->t);
+		heap_probes__free(a->t);
 		free(a);
 	}
 	if (w->s)

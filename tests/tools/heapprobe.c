@@ -189,7 +189,7 @@ int main(int argc, char **argv)
 	};
 	struct heap_sampler_opts o = { .fn = on_event };
 	struct heap_sampler *hs;
-	struct heap_target *t;
+	struct heap_probes *t;
 	struct site *sites = NULL;
 	size_t nsites = 0;
 	uint32_t pid = 0;
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 		heap_sampler__free(hs);
 		return 2;
 	}
-	printf("attached %s slow=%u\n", heap_target__libc(t), heap_target__slow_probes(t));
+	printf("attached %s slow=%u\n", heap_probes__libc(t), heap_probes__slow_probes(t));
 	fflush(stdout);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop) {
@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	heap_sampler__drain(hs);
-	heap_target__free(t);
+	heap_probes__free(t);
 	heap_sampler__drain(hs);
 
 	heap_sampler__counters(hs, cnt);

@@ -7,24 +7,24 @@
  * call), and a bit test is a load and a shift where a hash lookup costs
  * ~30 ns, so any other process pays (nearly) nothing.
  */
-#ifndef PPROFD_TARGETS_H
-#define PPROFD_TARGETS_H
+#ifndef PPROFD_PID_BITMAP_H
+#define PPROFD_PID_BITMAP_H
 
-#define TARGETS_MAX_PID (1u << 22) /* the kernel's PID_MAX_LIMIT on 64-bit */
-#define TARGETS_WORDS (TARGETS_MAX_PID / 64)
+#define PID_BITMAP_MAX_PID (1u << 22) /* the kernel's PID_MAX_LIMIT on 64-bit */
+#define PID_BITMAP_WORDS (PID_BITMAP_MAX_PID / 64)
 
 #ifdef __bpf__
 /* The mask repeats the bound for the verifier; the empty asm keeps the
  * compiler from dropping it as redundant with the comparison (which the
  * verifier does not connect to the index on every path). */
-static __always_inline bool targets_test(const __u64 *bits, __u32 tgid)
+static __always_inline bool pid_bitmap_test(const __u64 *bits, __u32 tgid)
 {
 	__u32 idx = tgid / 64;
 
-	if (tgid >= TARGETS_MAX_PID)
+	if (tgid >= PID_BITMAP_MAX_PID)
 		return false;
 	asm volatile("" : "+r"(idx));
-	return bits[idx & (TARGETS_WORDS - 1)] >> (tgid % 64) & 1;
+	return bits[idx & (PID_BITMAP_WORDS - 1)] >> (tgid % 64) & 1;
 }
 #endif
 

@@ -24,15 +24,15 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
-#include "lock.h"
-#include "targets.h"
+#include "mutex.h"
+#include "pid_bitmap.h"
 #include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u64 wakeup_bytes = 0;
 
-__u64 targets[TARGETS_WORDS]; /* written by the daemon */
+__u64 pids[PID_BITMAP_WORDS]; /* written by the daemon */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -43,11 +43,11 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct lock_percpu);
+	__type(value, struct mutex_percpu);
 } scratch SEC(".maps");
 
 /* The futex a thread is waiting on, and since when. */
-struct lock_wait {
+struct mutex_wait {
 	__u64 uaddr;
 	__u64 since;
 };
@@ -56,17 +56,17 @@ struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct lock_wait);
+	__type(value, struct mutex_wait);
 } waiting SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, LOCK_MAX_FUTEXES);
-	__type(key, struct lock_key);
-	__type(value, struct lock_state);
+	__uint(max_entries, MUTEX_MAX_FUTEXES);
+	__type(key, struct mutex_key);
+	__type(value, struct mutex_state);
 } futexes SEC(".maps");
 
-static __always_inline struct lock_percpu *percpu(void)
+static __always_inline struct mutex_percpu *percpu(void)
 {
 	__u32 zero = 0;
 
@@ -76,17 +76,17 @@ static __always_inline struct lock_percpu *percpu(void)
 static __always_inline bool is_target(__u32 *tgid)
 {
 	*tgid = bpf_get_current_pid_tgid() >> 32;
-	return targets_test(targets, *tgid);
+	return pid_bitmap_test(pids, *tgid);
 }
 
-static __always_inline long send(struct lock_percpu *sc, __u64 size)
+static __always_inline long send(struct mutex_percpu *sc, __u64 size)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, &sc->e, size, flags)) {
-		sc->counters[LOCK_CNT_DROP_RINGBUF]++;
+		sc->counters[MUTEX_CNT_DROP_RINGBUF]++;
 		return -1;
 	}
 	return 0;
@@ -101,18 +101,18 @@ static __always_inline long send(struct lock_percpu *sc, __u64 size)
 
 static __always_inline void wait_begins(__u32 tgid, __u64 uaddr)
 {
-	struct lock_key key = { .tgid = tgid, .uaddr = uaddr };
-	struct lock_state *st, init = { .waiters = 1 };
-	struct lock_percpu *sc = percpu();
-	struct lock_wait *w;
+	struct mutex_key key = { .tgid = tgid, .uaddr = uaddr };
+	struct mutex_state *st, init = { .waiters = 1 };
+	struct mutex_percpu *sc = percpu();
+	struct mutex_wait *w;
 
 	if (!sc)
 		return;
-	sc->counters[LOCK_CNT_WAITS]++;
+	sc->counters[MUTEX_CNT_WAITS]++;
 	w = bpf_task_storage_get(&waiting, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!w) {
-		sc->counters[LOCK_CNT_NO_STORAGE]++;
+		sc->counters[MUTEX_CNT_NO_STORAGE]++;
 		return;
 	}
 	w->uaddr = uaddr;
@@ -121,15 +121,15 @@ static __always_inline void wait_begins(__u32 tgid, __u64 uaddr)
 	if (st)
 		__sync_fetch_and_add(&st->waiters, 1);
 	else if (bpf_map_update_elem(&futexes, &key, &init, BPF_NOEXIST))
-		sc->counters[LOCK_CNT_NO_STORAGE]++;
+		sc->counters[MUTEX_CNT_NO_STORAGE]++;
 }
 
 static __always_inline void wake_begins(__u32 tgid, __u64 uaddr)
 {
-	struct lock_key key = { .tgid = tgid, .uaddr = uaddr };
+	struct mutex_key key = { .tgid = tgid, .uaddr = uaddr };
 	struct task_struct *task;
-	struct lock_percpu *sc;
-	struct lock_state *st;
+	struct mutex_percpu *sc;
+	struct mutex_state *st;
 	__u32 ulen;
 
 	st = bpf_map_lookup_elem(&futexes, &key);
@@ -139,7 +139,7 @@ static __always_inline void wake_begins(__u32 tgid, __u64 uaddr)
 	if (!sc)
 		return;
 	task = bpf_get_current_task_btf();
-	sc->e.type = LOCK_EV_WAKE;
+	sc->e.type = MUTEX_EV_WAKE;
 	sc->e.pid = tgid;
 	sc->e.tid = task->pid;
 	sc->e.time_ns = bpf_ktime_get_ns();
@@ -154,7 +154,7 @@ static __always_inline void wake_begins(__u32 tgid, __u64 uaddr)
 	sc->e.ustack_len = sizeof(sc->uh) + ulen;
 	st->last_wake = sc->e.wake_id;
 	if (send(sc, sizeof(sc->e) + sizeof(sc->uh) + ulen) == 0)
-		sc->counters[LOCK_CNT_WAKES]++;
+		sc->counters[MUTEX_CNT_WAKES]++;
 }
 
 SEC("tp_btf/sys_enter")
@@ -177,10 +177,10 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct lock_key key = {};
-	struct lock_percpu *sc;
-	struct lock_state *st;
-	struct lock_wait *w;
+	struct mutex_key key = {};
+	struct mutex_percpu *sc;
+	struct mutex_state *st;
+	struct mutex_wait *w;
 	__u64 since;
 
 	if (BPF_CORE_READ(regs, orig_ax) != NR_FUTEX || !is_target(&key.tgid))
@@ -196,14 +196,14 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		__sync_fetch_and_add(&st->waiters, -1);
 	if (ret != 0 || !(sc = percpu()))
 		return 0; /* timed out, interrupted, or the value had changed */
-	sc->e.type = LOCK_EV_WAITED;
+	sc->e.type = MUTEX_EV_WAITED;
 	sc->e.pid = key.tgid;
 	sc->e.tid = (__u32)bpf_get_current_pid_tgid();
 	sc->e.time_ns = bpf_ktime_get_ns();
 	sc->e.uaddr = key.uaddr;
 	sc->e.wake_id = st ? st->last_wake : 0;
 	sc->e.delay_ns = sc->e.time_ns - since;
-	if (send(sc, LOCK_WAITED_SIZE) == 0)
-		sc->counters[LOCK_CNT_WAITED]++;
+	if (send(sc, MUTEX_WAITED_SIZE) == 0)
+		sc->counters[MUTEX_CNT_WAITED]++;
 	return 0;
 }

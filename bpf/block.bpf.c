@@ -11,7 +11,7 @@
  * runnable thread waiting for a CPU is not recorded.
  *
  * Every switch on the host passes here, so the filter comes first and is
- * two bit tests (bpf/targets.h); a thread's OUT time is kept in task
+ * two bit tests (bpf/pid_bitmap.h); a thread's OUT time is kept in task
  * storage, so an IN is sent only for an OUT we sent.
  */
 #include "vmlinux.h"
@@ -19,15 +19,15 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
-#include "offcpu.h"
-#include "targets.h"
+#include "block.h"
+#include "pid_bitmap.h"
 #include "unwind.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u64 wakeup_bytes = 0; /* wake user space past this much data */
 
-__u64 targets[TARGETS_WORDS]; /* written by the daemon */
+__u64 pids[PID_BITMAP_WORDS]; /* written by the daemon */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -38,7 +38,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct offcpu_percpu);
+	__type(value, struct block_percpu);
 } scratch SEC(".maps");
 
 /* When the thread left the CPU (0: it did not block, or not while we looked). */
@@ -49,20 +49,20 @@ struct {
 	__type(value, __u64);
 } off_since SEC(".maps");
 
-static __always_inline long send(struct offcpu_percpu *sc, void *rec, __u64 size)
+static __always_inline long send(struct block_percpu *sc, void *rec, __u64 size)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, rec, size, flags)) {
-		sc->counters[OFFCPU_CNT_DROP_RINGBUF]++;
+		sc->counters[BLOCK_CNT_DROP_RINGBUF]++;
 		return -1;
 	}
 	return 0;
 }
 
-static __always_inline void switched_out(void *ctx, struct offcpu_percpu *sc,
+static __always_inline void switched_out(void *ctx, struct block_percpu *sc,
 					 struct task_struct *prev, unsigned int state)
 {
 	__u64 now = bpf_ktime_get_ns(), *since;
@@ -71,11 +71,11 @@ static __always_inline void switched_out(void *ctx, struct offcpu_percpu *sc,
 
 	since = bpf_task_storage_get(&off_since, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!since) {
-		sc->counters[OFFCPU_CNT_NO_STORAGE]++;
+		sc->counters[BLOCK_CNT_NO_STORAGE]++;
 		return;
 	}
 	*since = 0;
-	sc->e.type = OFFCPU_EV_OUT;
+	sc->e.type = BLOCK_EV_OUT;
 	sc->e.pid = prev->tgid;
 	sc->e.tid = prev->pid;
 	sc->e.state = state;
@@ -90,36 +90,36 @@ static __always_inline void switched_out(void *ctx, struct offcpu_percpu *sc,
 	if (off > USTACK_DATA_MAX)
 		return; /* for the verifier: cannot happen */
 	/* skip this program and bpf_trace_run4: start at __schedule */
-	nk = bpf_get_stack(ctx, sc->data + off, OFFCPU_MAX_KFRAMES * 8, 2);
+	nk = bpf_get_stack(ctx, sc->data + off, BLOCK_MAX_KFRAMES * 8, 2);
 	if (nk < 0) {
-		sc->e.flags |= OFFCPU_F_KSTACK_ERR;
+		sc->e.flags |= BLOCK_F_KSTACK_ERR;
 		nk = 0;
 	}
 	nk /= 8;
 	sc->e.ustack_len = sizeof(sc->uh) + ulen;
 	sc->e.nr_kframes = nk;
 	if (send(sc, &sc->e, sizeof(sc->e) + sizeof(sc->uh) + off + nk * 8) == 0) {
-		sc->counters[OFFCPU_CNT_OUT]++;
+		sc->counters[BLOCK_CNT_OUT]++;
 		*since = now;
 	}
 }
 
-static __always_inline void switched_in(struct offcpu_percpu *sc, struct task_struct *next)
+static __always_inline void switched_in(struct block_percpu *sc, struct task_struct *next)
 {
 	__u64 *since = bpf_task_storage_get(&off_since, next, 0, 0), now;
 
 	if (!since || !*since)
 		return;
 	now = bpf_ktime_get_ns();
-	sc->e.type = OFFCPU_EV_IN;
+	sc->e.type = BLOCK_EV_IN;
 	sc->e.pid = next->tgid;
 	sc->e.tid = next->pid;
 	sc->e.state = 0;
 	sc->e.time_ns = *since;
 	sc->e.delay_ns = now - *since;
 	*since = 0;
-	if (send(sc, &sc->e, OFFCPU_IN_SIZE) == 0)
-		sc->counters[OFFCPU_CNT_IN]++;
+	if (send(sc, &sc->e, BLOCK_IN_SIZE) == 0)
+		sc->counters[BLOCK_CNT_IN]++;
 }
 
 SEC("tp_btf/sched_switch")
@@ -127,15 +127,15 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	     unsigned int prev_state)
 {
 	__u32 ptgid = prev->tgid, ntgid = next->tgid, zero = 0;
-	bool out = targets_test(targets, ptgid), in = targets_test(targets, ntgid);
-	struct offcpu_percpu *sc;
+	bool out = pid_bitmap_test(pids, ptgid), in = pid_bitmap_test(pids, ntgid);
+	struct block_percpu *sc;
 
 	if (!out && !in)
 		return 0;
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
 		return 0;
-	sc->counters[OFFCPU_CNT_SWITCHES]++;
+	sc->counters[BLOCK_CNT_SWITCHES]++;
 	/* of its own accord: not preempted and not runnable */
 	if (out && !preempt && (prev_state & 0xff) && prev->mm)
 		switched_out(ctx, sc, prev, prev_state);
