@@ -25,7 +25,7 @@ struct unwind_feed {
 	/* The vDSO's table: every process maps the kernel's one vDSO (ours
 	 * too), which is no file: read from our own memory at start. */
 	struct cfi_table *vdso;
-	struct unwind_file_key vdso_key;
+	struct file_id vdso_key;
 	/* the tables converted and written in this period (UNWIND_FEED_BUDGET_NS) */
 	struct sec_budget period;
 };
@@ -70,7 +70,7 @@ struct unwind_feed *unwind_feed__new(struct unwind_tables *t, struct procs *p)
 	if (!f->vdso)
 		log_info("unwind: no table of the vDSO: samples in it take the stack-copy path");
 	/* no file has this identity: no device, no inode */
-	f->vdso_key = (struct unwind_file_key){ .size = size, .mtime_nsec = 1 };
+	f->vdso_key = (struct file_id){ .size = size, .mtime_nsec = 1 };
 	return f;
 }
 
@@ -105,9 +105,9 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 		     struct unwind_map *um)
 {
 	const struct cfi_table *ct;
-	struct unwind_file_key key;
+	struct file_id key;
 	struct unwind_rows *rows;
-	uint64_t id[5], bias, t0;
+	uint64_t bias, t0;
 	uint32_t slot, gen;
 	int err;
 
@@ -120,8 +120,7 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 			return errno == EAGAIN ? -EAGAIN : -ENOENT;
 		if (!m->cfi)
 			return -ENOENT;
-		cfi_ref__identity(m->cfi, id);
-		key = (struct unwind_file_key){ id[0], id[1], id[2], id[3], id[4] };
+		key = *cfi_ref__file(m->cfi);
 	}
 	err = unwind_tables__bias(ct, m->start, m->pgoff, &bias);
 	if (err)

@@ -37,7 +37,7 @@
 _Static_assert(sizeof(union unwind_slot) == 8, "a pool slot is 8 bytes");
 
 struct tfile {
-	struct unwind_file_key key;
+	struct file_id key;
 	struct unwind_file ent; /* as written: where its table is, its generation */
 	uint32_t slot;
 	bool cleared;              /* held: the entry says gen 0 */
@@ -74,13 +74,6 @@ struct unwind_tables {
 	bool pool_mmapable;       /* the pool map is written through a mapping */
 	struct unwind_tables_stats st;
 };
-
-void unwind_file_key__from_stat(struct unwind_file_key *k, const struct stat *st)
-{
-	*k = (struct unwind_file_key){ (uint64_t)st->st_dev, (uint64_t)st->st_ino,
-				       (uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
-				       (uint64_t)st->st_mtim.tv_nsec };
-}
 
 /* ---- the default writes: libbpf on the maps' fds ---- */
 
@@ -276,10 +269,10 @@ static void list_push_back(struct tfile *head, struct tfile *f)
 
 static bool key_eq(const void *item, const void *key)
 {
-	return !memcmp(&((const struct tfile *)item)->key, key, sizeof(struct unwind_file_key));
+	return !memcmp(&((const struct tfile *)item)->key, key, sizeof(struct file_id));
 }
 
-static uint64_t key_hash(const struct unwind_file_key *k)
+static uint64_t key_hash(const struct file_id *k)
 {
 	return hash_bytes(k, sizeof(*k), 0);
 }
@@ -475,7 +468,7 @@ static void touch(struct unwind_tables *t, struct tfile *f)
 	list_push_front(&t->lru, f);
 }
 
-int unwind_tables__add(struct unwind_tables *t, const struct unwind_file_key *key,
+int unwind_tables__add(struct unwind_tables *t, const struct file_id *key,
 		       const struct unwind_rows *r, uint32_t *slot, uint32_t *gen)
 {
 	uint32_t npages, nrows, n, at;
@@ -555,7 +548,7 @@ fail:
 	return err;
 }
 
-int unwind_tables__find(struct unwind_tables *t, const struct unwind_file_key *key, uint32_t *slot,
+int unwind_tables__find(struct unwind_tables *t, const struct file_id *key, uint32_t *slot,
 			uint32_t *gen)
 {
 	struct tfile *f = hashtab__find(&t->by_key, key_hash(key), key_eq, key);

@@ -23,9 +23,9 @@
 #define PPROFD_UNWIND_TABLES_H
 
 #include <stdint.h>
-#include <sys/stat.h>
 
 #include "cfi.h"
+#include "file_lru.h"
 #include "unwind_fds.h"
 #include "unwind_maps.h"
 #include "unwind_rows.h"
@@ -35,14 +35,6 @@
 #define UNWIND_TABLES_GRACE_NS (100ull * 1000 * 1000)
 /* Pool slots a write_pool call is given at most (512 KiB). */
 #define UNWIND_TABLES_CHUNK (64u << 10)
-
-/* A file's identity, as the CFI cache has it: a file changed in place or
- * replaced is another file. */
-struct unwind_file_key {
-	uint64_t dev, ino, size, mtime_sec, mtime_nsec;
-};
-
-void unwind_file_key__from_stat(struct unwind_file_key *k, const struct stat *st);
 
 /*
  * Writes into the maps; each returns 0 or -errno. The default ones
@@ -90,10 +82,10 @@ void unwind_tables__free(struct unwind_tables *t); /* NULL is fine; the maps sta
  *           eviction: add it again from unwind_tables__release_ns on;
  *  -ENOMEM, or a write's error (counted: write_errors; the file is absent).
  */
-int unwind_tables__add(struct unwind_tables *t, const struct unwind_file_key *key,
+int unwind_tables__add(struct unwind_tables *t, const struct file_id *key,
 		       const struct unwind_rows *r, uint32_t *slot, uint32_t *gen);
 /* The file's slot and generation, marked recently used; -ENOENT. */
-int unwind_tables__find(struct unwind_tables *t, const struct unwind_file_key *key, uint32_t *slot,
+int unwind_tables__find(struct unwind_tables *t, const struct file_id *key, uint32_t *slot,
 			uint32_t *gen);
 /* When room held after an eviction comes free (the clock's ns; 0: none is). */
 uint64_t unwind_tables__release_ns(const struct unwind_tables *t);

@@ -33,7 +33,7 @@ struct mapping {
 	struct symtab *symtab; /* NULL: none (yet) */
 	bool resolved;         /* tried to open and load it */
 	bool sym_pending;      /* its symbols load in the cache's thread: sym_key */
-	struct symtab_key sym_key;
+	struct file_id sym_key;
 	bool cfi_resolved;   /* tried to load its CFI (procs__cfi_for) */
 	struct cfi_ref *cfi; /* its file's entry in the CFI cache, or NULL */
 };

@@ -3,33 +3,25 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "cfi_cache.h"
-#include "hashtab.h"
+#include "file_lru.h"
 #include "loader.h"
 #include "log.h"
 
 /* Loads waiting for the loader thread at most; more are put off (EAGAIN). */
 #define LOADER_QUEUE_MAX 64
 
-struct cfi_key {
-	uint64_t dev, ino, size, mtime_sec, mtime_nsec;
-};
-
 struct cfi_ref {
-	struct cfi_key key;
-	struct cfi_table *t; /* NULL: none (err), not loaded yet, or evicted */
+	struct file_lru_node node; /* first: its file's identity, bytes, place */
+	struct cfi_table *t;       /* NULL: none (err), not loaded yet, or evicted */
 	int err;
 	bool cached;
 	bool loading;  /* the loader thread is building its table */
 	unsigned refs; /* the cache's, while cached, the mappings' and a load's */
-	size_t bytes;
-	struct cfi_ref *prev, *next; /* LRU list, most recent first */
 };
 
 /*
@@ -46,9 +38,7 @@ struct load_job {
 };
 
 struct cfi_cache {
-	struct hashtab ht;
-	struct cfi_ref lru; /* sentinel */
-	size_t max_files, max_bytes, bytes;
+	struct file_lru lru;
 	uint64_t load_budget_ns; /* of loading a second; 0: no bound */
 	struct sec_budget load;  /* the current second's loading */
 	uint64_t last_evict_ns;  /* when a table last had to make room */
@@ -74,40 +64,14 @@ static bool load_allowed(struct cfi_cache *c, uint64_t now)
 	return left > 0;
 }
 
-static bool key_eq(const void *item, const void *key)
-{
-	return !memcmp(&((const struct cfi_ref *)item)->key, key, sizeof(struct cfi_key));
-}
-
-static uint64_t key_hash(const struct cfi_key *k)
-{
-	return hash_bytes(k, sizeof(*k), 0);
-}
-
 struct cfi_cache *cfi_cache__new(size_t max_files, size_t max_bytes)
 {
 	struct cfi_cache *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
-	c->lru.prev = c->lru.next = &c->lru;
-	c->max_files = max_files ? max_files : 1;
-	c->max_bytes = max_bytes ? max_bytes : SIZE_MAX;
+	file_lru__init(&c->lru, max_files ? max_files : 1, max_bytes);
 	return c;
-}
-
-static void lru_unlink(struct cfi_ref *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-}
-
-static void lru_push_front(struct cfi_cache *c, struct cfi_ref *e)
-{
-	e->next = c->lru.next;
-	e->prev = &c->lru;
-	c->lru.next->prev = e;
-	c->lru.next = e;
 }
 
 struct cfi_ref *cfi_ref__get(struct cfi_ref *r)
@@ -130,13 +94,9 @@ bool cfi_ref__cached(const struct cfi_ref *r)
 	return r->cached;
 }
 
-void cfi_ref__identity(const struct cfi_ref *r, uint64_t id[5])
+const struct file_id *cfi_ref__file(const struct cfi_ref *r)
 {
-	id[0] = r->key.dev;
-	id[1] = r->key.ino;
-	id[2] = r->key.size;
-	id[3] = r->key.mtime_sec;
-	id[4] = r->key.mtime_nsec;
+	return &r->node.id;
 }
 
 bool cfi_ref__loading(const struct cfi_ref *r)
@@ -147,29 +107,34 @@ bool cfi_ref__loading(const struct cfi_ref *r)
 /* Out of the cache: its table goes now, whoever still holds the entry. */
 static void cache_drop(struct cfi_cache *c, struct cfi_ref *e)
 {
-	hashtab__remove(&c->ht, key_hash(&e->key), key_eq, &e->key);
-	lru_unlink(e);
-	c->bytes -= e->bytes;
-	c->st.files--;
+	file_lru__remove(&c->lru, &e->node);
 	e->cached = false;
 	cfi_table__free(e->t);
 	e->t = NULL;
 	cfi_ref__put(e);
 }
 
-/* Evicts from the cold end; the most recent entry stays (it is what the
- * caller is about to use, and no table over the budget is cached). */
+/* Every entry may go but the most recent (no table over the budget is
+ * cached): its table goes now, whoever holds the entry. */
+static enum file_lru_verdict trim_judge(struct file_lru_node *n, void *ctx)
+{
+	(void)n;
+	(void)ctx;
+	return FILE_LRU_DROP;
+}
+
+static void trim_drop(struct file_lru_node *n, void *ctx)
+{
+	struct cfi_cache *c = ctx;
+
+	cache_drop(c, (struct cfi_ref *)n);
+	c->st.evictions++;
+	c->last_evict_ns = mono_ns();
+}
+
 static void cache_trim(struct cfi_cache *c)
 {
-	while (c->st.files > c->max_files || c->bytes > c->max_bytes) {
-		struct cfi_ref *e = c->lru.prev;
-
-		if (e == &c->lru || e == c->lru.next)
-			break;
-		cache_drop(c, e);
-		c->st.evictions++;
-		c->last_evict_ns = mono_ns();
-	}
+	file_lru__trim(&c->lru, 0, trim_judge, trim_drop, c);
 }
 
 /* ---- the loader thread --------------------------------------------------- */
@@ -204,21 +169,19 @@ static bool err_is_permanent(int err)
 }
 
 /* A new entry for key, at the front, without a table yet; NULL: ENOMEM. */
-static struct cfi_ref *entry_new(struct cfi_cache *c, const struct cfi_key *key)
+static struct cfi_ref *entry_new(struct cfi_cache *c, const struct file_id *id)
 {
 	struct cfi_ref *e = calloc(1, sizeof(*e));
 
-	if (!e || hashtab__insert(&c->ht, key_hash(key), e)) {
+	if (!e)
+		return NULL;
+	e->node = (struct file_lru_node){ .id = *id, .bytes = sizeof(*e) };
+	if (file_lru__insert(&c->lru, &e->node)) {
 		free(e);
 		return NULL;
 	}
-	e->key = *key;
 	e->cached = true;
 	e->refs = 1; /* the cache's */
-	e->bytes = sizeof(*e);
-	c->bytes += e->bytes;
-	c->st.files++;
-	lru_push_front(c, e);
 	return e;
 }
 
@@ -227,10 +190,10 @@ static struct cfi_ref *entry_new(struct cfi_cache *c, const struct cfi_key *key)
 static void entry_settle(struct cfi_cache *c, struct cfi_ref *e, struct cfi_table *t, int err)
 {
 	e->loading = false;
-	if (t && cfi_table__mem_size(t) > c->max_bytes) {
+	if (t && cfi_table__mem_size(t) > c->lru.max_bytes) {
 		/* it would push out everything else, and then itself */
 		log_debug("cfi: a table of %zu bytes is over the cache's %zu",
-			  cfi_table__mem_size(t), c->max_bytes);
+			  cfi_table__mem_size(t), c->lru.max_bytes);
 		cfi_table__free(t);
 		t = NULL;
 		err = EFBIG;
@@ -244,8 +207,7 @@ static void entry_settle(struct cfi_cache *c, struct cfi_ref *e, struct cfi_tabl
 		return;
 	}
 	e->t = t;
-	e->bytes += cfi_table__mem_size(t);
-	c->bytes += cfi_table__mem_size(t);
+	file_lru__set_bytes(&c->lru, &e->node, e->node.bytes + cfi_table__mem_size(t));
 	cache_trim(c);
 }
 
@@ -331,22 +293,20 @@ struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, uint64_t deadline_ns
 {
 	struct cfi_ref *e, *r;
 	struct cfi_table *t;
-	struct cfi_key key;
-	struct stat st;
+	struct file_id id;
 	uint64_t now;
 	int err;
 
-	if (fstat(fd, &st)) {
+	err = file_id__of_fd(fd, &id);
+	if (err) {
 		c->st.failures++;
+		errno = err;
 		return NULL;
 	}
-	key = (struct cfi_key){ st.st_dev, st.st_ino, (uint64_t)st.st_size,
-				(uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
-	e = hashtab__find(&c->ht, key_hash(&key), key_eq, &key);
+	e = (struct cfi_ref *)file_lru__find(&c->lru, &id);
 	if (e) {
 		c->st.hits++;
-		lru_unlink(e);
-		lru_push_front(c, e);
+		file_lru__touch(&c->lru, &e->node);
 		r = cfi_ref__get(e); /* before waiting: the wait may evict it */
 		if (e->loading && deadline_ns)
 			wait_loaded(c, e, deadline_ns);
@@ -358,7 +318,7 @@ struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, uint64_t deadline_ns
 		errno = EAGAIN;
 		return NULL;
 	}
-	e = entry_new(c, &key);
+	e = entry_new(c, &id);
 	if (!e) {
 		errno = ENOMEM;
 		return NULL;
@@ -374,8 +334,8 @@ struct cfi_ref *cfi_cache__get(struct cfi_cache *c, int fd, uint64_t deadline_ns
 		err = errno;
 		if (err == EAGAIN)
 			log_deferred(c);
+		cfi_ref__put(r); /* then the cache's, the last */
 		cache_drop(c, e);
-		cfi_ref__put(r);
 		errno = err;
 		return NULL;
 	}
@@ -396,10 +356,7 @@ const struct cfi_table *cfi_cache__table(struct cfi_cache *c, struct cfi_ref *r,
 {
 	if (!r->cached)
 		return NULL;
-	if (c->lru.next != r) {
-		lru_unlink(r);
-		lru_push_front(c, r);
-	}
+	file_lru__touch(&c->lru, &r->node);
 	if (r->loading) {
 		if (deadline_ns)
 			wait_loaded(c, r, deadline_ns);
@@ -428,15 +385,16 @@ void cfi_cache__free(struct cfi_cache *c)
 		return;
 	loader__free(c->ld, load_drop);
 	c->ld = NULL;
-	while (c->lru.next != &c->lru)
-		cache_drop(c, c->lru.next);
-	hashtab__free(&c->ht);
+	while (c->lru.head.next != &c->lru.head)
+		cache_drop(c, (struct cfi_ref *)c->lru.head.next);
+	file_lru__free(&c->lru);
 	free(c);
 }
 
 void cfi_cache__stats(const struct cfi_cache *c, struct cfi_cache_stats *st)
 {
 	*st = c->st;
-	st->bytes = c->bytes;
+	st->files = c->lru.files;
+	st->bytes = c->lru.bytes;
 	st->queued = c->ld ? loader__queued(c->ld) : 0;
 }

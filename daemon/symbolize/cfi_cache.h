@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A bounded cache of CFI tables (daemon/symbolize/cfi.h), one per file, keyed by
- * (dev, inode, size, mtime) like the symbol cache, evicted least recently
+ * its identity like the symbol cache (file_lru.h), evicted least recently
  * used first when over its file count or bytes.
  *
  * What a mapping keeps is a reference to the cache's entry for its file,
@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "cfi.h"
+#include "file_lru.h"
 
 struct cfi_cache;
 struct cfi_ref; /* a cached file's entry, refcounted */
@@ -54,8 +55,8 @@ void cfi_ref__put(struct cfi_ref *r);            /* -1; NULL is fine */
 bool cfi_ref__cached(const struct cfi_ref *r);
 /* Whether its table is being loaded. */
 bool cfi_ref__loading(const struct cfi_ref *r);
-/* Its file's identity: dev, ino, size, mtime sec and nsec. */
-void cfi_ref__identity(const struct cfi_ref *r, uint64_t id[5]);
+/* Its file's identity. */
+const struct file_id *cfi_ref__file(const struct cfi_ref *r);
 /* The entry's table (NULL: the file has none, or it is still loading at
  * deadline_ns, as in cfi_cache__get), marked recently used. Valid until
  * the next cfi_cache__get, __table or __collect. */

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "file_lru.h"
+
 struct symtab; /* one ELF file's functions, immutable once loaded, refcounted */
 
 struct sym_result {
@@ -97,7 +99,7 @@ struct symtab_dwarf_stats {
 void symtab__dwarf_stats(struct symtab_dwarf_stats *st);
 
 /*
- * A bounded cache of loaded files keyed by (dev, inode, size, mtime); on a
+ * A bounded cache of loaded files keyed by file identity (file_lru.h); on a
  * miss it loads through symtab__load and may evict the least recently used.
  *
  * With symtab_cache__start_loader, files load in a thread of the cache's
@@ -106,9 +108,6 @@ void symtab__dwarf_stats(struct symtab_dwarf_stats *st);
  * symtab_cache__get_nowait then returns at once and names the file by its
  * key; symtab_cache__find gives its symtab once loaded.
  */
-struct symtab_key {
-	uint64_t dev, ino, size, mtime_sec, mtime_nsec;
-};
 struct symtab_cache;
 struct symtab_cache *symtab_cache__new(size_t max_files);
 void symtab_cache__free(struct symtab_cache *c);
@@ -126,12 +125,12 @@ unsigned symtab_cache__collect(struct symtab_cache *c);
  * there is one): NULL + EAGAIN, *key naming the file for
  * symtab_cache__find; EBUSY when too many loads wait already. */
 struct symtab *symtab_cache__get_nowait(struct symtab_cache *c, int fd, const char *root,
-					const char *path, struct symtab_key *key);
+					const char *path, struct file_id *key);
 /* The symtab of the file key names, waiting for its load until deadline
  * (CLOCK_MONOTONIC ns; 0: no wait, UINT64_MAX: no bound). NULL + errno:
  * EAGAIN still loading, ESTALE not in the cache (evicted: get it again),
  * or the error its load ended with. */
-struct symtab *symtab_cache__find(struct symtab_cache *c, const struct symtab_key *key,
+struct symtab *symtab_cache__find(struct symtab_cache *c, const struct file_id *key,
 				  uint64_t deadline_ns);
 struct symtab_cache_stats {
 	uint64_t hits, misses, evictions, failures;

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "hashtab.h"
+#include "file_lru.h"
 #include "loader.h"
 #include "log.h"
 #include "symtab.h"
@@ -26,8 +26,8 @@
 #define SYM_QUEUE_MAX 64
 
 struct centry {
-	struct symtab_key key;
-	struct symtab *s; /* NULL: the file failed to load with err, or loads */
+	struct file_lru_node node; /* first: its file's identity, bytes, place */
+	struct symtab *s;          /* NULL: the file failed to load with err, or loads */
 	int err;
 	bool loading; /* in the loader thread: neither counted nor evicted */
 	/* Loaded in the thread, and not yet asked for since: kept for the
@@ -35,15 +35,11 @@ struct centry {
 	 * over the budget on its own would be evicted as soon as it is in,
 	 * and loaded again, for ever. */
 	uint64_t settled_ns;
-	size_t bytes;
-	struct centry *prev, *next; /* LRU list, most recent first */
 };
 
 struct symtab_cache {
 	pthread_mutex_t lock;
-	struct hashtab ht;
-	struct centry lru; /* sentinel */
-	size_t max_files, max_bytes, bytes;
+	struct file_lru lru;
 	struct loader *ld; /* NULL: loads run in symtab_cache__get */
 	/* DWARF in a thread of its own: libc6-dbg's takes a second under
 	 * ASan, and symbols must not queue behind it. */
@@ -57,18 +53,13 @@ struct symtab_cache {
  */
 struct sym_job {
 	struct loader_job job;
-	struct symtab_key key; /* its entry, found again when it is done */
+	struct file_id id; /* its entry's, found again when it is done */
 	int fd;
 	char *root, *path;
 	struct symtab *s; /* loaded; or, for a lines job, the symtab whose DWARF it loads */
 	int err;
 	bool lines;
 };
-
-static bool centry_eq(const void *item, const void *key)
-{
-	return !memcmp(&((const struct centry *)item)->key, key, sizeof(struct symtab_key));
-}
 
 struct symtab_cache *symtab_cache__new(size_t max_files)
 {
@@ -77,32 +68,13 @@ struct symtab_cache *symtab_cache__new(size_t max_files)
 	if (!c)
 		return NULL;
 	pthread_mutex_init(&c->lock, NULL);
-	c->lru.prev = c->lru.next = &c->lru;
-	c->max_files = max_files ? max_files : 1;
-	c->max_bytes = SIZE_MAX;
+	file_lru__init(&c->lru, max_files ? max_files : 1, 0);
 	return c;
-}
-
-static void lru_unlink(struct centry *e)
-{
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-}
-
-static void lru_push_front(struct symtab_cache *c, struct centry *e)
-{
-	e->next = c->lru.next;
-	e->prev = &c->lru;
-	c->lru.next->prev = e;
-	c->lru.next = e;
 }
 
 static void cache_drop(struct symtab_cache *c, struct centry *e)
 {
-	hashtab__remove(&c->ht, hash_bytes(&e->key, sizeof(e->key), 0), centry_eq, &e->key);
-	lru_unlink(e);
-	c->bytes -= e->bytes;
-	c->st.files--;
+	file_lru__remove(&c->lru, &e->node);
 	symtab__put(e->s);
 	free(e);
 }
@@ -123,25 +95,27 @@ static bool entry_held(const struct centry *e)
 #define TRIM_STEPS 64
 #define SETTLED_KEEP_NS (10ull * 1000000000)
 
+static enum file_lru_verdict trim_judge(struct file_lru_node *n, void *ctx)
+{
+	const struct centry *e = (const struct centry *)n;
+
+	(void)ctx;
+	if (entry_held(e) || (e->settled_ns && mono_ns() - e->settled_ns < SETTLED_KEEP_NS))
+		return FILE_LRU_WARM;
+	return e->loading ? FILE_LRU_PASS : FILE_LRU_DROP;
+}
+
+static void trim_drop(struct file_lru_node *n, void *ctx)
+{
+	struct symtab_cache *c = ctx;
+
+	cache_drop(c, (struct centry *)n);
+	c->st.evictions++;
+}
+
 static void cache_trim(struct symtab_cache *c)
 {
-	struct centry *e = c->lru.prev, *newest = c->lru.next;
-
-	for (unsigned steps = 0; (c->st.files > c->max_files || c->bytes > c->max_bytes) &&
-				 e != &c->lru && e != newest && steps < TRIM_STEPS;
-	     steps++) {
-		struct centry *prev = e->prev;
-
-		if (entry_held(e) ||
-		    (e->settled_ns && mono_ns() - e->settled_ns < SETTLED_KEEP_NS)) {
-			lru_unlink(e);
-			lru_push_front(c, e);
-		} else if (!e->loading) {
-			cache_drop(c, e);
-			c->st.evictions++;
-		}
-		e = prev;
-	}
+	file_lru__trim(&c->lru, TRIM_STEPS, trim_judge, trim_drop, c);
 }
 
 static void job_drop(struct loader_job *job)
@@ -162,9 +136,9 @@ void symtab_cache__free(struct symtab_cache *c)
 		return;
 	loader__free(c->ld, job_drop);
 	loader__free(c->lines_ld, job_drop);
-	while (c->lru.next != &c->lru)
-		cache_drop(c, c->lru.next);
-	hashtab__free(&c->ht);
+	while (c->lru.head.next != &c->lru.head)
+		cache_drop(c, (struct centry *)c->lru.head.next);
+	file_lru__free(&c->lru);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -172,7 +146,7 @@ void symtab_cache__free(struct symtab_cache *c)
 void symtab_cache__set_max_bytes(struct symtab_cache *c, size_t max_bytes)
 {
 	pthread_mutex_lock(&c->lock);
-	c->max_bytes = max_bytes ? max_bytes : SIZE_MAX;
+	c->lru.max_bytes = max_bytes ? max_bytes : SIZE_MAX;
 	cache_trim(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -183,18 +157,15 @@ static bool err_is_permanent(int err)
 	return err == ENOEXEC || err == EINVAL;
 }
 
-static struct centry *entry_find(struct symtab_cache *c, const struct symtab_key *key)
+static struct centry *entry_find(struct symtab_cache *c, const struct file_id *id)
 {
-	return hashtab__find(&c->ht, hash_bytes(key, sizeof(*key), 0), centry_eq, key);
+	return (struct centry *)file_lru__find(&c->lru, id);
 }
 
 /* Counts e as it is now (demangled names and DWARF grow after the load). */
 static void entry_recount(struct symtab_cache *c, struct centry *e)
 {
-	size_t nb = sizeof(*e) + (e->s ? symtab__mem_size(e->s) : 0);
-
-	c->bytes += nb - e->bytes;
-	e->bytes = nb;
+	file_lru__set_bytes(&c->lru, &e->node, sizeof(*e) + (e->s ? symtab__mem_size(e->s) : 0));
 }
 
 /* A hit: e's symtab (a new reference), or NULL + errno its error. */
@@ -202,8 +173,7 @@ static struct symtab *entry_use(struct symtab_cache *c, struct centry *e)
 {
 	c->st.hits++;
 	e->settled_ns = 0;
-	lru_unlink(e);
-	lru_push_front(c, e);
+	file_lru__touch(&c->lru, &e->node);
 	entry_recount(c, e);
 	cache_trim(c); /* e is the most recent: it stays */
 	if (!e->s) {
@@ -214,40 +184,21 @@ static struct symtab *entry_use(struct symtab_cache *c, struct centry *e)
 }
 
 /* A new entry for key at the front, holding s (taken) or err. */
-static struct centry *entry_add(struct symtab_cache *c, const struct symtab_key *key,
-				struct symtab *s, int err)
+static struct centry *entry_add(struct symtab_cache *c, const struct file_id *id, struct symtab *s,
+				int err)
 {
 	struct centry *e = calloc(1, sizeof(*e));
 
-	if (!e || hashtab__insert(&c->ht, hash_bytes(key, sizeof(*key), 0), e)) {
+	if (!e)
+		return NULL;
+	e->node = (struct file_lru_node){ .id = *id, .bytes = sizeof(*e) };
+	if (file_lru__insert(&c->lru, &e->node)) {
 		free(e);
 		return NULL;
 	}
-	e->key = *key;
 	e->s = s;
 	e->err = err;
-	e->bytes = sizeof(*e);
-	c->bytes += e->bytes;
-	c->st.files++;
-	lru_push_front(c, e);
 	return e;
-}
-
-static int key_of(struct symtab_cache *c, int fd, struct symtab_key *key)
-{
-	struct stat st;
-
-	if (fstat(fd, &st)) {
-		int err = errno;
-
-		pthread_mutex_lock(&c->lock);
-		c->st.failures++;
-		pthread_mutex_unlock(&c->lock);
-		return err;
-	}
-	*key = (struct symtab_key){ st.st_dev, st.st_ino, (uint64_t)st.st_size,
-				    (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
-	return 0;
 }
 
 /* ---- the loader thread ---- */
@@ -333,7 +284,7 @@ unsigned symtab_cache__collect(struct symtab_cache *c)
 	pthread_mutex_lock(&c->lock);
 	for (struct loader_job *l = list; l; l = l->next) {
 		struct sym_job *j = (struct sym_job *)l;
-		struct centry *e = entry_find(c, &j->key);
+		struct centry *e = entry_find(c, &j->id);
 
 		if (e && e->loading) {
 			entry_settle(c, e, j->s, j->err);
@@ -353,7 +304,7 @@ unsigned symtab_cache__collect(struct symtab_cache *c)
 
 /* Hands the load of key's file to the thread, under the lock: its entry
  * (loading), or NULL + errno (EBUSY: SYM_QUEUE_MAX loads wait). */
-static struct centry *load_start(struct symtab_cache *c, const struct symtab_key *key, int fd,
+static struct centry *load_start(struct symtab_cache *c, const struct file_id *key, int fd,
 				 const char *root, const char *path)
 {
 	struct sym_job *j = calloc(1, sizeof(*j));
@@ -363,7 +314,7 @@ static struct centry *load_start(struct symtab_cache *c, const struct symtab_key
 	if (!j)
 		goto fail;
 	j->job.run = job_run;
-	j->key = *key;
+	j->id = *key;
 	j->root = strdup(root ? root : "/");
 	j->path = path ? strdup(path) : NULL;
 	j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -386,7 +337,7 @@ fail:
 
 /* The file's symtab, waiting for its load until deadline (0: not at all);
  * the lock is held at the call and at the return. */
-static struct symtab *find_locked(struct symtab_cache *c, const struct symtab_key *key,
+static struct symtab *find_locked(struct symtab_cache *c, const struct file_id *key,
 				  uint64_t deadline_ns)
 {
 	for (;;) {
@@ -409,7 +360,7 @@ static struct symtab *find_locked(struct symtab_cache *c, const struct symtab_ke
 	}
 }
 
-struct symtab *symtab_cache__find(struct symtab_cache *c, const struct symtab_key *key,
+struct symtab *symtab_cache__find(struct symtab_cache *c, const struct file_id *key,
 				  uint64_t deadline_ns)
 {
 	struct symtab *s;
@@ -425,13 +376,16 @@ struct symtab *symtab_cache__find(struct symtab_cache *c, const struct symtab_ke
 }
 
 static struct symtab *cache_get(struct symtab_cache *c, int fd, const char *root, const char *path,
-				struct symtab_key *key, bool wait)
+				struct file_id *key, bool wait)
 {
 	struct symtab *s = NULL;
 	int err;
 
-	err = key_of(c, fd, key);
+	err = file_id__of_fd(fd, key);
 	if (err) {
+		pthread_mutex_lock(&c->lock);
+		c->st.failures++;
+		pthread_mutex_unlock(&c->lock);
 		errno = err;
 		return NULL;
 	}
@@ -468,13 +422,13 @@ out:
 
 struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *root, const char *path)
 {
-	struct symtab_key key;
+	struct file_id key;
 
 	return cache_get(c, fd, root, path, &key, true);
 }
 
 struct symtab *symtab_cache__get_nowait(struct symtab_cache *c, int fd, const char *root,
-					const char *path, struct symtab_key *key)
+					const char *path, struct file_id *key)
 {
 	return cache_get(c, fd, root, path, key, false);
 }
@@ -526,8 +480,8 @@ bool symtab_cache__await_lines(struct symtab_cache *c, struct symtab *s, uint64_
 void symtab_cache__recount(struct symtab_cache *c)
 {
 	pthread_mutex_lock(&c->lock);
-	for (struct centry *e = c->lru.next; e != &c->lru; e = e->next)
-		entry_recount(c, e);
+	for (struct file_lru_node *n = c->lru.head.next; n != &c->lru.head; n = n->next)
+		entry_recount(c, (struct centry *)n);
 	cache_trim(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -536,7 +490,8 @@ void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats
 {
 	pthread_mutex_lock((pthread_mutex_t *)&c->lock);
 	*st = c->st;
-	st->bytes = c->bytes;
+	st->files = c->lru.files;
+	st->bytes = c->lru.bytes;
 	pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
 	st->queued = c->ld ? loader__queued(c->ld) : 0;
 }

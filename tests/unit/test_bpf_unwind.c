@@ -75,7 +75,7 @@ static bool fill_maps(void)
 		char perms[8], path[4096];
 		struct unwind_rows *r = NULL;
 		struct cfi_table *t = NULL;
-		struct unwind_file_key key;
+		struct file_id key;
 		struct stat st;
 		uint64_t bias;
 		uint32_t slot, gen;
@@ -89,7 +89,7 @@ static bool fill_maps(void)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st))
 			continue;
-		unwind_file_key__from_stat(&key, &st);
+		file_id__from_stat(&key, &st);
 		t = cfi_table__load(fd);
 		r = t ? unwind_rows__new(t) : NULL;
 		if (r && !unwind_tables__bias(t, start, pgoff, &bias) &&

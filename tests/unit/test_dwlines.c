@@ -296,7 +296,7 @@ static void test_lines_in_loader(void)
 	char bin[PATH_MAX + 16], nod[PATH_MAX + 16];
 	struct symtab_cache *c = symtab_cache__new(8);
 	struct sym_frames *fr = malloc(sizeof(*fr));
-	struct symtab_key key;
+	struct file_id key;
 	struct symtab *s = NULL, *s2 = NULL;
 	uint64_t addr, size, off;
 	int fd = -1, fd2 = -1;

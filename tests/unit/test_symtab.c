@@ -752,7 +752,7 @@ static void test_cache(void)
 static void test_cache_loader_keeps_settled(void)
 {
 	struct symtab_cache *cache = symtab_cache__new(8);
-	struct symtab_key ka, kb;
+	struct file_id ka, kb;
 	struct cache_files f;
 	struct symtab *sa, *sb;
 
@@ -781,7 +781,7 @@ static void test_cache_loader(void)
 {
 	struct cache_files f;
 	struct symtab_cache *cache = symtab_cache__new(2);
-	struct symtab_key ka, kb, kc, kbad;
+	struct file_id ka, kb, kc, kbad;
 	struct symtab_cache_stats st;
 	struct symtab *s1, *s2, *s3;
 

@@ -125,9 +125,9 @@ static bool synth(struct table *t, const char *name, unsigned nfuncs, unsigned h
 	return table_load(t, lib);
 }
 
-static struct unwind_file_key key_of(uint64_t n)
+static struct file_id key_of(uint64_t n)
 {
-	return (struct unwind_file_key){ .dev = 1, .ino = n, .size = 4096 * n, .mtime_sec = n };
+	return (struct file_id){ .dev = 1, .ino = n, .size = 4096 * n, .mtime_sec = n };
 }
 
 /* ---- recording writes ---- */
@@ -400,7 +400,7 @@ static void test_layout(void)
 	struct unwind_tables *t = fake_new(1 << 16, 8, 4);
 	struct unwind_tables_stats st;
 	uint32_t slot, gen, slot2, gen2, holes = 0, a = table_slots(&small);
-	struct unwind_file_key k1 = key_of(1), k2 = key_of(2);
+	struct file_id k1 = key_of(1), k2 = key_of(2);
 	unsigned nev;
 
 	if (!ASSERT_TRUE(t))
@@ -432,7 +432,7 @@ static void test_layout(void)
 	ASSERT_OK(unwind_tables__find(t, &k2, &slot2, &gen2));
 	ASSERT_EQ(slot2, 1);
 	ASSERT_EQ(fk.nev, nev);
-	ASSERT_EQ(unwind_tables__find(t, &(struct unwind_file_key){ 0 }, &slot2, &gen2), -ENOENT);
+	ASSERT_EQ(unwind_tables__find(t, &(struct file_id){ 0 }, &slot2, &gen2), -ENOENT);
 
 	unwind_tables__stats(t, &st);
 	ASSERT_EQ(st.files, 2);
@@ -450,7 +450,7 @@ static void test_layout_libc(void)
 {
 	struct unwind_tables *t = fake_new(1 << 20, 8, 4);
 	struct table libc;
-	struct unwind_file_key k = key_of(7);
+	struct file_id k = key_of(7);
 	uint32_t slot, gen, holes;
 
 	if (!ASSERT_TRUE(t) || !ASSERT_TRUE(table_load(&libc, LIBC)))
@@ -488,7 +488,7 @@ static void test_evict_coalesce_grace(void)
 {
 	uint32_t a = table_slots(&small), b = table_slots(&big);
 	struct unwind_tables *t = fake_new(4 * a, 8, 4);
-	struct unwind_file_key k[6];
+	struct file_id k[6];
 	uint32_t slot[6], gen[6], s, g;
 	struct unwind_tables_stats st;
 	unsigned mark;
@@ -556,7 +556,7 @@ out:
 static void test_file_slots_full(void)
 {
 	struct unwind_tables *t = fake_new(1 << 16, 2, 4);
-	struct unwind_file_key k1 = key_of(1), k2 = key_of(2), k3 = key_of(3);
+	struct file_id k1 = key_of(1), k2 = key_of(2), k3 = key_of(3);
 	uint32_t s1, g1, s2, g2, s3, g3;
 
 	if (!ASSERT_TRUE(t))
@@ -579,7 +579,7 @@ static void test_file_slots_full(void)
 static void test_too_big(void)
 {
 	struct unwind_tables *t = fake_new(table_slots(&big) - 1, 4, 4);
-	struct unwind_file_key k = key_of(1);
+	struct file_id k = key_of(1);
 	struct unwind_tables_stats st;
 	uint32_t s, g;
 
@@ -610,7 +610,7 @@ static void test_too_big(void)
 static void test_write_errors(void)
 {
 	struct unwind_tables *t = fake_new(2 * table_slots(&small), 4, 4);
-	struct unwind_file_key k1 = key_of(1), k2 = key_of(2), k3 = key_of(3);
+	struct file_id k1 = key_of(1), k2 = key_of(2), k3 = key_of(3);
 	struct unwind_tables_stats st;
 	uint32_t s, g, s2, g2;
 
@@ -876,12 +876,10 @@ static void check_bpf_maps(const char *how, uint32_t map_flags)
 		goto out;
 
 	t0 = now_ms();
-	ASSERT_OK(unwind_tables__add(t, &(struct unwind_file_key){ .ino = 1 }, libc_t.rows, &s1,
-				     &g1));
+	ASSERT_OK(unwind_tables__add(t, &(struct file_id){ .ino = 1 }, libc_t.rows, &s1, &g1));
 	printf("# %s: libc: %u slots (%u pages, %u rows) written in %.2f ms\n", how,
 	       table_slots(&libc_t), libc_t.npages, libc_t.nrows, now_ms() - t0);
-	ASSERT_OK(
-		unwind_tables__add(t, &(struct unwind_file_key){ .ino = 2 }, py_t.rows, &s2, &g2));
+	ASSERT_OK(unwind_tables__add(t, &(struct file_id){ .ino = 2 }, py_t.rows, &s2, &g2));
 	if (ASSERT_OK(bpf_map_lookup_elem(files_fd, &s1, &f))) {
 		ASSERT_TRUE(f.pool == 0 && f.gen == g1);
 		ASSERT_TRUE(pool_holds(bpf_slot, &f, &libc_t, 397, &holes));
@@ -908,23 +906,20 @@ static void check_bpf_maps(const char *how, uint32_t map_flags)
 	if (!llvm_path[0])
 		goto out;
 	t0 = now_ms();
-	ASSERT_OK(unwind_tables__add(t, &(struct unwind_file_key){ .ino = 3 }, llvm_t.rows, &s3,
-				     &g3));
+	ASSERT_OK(unwind_tables__add(t, &(struct file_id){ .ino = 3 }, llvm_t.rows, &s3, &g3));
 	printf("# %s: %s: %u slots (%u pages, %u rows, %.1f MiB) written in %.1f ms\n", how,
 	       llvm_path, table_slots(&llvm_t), llvm_t.npages, llvm_t.nrows,
 	       table_slots(&llvm_t) * 8.0 / (1 << 20), now_ms() - t0);
 	if (ASSERT_OK(bpf_map_lookup_elem(files_fd, &s3, &f)))
 		ASSERT_TRUE(pool_holds(bpf_slot, &f, &llvm_t, 4099, &holes));
 
-	ASSERT_EQ(
-		unwind_tables__add(t, &(struct unwind_file_key){ .ino = 4 }, llvm_t.rows, &s3, &g3),
-		-EAGAIN);
+	ASSERT_EQ(unwind_tables__add(t, &(struct file_id){ .ino = 4 }, llvm_t.rows, &s3, &g3),
+		  -EAGAIN);
 	if (ASSERT_OK(bpf_map_lookup_elem(files_fd, &s1, &f)))
 		ASSERT_EQ(f.gen, 0);
 	fk.now += GRACE;
 	t0 = now_ms();
-	ASSERT_OK(unwind_tables__add(t, &(struct unwind_file_key){ .ino = 4 }, llvm_t.rows, &s3,
-				     &g3));
+	ASSERT_OK(unwind_tables__add(t, &(struct file_id){ .ino = 4 }, llvm_t.rows, &s3, &g3));
 	printf("# %s: and again over the same slots in %.1f ms\n", how, now_ms() - t0);
 	if (ASSERT_OK(bpf_map_lookup_elem(files_fd, &s3, &f))) {
 		ASSERT_EQ(f.pool, 0);
