@@ -329,76 +329,122 @@ static double count_bp_share(const struct cfi_table *t)
 	return all ? (double)bp / all : 0;
 }
 
-struct cfi_table *cfi_table__load(int fd)
-{
-	struct cie *cache = NULL;
-	struct fde *fdes = NULL;
-	struct cfi_table *t = NULL;
-	uint8_t *buf = NULL;
-	struct ehf ehf;
-	uint32_t nfdes = 0;
+/* What .eh_frame says of a file: its bytes and its FDEs (unsorted), read
+ * with the CIEs in cache. */
+struct eh_read {
 	struct elf_file f;
-	ssize_t got = 0;
+	uint8_t *buf;
+	size_t len;
+	struct ehf ehf;
+	struct cie *cache;
+	struct fde *fdes;
+	uint32_t nfdes;
+};
+
+static void eh_read__free(struct eh_read *r)
+{
+	elf_file__close(&r->f);
+	free(r->fdes);
+	free(r->cache);
+	free(r->buf);
+}
+
+/* Reads the .eh_frame of the ELF file open at fd (t takes its segments);
+ * 0 or -errno, and *r to free either way. */
+static int eh_read(int fd, struct cfi_table *t, struct eh_read *r)
+{
 	int err;
 
+	*r = (struct eh_read){ .f = { .fd = -1 } };
 	/* ELF_C_READ: headers and nothing else are read, through fd, which
 	 * stays ours. */
-	err = elf_file__open(&f, fd,
+	err = elf_file__open(&r->f, fd,
 			     ELF_FILE_EXEC | ELF_FILE_X86_64 | ELF_FILE_SEGS_IN_FILE |
 				     ELF_FILE_HDRS_64K);
-	if (err) {
-		errno = -err;
+	if (err)
+		return err;
+	err = find_eh_frame(&r->f, t, &r->ehf);
+	if (err)
+		return err;
+	if (r->ehf.off > (uint64_t)r->f.st.st_size)
+		return -ENOENT;
+	if (r->ehf.size > (uint64_t)r->f.st.st_size - r->ehf.off)
+		r->ehf.size = (uint64_t)r->f.st.st_size - r->ehf.off; /* truncated file */
+	if (r->ehf.size > EH_FRAME_MAX)
+		r->ehf.size = EH_FRAME_MAX;
+	r->buf = malloc(r->ehf.size ? r->ehf.size : 1);
+	r->cache = calloc(CIE_CACHE, sizeof(*r->cache));
+	if (!r->buf || !r->cache)
+		return -ENOMEM;
+	while (r->len < r->ehf.size) {
+		ssize_t got = pread(fd, r->buf + r->len, r->ehf.size - r->len,
+				    (off_t)(r->ehf.off + r->len));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		r->len += (size_t)got;
+	}
+	return collect_fdes(r->buf, r->len, r->ehf.vaddr, r->cache, &r->fdes, &r->nfdes);
+}
+
+struct cfi_table *cfi_table__load(int fd)
+{
+	struct cfi_table *t = calloc(1, sizeof(*t));
+	struct eh_read r;
+	int err;
+
+	if (!t) {
+		errno = ENOMEM;
 		return NULL;
 	}
-	t = calloc(1, sizeof(*t));
-	if (!t) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = find_eh_frame(&f, t, &ehf);
-	if (err)
-		goto out;
-	if (ehf.off > (uint64_t)f.st.st_size) {
-		err = -ENOENT;
-		goto out;
-	}
-	if (ehf.size > (uint64_t)f.st.st_size - ehf.off)
-		ehf.size = (uint64_t)f.st.st_size - ehf.off; /* truncated file */
-	if (ehf.size > EH_FRAME_MAX)
-		ehf.size = EH_FRAME_MAX;
-	err = -ENOMEM;
-	buf = malloc(ehf.size ? ehf.size : 1);
-	cache = calloc(CIE_CACHE, sizeof(*cache));
-	if (!buf || !cache)
-		goto out;
-	while ((uint64_t)got < ehf.size) {
-		ssize_t r = pread(fd, buf + got, ehf.size - got, (off_t)(ehf.off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += r;
-	}
-	err = collect_fdes(buf, (size_t)got, ehf.vaddr, cache, &fdes, &nfdes);
-	if (err)
-		goto out;
-	err = -ENOENT;
-	if (nfdes)
-		err = build_rows(t, buf, (size_t)got, ehf.vaddr, fdes, nfdes, cache);
+	err = eh_read(fd, t, &r);
+	if (!err)
+		err = r.nfdes ? build_rows(t, r.buf, r.len, r.ehf.vaddr, r.fdes, r.nfdes, r.cache)
+			      : -ENOENT;
 	if (!err)
 		t->bp_share = count_bp_share(t);
-out:
-	elf_file__close(&f);
-	free(fdes);
-	free(cache);
-	free(buf);
+	eh_read__free(&r);
 	if (err) {
 		cfi_table__free(t);
 		errno = -err;
 		return NULL;
 	}
 	return t;
+}
+
+int cfi__fde_ranges(int fd, struct cfi_range **out, uint32_t *n)
+{
+	struct cfi_table *scratch = calloc(1, sizeof(*scratch));
+	struct cfi_range *v = NULL;
+	struct eh_read r;
+	uint32_t m = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (!scratch)
+		return -ENOMEM;
+	err = eh_read(fd, scratch, &r);
+	if (!err && r.nfdes) {
+		qsort(r.fdes, r.nfdes, sizeof(*r.fdes), fde_cmp);
+		v = malloc(r.nfdes * sizeof(*v));
+		if (!v)
+			err = -ENOMEM;
+	}
+	for (uint32_t i = 0; !err && i < r.nfdes; i++)
+		if (!m || r.fdes[i].lo != v[m - 1].lo) /* duplicates: the first, the shortest */
+			v[m++] = (struct cfi_range){ r.fdes[i].lo, r.fdes[i].hi };
+	eh_read__free(&r);
+	free(scratch);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*n = m;
+	return 0;
 }
 
 void cfi_table__free(struct cfi_table *t)

@@ -26,6 +26,14 @@ struct cfi_table;
  * the rows that could be read. */
 struct cfi_table *cfi_table__load(int fd);
 void cfi_table__free(struct cfi_table *t); /* NULL is fine */
+
+/* The functions .eh_frame knows, named or not: each FDE's code [lo, hi)
+ * (the file's addresses), sorted by lo, one a start. 0 and a malloc'ed
+ * array, or -errno (as cfi_table__load; -ENOENT: no .eh_frame). */
+struct cfi_range {
+	uint64_t lo, hi;
+};
+int cfi__fde_ranges(int fd, struct cfi_range **out, uint32_t *n);
 /* Bytes the table holds in memory (for cache budgets). */
 size_t cfi_table__mem_size(const struct cfi_table *t);
 size_t cfi_table__nr_rows(const struct cfi_table *t);

@@ -219,6 +219,11 @@ size_t symtab__nr_symbols(const struct symtab *s)
 	return s->nsyms;
 }
 
+size_t symtab__nr_fde_names(const struct symtab *s)
+{
+	return s ? s->fde_names : 0;
+}
+
 size_t symtab__mem_size(const struct symtab *s)
 {
 	return s->mem + atomic_load_explicit(&s->dem_mem, memory_order_relaxed) +

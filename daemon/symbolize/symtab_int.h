@@ -33,6 +33,7 @@ typedef const char *_Atomic dem_slot;
 struct symtab {
 	atomic_int refs;
 	uint32_t nsyms, nsegs;
+	uint32_t fde_names; /* of nsyms: functions without a symbol, named by their FDE */
 	struct sym *syms;
 	char *names;
 	size_t names_len;

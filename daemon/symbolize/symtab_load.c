@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cfi.h"
 #include "dwlines.h"
 #include "log.h"
 #include "safe_open.h"
@@ -396,6 +397,71 @@ static int finish(struct loader *ld, struct symtab *s)
 	return 0;
 }
 
+/*
+ * The functions that have no symbol (a file stripped to .dynsym keeps none
+ * of its static functions), named by the FDE .eh_frame has for each:
+ * "liblzma.so.5+0x15b40", the FDE's start (the file's address, as
+ * addr2line and readelf take it), so that two addresses of one function
+ * share a name and two functions never do. Only what no symbol covers, and
+ * up to the next symbol. 0, or -ENOMEM (no .eh_frame: nothing to add).
+ */
+static int add_fde_names(struct symtab *s, int fd, const char *path)
+{
+	const char *base = path && strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct cfi_range *r;
+	struct sym *syms;
+	uint32_t nr, add = 0, n = 0, j = 0;
+	size_t room, blen, total;
+	char *names;
+	int err = cfi__fde_ranges(fd, &r, &nr);
+
+	if (err)
+		return err == -ENOMEM ? err : 0;
+	if (!base || !*base)
+		base = "code";
+	blen = strlen(base);
+	room = blen + sizeof("+0x") + 16;
+	for (uint32_t i = 0; i < nr; i++)
+		add += r[i].hi - r[i].lo <= UINT32_MAX;
+	if (s->nsyms + (uint64_t)add > SYMS_MAX || s->names_len + (uint64_t)add * room > NAMES_MAX)
+		add = 0; /* (as for symbols: over the limits, not named) */
+	syms = malloc(((size_t)s->nsyms + add + 1) * sizeof(*syms));
+	names = malloc(s->names_len + (size_t)add * room + 1);
+	if (!syms || !names) {
+		free(syms);
+		free(names);
+		free(r);
+		return -ENOMEM;
+	}
+	memcpy(names, s->names, s->names_len);
+	total = s->names_len;
+	for (uint32_t i = 0; i < nr && add; i++) {
+		uint64_t lo = r[i].lo, hi = r[i].hi;
+
+		for (; j < s->nsyms && s->syms[j].start <= lo; j++)
+			syms[n++] = s->syms[j];
+		if (n && lo - syms[n - 1].start < syms[n - 1].size)
+			continue; /* a symbol has it */
+		if (j < s->nsyms && s->syms[j].start < hi)
+			hi = s->syms[j].start;
+		if (hi - lo > UINT32_MAX || (n && syms[n - 1].start == lo))
+			continue;
+		syms[n++] = (struct sym){ lo, (uint32_t)(hi - lo), (uint32_t)total };
+		total += (size_t)snprintf(names + total, room, "%s+0x%" PRIx64, base, lo) + 1;
+		s->fde_names++;
+	}
+	for (; j < s->nsyms; j++)
+		syms[n++] = s->syms[j];
+	free(r);
+	free(s->syms);
+	free(s->names);
+	s->syms = syms;
+	s->nsyms = n;
+	s->names = names;
+	s->names_len = total;
+	return 0;
+}
+
 /* The file's segments with memory (as elf_file__open() keeps them). */
 static int copy_segments(const struct elf_file *e, struct symtab *s)
 {
@@ -459,7 +525,7 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 {
 	struct elf_file exe, dbg = { .fd = -1 };
 	struct loader ld = { 0 };
-	bool skip_dynsym = false;
+	bool skip_dynsym = false, stripped = false;
 	struct symtab *s;
 	GElf_Shdr sh, dsh;
 	int err;
@@ -496,11 +562,15 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 			skip_dynsym = true;
 	} else if (find_debug_file(&dbg, &exe, root, path)) {
 		err = read_symbols(&ld, &dbg, SHT_SYMTAB, 0);
+	} else {
+		stripped = true;
 	}
 	if (!err && !skip_dynsym)
 		err = read_symbols(&ld, &exe, SHT_DYNSYM, 1);
 	if (!err)
 		err = finish(&ld, s);
+	if (!err && stripped)
+		err = add_fde_names(s, fd, path);
 	if (err)
 		goto fail;
 	if (ld.capped)

@@ -254,6 +254,56 @@ static void test_shared_library(void)
 	symtab__put(s);
 }
 
+/*
+ * A library stripped to .dynsym (as Debian ships them): its static
+ * function has no symbol and is named by its FDE, "libstripped.so+0xSTART",
+ * at its start, inside and at its last byte, START as nm (of the unstripped
+ * file) and readelf's FDE say; its exported functions keep their names.
+ */
+static void test_stripped_fde_names(void)
+{
+	char f[PATH_MAX + 32], full[PATH_MAX + 32], want[64], cmd[2 * PATH_MAX + 128];
+	struct symtab *s, *unstripped;
+	uint64_t a = 0, sz = 0, off;
+	struct sym_result r;
+
+	if (!ASSERT_OK(sh("cd %s && strip --strip-unneeded -o libstripped.so lib.so", tmp)))
+		return;
+	snprintf(full, sizeof(full), "%s/lib.so", tmp);
+	snprintf(f, sizeof(f), "%s/libstripped.so", tmp);
+	s = load(f, "/", NULL);
+	if (!ASSERT_TRUE(s, "load %s: %s", f, strerror(errno)))
+		return;
+	if (ASSERT_TRUE(nm_sym(full, "gamma_fn", &a, &sz) && sz > 1, "nm finds gamma_fn")) {
+		uint64_t probes[3] = { 0, sz / 2, sz - 1 };
+
+		snprintf(want, sizeof(want), "libstripped.so+0x%" PRIx64, a);
+		for (int i = 0; i < 3; i++) {
+			memset(&r, 0, sizeof(r));
+			if (ASSERT_TRUE(vaddr_to_off(f, a + probes[i], &off)) &&
+			    ASSERT_OK(symtab__lookup(s, off, &r))) {
+				ASSERT_STREQ(r.name, want);
+				ASSERT_EQ(r.start, a);
+			}
+		}
+		/* readelf has an FDE from that address */
+		snprintf(cmd, sizeof(cmd),
+			 "readelf --debug-dump=frames %s | grep -q 'pc=0*%" PRIx64 "\\.\\.'", f, a);
+		ASSERT_EQ(system(cmd), 0);
+	}
+	/* the exported ones by their names, and no FDE name covers them */
+	check_fn(s, full, "alpha", "alpha");
+	check_fn(s, full, "beta", "beta");
+	check_fn(s, full, "delta", "delta");
+	ASSERT_TRUE(symtab__nr_fde_names(s) >= 1);
+	/* with .symtab, every function has its symbol: none named by FDE */
+	unstripped = load(full, "/", NULL);
+	if (ASSERT_TRUE(unstripped))
+		ASSERT_EQ(symtab__nr_fde_names(unstripped), 0);
+	symtab__put(unstripped);
+	symtab__put(s);
+}
+
 static void test_debuglink(void)
 {
 	char f[PATH_MAX + 32], full[PATH_MAX + 32];
@@ -997,6 +1047,7 @@ int main(void)
 	RUN_TEST(test_pie);
 	RUN_TEST(test_nopie_two_exec_segments);
 	RUN_TEST(test_shared_library);
+	RUN_TEST(test_stripped_fde_names);
 	RUN_TEST(test_debuglink);
 	RUN_TEST(test_build_id_in_root);
 	RUN_TEST(test_cxx_demangling);
