@@ -107,11 +107,11 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("symbol_files_cached", ss.files);
 	PUT("symbol_files_max", d->cfg.max_symbol_files);
 	PUT("symbol_cache_bytes", ss.bytes);
-	PUT("symbol_load_failures", ps.symtab_fail);
+	PUT("symbol_load_failures", ps.files.symtab_fail);
 	PUT("symbol_loads_queued", ss.queued);
-	PUT("symbol_loads_deferred", ps.symtab_deferred);
-	PUT("symbols_not_ready", ps.symtab_not_ready);
-	PUT("lines_not_ready", ps.lines_not_ready);
+	PUT("symbol_loads_deferred", ps.files.symtab_deferred);
+	PUT("symbols_not_ready", ps.files.symtab_not_ready);
+	PUT("lines_not_ready", ps.files.lines_not_ready);
 	{
 		struct cfi_cache_stats cs;
 
@@ -125,7 +125,7 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("cfi_load_failures", cs.failures);
 		PUT("cfi_loads_queued", cs.queued);
 		PUT("cfi_load_waits", cs.waits);
-		PUT("cfi_frames_not_ready", ps.cfi_not_ready);
+		PUT("cfi_frames_not_ready", ps.files.cfi_not_ready);
 		PUT("cpu_samples_waited_for_tables", cst.waited_for_tables);
 	}
 	if (d->utables) {

@@ -8,13 +8,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "cfi_cache.h"
 #include "log.h"
 #include "image_maps.h"
+#include "mapping_files.h"
 #include "procs.h"
 #include "safe_open.h"
 #include "unwind.h"
@@ -31,13 +31,9 @@
 struct procs {
 	struct hashtab by_pid; /* pid -> newest image */
 	unsigned max_images;
-	struct symtab_cache *cache;
-	struct cfi_cache *cfi;
+	struct mapping_files files; /* what the mappings' files hold */
 	struct procs_stats st;
 	uint64_t last_ns; /* newest time seen */
-	/* this second's waits for the loader threads (symbols, tables) */
-	struct sec_budget wait;
-	uint64_t wait_budget;
 	void (*on_exit)(uint32_t pid, void *ctx);
 	void *on_exit_ctx;
 	void (*on_unwind_due)(struct image *img, void *ctx);
@@ -68,25 +64,13 @@ struct procs *procs__new(unsigned max_images, struct symtab_cache *cache)
 	if (!p)
 		return NULL;
 	p->max_images = max_images;
-	p->cache = cache;
-	p->wait_budget = LOADER_WAIT_NS;
+	mapping_files__init(&p->files, cache);
 	return p;
 }
 
 void procs__set_wait_budget(struct procs *p, uint64_t ns_per_sec)
 {
-	p->wait_budget = ns_per_sec;
-}
-
-/* When a wait for a loader thread that starts at now must end: what is
- * left of this second's budget (0: none left, do not wait). */
-static uint64_t wait_deadline(struct procs *p, uint64_t now)
-{
-	uint64_t left = sec_budget__left(&p->wait, p->wait_budget, now);
-
-	if (!left)
-		return 0;
-	return left > UINT64_MAX - now ? UINT64_MAX : now + left;
+	p->files.wait_budget = ns_per_sec;
 }
 
 static void image_free(struct procs *p, struct image *img)
@@ -340,150 +324,6 @@ struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t)
 	return img;
 }
 
-/* ---- symbols ------------------------------------------------------------- */
-
-static bool same_file(int fd, const struct mapping *m, bool check_ino)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return false;
-	if (!check_ino || !m->ino)
-		return true;
-	return st.st_ino == m->ino && major(st.st_dev) == m->maj && minor(st.st_dev) == m->min;
-}
-
-/* Opens m's file as the process sees it: its map_files entry while it
- * lives, else its path inside its root, else (it is gone) the host's file
- * if it is the same inode. buf gets the path (without " (deleted)"),
- * root the root it was opened in. Returns the fd, or -1. */
-static int open_mapping(const struct image *img, const struct mapping *m, char *buf, size_t bufsz,
-			char *root, size_t rootsz)
-{
-	bool alive = !img->end_ns;
-	const char *path = m->path;
-	int fd = -1;
-
-	if (!path || path[0] != '/')
-		return -1; /* anonymous, [vdso], [heap], JIT code */
-	snprintf(root, rootsz, "/proc/%u/root", img->pid);
-	if (alive) {
-		snprintf(buf, bufsz, "/proc/%u/map_files/%" PRIx64 "-%" PRIx64, img->pid, m->start,
-			 m->end);
-		fd = safe_open_proc(buf);
-		if (fd >= 0 && !same_file(fd, m, false)) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	/* The path without the " (deleted)" that /proc adds. */
-	snprintf(buf, bufsz, "%s", path);
-	{
-		size_t l = strlen(buf), d = strlen(" (deleted)");
-
-		if (l > d && !strcmp(buf + l - d, " (deleted)"))
-			buf[l - d] = 0;
-	}
-	if (fd < 0 && alive) {
-		fd = safe_open(root, buf);
-		if (fd >= 0 && !same_file(fd, m, true)) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	if (fd < 0) {
-		/* Gone already: the host's file, if it is the same inode. */
-		fd = safe_open(NULL, buf);
-		if (fd >= 0 && !same_file(fd, m, true)) {
-			close(fd);
-			fd = -1;
-		}
-		snprintf(root, rootsz, "/");
-	}
-	return fd;
-}
-
-static void resolve_symtab(struct procs *p, struct image *img, struct mapping *m)
-{
-	char buf[4096], root[64];
-	int fd;
-
-	m->resolved = true;
-	if (!m->path || m->path[0] != '/')
-		return;
-	fd = open_mapping(img, m, buf, sizeof(buf), root, sizeof(root));
-	if (fd < 0) {
-		p->st.symtab_fail++;
-		log_debug("pid %u: cannot open %s", img->pid, buf);
-		return;
-	}
-	m->symtab = symtab_cache__get_nowait(p->cache, fd, root, buf, &m->sym_key);
-	symtab_cache__want_lines(p->cache, m->symtab);
-	if (!m->symtab && errno == EAGAIN) {
-		m->sym_pending = true; /* opened while the process lives: the thread has it */
-	} else if (!m->symtab && errno == EBUSY) {
-		uint64_t n = ++p->st.symtab_deferred;
-
-		m->resolved = false; /* asked again at its next frame */
-		if (!(n & (n - 1)))
-			log_warn("symtab: too many symbol loads waiting: %" PRIu64
-				 " put off so far "
-				 "(symbol_loads_deferred)",
-				 n);
-	} else if (!m->symtab) {
-		p->st.symtab_fail++;
-		log_debug("pid %u: no symbols from %s: %s", img->pid, buf, strerror(errno));
-	}
-	close(fd);
-}
-
-/* Takes in m's symbols once loaded (waiting until deadline, 0: not). */
-static void attach_symtab(struct procs *p, struct mapping *m, uint64_t deadline_ns)
-{
-	m->symtab = symtab_cache__find(p->cache, &m->sym_key, deadline_ns);
-	if (m->symtab || errno != EAGAIN)
-		m->sym_pending = false;
-	symtab_cache__want_lines(p->cache, m->symtab);
-	if (!m->symtab && errno == ESTALE)
-		m->resolved = false; /* evicted before it was taken: open it again */
-	else if (!m->symtab && errno != EAGAIN)
-		p->st.symtab_fail++;
-}
-
-void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m)
-{
-	uint64_t now, n;
-
-	if (!m->sym_pending)
-		return;
-	now = mono_ns();
-	attach_symtab(p, m, wait_deadline(p, now));
-	p->wait.spent += mono_ns() - now;
-	if (!m->sym_pending)
-		return;
-	n = ++p->st.symtab_not_ready;
-	if (!(n & (n - 1)))
-		log_info("symtab: pid %u: the symbols of %s are still loading: its frames go "
-			 "unnamed in this profile (%" PRIu64 " frames so far, symbols_not_ready)",
-			 img->pid, m->path, n);
-}
-
-bool procs__await_lines(struct procs *p, struct image *img, struct mapping *m)
-{
-	uint64_t now = mono_ns(), n;
-	bool lines = symtab_cache__await_lines(p->cache, m->symtab, wait_deadline(p, now));
-
-	p->wait.spent += mono_ns() - now;
-	if (lines || errno != EAGAIN)
-		return lines;
-	n = ++p->st.lines_not_ready;
-	if (!(n & (n - 1)))
-		log_info("symtab: pid %u: the line numbers of %s are still loading: its frames go "
-			 "without them in this profile (%" PRIu64 " so far, lines_not_ready)",
-			 img->pid, m->path, n);
-	return false;
-}
-
 static struct mapping *find_mapping(struct image *img, uint64_t addr)
 {
 	size_t lo = UPPER_BOUND(img->maps, img->nr_maps, .start, addr);
@@ -509,15 +349,31 @@ struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t
 		return NULL;
 	}
 	if (!m->resolved)
-		resolve_symtab(p, img, m);
+		mapping_files__resolve(&p->files, img, m);
 	else if (m->sym_pending)
-		attach_symtab(p, m, 0);
+		mapping_files__attach(&p->files, m);
 	return m;
 }
 
 void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c)
 {
-	p->cfi = c;
+	p->files.cfi = c;
+}
+
+void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m)
+{
+	mapping_files__await_symbols(&p->files, img, m);
+}
+
+bool procs__await_lines(struct procs *p, struct image *img, struct mapping *m)
+{
+	return mapping_files__await_lines(&p->files, img, m);
+}
+
+const struct cfi_table *procs__mapping_cfi(struct procs *p, struct image *img, struct mapping *m,
+					   bool wait)
+{
+	return mapping_files__cfi(&p->files, img, m, wait);
 }
 
 struct find_ctx {
@@ -555,68 +411,12 @@ const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint6
 {
 	struct mapping *m;
 
-	if (!p->cfi || !img || !(m = procs__find_mapping(p, img, pc))) {
+	if (!p->files.cfi || !img || !(m = procs__find_mapping(p, img, pc))) {
 		errno = ENOENT;
 		return NULL;
 	}
 	*file_offset = m->pgoff + (pc - m->start);
 	return procs__mapping_cfi(p, img, m, wait);
-}
-
-const struct cfi_table *procs__mapping_cfi(struct procs *p, struct image *img, struct mapping *m,
-					   bool wait)
-{
-	const struct cfi_table *t = NULL;
-	uint64_t now = 0, deadline = 0;
-
-	if (!p->cfi) {
-		errno = ENOENT;
-		return NULL;
-	}
-	if (m->cfi && !cfi_ref__cached(m->cfi)) {
-		/* evicted since: load it again */
-		cfi_ref__put(m->cfi);
-		m->cfi = NULL;
-		m->cfi_resolved = false;
-	}
-	if (wait) {
-		now = mono_ns();
-		deadline = wait_deadline(p, now);
-	}
-	if (!m->cfi_resolved) {
-		char buf[4096], root[64];
-		int fd;
-
-		m->cfi_resolved = true;
-		errno = ENOENT;
-		if (!m->path || m->path[0] != '/')
-			return NULL;
-		fd = open_mapping(img, m, buf, sizeof(buf), root, sizeof(root));
-		if (fd < 0) {
-			p->st.cfi_fail++;
-			errno = ENOENT;
-			return NULL;
-		}
-		m->cfi = cfi_cache__get(p->cfi, fd, deadline);
-		close(fd);
-		if (!m->cfi && errno == EAGAIN) {
-			m->cfi_resolved = false; /* put off: the next sample asks again */
-			goto out;
-		}
-	}
-	if (m->cfi)
-		t = cfi_cache__table(p->cfi, m->cfi, deadline);
-	if (!t && m->cfi && cfi_ref__loading(m->cfi)) {
-		/* still loading after what this second allows to wait */
-		p->st.cfi_not_ready++;
-		errno = EAGAIN;
-	} else if (!t) {
-		errno = ENOENT;
-	}
-out:
-	if (wait)
-		p->wait.spent += mono_ns() - now;
-	return t;
 }
 
 void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
@@ -696,4 +496,5 @@ void procs__gc(struct procs *p)
 void procs__stats(const struct procs *p, struct procs_stats *st)
 {
 	*st = p->st;
+	st->files = p->files.st;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "hashtab.h"
+#include "mapping_files.h"
 #include "sideband.h"
 #include "symtab.h"
 
@@ -68,15 +69,10 @@ struct procs_stats {
 	uint64_t over_limit;        /* images not created: max_processes reached */
 	uint64_t maps_read_proc;    /* /proc/PID/maps reads */
 	uint64_t maps_unknown;      /* addresses in no known mapping */
-	uint64_t symtab_fail;       /* mappings whose file could not be loaded */
-	uint64_t symtab_deferred;   /* symbol loads put off: too many waited */
-	uint64_t symtab_not_ready;  /* frames named while their symbols still loaded */
-	uint64_t lines_not_ready;   /* mappings written while their DWARF still loaded */
 	uint64_t maps_merge_failed; /* /proc/PID/maps read but not taken in (memory, limit) */
-	uint64_t cfi_fail;          /* mappings whose file could not be opened for CFI */
-	uint64_t cfi_not_ready;     /* lookups (not wait) whose table was still loading */
 	uint64_t ustacks_walked;    /* event stacks the BPF table walker took */
 	uint64_t ustacks_missed;    /* event stacks it could not: the process's entry was due */
+	struct mapping_files_stats files; /* what the mappings' files hold */
 };
 
 struct procs;

@@ -237,8 +237,8 @@ static void add_sample(struct cpu_stream *cs, const struct cpu_sample *s)
 		/* A table it needs is loading (in the cache's thread, ms): the
 		 * sample waits for it, its stack copy with it, unless it has
 		 * waited long enough or pprofd is stopping. */
-		if (after.cfi_not_ready != before.cfi_not_ready && cs->drain_t0 != UINT64_MAX &&
-		    cs->drain_t0 - s->time_ns < CFI_WAIT_MAX_NS &&
+		if (after.files.cfi_not_ready != before.files.cfi_not_ready &&
+		    cs->drain_t0 != UINT64_MAX && cs->drain_t0 - s->time_ns < CFI_WAIT_MAX_NS &&
 		    pend_sample(cs, s, cpu_sample__size(s))) {
 			cs->st.waited_for_tables++;
 			return;

@@ -221,7 +221,7 @@ static void test_symbols_in_loader(void)
 		ASSERT_STREQ(r.name, "test_symbols_in_loader");
 	}
 	procs__stats(p, &st);
-	ASSERT_EQ(st.symtab_not_ready, 0);
+	ASSERT_EQ(st.files.symtab_not_ready, 0);
 out:
 	procs__free(p);
 	symtab_cache__free(c);

@@ -645,7 +645,7 @@ static void test_unwind_via_procs(void)
 	ASSERT_EQ(cst.evictions, 0);
 	ASSERT_EQ(cst.failures, 0);
 	ASSERT_TRUE(cst.bytes > 100000, "cache bytes %zu", cst.bytes);
-	ASSERT_EQ(pst.cfi_fail, 0);
+	ASSERT_EQ(pst.files.cfi_fail, 0);
 	libc_bytes = cst.bytes;
 	printf("# via procs: %d frames, %zu files, %zu bytes cached\n", n, cst.files, cst.bytes);
 
@@ -747,8 +747,8 @@ static void test_unwind_loader(void)
 	n = procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
 	procs__stats(f.p, &pst);
 	ASSERT_TRUE(n > 0 && n < f.nref, "%d frames while loading, %d loaded", n, f.nref);
-	ASSERT_TRUE(pst.cfi_not_ready >= 1, "cfi_not_ready %llu",
-		    (unsigned long long)pst.cfi_not_ready);
+	ASSERT_TRUE(pst.files.cfi_not_ready >= 1, "cfi_not_ready %llu",
+		    (unsigned long long)pst.files.cfi_not_ready);
 	ASSERT_TRUE(poll_until_whole(&f, out, false) < 100, "never whole without waiting");
 	ASSERT_TRUE(!memcmp(out, ref, f.nref * sizeof(*out)), "the frames differ");
 	cfi_cache__stats(f.cc, &cst);
@@ -802,8 +802,8 @@ static void test_unwind_loader_wait_bounded(void)
 	n = procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
 	procs__stats(f.p, &pst);
 	ASSERT_TRUE(n > 0 && n < f.nref, "%d frames within the budget, %d loaded", n, f.nref);
-	ASSERT_TRUE(pst.cfi_not_ready >= 1, "cfi_not_ready %llu",
-		    (unsigned long long)pst.cfi_not_ready);
+	ASSERT_TRUE(pst.files.cfi_not_ready >= 1, "cfi_not_ready %llu",
+		    (unsigned long long)pst.files.cfi_not_ready);
 	ASSERT_TRUE(poll_until_whole(&f, out, true) < 100, "never whole");
 out:
 	loader_fix_close(&f);
