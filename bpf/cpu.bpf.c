@@ -176,15 +176,19 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	if (use_tables &&
 	    walk_tables(sc, pid, start_code, ip, sp, bp, sc->frames + nk, &nu, &no_entry)) {
 		sc->s.flags |= CPU_F_TABLES;
-	} else if (in_library || pid_bitmap_test(nofp, pid)) {
+	} else if (in_library || no_entry || pid_bitmap_test(nofp, pid)) {
+		/* A process without an entry is one the daemon has not looked
+		 * at yet: whether its executable keeps rbp as a frame pointer
+		 * is not known, and a walk through rbp where it does not is a
+		 * wrong stack, not a short one. */
+		bool unsure = no_entry || pid_bitmap_test(nofp, pid);
 		__u32 off = nk * 8, ulen;
 
 		if (off > CPU_MAX_FRAMES * 8)
 			return 0; /* for the verifier: cannot happen */
-		ulen = ustack_capture_regs(
-			ip, sp, bp, (void *)sc->frames + off,
-			(void *)sc->frames + off + sizeof(struct ustack_hdr), NULL,
-			pid_bitmap_test(nofp, pid) ? CPU_SNAP_BYTES_NOFP : CPU_SNAP_BYTES);
+		ulen = ustack_capture_regs(ip, sp, bp, (void *)sc->frames + off,
+					   (void *)sc->frames + off + sizeof(struct ustack_hdr),
+					   NULL, unsure ? CPU_SNAP_BYTES_NOFP : CPU_SNAP_BYTES);
 		if (ulen > CPU_USTACK_MAX - sizeof(struct ustack_hdr))
 			return 0; /* for the verifier: cannot happen */
 		sc->s.flags |= CPU_F_USTACK;

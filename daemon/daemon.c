@@ -109,6 +109,8 @@ static void drain(struct daemon *d, bool all)
 		cpu_stream__tables_loaded(d->cpu);
 		if (d->ufeed)
 			unwind_feed__tables_loaded(d->ufeed);
+	} else if (d->ufeed) {
+		unwind_feed__tick(d->ufeed, mono_ns());
 	}
 	symtab_cache__collect(d->symcache); /* mappings take them at their next use */
 	sideband__drain(d->sb, on_sideband, d);
@@ -369,6 +371,8 @@ uint64_t daemon__next_wake(struct daemon *d)
 
 	next = min_u64(next, requests__next_deadline(d->requests));
 	next = min_u64(next, control__next_deadline(d->control));
+	if (d->ufeed)
+		next = min_u64(next, unwind_feed__next_try(d->ufeed));
 	if (d->http && http__timeout_ms(d->http) >= 0)
 		next = min_u64(next, now + http__timeout_ms(d->http) * 1000000ull);
 	return d->backlog ? now : next;

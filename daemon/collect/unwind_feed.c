@@ -28,6 +28,10 @@ struct unwind_feed {
 	struct file_id vdso_key;
 	/* the tables converted and written in this period (UNWIND_FEED_BUDGET_NS) */
 	struct sec_budget period;
+	/* an entry was made without a table the budget put off: made again
+	 * when the next period begins, not at its process's next sample (up
+	 * to a turn later, a short process's whole life) */
+	bool put_off;
 };
 
 /* Our vDSO's ELF image, through a memfd (the CFI parser reads fds). */
@@ -129,8 +133,10 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 	if (!unwind_tables__find(f->t, &key, &slot, &gen))
 		goto found;
 	t0 = mono_ns();
-	if (!sec_budget__left_in(&f->period, UNWIND_FEED_BUDGET_NS, UNWIND_FEED_PERIOD_NS, t0))
+	if (!sec_budget__left_in(&f->period, UNWIND_FEED_BUDGET_NS, UNWIND_FEED_PERIOD_NS, t0)) {
+		f->put_off = true;
 		return -EAGAIN;
+	}
 	rows = unwind_rows__new(ct);
 	err = rows ? unwind_tables__add(f->t, &key, rows, &slot, &gen) : -errno;
 	unwind_rows__free(rows);
@@ -252,7 +258,19 @@ static void remake_waiting(struct image *img, void *feed)
 
 void unwind_feed__tables_loaded(struct unwind_feed *f)
 {
+	f->put_off = false;
 	procs__for_each_current(f->p, remake_waiting, f);
+}
+
+uint64_t unwind_feed__next_try(const struct unwind_feed *f)
+{
+	return f->put_off ? f->period.start + UNWIND_FEED_PERIOD_NS : UINT64_MAX;
+}
+
+void unwind_feed__tick(struct unwind_feed *f, uint64_t now)
+{
+	if (now >= unwind_feed__next_try(f))
+		unwind_feed__tables_loaded(f);
 }
 
 void unwind_feed__exit(uint32_t pid, void *feed)

@@ -16,7 +16,7 @@
  * UNWIND_FEED_PERIOD_NS, so that one turn of the loop spends at most that
  * and one table (libLLVM's, the largest seen: 13 ms of conversion and
  * 13-22 ms of writing) however many processes come at once; what does not
- * fit waits for a later try.
+ * fit is tried again when the next period begins (the loop wakes for it).
  */
 #ifndef PPROFD_UNWIND_FEED_H
 #define PPROFD_UNWIND_FEED_H
@@ -54,6 +54,10 @@ void unwind_feed__due(struct image *img, void *feed);
 /* Tables came in from the CFI cache's loader: entries still waiting for
  * one are made again now, not at their process's next sample. */
 void unwind_feed__tables_loaded(struct unwind_feed *f);
+/* When entries the budget put off are to be made again (UINT64_MAX: none
+ * waits), and the turn that does it once that time has come. */
+uint64_t unwind_feed__next_try(const struct unwind_feed *f);
+void unwind_feed__tick(struct unwind_feed *f, uint64_t now);
 /* For procs__on_exit: pid's entry goes. */
 void unwind_feed__exit(uint32_t pid, void *feed);
 void unwind_feed__stats(const struct unwind_feed *f, struct unwind_feed_stats *st);

@@ -84,6 +84,8 @@ void file_lru__remove(struct file_lru *l, struct file_lru_node *n)
 
 void file_lru__touch(struct file_lru *l, struct file_lru_node *n)
 {
+	if (l->head.next == n)
+		return; /* the common case: the file of the last lookup */
 	unlink_node(n);
 	push_front(l, n);
 }

@@ -12,7 +12,16 @@ DAEMON_PID=
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# fail MESSAGE: the test fails; the daemon's last words go with it (a flake
+# in CI leaves nothing else to read).
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -s "$T/daemon.log" ]; then
+		echo "--- the end of pprofd's log:" >&2
+		tail -15 "$T/daemon.log" >&2
+	fi
+	exit 1
+}
 ok() { echo "ok: $*"; }
 
 cleanup() {

@@ -39,7 +39,11 @@ sleep 4 # a window ends
 stop_daemon
 
 lost=$(awk '$1 == "heap_drop_ringbuf" {print $2}' "$T/status.txt")
-[ "${lost:-0}" -gt 0 ] || fail "the ring never filled (heap_drop_ringbuf ${lost:-none}): the test did not test"
+[ "${lost:-0}" -gt 0 ] || {
+	grep '^heap_' "$T/status.txt" >&2
+	grep "pid $WPID" "$T/daemon.log" >&2
+	fail "the ring never filled (heap_drop_ringbuf ${lost:-none}): the test did not test"
+}
 cont=$(ls "$T"/profiles/heap_sites-"$WPID"/heap-*.pb.gz 2>/dev/null | tail -1)
 [ -n "$cont" ] || fail "no continuous heap profile for pid $WPID"
 
