@@ -18,7 +18,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
-	systemd strace linux-perf clang-format
+	systemd strace linux-perf clang-format nodejs
 
 # The peers the benchmarks measure against, installed by `make bench` only.
 BENCH_PKGS := bpftrace heaptrack llvm nodejs libbpf-tools sqlite3
@@ -174,6 +174,8 @@ fuzz_procstatus_SEEDS := $(wildcard tests/fuzz/seeds-procstatus/*)
 fuzz_procstatus_ARGS  := -max_len=65536
 fuzz_heapelf_SEEDS := $(wildcard tests/fuzz/seeds-heapelf/*)
 fuzz_heapelf_ARGS  := -max_len=65536
+fuzz_perfmap_SEEDS := $(wildcard tests/fuzz/seeds-perfmap/*)
+fuzz_perfmap_ARGS  := -max_len=16384
 fuzz_debuglink_SEEDS := $(wildcard tests/fuzz/seeds-debuglink/*)
 fuzz_debuglink_ARGS  := -max_len=65536 -rss_limit_mb=2048
 

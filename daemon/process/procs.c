@@ -15,6 +15,7 @@
 #include "log.h"
 #include "image_maps.h"
 #include "mapping_files.h"
+#include "perf_map.h"
 #include "procs.h"
 #include "safe_open.h"
 #include "unwind.h"
@@ -76,6 +77,7 @@ void procs__set_wait_budget(struct procs *p, uint64_t ns_per_sec)
 static void image_free(struct procs *p, struct image *img)
 {
 	image_maps__free(img->maps, img->nr_maps);
+	perf_map__free(img->jit);
 	free(img);
 	p->st.images--;
 	p->st.images_freed++;
@@ -333,6 +335,32 @@ static struct mapping *find_mapping(struct image *img, uint64_t addr)
 	return NULL;
 }
 
+/* A frame in anonymous code: its JIT's perf map read, or read on from
+ * where it was, while the process runs (its /proc/PID/root goes with it). */
+static void jit_refresh(struct procs *p, struct image *img)
+{
+	uint64_t now = mono_ns();
+	int fd, err;
+
+	if (img->end_ns || (img->jit_ns && now - img->jit_ns < JIT_REREAD_NS))
+		return;
+	img->jit_ns = now;
+	fd = perf_map__open(img->pid);
+	if (fd < 0) {
+		if (fd != -ENOENT && fd != -ESRCH && !p->st.perf_maps_refused++)
+			log_info(
+				"jit: pid %u's perf map is not its own (%s): not read (logged once)",
+				img->pid, strerror(-fd));
+		return;
+	}
+	if (!img->jit)
+		img->jit = perf_map__new();
+	err = img->jit ? perf_map__update(img->jit, fd) : -ENOMEM;
+	close(fd);
+	if (!err)
+		p->st.perf_maps_read++;
+}
+
 struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t addr)
 {
 	struct mapping *m = find_mapping(img, addr);
@@ -352,6 +380,8 @@ struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t
 		mapping_files__resolve(&p->files, img, m);
 	else if (m->sym_pending)
 		mapping_files__attach(&p->files, m);
+	if (mapping_is_anon(m))
+		jit_refresh(p, img);
 	return m;
 }
 

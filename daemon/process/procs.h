@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "hashtab.h"
 #include "mapping_files.h"
@@ -39,8 +40,19 @@ struct mapping {
 	struct cfi_ref *cfi; /* its file's entry in the CFI cache, or NULL */
 };
 
+/* Code in no file: a JIT's (sideband's "//anon", /proc's "" and "[anon:NAME]"). */
+static inline bool mapping_is_anon(const struct mapping *m)
+{
+	return !m->path || !m->path[0] || !strcmp(m->path, "//anon") ||
+	       !strncmp(m->path, "[anon:", 6);
+}
+
+#define JIT_REREAD_NS 1000000000ull
+
 #define IMAGE_FP_WITH 1    /* built with frame pointers (or unknown: the walk is tried) */
 #define IMAGE_FP_WITHOUT 2 /* without: CPU samples carry a stack copy */
+
+struct perf_map;
 
 struct image {
 	uint32_t pid;
@@ -60,6 +72,10 @@ struct image {
 	uint64_t unwind_ns;  /* when it was made (CLOCK_MONOTONIC; 0: never) */
 	uint64_t start_code; /* its text's start, as /proc/PID/stat says (0: not read) */
 	uint64_t vdso_base;  /* its vDSO, as its auxv says (0: not read, or none) */
+	/* Its JIT's perf map (perf_map.h), read while it runs, at most every
+	 * JIT_REREAD_NS, as samples in anonymous code come: NULL until then. */
+	struct perf_map *jit;
+	uint64_t jit_ns;     /* when it was last looked for (CLOCK_MONOTONIC; 0: never) */
 	unsigned refs;       /* collections holding it (its samples): not freed while > 0 */
 	struct image *older; /* the image this PID had before */
 };
@@ -72,6 +88,8 @@ struct procs_stats {
 	uint64_t maps_merge_failed; /* /proc/PID/maps read but not taken in (memory, limit) */
 	uint64_t ustacks_walked;    /* event stacks the BPF table walker took */
 	uint64_t ustacks_missed;    /* event stacks it could not: the process's entry was due */
+	uint64_t perf_maps_read;    /* JIT perf maps read (or re-read as they grew) */
+	uint64_t perf_maps_refused; /* ones not the process's own (owner, symlink, not a file) */
 	struct mapping_files_stats files; /* what the mappings' files hold */
 };
 

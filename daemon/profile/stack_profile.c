@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "perf_map.h"
 #include "pprof.h"
 #include "procs.h"
 #include "stack_profile.h"
@@ -61,7 +62,7 @@ static struct mapping *named_mapping(struct procs *procs, struct image *img, uin
  */
 static const char *mapping_filename(const struct mapping *m, char *buf, size_t size)
 {
-	if (!m->path || !m->path[0])
+	if (mapping_is_anon(m))
 		return "[anon:exec]"; /* anonymous executable memory (JIT code) */
 	if (!strncmp(m->path, "/memfd:", 7) && !strchr(m->path + 1, '/')) {
 		snprintf(buf, size, "[%s]", m->path + 1);
@@ -80,7 +81,8 @@ static uint64_t mapping_id(struct pprof *p, struct procs *procs, struct image *i
 		.offset = m->pgoff,
 		.filename = mapping_filename(m, name, sizeof(name)),
 		.build_id = m->symtab ? symtab__build_id(m->symtab) : "",
-		.has_functions = m->symtab && symtab__has_functions(m->symtab),
+		.has_functions = m->symtab ? symtab__has_functions(m->symtab)
+					   : img->jit && mapping_is_anon(m),
 	};
 
 	/* The file's DWARF, loaded in the symbol cache's thread. */
@@ -115,8 +117,20 @@ static uint64_t user_location(struct pprof *p, struct procs *procs, struct image
 	loc = pprof__find_location(p, mid, addr);
 	if (loc)
 		return loc;
-	if (m->symtab &&
-	    symtab__lookup_frames(m->symtab, addr - caller - m->start + m->pgoff, &fr) == 0) {
+	if (!m->symtab && img->jit && mapping_is_anon(m)) {
+		/* JIT code, named by its perf map */
+		uint64_t start;
+		const char *name = perf_map__lookup(img->jit, addr - caller, &start);
+
+		if (name) {
+			lines[0] = (struct pprof_line){ .function_id = pprof__function(
+								p, name, name, "", 0) };
+			if (!lines[0].function_id)
+				return 0; /* out of memory: the profile says so */
+			n = 1;
+		}
+	} else if (m->symtab && symtab__lookup_frames(
+					m->symtab, addr - caller - m->start + m->pgoff, &fr) == 0) {
 		/* innermost inlined function first, the symbol last */
 		for (unsigned i = 0; i < fr.n; i++) {
 			const struct sym_frame *f = &fr.f[i];

@@ -67,6 +67,37 @@ int proc_status_threads(const char *text, size_t len, uint32_t *tgid, unsigned *
 	return found == 3 ? 0 : -ENOENT;
 }
 
+int proc_status_nspid(const char *text, size_t len, uint32_t *nspid)
+{
+	const char *p = text, *end = text + len, *s, *e;
+
+	while (next_line(&p, end, &s, &e)) {
+		uint64_t last = 0;
+		bool in_number = false;
+
+		if (e - s < 6 || memcmp(s, "NSpid:", 6))
+			continue;
+		/* the last number: the innermost namespace's pid */
+		for (const char *q = s + 6; q < e; q++) {
+			if (*q >= '0' && *q <= '9') {
+				last = (in_number ? last * 10 : 0) + (uint64_t)(*q - '0');
+				in_number = true;
+				if (last > UINT32_MAX)
+					return -ENOENT;
+			} else if (*q == ' ' || *q == '\t') {
+				in_number = false;
+			} else {
+				return -ENOENT;
+			}
+		}
+		if (!last)
+			return -ENOENT;
+		*nspid = (uint32_t)last;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 bool proc_cgroup_under(const char *text, size_t len, const char *cgroup)
 {
 	const char *p = text, *end = text + len, *s, *e;

@@ -22,6 +22,9 @@
 int proc_status_uids(const char *text, size_t len, uid_t uids[4]);
 /* Its "Tgid:" and "Threads:" lines: 0, or -ENOENT without both. */
 int proc_status_threads(const char *text, size_t len, uint32_t *tgid, unsigned *threads);
+/* Its "NSpid:" line's last pid: the process's pid in its own (innermost)
+ * pid namespace, the one a JIT names its perf map after. 0, or -ENOENT. */
+int proc_status_nspid(const char *text, size_t len, uint32_t *nspid);
 /* Its "CapEff:" line (the effective capabilities): 0 with *caps set, or
  * -ENOENT without a well-formed one. */
 int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps);

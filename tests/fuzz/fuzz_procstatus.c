@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	log_max_level = LOG_LVL_ERR;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		if (!proc_status_uids(text, len, uids) && !has_line(text, len, "Uid:"))
 			abort();
@@ -127,6 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 5:
 		if (!proc_stat_start_code(text, len, &caps) && !memchr(text, ')', len))
+			abort();
+		break;
+	case 6:
+		if (!proc_status_nspid(text, len, &tgid) &&
+		    (!tgid || !has_line(text, len, "NSpid:")))
 			abort();
 		break;
 	}

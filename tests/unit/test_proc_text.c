@@ -123,6 +123,20 @@ static void test_stat_start_code(void)
 	ASSERT_TRUE(sc <= (uint64_t)(uintptr_t)test_stat_start_code, "our code starts below us");
 }
 
+static void test_nspid(void)
+{
+	uint32_t ns = 0;
+
+	ASSERT_OK(proc_status_nspid(T("Pid:\t9\nNSpid:\t4242\t17\t3\nThreads:\t1\n"), &ns));
+	ASSERT_EQ(ns, 3); /* the innermost namespace's */
+	ASSERT_OK(proc_status_nspid(T("NSpid:\t4242"), &ns));
+	ASSERT_EQ(ns, 4242);
+	ASSERT_EQ(proc_status_nspid(T("NSpid:\t12 x3\n"), &ns), -ENOENT);
+	ASSERT_EQ(proc_status_nspid(T("NSpid:\t99999999999\n"), &ns), -ENOENT);
+	ASSERT_EQ(proc_status_nspid(T("NSpid:\t\n"), &ns), -ENOENT);
+	ASSERT_EQ(proc_status_nspid(T("Pid:\t9\n"), &ns), -ENOENT);
+}
+
 int main(void)
 {
 	RUN_TEST(test_status);
@@ -130,5 +144,6 @@ int main(void)
 	RUN_TEST(test_cap_eff);
 	RUN_TEST(test_own_status);
 	RUN_TEST(test_stat_start_code);
+	RUN_TEST(test_nspid);
 	return TEST_MAIN_END();
 }
