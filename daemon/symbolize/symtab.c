@@ -219,6 +219,11 @@ size_t symtab__nr_symbols(const struct symtab *s)
 	return s->nsyms;
 }
 
+bool symtab__from_minidebug(const struct symtab *s)
+{
+	return s->minidebug;
+}
+
 size_t symtab__nr_fde_names(const struct symtab *s)
 {
 	return s ? s->fde_names : 0;

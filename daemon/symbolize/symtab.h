@@ -48,6 +48,8 @@ const char *symtab__path(const struct symtab *s);
 /* Whether any function symbol was found (pprof's has_functions). */
 bool symtab__has_functions(const struct symtab *s);
 size_t symtab__nr_symbols(const struct symtab *s);
+/* Whether its .symtab came from its MiniDebugInfo (.gnu_debugdata). */
+bool symtab__from_minidebug(const struct symtab *s);
 /* Of those, the functions without a symbol named "FILE+0xSTART" by .eh_frame. */
 size_t symtab__nr_fde_names(const struct symtab *s);
 /* Bytes of memory the symtab holds (for cache budgets). */

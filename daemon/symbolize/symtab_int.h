@@ -34,6 +34,7 @@ struct symtab {
 	atomic_int refs;
 	uint32_t nsyms, nsegs;
 	uint32_t fde_names; /* of nsyms: functions without a symbol, named by their FDE */
+	bool minidebug;     /* symbols from its MiniDebugInfo (.gnu_debugdata) */
 	struct sym *syms;
 	char *names;
 	size_t names_len;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * An ELF file's function symbols loaded into a symtab (symtab.h): from its
- * .symtab and .dynsym, or its separate debug file (build ID, debuglink);
+ * .symtab and .dynsym, or its separate debug file (build ID, debuglink),
+ * or its MiniDebugInfo (minidebug.h), or else its FDEs (add_fde_names);
  * where its DWARF is, for the lines loaded later.
  *
  * Every input is hostile: each size, offset, count and string read from a
@@ -28,6 +29,7 @@
 #include "cfi.h"
 #include "dwlines.h"
 #include "log.h"
+#include "minidebug.h"
 #include "safe_open.h"
 #include "symtab.h"
 #include "symtab_elf.h"
@@ -562,6 +564,10 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 			skip_dynsym = true;
 	} else if (find_debug_file(&dbg, &exe, root, path)) {
 		err = read_symbols(&ld, &dbg, SHT_SYMTAB, 0);
+	} else if (!minidebug__open(&dbg, &exe)) {
+		/* its static functions' names, as the distribution kept them */
+		err = read_symbols(&ld, &dbg, SHT_SYMTAB, 0);
+		s->minidebug = true;
 	} else {
 		stripped = true;
 	}

@@ -304,6 +304,47 @@ static void test_stripped_fde_names(void)
 	symtab__put(s);
 }
 
+/* MiniDebugInfo as Fedora's find-debuginfo makes it: the .symtab of what
+ * .dynsym lacks, xz'd into .gnu_debugdata of the stripped file. */
+static void test_minidebuginfo(void)
+{
+	char f[PATH_MAX + 32], full[PATH_MAX + 32];
+	struct symtab *s;
+
+	if (!ASSERT_OK(sh(
+		    "cd %s && nm -D lib.so --format=posix --defined-only | awk '{print $1}' "
+		    "| sort > dynsyms && nm lib.so --format=posix --defined-only | "
+		    "awk '$2 ~ /^[Tt]$/ {print $1}' | sort > funcsyms && "
+		    "comm -13 dynsyms funcsyms > keep && grep -qx gamma_fn keep && "
+		    "objcopy --only-keep-debug lib.so mini.debug && "
+		    "objcopy -S --remove-section .comment --keep-symbols=keep mini.debug mini && "
+		    "xz -f mini && strip --strip-all -o libmini.so lib.so && "
+		    "objcopy --add-section .gnu_debugdata=mini.xz libmini.so && "
+		    "head -c 3000 /dev/urandom > junk && strip --strip-all -o libjunk.so lib.so && "
+		    "objcopy --add-section .gnu_debugdata=junk libjunk.so",
+		    tmp)))
+		return;
+	snprintf(full, sizeof(full), "%s/lib.so", tmp);
+	snprintf(f, sizeof(f), "%s/libmini.so", tmp);
+	s = load(f, "/", NULL);
+	if (ASSERT_TRUE(s, "load %s: %s", f, strerror(errno))) {
+		ASSERT_TRUE(symtab__from_minidebug(s));
+		check_fn(s, full, "gamma_fn", "gamma_fn"); /* static: from .gnu_debugdata */
+		check_fn(s, full, "alpha", "alpha");       /* exported: .dynsym */
+		ASSERT_EQ(symtab__nr_fde_names(s), 0);
+		symtab__put(s);
+	}
+	/* .gnu_debugdata that is not xz: FDE names, as without it */
+	snprintf(f, sizeof(f), "%s/libjunk.so", tmp);
+	s = load(f, "/", NULL);
+	if (ASSERT_TRUE(s, "load %s: %s", f, strerror(errno))) {
+		ASSERT_TRUE(!symtab__from_minidebug(s));
+		ASSERT_TRUE(symtab__nr_fde_names(s) >= 1);
+		check_fn(s, full, "alpha", "alpha");
+		symtab__put(s);
+	}
+}
+
 static void test_debuglink(void)
 {
 	char f[PATH_MAX + 32], full[PATH_MAX + 32];
@@ -1048,6 +1089,7 @@ int main(void)
 	RUN_TEST(test_nopie_two_exec_segments);
 	RUN_TEST(test_shared_library);
 	RUN_TEST(test_stripped_fde_names);
+	RUN_TEST(test_minidebuginfo);
 	RUN_TEST(test_debuglink);
 	RUN_TEST(test_build_id_in_root);
 	RUN_TEST(test_cxx_demangling);
