@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * C++ and Rust (legacy) names demangled (symtab.h), through libstdc++'s
- * __cxa_demangle with bounds on what it is given and may return.
+ * C++ and Rust names demangled (symtab.h), through libstdc++'s
+ * __cxa_demangle (C++, Rust legacy) and libiberty's rust_demangle (Rust
+ * v0), with bounds on what they are given and may return.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libiberty/demangle.h>
 
 #include "symtab.h"
 
@@ -157,19 +159,56 @@ static uint64_t demangle_bound(const char *s, uint64_t limit)
 }
 
 /*
+ * The same bound for a Rust v0 name: a backref (B<base62>_) prints again a
+ * path or type printed before it, so it may double the output; any other
+ * character prints as at most 8 ("usize, "). libiberty's demangler has no
+ * limit of its own: 22 nested tuple backrefs in 219 bytes are 100 MB and
+ * 3.5 s of its time. Names with over a dozen backrefs stay mangled.
+ */
+static uint64_t rust_v0_bound(const char *s, uint64_t limit)
+{
+	uint64_t b = 0;
+
+	for (; *s && b <= limit; s++) {
+		const char *p = s + 1;
+
+		if (*s == 'B') {
+			while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+			       (*p >= 'A' && *p <= 'Z'))
+				p++;
+			if (*p == '_') {
+				b = 2 * b + 32;
+				s = p;
+				continue;
+			}
+		}
+		b += 8;
+	}
+	return b;
+}
+
+/*
  * C++ and Rust legacy (_ZN...17h<hash>E) names go through libstdc++'s
- * __cxa_demangle. Rust v0 names (_R...) are left mangled: libstdc++ has no
- * demangler for them and they are still rare in distributed binaries.
+ * __cxa_demangle; Rust v0 names (_R...) through libiberty's (binutils'),
+ * which drops their hashes as rustc-demangle does by default.
  */
 char *demangle(const char *name)
 {
 	char *d;
 	int status;
 
-	if (!name || name[0] != '_' || name[1] != 'Z')
+	if (!name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
 		return NULL;
 	if (strnlen(name, DEMANGLE_IN_MAX + 1) > DEMANGLE_IN_MAX)
 		return NULL;
+	if (name[1] == 'R') {
+		if (rust_v0_bound(name, DEMANGLE_BOUND_MAX) > DEMANGLE_BOUND_MAX)
+			return NULL;
+		d = rust_demangle(name, 0);
+		if (d && strlen(d) > DEMANGLE_OUT_MAX)
+			d[DEMANGLE_OUT_MAX] = '\0';
+		return d;
+	}
 	if (demangle_bound(name, DEMANGLE_BOUND_MAX) > DEMANGLE_BOUND_MAX)
 		return NULL;
 	d = __cxa_demangle(name, NULL, NULL, &status);

@@ -465,7 +465,11 @@ static void test_demangle(void)
 		{ "main", NULL },
 		{ "_Z", NULL },
 		{ "_Zfoo_not_mangled", NULL },
-		{ "_RNvCs1234_7mycrate3foo", NULL }, /* Rust v0: left mangled */
+		/* Rust v0 (as c++filt prints them, without the disambiguators) */
+		{ "_RNvCs15kBYyAo9fc_7mycrate7example", "mycrate::example" },
+		{ "_RNvNtCs1234_7mycrate3foo3bar", "mycrate::foo::bar" },
+		{ "_RINvNtC3std3mem8align_ofjEC3foo", "std::mem::align_of::<usize>" },
+		{ "_RNvC", NULL },
 		{ "", NULL },
 	};
 
@@ -499,6 +503,43 @@ static void test_demangle_bomb(void)
 	d = demangle("_Z1fI1A1BIS0_S0_ES1_IS2_S2_EEvv");
 	ASSERT_STREQ(d, "void f<A, B<A, A>, B<B<A, A>, B<A, A> > >()");
 	free(d);
+	d = demangle(name);
+	ASSERT_TRUE(!d, "bomb demangled to %zu bytes", d ? strlen(d) : 0);
+	free(d);
+	ASSERT_TRUE(time(NULL) - t0 < 2);
+}
+
+/* The Rust v0 form: each level is a tuple of two backrefs to the level
+ * before (libiberty would print 2^40 tuples); three levels are a name. */
+static void test_demangle_bomb_rust(void)
+{
+	static const char b62[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	char name[4096], ref[8], *d;
+	size_t len, pos = 8; /* after "_R": INvC1a1f, then the first tuple */
+	time_t t0 = time(NULL);
+
+	len = (size_t)sprintf(name, "_RINvC1a1fTuuE");
+	for (int i = 0; i < 40; i++) {
+		size_t at = len - 2, n = pos - 1; /* B_ is 0, B0_ is 1 */
+
+		snprintf(ref, sizeof(ref), "%c%c_", b62[n / 62 % 62], b62[n % 62]);
+		if (n < 62)
+			memmove(ref, ref + 1, 3);
+		if (!pos)
+			strcpy(ref, "_");
+		len += (size_t)sprintf(name + len, "TB%sB%sE", ref, ref);
+		pos = at;
+		if (i == 2) {
+			strcpy(name + len, "E");
+			d = demangle(name);
+			ASSERT_STREQ(
+				d, "a::f::<((), ()), (((), ()), ((), ())), ((((), ()), ((), ())), "
+				   "(((), ()), ((), ()))), (((((), ()), ((), ())), (((), ()), ((), "
+				   "()))), ((((), ()), ((), ())), (((), ()), ((), ()))))>");
+			free(d);
+		}
+	}
+	strcpy(name + len, "E");
 	d = demangle(name);
 	ASSERT_TRUE(!d, "bomb demangled to %zu bytes", d ? strlen(d) : 0);
 	free(d);
@@ -1095,6 +1136,7 @@ int main(void)
 	RUN_TEST(test_cxx_demangling);
 	RUN_TEST(test_demangle);
 	RUN_TEST(test_demangle_bomb);
+	RUN_TEST(test_demangle_bomb_rust);
 	RUN_TEST(test_malformed);
 	RUN_TEST(test_alias_preference);
 	RUN_TEST(test_many_aliases);
