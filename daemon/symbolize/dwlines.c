@@ -19,6 +19,7 @@
 #include <libelf.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,6 +53,9 @@ struct urange {
 struct dwlines {
 	Elf *elf;
 	Dwarf *dw;
+	/* the dwz file its DWARF refers to (.gnu_debugaltlink), or NULL */
+	Elf *alt_elf;
+	Dwarf *alt_dw;
 	struct urange *r;
 	size_t nr;
 	uint32_t nunits;
@@ -259,7 +263,100 @@ static int read_units(struct dwlines *d)
 	return d->counted ? 0 : -ENOMEM;
 }
 
-struct dwlines *dwlines__load(int fd, size_t max_bytes)
+/* Whether elf's DWARF refers to a dwz file (.gnu_debugaltlink). */
+static bool has_altlink(Elf *elf)
+{
+	size_t shstrndx, n = 0;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) && n++ < SECS_MAX) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    !strcmp(name, ".gnu_debugaltlink"))
+			return true;
+	}
+	return false;
+}
+
+bool dwlines__altlink(int fd, char *name, size_t name_size, char *build_id, size_t id_size)
+{
+	size_t shstrndx, n = 0;
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	Elf *elf;
+
+	if (!elf_file__init() || !(elf = elf_begin(fd, ELF_C_READ, NULL)))
+		return false;
+	while (!found && !elf_getshdrstrndx(elf, &shstrndx) && (scn = elf_nextscn(elf, scn)) &&
+	       n++ < SECS_MAX) {
+		GElf_Shdr sh;
+		const char *sname, *p, *nul;
+		Elf_Data *data;
+		size_t idlen;
+
+		if (!gelf_getshdr(scn, &sh) || !(sname = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+		    strcmp(sname, ".gnu_debugaltlink") || sh.sh_type == SHT_NOBITS ||
+		    sh.sh_size > 4096 || !(data = elf_getdata(scn, NULL)) || !data->d_buf)
+			continue;
+		/* "PATH\0" then the build ID's bytes */
+		p = data->d_buf;
+		nul = memchr(p, 0, data->d_size);
+		if (!nul || nul == p || (size_t)(nul - p) >= name_size)
+			break;
+		idlen = data->d_size - (size_t)(nul + 1 - p);
+		if (idlen < 2 || idlen > 64 || 2 * idlen >= id_size)
+			break;
+		memcpy(name, p, (size_t)(nul - p) + 1);
+		for (size_t i = 0; i < idlen; i++)
+			snprintf(build_id + 2 * i, 3, "%02x", (unsigned char)nul[1 + i]);
+		found = true;
+	}
+	elf_end(elf);
+	return found;
+}
+
+/*
+ * The dwz file at alt_fd into d, under the same bounds as the main file's
+ * (its bytes added to *bytes): 0, or -errno. libdw never looks for it
+ * itself: it would open the path the file names, as root, outside the
+ * process's root, whatever it is (a FIFO would block the thread).
+ */
+static int load_alt(struct dwlines *d, int alt_fd, size_t max_bytes, size_t *bytes)
+{
+	bool info, line;
+	size_t b;
+	int afd = fcntl(alt_fd, F_DUPFD_CLOEXEC, 3);
+
+	if (afd < 0)
+		return -errno;
+	d->alt_elf = elf_begin(afd, ELF_C_READ, NULL);
+	if (!d->alt_elf) {
+		close(afd);
+		return -EINVAL;
+	}
+	b = debug_bytes(d->alt_elf, afd, &info, &line);
+	if (b == SIZE_MAX || b > max_bytes || *bytes > max_bytes - b) {
+		elf_cntl(d->alt_elf, ELF_C_FDDONE);
+		close(afd);
+		return -EFBIG;
+	}
+	if (!strings_terminated(d->alt_elf) ||
+	    !(d->alt_dw = dwarf_begin_elf(d->alt_elf, DWARF_C_READ, NULL))) {
+		elf_cntl(d->alt_elf, ELF_C_FDDONE);
+		close(afd);
+		return -EINVAL;
+	}
+	elf_cntl(d->alt_elf, ELF_C_FDDONE);
+	close(afd);
+	*bytes += b;
+	return 0;
+}
+
+struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes)
 {
 	struct dwlines *d;
 	bool info, line;
@@ -293,11 +390,22 @@ struct dwlines *dwlines__load(int fd, size_t max_bytes)
 		err = -EINVAL;
 		goto fail;
 	}
+	if (has_altlink(d->elf)) {
+		/* without its dwz file, names and files would be missing */
+		err = alt_fd < 0 ? -ENOENT : load_alt(d, alt_fd, max_bytes, &bytes);
+		total = atomic_load(&total_mem);
+		if (!err && (total > TOTAL_MAX || bytes > TOTAL_MAX - total))
+			err = -EFBIG;
+		if (err)
+			goto fail;
+	}
 	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
 	if (!d->dw) {
 		err = -EINVAL;
 		goto fail;
 	}
+	if (d->alt_dw)
+		dwarf_setalt(d->dw, d->alt_dw);
 	/* libdw has read every debug section: nothing more from the file. */
 	elf_cntl(d->elf, ELF_C_FDDONE);
 	close(dfd);
@@ -330,6 +438,10 @@ void dwlines__free(struct dwlines *d)
 	atomic_fetch_sub(&total_mem, d->mem);
 	if (d->dw)
 		dwarf_end(d->dw);
+	if (d->alt_dw)
+		dwarf_end(d->alt_dw);
+	if (d->alt_elf)
+		elf_end(d->alt_elf);
 	if (d->elf)
 		elf_end(d->elf);
 	free(d->r);

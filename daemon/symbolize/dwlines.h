@@ -3,7 +3,8 @@
  * DWARF line numbers and inline frames of one ELF file, through libdw
  * (elfutils): which source line an address is, and the chain of functions
  * inlined there. Only the DWARF in the file itself (or in a debug file
- * symtab.c found for it) is read; nothing over the network.
+ * symtab.c found for it, and the dwz file that one refers to) is read;
+ * nothing over the network.
  *
  * Every input is hostile: the debug sections are bounded in size before
  * libdw reads them, the CU table and every DIE walk are bounded, and every
@@ -30,11 +31,18 @@ bool dwlines__probe(int fd, size_t *bytes);
 
 /*
  * Loads the DWARF of the ELF file open at fd (not closed; libdw reads its
- * sections into memory, so fd may be closed after the call). max_bytes caps
- * the debug sections (decompressed). NULL with errno: ENODATA no usable
- * DWARF, EFBIG over max_bytes, ENOMEM, EINVAL malformed.
+ * sections into memory, so fd may be closed after the call), with the dwz
+ * file its .gnu_debugaltlink names open at alt_fd (-1: none found; the
+ * caller checked its build ID). max_bytes caps the debug sections of the
+ * two together (decompressed). NULL with errno: ENODATA no usable DWARF, ENOENT its dwz
+ * file is needed and not given, EFBIG over max_bytes, ENOMEM, EINVAL
+ * malformed.
  */
-struct dwlines *dwlines__load(int fd, size_t max_bytes);
+struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes);
+/* The dwz file the ELF file open at fd names (.gnu_debugaltlink): its path
+ * into name (NUL-terminated) and its build ID as hex into build_id; false
+ * when it names none (or not readably). */
+bool dwlines__altlink(int fd, char *name, size_t name_size, char *build_id, size_t id_size);
 void dwlines__free(struct dwlines *d); /* NULL is fine */
 /* Memory held: the debug sections, the CU table, an estimate of libdw's own
  * tables (it grows as line tables are decoded). */

@@ -56,15 +56,22 @@ bool symtab__has_lines(const struct symtab *cs)
 	pthread_mutex_lock(&s->dw_lock);
 	if (!atomic_load_explicit(&s->dw_tried, memory_order_relaxed)) {
 		if (s->dw_fd >= 0) {
-			d = dwlines__load(s->dw_fd, DWL_BYTES_MAX);
+			d = dwlines__load(s->dw_fd, s->dw_alt_fd, DWL_BYTES_MAX);
 			if (!d && errno == EFBIG)
 				log_info("symtab: %s: debug info over %u MiB: no line numbers",
 					 s->path, DWL_BYTES_MAX >> 20);
+			else if (!d && errno == ENOENT)
+				log_info("symtab: %s: its DWARF refers to a dwz file "
+					 "(.gnu_debugaltlink) that is not there: no line numbers",
+					 s->path);
 			else if (!d && errno != ENODATA)
 				log_debug("symtab: %s: no line numbers: %s", s->path,
 					  strerror(errno));
 			close(s->dw_fd);
 			s->dw_fd = -1;
+			if (s->dw_alt_fd >= 0)
+				close(s->dw_alt_fd);
+			s->dw_alt_fd = -1;
 			if (d) {
 				atomic_store_explicit(&s->dw_mem, dwlines__mem_size(d),
 						      memory_order_relaxed);
@@ -191,6 +198,8 @@ void symtab__put(struct symtab *s)
 	dwlines__free(s->dw);
 	if (s->dw_fd >= 0)
 		close(s->dw_fd);
+	if (s->dw_alt_fd >= 0)
+		close(s->dw_alt_fd);
 	pthread_mutex_destroy(&s->dw_lock);
 	free(s->syms);
 	free(s->names);

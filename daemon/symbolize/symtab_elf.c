@@ -19,6 +19,7 @@
 #include "log.h"
 #include "safe_open.h"
 #include "symtab.h"
+#include "dwlines.h"
 #include "symtab_elf.h"
 
 #define DEBUGLINK_MAX 255         /* bytes of a .gnu_debuglink file name */
@@ -144,6 +145,45 @@ bool try_path(struct elf_file *dbg, const char *root, const char *path, const st
 	if (!is_host_root(root) && try_debug_file(dbg, safe_open(root, path), exe, dl))
 		return true;
 	return try_debug_file(dbg, safe_open(host_root, path), exe, dl);
+}
+
+/* Takes fd: kept when it is an ELF file with this build ID, else closed. */
+static int dwz_if_ours(int fd, const char *build_id)
+{
+	struct elf_file f;
+	bool ours;
+
+	if (fd < 0)
+		return -1;
+	ours = !elf_file__open(&f, fd, ELF_FILE_BUILD_ID) && !strcmp(f.build_id, build_id);
+	elf_file__close(&f); /* f only: fd stays */
+	if (!ours) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int find_dwz_file(int dwarf_fd, const char *root)
+{
+	char name[PATH_MAX], id[2 * BUILD_ID_MAX + 1], buf[PATH_MAX];
+	const char *paths[2] = { buf, name };
+	int fd;
+
+	if (!dwlines__altlink(dwarf_fd, name, sizeof(name), id, sizeof(id)) || strlen(id) < 4)
+		return -1;
+	/* by build ID first, as Debian's -dbgsym packages link them; then the
+	 * path it names when absolute (a relative one is dwz's own layout) */
+	snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id + 2);
+	for (int i = 0; i < 2; i++) {
+		if (paths[i][0] != '/')
+			continue;
+		if (!is_host_root(root) && (fd = dwz_if_ours(safe_open(root, paths[i]), id)) >= 0)
+			return fd;
+		if ((fd = dwz_if_ours(safe_open(host_root, paths[i]), id)) >= 0)
+			return fd;
+	}
+	return -1;
 }
 
 bool find_debug_file(struct elf_file *dbg, const struct elf_file *exe, const char *root,

@@ -20,6 +20,11 @@ struct debuglink;
  * there is no build ID to compare, or NULL); true when it is. */
 bool try_path(struct elf_file *dbg, const char *root, const char *path, const struct elf_file *exe,
 	      const struct debuglink *dl);
+/* The dwz file (.gnu_debugaltlink) the DWARF in the file open at
+ * dwarf_fd refers to, opened inside root, then on the host, by its build
+ * ID's path, then by the path it names: its fd, checked to have that build
+ * ID, or -1. */
+int find_dwz_file(int dwarf_fd, const char *root);
 /* Closes a debug file the two above found, and the fd they opened it on;
  * nothing when dbg is { .fd = -1 }. */
 void close_debug_file(struct elf_file *dbg);

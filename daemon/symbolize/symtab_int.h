@@ -61,6 +61,7 @@ struct symtab {
 	 */
 	pthread_mutex_t dw_lock;
 	int dw_fd;
+	int dw_alt_fd; /* the dwz file its DWARF refers to, found at load; -1: none */
 	atomic_bool dw_tried, dw_queued;
 	struct dwlines *_Atomic dw;
 	atomic_size_t dw_mem;

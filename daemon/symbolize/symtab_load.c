@@ -479,8 +479,9 @@ static int copy_segments(const struct elf_file *e, struct symtab *s)
 
 /* ---- where the DWARF is ---- */
 
-/* Keeps fd open in s when it holds loadable DWARF; true when it has some. */
-static bool keep_dwarf_fd(struct symtab *s, int fd, const char *path)
+/* Keeps fd open in s when it holds loadable DWARF, and the dwz file it
+ * refers to, if any; true when it has some. */
+static bool keep_dwarf_fd(struct symtab *s, int fd, const char *root, const char *path)
 {
 	size_t bytes;
 
@@ -495,6 +496,7 @@ static bool keep_dwarf_fd(struct symtab *s, int fd, const char *path)
 		return true;
 	}
 	s->dw_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	s->dw_alt_fd = find_dwz_file(fd, root);
 	return true;
 }
 
@@ -506,10 +508,10 @@ static void find_dwarf(struct symtab *s, int fd, const struct elf_file *exe,
 	struct elf_file d2 = { .fd = -1 };
 	char buf[PATH_MAX];
 
-	if (keep_dwarf_fd(s, fd, path))
+	if (keep_dwarf_fd(s, fd, root, path))
 		return;
 	if (dbg->elf) {
-		keep_dwarf_fd(s, dbg->fd, path);
+		keep_dwarf_fd(s, dbg->fd, root, path);
 		return;
 	}
 	if (strlen(exe->build_id) < 4)
@@ -517,7 +519,7 @@ static void find_dwarf(struct symtab *s, int fd, const struct elf_file *exe,
 	snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%.2s/%s.debug", exe->build_id,
 		 exe->build_id + 2);
 	if (try_path(&d2, root, buf, exe, NULL))
-		keep_dwarf_fd(s, d2.fd, path);
+		keep_dwarf_fd(s, d2.fd, root, path);
 	close_debug_file(&d2);
 }
 
@@ -547,7 +549,7 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 	atomic_init(&s->refs, 1);
 	pthread_mutex_init(&s->dem_lock, NULL);
 	pthread_mutex_init(&s->dw_lock, NULL);
-	s->dw_fd = -1;
+	s->dw_fd = s->dw_alt_fd = -1;
 	err = copy_segments(&exe, s);
 	if (err)
 		goto fail;

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	sink += dwlines__probe(fd, &bytes);
-	d = dwlines__load(fd, 16u << 20);
+	d = dwlines__load(fd, -1, 16u << 20);
 	if (d) {
 		sink += dwlines__mem_size(d) + dwlines__nr_units(d);
 		for (uint64_t i = 0; i < 64; i++) {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "symtab.h"
@@ -409,6 +410,55 @@ out:
 	free(fr);
 }
 
+/*
+ * DWARF moved by dwz into a common file the binary names by path and build
+ * ID (.gnu_debugaltlink), as Debian's -dbgsym packages ship it: the same
+ * frames as addr2line's through it; without it (moved away, a FIFO in its
+ * place, another dwz file there) no lines, never a wait, the symbol kept.
+ */
+static void test_dwz(void)
+{
+	char bin[PATH_MAX + 16], common[PATH_MAX + 16];
+	struct symtab *s;
+	time_t t0;
+
+	if (!ASSERT_TRUE(built) ||
+	    !ASSERT_OK(sh(
+		    "cd %s && cp inl dz1 && cp inl dz2 && "
+		    "dwz -m dwz.common -M %s/dwz.common dz1 dz2 && "
+		    "readelf -S dz1 | grep -q gnu_debugaltlink && "
+		    "gcc -g -O1 inl.c -o oz1 && cp oz1 oz2 && dwz -m other.common -M %s/other.common oz1 oz2",
+		    tmp, tmp, tmp)))
+		return;
+	snprintf(bin, sizeof(bin), "%s/dz1", tmp);
+	snprintf(common, sizeof(common), "%s/dwz.common", tmp);
+	check_inline_chain(bin, "/");
+
+	ASSERT_OK(sh("mv %s %s.away", common, common));
+	s = load(bin, "/");
+	if (ASSERT_TRUE(s)) {
+		ASSERT_TRUE(!symtab__has_lines(s), "no lines without the dwz file");
+		symtab__put(s);
+	}
+	/* a FIFO where it was: never opened (it would block) */
+	ASSERT_OK(sh("mkfifo %s", common));
+	t0 = time(NULL);
+	s = load(bin, "/");
+	if (ASSERT_TRUE(s)) {
+		ASSERT_TRUE(!symtab__has_lines(s), "no lines from a FIFO");
+		symtab__put(s);
+	}
+	ASSERT_TRUE(time(NULL) - t0 < 2);
+	/* another dwz file under its name: its build ID is not the one named */
+	ASSERT_OK(sh("rm -f %s && cp %s/other.common %s", common, tmp, common));
+	s = load(bin, "/");
+	if (ASSERT_TRUE(s)) {
+		ASSERT_TRUE(!symtab__has_lines(s), "no lines from another dwz file");
+		symtab__put(s);
+	}
+	ASSERT_OK(sh("mv %s.away %s", common, common));
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -424,6 +474,7 @@ int main(void)
 	RUN_TEST(test_lines_in_loader);
 	RUN_TEST(test_build_id_debug_file);
 	RUN_TEST(test_broken_dwarf);
+	RUN_TEST(test_dwz);
 	sh("rm -rf '%s'", tmp);
 	return TEST_MAIN_END();
 }
