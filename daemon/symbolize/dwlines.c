@@ -263,57 +263,49 @@ static int read_units(struct dwlines *d)
 	return d->counted ? 0 : -ENOMEM;
 }
 
-/* Whether elf's DWARF refers to a dwz file (.gnu_debugaltlink). */
-static bool has_altlink(Elf *elf)
+/* The section of that name (the first SECS_MAX looked at), or NULL. */
+static Elf_Scn *section_named(Elf *elf, const char *want, GElf_Shdr *sh)
 {
 	size_t shstrndx, n = 0;
 	Elf_Scn *scn = NULL;
+	const char *name;
 
 	if (elf_getshdrstrndx(elf, &shstrndx))
-		return false;
+		return NULL;
 	while ((scn = elf_nextscn(elf, scn)) && n++ < SECS_MAX) {
-		GElf_Shdr sh;
-		const char *name;
-
-		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
-		    !strcmp(name, ".gnu_debugaltlink"))
-			return true;
+		if (gelf_getshdr(scn, sh) && (name = elf_strptr(elf, shstrndx, sh->sh_name)) &&
+		    !strcmp(name, want))
+			return scn;
 	}
-	return false;
+	return NULL;
 }
 
 bool dwlines__altlink(int fd, char *name, size_t name_size, char *build_id, size_t id_size)
 {
-	size_t shstrndx, n = 0;
-	Elf_Scn *scn = NULL;
+	const char *p, *nul;
+	Elf_Data *data;
 	bool found = false;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	size_t idlen;
 	Elf *elf;
 
 	if (!elf_file__init() || !(elf = elf_begin(fd, ELF_C_READ, NULL)))
 		return false;
-	while (!found && !elf_getshdrstrndx(elf, &shstrndx) && (scn = elf_nextscn(elf, scn)) &&
-	       n++ < SECS_MAX) {
-		GElf_Shdr sh;
-		const char *sname, *p, *nul;
-		Elf_Data *data;
-		size_t idlen;
-
-		if (!gelf_getshdr(scn, &sh) || !(sname = elf_strptr(elf, shstrndx, sh.sh_name)) ||
-		    strcmp(sname, ".gnu_debugaltlink") || sh.sh_type == SHT_NOBITS ||
-		    sh.sh_size > 4096 || !(data = elf_getdata(scn, NULL)) || !data->d_buf)
-			continue;
-		/* "PATH\0" then the build ID's bytes */
+	scn = section_named(elf, ".gnu_debugaltlink", &sh);
+	/* "PATH\0" then the build ID's bytes */
+	if (scn && sh.sh_type != SHT_NOBITS && sh.sh_size <= 4096 &&
+	    (data = elf_getdata(scn, NULL)) && data->d_buf) {
 		p = data->d_buf;
 		nul = memchr(p, 0, data->d_size);
-		if (!nul || nul == p || (size_t)(nul - p) >= name_size)
-			break;
-		idlen = data->d_size - (size_t)(nul + 1 - p);
-		if (idlen < 2 || idlen > 64 || 2 * idlen >= id_size)
-			break;
-		memcpy(name, p, (size_t)(nul - p) + 1);
-		for (size_t i = 0; i < idlen; i++)
-			snprintf(build_id + 2 * i, 3, "%02x", (unsigned char)nul[1 + i]);
-		found = true;
+		idlen = nul ? data->d_size - (size_t)(nul + 1 - p) : 0;
+		if (nul && nul > p && (size_t)(nul - p) < name_size && idlen >= 2 && idlen <= 64 &&
+		    2 * idlen < id_size) {
+			memcpy(name, p, (size_t)(nul - p) + 1);
+			for (size_t i = 0; i < idlen; i++)
+				snprintf(build_id + 2 * i, 3, "%02x", (unsigned char)nul[1 + i]);
+			found = true;
+		}
 	}
 	elf_end(elf);
 	return found;
@@ -358,6 +350,7 @@ static int load_alt(struct dwlines *d, int alt_fd, size_t max_bytes, size_t *byt
 
 struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes)
 {
+	GElf_Shdr alt_sh;
 	struct dwlines *d;
 	bool info, line;
 	size_t bytes, total;
@@ -390,7 +383,7 @@ struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes)
 		err = -EINVAL;
 		goto fail;
 	}
-	if (has_altlink(d->elf)) {
+	if (section_named(d->elf, ".gnu_debugaltlink", &alt_sh)) {
 		/* without its dwz file, names and files would be missing */
 		err = alt_fd < 0 ? -ENOENT : load_alt(d, alt_fd, max_bytes, &bytes);
 		total = atomic_load(&total_mem);

@@ -18,6 +18,17 @@ static const char *name_at(struct perf_map *m, uint64_t addr)
 	return perf_map__lookup(m, addr, &start);
 }
 
+static const char lines[] = "7f0000001000 100 JS:*hot /tmp/a.js:1:2\n"
+			    "0x7f0000000000 0x40 LazyCompile:~cold\r\n"
+			    "zz 10 not hex\n"
+			    "1000 0 an empty range\n"
+			    "1000 10\n"
+			    "ffffffffffffffff 10 wraps\n"
+			    "2000 10 a\x01"
+			    "b\x7f"
+			    "c\n"
+			    "3000 10 partial";
+
 static void test_lines(void)
 {
 	struct perf_map *m = perf_map__new();
@@ -26,26 +37,8 @@ static void test_lines(void)
 
 	ASSERT_TRUE(m);
 	ASSERT_TRUE(!name_at(m, 0x1000), "empty");
-	ASSERT_EQ(perf_map__feed(m, T("7f0000001000 100 JS:*hot /tmp/a.js:1:2\n"
-				      "0x7f0000000000 0x40 LazyCompile:~cold\r\n"
-				      "zz 10 not hex\n"
-				      "1000 0 an empty range\n"
-				      "1000 10\n"
-				      "ffffffffffffffff 10 wraps\n"
-				      "2000 10 a\x01"
-				      "b\x7f"
-				      "c\n"
-				      "3000 10 partial")),
-		  sizeof("7f0000001000 100 JS:*hot /tmp/a.js:1:2\n"
-			 "0x7f0000000000 0x40 LazyCompile:~cold\r\n"
-			 "zz 10 not hex\n"
-			 "1000 0 an empty range\n"
-			 "1000 10\n"
-			 "ffffffffffffffff 10 wraps\n"
-			 "2000 10 a\x01"
-			 "b\x7f"
-			 "c\n") -
-			  1);
+	/* complete lines are taken, the partial last one is not */
+	ASSERT_EQ(perf_map__feed(m, T(lines)), strrchr(lines, '\n') + 1 - lines);
 	ASSERT_STREQ(perf_map__lookup(m, 0x7f00000010ff, &start), "JS:*hot /tmp/a.js:1:2");
 	ASSERT_EQ(start, 0x7f0000001000ull);
 	ASSERT_TRUE(!name_at(m, 0x7f0000001100), "past its end");
