@@ -106,6 +106,7 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("addresses_in_no_mapping", ps.maps_unknown);
 	PUT("jit_perf_maps_read", ps.perf_maps_read);
 	PUT("jit_perf_maps_refused", ps.perf_maps_refused);
+	PUT("jit_perf_map_lines_dropped", ps.perf_map_lines_dropped);
 	PUT("symbol_files_cached", ss.files);
 	PUT("symbol_files_max", d->cfg.max_symbol_files);
 	PUT("symbol_cache_bytes", ss.bytes);

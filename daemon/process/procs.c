@@ -340,6 +340,7 @@ static struct mapping *find_mapping(struct image *img, uint64_t addr)
 static void jit_refresh(struct procs *p, struct image *img)
 {
 	uint64_t now = mono_ns();
+	struct perf_map_stats st;
 	int fd, err;
 
 	if (img->end_ns || (img->jit_ns && now - img->jit_ns < JIT_REREAD_NS))
@@ -357,8 +358,18 @@ static void jit_refresh(struct procs *p, struct image *img)
 		img->jit = perf_map__new();
 	err = img->jit ? perf_map__update(img->jit, fd) : -ENOMEM;
 	close(fd);
-	if (!err)
-		p->st.perf_maps_read++;
+	if (err)
+		return;
+	p->st.perf_maps_read++;
+	perf_map__stats(img->jit, &st);
+	if (st.dropped > img->jit_dropped) {
+		if (!img->jit_dropped)
+			log_warn("jit: pid %u's perf map is over %u entries or %u MiB: the rest of "
+				 "its JIT code goes unnamed",
+				 img->pid, PERF_MAP_MAX_ENTRIES, PERF_MAP_MAX_BYTES >> 20);
+		p->st.perf_map_lines_dropped += st.dropped - img->jit_dropped;
+		img->jit_dropped = st.dropped;
+	}
 }
 
 struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t addr)

@@ -76,6 +76,7 @@ struct image {
 	 * JIT_REREAD_NS, as samples in anonymous code come: NULL until then. */
 	struct perf_map *jit;
 	uint64_t jit_ns;     /* when it was last looked for (CLOCK_MONOTONIC; 0: never) */
+	size_t jit_dropped;  /* its lines past the map's limits, counted so far */
 	unsigned refs;       /* collections holding it (its samples): not freed while > 0 */
 	struct image *older; /* the image this PID had before */
 };
@@ -90,6 +91,7 @@ struct procs_stats {
 	uint64_t ustacks_missed;    /* event stacks it could not: the process's entry was due */
 	uint64_t perf_maps_read;    /* JIT perf maps read (or re-read as they grew) */
 	uint64_t perf_maps_refused; /* ones not the process's own (owner, symlink, not a file) */
+	uint64_t perf_map_lines_dropped;  /* lines past a map's limits (perf_map.h) */
 	struct mapping_files_stats files; /* what the mappings' files hold */
 };
 

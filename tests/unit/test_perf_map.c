@@ -72,6 +72,28 @@ static void test_latest_wins(void)
 	perf_map__free(m);
 }
 
+/* Past PERF_MAP_MAX_ENTRIES lines are counted, not kept. */
+static void test_limits(void)
+{
+	struct perf_map *m = perf_map__new();
+	size_t n = PERF_MAP_MAX_ENTRIES + 10, len = 0;
+	struct perf_map_stats st;
+	char *text = malloc(n * 32);
+
+	if (!ASSERT_TRUE(m && text))
+		return;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "%zx 10 f%zu\n", 0x10000 + i * 16, i);
+	ASSERT_EQ(perf_map__feed(m, text, len), len);
+	perf_map__stats(m, &st);
+	ASSERT_EQ(st.entries, PERF_MAP_MAX_ENTRIES);
+	ASSERT_EQ(st.dropped, 10);
+	ASSERT_STREQ(name_at(m, 0x10000 + 16 * 5), "f5");
+	ASSERT_TRUE(!name_at(m, 0x10000 + 16 * (n - 1)), "past the limit");
+	free(text);
+	perf_map__free(m);
+}
+
 /* Read as it grows, from its start when rewritten or replaced. */
 static void test_update(void)
 {
@@ -153,6 +175,7 @@ int main(void)
 {
 	RUN_TEST(test_lines);
 	RUN_TEST(test_latest_wins);
+	RUN_TEST(test_limits);
 	RUN_TEST(test_update);
 	RUN_TEST(test_open_refuses);
 	return TEST_MAIN_END();
