@@ -145,8 +145,8 @@ void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c);
  * it, loaded on first use (through the process's root, like symbols);
  * NULL when there is none, with errno EAGAIN when it is not there yet:
  * loading in the cache's thread (wait: waited for within the loader wait
- * budget; cfi_not_ready counts it), or put off (the cache's budget); ask
- * again later. Valid until the next call: an unwind_find_fn. */
+ * budget), or put off (the loader's queue full, or the cache's budget);
+ * cfi_not_ready counts both; ask again later. Valid until the next call: an unwind_find_fn. */
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,
 				       uint64_t *file_offset, bool wait);
 /* The same for mapping m of img (no symbols are loaded for it). */

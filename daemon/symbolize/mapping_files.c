@@ -223,7 +223,12 @@ const struct cfi_table *mapping_files__cfi(struct mapping_files *f, struct image
 		m->cfi = cfi_cache__get(f->cfi, fd, deadline);
 		close(fd);
 		if (!m->cfi && errno == EAGAIN) {
-			m->cfi_resolved = false; /* put off: the next sample asks again */
+			/* put off (the loader's queue is full, or its budget
+			 * spent): not ready, as a loading table is, so that a
+			 * sample may wait for it; the next one asks again */
+			m->cfi_resolved = false;
+			f->st.cfi_not_ready++;
+			errno = EAGAIN;
 			goto out;
 		}
 	}

@@ -25,7 +25,7 @@ struct mapping_files_stats {
 	uint64_t symtab_not_ready; /* frames named while their symbols still loaded */
 	uint64_t lines_not_ready;  /* mappings written while their DWARF still loaded */
 	uint64_t cfi_fail;         /* mappings whose file could not be opened for CFI */
-	uint64_t cfi_not_ready;    /* lookups (not wait) whose table was still loading */
+	uint64_t cfi_not_ready;    /* lookups (not wait) whose table was loading or put off */
 };
 
 struct mapping_files {

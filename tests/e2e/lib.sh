@@ -99,6 +99,8 @@ deep_reaching_main() {
 	local file=$1 min=$2 what=$3
 	SHARE=$(share_reaching "$file" descend $((DEPTH + 1)) main)
 	python3 -c "import sys; sys.exit(0 if float('$SHARE') >= $min else 1)" && return 0
+	# the verdict first: a CI log keeps the start and the end of a failure
+	echo "FAILING: $what: only $SHARE % of the samples reach main (want >= $min %); its traces:"
 	pprof -traces "$file" 2>/dev/null | grep -v '^ *descend$' | head -40
 	fail "$what: only $SHARE % of the samples reach main through $((DEPTH + 1)) descend frames"
 }
