@@ -133,6 +133,11 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	bool no_entry = false;
 	__u64 size, flags, ip, sp, bp, start_code;
 	bool in_library;
+	/* Whether rbp may not be a frame pointer: the executable has none,
+	 * or the daemon has not looked at this process yet (no entry), and a
+	 * walk through rbp where it is not one is a wrong stack, not a short
+	 * one: a stack copy then, unwound by CFI. */
+	bool unsure = false;
 
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
@@ -176,12 +181,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 sflags)
 	if (use_tables &&
 	    walk_tables(sc, pid, start_code, ip, sp, bp, sc->frames + nk, &nu, &no_entry)) {
 		sc->s.flags |= CPU_F_TABLES;
-	} else if (in_library || no_entry || pid_bitmap_test(nofp, pid)) {
-		/* A process without an entry is one the daemon has not looked
-		 * at yet: whether its executable keeps rbp as a frame pointer
-		 * is not known, and a walk through rbp where it does not is a
-		 * wrong stack, not a short one. */
-		bool unsure = no_entry || pid_bitmap_test(nofp, pid);
+	} else if (in_library || (unsure = no_entry || pid_bitmap_test(nofp, pid))) {
 		__u32 off = nk * 8, ulen;
 
 		if (off > CPU_MAX_FRAMES * 8)

@@ -346,7 +346,9 @@ static void jit_refresh(struct procs *p, struct image *img)
 	if (img->end_ns || (img->jit_ns && now - img->jit_ns < JIT_REREAD_NS))
 		return;
 	img->jit_ns = now;
-	fd = perf_map__open(img->pid);
+	if (!img->jit && !(img->jit = perf_map__new()))
+		return;
+	fd = perf_map__open(img->jit, img->pid);
 	if (fd < 0) {
 		if (fd != -ENOENT && fd != -ESRCH && !p->st.perf_maps_refused++)
 			log_info(
@@ -354,9 +356,7 @@ static void jit_refresh(struct procs *p, struct image *img)
 				img->pid, strerror(-fd));
 		return;
 	}
-	if (!img->jit)
-		img->jit = perf_map__new();
-	err = img->jit ? perf_map__update(img->jit, fd) : -ENOMEM;
+	err = perf_map__update(img->jit, fd);
 	close(fd);
 	if (err)
 		return;

@@ -82,7 +82,7 @@ static uint64_t mapping_id(struct pprof *p, struct procs *procs, struct image *i
 		.filename = mapping_filename(m, name, sizeof(name)),
 		.build_id = m->symtab ? symtab__build_id(m->symtab) : "",
 		.has_functions = m->symtab ? symtab__has_functions(m->symtab)
-					   : img->jit && mapping_is_anon(m),
+					   : mapping_is_anon(m) && perf_map__entries(img->jit),
 	};
 
 	/* The file's DWARF, loaded in the symbol cache's thread. */

@@ -34,6 +34,9 @@ struct perf_map {
 	bool full;     /* PERF_MAP_MAX_BYTES read: the rest is not */
 	/* the file read so far */
 	bool have_file;
+	bool have_ids; /* the process's ids below, read once */
+	uint32_t nspid;
+	uid_t euid;
 	dev_t dev;
 	ino_t ino;
 	off_t offset;
@@ -265,36 +268,58 @@ const char *perf_map__lookup(struct perf_map *m, uint64_t addr, uint64_t *start)
 	return m->names + best->name;
 }
 
+size_t perf_map__entries(const struct perf_map *m)
+{
+	return m ? m->n : 0;
+}
+
 void perf_map__stats(const struct perf_map *m, struct perf_map_stats *st)
 {
 	*st = m->st;
 	st->bytes = sizeof(*m) + m->cap * sizeof(*m->e) + m->names_cap;
 }
 
-int perf_map__open(uint32_t pid)
+/* pid's pid in its own namespace and its effective uid, read once (an
+ * image is one exec: neither changes in one that a JIT could care for). */
+static int read_ids(struct perf_map *m, uint32_t pid)
 {
-	char path[64], root[64], *text;
-	uint32_t nspid = pid;
+	char path[64], *text;
 	uid_t uids[4];
-	struct stat st;
 	size_t len;
-	int fd, err;
+	int err;
 
+	if (m->have_ids)
+		return 0;
 	snprintf(path, sizeof(path), "/proc/%u/status", pid);
 	err = read_file(path, PROC_STATUS_MAX, true, &text, &len);
 	if (err < 0)
 		return err;
 	err = proc_status_uids(text, len, uids);
-	proc_status_nspid(text, len, &nspid); /* none: no namespaces, pid */
+	m->nspid = pid;
+	proc_status_nspid(text, len, &m->nspid); /* none: no namespaces, pid */
 	free(text);
 	if (err < 0)
 		return err;
+	m->euid = uids[1];
+	m->have_ids = true;
+	return 0;
+}
+
+int perf_map__open(struct perf_map *m, uint32_t pid)
+{
+	char path[64], root[64];
+	struct stat st;
+	int fd, err;
+
+	err = read_ids(m, pid);
+	if (err < 0)
+		return err;
 	snprintf(root, sizeof(root), "/proc/%u/root", pid);
-	snprintf(path, sizeof(path), "/tmp/perf-%u.map", nspid);
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", m->nspid);
 	fd = safe_open(root, path);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) || (st.st_uid != 0 && st.st_uid != uids[1])) {
+	if (fstat(fd, &st) || (st.st_uid != 0 && st.st_uid != m->euid)) {
 		close(fd);
 		return -EPERM;
 	}

@@ -32,9 +32,10 @@ void perf_map__free(struct perf_map *m);
  * Opens pid's perf map as pid sees it: /tmp/perf-NSPID.map inside its root
  * (a container's /tmp), through no symlink a user made, a regular file
  * owned by the process's user or root (another user could plant one for
- * a pid to come). The fd, or -errno (-EPERM: someone else's).
+ * a pid to come). m keeps the process's ids from its first call. The fd,
+ * or -errno (-EPERM: someone else's).
  */
-int perf_map__open(uint32_t pid);
+int perf_map__open(struct perf_map *m, uint32_t pid);
 
 /*
  * Takes in what was appended to the file at fd since the last call, all of
@@ -48,6 +49,9 @@ size_t perf_map__feed(struct perf_map *m, const char *text, size_t len);
 
 /* The name of the code at addr and where it starts; NULL when none. */
 const char *perf_map__lookup(struct perf_map *m, uint64_t addr, uint64_t *start);
+
+/* Its names (0 for NULL). */
+size_t perf_map__entries(const struct perf_map *m);
 
 struct perf_map_stats {
 	size_t entries;

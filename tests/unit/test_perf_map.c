@@ -143,22 +143,23 @@ static void test_update(void)
 /* Another user's file in /tmp, named for a process: not read. */
 static void test_open_refuses(void)
 {
+	struct perf_map *m = perf_map__new();
 	char path[64];
 	int fd;
 
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
 	unlink(path);
-	ASSERT_EQ(perf_map__open(getpid()), -ENOENT);
+	ASSERT_EQ(perf_map__open(m, getpid()), -ENOENT);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	ASSERT_TRUE(fd >= 0);
 	if (geteuid() == 0) {
 		/* owned by nobody, for a process of root's */
 		ASSERT_OK(fchown(fd, 65534, 65534));
-		ASSERT_EQ(perf_map__open(getpid()), -EPERM);
+		ASSERT_EQ(perf_map__open(m, getpid()), -EPERM);
 		ASSERT_OK(fchown(fd, 0, 0));
 	}
 	close(fd);
-	fd = perf_map__open(getpid());
+	fd = perf_map__open(m, getpid());
 	ASSERT_TRUE(fd >= 0, "our own");
 	close(fd);
 	unlink(path);
@@ -166,9 +167,10 @@ static void test_open_refuses(void)
 	if (geteuid() == 0) {
 		ASSERT_OK(symlink("/etc/passwd", path));
 		ASSERT_OK(lchown(path, 65534, 65534));
-		ASSERT_TRUE(perf_map__open(getpid()) < 0, "a user's symlink");
+		ASSERT_TRUE(perf_map__open(m, getpid()) < 0, "a user's symlink");
 		unlink(path);
 	}
+	perf_map__free(m);
 }
 
 int main(void)
