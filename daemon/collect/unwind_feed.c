@@ -186,6 +186,7 @@ static void make_entry(struct unwind_feed *f, struct image *img, uint64_t now)
 
 	img->unwind_ns = now;
 	img->unwind_seq = img->maps_seq;
+	img->unwind_evictions = unwind_tables__evictions(f->t);
 	/* read once an image: an exec makes another */
 	if (!img->start_code && start_code_of(img->pid, &img->start_code))
 		return; /* gone: its exit drops the entry */
@@ -241,8 +242,12 @@ void unwind_feed__due(struct image *img, void *feed)
 	struct unwind_feed *f = feed;
 	uint64_t now;
 
+	/* A whole entry is made again only when its mappings changed or a
+	 * table it names may have been evicted since (another process's
+	 * made room): a live process gets its tables back. */
 	if (img->end_ns ||
-	    (img->unwind_ns && img->unwind_whole && img->unwind_seq == img->maps_seq))
+	    (img->unwind_ns && img->unwind_whole && img->unwind_seq == img->maps_seq &&
+	     img->unwind_evictions == unwind_tables__evictions(f->t)))
 		return;
 	now = mono_ns();
 	if (img->unwind_ns && now - img->unwind_ns < UNWIND_FEED_RETRY_NS)

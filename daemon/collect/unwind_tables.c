@@ -707,6 +707,11 @@ int unwind_tables__drop_proc(struct unwind_tables *t, uint32_t tgid)
 	return 0;
 }
 
+uint64_t unwind_tables__evictions(const struct unwind_tables *t)
+{
+	return t->st.evictions;
+}
+
 void unwind_tables__stats(const struct unwind_tables *t, struct unwind_tables_stats *st)
 {
 	*st = t->st;

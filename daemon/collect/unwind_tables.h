@@ -128,5 +128,8 @@ struct unwind_tables_stats {
 	uint64_t proc_maps_dropped; /* overlapping, empty or past UNWIND_PROC_MAPS_MAX */
 };
 void unwind_tables__stats(const struct unwind_tables *t, struct unwind_tables_stats *st);
+/* Tables evicted so far (st.evictions): an entry made before the count
+ * moved may name one that is gone. */
+uint64_t unwind_tables__evictions(const struct unwind_tables *t);
 
 #endif

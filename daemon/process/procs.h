@@ -67,11 +67,12 @@ struct image {
 	unsigned nr_maps, cap_maps;
 	uint32_t maps_seq; /* bumped at every change of maps */
 	/* The BPF table unwinder's entry for it (daemon/collect/unwind_feed.c). */
-	uint32_t unwind_seq; /* maps_seq when it was made */
-	bool unwind_whole;   /* every mapping had what it will ever have */
-	uint64_t unwind_ns;  /* when it was made (CLOCK_MONOTONIC; 0: never) */
-	uint64_t start_code; /* its text's start, as /proc/PID/stat says (0: not read) */
-	uint64_t vdso_base;  /* its vDSO, as its auxv says (0: not read, or none) */
+	uint32_t unwind_seq;       /* maps_seq when it was made */
+	bool unwind_whole;         /* every mapping had what it will ever have */
+	uint64_t unwind_ns;        /* when it was made (CLOCK_MONOTONIC; 0: never) */
+	uint64_t unwind_evictions; /* the tables' evictions then: since, one of its may be gone */
+	uint64_t start_code;       /* its text's start, as /proc/PID/stat says (0: not read) */
+	uint64_t vdso_base;        /* its vDSO, as its auxv says (0: not read, or none) */
 	/* Its JIT's perf map (perf_map.h), read while it runs, at most every
 	 * JIT_REREAD_NS, as samples in anonymous code come: NULL until then. */
 	struct perf_map *jit;
