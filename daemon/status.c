@@ -154,6 +154,7 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("unwind_table_write_errors", ts.write_errors);
 		PUT("unwind_process_entries", ts.procs);
 		PUT("unwind_process_entries_refused", ts.procs_refused);
+		PUT("unwind_process_entries_remade", fs.entries_remade);
 		PUT("unwind_process_entry_errors", fs.entry_errors);
 		PUT("unwind_mappings_dropped", ts.proc_maps_dropped);
 		PUT("unwind_mappings_waiting", fs.maps_waiting);

@@ -241,6 +241,7 @@ void unwind_feed__due(struct image *img, void *feed)
 {
 	struct unwind_feed *f = feed;
 	uint64_t now;
+	bool again;
 
 	/* A whole entry is made again only when its mappings changed or a
 	 * table it names may have been evicted since (another process's
@@ -252,7 +253,10 @@ void unwind_feed__due(struct image *img, void *feed)
 	now = mono_ns();
 	if (img->unwind_ns && now - img->unwind_ns < UNWIND_FEED_RETRY_NS)
 		return;
+	again = img->unwind_ns && img->unwind_whole && img->unwind_seq == img->maps_seq;
 	make_entry(f, img, now);
+	if (again)
+		f->st.entries_remade++;
 }
 
 static void remake_waiting(struct image *img, void *feed)

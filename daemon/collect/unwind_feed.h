@@ -33,11 +33,12 @@ struct unwind_tables;
 struct unwind_feed;
 
 struct unwind_feed_stats {
-	uint64_t entries_made;  /* process entries written */
-	uint64_t entry_errors;  /* entries that could not be written */
-	uint64_t tables_added;  /* files' tables written into the pool */
-	uint64_t tables_failed; /* tables that could not be (too big, no room, errors) */
-	uint64_t maps_waiting;  /* mappings written without their table, still loading
+	uint64_t entries_made;   /* process entries written */
+	uint64_t entries_remade; /* of them, again for a live process after evictions */
+	uint64_t entry_errors;   /* entries that could not be written */
+	uint64_t tables_added;   /* files' tables written into the pool */
+	uint64_t tables_failed;  /* tables that could not be (too big, no room, errors) */
+	uint64_t maps_waiting;   /* mappings written without their table, still loading
 				  * or put off by the budget */
 };
 

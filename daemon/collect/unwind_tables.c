@@ -481,11 +481,14 @@ int unwind_tables__add(struct unwind_tables *t, const struct file_id *key,
 	err = check_rows(r, &npages, &nrows);
 	if (err)
 		return err;
-	if ((uint64_t)npages + nrows > t->pool_slots) {
+	/* More than half the pool: each add of it would evict every other
+	 * table, and the small ones re-added during its grace period would
+	 * take the room it waits for, again and again. */
+	if ((uint64_t)npages + nrows > t->pool_slots / 2) {
 		c = ++t->st.too_big;
 		if (!(c & (c - 1)))
 			log_warn("unwind tables: a table of %" PRIu64
-				 " KiB is larger than the whole "
+				 " KiB is larger than half the "
 				 "pool (%" PRIu64 " KiB): %" PRIu64
 				 " refused so far (unwind_too_big; "
 				 "raise unwind_table_size)",

@@ -77,7 +77,7 @@ void unwind_tables__free(struct unwind_tables *t); /* NULL is fine; the maps sta
  * A file already there is not written again. 0, or:
  *  -ENOENT  r has no page with code (nothing a walk could use);
  *  -EINVAL  r does not hold together (a page naming rows r does not have);
- *  -E2BIG   the table is larger than the whole pool (counted: too_big);
+ *  -E2BIG   the table is larger than half the pool (counted: too_big);
  *  -EAGAIN  the room it needs is held for the grace period after an
  *           eviction: add it again from unwind_tables__release_ns on;
  *  -ENOMEM, or a write's error (counted: write_errors; the file is absent).
@@ -120,7 +120,7 @@ struct unwind_tables_stats {
 	uint64_t bytes; /* of tables in the pool */
 	uint64_t adds;  /* tables written */
 	uint64_t evictions;
-	uint64_t too_big;  /* tables refused: larger than the pool */
+	uint64_t too_big;  /* tables refused: larger than half the pool */
 	uint64_t deferred; /* adds refused for the grace period (EAGAIN) */
 	uint64_t write_errors;
 	uint32_t procs;             /* process entries written */

@@ -33,13 +33,16 @@ kill "$pid"
 wait "$pid" 2>/dev/null
 raw_profile "$T/c.pb.gz"
 "$CTL" status --socket "$T/pprofd.sock" >"$T/status.txt"
-grep -E '^(unwind_table|unwind_walks|drops_)' "$T/status.txt"
+grep -E '^(unwind_table|unwind_walks|unwind_process_entries_remade|drops_)' "$T/status.txt"
 
 evicted=$(awk '$1 == "unwind_table_evictions" {print $2}' "$T/status.txt")
 [ "${evicted:-0}" -gt 0 ] || fail "no table was evicted: the budget is not tested"
 grep -q 'tables evicted so far (unwind_evictions; raise unwind_table_size)' "$T/daemon.log" ||
 	fail "the log does not say that tables were evicted"
 ok "$evicted tables evicted, counted and logged"
+remade=$(awk '$1 == "unwind_process_entries_remade" {print $2}' "$T/status.txt")
+[ "${remade:-0}" -gt 0 ] || fail "no live process's entry was made again after evictions"
+ok "$remade entries of live processes made again after their tables were evicted"
 
 # (a sample of a process gone before pprofd knew it is not the budget's)
 awk '$1 ~ /^drops_/ && $1 != "drops_untracked_process" && $2 != 0 {print; bad = 1} END {exit bad}' \
