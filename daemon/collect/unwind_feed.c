@@ -251,9 +251,12 @@ void unwind_feed__due(struct image *img, void *feed)
 	     img->unwind_evictions == unwind_tables__evictions(f->t)))
 		return;
 	now = mono_ns();
-	if (img->unwind_ns && now - img->unwind_ns < UNWIND_FEED_RETRY_NS)
-		return;
 	again = img->unwind_ns && img->unwind_whole && img->unwind_seq == img->maps_seq;
+	/* (when the running processes' tables alone overflow the pool, each
+	 * one's getting them back evicts another's: once a second at most) */
+	if (img->unwind_ns &&
+	    now - img->unwind_ns < (again ? UNWIND_FEED_REMAKE_NS : UNWIND_FEED_RETRY_NS))
+		return;
 	make_entry(f, img, now);
 	if (again)
 		f->st.entries_remade++;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #define UNWIND_FEED_RETRY_NS (50ull * 1000 * 1000)
+#define UNWIND_FEED_REMAKE_NS (1000ull * 1000 * 1000) /* a whole entry, after evictions */
 #define UNWIND_FEED_PERIOD_NS (100ull * 1000 * 1000)
 #define UNWIND_FEED_BUDGET_NS (10ull * 1000 * 1000)
 

@@ -40,13 +40,21 @@ struct tfile {
 	struct file_id key;
 	struct unwind_file ent; /* as written: where its table is, its generation */
 	uint32_t slot;
+	unsigned users;            /* live: process entries naming it (evicted last) */
 	bool cleared;              /* held: the entry says gen 0 */
 	uint64_t release_ns;       /* held: reusable from then (not cleared: tried again then) */
 	struct tfile *prev, *next; /* live: LRU list, most recent first; held: held list */
 };
 
+/* A file an entry names, as it named it: the slot may hold another since. */
+struct tuse {
+	uint32_t slot, gen;
+};
+
 struct tproc {
 	uint32_t tgid;
+	unsigned nuses;
+	struct tuse *uses; /* the files its entry names: their users */
 };
 
 struct unwind_tables {
@@ -233,7 +241,11 @@ void unwind_tables__free(struct unwind_tables *t)
 
 	if (!t)
 		return;
-	hashtab__for_each(&t->procs, p) free(p);
+	hashtab__for_each(&t->procs, p)
+	{
+		free(p->uses);
+		free(p);
+	}
 	hashtab__free(&t->procs);
 	hashtab__free(&t->by_key);
 	range_set__fini(&t->free);
@@ -342,6 +354,7 @@ static void give_back(struct unwind_tables *t, struct tfile *f, bool in_eventual
 	if (!in_eventual)
 		range_set__add(&t->eventual, f->ent.pool, table_slots(f));
 	t->free_slots[t->nfree_slots++] = f->slot;
+	f->users = 0;
 	memset(&f->key, 0, sizeof(f->key));
 	f->ent = (struct unwind_file){ 0 };
 }
@@ -376,6 +389,17 @@ uint64_t unwind_tables__release_ns(const struct unwind_tables *t)
 	return first;
 }
 
+/* The table to evict: the least recently used that no process entry
+ * names (an exited process's), else the least recently used: a running
+ * process loses its tables only when the running ones alone overflow. */
+static struct tfile *victim(struct unwind_tables *t)
+{
+	for (struct tfile *f = t->lru.prev; f != &t->lru; f = f->prev)
+		if (!f->users)
+			return f;
+	return t->lru.prev;
+}
+
 /* Room for n slots and a file slot: 0 now, -EAGAIN after the grace of
  * what is held (evicting until then there is). */
 static int make_room(struct unwind_tables *t, uint32_t n, uint64_t now)
@@ -389,7 +413,7 @@ static int make_room(struct unwind_tables *t, uint32_t n, uint64_t now)
 			return -EAGAIN;
 		if (t->lru.prev == &t->lru)
 			return -EAGAIN; /* never: with nothing live, all is eventually free */
-		evict(t, t->lru.prev, now);
+		evict(t, victim(t), now);
 	}
 }
 
@@ -629,6 +653,49 @@ static unsigned make_proc(struct unwind_tables *t, uint64_t start_code, struct u
 	return dropped;
 }
 
+/* The live file at slot, if it still has generation gen. */
+static struct tfile *live_file(struct unwind_tables *t, uint32_t slot, uint32_t gen)
+{
+	struct tfile *f = slot < t->file_slots ? &t->files[slot] : NULL;
+
+	return f && gen && f->ent.gen == gen &&
+			       hashtab__find(&t->by_key, key_hash(&f->key), key_eq, &f->key) == f
+		       ? f
+		       : NULL;
+}
+
+/* p's entry no longer names its files. */
+static void unuse(struct unwind_tables *t, struct tproc *p)
+{
+	for (unsigned i = 0; i < p->nuses; i++) {
+		struct tfile *f = live_file(t, p->uses[i].slot, p->uses[i].gen);
+
+		if (f && f->users)
+			f->users--;
+	}
+	free(p->uses);
+	p->uses = NULL;
+	p->nuses = 0;
+}
+
+/* p's entry (t->proc, written) names these files now. */
+static void use(struct unwind_tables *t, struct tproc *p)
+{
+	const struct unwind_proc *e = &t->proc;
+
+	p->uses = e->nr ? malloc(e->nr * sizeof(*p->uses)) : NULL;
+	if (!p->uses)
+		return; /* its files are merely evicted sooner */
+	for (unsigned i = 0; i < e->nr; i++) {
+		struct tfile *f = live_file(t, e->maps[i].file, e->maps[i].gen);
+
+		if (!f || (e->maps[i].flags & UNWIND_MAP_F_NO_TABLE))
+			continue;
+		f->users++;
+		p->uses[p->nuses++] = (struct tuse){ f->slot, f->ent.gen };
+	}
+}
+
 int unwind_tables__set_proc(struct unwind_tables *t, uint32_t tgid, uint64_t start_code,
 			    const struct unwind_map *maps, unsigned n)
 {
@@ -671,6 +738,8 @@ int unwind_tables__set_proc(struct unwind_tables *t, uint32_t tgid, uint64_t sta
 		if (!p)
 			return -ENOMEM;
 		p->tgid = tgid;
+		p->nuses = 0;
+		p->uses = NULL;
 		if (hashtab__insert(&t->procs, h, p)) {
 			free(p);
 			return -ENOMEM;
@@ -688,6 +757,8 @@ int unwind_tables__set_proc(struct unwind_tables *t, uint32_t tgid, uint64_t sta
 	}
 	if (added)
 		t->st.procs++;
+	unuse(t, p);
+	use(t, p);
 	return 0;
 }
 
@@ -705,6 +776,7 @@ int unwind_tables__drop_proc(struct unwind_tables *t, uint32_t tgid)
 		return err; /* still there: still counted */
 	}
 	hashtab__remove(&t->procs, h, tgid_eq, &tgid);
+	unuse(t, p);
 	free(p);
 	t->st.procs--;
 	return 0;

@@ -574,6 +574,50 @@ static void test_file_slots_full(void)
 	unwind_tables__free(t);
 }
 
+/* A table a process entry names is evicted after every table none names,
+ * however recently used: a running process keeps its stacks while
+ * exited processes' tables make room; once its entry is gone (or names
+ * other files), its tables go by age again. */
+static void test_used_evicted_last(void)
+{
+	struct unwind_tables *t = fake_new(1 << 16, 2, 4);
+	struct file_id k1 = key_of(1), k2 = key_of(2), k3 = key_of(3);
+	uint32_t s1, g1, s2, g2, s3, g3;
+	struct unwind_map m;
+
+	if (!ASSERT_TRUE(t))
+		return;
+	ASSERT_OK(unwind_tables__add(t, &k1, small.rows, &s1, &g1));
+	ASSERT_OK(unwind_tables__add(t, &k2, small.rows, &s2, &g2));
+	m = (struct unwind_map){ .start = 0x400000, .end = 0x500000, .file = s1, .gen = g1 };
+	ASSERT_OK(unwind_tables__set_proc(t, 42, 0x400000, &m, 1));
+	/* k1 is the least recent, but named: k2 goes */
+	ASSERT_EQ(unwind_tables__add(t, &k3, small.rows, &s3, &g3), -EAGAIN);
+	ASSERT_EQ(fk.files[s1].gen, g1);
+	ASSERT_EQ(fk.files[s2].gen, 0);
+	fk.now += GRACE;
+	ASSERT_OK(unwind_tables__add(t, &k3, small.rows, &s3, &g3));
+	ASSERT_EQ(s3, s2);
+	/* its entry gone: k1, the least recent, goes first again */
+	ASSERT_OK(unwind_tables__drop_proc(t, 42));
+	ASSERT_EQ(unwind_tables__add(t, &k2, small.rows, &s2, &g2), -EAGAIN);
+	ASSERT_EQ(fk.files[s1].gen, 0);
+	ASSERT_EQ(fk.files[s3].gen, g3);
+	/* every table named: the least recent goes all the same */
+	fk.now += GRACE;
+	ASSERT_OK(unwind_tables__add(t, &k2, small.rows, &s2, &g2));
+	m.file = s3;
+	m.gen = g3;
+	ASSERT_OK(unwind_tables__set_proc(t, 42, 0x400000, &m, 1));
+	m.file = s2;
+	m.gen = g2;
+	ASSERT_OK(unwind_tables__set_proc(t, 43, 0x400000, &m, 1));
+	ASSERT_EQ(unwind_tables__add(t, &k1, small.rows, &s1, &g1), -EAGAIN);
+	ASSERT_EQ(fk.files[s3].gen, 0);
+	ASSERT_EQ(fk.files[s2].gen, g2);
+	unwind_tables__free(t);
+}
+
 /* Larger than half the pool (it would evict every other table): refused,
  * counted, nothing written; one of exactly half is taken. */
 static void test_too_big(void)
@@ -1088,6 +1132,7 @@ int main(void)
 	RUN_TEST(test_layout_libc);
 	RUN_TEST(test_evict_coalesce_grace);
 	RUN_TEST(test_file_slots_full);
+	RUN_TEST(test_used_evicted_last);
 	RUN_TEST(test_too_big);
 	RUN_TEST(test_write_errors);
 	RUN_TEST(test_bad_input);
