@@ -16,7 +16,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 # Debian packages needed to build, test and benchmark.
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
-	libprotobuf-c-dev zlib1g-dev liblzma-dev libiberty-dev libmicrohttpd-dev pkg-config golang-go \
+	libprotobuf-c-dev zlib1g-dev liblzma-dev libdebuginfod-dev debuginfod libiberty-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
 	systemd strace linux-perf clang-format nodejs dwz
 
@@ -41,7 +41,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-ini
 	-fno-strict-aliasing -D_GNU_SOURCE -DPPROFD_VERSION='"$(VERSION)"' \
 	-I$(BUILD) -I$(BUILD)/proto -Ibpf $(DAEMON_INC) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -llzma -liberty -lstdc++ -lm -lmicrohttpd
+LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -llzma -ldebuginfod -liberty -lstdc++ -lm -lmicrohttpd
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))

@@ -47,6 +47,9 @@ void config__defaults(struct config *c)
 	c->unwind_tables = true;
 	c->unwind_table_bytes = 64 << 20;
 	c->health_interval_sec = 600;
+	c->debuginfod_cache_bytes = 1ull << 30;
+	c->debuginfod_max_age_sec = 7 * 86400;
+	c->debuginfod_timeout_sec = 30;
 }
 
 /* ---- numbers ---- */
@@ -144,7 +147,7 @@ int parse_size_bytes(const char *s, uint64_t *out)
 
 /* ---- keys ---- */
 
-enum key_kind { K_PATH, K_SECONDS, K_UINT, K_SIZE, K_BOOL, K_HTTP, K_TOKEN, K_TARGET };
+enum key_kind { K_PATH, K_SECONDS, K_UINT, K_SIZE, K_BOOL, K_HTTP, K_TOKEN, K_TARGET, K_URLS };
 
 struct key {
 	const char *name;
@@ -197,6 +200,14 @@ static const struct key keys[] = {
 	  "comm:NAME (at most 15 bytes), exe:/PATH or cgroup:/PATH" },
 	{ "lock_target", K_TARGET, FIELD(lock_targets), 0, 0,
 	  "comm:NAME (at most 15 bytes), exe:/PATH or cgroup:/PATH" },
+	{ "debuginfod_urls", K_URLS, FIELD(debuginfod_urls), 0, 0,
+	  "http:// or https:// URLs separated by spaces, at most 1023 bytes in all" },
+	{ "debuginfod_cache_size", K_SIZE, FIELD(debuginfod_cache_bytes), 1 << 20, 1ull << 40,
+	  "a size 1M..1T such as 2G" },
+	{ "debuginfod_cache_max_age", K_SECONDS, FIELD(debuginfod_max_age_sec), 60, 365 * 86400,
+	  "a duration 1m..365d such as 7d" },
+	{ "debuginfod_timeout", K_SECONDS, FIELD(debuginfod_timeout_sec), 1, 600,
+	  "a duration 1s..10m such as 30s" },
 };
 
 const char *config__key_name(size_t i)
@@ -344,6 +355,26 @@ static void store_uint(struct config *c, const struct key *k, uint64_t v)
 	}
 }
 
+/* Server URLs, as libdebuginfod takes them: http:// or https:// words
+ * separated by spaces, printable, shorter than size; "" is none. */
+static bool urls_ok(const char *v, size_t size)
+{
+	if (strlen(v) >= size)
+		return false;
+	while (*v) {
+		size_t n = strcspn(v, " ");
+
+		if (n && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (v[i] <= 0x20 || v[i] >= 0x7f)
+				return false;
+		v += n;
+		v += strspn(v, " ");
+	}
+	return true;
+}
+
 /* Sets the key; -EINVAL alone means a bad value, reported by the caller. */
 static int set_value(struct config *c, const struct key *k, const char *value, char *err,
 		     size_t errlen)
@@ -408,6 +439,11 @@ static int set_value(struct config *c, const struct key *k, const char *value, c
 		return 0;
 	case K_TARGET:
 		return add_target(c, k, value, err, errlen);
+	case K_URLS:
+		if (!urls_ok(value, k->size))
+			return -EINVAL;
+		strcpy((char *)c + k->off, value);
+		return 0;
 	}
 	return -EINVAL;
 }

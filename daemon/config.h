@@ -52,6 +52,11 @@ struct config {
 	bool bpf_sample_timing; /* bpf_sample_timing: count each sample's BPF time, default false */
 	bool profile_self;      /* profile_self, default false */
 	unsigned health_interval_sec; /* health_interval, default 600 (10m), 0 = none */
+	/* debuginfod (symbolize/debuginfod.h): nothing is asked unless URLs are set */
+	char debuginfod_urls[1024];      /* debuginfod_urls, default "" (DEBUGINFOD_URLS then) */
+	uint64_t debuginfod_cache_bytes; /* debuginfod_cache_size, default 1 GiB */
+	unsigned debuginfod_max_age_sec; /* debuginfod_cache_max_age, default 7d */
+	unsigned debuginfod_timeout_sec; /* debuginfod_timeout, default 30 s */
 	/* heap_target / lock_target lines, repeatable: "comm:NAME", "exe:/PATH",
 	 * "cgroup:/PATH" */
 	struct config_target heap_targets[CONFIG_MAX_TARGETS];

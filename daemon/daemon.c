@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "cpu_sampler.h"
 #include "cpu_stream.h"
 #include "daemon.h"
+#include "debuginfod.h"
 #include "heap_sampler.h"
 #include "heap_watch.h"
 #include "http.h"
@@ -97,6 +99,18 @@ static void on_sideband(const struct sb_event *ev, void *ctx)
 		wait_watch__consider(d->waitw, ev->pid, ev->comm.comm);
 }
 
+/* A server's debug file for build_id is in the cache: its mappings load
+ * their symbols again, with it, at their next use. */
+static void debug_arrived(const char *build_id, void *ctx)
+{
+	procs__debug_arrived(((struct daemon *)ctx)->procs, build_id);
+}
+
+static void want_debug(const char *build_id, void *ctx)
+{
+	debuginfod__want(((struct daemon *)ctx)->dbgi, build_id);
+}
+
 /*
  * Side-band first, then samples up to the time the side-band was read
  * (cpu_stream.h); a backlog makes the next turn come at once.
@@ -113,6 +127,8 @@ static void drain(struct daemon *d, bool all)
 		unwind_feed__tick(d->ufeed, mono_ns());
 	}
 	symtab_cache__collect(d->symcache); /* mappings take them at their next use */
+	if (d->dbgi)
+		debuginfod__collect(d->dbgi, debug_arrived, d);
 	sideband__drain(d->sb, on_sideband, d);
 	if (sideband__maybe_lost(d->sb)) {
 		/* An exit may be among them: /proc says who is gone. */
@@ -190,6 +206,51 @@ static void add_loader_fd(struct daemon *d, struct loop_fd *w, int err, int fd, 
 		loop_fd_add(d->epfd, w, EPOLLIN);
 }
 
+/* Debug files by build ID from the configured servers (or DEBUGINFOD_URLS),
+ * into OUTPUT_DIR/.debuginfod; before any other thread runs, since
+ * libdebuginfod reads its settings from the environment. */
+static void start_debuginfod(struct daemon *d)
+{
+	const char *urls = d->cfg.debuginfod_urls[0] ? d->cfg.debuginfod_urls
+						     : getenv("DEBUGINFOD_URLS");
+	char cwd[2048];
+	int n;
+
+	if (!urls || !urls[0])
+		return;
+	if (d->cfg.output_dir[0] == '/')
+		n = snprintf(d->dbgi_dir, sizeof(d->dbgi_dir), "%s/.debuginfod", d->cfg.output_dir);
+	else
+		n = snprintf(d->dbgi_dir, sizeof(d->dbgi_dir), "%s/%s/.debuginfod",
+			     getcwd(cwd, sizeof(cwd)) ? cwd : "", d->cfg.output_dir);
+	if (n < 0 || (size_t)n >= sizeof(d->dbgi_dir) || d->dbgi_dir[0] != '/') {
+		log_warn("debuginfod: off: no absolute path for its cache under %s",
+			 d->cfg.output_dir);
+		return;
+	}
+	/* (the output module makes it so too, at the first write) */
+	if (mkdir(d->cfg.output_dir, 0700) && errno != EEXIST)
+		log_warn("debuginfod: %s: %s", d->cfg.output_dir, strerror(errno));
+	d->dbgi = debuginfod__new(&(struct debuginfod_conf){
+		.urls = urls,
+		.cache_dir = d->dbgi_dir,
+		.max_bytes = d->cfg.debuginfod_cache_bytes,
+		.max_age_sec = d->cfg.debuginfod_max_age_sec,
+		.timeout_sec = d->cfg.debuginfod_timeout_sec,
+	});
+	if (!d->dbgi) {
+		log_warn("debuginfod: off: %s: %s", d->dbgi_dir, strerror(errno));
+		return;
+	}
+	symtab__set_debug_cache(d->dbgi_dir);
+	procs__set_want_debug(d->procs, want_debug, d);
+	d->dbgi_w = (struct loop_fd){ .fd = debuginfod__fd(d->dbgi), .fn = on_ring };
+	loop_fd_add(d->epfd, &d->dbgi_w, EPOLLIN);
+	log_info("debuginfod: files without symbols or DWARF here are asked of %s; cache %s "
+		 "(at most %" PRIu64 " MiB)",
+		 urls, d->dbgi_dir, d->cfg.debuginfod_cache_bytes >> 20);
+}
+
 /* The table unwinder's maps, filled as processes are sampled. */
 static int start_tables(struct daemon *d)
 {
@@ -237,6 +298,7 @@ int daemon__start(struct daemon *d)
 		procs__set_cfi_cache(d->procs, d->cficache);
 	if (!d->symcache || !d->procs || !d->cficache)
 		return -1;
+	start_debuginfod(d);
 	/* Side-band first, so no process starts unseen between the two. */
 	d->sb = sideband__new(SIDEBAND_PAGES);
 	if (!d->sb) {
@@ -422,6 +484,7 @@ void daemon__free(struct daemon *d)
 	cpu_stream__free(d->cpu);
 	sideband__free(d->sb);
 	procs__on_exit(d->procs, NULL, NULL);
+	debuginfod__free(d->dbgi);
 	unwind_feed__free(d->ufeed);
 	unwind_tables__free(d->utables);
 	procs__free(d->procs);

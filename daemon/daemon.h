@@ -42,6 +42,9 @@ struct daemon {
 	struct loop_fd sig_w, samples_w, sideband_w, cfi_w, sym_w;
 	struct unwind_tables *utables; /* the table unwinder's maps (unwind_tables = true) */
 	struct unwind_feed *ufeed;
+	struct debuginfod *dbgi; /* debug files from servers (debuginfod_urls), or NULL */
+	char dbgi_dir[4096];     /* where they land */
+	struct loop_fd dbgi_w;
 	bool stop;
 	int argc;
 	char **argv;

@@ -193,6 +193,12 @@ static int reload(struct daemon *d, int argc, char **argv)
 		   "max_connections_per_user");
 	AT_RESTART(SCALAR(reserved_connections), reserved_connections, "reserved_connections");
 	AT_RESTART(SCALAR(profile_self), profile_self, "profile_self");
+	/* libdebuginfod reads the environment: set once, before other threads */
+	AT_RESTART(STRING(debuginfod_urls), debuginfod_urls, "debuginfod_urls");
+	AT_RESTART(SCALAR(debuginfod_cache_bytes), debuginfod_cache_bytes, "debuginfod_cache_size");
+	AT_RESTART(SCALAR(debuginfod_max_age_sec), debuginfod_max_age_sec,
+		   "debuginfod_cache_max_age");
+	AT_RESTART(SCALAR(debuginfod_timeout_sec), debuginfod_timeout_sec, "debuginfod_timeout");
 #undef STRING
 #undef SCALAR
 #undef AT_RESTART

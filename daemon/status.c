@@ -12,6 +12,7 @@
 #include "cpu_sampler.h"
 #include "cpu_stream.h"
 #include "daemon.h"
+#include "debuginfod.h"
 #include "heap.h"
 #include "heap_watch.h"
 #include "log.h"
@@ -160,6 +161,21 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("unwind_mappings_waiting", fs.maps_waiting);
 	}
 	PUT("symbol_tables_over_limit", symtab__over_limit());
+	{
+		struct debuginfod_stats ds;
+
+		debuginfod__stats(d->dbgi, &ds);
+		PUT("debuginfod_on", d->dbgi != NULL);
+		PUT("debuginfod_asked", ds.asked);
+		PUT("debuginfod_fetched", ds.fetched);
+		PUT("debuginfod_not_found", ds.not_found);
+		PUT("debuginfod_errors", ds.errors);
+		PUT("debuginfod_refused", ds.refused);
+		PUT("debuginfod_cache_bytes", ds.cache_bytes);
+		PUT("debuginfod_cache_max_bytes", d->cfg.debuginfod_cache_bytes);
+		PUT("debuginfod_cache_evictions", ds.cache_evictions);
+		PUT("debuginfod_fetch_ms_max", ds.fetch_ns_max / 1000000);
+	}
 	{
 		struct symtab_dwarf_stats ds;
 

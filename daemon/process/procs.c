@@ -460,6 +460,23 @@ const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint6
 	return procs__mapping_cfi(p, img, m, wait);
 }
 
+void procs__set_want_debug(struct procs *p, void (*fn)(const char *build_id, void *ctx), void *ctx)
+{
+	p->files.want_debug = fn;
+	p->files.want_debug_ctx = ctx;
+}
+
+void procs__debug_arrived(struct procs *p, const char *build_id)
+{
+	struct image *img;
+
+	hashtab__for_each(&p->by_pid, img)
+	{
+		for (unsigned i = 0; i < img->nr_maps; i++)
+			mapping_files__debug_arrived(&p->files, &img->maps[i], build_id);
+	}
+}
+
 void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx)
 {
 	struct image *img;

@@ -161,6 +161,12 @@ struct ustack_hdr;
  * walked by frame pointer, and cfi_not_ready counts it). */
 int procs__unwind_user(struct procs *p, struct image *img, const struct ustack_hdr *h, size_t len,
 		       uint64_t *out, unsigned max, bool wait);
+/* fn(build_id) for each file attached without symbols or DWARF here
+ * (debuginfod.h asks a server); NULL: none. */
+void procs__set_want_debug(struct procs *p, void (*fn)(const char *build_id, void *ctx), void *ctx);
+/* A debug file for build_id arrived: the current images' mappings of that
+ * file load their symbols again at their next use. */
+void procs__debug_arrived(struct procs *p, const char *build_id);
 /* Calls fn for every pid's newest image. */
 void procs__for_each_current(struct procs *p, void (*fn)(struct image *img, void *ctx), void *ctx);
 /* After side-band records were lost (an exit or an mmap among them,

@@ -100,6 +100,23 @@ static int open_mapping(const struct image *img, const struct mapping *m, char *
 	return fd;
 }
 
+/* m's symbols were taken in: a server may have what the host lacks. */
+static void took_symbols(struct mapping_files *f, const struct mapping *m)
+{
+	if (f->want_debug && symtab__wants_debug_file(m->symtab))
+		f->want_debug(symtab__build_id(m->symtab), f->want_debug_ctx);
+}
+
+void mapping_files__debug_arrived(struct mapping_files *f, struct mapping *m, const char *build_id)
+{
+	if (!m->symtab || strcmp(symtab__build_id(m->symtab), build_id))
+		return;
+	symtab_cache__forget(f->syms, &m->sym_key);
+	symtab__put(m->symtab);
+	m->symtab = NULL;
+	m->resolved = false;
+}
+
 void mapping_files__resolve(struct mapping_files *f, struct image *img, struct mapping *m)
 {
 	char buf[4096], root[64];
@@ -116,6 +133,7 @@ void mapping_files__resolve(struct mapping_files *f, struct image *img, struct m
 	}
 	m->symtab = symtab_cache__get_nowait(f->syms, fd, root, buf, &m->sym_key);
 	symtab_cache__want_lines(f->syms, m->symtab);
+	took_symbols(f, m);
 	if (!m->symtab && errno == EAGAIN) {
 		m->sym_pending = true; /* opened while the process lives: the thread has it */
 	} else if (!m->symtab && errno == EBUSY) {
@@ -141,6 +159,7 @@ static void attach_symtab(struct mapping_files *f, struct mapping *m, uint64_t d
 	if (m->symtab || errno != EAGAIN)
 		m->sym_pending = false;
 	symtab_cache__want_lines(f->syms, m->symtab);
+	took_symbols(f, m);
 	if (!m->symtab && errno == ESTALE)
 		m->resolved = false; /* evicted before it was taken: open it again */
 	else if (!m->symtab && errno != EAGAIN)

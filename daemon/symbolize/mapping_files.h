@@ -34,6 +34,10 @@ struct mapping_files {
 	struct sec_budget wait;    /* this second's waits for the loader threads */
 	uint64_t wait_budget;      /* of waiting a second (LOADER_WAIT_NS) */
 	struct mapping_files_stats st;
+	/* a file with no symbols or no DWARF here was attached: its build
+	 * ID, for a debuginfod server (NULL: none asked) */
+	void (*want_debug)(const char *build_id, void *ctx);
+	void *want_debug_ctx;
 };
 
 void mapping_files__init(struct mapping_files *f, struct symtab_cache *syms);
@@ -47,6 +51,9 @@ void mapping_files__attach(struct mapping_files *f, struct mapping *m);
 void mapping_files__await_symbols(struct mapping_files *f, struct image *img, struct mapping *m);
 /* Whether m's file has line numbers, its DWARF waited for within the budget. */
 bool mapping_files__await_lines(struct mapping_files *f, struct image *img, struct mapping *m);
+/* m's symbols dropped when their file's build ID is build_id, so that
+ * its next use loads them again, with the debug file that arrived. */
+void mapping_files__debug_arrived(struct mapping_files *f, struct mapping *m, const char *build_id);
 /* m's unwind table (NULL + errno: ENOENT none, EAGAIN still loading);
  * wait: for a load in the thread, within the budget. */
 const struct cfi_table *mapping_files__cfi(struct mapping_files *f, struct image *img,

@@ -233,6 +233,11 @@ bool symtab__from_minidebug(const struct symtab *s)
 	return s->minidebug;
 }
 
+bool symtab__wants_debug_file(const struct symtab *s)
+{
+	return s && s->wants_debug;
+}
+
 size_t symtab__nr_fde_names(const struct symtab *s)
 {
 	return s ? s->fde_names : 0;

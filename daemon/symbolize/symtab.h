@@ -38,6 +38,13 @@ struct symtab *symtab__load(int fd, const char *root, const char *path);
 /* For tests and fuzzers: the directory taken for the host's / in the
  * search for debug files (NULL: /). */
 void symtab__set_host_root(const char *root);
+/* Where debuginfod's fetched debug files are (DIR/BUILD_ID/debuginfo, on
+ * the host), searched after /usr/lib/debug; NULL: nowhere. Set before any
+ * load. */
+void symtab__set_debug_cache(const char *dir);
+/* Whether s has a build ID and neither a symbol table nor DWARF of its
+ * own or from a debug file here: a debuginfod server may have them. */
+bool symtab__wants_debug_file(const struct symtab *s);
 struct symtab *symtab__get(struct symtab *s); /* +1 reference */
 void symtab__put(struct symtab *s);           /* -1 reference; NULL is fine */
 
@@ -134,6 +141,9 @@ struct symtab *symtab_cache__get_nowait(struct symtab_cache *c, int fd, const ch
  * (CLOCK_MONOTONIC ns; 0: no wait, UINT64_MAX: no bound). NULL + errno:
  * EAGAIN still loading, ESTALE not in the cache (evicted: get it again),
  * or the error its load ended with. */
+/* Drops key's entry (not one still loading): the next get loads the file
+ * again, as when a debug file for it has arrived since. */
+void symtab_cache__forget(struct symtab_cache *c, const struct file_id *key);
 struct symtab *symtab_cache__find(struct symtab_cache *c, const struct file_id *key,
 				  uint64_t deadline_ns);
 struct symtab_cache_stats {

@@ -360,6 +360,17 @@ static struct symtab *find_locked(struct symtab_cache *c, const struct file_id *
 	}
 }
 
+void symtab_cache__forget(struct symtab_cache *c, const struct file_id *key)
+{
+	struct centry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = entry_find(c, key);
+	if (e && !e->loading)
+		cache_drop(c, e); /* its mappings keep their references */
+	pthread_mutex_unlock(&c->lock);
+}
+
 struct symtab *symtab_cache__find(struct symtab_cache *c, const struct file_id *key,
 				  uint64_t deadline_ns)
 {

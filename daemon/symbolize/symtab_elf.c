@@ -39,6 +39,14 @@ void symtab__set_host_root(const char *root)
 	host_root = root;
 }
 
+/* Where debuginfod's fetches land (debuginfod.h), or NULL. */
+static const char *debug_cache;
+
+void symtab__set_debug_cache(const char *dir)
+{
+	debug_cache = dir;
+}
+
 static bool crc_matches(int fd, uint32_t want)
 {
 	enum { CHUNK = 128 << 10 };
@@ -186,6 +194,23 @@ int find_dwz_file(int dwarf_fd, const char *root)
 	return -1;
 }
 
+bool find_build_id_file(struct elf_file *dbg, const struct elf_file *exe, const char *root)
+{
+	char buf[PATH_MAX];
+
+	if (strlen(exe->build_id) < 4)
+		return false;
+	snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%.2s/%s.debug", exe->build_id,
+		 exe->build_id + 2);
+	if (try_path(dbg, root, buf, exe, NULL))
+		return true;
+	/* pprofd's own directory: on the host, never inside root */
+	return debug_cache &&
+	       (size_t)snprintf(buf, sizeof(buf), "%s/%s/debuginfo", debug_cache, exe->build_id) <
+		       sizeof(buf) &&
+	       try_debug_file(dbg, safe_open(NULL, buf), exe, NULL);
+}
+
 bool find_debug_file(struct elf_file *dbg, const struct elf_file *exe, const char *root,
 		     const char *path)
 {
@@ -194,12 +219,8 @@ bool find_debug_file(struct elf_file *dbg, const struct elf_file *exe, const cha
 	struct debuglink dl;
 	const char *slash;
 
-	if (strlen(exe->build_id) >= 4) {
-		snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%.2s/%s.debug", exe->build_id,
-			 exe->build_id + 2);
-		if (try_path(dbg, root, buf, exe, NULL))
-			return true;
-	}
+	if (find_build_id_file(dbg, exe, root))
+		return true;
 	if (!path || path[0] != '/' || !read_debuglink(exe, &dl))
 		return false;
 	slash = strrchr(path, '/');

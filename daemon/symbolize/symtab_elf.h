@@ -10,8 +10,11 @@
 
 #include "elf_file.h"
 
-/* The separate debug file of exe into dbg: by build ID, then by
- * .gnu_debuglink, inside root; true when found. */
+/* The separate debug file of exe into dbg by its build ID: under
+ * /usr/lib/debug/.build-id inside root, then on the host, then among
+ * debuginfod's fetches; true when found. */
+bool find_build_id_file(struct elf_file *dbg, const struct elf_file *exe, const char *root);
+/* The same, then by .gnu_debuglink, inside root; true when found. */
 bool find_debug_file(struct elf_file *dbg, const struct elf_file *exe, const char *root,
 		     const char *path);
 struct debuglink;

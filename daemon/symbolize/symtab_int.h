@@ -35,6 +35,7 @@ struct symtab {
 	uint32_t nsyms, nsegs;
 	uint32_t fde_names; /* of nsyms: functions without a symbol, named by their FDE */
 	bool minidebug;     /* symbols from its MiniDebugInfo (.gnu_debugdata) */
+	bool wants_debug;   /* a build ID, and no .symtab or no DWARF found here */
 	struct sym *syms;
 	char *names;
 	size_t names_len;

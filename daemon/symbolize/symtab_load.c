@@ -502,25 +502,20 @@ static bool keep_dwarf_fd(struct symtab *s, int fd, const char *root, const char
 
 /* Where the file's DWARF is: in it, in the debug file found for its
  * symbols, else in /usr/lib/debug/.build-id/xx/yyyy.debug (one open). */
-static void find_dwarf(struct symtab *s, int fd, const struct elf_file *exe,
+static bool find_dwarf(struct symtab *s, int fd, const struct elf_file *exe,
 		       const struct elf_file *dbg, const char *root, const char *path)
 {
 	struct elf_file d2 = { .fd = -1 };
-	char buf[PATH_MAX];
+	bool found = false;
 
 	if (keep_dwarf_fd(s, fd, root, path))
-		return;
-	if (dbg->elf) {
-		keep_dwarf_fd(s, dbg->fd, root, path);
-		return;
-	}
-	if (strlen(exe->build_id) < 4)
-		return;
-	snprintf(buf, sizeof(buf), "/usr/lib/debug/.build-id/%.2s/%s.debug", exe->build_id,
-		 exe->build_id + 2);
-	if (try_path(&d2, root, buf, exe, NULL))
-		keep_dwarf_fd(s, d2.fd, root, path);
+		return true;
+	if (dbg->elf)
+		return keep_dwarf_fd(s, dbg->fd, root, path);
+	if (find_build_id_file(&d2, exe, root))
+		found = keep_dwarf_fd(s, d2.fd, root, path);
 	close_debug_file(&d2);
+	return found;
 }
 
 /* ---- the load ---- */
@@ -529,7 +524,7 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 {
 	struct elf_file exe, dbg = { .fd = -1 };
 	struct loader ld = { 0 };
-	bool skip_dynsym = false, stripped = false;
+	bool skip_dynsym = false, stripped = false, dwarf;
 	struct symtab *s;
 	GElf_Shdr sh, dsh;
 	int err;
@@ -590,8 +585,9 @@ struct symtab *symtab__load(int fd, const char *root, const char *path)
 	}
 	s->mem = sizeof(*s) + s->nsyms * sizeof(*s->syms) + s->names_len +
 		 s->nsegs * sizeof(*s->segs) + strlen(s->path) + 1;
-	if (s->nsyms)
-		find_dwarf(s, fd, &exe, &dbg, root, path);
+	/* (no DWARF looked for where there are no symbols: lines need functions) */
+	dwarf = s->nsyms && find_dwarf(s, fd, &exe, &dbg, root, path);
+	s->wants_debug = s->build_id[0] && (stripped || s->minidebug || !dwarf);
 	free(ld.v);
 	close_debug_file(&dbg);
 	elf_file__close(&exe);

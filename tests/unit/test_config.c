@@ -56,6 +56,10 @@ static bool config_equal(const struct config *a, const struct config *b)
 	       x.max_processes == y.max_processes && x.max_symbol_files == y.max_symbol_files &&
 	       x.unwind_cache_bytes == y.unwind_cache_bytes && x.profile_self == y.profile_self &&
 	       x.health_interval_sec == y.health_interval_sec &&
+	       !strcmp(x.debuginfod_urls, y.debuginfod_urls) &&
+	       x.debuginfod_cache_bytes == y.debuginfod_cache_bytes &&
+	       x.debuginfod_max_age_sec == y.debuginfod_max_age_sec &&
+	       x.debuginfod_timeout_sec == y.debuginfod_timeout_sec &&
 	       x.nr_heap_targets == y.nr_heap_targets && x.nr_lock_targets == y.nr_lock_targets &&
 	       !memcmp(x.heap_targets, y.heap_targets,
 		       x.nr_heap_targets * sizeof(x.heap_targets[0])) &&
@@ -129,6 +133,14 @@ static void test_set_good(void)
 	ASSERT_TRUE(!c.http_enabled);
 	ASSERT_STREQ(set_ok("http_token", "s3cr3t-T0ken_/+=").http_token, "s3cr3t-T0ken_/+=");
 	ASSERT_STREQ(set_ok("http_token", "").http_token, "");
+	ASSERT_STREQ(set_ok("debuginfod_urls", "https://debuginfod.debian.net").debuginfod_urls,
+		     "https://debuginfod.debian.net");
+	ASSERT_STREQ(set_ok("debuginfod_urls", "http://127.0.0.1:8002  https://a.example/x")
+			     .debuginfod_urls,
+		     "http://127.0.0.1:8002  https://a.example/x");
+	ASSERT_STREQ(set_ok("debuginfod_urls", "").debuginfod_urls, "");
+	ASSERT_EQ(set_ok("debuginfod_cache_size", "2G").debuginfod_cache_bytes, 2ull << 30);
+	ASSERT_EQ(set_ok("debuginfod_timeout", "1m").debuginfod_timeout_sec, 60);
 	ASSERT_TRUE(set_ok("verbose", "true").verbose);
 	ASSERT_TRUE(set_ok("verbose", "yes").verbose);
 	ASSERT_TRUE(set_ok("verbose", "1").verbose);
@@ -245,6 +257,12 @@ static void test_set_bad(void)
 	set_bad("http_token", "with space",
 		"bad value for http_token (expected printable ASCII without spaces, at most 255 bytes)");
 	set_bad("http_token", "tab\there", NULL);
+	set_bad("debuginfod_urls", "ftp://x", NULL);
+	set_bad("debuginfod_urls", "https://a.example file:///etc", NULL);
+	set_bad("debuginfod_urls", "https://a.example/\x01", NULL);
+	set_bad("debuginfod_cache_size", "512K", NULL);
+	set_bad("debuginfod_timeout", "0", NULL);
+	set_bad("debuginfod_timeout", "11m", NULL);
 	set_bad("verbose", "maybe", NULL);
 	set_bad("verbose", "", NULL);
 	set_bad("verbose", "2", NULL);
