@@ -165,6 +165,44 @@ profiles_of() { ls "$T"/profiles/*-"$1"/cpu-*.pb.gz 2>/dev/null; }
 # attacker); an array, not a function, so that `... &` gives CMD's own pid.
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 
+# hot_sources: $T/hot.c, a library whose hot code is two static functions
+# (hot_a twice as long as hot_b), and $T/main.c, a program that runs it
+# for argv[1] seconds.
+hot_sources() {
+	cat >"$T/hot.c" <<'C'
+volatile unsigned long sink;
+__attribute__((noipa)) static void hot_a(unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		sink += i * 7 + (sink >> 3);
+}
+__attribute__((noipa)) static void hot_b(unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		sink ^= i * 13 + (sink << 1);
+}
+void run(unsigned long rounds)
+{
+	for (unsigned long r = 0; r < rounds; r++) {
+		hot_a(2000000);
+		hot_b(1000000);
+	}
+}
+C
+	cat >"$T/main.c" <<'C'
+#include <stdlib.h>
+#include <time.h>
+void run(unsigned long rounds);
+int main(int argc, char **argv)
+{
+	time_t end = time(NULL) + atoi(argv[1]);
+	while (time(NULL) < end)
+		run(10);
+	return 0;
+}
+C
+}
+
 # free_port: a loopback TCP port nobody listens on now.
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

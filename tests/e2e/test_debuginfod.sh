@@ -12,38 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 CTL="$ROOT/$BUILD/pprofctl"
 
-cat >"$T/hot.c" <<'C'
-volatile unsigned long sink;
-__attribute__((noipa)) static void hot_a(unsigned long n)
-{
-	for (unsigned long i = 0; i < n; i++)
-		sink += i * 7 + (sink >> 3);
-}
-__attribute__((noipa)) static void hot_b(unsigned long n)
-{
-	for (unsigned long i = 0; i < n; i++)
-		sink ^= i * 13 + (sink << 1);
-}
-void run(unsigned long rounds)
-{
-	for (unsigned long r = 0; r < rounds; r++) {
-		hot_a(2000000);
-		hot_b(1000000);
-	}
-}
-C
-cat >"$T/main.c" <<'C'
-#include <stdlib.h>
-#include <time.h>
-void run(unsigned long rounds);
-int main(int argc, char **argv)
-{
-	time_t end = time(NULL) + atoi(argv[1]);
-	while (time(NULL) < end)
-		run(10);
-	return 0;
-}
-C
+hot_sources
 mkdir -p "$T/lib" "$T/srv" || fail "mkdir"
 gcc -O2 -g -fPIC -shared -Wl,--build-id -o "$T/libhot.full.so" "$T/hot.c" &&
 	objcopy --only-keep-debug "$T/libhot.full.so" "$T/srv/libhot.debug" &&
@@ -55,14 +24,9 @@ bid=$(readelf -n "$T/lib/libhot.so" | awk '/Build ID/ {print $3}')
 [ -n "$bid" ] || fail "libhot.so has no build ID"
 
 # The server, on a free loopback port, until it serves the debug file.
-port=
-for p in $(shuf -i 20000-60000 -n 20); do
-	debuginfod -p "$p" -F -d "$T/srv.sqlite" -t 1 "$T/srv" >"$T/debuginfod.log" 2>&1 &
-	srv=$!
-	sleep 0.5
-	kill -0 "$srv" 2>/dev/null && { port=$p; break; }
-done
-[ -n "$port" ] || fail "debuginfod does not start: $(tail -3 "$T/debuginfod.log")"
+port=$(free_port)
+debuginfod -p "$port" -F -d "$T/srv.sqlite" -t 1 "$T/srv" >"$T/debuginfod.log" 2>&1 &
+srv=$!
 trap 'kill $srv 2>/dev/null; cleanup' EXIT
 served=
 for i in $(seq 100); do

@@ -8,38 +8,7 @@
 # are named hot_a and hot_b, with the same split.
 . "$(dirname "$0")/lib.sh"
 
-cat >"$T/hot.c" <<'C'
-volatile unsigned long sink;
-__attribute__((noipa)) static void hot_a(unsigned long n)
-{
-	for (unsigned long i = 0; i < n; i++)
-		sink += i * 7 + (sink >> 3);
-}
-__attribute__((noipa)) static void hot_b(unsigned long n)
-{
-	for (unsigned long i = 0; i < n; i++)
-		sink ^= i * 13 + (sink << 1);
-}
-void run(unsigned long rounds)
-{
-	for (unsigned long r = 0; r < rounds; r++) {
-		hot_a(2000000);
-		hot_b(1000000);
-	}
-}
-C
-cat >"$T/main.c" <<'C'
-#include <stdlib.h>
-#include <time.h>
-void run(unsigned long rounds);
-int main(int argc, char **argv)
-{
-	time_t end = time(NULL) + atoi(argv[1]);
-	while (time(NULL) < end)
-		run(10);
-	return 0;
-}
-C
+hot_sources
 mkdir -p "$T/lib" "$T/lib2" || fail "mkdir"
 gcc -O2 -g -fPIC -shared -o "$T/libhot.full.so" "$T/hot.c" &&
 	strip --strip-unneeded -o "$T/lib/libhot.so" "$T/libhot.full.so" &&
