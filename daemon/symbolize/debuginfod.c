@@ -46,6 +46,7 @@ struct debuginfod {
 	struct loader *ld;
 	debuginfod_client *client; /* the thread's alone */
 	atomic_bool quit;          /* stopping: a fetch in progress gives up */
+	int null_fd;               /* libdebuginfod's verbose output: nowhere */
 	struct hashtab known;      /* struct known, by build ID */
 	struct debuginfod_stats st;
 };
@@ -177,6 +178,10 @@ static void fetch_run(struct loader_job *job)
 		}
 		debuginfod_set_user_data(d->client, d);
 		debuginfod_set_progressfn(d->client, progress);
+		/* Its messages go to this fd even when nobody asked for them:
+		 * glibc's dprintf to an invalid fd (-1, its default) leaks its
+		 * buffer, 8 KiB a fetch (ASan saw it). */
+		debuginfod_set_verbose_fd(d->client, d->null_fd);
 	}
 	fd = debuginfod_find_debuginfo(d->client, raw, (int)len, NULL);
 	if (fd < 0) {
@@ -259,11 +264,15 @@ struct debuginfod *debuginfod__new(const struct debuginfod_conf *c)
 	if (!d)
 		return NULL;
 	d->c = *c;
+	d->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	d->cache_dir = strdup(c->cache_dir);
 	d->ld = d->cache_dir ? loader__new("pprofd-dbginfo", c->queue_max ? c->queue_max : 64)
 			     : NULL;
-	if (!d->ld) {
+	if (!d->ld || d->null_fd < 0) {
 		err = errno;
+		loader__free(d->ld, fetch_drop);
+		if (d->null_fd >= 0)
+			close(d->null_fd);
 		free(d->cache_dir);
 		free(d);
 		errno = err;
@@ -285,6 +294,7 @@ void debuginfod__free(struct debuginfod *d)
 		debuginfod_end(d->client);
 	hashtab__for_each(&d->known, k) free(k);
 	hashtab__free(&d->known);
+	close(d->null_fd);
 	free(d->cache_dir);
 	free(d);
 }
