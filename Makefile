@@ -204,12 +204,18 @@ fuzz-%: build/fuzz/fuzz_%
 	$(Q)$(if $(fuzz_$*_SEEDS),cp $(fuzz_$*_SEEDS) build/fuzz/corpus-$*/)
 	$(Q)$< -max_total_time=$(FUZZ_SECONDS) $(fuzz_$*_ARGS) $(FUZZ_ARGS) build/fuzz/corpus-$*
 
-# Small drivers of daemon modules for the end-to-end tests and benchmarks.
-TOOLS := $(BUILD)/tools/heapprobe $(BUILD)/tools/gen_profile
+# Small drivers of daemon modules for the end-to-end tests and benchmarks,
+# and Google's standalone pprof (from the sources Go vendors).
+TOOLS := $(BUILD)/tools/heapprobe $(BUILD)/tools/gen_profile $(BUILD)/tools/google_pprof
 $(BUILD)/tools/%: tests/tools/%.c $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tools/google_pprof: tests/tools/google_pprof/main.go tests/tools/google_pprof/build.sh
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)tests/tools/google_pprof/build.sh $@
 
 # The threads test wants the code as a program is shipped (-O2), frame
 # pointers still kept in its own functions.

@@ -5,7 +5,8 @@
 # unstripped copy), with their own shares (about 2:1, as the program
 # splits its work), never one node for the whole file. The same library
 # with MiniDebugInfo (.gnu_debugdata, as Fedora ships its binaries): the two
-# are named hot_a and hot_b, with the same split.
+# are named hot_a and hot_b, with the same split. And the first profile
+# named later, elsewhere, from the debug file, by Google's pprof.
 . "$(dirname "$0")/lib.sh"
 
 hot_sources
@@ -63,3 +64,20 @@ split_ok "libhot.so+0x$a" "libhot.so+0x$b" "$T/cpu.pb.gz"
 ok "named by their FDE: libhot.so+0x$a $sa %, libhot.so+0x$b $sb %"
 split_ok hot_a hot_b "$T/cpu2.pb.gz"
 ok "named by MiniDebugInfo: hot_a $sa %, hot_b $sb %"
+
+# A user who has the debug file on another machine: Google's pprof (not
+# `go tool pprof`, which reads no build ID of a local file and so ignores
+# every candidate) takes it from PPROF_BINARY_PATH/<build ID>/libhot.so
+# and names the FDE nodes; has_functions keeps it from doing so unasked
+# (-symbolize=force), since the stripped file itself would misname them.
+bid=$(readelf -n "$T/lib/libhot.so" | awk '/Build ID/ {print $3}')
+mkdir -p "$T/sym/$bid" && cp "$T/libhot.full.so" "$T/sym/$bid/libhot.so" ||
+	fail "cannot lay out the debug file"
+HOME=$T PPROF_BINARY_PATH=$T/sym "$ROOT/$BUILD/tools/google_pprof" -symbolize=force -top \
+	-nodefraction=0 "$T/cpu.pb.gz" >"$T/gtop.txt" 2>"$T/gtop.err" ||
+	fail "Google's pprof failed: $(tail -3 "$T/gtop.err")"
+sa=$(share hot_a "$T/gtop.txt")
+sb=$(share hot_b "$T/gtop.txt")
+[ -n "$sa" ] && [ -n "$sb" ] && awk -v a="$sa" -v b="$sb" 'BEGIN {exit !(a > b)}' ||
+	{ cat "$T/gtop.txt" "$T/gtop.err"; fail "Google's pprof did not name hot_a and hot_b"; }
+ok "named from the debug file elsewhere by Google's pprof: hot_a $sa %, hot_b $sb %"
