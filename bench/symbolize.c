@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file_cache.h"
 #include "symtab.h"
 
 struct fn {
@@ -185,14 +186,14 @@ static void free_names(char **v, size_t n)
 static double run_ours(const char *file, const uint64_t *off, size_t n, const char **names,
 		       const char **raw, size_t *found, double *t_load, size_t *nsyms, size_t *mem)
 {
-	struct symtab_cache *cache;
+	struct file_cache *cache;
 	double t0 = now(), t;
 	struct symtab *s;
 	int fd;
 
-	cache = symtab_cache__new(16);
+	cache = file_cache__new(&(struct file_cache_limits){ .max_files = 16 });
 	fd = open(file, O_RDONLY | O_CLOEXEC);
-	s = symtab_cache__get(cache, fd, "/", file);
+	s = file_cache__load_symbols(cache, fd, "/", file);
 	*t_load = now() - t0;
 	if (!s) {
 		fprintf(stderr, "symtab: %s: %s\n", file, strerror(errno));
@@ -219,7 +220,7 @@ static double run_ours(const char *file, const uint64_t *off, size_t n, const ch
 	*nsyms = symtab__nr_symbols(s);
 	*mem = symtab__mem_size(s);
 	symtab__put(s);
-	symtab_cache__free(cache);
+	file_cache__free(cache);
 	close(fd);
 	return t;
 }
@@ -229,10 +230,11 @@ static double run_ours(const char *file, const uint64_t *off, size_t n, const ch
 static double run_frames(const char *file, const uint64_t *off, size_t n, double *t_dwarf,
 			 size_t *with_line, size_t *frames, size_t *mem)
 {
-	struct symtab_cache *cache = symtab_cache__new(16);
+	struct symtab_cache *cache =
+		file_cache__new(&(struct file_cache_limits){ .max_files = 16 });
 	struct sym_frames *fr = malloc(sizeof(*fr));
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	struct symtab *s = symtab_cache__get(cache, fd, "/", file);
+	struct symtab *s = file_cache__load_symbols(cache, fd, "/", file);
 	double t0, t = -1;
 
 	*with_line = *frames = 0;
@@ -252,7 +254,7 @@ static double run_frames(const char *file, const uint64_t *off, size_t n, double
 		}
 		symtab__put(s);
 	}
-	symtab_cache__free(cache);
+	file_cache__free(cache);
 	free(fr);
 	close(fd);
 	return t;

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cfi_cache.h"
+#include "file_cache.h"
 #include "log.h"
 #include "procs.h"
 #include "symtab.h"
@@ -175,20 +175,19 @@ int main(int argc, char **argv)
 	printf("unwind     %d frames through libc: %.0f ns (%.0f ns a frame), tables loaded, maps lookup\n",
 	       frames, ns, ns / frames);
 	{
-		struct symtab_cache *sc = symtab_cache__new(64);
-		struct cfi_cache *cc = cfi_cache__new(64, 8 << 20);
-		struct procs *p = procs__new(16, sc);
+		struct file_cache *fc = file_cache__new(
+			&(struct file_cache_limits){ .max_files = 64, .table_bytes = 8 << 20 });
+		struct procs *p = procs__new(16, fc);
 		struct pctx c = { p, NULL };
 
-		procs__set_cfi_cache(p, cc);
+		procs__use_tables(p, true);
 		c.img = procs__image_at(p, (uint32_t)getpid(), 1);
 		time_unwind(find_procs, &c, n / 10, &frames);
 		ns = time_unwind(find_procs, &c, n, &frames);
 		printf("unwind     %d frames through libc: %.0f ns (%.0f ns a frame), via procs__cfi_for\n",
 		       frames, ns, ns / frames);
 		procs__free(p);
-		cfi_cache__free(cc);
-		symtab_cache__free(sc);
+		file_cache__free(fc);
 	}
 	ns = time_unwind(NULL, NULL, n, &frames);
 	printf("unwind     %d frames with frame pointers only: %.0f ns\n", frames, ns);

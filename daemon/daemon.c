@@ -18,13 +18,13 @@
 #include <bpf/libbpf.h>
 
 #include "caps.h"
-#include "cfi_cache.h"
 #include "clock.h"
 #include "control.h"
 #include "cpu_sampler.h"
 #include "cpu_stream.h"
 #include "daemon.h"
 #include "debuginfod.h"
+#include "file_cache.h"
 #include "heap_sampler.h"
 #include "heap_watch.h"
 #include "http.h"
@@ -43,10 +43,6 @@
 #define DRAIN_PERIOD_MS 1000
 #define SYMCACHE_BYTES (12u << 20) /* RSS target is 32 MiB in all */
 #define UNWIND_FILES 4096          /* files with a table in the unwinder's pool at once */
-/* Unwind tables are loaded for stacks caught in code without frame
- * pointers (libc's is 170 KiB; libLLVM's 5.7 MB); their bytes are
- * unwind_cache_size. */
-#define CFICACHE_FILES 64
 /* Loading unwind tables may take this much of each second; more waits
  * (a working set over unwind_cache_size would reload tables forever). */
 #define CFI_LOAD_NS_PER_SEC 200000000ull
@@ -119,14 +115,14 @@ static void drain(struct daemon *d, bool all)
 {
 	cpu_stream__begin_drain(d->cpu, all);
 	/* tables loaded since: the processes and samples that waited use them */
-	if (cfi_cache__collect(d->cficache)) {
+	if (file_cache__collect_tables(d->files)) {
 		cpu_stream__tables_loaded(d->cpu);
 		if (d->ufeed)
 			unwind_feed__tables_loaded(d->ufeed);
 	} else if (d->ufeed) {
 		unwind_feed__tick(d->ufeed, mono_ns());
 	}
-	symtab_cache__collect(d->symcache); /* mappings take them at their next use */
+	file_cache__collect_symbols(d->files); /* mappings take them at their next use */
 	if (d->dbgi)
 		debuginfod__collect(d->dbgi, debug_arrived, d);
 	sideband__drain(d->sb, on_sideband, d);
@@ -178,7 +174,7 @@ static void end_window(struct daemon *d, bool last)
 	output_health__window_end(&d->out, d->cfg.output_dir);
 	procs__gc(d->procs);
 	/* writing may have loaded DWARF: its memory counts against the budget */
-	symtab_cache__recount(d->symcache);
+	file_cache__recount(d->files);
 	retention(d);
 	daemon__notify_status(d);
 	d->window_start_mono = now;
@@ -283,20 +279,21 @@ int daemon__start(struct daemon *d)
 	struct watch_opts watch;
 
 	libbpf_set_print(libbpf_print);
-	d->symcache = symtab_cache__new(d->cfg.max_symbol_files);
-	if (d->symcache)
-		symtab_cache__set_max_bytes(d->symcache, SYMCACHE_BYTES);
+	/* unwind tables (libc's is 170 KiB; libLLVM's 5.7 MB): unwind_cache_size */
+	d->files = file_cache__new(&(struct file_cache_limits){
+		.max_files = d->cfg.max_symbol_files,
+		.symbol_bytes = SYMCACHE_BYTES,
+		.table_bytes = d->cfg.unwind_cache_bytes,
+		.table_load_ns_sec = CFI_LOAD_NS_PER_SEC,
+	});
 	d->ksyms = kallsyms__load("/proc/kallsyms");
 	if (!d->ksyms)
 		log_warn(
 			"no kernel symbols (/proc/kallsyms unreadable or hidden): kernel frames stay addresses");
-	d->procs = procs__new(d->cfg.max_processes, d->symcache);
-	d->cficache = cfi_cache__new(CFICACHE_FILES, d->cfg.unwind_cache_bytes);
-	if (d->cficache)
-		cfi_cache__set_load_budget(d->cficache, CFI_LOAD_NS_PER_SEC);
-	if (d->procs && d->cficache)
-		procs__set_cfi_cache(d->procs, d->cficache);
-	if (!d->symcache || !d->procs || !d->cficache)
+	d->procs = procs__new(d->cfg.max_processes, d->files);
+	if (d->procs)
+		procs__use_tables(d->procs, true);
+	if (!d->files || !d->procs)
 		return -1;
 	start_debuginfod(d);
 	/* Side-band first, so no process starts unseen between the two. */
@@ -409,11 +406,12 @@ int daemon__start(struct daemon *d)
 	/* after the drop: capabilities are a thread's, and the loaders need none */
 	{
 		/* started before their fds are asked for */
-		int cerr = cfi_cache__start_loader(d->cficache);
-		int serr = symtab_cache__start_loader(d->symcache);
+		int err = file_cache__start_loaders(d->files);
 
-		add_loader_fd(d, &d->cfi_w, cerr, cfi_cache__fd(d->cficache), "cfi: unwind tables");
-		add_loader_fd(d, &d->sym_w, serr, symtab_cache__fd(d->symcache), "symtab: symbols");
+		add_loader_fd(d, &d->cfi_w, err, file_cache__tables_fd(d->files),
+			      "cfi: unwind tables");
+		add_loader_fd(d, &d->sym_w, err, file_cache__symbols_fd(d->files),
+			      "symtab: symbols");
 	}
 	retention(d);
 
@@ -488,9 +486,8 @@ void daemon__free(struct daemon *d)
 	unwind_feed__free(d->ufeed);
 	unwind_tables__free(d->utables);
 	procs__free(d->procs);
-	cfi_cache__free(d->cficache);
+	file_cache__free(d->files);
 	kallsyms__free(d->ksyms);
-	symtab_cache__free(d->symcache);
 	if (d->epfd > 0)
 		close(d->epfd);
 }

@@ -22,8 +22,7 @@ struct status_counter;
 
 struct daemon {
 	struct config cfg;
-	struct symtab_cache *symcache;
-	struct cfi_cache *cficache; /* unwind tables, for stacks caught inside libc */
+	struct file_cache *files; /* mapped files: their symbols and unwind tables */
 	struct kallsyms *ksyms;
 	struct procs *procs;
 	struct sideband *sb;

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cfi_cache.h"
+#include "file_cache.h"
 #include "clock.h"
 #include "cpu_sampler.h"
 #include "cpu_stream.h"
@@ -68,14 +68,14 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 	uint64_t c[CPU_CNT_NR] = { 0 }, served, refused;
 	struct cpu_stream_stats cst;
 	struct procs_stats ps;
-	struct symtab_cache_stats ss;
+	struct file_cache_stats files;
 	unsigned active;
 	int n = 0;
 
 	cpu_sampler__counters(d->sampler, c);
 	cpu_stream__stats(d->cpu, &cst);
 	procs__stats(d->procs, &ps);
-	symtab_cache__stats(d->symcache, &ss);
+	file_cache__stats(d->files, &files);
 	requests__counts(d->requests, &served, &refused, &active);
 #define PUT(nm, v)                                                               \
 	do {                                                                     \
@@ -108,30 +108,26 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("jit_perf_maps_read", ps.perf_maps_read);
 	PUT("jit_perf_maps_refused", ps.perf_maps_refused);
 	PUT("jit_perf_map_lines_dropped", ps.perf_map_lines_dropped);
-	PUT("symbol_files_cached", ss.files);
+	PUT("mapped_files_cached", files.files);
+	PUT("symbol_files_cached", files.sym.files);
 	PUT("symbol_files_max", d->cfg.max_symbol_files);
-	PUT("symbol_cache_bytes", ss.bytes);
+	PUT("symbol_cache_bytes", files.sym.bytes);
 	PUT("symbol_load_failures", ps.files.symtab_fail);
-	PUT("symbol_loads_queued", ss.queued);
+	PUT("symbol_loads_queued", files.sym.queued);
 	PUT("symbol_loads_deferred", ps.files.symtab_deferred);
 	PUT("symbols_not_ready", ps.files.symtab_not_ready);
 	PUT("lines_not_ready", ps.files.lines_not_ready);
-	{
-		struct cfi_cache_stats cs;
-
-		cfi_cache__stats(d->cficache, &cs);
-		PUT("cfi_files_cached", cs.files);
-		PUT("cfi_cache_bytes", cs.bytes);
-		PUT("cfi_cache_max_bytes", d->cfg.unwind_cache_bytes);
-		PUT("cfi_loads", cs.misses);
-		PUT("cfi_evictions", cs.evictions);
-		PUT("cfi_deferred", cs.deferred);
-		PUT("cfi_load_failures", cs.failures);
-		PUT("cfi_loads_queued", cs.queued);
-		PUT("cfi_load_waits", cs.waits);
-		PUT("cfi_frames_not_ready", ps.files.cfi_not_ready);
-		PUT("cpu_samples_waited_for_tables", cst.waited_for_tables);
-	}
+	PUT("cfi_files_cached", files.cfi.files);
+	PUT("cfi_cache_bytes", files.cfi.bytes);
+	PUT("cfi_cache_max_bytes", d->cfg.unwind_cache_bytes);
+	PUT("cfi_loads", files.cfi.misses);
+	PUT("cfi_evictions", files.cfi.evictions);
+	PUT("cfi_deferred", files.cfi.deferred);
+	PUT("cfi_load_failures", files.cfi.failures);
+	PUT("cfi_loads_queued", files.cfi.queued);
+	PUT("cfi_load_waits", files.cfi.waits);
+	PUT("cfi_frames_not_ready", ps.files.cfi_not_ready);
+	PUT("cpu_samples_waited_for_tables", cst.waited_for_tables);
 	if (d->utables) {
 		struct unwind_tables_stats ts;
 		struct unwind_feed_stats fs;

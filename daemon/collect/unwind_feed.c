@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cfi_cache.h"
+#include "file_cache.h"
 #include "clock.h"
 #include "log.h"
 #include "proc_text.h"
@@ -122,9 +122,9 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 		ct = procs__mapping_cfi(f->p, img, m, false);
 		if (!ct)
 			return errno == EAGAIN ? -EAGAIN : -ENOENT;
-		if (!m->cfi)
+		if (!m->file)
 			return -ENOENT;
-		key = *cfi_ref__file(m->cfi);
+		key = *cached_file__id(m->file);
 	}
 	err = unwind_tables__bias(ct, m->start, m->pgoff, &bias);
 	if (err)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "cfi_cache.h"
+#include "file_cache.h"
 #include "image_maps.h"
 #include "procs.h"
 #include "symtab.h"
@@ -21,7 +21,7 @@ void image_maps__free(struct mapping *maps, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		free(maps[i].path);
 		symtab__put(maps[i].symtab);
-		cfi_ref__put(maps[i].cfi);
+		cached_file__put(maps[i].file);
 	}
 	free(maps);
 }
@@ -78,7 +78,7 @@ int image_maps__insert(struct image *img, struct mapping *nm)
 				right.start = nm->end;
 				right.path = strdup(m.path ? m.path : "");
 				right.symtab = m.symtab ? symtab__get(m.symtab) : NULL;
-				right.cfi = cfi_ref__get(m.cfi);
+				right.file = cached_file__get(m.file);
 				out[j++] = right;
 			}
 		} else if (m.end > nm->end) { /* keeps a right part */
@@ -88,7 +88,7 @@ int image_maps__insert(struct image *img, struct mapping *nm)
 		} else { /* wholly covered */
 			free(m.path);
 			symtab__put(m.symtab);
-			cfi_ref__put(m.cfi);
+			cached_file__put(m.file);
 		}
 	}
 	out[j++] = *nm;
@@ -116,7 +116,7 @@ static bool mapping_part(const struct mapping *m, uint64_t start, uint64_t end, 
 	out->end = end;
 	out->path = strdup(m->path ? m->path : "");
 	out->symtab = m->symtab ? symtab__get(m->symtab) : NULL;
-	out->cfi = cfi_ref__get(m->cfi);
+	out->file = cached_file__get(m->file);
 	return out->path != NULL;
 }
 
@@ -146,7 +146,7 @@ int image_maps__merge(struct image *img, struct mapping *nm, unsigned n)
 		if (j && nm[i].start < nm[j - 1].end) {
 			free(nm[i].path);
 			symtab__put(nm[i].symtab);
-			cfi_ref__put(nm[i].cfi);
+			cached_file__put(nm[i].file);
 			continue;
 		}
 		nm[j++] = nm[i];
@@ -200,7 +200,7 @@ fail:
 	for (unsigned i = 0; i < n; i++) {
 		free(nm[i].path);
 		symtab__put(nm[i].symtab);
-		cfi_ref__put(nm[i].cfi);
+		cached_file__put(nm[i].file);
 	}
 	return err;
 }

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "cfi_cache.h"
+#include "file_cache.h"
 #include "log.h"
 #include "image_maps.h"
 #include "mapping_files.h"
@@ -58,7 +58,7 @@ static bool pid_eq(const void *item, const void *key)
 	return ((const struct image *)item)->pid == *(const uint32_t *)key;
 }
 
-struct procs *procs__new(unsigned max_images, struct symtab_cache *cache)
+struct procs *procs__new(unsigned max_images, struct file_cache *cache)
 {
 	struct procs *p = calloc(1, sizeof(*p));
 
@@ -240,7 +240,7 @@ void procs__apply(struct procs *p, const struct sb_event *ev)
 
 			m.path = strdup(m.path ? m.path : "");
 			m.symtab = m.symtab ? symtab__get(m.symtab) : NULL;
-			m.cfi = cfi_ref__get(m.cfi);
+			m.file = cached_file__get(m.file);
 			img->maps[img->nr_maps++] = m;
 		}
 		return;
@@ -396,9 +396,9 @@ struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t
 	return m;
 }
 
-void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c)
+void procs__use_tables(struct procs *p, bool on)
 {
-	p->files.cfi = c;
+	p->files.tables = on;
 }
 
 void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m)
@@ -452,7 +452,7 @@ const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint6
 {
 	struct mapping *m;
 
-	if (!p->files.cfi || !img || !(m = procs__find_mapping(p, img, pc))) {
+	if (!p->files.tables || !img || !(m = procs__find_mapping(p, img, pc))) {
 		errno = ENOENT;
 		return NULL;
 	}

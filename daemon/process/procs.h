@@ -22,9 +22,8 @@
 #include "symtab.h"
 
 struct symtab;
-struct symtab_cache;
-struct cfi_cache;
-struct cfi_ref;
+struct file_cache;
+struct cached_file;
 struct cfi_table;
 
 struct mapping {
@@ -32,12 +31,11 @@ struct mapping {
 	uint32_t maj, min;
 	uint64_t ino;
 	char *path;
-	struct symtab *symtab; /* NULL: none (yet) */
-	bool resolved;         /* tried to open and load it */
-	bool sym_pending;      /* its symbols load in the cache's thread: sym_key */
-	struct file_id sym_key;
-	bool cfi_resolved;   /* tried to load its CFI (procs__cfi_for) */
-	struct cfi_ref *cfi; /* its file's entry in the CFI cache, or NULL */
+	struct symtab *symtab;    /* NULL: none (yet) */
+	bool resolved;            /* tried to open and load it */
+	bool sym_pending;         /* its symbols load in the cache's thread */
+	bool cfi_resolved;        /* tried to load its CFI (procs__cfi_for) */
+	struct cached_file *file; /* its file's entry in the file cache, or NULL */
 };
 
 /* Code in no file: a JIT's (sideband's "//anon", /proc's "" and "[anon:NAME]"). */
@@ -98,7 +96,7 @@ struct procs_stats {
 
 struct procs;
 
-struct procs *procs__new(unsigned max_images, struct symtab_cache *cache);
+struct procs *procs__new(unsigned max_images, struct file_cache *cache);
 void procs__free(struct procs *p);
 /* Applies one side-band event. */
 void procs__apply(struct procs *p, const struct sb_event *ev);
@@ -140,8 +138,8 @@ void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m)
  * symbol cache's thread within the same budget; a file whose lines are
  * not in by then has none in this profile (lines_not_ready). */
 bool procs__await_lines(struct procs *p, struct image *img, struct mapping *m);
-/* The CFI cache procs__cfi_for loads through (not owned; NULL: none). */
-void procs__set_cfi_cache(struct procs *p, struct cfi_cache *c);
+/* Whether procs__cfi_for reads unwind tables (from the file cache). */
+void procs__use_tables(struct procs *p, bool on);
 /* The CFI table of the file mapped at pc in img and pc's file offset in
  * it, loaded on first use (through the process's root, like symbols);
  * NULL when there is none, with errno EAGAIN when it is not there yet:

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The file layer under a process's mappings: a mapped file opened as its
- * process sees it, its symbols, line numbers and unwind table asked of the
- * caches (symtab_cache, cfi_cache), and the waits for their loader threads
- * kept within this second's budget. The process table finds mappings; what
+ * process sees it, its entry in the file cache (file_cache.h), which a
+ * mapping holds, its symbols, line numbers and unwind table asked of it,
+ * and the waits for its loader threads kept within this second's budget. The process table finds mappings; what
  * their files hold comes from here.
  */
 #include <errno.h>
@@ -15,17 +15,17 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "cfi_cache.h"
 #include "clock.h"
+#include "file_cache.h"
 #include "log.h"
 #include "mapping_files.h"
 #include "procs.h"
 #include "safe_open.h"
 #include "symtab.h"
 
-void mapping_files__init(struct mapping_files *f, struct symtab_cache *syms)
+void mapping_files__init(struct mapping_files *f, struct file_cache *cache)
 {
-	*f = (struct mapping_files){ .syms = syms, .wait_budget = LOADER_WAIT_NS };
+	*f = (struct mapping_files){ .cache = cache, .wait_budget = LOADER_WAIT_NS };
 }
 
 /* When a wait for a loader thread that starts at now must end: what is
@@ -111,28 +111,48 @@ void mapping_files__debug_arrived(struct mapping_files *f, struct mapping *m, co
 {
 	if (!m->symtab || strcmp(symtab__build_id(m->symtab), build_id))
 		return;
-	symtab_cache__forget(f->syms, &m->sym_key);
+	if (m->file)
+		file_cache__forget_symbols(f->cache, m->file);
 	symtab__put(m->symtab);
 	m->symtab = NULL;
 	m->resolved = false;
 }
 
+/* Opens m's file (open_mapping) and makes m hold its entry: the fd, or -1. */
+static int open_entry(struct mapping_files *f, const struct image *img, struct mapping *m,
+		      char *buf, size_t bufsz, char *root, size_t rootsz)
+{
+	int fd = open_mapping(img, m, buf, bufsz, root, rootsz);
+	struct cached_file *file;
+
+	if (fd < 0)
+		return -1;
+	file = file_cache__file(f->cache, fd);
+	if (!file) {
+		close(fd);
+		return -1;
+	}
+	cached_file__put(m->file); /* the same, or a file replaced since */
+	m->file = file;
+	return fd;
+}
+
 void mapping_files__resolve(struct mapping_files *f, struct image *img, struct mapping *m)
 {
 	char buf[4096], root[64];
-	int fd;
+	struct file_src src = { .path = buf, .root = root };
 
 	m->resolved = true;
 	if (!m->path || m->path[0] != '/')
 		return;
-	fd = open_mapping(img, m, buf, sizeof(buf), root, sizeof(root));
-	if (fd < 0) {
+	src.fd = open_entry(f, img, m, buf, sizeof(buf), root, sizeof(root));
+	if (src.fd < 0) {
 		f->st.symtab_fail++;
 		log_debug("pid %u: cannot open %s", img->pid, buf);
 		return;
 	}
-	m->symtab = symtab_cache__get_nowait(f->syms, fd, root, buf, &m->sym_key);
-	symtab_cache__want_lines(f->syms, m->symtab);
+	m->symtab = file_cache__symbols(f->cache, m->file, &src, 0);
+	file_cache__want_lines(f->cache, m->symtab);
 	took_symbols(f, m);
 	if (!m->symtab && errno == EAGAIN) {
 		m->sym_pending = true; /* opened while the process lives: the thread has it */
@@ -149,16 +169,18 @@ void mapping_files__resolve(struct mapping_files *f, struct image *img, struct m
 		f->st.symtab_fail++;
 		log_debug("pid %u: no symbols from %s: %s", img->pid, buf, strerror(errno));
 	}
-	close(fd);
+	close(src.fd);
 }
 
 /* Takes in m's symbols once loaded (waiting until deadline, 0: not). */
 static void attach_symtab(struct mapping_files *f, struct mapping *m, uint64_t deadline_ns)
 {
-	m->symtab = symtab_cache__find(f->syms, &m->sym_key, deadline_ns);
+	m->symtab = m->file ? file_cache__symbols(f->cache, m->file, NULL, deadline_ns) : NULL;
+	if (!m->file)
+		errno = ESTALE;
 	if (m->symtab || errno != EAGAIN)
 		m->sym_pending = false;
-	symtab_cache__want_lines(f->syms, m->symtab);
+	file_cache__want_lines(f->cache, m->symtab);
 	took_symbols(f, m);
 	if (!m->symtab && errno == ESTALE)
 		m->resolved = false; /* evicted before it was taken: open it again */
@@ -192,7 +214,7 @@ void mapping_files__await_symbols(struct mapping_files *f, struct image *img, st
 bool mapping_files__await_lines(struct mapping_files *f, struct image *img, struct mapping *m)
 {
 	uint64_t now = mono_ns(), n;
-	bool lines = symtab_cache__await_lines(f->syms, m->symtab, wait_deadline(f, now));
+	bool lines = file_cache__await_lines(f->cache, m->symtab, wait_deadline(f, now));
 
 	f->wait.spent += mono_ns() - now;
 	if (lines || errno != EAGAIN)
@@ -211,52 +233,42 @@ const struct cfi_table *mapping_files__cfi(struct mapping_files *f, struct image
 	const struct cfi_table *t = NULL;
 	uint64_t now = 0, deadline = 0;
 
-	if (!f->cfi) {
+	if (!f->tables) {
 		errno = ENOENT;
 		return NULL;
-	}
-	if (m->cfi && !cfi_ref__cached(m->cfi)) {
-		/* evicted since: load it again */
-		cfi_ref__put(m->cfi);
-		m->cfi = NULL;
-		m->cfi_resolved = false;
 	}
 	if (wait) {
 		now = mono_ns();
 		deadline = wait_deadline(f, now);
 	}
-	if (!m->cfi_resolved) {
+	t = m->file ? file_cache__table(f->cache, m->file, -1, deadline) : NULL;
+	if (!m->file)
+		errno = ENODATA;
+	/* evicted since (load it again), or never asked for by m */
+	if (!t && (errno == ESTALE || (errno == ENODATA && !m->cfi_resolved))) {
 		char buf[4096], root[64];
 		int fd;
 
 		m->cfi_resolved = true;
-		errno = ENOENT;
-		if (!m->path || m->path[0] != '/')
-			return NULL;
-		fd = open_mapping(img, m, buf, sizeof(buf), root, sizeof(root));
+		fd = m->path && m->path[0] == '/'
+			     ? open_entry(f, img, m, buf, sizeof(buf), root, sizeof(root))
+			     : -1;
 		if (fd < 0) {
-			f->st.cfi_fail++;
+			if (m->path && m->path[0] == '/')
+				f->st.cfi_fail++;
 			errno = ENOENT;
-			return NULL;
-		}
-		m->cfi = cfi_cache__get(f->cfi, fd, deadline);
-		close(fd);
-		if (!m->cfi && errno == EAGAIN) {
-			/* put off (the loader's queue is full, or its budget
-			 * spent): not ready, as a loading table is, so that a
-			 * sample may wait for it; the next one asks again */
-			m->cfi_resolved = false;
-			f->st.cfi_not_ready++;
-			errno = EAGAIN;
 			goto out;
 		}
+		t = file_cache__table(f->cache, m->file, fd, deadline);
+		close(fd);
 	}
-	if (m->cfi)
-		t = cfi_cache__table(f->cfi, m->cfi, deadline);
-	if (!t && m->cfi && cfi_ref__loading(m->cfi)) {
-		/* still loading after what this second allows to wait */
+	if (!t && errno == EAGAIN) {
+		/* loading after what this second allows to wait, or put off
+		 * (the loader's queue is full, or its budget spent): not
+		 * ready, so that a sample may wait for it; the next asks again */
+		if (!cached_file__table_loading(m->file))
+			m->cfi_resolved = false;
 		f->st.cfi_not_ready++;
-		errno = EAGAIN;
 	} else if (!t) {
 		errno = ENOENT;
 	}

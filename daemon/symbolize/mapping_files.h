@@ -2,7 +2,7 @@
 /*
  * The file layer under a process's mappings (mapping_files.c): what a
  * mapped file holds, its symbols, line numbers and unwind table, from the
- * caches, for the process table (procs.c), which keeps the processes and
+ * file cache (file_cache.h), for the process table (procs.c), which keeps the processes and
  * their mappings and asks here for the rest.
  */
 #ifndef PPROFD_MAPPING_FILES_H
@@ -13,11 +13,10 @@
 
 #include "clock.h"
 
-struct cfi_cache;
 struct cfi_table;
+struct file_cache;
 struct image;
 struct mapping;
-struct symtab_cache;
 
 struct mapping_files_stats {
 	uint64_t symtab_fail;      /* mappings whose file could not be loaded */
@@ -29,10 +28,10 @@ struct mapping_files_stats {
 };
 
 struct mapping_files {
-	struct symtab_cache *syms; /* not owned */
-	struct cfi_cache *cfi;     /* not owned; NULL: no unwind tables */
-	struct sec_budget wait;    /* this second's waits for the loader threads */
-	uint64_t wait_budget;      /* of waiting a second (LOADER_WAIT_NS) */
+	struct file_cache *cache; /* not owned */
+	bool tables;              /* unwind tables are read (mapping_files__cfi) */
+	struct sec_budget wait;   /* this second's waits for the loader threads */
+	uint64_t wait_budget;     /* of waiting a second (LOADER_WAIT_NS) */
 	struct mapping_files_stats st;
 	/* a file with no symbols or no DWARF here was attached: its build
 	 * ID, for a debuginfod server (NULL: none asked) */
@@ -40,7 +39,7 @@ struct mapping_files {
 	void *want_debug_ctx;
 };
 
-void mapping_files__init(struct mapping_files *f, struct symtab_cache *syms);
+void mapping_files__init(struct mapping_files *f, struct file_cache *cache);
 
 /* m's file opened and its symbols asked for (at m's first use): they are
  * m->symtab at once when cached, else they load in the cache's thread. */

@@ -109,70 +109,8 @@ struct symtab_dwarf_stats {
 };
 void symtab__dwarf_stats(struct symtab_dwarf_stats *st);
 
-/*
- * A bounded cache of loaded files keyed by file identity (file_lru.h); on a
- * miss it loads through symtab__load and may evict the least recently used.
- *
- * With symtab_cache__start_loader, files load in a thread of the cache's
- * own, so that the event loop never waits for one: a
- * table of millions of symbols, which any user can make, takes seconds.
- * symtab_cache__get_nowait then returns at once and names the file by its
- * key; symtab_cache__find gives its symtab once loaded.
- */
-struct symtab_cache;
-struct symtab_cache *symtab_cache__new(size_t max_files);
-void symtab_cache__free(struct symtab_cache *c);
-/* As symtab__load, but cached. Returns a new reference, or NULL + errno.
- * A file that the loader thread is loading is waited for. */
-struct symtab *symtab_cache__get(struct symtab_cache *c, int fd, const char *root,
-				 const char *path);
-/* Starts the loader thread (once). 0, or -errno. */
-int symtab_cache__start_loader(struct symtab_cache *c);
-/* Readable when loads have ended (-1 without a loader): then call
- * symtab_cache__collect, which takes them in and returns how many. */
-int symtab_cache__fd(const struct symtab_cache *c);
-unsigned symtab_cache__collect(struct symtab_cache *c);
-/* As symtab_cache__get, but a miss is loaded in the loader thread (where
- * there is one): NULL + EAGAIN, *key naming the file for
- * symtab_cache__find; EBUSY when too many loads wait already. */
-struct symtab *symtab_cache__get_nowait(struct symtab_cache *c, int fd, const char *root,
-					const char *path, struct file_id *key);
-/* The symtab of the file key names, waiting for its load until deadline
- * (CLOCK_MONOTONIC ns; 0: no wait, UINT64_MAX: no bound). NULL + errno:
- * EAGAIN still loading, ESTALE not in the cache (evicted: get it again),
- * or the error its load ended with. */
-/* Drops key's entry (not one still loading): the next get loads the file
- * again, as when a debug file for it has arrived since. */
-void symtab_cache__forget(struct symtab_cache *c, const struct file_id *key);
-struct symtab *symtab_cache__find(struct symtab_cache *c, const struct file_id *key,
-				  uint64_t deadline_ns);
-struct symtab_cache_stats {
-	uint64_t hits, misses, evictions, failures;
-	uint64_t deferred; /* loads refused: too many waited (EBUSY) */
-	size_t queued;     /* loads waiting for the thread */
-	size_t files;
-	size_t bytes; /* symtab__mem_size() of the cached files, as loaded */
-};
 /* Files whose symbol table was cut at a size limit, since start. */
 uint64_t symtab__over_limit(void);
-void symtab_cache__stats(const struct symtab_cache *c, struct symtab_cache_stats *st);
-/* Also evict while the cached files hold more than max_bytes (0: no limit). */
-void symtab_cache__set_max_bytes(struct symtab_cache *c, size_t max_bytes);
-/* Counts again what every cached file holds (DWARF grows after its load,
- * as profiles are written) and trims to the budget. */
-/*
- * DWARF (up to 16 MiB, ~160 ms for libc6-dbg's) loads in a thread too (its own,
- * pprofd-dwarf, so that symbols never queue behind it):
- * want_lines asks for s's (once, when it has some to load; without a
- * thread, nothing: symtab__has_lines loads it). await_lines is
- * symtab__has_lines for the event loop: it waits for that load until
- * deadline_ns (0: not at all) and then says whether the lines are there
- * (false with errno EAGAIN: not yet); lookups meanwhile give symbols
- * without lines.
- */
-void symtab_cache__want_lines(struct symtab_cache *c, struct symtab *s);
-bool symtab_cache__await_lines(struct symtab_cache *c, struct symtab *s, uint64_t deadline_ns);
-void symtab_cache__recount(struct symtab_cache *c);
 
 /*
  * Kernel symbols from a kallsyms-format file (/proc/kallsyms), text symbols

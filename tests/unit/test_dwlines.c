@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file_cache.h"
 #include "symtab.h"
 #include "elf_probe.h"
 #include "test.h"
@@ -295,9 +296,8 @@ out:
 static void test_lines_in_loader(void)
 {
 	char bin[PATH_MAX + 16], nod[PATH_MAX + 16];
-	struct symtab_cache *c = symtab_cache__new(8);
+	struct file_cache *c = file_cache__new(&(struct file_cache_limits){ .max_files = 8 });
 	struct sym_frames *fr = malloc(sizeof(*fr));
-	struct file_id key;
 	struct symtab *s = NULL, *s2 = NULL;
 	uint64_t addr, size, off;
 	int fd = -1, fd2 = -1;
@@ -307,39 +307,36 @@ static void test_lines_in_loader(void)
 	snprintf(nod, sizeof(nod), "%s/inl_nodwarf", tmp);
 	if (!fr || !c || !ASSERT_TRUE(built) ||
 	    !ASSERT_TRUE(nm_sym(bin, "outer_loop", &addr, &size)) ||
-	    !ASSERT_TRUE(vaddr_to_off(bin, addr, &off)) ||
-	    !ASSERT_OK(symtab_cache__start_loader(c)))
+	    !ASSERT_TRUE(vaddr_to_off(bin, addr, &off)) || !ASSERT_OK(file_cache__start_loaders(c)))
 		goto out;
 	fd = open(bin, O_RDONLY | O_CLOEXEC);
 	fd2 = open(nod, O_RDONLY | O_CLOEXEC);
-	symtab_cache__get_nowait(c, fd, "/", bin, &key);
-	s = symtab_cache__find(c, &key, UINT64_MAX);
+	s = file_cache__load_symbols(c, fd, "/", bin);
 	if (!ASSERT_TRUE(s != NULL, "symbols loaded"))
 		goto out;
-	symtab_cache__want_lines(c, s);
-	symtab_cache__want_lines(c, s); /* asked once */
+	file_cache__want_lines(c, s);
+	file_cache__want_lines(c, s); /* asked once */
 	if (!symtab__lines_ready(s)) {
 		ASSERT_OK(symtab__lookup_frames(s, off, fr));
 		ASSERT_TRUE(fr->n >= 1, "the symbol while lines load");
 	}
-	ASSERT_TRUE(symtab_cache__await_lines(c, s, UINT64_MAX), "lines in after a wait");
+	ASSERT_TRUE(file_cache__await_lines(c, s, UINT64_MAX), "lines in after a wait");
 	ASSERT_TRUE(symtab__lines_ready(s));
 	for (uint64_t a = addr; a < addr + size && !inlined; a++)
 		if (vaddr_to_off(bin, a, &off) && !symtab__lookup_frames(s, off, fr))
 			inlined = fr->n > 1 && fr->f[0].line;
 	ASSERT_TRUE(inlined, "inline frames with lines once loaded");
 
-	symtab_cache__get_nowait(c, fd2, "/", nod, &key);
-	s2 = symtab_cache__find(c, &key, UINT64_MAX);
+	s2 = file_cache__load_symbols(c, fd2, "/", nod);
 	if (!ASSERT_TRUE(s2 != NULL))
 		goto out;
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__await_lines(c, s2, 0), "no lines without DWARF");
+	ASSERT_TRUE(!file_cache__await_lines(c, s2, 0), "no lines without DWARF");
 	ASSERT_EQ(errno, 0);
 out:
 	symtab__put(s);
 	symtab__put(s2);
-	symtab_cache__free(c);
+	file_cache__free(c);
 	if (fd >= 0)
 		close(fd);
 	if (fd2 >= 0)

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "file_cache.h"
 #include "procs.h"
 #include "symtab.h"
 #include "test.h"
@@ -60,7 +61,7 @@ static struct sb_event mmap_ev(uint32_t pid, uint64_t t, uint64_t addr, uint64_t
  * mmap over part of another trims it, and gc frees what ended. */
 static void test_images_and_mappings(void)
 {
-	struct symtab_cache *c = symtab_cache__new(4);
+	struct file_cache *c = file_cache__new(&(struct file_cache_limits){ .max_files = 4 });
 	struct procs *p = procs__new(100, c);
 	struct sb_event e = { .type = SB_FORK, .time_ns = 1000, .pid = 4000000, .tid = 4000000 };
 	struct image *pre, *post;
@@ -109,13 +110,13 @@ static void test_images_and_mappings(void)
 	}
 out:
 	procs__free(p);
-	symtab_cache__free(c);
+	file_cache__free(c);
 }
 
 /* A process running before pprofd: read from /proc on its first sample. */
 static void test_preexisting_from_proc(void)
 {
-	struct symtab_cache *c = symtab_cache__new(4);
+	struct file_cache *c = file_cache__new(&(struct file_cache_limits){ .max_files = 4 });
 	struct procs *p = procs__new(100, c);
 	struct image *img = procs__image_at(p, getpid(), 5);
 	struct mapping *m;
@@ -134,7 +135,7 @@ static void test_preexisting_from_proc(void)
 		}
 	}
 	procs__free(p);
-	symtab_cache__free(c);
+	file_cache__free(c);
 }
 
 /* An address in no mapping reads /proc again; what /proc says goes over
@@ -143,7 +144,7 @@ static void test_preexisting_from_proc(void)
 static void test_reread_merges(void)
 {
 	enum { NEW = 3000 };
-	struct symtab_cache *c = symtab_cache__new(4);
+	struct file_cache *c = file_cache__new(&(struct file_cache_limits){ .max_files = 4 });
 	struct procs *p = procs__new(100, c);
 	uint64_t self = (uint64_t)(uintptr_t)test_reread_merges, lo = 0;
 	struct image *img = procs__image_at(p, getpid(), 5);
@@ -187,21 +188,21 @@ out:
 	if (fd >= 0)
 		close(fd);
 	procs__free(p);
-	symtab_cache__free(c);
+	file_cache__free(c);
 }
 
 /* With the symbol cache's loader: a mapping's symbols load in its thread
  * (the mapping says so) and are taken at the first wait for them. */
 static void test_symbols_in_loader(void)
 {
-	struct symtab_cache *c = symtab_cache__new(4);
+	struct file_cache *c = file_cache__new(&(struct file_cache_limits){ .max_files = 4 });
 	struct procs *p = procs__new(100, c);
 	uint64_t a = (uint64_t)(uintptr_t)test_symbols_in_loader;
 	struct procs_stats st;
 	struct image *img;
 	struct mapping *m;
 
-	ASSERT_EQ(symtab_cache__start_loader(c), 0);
+	ASSERT_EQ(file_cache__start_loaders(c), 0);
 	img = procs__image_at(p, getpid(), 5);
 	ASSERT_TRUE(img != NULL);
 	if (!img)
@@ -224,7 +225,7 @@ static void test_symbols_in_loader(void)
 	ASSERT_EQ(st.files.symtab_not_ready, 0);
 out:
 	procs__free(p);
-	symtab_cache__free(c);
+	file_cache__free(c);
 }
 
 /* The table's limit holds and is counted. */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file_cache.h"
 #include "symtab.h"
 #include "elf_probe.h"
 #include "test.h"
@@ -817,65 +818,98 @@ static void cache_files_close(struct cache_files *f)
 	close(f->fbad);
 }
 
+static struct file_cache *cache_new(size_t max_files, size_t symbol_bytes)
+{
+	return file_cache__new(&(struct file_cache_limits){ .max_files = max_files,
+							    .symbol_bytes = symbol_bytes });
+}
+
 static void test_cache(void)
 {
 	struct cache_files f;
-	struct symtab_cache *cache = symtab_cache__new(2);
-	struct symtab_cache_stats st;
+	struct file_cache *cache = cache_new(2, 0);
+	struct file_cache_stats st;
 	struct symtab *s1, *s2, *s3;
 
 	cache_files_open(&f);
 
-	s1 = symtab_cache__get(cache, f.fa, "/", f.a);
-	s2 = symtab_cache__get(cache, f.fa, "/", f.a);
+	s1 = file_cache__load_symbols(cache, f.fa, "/", f.a);
+	s2 = file_cache__load_symbols(cache, f.fa, "/", f.a);
 	ASSERT_TRUE(s1 && s1 == s2, "second get is the same symtab");
-	symtab_cache__stats(cache, &st);
-	ASSERT_EQ(st.misses, 1);
-	ASSERT_EQ(st.hits, 1);
-	ASSERT_EQ(st.files, 1);
-	ASSERT_TRUE(st.bytes > 0);
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.sym.misses, 1);
+	ASSERT_EQ(st.sym.hits, 1);
+	ASSERT_EQ(st.sym.files, 1);
+	ASSERT_TRUE(st.sym.bytes > 0);
 	symtab__put(s2);
 
 	/* files held elsewhere are not evicted: a second process that maps
 	 * one gets the same symtab, not a second load */
-	s2 = symtab_cache__get(cache, f.fb, "/", f.b);
-	s3 = symtab_cache__get(cache, f.fc, "/", f.c);
+	s2 = file_cache__load_symbols(cache, f.fb, "/", f.b);
+	s3 = file_cache__load_symbols(cache, f.fc, "/", f.c);
 	ASSERT_TRUE(s2 && s3);
-	symtab_cache__stats(cache, &st);
-	ASSERT_EQ(st.evictions, 0);
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.sym.evictions, 0);
+	ASSERT_EQ(st.sym.files, 3);
 	ASSERT_EQ(st.files, 3);
-	ASSERT_TRUE(symtab_cache__get(cache, f.fa, "/", f.a) == s1,
+	ASSERT_TRUE(file_cache__load_symbols(cache, f.fa, "/", f.a) == s1,
 		    "a held file is a hit over the limit");
 	symtab__put(s1);
 	/* let go, the coldest (b) goes at the next use */
 	symtab__put(s2);
-	symtab__put(symtab_cache__get(cache, f.fc, "/", f.c));
-	symtab_cache__stats(cache, &st);
-	ASSERT_EQ(st.evictions, 1);
+	symtab__put(file_cache__load_symbols(cache, f.fc, "/", f.c));
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.sym.evictions, 1);
+	ASSERT_EQ(st.sym.files, 2);
 	ASSERT_EQ(st.files, 2);
-	ASSERT_EQ(st.misses, 3);
+	ASSERT_EQ(st.sym.misses, 3);
 	check_fn(s1, f.a, "beta", "beta");
 	symtab__put(s1);
 	symtab__put(s3);
 
 	/* failures are remembered */
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get(cache, f.fbad, "/", f.bad));
+	ASSERT_TRUE(!file_cache__load_symbols(cache, f.fbad, "/", f.bad));
 	ASSERT_EQ(errno, ENOEXEC);
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get(cache, f.fbad, "/", f.bad));
+	ASSERT_TRUE(!file_cache__load_symbols(cache, f.fbad, "/", f.bad));
 	ASSERT_EQ(errno, ENOEXEC);
-	symtab_cache__stats(cache, &st);
-	ASSERT_EQ(st.failures, 1);
-	ASSERT_EQ(st.misses, 4);
-	ASSERT_EQ(st.hits, 4);
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.sym.failures, 1);
+	ASSERT_EQ(st.sym.misses, 4);
+	ASSERT_EQ(st.sym.hits, 4);
 
-	/* a byte budget evicts down to one file */
-	symtab_cache__set_max_bytes(cache, 1);
-	symtab_cache__stats(cache, &st);
-	ASSERT_EQ(st.files, 1);
-	symtab_cache__free(cache);
+	/* a byte bound evicts the symbols of every file but the latest used */
+	symtab__put(file_cache__load_symbols(cache, f.fc, "/", f.c));
+	file_cache__set_symbol_bytes(cache, 1);
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.sym.files, 1);
+	file_cache__free(cache);
 	cache_files_close(&f);
+}
+
+/* The entry of fd's file, for a test that holds it as a mapping does. */
+static struct cached_file *cache_file(struct file_cache *c, int fd)
+{
+	struct cached_file *e = file_cache__file(c, fd);
+
+	ASSERT_TRUE(e != NULL, "no entry: %s", strerror(errno));
+	return e;
+}
+
+/* fd's file's symbols asked for without waiting: NULL, errno. */
+static int ask_symbols(struct file_cache *c, struct cached_file *e, int fd, const char *path)
+{
+	struct file_src src = { .fd = fd, .root = "/", .path = path };
+	struct symtab *s;
+
+	errno = 0;
+	s = e ? file_cache__symbols(c, e, &src, 0) : NULL;
+	if (s) {
+		symtab__put(s);
+		return 0;
+	}
+	return errno;
 }
 
 /* A file loaded in the thread, over the byte budget on its own, is kept
@@ -883,105 +917,118 @@ static void test_cache(void)
  * meanwhile (it was evicted as it came in, and loaded again for ever). */
 static void test_cache_loader_keeps_settled(void)
 {
-	struct symtab_cache *cache = symtab_cache__new(8);
-	struct file_id ka, kb;
+	struct file_cache *cache = cache_new(8, 1);
+	struct cached_file *ea = NULL, *eb = NULL;
 	struct cache_files f;
 	struct symtab *sa, *sb;
 
 	cache_files_open(&f);
-	symtab_cache__set_max_bytes(cache, 1);
-	if (!ASSERT_OK(symtab_cache__start_loader(cache)))
+	if (!ASSERT_OK(file_cache__start_loaders(cache)))
 		goto out;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka));
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fb, "/", f.b, &kb));
-	sb = symtab_cache__find(cache, &kb, UINT64_MAX); /* a settles meanwhile, or next */
+	ea = cache_file(cache, f.fa);
+	eb = cache_file(cache, f.fb);
+	if (!ea || !eb)
+		goto out;
+	ASSERT_EQ(ask_symbols(cache, ea, f.fa, f.a), EAGAIN);
+	ASSERT_EQ(ask_symbols(cache, eb, f.fb, f.b), EAGAIN);
+	sb = file_cache__symbols(cache, eb, NULL, UINT64_MAX); /* a settles meanwhile, or next */
 	symtab__put(sb);
-	sb = symtab_cache__find(cache, &kb, UINT64_MAX); /* used again: a is colder */
+	sb = file_cache__symbols(cache, eb, NULL, UINT64_MAX); /* used again: a is colder */
 	symtab__put(sb);
-	sa = symtab_cache__find(cache, &ka, UINT64_MAX);
+	sa = file_cache__symbols(cache, ea, NULL, UINT64_MAX);
 	ASSERT_TRUE(sa != NULL, "the waiting mapping gets its file (%s)", strerror(errno));
 	symtab__put(sa);
 out:
-	symtab_cache__free(cache);
+	file_cache__free(cache);
+	cached_file__put(ea);
+	cached_file__put(eb);
 	cache_files_close(&f);
 }
 
-/* With the loader thread: a miss returns at once and loads in the thread;
- * only collect (here: find's wait) takes a load in, so the states seen
+/* With the loader threads: a miss returns at once and loads in the
+ * thread; only collect (here: a wait) takes a load in, so the states seen
  * below do not depend on how fast the thread is. */
 static void test_cache_loader(void)
 {
 	struct cache_files f;
-	struct symtab_cache *cache = symtab_cache__new(2);
-	struct file_id ka, kb, kc, kbad;
-	struct symtab_cache_stats st;
+	struct file_cache *cache = cache_new(2, 0);
+	struct cached_file *ea, *eb = NULL, *ec = NULL, *ebad;
+	struct file_cache_stats st;
 	struct symtab *s1, *s2, *s3;
 
 	cache_files_open(&f);
-	ASSERT_EQ(symtab_cache__start_loader(cache), 0);
-	ASSERT_TRUE(symtab_cache__fd(cache) >= 0);
+	ASSERT_EQ(file_cache__start_loaders(cache), 0);
+	ASSERT_TRUE(file_cache__symbols_fd(cache) >= 0);
+	ea = cache_file(cache, f.fa);
+	ebad = cache_file(cache, f.fbad);
+	if (!ea || !ebad)
+		goto out;
 
+	ASSERT_EQ(ask_symbols(cache, ea, f.fa, f.a), EAGAIN);
+	/* not taken in yet: a second ask and one without a file say so */
+	ASSERT_EQ(ask_symbols(cache, ea, f.fa, f.a), EAGAIN);
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka));
+	ASSERT_TRUE(!file_cache__symbols(cache, ea, NULL, 0));
 	ASSERT_EQ(errno, EAGAIN);
-	/* not taken in yet: a second ask and a find without wait say so */
-	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka));
-	ASSERT_EQ(errno, EAGAIN);
-	errno = 0;
-	ASSERT_TRUE(!symtab_cache__find(cache, &ka, 0));
-	ASSERT_EQ(errno, EAGAIN);
-	s1 = symtab_cache__find(cache, &ka, UINT64_MAX);
+	s1 = file_cache__symbols(cache, ea, NULL, UINT64_MAX);
 	ASSERT_TRUE(s1 != NULL, "the load is in after a wait");
 	if (s1)
 		check_fn(s1, f.a, "beta", "beta");
-	s2 = symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka);
-	ASSERT_TRUE(s2 == s1, "a loaded file is a hit");
-	symtab__put(s2);
-	symtab_cache__stats(cache, &st);
-	ASSERT_EQ(st.misses, 1);
+	ASSERT_EQ(ask_symbols(cache, ea, f.fa, f.a), 0); /* a loaded file is a hit */
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.sym.misses, 1);
+	ASSERT_EQ(st.sym.hits, 2);
 
 	/* a file that does not load: its error, remembered */
+	ASSERT_EQ(ask_symbols(cache, ebad, f.fbad, f.bad), EAGAIN);
 	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fbad, "/", f.bad, &kbad));
-	ASSERT_EQ(errno, EAGAIN);
-	errno = 0;
-	ASSERT_TRUE(!symtab_cache__find(cache, &kbad, UINT64_MAX));
+	ASSERT_TRUE(!file_cache__symbols(cache, ebad, NULL, UINT64_MAX));
 	ASSERT_EQ(errno, ENOEXEC);
-	errno = 0;
-	ASSERT_TRUE(!symtab_cache__find(cache, &kbad, 0));
-	ASSERT_EQ(errno, ENOEXEC);
+	ASSERT_EQ(ask_symbols(cache, ebad, f.fbad, f.bad), ENOEXEC);
 
-	/* loading files are not evicted; loaded ones no one holds make room */
+	/* files nobody holds make room for new ones; loading ones stay */
 	symtab__put(s1);
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fb, "/", f.b, &kb));
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fc, "/", f.c, &kc));
-	symtab_cache__stats(cache, &st);
-	ASSERT_EQ(st.files, 4);
-	s2 = symtab_cache__find(cache, &kb, UINT64_MAX);
-	s3 = symtab_cache__find(cache, &kc, UINT64_MAX);
-	ASSERT_TRUE(s3 != NULL, "the newest load is kept");
-	ASSERT_TRUE(s2 || errno == ESTALE, "a load evicted by the next is ESTALE");
-	symtab_cache__stats(cache, &st);
+	cached_file__put(ea);
+	cached_file__put(ebad);
+	eb = cache_file(cache, f.fb);
+	ec = cache_file(cache, f.fc);
+	if (!eb || !ec)
+		goto out;
+	ASSERT_EQ(ask_symbols(cache, eb, f.fb, f.b), EAGAIN);
+	ASSERT_EQ(ask_symbols(cache, ec, f.fc, f.c), EAGAIN);
+	file_cache__stats(cache, &st);
 	ASSERT_EQ(st.files, 2);
-	errno = 0;
-	ASSERT_TRUE(!symtab_cache__find(cache, &ka, 0));
-	ASSERT_EQ(errno, ESTALE);
+	ASSERT_EQ(st.sym.evictions, 1); /* a's; bad had none */
+	s2 = file_cache__symbols(cache, eb, NULL, UINT64_MAX);
+	s3 = file_cache__symbols(cache, ec, NULL, UINT64_MAX);
+	ASSERT_TRUE(s2 && s3, "held files keep their loads");
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.sym.files, 2);
 	symtab__put(s2);
 	symtab__put(s3);
 
 	/* the synchronous get waits for a load in the thread */
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fa, "/", f.a, &ka));
-	s1 = symtab_cache__get(cache, f.fa, "/", f.a);
+	ea = cache_file(cache, f.fa);
+	ASSERT_EQ(ask_symbols(cache, ea, f.fa, f.a), EAGAIN);
+	s1 = file_cache__load_symbols(cache, f.fa, "/", f.a);
 	ASSERT_TRUE(s1 != NULL, "get waits for the thread's load");
 	symtab__put(s1);
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.sym.misses, 5);
+	cached_file__put(ea);
 
 	/* freed with loads queued: nothing leaks (ASan) */
-	symtab__put(symtab_cache__get_nowait(cache, f.fb, "/", f.b, &kb)); /* queued or cached */
-	errno = 0;
-	ASSERT_TRUE(!symtab_cache__get_nowait(cache, f.fbad, "/", f.bad, &kbad));
-	ASSERT_EQ(errno, EAGAIN); /* evicted for room: loaded again */
-	symtab_cache__free(cache);
+	file_cache__forget_symbols(cache, eb);
+	ASSERT_EQ(ask_symbols(cache, eb, f.fb, f.b), EAGAIN);
+	ebad = cache_file(cache, f.fbad);
+	ASSERT_EQ(ask_symbols(cache, ebad, f.fbad, f.bad), EAGAIN); /* evicted: loaded again */
+	file_cache__free(cache);
+	cache = NULL;
+	cached_file__put(ebad);
+out:
+	file_cache__free(cache);
+	cached_file__put(eb);
+	cached_file__put(ec);
 	cache_files_close(&f);
 }
 

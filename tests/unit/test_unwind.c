@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfi_cache.h"
+#include "file_cache.h"
 #include "log.h"
 #include "procs.h"
 #include "symtab.h"
@@ -555,21 +555,27 @@ static const struct cfi_table *find_procs(void *ctx, uint64_t pc, uint64_t *off)
 	return procs__cfi_for(c->p, c->img, pc, off, true);
 }
 
-/* The qsort stack unwound through procs with a cache of max_files and
- * max_bytes; returns the frame count, or -1. */
-static int unwind_via_procs(size_t max_files, size_t max_bytes, uint64_t load_budget_ns,
-			    uint64_t *out, struct cfi_cache_stats *cst, struct procs_stats *pst)
+/* A file cache of table_bytes of unwind tables, loading them for
+ * load_budget_ns a second while it evicts. */
+static struct file_cache *tables_cache(size_t table_bytes, uint64_t load_budget_ns)
 {
-	struct symtab_cache *sc = symtab_cache__new(64);
-	struct cfi_cache *cc = cfi_cache__new(max_files, max_bytes);
-	struct procs *p = procs__new(16, sc);
+	return file_cache__new(&(struct file_cache_limits){
+		.max_files = 64, .table_bytes = table_bytes, .table_load_ns_sec = load_budget_ns });
+}
+
+/* The qsort stack unwound through procs with a cache of max_bytes of
+ * tables; returns the frame count, or -1. */
+static int unwind_via_procs(size_t max_bytes, uint64_t load_budget_ns, uint64_t *out,
+			    struct file_cache_stats *cst, struct procs_stats *pst)
+{
+	struct file_cache *fc = tables_cache(max_bytes, load_budget_ns);
+	struct procs *p = procs__new(16, fc);
 	struct pctx ctx = { p, NULL };
 	int n = -1;
 
-	if (!sc || !cc || !p)
+	if (!fc || !p)
 		goto out;
-	procs__set_cfi_cache(p, cc);
-	cfi_cache__set_load_budget(cc, load_budget_ns);
+	procs__use_tables(p, true);
 	ctx.img = procs__image_at(p, (uint32_t)getpid(), 1);
 	if (ctx.img)
 		n = unwind_user((const void *)rec, rec_len, find_procs, &ctx, out, MAX_FRAMES);
@@ -577,56 +583,52 @@ static int unwind_via_procs(size_t max_files, size_t max_bytes, uint64_t load_bu
 	if (n > 0 &&
 	    unwind_user((const void *)rec, rec_len, find_procs, &ctx, out, MAX_FRAMES) != n)
 		n = -2;
-	cfi_cache__stats(cc, cst);
+	file_cache__stats(fc, cst);
 	procs__stats(p, pst);
 out:
 	procs__free(p);
-	cfi_cache__free(cc);
-	symtab_cache__free(sc);
+	file_cache__free(fc);
 	return n;
 }
 
-/* Room for one file and 1 ns of loading a second: the executable's and
- * libc's tables evict each other, and from the first eviction on, loads
- * are put off (counted; those frames by frame pointers) and asked for
- * again by the next unwind, not given up on. */
-static void test_budget_when_evicting(int nref)
+/* Room for one table of two (both_bytes) and 1 ns of loading a second:
+ * the executable's and libc's tables evict each other, and from the first
+ * eviction on, loads are put off (counted; those frames by frame
+ * pointers) and asked for again by the next unwind, not given up on. */
+static void test_budget_when_evicting(int nref, size_t both_bytes)
 {
 	static uint64_t out[MAX_FRAMES];
-	struct symtab_cache *sc = symtab_cache__new(64);
-	struct cfi_cache *cc = cfi_cache__new(1, 64 << 20);
-	struct procs *p = procs__new(16, sc);
-	struct cfi_cache_stats cst;
+	struct file_cache *fc = tables_cache(both_bytes - 1, 1);
+	struct procs *p = procs__new(16, fc);
+	struct file_cache_stats st;
 	struct image *img;
 	int n;
 
-	if (!ASSERT_TRUE(sc && cc && p))
+	if (!ASSERT_TRUE(fc && p))
 		goto out;
-	procs__set_cfi_cache(p, cc);
-	cfi_cache__set_load_budget(cc, 1);
+	procs__use_tables(p, true);
 	img = procs__image_at(p, (uint32_t)getpid(), 1);
 	if (!ASSERT_TRUE(img != NULL))
 		goto out;
 	procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
 	n = procs__unwind_user(p, img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
-	cfi_cache__stats(cc, &cst);
+	file_cache__stats(fc, &st);
 	/* this binary's own frames have frame pointers: they may all be there */
 	ASSERT_TRUE(n > 0 && n <= nref, "%d frames with loads put off, %d without", n, nref);
-	ASSERT_TRUE(cst.evictions >= 1, "evictions %llu", (unsigned long long)cst.evictions);
-	ASSERT_TRUE(cst.deferred >= 2, "deferred %llu", (unsigned long long)cst.deferred);
+	ASSERT_TRUE(st.cfi.evictions >= 1, "evictions %llu", (unsigned long long)st.cfi.evictions);
+	ASSERT_TRUE(st.cfi.deferred >= 2, "deferred %llu", (unsigned long long)st.cfi.deferred);
 out:
 	procs__free(p);
-	cfi_cache__free(cc);
-	symtab_cache__free(sc);
+	file_cache__free(fc);
 }
 
 static void test_unwind_via_procs(void)
 {
 	static uint64_t ref[MAX_FRAMES], out[MAX_FRAMES];
-	struct cfi_cache_stats cst;
+	struct file_cache_stats st;
 	struct procs_stats pst;
 	struct self s;
-	size_t libc_bytes;
+	size_t both_bytes;
 	int nref, n;
 
 	captured = 0;
@@ -637,47 +639,48 @@ static void test_unwind_via_procs(void)
 	self_close(&s);
 
 	/* roomy: the same frames, each file loaded once */
-	n = unwind_via_procs(64, 64 << 20, 0, out, &cst, &pst);
+	n = unwind_via_procs(64 << 20, 0, out, &st, &pst);
 	if (ASSERT_EQ(n, nref))
 		ASSERT_TRUE(!memcmp(out, ref, n * sizeof(*out)), "the frames differ");
-	ASSERT_EQ(cst.misses, 2); /* this executable and libc */
-	ASSERT_EQ(cst.files, 2);
-	ASSERT_EQ(cst.evictions, 0);
-	ASSERT_EQ(cst.failures, 0);
-	ASSERT_TRUE(cst.bytes > 100000, "cache bytes %zu", cst.bytes);
+	ASSERT_EQ(st.cfi.misses, 2); /* this executable and libc */
+	ASSERT_EQ(st.cfi.files, 2);
+	ASSERT_EQ(st.cfi.evictions, 0);
+	ASSERT_EQ(st.cfi.failures, 0);
+	ASSERT_TRUE(st.cfi.bytes > 100000, "cache bytes %zu", st.cfi.bytes);
 	ASSERT_EQ(pst.files.cfi_fail, 0);
-	libc_bytes = cst.bytes;
-	printf("# via procs: %d frames, %zu files, %zu bytes cached\n", n, cst.files, cst.bytes);
+	both_bytes = st.cfi.bytes;
+	printf("# via procs: %d frames, %zu files, %zu bytes cached\n", n, st.cfi.files,
+	       st.cfi.bytes);
 
-	/* one file at a time: evicted and reloaded at every step, same frames */
-	n = unwind_via_procs(1, 64 << 20, 0, out, &cst, &pst);
+	/* room for one table at a time: evicted and reloaded at every step,
+	 * same frames */
+	n = unwind_via_procs(both_bytes - 1, 0, out, &st, &pst);
 	if (ASSERT_EQ(n, nref))
 		ASSERT_TRUE(!memcmp(out, ref, n * sizeof(*out)), "the frames differ");
-	ASSERT_TRUE(cst.evictions >= 4, "evictions %llu", (unsigned long long)cst.evictions);
-	ASSERT_EQ(cst.files, 1);
+	ASSERT_TRUE(st.cfi.evictions >= 4, "evictions %llu", (unsigned long long)st.cfi.evictions);
+	ASSERT_EQ(st.cfi.files, 1);
 
 	/* a budget libc's table does not fit: refused once, counted; libc's
 	 * frames are then unwound by frame pointers, which lose the caller */
-	n = unwind_via_procs(64, libc_bytes / 4, 0, out, &cst, &pst);
+	n = unwind_via_procs(both_bytes / 4, 0, out, &st, &pst);
 	ASSERT_TRUE(n > 0 && n < nref, "%d frames without libc's table, %d with", n, nref);
-	ASSERT_EQ(cst.too_big, 1);
-	ASSERT_EQ(cst.failures, 1);
-	ASSERT_TRUE(cst.bytes <= libc_bytes / 4, "cache bytes %zu", cst.bytes);
+	ASSERT_EQ(st.cfi.too_big, 1);
+	ASSERT_EQ(st.cfi.failures, 1);
+	ASSERT_TRUE(st.cfi.bytes <= both_bytes / 4, "cache bytes %zu", st.cfi.bytes);
 
 	/* a loading budget of 1 ns a second binds only while tables are
 	 * evicted: first loads all go through */
-	n = unwind_via_procs(64, 64 << 20, 1, out, &cst, &pst);
+	n = unwind_via_procs(64 << 20, 1, out, &st, &pst);
 	ASSERT_EQ(n, nref);
-	ASSERT_EQ(cst.misses, 2);
-	ASSERT_EQ(cst.deferred, 0);
-	test_budget_when_evicting(nref);
+	ASSERT_EQ(st.cfi.misses, 2);
+	ASSERT_EQ(st.cfi.deferred, 0);
+	test_budget_when_evicting(nref, both_bytes);
 }
 
 /* A CFI cache with its loader thread, the procs that use it, and our own
  * image in them: *nref, the frames of the captured stack unwound here. */
 struct loader_fix {
-	struct symtab_cache *sc;
-	struct cfi_cache *cc;
+	struct file_cache *fc;
 	struct procs *p;
 	struct image *img;
 	int nref;
@@ -687,20 +690,19 @@ static bool loader_fix_open(struct loader_fix *f, uint64_t *ref, uint64_t wait_b
 {
 	struct self s;
 
-	f->sc = symtab_cache__new(64);
-	f->cc = cfi_cache__new(64, 64 << 20);
-	f->p = procs__new(16, f->sc);
+	f->fc = tables_cache(64 << 20, 0);
+	f->p = procs__new(16, f->fc);
 	f->img = NULL;
 	captured = 0;
 	sort_caller();
-	if (!ASSERT_TRUE(captured && self_open(&s) && f->sc && f->cc && f->p))
+	if (!ASSERT_TRUE(captured && self_open(&s) && f->fc && f->p))
 		return false;
 	f->nref = unwind_user((const void *)rec, rec_len, find_self, &s, ref, MAX_FRAMES);
 	self_close(&s);
-	procs__set_cfi_cache(f->p, f->cc);
+	procs__use_tables(f->p, true);
 	procs__set_wait_budget(f->p, wait_budget);
-	if (!ASSERT_OK(cfi_cache__start_loader(f->cc)) ||
-	    !ASSERT_TRUE(cfi_cache__fd(f->cc) >= 0, "no loader fd"))
+	if (!ASSERT_OK(file_cache__start_loaders(f->fc)) ||
+	    !ASSERT_TRUE(file_cache__tables_fd(f->fc) >= 0, "no loader fd"))
 		return false;
 	f->img = procs__image_at(f->p, (uint32_t)getpid(), 1);
 	return ASSERT_TRUE(f->img != NULL);
@@ -709,8 +711,7 @@ static bool loader_fix_open(struct loader_fix *f, uint64_t *ref, uint64_t wait_b
 static void loader_fix_close(struct loader_fix *f)
 {
 	procs__free(f->p);
-	cfi_cache__free(f->cc);
-	symtab_cache__free(f->sc);
+	file_cache__free(f->fc);
 }
 
 /* Until the loads are in (the fd says so) and the stack is whole: polls
@@ -720,10 +721,10 @@ static int poll_until_whole(struct loader_fix *f, uint64_t *out, bool wait)
 	int polls = 0;
 
 	while (polls < 100) {
-		struct pollfd pfd = { .fd = cfi_cache__fd(f->cc), .events = POLLIN };
+		struct pollfd pfd = { .fd = file_cache__tables_fd(f->fc), .events = POLLIN };
 
 		polls++;
-		if (poll(&pfd, 1, 100) == 1 && cfi_cache__collect(f->cc) &&
+		if (poll(&pfd, 1, 100) == 1 && file_cache__collect_tables(f->fc) &&
 		    procs__unwind_user(f->p, f->img, (const void *)rec, rec_len, out, MAX_FRAMES,
 				       wait) == f->nref)
 			break;
@@ -738,7 +739,7 @@ static void test_unwind_loader(void)
 {
 	static uint64_t ref[MAX_FRAMES], out[MAX_FRAMES];
 	struct loader_fix f;
-	struct cfi_cache_stats cst;
+	struct file_cache_stats cst;
 	struct procs_stats pst;
 	int n;
 
@@ -751,10 +752,10 @@ static void test_unwind_loader(void)
 		    (unsigned long long)pst.files.cfi_not_ready);
 	ASSERT_TRUE(poll_until_whole(&f, out, false) < 100, "never whole without waiting");
 	ASSERT_TRUE(!memcmp(out, ref, f.nref * sizeof(*out)), "the frames differ");
-	cfi_cache__stats(f.cc, &cst);
-	ASSERT_EQ(cst.misses, 2);
-	ASSERT_EQ(cst.files, 2);
-	ASSERT_EQ(cst.queued, 0);
+	file_cache__stats(f.fc, &cst);
+	ASSERT_EQ(cst.cfi.misses, 2);
+	ASSERT_EQ(cst.cfi.files, 2);
+	ASSERT_EQ(cst.cfi.queued, 0);
 out:
 	loader_fix_close(&f);
 }
@@ -765,7 +766,7 @@ static void test_unwind_loader_wait(void)
 {
 	static uint64_t ref[MAX_FRAMES], out[MAX_FRAMES];
 	struct loader_fix f;
-	struct cfi_cache_stats cst;
+	struct file_cache_stats cst;
 	int n;
 
 	/* however slow the machine */
@@ -775,9 +776,9 @@ static void test_unwind_loader_wait(void)
 	procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, false);
 	n = procs__unwind_user(f.p, f.img, (const void *)rec, rec_len, out, MAX_FRAMES, true);
 	ASSERT_EQ(n, f.nref);
-	cfi_cache__stats(f.cc, &cst);
-	ASSERT_EQ(cst.misses, 2);
-	ASSERT_TRUE(cst.waits >= 1, "waits %llu", (unsigned long long)cst.waits);
+	file_cache__stats(f.fc, &cst);
+	ASSERT_EQ(cst.cfi.misses, 2);
+	ASSERT_TRUE(cst.cfi.waits >= 1, "waits %llu", (unsigned long long)cst.cfi.waits);
 	loader_fix_close(&f);
 
 	/* freed while its loads are queued or running: nothing leaks (ASan) */
