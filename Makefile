@@ -18,7 +18,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev liblzma-dev libdebuginfod-dev debuginfod libiberty-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
-	systemd strace linux-perf clang-format nodejs dwz
+	systemd strace linux-perf clang-format nodejs dwz graphviz
 
 # The peers the benchmarks measure against, installed by `make bench` only.
 BENCH_PKGS := bpftrace heaptrack llvm nodejs libbpf-tools sqlite3
@@ -166,7 +166,7 @@ fuzz_sideband_SEEDS := $(wildcard tests/fuzz/seeds-sideband/*)
 fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
 fuzz_cfi_ARGS  := -max_len=262144 -rss_limit_mb=2048
 fuzz_httpparams_ARGS := -max_len=4096
-fuzz_profile_read_SRCS := client/profile_read.c client/report_top.c client/flamegraph.c
+fuzz_profile_read_SRCS := client/profile_read.c client/profile_merge.c client/report_top.c client/flamegraph.c
 fuzz_profile_read_ARGS := -max_len=65536
 fuzz_control_SEEDS := $(wildcard tests/fuzz/seeds-control/*)
 fuzz_control_ARGS  := -max_len=8192
@@ -249,6 +249,8 @@ $(BUILD)/workloads/%: tests/workloads/%.cc
 
 run: deps all
 	$(Q)mkdir -p profiles run
+	@echo "pprofd: profiles in ./profiles, http://127.0.0.1:6060/debug/pprof/; from this directory:"
+	@echo "  $(BUILD)/pprofctl status    (or: PPROFD_SOCKET=$(CURDIR)/run/pprofd.sock pprofctl status)"
 	./$(BUILD)/pprofd --output-dir ./profiles --socket ./run/pprofd.sock --http 127.0.0.1:6060
 
 # Every test: unit tests, end-to-end tests with real BPF, and the unit and

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,31 @@
 
 #define PROTO_VERSION 1 /* CONTROL_VERSION of the daemon */
 #define DEFAULT_SOCKET "/run/pprofd/pprofd.sock"
+#define RUN_SOCKET "run/pprofd.sock" /* make run's, in the clone */
 #define MAX_REPLY (256u << 20)
+
+static const char *socket_given; /* --socket before the command */
+
+void ctl__set_socket(const char *path)
+{
+	socket_given = path;
+}
+
+/* The socket to talk to, where no --socket follows the command: the one
+ * before it, else $PPROFD_SOCKET, else the service's, else (there is
+ * none) the one `make run` made in the current directory. */
+static const char *default_socket(void)
+{
+	const char *env = getenv("PPROFD_SOCKET");
+
+	if (socket_given)
+		return socket_given;
+	if (env && *env)
+		return env;
+	if (access(DEFAULT_SOCKET, F_OK) && !access(RUN_SOCKET, F_OK))
+		return RUN_SOCKET;
+	return DEFAULT_SOCKET;
+}
 
 /* Reads exactly len bytes, waiting at most timeout_ms for each part. */
 static int read_all(int fd, void *buf, size_t len, int timeout_ms)
@@ -69,10 +94,15 @@ static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Requ
 	strcpy(sa.sun_path, sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno == ENOENT || errno == ECONNREFUSED)
+		if (errno == ENOENT)
 			fprintf(stderr,
 				"pprofctl: pprofd is not running: no socket at %s "
-				"(start it, or give --socket PATH)\n",
+				"(start it, or give --socket PATH or PPROFD_SOCKET)\n",
+				sock);
+		else if (errno == ECONNREFUSED)
+			fprintf(stderr,
+				"pprofctl: pprofd is not running: connection refused at %s "
+				"(a socket left by a pprofd that stopped?)\n",
 				sock);
 		else
 			fprintf(stderr, "pprofctl: cannot connect to %s: %s\n", sock,
@@ -125,19 +155,30 @@ out:
 	return rep;
 }
 
-static int parse_uint(const char *name, const char *s, unsigned max, uint32_t *out)
+/* s as a number in 0..max: whether it is one. */
+static bool to_uint(const char *s, unsigned max, uint32_t *out)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v > max) {
-		fprintf(stderr, "pprofctl: --%s: '%s' is not a number in 0..%u\n", name, s, max);
-		return -1;
-	}
+	if (errno || end == s || *end || *s == '-' || v > max)
+		return false;
 	*out = v;
-	return 0;
+	return true;
+}
+
+/* The same for option --name, saying what is wrong: 0, or -1. */
+static int parse_uint(const char *name, const char *s, unsigned max, uint32_t *out)
+{
+	if (to_uint(s, max, out))
+		return 0;
+	if (max == UINT32_MAX)
+		fprintf(stderr, "pprofctl: --%s: '%s' is not a whole number\n", name, s);
+	else
+		fprintf(stderr, "pprofctl: --%s: '%s' is not a number in 0..%u\n", name, s, max);
+	return -1;
 }
 
 static void request_usage(const char *cmd, FILE *f)
@@ -151,7 +192,7 @@ static void request_usage(const char *cmd, FILE *f)
 			"terminal.\n\n"
 			"  -p, --pid PID       the process\n"
 			"  -o, --output FILE   where to write the profile\n"
-			"      --socket PATH   pprofd's control socket (default %s)\n\n"
+			"      --socket PATH   pprofd's control socket (default: PPROFD_SOCKET, else %s)\n\n"
 			"Example:\n"
 			"  pprofctl threads --pid 1234 -o threads.pb.gz && go tool pprof -traces threads.pb.gz\n",
 			DEFAULT_SOCKET);
@@ -165,7 +206,7 @@ static void request_usage(const char *cmd, FILE *f)
 		"  -s, --seconds N     how long to collect (default 30)\n"
 		"%s%s"
 		"  -o, --output FILE   where to write the profile\n"
-		"      --socket PATH   pprofd's control socket (default %s)\n\n"
+		"      --socket PATH   pprofd's control socket (default: PPROFD_SOCKET, else %s)\n\n"
 		"Example:\n"
 		"  pprofctl %s --pid 1234 --seconds 10 -o prof.pb.gz && go tool pprof -top prof.pb.gz\n",
 		cmd, strcmp(cmd, "profile") ? "" : " [--hz HZ]",
@@ -206,7 +247,7 @@ int cmd_request(const char *cmd, int argc, char **argv)
 	};
 	Pprofd__Control__Request rq = PPROFD__CONTROL__REQUEST__INIT;
 	Pprofd__Control__Reply *rep;
-	const char *out = NULL, *sock = DEFAULT_SOCKET;
+	const char *out = NULL, *sock = default_socket();
 	bool have_pid = false;
 	int c, fd, rc = 1;
 
@@ -216,15 +257,22 @@ int cmd_request(const char *cmd, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:s:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_uint("pid", optarg, 4194304, &rq.pid) || !rq.pid) {
-				fprintf(stderr, "pprofctl: --pid must be a process id\n");
+			if (!to_uint(optarg, 4194304, &rq.pid) || !rq.pid) {
+				fprintf(stderr, "pprofctl: --pid: '%s' is not a process id\n",
+					optarg);
 				return 2;
 			}
 			have_pid = true;
 			break;
 		case 's':
-			if (parse_uint("seconds", optarg, 86400, &rq.seconds))
+			/* the range is the daemon's (max_request_seconds): it says it */
+			if (parse_uint("seconds", optarg, UINT32_MAX, &rq.seconds))
 				return 2;
+			if (!rq.seconds) {
+				fprintf(stderr, "pprofctl: --seconds 0: seconds must be 1 or more "
+						"(up to max_request_seconds in pprofd's config)\n");
+				return 2;
+			}
 			break;
 		case 'H':
 			if (parse_uint("hz", optarg, 10000, &rq.hz))
@@ -290,7 +338,7 @@ int cmd_status(int argc, char **argv)
 	};
 	Pprofd__Control__Request rq = PPROFD__CONTROL__REQUEST__INIT;
 	Pprofd__Control__Reply *rep;
-	const char *sock = DEFAULT_SOCKET;
+	const char *sock = default_socket();
 	int c, rc = 1;
 
 	optind = 1;

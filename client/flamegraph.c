@@ -486,11 +486,13 @@ static void put_document(struct fg *g, struct open_frame *open, const char *file
 
 static void fg_usage(FILE *f)
 {
-	fprintf(f, "Usage: pprofctl flamegraph FILE -o OUT.svg [--sample-index=NAME|N]\n\n"
+	fprintf(f, "Usage: pprofctl flamegraph FILE... [-o OUT.svg] [--sample-index=NAME|N]\n\n"
 		   "Draws a profile file (gzip-compressed or plain pprof) as a flame graph: an\n"
 		   "SVG to open in a browser. Hover a frame for its value, click to zoom into it,\n"
-		   "Search (or Ctrl-F) to highlight frames by name.\n\n"
-		   "  -o, --output=OUT.svg   where to write it (- for stdout)\n"
+		   "Search (or Ctrl-F) to highlight frames by name. Several files (the windows\n"
+		   "pprofd wrote of a process) are merged into one graph.\n\n"
+		   "  -o, --output=OUT.svg   where to write it (- or none: standard output,\n"
+		   "                         when that is not a terminal)\n"
 		   "  --sample-index=NAME|N  the sample type to draw (default: the profile's\n"
 		   "                         default type, else its last)\n"
 		   "  --help                 this text\n");
@@ -565,14 +567,16 @@ int cmd_flamegraph(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind != 1 || !out) {
+	if (!out && !isatty(STDOUT_FILENO))
+		out = "-";
+	if (argc - optind < 1 || !out) {
 		fprintf(stderr, "pprofctl flamegraph: %s (see pprofctl flamegraph --help)\n",
-			argc - optind > 1    ? "one profile file, please"
-			: argc - optind == 0 ? "which profile file?"
-					     : "where to? give -o OUT.svg");
+			argc - optind < 1
+				? "which profile file?"
+				: "where to? give -o OUT.svg, or redirect standard output");
 		return 2;
 	}
-	if (profile_read(argv[optind], &p, err, sizeof(err))) {
+	if (profile_read_all(argv + optind, argc - optind, &p, err, sizeof(err))) {
 		fprintf(stderr, "pprofctl flamegraph: %s\n", err);
 		return 1;
 	}

@@ -11,19 +11,36 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: pprofctl COMMAND [OPTIONS]   (pprofctl COMMAND --help for each)\n\n"
-		   "  profile --pid PID [--seconds N] [--hz HZ] [-o FILE]   a CPU profile\n"
-		   "  heap|mutex|block --pid PID --seconds N [-o FILE]\n"
-		   "  threads --pid PID [-o FILE]\n"
-		   "  status                        pprofd's health and counters\n"
-		   "  top FILE                      a text report of a profile\n"
-		   "  flamegraph FILE -o OUT.svg    a flame graph to open in a browser\n\n"
-		   "  --help     this text\n"
-		   "  --version  the version\n");
+	fprintf(f,
+		"Usage: pprofctl [--socket PATH] COMMAND [OPTIONS]   (pprofctl COMMAND --help for each)\n\n"
+		"  profile --pid PID [--seconds N] [--hz HZ] [-o FILE]   a CPU profile\n"
+		"  heap|mutex|block --pid PID --seconds N [-o FILE]\n"
+		"  threads --pid PID [-o FILE]\n"
+		"  status                        pprofd's health and counters\n"
+		"  top FILE                      a text report of a profile\n"
+		"  flamegraph FILE -o OUT.svg    a flame graph to open in a browser\n\n"
+		"  --socket PATH  pprofd's control socket, before or after the command\n"
+		"                 (default: $PPROFD_SOCKET, else /run/pprofd/pprofd.sock,\n"
+		"                 else ./run/pprofd.sock, which `make run` makes)\n"
+		"  --help         this text\n"
+		"  --version      the version\n");
 }
 
 int main(int argc, char **argv)
 {
+	/* options before the command: the socket, for every command */
+	while (argc >= 2 && !strncmp(argv[1], "--socket", 8)) {
+		if (argv[1][8] == '=') {
+			ctl__set_socket(argv[1] + 9);
+			argc--, argv++;
+		} else if (!argv[1][8] && argc >= 3) {
+			ctl__set_socket(argv[2]);
+			argc -= 2, argv += 2;
+		} else {
+			fprintf(stderr, "pprofctl: --socket needs a PATH (see pprofctl --help)\n");
+			return 2;
+		}
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

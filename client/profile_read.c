@@ -19,10 +19,6 @@
 #include "fdio.h"
 #include "profile_read.h"
 
-/* Frames of all samples together, so that hostile sharing of one deep
- * location by many samples cannot make the reports take forever. */
-#define MAX_FRAMES (1u << 26)
-
 typedef Perftools__Profiles__Profile Profile;
 
 static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -419,6 +415,11 @@ static int name_tables(struct loader *l)
 		if (bid[0])
 			p->build_id = bid;
 	}
+	p->comments = calloc(pb->n_comment + 1, sizeof(*p->comments));
+	if (!p->comments)
+		return -ENOMEM;
+	for (size_t i = 0; i < pb->n_comment; i++)
+		p->comments[p->nr_comments++] = str_at(pb, pb->comment[i], &bad);
 	return 0;
 }
 
@@ -433,9 +434,9 @@ static int location_frames(struct loader *l)
 
 	for (i = 0; i < pb->n_location; i++)
 		total += pb->location[i]->n_line ? pb->location[i]->n_line : 1;
-	if (total > MAX_FRAMES)
+	if (total > PROFILE_MAX_FRAMES)
 		return errf(l->err, l->errlen, -EFBIG, "too many frames (more than %u)",
-			    MAX_FRAMES);
+			    PROFILE_MAX_FRAMES);
 	l->loc_off = calloc(pb->n_location + 1, sizeof(*l->loc_off));
 	l->loc_nr = calloc(pb->n_location + 1, sizeof(*l->loc_nr));
 	l->loc_frames = calloc(total + 1, sizeof(*l->loc_frames));
@@ -511,9 +512,10 @@ static int sample_frames(struct loader *l)
 				return bad_index(l, "location", s->location_id[j]);
 			total += l->loc_nr[loc];
 		}
-		if (total > MAX_FRAMES)
+		if (total > PROFILE_MAX_FRAMES)
 			return errf(l->err, l->errlen, -EFBIG,
-				    "too many frames in all samples (more than %u)", MAX_FRAMES);
+				    "too many frames in all samples (more than %u)",
+				    PROFILE_MAX_FRAMES);
 	}
 	p->frame_buf = malloc((total + 1) * sizeof(*p->frame_buf));
 	if (!p->frame_buf)
@@ -696,6 +698,10 @@ void profile_free(struct profile *p)
 	free(p->frame_buf);
 	free(p->name_buf);
 	free(p->main_buf);
+	free(p->comments);
+	for (size_t i = 0; i < p->nr_parts; i++)
+		profile_free(p->parts[i]);
+	free(p->parts);
 	free(p);
 }
 

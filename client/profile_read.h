@@ -18,6 +18,9 @@
 
 /* Most bytes a profile may inflate to; more is refused, not truncated. */
 #define PROFILE_MAX_BYTES (512u << 20)
+/* Frames of all samples together, so that hostile sharing of one deep
+ * location by many samples cannot make the reports take forever. */
+#define PROFILE_MAX_FRAMES (1u << 26)
 
 /* One distinct frame name. */
 struct prof_name {
@@ -53,11 +56,15 @@ struct profile {
 	struct prof_sample *samples;
 	size_t nr_samples;
 
+	const char **comments; /* as pprof prints them (a merge's: each once) */
+	size_t nr_comments;
 	const char *main_file; /* base name of mapping[0]'s file, or NULL */
 	const char *build_id;  /* mapping[0]'s build ID, or NULL */
 	int64_t time_nanos, duration_nanos;
 
 	/* private */
+	struct profile **parts; /* a merge's: they own its strings */
+	size_t nr_parts;
 	uint32_t *frame_buf;
 	char *name_buf;
 	char *main_buf;
@@ -71,6 +78,14 @@ int profile_read(const char *path, struct profile **out, char *err, size_t errle
 
 /* The same on bytes in memory (gzip or plain protobuf). */
 int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *err, size_t errlen);
+
+/*
+ * Reads several files as one profile, as `go tool pprof` merges them
+ * (profile_merge.c): every sample of each under one table of names; the
+ * earliest start and the durations summed, as pprof has them. Their
+ * sample types must agree. One file is profile_read's.
+ */
+int profile_read_all(char *const *paths, size_t n, struct profile **out, char *err, size_t errlen);
 
 void profile_free(struct profile *p); /* NULL is fine */
 

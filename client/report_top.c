@@ -381,7 +381,6 @@ static void print_time(int64_t ns)
 static void print_header(const struct top *t, const char *unit, const char *out_unit)
 {
 	const struct profile *p = t->p;
-	const Perftools__Profiles__Profile *pb = p->pb;
 	char v[64], d[64], pc[32];
 	size_t i;
 
@@ -389,12 +388,9 @@ static void print_header(const struct top *t, const char *unit, const char *out_
 		printf("File: %s\n", p->main_file);
 	if (p->build_id)
 		printf("Build ID: %s\n", p->build_id);
-	for (i = 0; i < pb->n_comment; i++) {
-		const char *c = pb->comment[i] ? pb->string_table[pb->comment[i]] : "";
-
-		if (c[0] != '#')
-			printf("%s\n", c);
-	}
+	for (i = 0; i < p->nr_comments; i++)
+		if (p->comments[i][0] != '#')
+			printf("%s\n", p->comments[i]);
 	printf("Type: %s\n", p->types[t->idx].type);
 	if (p->time_nanos)
 		print_time(p->time_nanos);
@@ -416,9 +412,11 @@ static void print_header(const struct top *t, const char *unit, const char *out_
 static void top_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pprofctl top FILE [--sample-index=NAME|N] [--nodecount=N] [--nodefraction=F]\n\n"
+		"Usage: pprofctl top FILE... [--sample-index=NAME|N] [--nodecount=N] [--nodefraction=F]\n\n"
 		"A text report of a profile file (gzip-compressed or plain pprof), as\n"
-		"`go tool pprof -top` prints it: flat and cumulative value per function.\n\n"
+		"`go tool pprof -top` prints it: flat and cumulative value per function.\n"
+		"Several files (the windows pprofd wrote of a process) are merged into one\n"
+		"report, as go tool pprof merges them.\n\n"
 		"  --sample-index=NAME|N  the sample type to report (default: the profile's\n"
 		"                         default type, else its last)\n"
 		"  --nodecount=N          show at most N functions (default: all)\n"
@@ -489,12 +487,11 @@ int cmd_top(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "pprofctl top: %s (see pprofctl top --help)\n",
-			argc - optind ? "one profile file, please" : "which profile file?");
+	if (argc - optind < 1) {
+		fprintf(stderr, "pprofctl top: which profile file? (see pprofctl top --help)\n");
 		return 2;
 	}
-	if (profile_read(argv[optind], &p, err, sizeof(err))) {
+	if (profile_read_all(argv + optind, argc - optind, &p, err, sizeof(err))) {
 		fprintf(stderr, "pprofctl top: %s\n", err);
 		return 1;
 	}

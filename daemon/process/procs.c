@@ -209,6 +209,40 @@ static bool proc_exists(uint32_t pid)
 	return access(path, F_OK) == 0;
 }
 
+/* Whether pid runs: in /proc, and neither a zombie nor dead. */
+static bool proc_runs(uint32_t pid)
+{
+	char path[32], buf[512], *close_paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT && errno != ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 && errno != ESRCH;
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold anything, ')' too */
+	close_paren = strrchr(buf, ')');
+	return !close_paren || !close_paren[1] || !close_paren[2] ||
+	       (close_paren[2] != 'Z' && close_paren[2] != 'X');
+}
+
+enum proc_liveness procs__liveness(struct procs *p, uint32_t pid)
+{
+	struct image *img = newest(p, pid);
+
+	if (img && img->exited)
+		return PROC_EXITED;
+	if (proc_runs(pid))
+		return PROC_RUNNING;
+	/* untracked (never sampled, or gone at the last gc): nothing pending */
+	return img ? PROC_GONE : PROC_EXITED;
+}
+
 void procs__apply(struct procs *p, const struct sb_event *ev)
 {
 	struct image *img, *parent;

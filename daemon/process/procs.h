@@ -113,6 +113,17 @@ void procs__on_unwind_due(struct procs *p, void (*fn)(struct image *img, void *c
  * to be profiled (heap, mutex, block attached), so that its entry is made
  * before their first stacks rather than at them. */
 void procs__walker_due(struct procs *p, uint32_t pid);
+/* Whether pid still runs, for a request that waits on it. */
+enum proc_liveness {
+	PROC_RUNNING,
+	/* its exit is applied (the side band's, or it was never tracked):
+	 * every sample of it before is drained */
+	PROC_EXITED,
+	/* no longer runs (ended, or a zombie), its exit not applied yet:
+	 * its last samples may still be in the rings */
+	PROC_GONE,
+};
+enum proc_liveness procs__liveness(struct procs *p, uint32_t pid);
 /* The image of pid at time t, created from /proc when unknown;
  * NULL when the table is full or the pid is gone and unknown. */
 struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t_ns);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "requests.h"
 
 static const struct {
 	const char *name;
@@ -107,11 +108,13 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 		}
 		*seen = true;
 		if (seen == &seen_seconds) {
-			if (!http__parse_uint(a->value, a->value_len, max_seconds, &v) || !v) {
-				parse_error(
-					out, 400,
-					"invalid value for \"seconds\": want an integer from 1 to %u",
-					max_seconds);
+			if (!http__parse_uint(a->value, a->value_len, ULONG_MAX, &v)) {
+				parse_error(out, 400,
+					    "invalid value for \"seconds\": want a whole number");
+				return;
+			}
+			if (!v || v > max_seconds) {
+				parse_error(out, 400, REQ_SECONDS_RANGE, max_seconds);
 				return;
 			}
 			out->params.seconds = v;

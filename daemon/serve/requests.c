@@ -28,6 +28,7 @@ struct request {
 	struct collection col; /* its kind, what it holds, what it took */
 	bool attached;         /* the kind's attach succeeded: its detach undoes it */
 	bool snapshot;         /* answered at once: see start_snapshot */
+	bool gone;             /* its process no longer ran at the last tick */
 	uint64_t deadline_ns;
 	struct timespec start_real;
 	req_done_fn done;
@@ -282,7 +283,7 @@ struct request *requests__start(struct requests *r, const struct req_params *p, 
 		return NULL;
 	}
 	if (seconds < 1 || seconds > r->o.max_seconds) {
-		fail_now(r, done, ctx, 400, "seconds must be 1..%u", r->o.max_seconds);
+		fail_now(r, done, ctx, 400, REQ_SECONDS_RANGE, r->o.max_seconds);
 		return NULL;
 	}
 	q = admit(r, p, done, ctx);
@@ -349,13 +350,38 @@ static void finish(struct requests *r, struct request *q, const char *cut)
 	req_free(q);
 }
 
+/*
+ * Whether q's process has ended and everything it sampled is in: its exit
+ * applied, or it was gone at the last tick too (a drain has come between:
+ * its last samples are in). Sampled or not: a process that exits before
+ * its first sample is not waited on for the request's whole time.
+ */
+static bool process_ended(struct requests *r, struct request *q)
+{
+	bool was_gone = q->gone;
+
+	if (collection__exited(&q->col))
+		return true;
+	switch (procs__liveness(r->o.procs, q->p.pid)) {
+	case PROC_EXITED:
+		return true;
+	case PROC_GONE:
+		q->gone = true;
+		return was_gone;
+	case PROC_RUNNING:
+		break;
+	}
+	q->gone = false;
+	return false;
+}
+
 void requests__tick(struct requests *r)
 {
 	uint64_t now = mono_ns();
 	struct request *q = r->list, *next;
 
 	for (; q; q = next) {
-		bool exited = q->p.pid && !q->snapshot && collection__exited(&q->col);
+		bool exited = q->p.pid && !q->snapshot && process_ended(r, q);
 
 		next = q->next;
 		if (now >= q->deadline_ns || exited)

@@ -86,6 +86,10 @@ struct requests_opts {
 	void *status_ctx;
 };
 
+/* What both front ends say of a duration out of range (its %u: the
+ * bound): one rule, 0 refused as 301 is. */
+#define REQ_SECONDS_RANGE "seconds must be 1..%u (max_request_seconds in pprofd's config)"
+
 struct requests *requests__new(const struct requests_opts *o);
 /* At shutdown: answers every request now with what it has collected. */
 void requests__stop(struct requests *r);

@@ -27,15 +27,16 @@ values() {
 }
 
 # compare FILE PPROFCTL-ARGS -- PPROF-ARGS
+# (FILE may be several, in quotes: "a b", merged by both)
 compare() {
-	local f=$1 mine=() theirs=()
+	local f=($1) mine=() theirs=()
 	shift
 	while [ "$1" != -- ]; do mine+=("$1"); shift; done
 	shift
 	theirs=("$@")
-	"$CTL" top "$f" "${mine[@]}" >"$T/mine.txt" 2>"$T/mine.err" ||
-		fail "pprofctl top ${mine[*]} $f: $(cat "$T/mine.err")"
-	pprof -top -symbolize=none "${theirs[@]}" "$f" >"$T/go.txt" 2>"$T/go.err" ||
+	"$CTL" top "${f[@]}" "${mine[@]}" >"$T/mine.txt" 2>"$T/mine.err" ||
+		fail "pprofctl top ${mine[*]} ${f[*]}: $(cat "$T/mine.err")"
+	pprof -top -symbolize=none "${theirs[@]}" "${f[@]}" >"$T/go.txt" 2>"$T/go.err" ||
 		fail "go tool pprof -top ${theirs[*]}: $(cat "$T/go.err")"
 	values "$T/mine.txt" >"$T/mine.val"
 	values "$T/go.txt" >"$T/go.val"
@@ -45,7 +46,7 @@ compare() {
 	# the whole report, header included, but for pprof's trailing blanks
 	diff <(sed 's/ *$//' "$T/go.txt") "$T/mine.txt" >"$T/all.diff" ||
 		{ head -20 "$T/all.diff" >&2; fail "report differs from pprof's (${mine[*]})"; }
-	ok "top ${mine[*]} $(basename "$f"): $(wc -l <"$T/mine.val") functions as pprof"
+	ok "top ${mine[*]} ${f[*]##*/}: $(wc -l <"$T/mine.val") functions as pprof"
 }
 
 compare "$T/cpu.pb.gz" --nodecount=1000 -- -nodecount=1000
@@ -72,6 +73,14 @@ for f in plain.pb multi.pb.gz; do
 	cmp -s "$T/a.txt" "$T/b.txt" || fail "$f does not read as the gzip file does"
 done
 ok "plain and multi-member gzip files"
+
+# several files merged, as pprof merges them: a window's files of a
+# process, and two different profiles of one kind
+"$T/gen" cpu-small "$T/cpu2.pb.gz" || fail "gen cpu-small"
+compare "$T/cpu.pb.gz $T/plain.pb" --nodefraction=0 -- -nodefraction=0
+compare "$T/cpu.pb.gz $T/cpu2.pb.gz $T/multi.pb.gz" --
+"$CTL" top "$T/cpu.pb.gz" "$T/heap.pb.gz" >/dev/null 2>"$T/err" && fail "a cpu and a heap profile merged"
+grep -q 'do not merge' "$T/err" || fail "kinds that do not merge: $(cat "$T/err")"
 
 # --- flamegraph ------------------------------------------------------------
 "$CTL" flamegraph "$T/cpu.pb.gz" -o "$T/cpu.svg" 2>"$T/fg.err" || fail "flamegraph: $(cat "$T/fg.err")"
@@ -154,7 +163,14 @@ ok "broken files: clear errors, exit 1"
 "$CTL" top --help | grep -q 'Usage: pprofctl top' || fail "top --help"
 "$CTL" flamegraph --help | grep -q 'Usage: pprofctl flamegraph' || fail "flamegraph --help"
 "$CTL" top >/dev/null 2>&1; [ $? -eq 2 ] || fail "top without a file: want exit 2"
-"$CTL" flamegraph "$T/cpu.pb.gz" >/dev/null 2>&1; [ $? -eq 2 ] || fail "flamegraph without -o: want exit 2"
+"$CTL" flamegraph "$T/cpu.pb.gz" | xmllint --noout - || fail "flamegraph to a pipe: not an SVG"
+"$CTL" flamegraph "$T/cpu.pb.gz" "$T/plain.pb" | grep -q '<svg' || fail "flamegraph of two files"
+# to a terminal, without -o: refused (script gives it one)
+script -qec "$CTL flamegraph $T/cpu.pb.gz" /dev/null >"$T/tty.out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q 'give -o' "$T/tty.out" || fail "flamegraph to a terminal: rc $rc, $(head -c 300 "$T/tty.out")"
+# graphviz, for go tool pprof -http and -svg (make deps installs it)
+pprof -svg "$T/cpu.pb.gz" >"$T/dot.svg" 2>"$T/dot.err" && grep -q '<svg' "$T/dot.svg" ||
+	fail "go tool pprof -svg: $(head -3 "$T/dot.err")"
 "$CTL" top --sample-index=nope "$T/cpu.pb.gz" 2>"$T/err"; [ $? -eq 1 ] || fail "a bad sample index: want exit 1"
 grep -q 'must be one of: samples cpu' "$T/err" || fail "a bad sample index: $(cat "$T/err")"
 "$CTL" flamegraph "$T/cpu.pb.gz" -o /nonexistent/dir/x.svg 2>"$T/err"; [ $? -eq 1 ] || fail "unwritable output: want exit 1"

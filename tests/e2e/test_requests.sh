@@ -63,7 +63,25 @@ grep -q 'no such process' "$T/err" || fail "unknown pid: $(cat "$T/err")"
 "$CTL" profile --pid "$pid" --seconds 100000 --socket "$SOCK" -o /dev/null 2>"$T/err" && fail "seconds out of range accepted"
 "$CTL" profile --pid "$pid" --seconds 1 --socket "$T/nonexistent.sock" -o /dev/null 2>"$T/err" && fail "no daemon: success?"
 grep -q 'pprofd is not running' "$T/err" || fail "no daemon: $(cat "$T/err")"
-ok "errors: no such process, seconds out of range, no daemon"
+"$CTL" profile --pid "$pid" --seconds 301 --socket "$SOCK" -o /dev/null 2>"$T/err" && fail "seconds over the max accepted"
+grep -q 'seconds must be 1\.\.300 (max_request_seconds' "$T/err" || fail "seconds over the max: $(cat "$T/err")"
+"$CTL" profile --pid "$pid" --seconds 0 --socket "$SOCK" -o /dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "seconds 0 accepted"
+grep -q 'seconds must be 1 or more' "$T/err" || fail "seconds 0: $(cat "$T/err")"
+"$CTL" profile --pid -5 --socket "$SOCK" -o /dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "pid -5 accepted"
+[ "$(wc -l <"$T/err")" = 1 ] && grep -q "'-5' is not a process id" "$T/err" || fail "pid -5: $(cat "$T/err")"
+# a socket file nobody listens on: refused, said so
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$T/dead.sock"
+"$CTL" status --socket "$T/dead.sock" 2>"$T/err" && fail "a dead socket answered"
+grep -q 'connection refused' "$T/err" || fail "dead socket: $(cat "$T/err")"
+# the socket before the command, from PPROFD_SOCKET, and make run's in ./run
+"$CTL" --socket "$SOCK" status | grep -q '^samples ' || fail "pprofctl --socket PATH status"
+PPROFD_SOCKET=$SOCK "$CTL" status | grep -q '^samples ' || fail "PPROFD_SOCKET"
+if [ ! -e /run/pprofd/pprofd.sock ]; then
+	mkdir -p "$T/cwd/run" && ln -s "$SOCK" "$T/cwd/run/pprofd.sock"
+	(cd "$T/cwd" && "$CTL" status) | grep -q '^samples ' || fail "make run's socket not found from its directory"
+fi
+"$CTL" --help | grep -q -- '--socket PATH' || fail "top-level help without --socket"
+ok "errors: no such process, seconds out of range (one rule, the key named), bad pid, no daemon, refused; the socket found"
 
 # 5. a process that exits mid-request: the partial profile, with a comment
 "$WL/cpu_shares" 1.5 >/dev/null &
@@ -74,6 +92,16 @@ took=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
 pprof -top "$T/exit.pb.gz" 2>/dev/null | grep -q alpha || fail "partial profile lacks alpha"
 pprof -raw "$T/exit.pb.gz" 2>/dev/null | grep -q 'exited during the request' || fail "no comment saying the process exited"
 ok "process exited mid-request: partial profile after ${took}s, with a comment"
+
+# 5b. one that exits without ever being sampled (asleep): noticed as well
+sleep 2 &
+SPID=$!
+start=$(date +%s.%N)
+"$CTL" profile --pid "$SPID" --seconds 8 --socket "$SOCK" -o "$T/exit2.pb.gz" || fail "request on a sleeping process that exits failed"
+took=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
+python3 -c "import sys; sys.exit(0 if $took < 5 else 1)" || fail "an unsampled exit was noticed after ${took}s, not at once"
+pprof -raw "$T/exit2.pb.gz" 2>/dev/null | grep -q 'exited during the request' || fail "no comment saying the sleeping process exited"
+ok "unsampled process exited mid-request: answered after ${took}s, with a comment"
 
 # 6. hostile clients, then a normal request is still served promptly
 python3 - "$SOCK" <<'PY' || fail "hostile clients"

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Several profiles as one, as `go tool pprof` merges the files it is
+ * given: every sample of each, under one table of frame names. The files
+ * pprofd writes of a process (one a window) merge into its last hour.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile_read.h"
+
+/* Most files merged: each is read whole before the next. */
+#define MERGE_MAX_FILES 10000
+
+/* Names by string: an open-addressing table of ids into names[]. */
+struct name_ids {
+	uint32_t *slot; /* id + 1; 0: empty */
+	size_t mask;
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The id of name n in m (added to m->names when new). */
+static uint32_t name_id(struct name_ids *t, struct profile *m, const struct prof_name *n)
+{
+	size_t i = str_hash(n->str) & t->mask;
+
+	for (; t->slot[i]; i = (i + 1) & t->mask) {
+		struct prof_name *have = &m->names[t->slot[i] - 1];
+
+		if (!strcmp(have->str, n->str)) {
+			have->kernel |= n->kernel;
+			return t->slot[i] - 1;
+		}
+	}
+	m->names[m->nr_names] = *n;
+	t->slot[i] = (uint32_t)++m->nr_names;
+	return (uint32_t)(m->nr_names - 1);
+}
+
+/* p's comments that m does not have yet, in order, as pprof merges them. */
+static void add_comments(struct profile *m, const struct profile *p)
+{
+	for (size_t i = 0; i < p->nr_comments; i++) {
+		size_t j = 0;
+
+		while (j < m->nr_comments && strcmp(m->comments[j], p->comments[i]))
+			j++;
+		if (j == m->nr_comments)
+			m->comments[m->nr_comments++] = p->comments[i];
+	}
+}
+
+static bool same_types(const struct profile *a, const struct profile *b)
+{
+	if (a->nr_types != b->nr_types)
+		return false;
+	for (size_t i = 0; i < a->nr_types; i++)
+		if (strcmp(a->types[i].type, b->types[i].type) ||
+		    strcmp(a->types[i].unit, b->types[i].unit))
+			return false;
+	return true;
+}
+
+static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* The parts (n >= 2, taken) as one profile in *out. */
+static int merge(struct profile **parts, size_t n, struct profile **out, char *err, size_t errlen)
+{
+	size_t names = 0, samples = 0, frames = 0, comments = 0, at = 0;
+	struct name_ids t = { 0 };
+	struct profile *m = calloc(1, sizeof(*m));
+	int64_t start = INT64_MAX, duration = 0;
+	uint32_t *remap = NULL;
+
+	if (!m)
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	m->parts = parts;
+	m->nr_parts = n;
+	for (size_t i = 0; i < n; i++) {
+		names += parts[i]->nr_names;
+		comments += parts[i]->nr_comments;
+		samples += parts[i]->nr_samples;
+		for (size_t j = 0; j < parts[i]->nr_samples; j++)
+			frames += parts[i]->samples[j].nr_frames;
+		if (frames > PROFILE_MAX_FRAMES) {
+			profile_free(m);
+			return errf(err, errlen, -EFBIG, "more than %u frames in these files",
+				    PROFILE_MAX_FRAMES);
+		}
+	}
+	for (t.mask = 1; t.mask < 2 * names + 2; t.mask <<= 1)
+		;
+	t.slot = calloc(t.mask, sizeof(*t.slot));
+	t.mask--;
+	m->names = calloc(names + 1, sizeof(*m->names));
+	m->samples = calloc(samples + 1, sizeof(*m->samples));
+	m->frame_buf = calloc(frames + 1, sizeof(*m->frame_buf));
+	m->types = calloc(parts[0]->nr_types + 1, sizeof(*m->types));
+	m->comments = calloc(comments + 1, sizeof(*m->comments));
+	if (!t.slot || !m->names || !m->samples || !m->frame_buf || !m->types || !m->comments) {
+		free(t.slot);
+		profile_free(m);
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	memcpy(m->types, parts[0]->types, parts[0]->nr_types * sizeof(*m->types));
+	m->nr_types = parts[0]->nr_types;
+	m->default_type = parts[0]->default_type;
+	m->main_file = parts[0]->main_file;
+	m->build_id = parts[0]->build_id;
+	for (size_t i = 0; i < n; i++) {
+		struct profile *p = parts[i];
+
+		free(remap);
+		remap = malloc((p->nr_names + 1) * sizeof(*remap));
+		if (!remap)
+			break;
+		for (size_t j = 0; j < p->nr_names; j++)
+			remap[j] = name_id(&t, m, &p->names[j]);
+		for (size_t j = 0; j < p->nr_samples; j++) {
+			const struct prof_sample *s = &p->samples[j];
+			uint32_t *f = m->frame_buf + at;
+
+			for (uint32_t k = 0; k < s->nr_frames; k++)
+				f[k] = remap[PROF_NAME(s->frames[k])] |
+				       (s->frames[k] & PROF_INLINE);
+			m->samples[m->nr_samples++] =
+				(struct prof_sample){ f, s->nr_frames, s->values };
+			at += s->nr_frames;
+		}
+		add_comments(m, p);
+		if (p->time_nanos && p->time_nanos < start)
+			start = p->time_nanos;
+		duration += p->duration_nanos;
+	}
+	free(t.slot);
+	if (!remap) {
+		profile_free(m);
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	free(remap);
+	/* as pprof: the earliest start, the durations summed */
+	m->time_nanos = start != INT64_MAX ? start : 0;
+	m->duration_nanos = duration;
+	*out = m;
+	return 0;
+}
+
+int profile_read_all(char *const *paths, size_t n, struct profile **out, char *err, size_t errlen)
+{
+	struct profile **parts;
+	int ret = 0;
+
+	if (n == 1)
+		return profile_read(paths[0], out, err, errlen);
+	if (!n || n > MERGE_MAX_FILES)
+		return errf(err, errlen, -EINVAL, "%s", n ? "too many files" : "no file");
+	parts = calloc(n, sizeof(*parts));
+	if (!parts)
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && !ret; i++) {
+		ret = profile_read(paths[i], &parts[i], err, errlen);
+		if (!ret && !same_types(parts[0], parts[i]))
+			ret = errf(err, errlen, -EINVAL,
+				   "%s: its sample types are not those of %s: profiles of "
+				   "different kinds do not merge",
+				   paths[i], paths[0]);
+	}
+	if (!ret)
+		return merge(parts, n, out, err, errlen);
+	for (size_t i = 0; i < n; i++)
+		profile_free(parts[i]);
+	free(parts);
+	return ret;
+}
