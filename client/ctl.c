@@ -72,6 +72,24 @@ static int read_all(int fd, void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
+/* Until fd has the reply's first byte (timeout_ms at most), for a
+ * request of seconds: on a terminal, a line that says how long it has
+ * waited. */
+static void wait_reply(int fd, unsigned seconds, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	unsigned waited = 0;
+
+	if (!seconds || !isatty(STDERR_FILENO))
+		return;
+	while ((long)waited * 1000 < timeout_ms && poll(&pfd, 1, 1000) == 0) {
+		waited++;
+		fprintf(stderr, "\rpprofctl: collecting: %u of %u s ", waited, seconds);
+	}
+	if (waited)
+		fputs("\r\033[K", stderr); /* the line goes: the result follows */
+}
+
 /* Sends rq and returns the reply (to free with free_unpacked), or NULL after
  * printing why. */
 static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Request *rq,
@@ -114,6 +132,9 @@ static Pprofd__Control__Reply *roundtrip(const char *sock, Pprofd__Control__Requ
 	/* A refused client finds the reason waiting even when its request
 	 * could not be sent: read it before giving up. */
 	werr = send_all(fd, msg, 4 + n);
+	if (!werr && rq->kind != PPROFD__CONTROL__KIND__KIND_STATUS &&
+	    rq->kind != PPROFD__CONTROL__KIND__KIND_THREADS)
+		wait_reply(fd, rq->seconds ? rq->seconds : 30, timeout_ms);
 	if ((err = read_all(fd, hdr, 4, timeout_ms)) < 0) {
 		if (werr)
 			fprintf(stderr,

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "profile_read.h"
@@ -416,8 +417,10 @@ static const char script[] =
 	"});\n"
 	"resetBtn.addEventListener('click', reset);\n"
 	"searchBtn.addEventListener('click', ask);\n"
+	/* '/' searches, as in less and many web pages: Ctrl-F stays the
+	 * browser's find */
 	"window.addEventListener('keydown', function (e) {\n"
-	"\tif ((e.ctrlKey || e.metaKey) && (e.key === 'f' || e.key === 'F')) {\n"
+	"\tif (e.key === '/' && !e.ctrlKey && !e.metaKey && !e.altKey) {\n"
 	"\t\te.preventDefault();\n"
 	"\t\tterm = null;\n"
 	"\t\task();\n"
@@ -426,7 +429,16 @@ static const char script[] =
 	"\t\tsearch(null);\n"
 	"\t\treset();\n"
 	"\t}\n"
-	"});\n";
+	"});\n"
+	/* the window's width, at the drawing's proportions */
+	"function fit() {\n"
+	"\tvar svg = document.documentElement, vb = svg.viewBox.baseVal;\n"
+	"\tif (!vb || !window.innerWidth) return;\n"
+	"\tsvg.setAttribute('width', window.innerWidth);\n"
+	"\tsvg.setAttribute('height', Math.round(window.innerWidth * vb.height / vb.width));\n"
+	"}\n"
+	"window.addEventListener('resize', fit);\n"
+	"fit();\n";
 
 static void put_script(FILE *f)
 {
@@ -435,6 +447,26 @@ static void put_script(FILE *f)
 		CHAR_W, TEXT_DY);
 	fputs(script, f);
 	fputs("]]></script>\n", f);
+}
+
+/* What the graph is of: pprofd's process (comm, pid) and its window's
+ * start and length, else the file's name. */
+static void put_title(FILE *f, const struct profile *p, const char *file)
+{
+	time_t t = (time_t)(p->time_nanos / 1000000000);
+	char when[64] = "";
+	struct tm tm;
+
+	if (p->time_nanos > 0 && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), " %Y-%m-%d %H:%M:%S UTC", &tm);
+	if (!p->pid) {
+		put_xml(f, file, 80);
+		return;
+	}
+	put_xml(f, p->comm && *p->comm ? p->comm : "?", 40);
+	fprintf(f, " (pid %lld)%s", (long long)p->pid, when);
+	if (when[0] && p->duration_nanos > 0)
+		fprintf(f, ", %.0f s", p->duration_nanos / 1e9);
 }
 
 static void put_document(struct fg *g, struct open_frame *open, const char *file)
@@ -463,7 +495,7 @@ static void put_document(struct fg *g, struct open_frame *open, const char *file
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f8f7f2\"/>\n", WIDTH,
 		height);
 	fprintf(f, "<text id=\"title\" x=\"%d\" y=\"22\" text-anchor=\"middle\">", WIDTH / 2);
-	put_xml(f, base, 80);
+	put_title(f, g->p, base);
 	fputs(": ", f);
 	put_xml(f, g->type, 40);
 	fputs(", ", f);
@@ -489,7 +521,7 @@ static void fg_usage(FILE *f)
 	fprintf(f, "Usage: pprofctl flamegraph FILE... [-o OUT.svg] [--sample-index=NAME|N]\n\n"
 		   "Draws a profile file (gzip-compressed or plain pprof) as a flame graph: an\n"
 		   "SVG to open in a browser. Hover a frame for its value, click to zoom into it,\n"
-		   "Search (or Ctrl-F) to highlight frames by name. Several files (the windows\n"
+		   "Search (or /) to highlight frames by name. Several files (the windows\n"
 		   "pprofd wrote of a process) are merged into one graph.\n\n"
 		   "  -o, --output=OUT.svg   where to write it (- or none: standard output,\n"
 		   "                         when that is not a terminal)\n"

@@ -125,6 +125,8 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 	m->nr_types = parts[0]->nr_types;
 	m->default_type = parts[0]->default_type;
 	m->main_file = parts[0]->main_file;
+	m->pid = parts[0]->pid;
+	m->comm = parts[0]->comm;
 	m->build_id = parts[0]->build_id;
 	for (size_t i = 0; i < n; i++) {
 		struct profile *p = parts[i];
@@ -147,6 +149,8 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 			at += s->nr_frames;
 		}
 		add_comments(m, p);
+		if (p->pid != m->pid)
+			m->pid = 0, m->comm = NULL;
 		if (p->time_nanos && p->time_nanos < start)
 			start = p->time_nanos;
 		duration += p->duration_nanos;

@@ -486,6 +486,32 @@ static int location_frames(struct loader *l)
 	return 0;
 }
 
+/* Keeps p->pid and comm while every sample says the same (first: s is
+ * the first sample). Labels' strings were checked. */
+static void sample_process(struct profile *p, const Perftools__Profiles__Sample *s, bool first)
+{
+	const Profile *pb = p->pb;
+	const char *comm = NULL;
+	int64_t pid = 0;
+	bool bad = false;
+
+	for (size_t j = 0; j < s->n_label; j++) {
+		const char *key = str_at(pb, s->label[j]->key, &bad);
+
+		if (!strcmp(key, "pid"))
+			pid = s->label[j]->num;
+		else if (!strcmp(key, "comm"))
+			comm = str_at(pb, s->label[j]->str, &bad);
+	}
+	if (first) {
+		p->pid = pid;
+		p->comm = comm;
+	} else if (pid != p->pid) {
+		p->pid = 0;
+		p->comm = NULL;
+	}
+}
+
 /* Samples as frame lists, leaf first. */
 static int sample_frames(struct loader *l)
 {
@@ -524,6 +550,7 @@ static int sample_frames(struct loader *l)
 		const Perftools__Profiles__Sample *s = pb->sample[i];
 		struct prof_sample *ps = &p->samples[i];
 
+		sample_process(p, s, i == 0);
 		ps->frames = p->frame_buf + off;
 		ps->values = s->value;
 		for (j = 0; j < s->n_location_id; j++) {

@@ -59,7 +59,11 @@ struct profile {
 	const char **comments; /* as pprof prints them (a merge's: each once) */
 	size_t nr_comments;
 	const char *main_file; /* base name of mapping[0]'s file, or NULL */
-	const char *build_id;  /* mapping[0]'s build ID, or NULL */
+	/* the one process every sample is of (labels pid, comm): pprofd's
+	 * files of a process; 0 and NULL for the host's, or other profiles */
+	int64_t pid;
+	const char *comm;
+	const char *build_id; /* mapping[0]'s build ID, or NULL */
 	int64_t time_nanos, duration_nanos;
 
 	/* private */

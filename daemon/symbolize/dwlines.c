@@ -373,8 +373,12 @@ struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes)
 	}
 	bytes = debug_bytes(d->elf, dfd, &info, &line);
 	total = atomic_load(&total_mem);
-	if (bytes > max_bytes || total > TOTAL_MAX || bytes > TOTAL_MAX - total) {
+	if (bytes > max_bytes) {
 		err = -EFBIG;
+		goto fail;
+	}
+	if (total > TOTAL_MAX || bytes > TOTAL_MAX - total) {
+		err = -ENOSPC;
 		goto fail;
 	}
 	if (!info || !line)
@@ -388,7 +392,7 @@ struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes)
 		err = alt_fd < 0 ? -ENOENT : load_alt(d, alt_fd, max_bytes, &bytes);
 		total = atomic_load(&total_mem);
 		if (!err && (total > TOTAL_MAX || bytes > TOTAL_MAX - total))
-			err = -EFBIG;
+			err = -ENOSPC;
 		if (err)
 			goto fail;
 	}
@@ -411,7 +415,7 @@ struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes)
 	atomic_fetch_add(&st_loaded, 1);
 	return d;
 fail:
-	if (err == -EFBIG)
+	if (err == -EFBIG || err == -ENOSPC)
 		atomic_fetch_add(&st_over_limit, 1);
 	else
 		atomic_fetch_add(&st_failed, 1);

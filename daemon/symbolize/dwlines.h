@@ -35,8 +35,9 @@ bool dwlines__probe(int fd, size_t *bytes);
  * file its .gnu_debugaltlink names open at alt_fd (-1: none found; the
  * caller checked its build ID). max_bytes caps the debug sections of the
  * two together (decompressed). NULL with errno: ENODATA no usable DWARF, ENOENT its dwz
- * file is needed and not given, EFBIG over max_bytes, ENOMEM, EINVAL
- * malformed.
+ * file is needed and not given, EFBIG over max_bytes, ENOSPC over what
+ * the DWARF of every file together may hold (the files loaded before
+ * keep theirs), ENOMEM, EINVAL malformed.
  */
 struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes);
 /* The dwz file the ELF file open at fd names (.gnu_debugaltlink): its path

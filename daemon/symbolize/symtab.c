@@ -60,6 +60,11 @@ bool symtab__has_lines(const struct symtab *cs)
 			if (!d && errno == EFBIG)
 				log_info("symtab: %s: debug info over %u MiB: no line numbers",
 					 s->path, DWL_BYTES_MAX >> 20);
+			else if (!d && errno == ENOSPC)
+				log_info("symtab: %s: the line numbers of the files loaded "
+					 "before fill what all files' may hold: none for this "
+					 "one (dwarf_over_limit)",
+					 s->path);
 			else if (!d && errno == ENOENT)
 				log_info("symtab: %s: its DWARF refers to a dwz file "
 					 "(.gnu_debugaltlink) that is not there: no line numbers",

@@ -32,6 +32,10 @@ mine = sum(x["values"][0] for x in s if x["labels"].get("pid") == "'"$pid"'")
 print(f"samples of pid: {mine}/{tot}"); sys.exit(0 if tot and mine >= 0.9 * tot else 1)' ||
 	fail "fewer than 90 % of the samples are the PID's"
 ok "profile of pid $pid has alpha, and its own samples"
+"$CTL" flamegraph "$T/p49.pb.gz" >"$T/p49.svg" || fail "flamegraph of a request"
+grep -q "<text id=\"title\"[^>]*>cpu_shares (pid $pid) 20[0-9-]* [0-9:]* UTC, [0-9]* s: cpu" "$T/p49.svg" ||
+	fail "the flame graph's title is not the process's: $(grep -o '<text id="title"[^<]*' "$T/p49.svg")"
+ok "flame graph titled with the process and its time"
 
 # 2. hz=499 gives about 10x the samples of the 49 Hz rate, for the CPU time
 # the workload had in each (on a loaded machine it has less than 3 s)
