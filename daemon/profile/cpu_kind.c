@@ -128,6 +128,12 @@ static struct pprof *cpu_profile_new(const struct profile_kind *k, const struct 
 	else
 		pprof__commentf(p, "pprofd %s: cpu profile of the whole host, %u Hz",
 				PPROFD_VERSION, h->hz);
+	if (!h->pid) {
+		/* pprof calls the first mapping's file the profile's ("File:"):
+		 * of the host's, not whichever process came first */
+		pprof__mapping(p, &(struct pprof_mapping){ .filename = "[host]",
+							   .has_functions = true });
+	}
 	return p;
 }
 

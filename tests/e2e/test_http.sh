@@ -31,6 +31,11 @@ pids = {x["labels"].get("pid") for x in s}
 assert s and all("pid" in x["labels"] and "comm" in x["labels"] for x in s), "labels missing"
 assert "'"$pid"'" in pids, "workload missing"
 print(f"host profile: {len(s)} samples from {len(pids)} processes")' || fail "host-wide profile lacks processes or labels"
+# named after the host, not after whichever process came first; nothing
+# pprof would try to open ("Local symbolization failed for anon")
+pprof -top "$T/host.pb.gz" >"$T/host.top" 2>"$T/host.err" || fail "pprof -top of the host: $(cat "$T/host.err")"
+grep -q '^File: \[host\]$' "$T/host.top" || fail "host-wide profile's File: $(grep '^File' "$T/host.top")"
+grep -qi 'symbolization failed\|no such file' "$T/host.err" && fail "pprof on the host's profile: $(head -3 "$T/host.err")"
 ok "host-wide profile"
 
 # 3. the index page lists processes with links
