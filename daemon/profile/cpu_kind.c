@@ -131,8 +131,8 @@ static struct pprof *cpu_profile_new(const struct profile_kind *k, const struct 
 	if (!h->pid) {
 		/* pprof calls the first mapping's file the profile's ("File:"):
 		 * of the host's, not whichever process came first */
-		pprof__mapping(p, &(struct pprof_mapping){ .filename = "[host]",
-							   .has_functions = true });
+		pprof__mapping(
+			p, &(struct pprof_mapping){ .filename = "[host]", .has_functions = true });
 	}
 	return p;
 }
