@@ -5,7 +5,6 @@
  * pprofd writes of a process (one a window) merge into its last hour.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,16 +71,6 @@ static bool same_types(const struct profile *a, const struct profile *b)
 	return true;
 }
 
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 /* The parts (n >= 2, taken) as one profile in *out. */
 static int merge(struct profile **parts, size_t n, struct profile **out, char *err, size_t errlen)
 {
@@ -92,7 +81,7 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 	uint32_t *remap = NULL;
 
 	if (!m)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return profile_errf(err, errlen, -ENOMEM, "out of memory");
 	m->parts = parts;
 	m->nr_parts = n;
 	for (size_t i = 0; i < n; i++) {
@@ -103,8 +92,9 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 			frames += parts[i]->samples[j].nr_frames;
 		if (frames > PROFILE_MAX_FRAMES) {
 			profile_free(m);
-			return errf(err, errlen, -EFBIG, "more than %u frames in these files",
-				    PROFILE_MAX_FRAMES);
+			return profile_errf(err, errlen, -EFBIG,
+					    "more than %u frames in these files",
+					    PROFILE_MAX_FRAMES);
 		}
 	}
 	for (t.mask = 1; t.mask < 2 * names + 2; t.mask <<= 1)
@@ -119,7 +109,7 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 	if (!t.slot || !m->names || !m->samples || !m->frame_buf || !m->types || !m->comments) {
 		free(t.slot);
 		profile_free(m);
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return profile_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	memcpy(m->types, parts[0]->types, parts[0]->nr_types * sizeof(*m->types));
 	m->nr_types = parts[0]->nr_types;
@@ -158,7 +148,7 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 	free(t.slot);
 	if (!remap) {
 		profile_free(m);
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return profile_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	free(remap);
 	/* as pprof: the earliest start, the durations summed */
@@ -176,17 +166,17 @@ int profile_read_all(char *const *paths, size_t n, struct profile **out, char *e
 	if (n == 1)
 		return profile_read(paths[0], out, err, errlen);
 	if (!n || n > MERGE_MAX_FILES)
-		return errf(err, errlen, -EINVAL, "%s", n ? "too many files" : "no file");
+		return profile_errf(err, errlen, -EINVAL, "%s", n ? "too many files" : "no file");
 	parts = calloc(n, sizeof(*parts));
 	if (!parts)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return profile_errf(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && !ret; i++) {
 		ret = profile_read(paths[i], &parts[i], err, errlen);
 		if (!ret && !same_types(parts[0], parts[i]))
-			ret = errf(err, errlen, -EINVAL,
-				   "%s: its sample types are not those of %s: profiles of "
-				   "different kinds do not merge",
-				   paths[i], paths[0]);
+			ret = profile_errf(err, errlen, -EINVAL,
+					   "%s: its sample types are not those of %s: profiles of "
+					   "different kinds do not merge",
+					   paths[i], paths[0]);
 	}
 	if (!ret)
 		return merge(parts, n, out, err, errlen);

@@ -21,7 +21,7 @@
 
 typedef Perftools__Profiles__Profile Profile;
 
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+int profile_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -61,11 +61,11 @@ static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_l
 	int ret, zret;
 
 	if (inflateInit2(&zs, 15 + 16) != Z_OK)
-		return errf(err, errlen, -ENOMEM, "cannot start zlib");
+		return profile_errf(err, errlen, -ENOMEM, "cannot start zlib");
 	buf = malloc(cap);
 	if (!buf) {
 		inflateEnd(&zs);
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return profile_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	zs.next_in = (uint8_t *)in;
 	zs.avail_in = in_len;
@@ -76,7 +76,7 @@ static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_l
 			size_t used = cap;
 
 			if (cap >= PROFILE_MAX_BYTES) {
-				ret = errf(
+				ret = profile_errf(
 					err, errlen, -EFBIG,
 					"inflates to more than %u MiB; not a profile pprofctl reads",
 					PROFILE_MAX_BYTES >> 20);
@@ -85,7 +85,7 @@ static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_l
 			cap = cap > PROFILE_MAX_BYTES / 2 ? PROFILE_MAX_BYTES : cap * 2;
 			nbuf = realloc(buf, cap);
 			if (!nbuf) {
-				ret = errf(err, errlen, -ENOMEM, "out of memory");
+				ret = profile_errf(err, errlen, -ENOMEM, "out of memory");
 				goto fail;
 			}
 			buf = nbuf;
@@ -98,19 +98,19 @@ static int gunzip(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_l
 				break;
 			/* another member follows: its header is checked by zlib */
 			if (inflateReset(&zs) != Z_OK) {
-				ret = errf(err, errlen, -EINVAL, "bad gzip data");
+				ret = profile_errf(err, errlen, -EINVAL, "bad gzip data");
 				goto fail;
 			}
 			continue;
 		}
 		if (zret == Z_BUF_ERROR && zs.avail_in == 0) {
-			ret = errf(err, errlen, -EINVAL,
-				   "truncated gzip data (the file is incomplete)");
+			ret = profile_errf(err, errlen, -EINVAL,
+					   "truncated gzip data (the file is incomplete)");
 			goto fail;
 		}
 		if (zret != Z_OK && zret != Z_BUF_ERROR) {
-			ret = errf(err, errlen, -EINVAL, "bad gzip data: %s",
-				   zs.msg ? zs.msg : "corrupt stream");
+			ret = profile_errf(err, errlen, -EINVAL, "bad gzip data: %s",
+					   zs.msg ? zs.msg : "corrupt stream");
 			goto fail;
 		}
 	}
@@ -347,8 +347,9 @@ struct loader {
 
 static int bad_index(struct loader *l, const char *what, uint64_t id)
 {
-	return errf(l->err, l->errlen, -EINVAL, "not a valid profile: %s %llu does not exist", what,
-		    (unsigned long long)id);
+	return profile_errf(l->err, l->errlen, -EINVAL,
+			    "not a valid profile: %s %llu does not exist", what,
+			    (unsigned long long)id);
 }
 
 /* Names of mappings ("[base]") and of functions. */
@@ -435,8 +436,8 @@ static int location_frames(struct loader *l)
 	for (i = 0; i < pb->n_location; i++)
 		total += pb->location[i]->n_line ? pb->location[i]->n_line : 1;
 	if (total > PROFILE_MAX_FRAMES)
-		return errf(l->err, l->errlen, -EFBIG, "too many frames (more than %u)",
-			    PROFILE_MAX_FRAMES);
+		return profile_errf(l->err, l->errlen, -EFBIG, "too many frames (more than %u)",
+				    PROFILE_MAX_FRAMES);
 	l->loc_off = calloc(pb->n_location + 1, sizeof(*l->loc_off));
 	l->loc_nr = calloc(pb->n_location + 1, sizeof(*l->loc_nr));
 	l->loc_frames = calloc(total + 1, sizeof(*l->loc_frames));
@@ -527,7 +528,7 @@ static int sample_frames(struct loader *l)
 		const Perftools__Profiles__Sample *s = pb->sample[i];
 
 		if (s->n_value != pb->n_sample_type)
-			return errf(
+			return profile_errf(
 				l->err, l->errlen, -EINVAL,
 				"not a valid profile: a sample has %zu values for %zu sample types",
 				s->n_value, pb->n_sample_type);
@@ -539,9 +540,9 @@ static int sample_frames(struct loader *l)
 			total += l->loc_nr[loc];
 		}
 		if (total > PROFILE_MAX_FRAMES)
-			return errf(l->err, l->errlen, -EFBIG,
-				    "too many frames in all samples (more than %u)",
-				    PROFILE_MAX_FRAMES);
+			return profile_errf(l->err, l->errlen, -EFBIG,
+					    "too many frames in all samples (more than %u)",
+					    PROFILE_MAX_FRAMES);
 	}
 	p->frame_buf = malloc((total + 1) * sizeof(*p->frame_buf));
 	if (!p->frame_buf)
@@ -576,27 +577,31 @@ static int resolve(struct loader *l)
 	int ret;
 
 	if (!strings_ok(pb))
-		return errf(l->err, l->errlen, -EINVAL,
-			    "not a valid profile: a string index is out of the string table");
+		return profile_errf(
+			l->err, l->errlen, -EINVAL,
+			"not a valid profile: a string index is out of the string table");
 	if (pb->n_sample && !pb->n_sample_type)
-		return errf(l->err, l->errlen, -EINVAL,
-			    "not a valid profile: samples but no sample types");
+		return profile_errf(l->err, l->errlen, -EINVAL,
+				    "not a valid profile: samples but no sample types");
 	ret = index_ids(&l->maps, pb->n_mapping, mapping_id, pb->mapping, &bad_id);
 	if (ret == -EINVAL)
-		return errf(l->err, l->errlen, ret, "not a valid profile: mapping id %llu %s",
-			    (unsigned long long)bad_id, bad_id ? "used twice" : "is reserved");
+		return profile_errf(
+			l->err, l->errlen, ret, "not a valid profile: mapping id %llu %s",
+			(unsigned long long)bad_id, bad_id ? "used twice" : "is reserved");
 	if (ret)
 		return ret;
 	ret = index_ids(&l->funcs, pb->n_function, function_id, pb->function, &bad_id);
 	if (ret == -EINVAL)
-		return errf(l->err, l->errlen, ret, "not a valid profile: function id %llu %s",
-			    (unsigned long long)bad_id, bad_id ? "used twice" : "is reserved");
+		return profile_errf(
+			l->err, l->errlen, ret, "not a valid profile: function id %llu %s",
+			(unsigned long long)bad_id, bad_id ? "used twice" : "is reserved");
 	if (ret)
 		return ret;
 	ret = index_ids(&l->locs, pb->n_location, location_id, pb->location, &bad_id);
 	if (ret == -EINVAL)
-		return errf(l->err, l->errlen, ret, "not a valid profile: location id %llu %s",
-			    (unsigned long long)bad_id, bad_id ? "used twice" : "is reserved");
+		return profile_errf(
+			l->err, l->errlen, ret, "not a valid profile: location id %llu %s",
+			(unsigned long long)bad_id, bad_id ? "used twice" : "is reserved");
 	if (ret)
 		return ret;
 
@@ -653,22 +658,24 @@ int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *e
 		data = raw;
 		len = raw_len;
 	} else if (len > PROFILE_MAX_BYTES) {
-		return errf(err, errlen, -EFBIG, "larger than %u MiB", PROFILE_MAX_BYTES >> 20);
+		return profile_errf(err, errlen, -EFBIG, "larger than %u MiB",
+				    PROFILE_MAX_BYTES >> 20);
 	}
 	if (!len) {
 		free(raw);
-		return errf(err, errlen, -EINVAL, "the file is empty, not a profile");
+		return profile_errf(err, errlen, -EINVAL, "the file is empty, not a profile");
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		free(raw);
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return profile_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	p->pb = perftools__profiles__profile__unpack(NULL, len, data);
 	free(raw);
 	if (!p->pb) {
 		free(p);
-		return errf(err, errlen, -EINVAL, "not a pprof profile (protobuf decoding failed)");
+		return profile_errf(err, errlen, -EINVAL,
+				    "not a pprof profile (protobuf decoding failed)");
 	}
 	l.p = p;
 	ret = resolve(&l);
@@ -684,7 +691,7 @@ int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *e
 	free(l.in.slots);
 	if (ret) {
 		if (!err[0])
-			errf(err, errlen, ret, "%s", strerror(-ret));
+			profile_errf(err, errlen, ret, "%s", strerror(-ret));
 		profile_free(p);
 		return ret;
 	}
@@ -702,14 +709,14 @@ int profile_read(const char *path, struct profile **out, char *err, size_t errle
 	*out = NULL;
 	ret = read_file(path, &data, &len, PROFILE_MAX_BYTES);
 	if (ret == -EFBIG)
-		return errf(err, errlen, ret, "cannot read %s: larger than %u MiB", path,
-			    PROFILE_MAX_BYTES >> 20);
+		return profile_errf(err, errlen, ret, "cannot read %s: larger than %u MiB", path,
+				    PROFILE_MAX_BYTES >> 20);
 	if (ret)
-		return errf(err, errlen, ret, "cannot read %s: %s", path, strerror(-ret));
+		return profile_errf(err, errlen, ret, "cannot read %s: %s", path, strerror(-ret));
 	ret = profile_parse(data, len, out, msg, sizeof(msg));
 	free(data);
 	if (ret)
-		return errf(err, errlen, ret, "cannot read %s: %s", path, msg);
+		return profile_errf(err, errlen, ret, "cannot read %s: %s", path, msg);
 	return 0;
 }
 
@@ -740,16 +747,16 @@ int profile_sample_index(const struct profile *p, const char *sel, char *err, si
 	long n;
 
 	if (!p->nr_types)
-		return errf(err, errlen, -EINVAL, "the profile has no sample types");
+		return profile_errf(err, errlen, -EINVAL, "the profile has no sample types");
 	if (!sel || !sel[0])
 		return p->default_type;
 	errno = 0;
 	n = strtol(sel, &end, 10);
 	if (!*end && !errno) {
 		if (n < 0 || (size_t)n >= p->nr_types)
-			return errf(err, errlen, -EINVAL,
-				    "sample index %s is outside the range [0..%zu]", sel,
-				    p->nr_types - 1);
+			return profile_errf(err, errlen, -EINVAL,
+					    "sample index %s is outside the range [0..%zu]", sel,
+					    p->nr_types - 1);
 		return n;
 	}
 	for (i = 0; i < p->nr_types; i++) {
@@ -768,6 +775,7 @@ int profile_sample_index(const struct profile *p, const char *sel, char *err, si
 			break;
 		off += k;
 	}
-	return errf(err, errlen, -EINVAL, "sample index '%s' must be one of: %s (or 0..%zu)", sel,
-		    list, p->nr_types - 1);
+	return profile_errf(err, errlen, -EINVAL,
+			    "sample index '%s' must be one of: %s (or 0..%zu)", sel, list,
+			    p->nr_types - 1);
 }

@@ -93,6 +93,10 @@ int profile_read_all(char *const *paths, size_t n, struct profile **out, char *e
 
 void profile_free(struct profile *p); /* NULL is fine */
 
+/* Writes the message into err (errlen bytes) and returns ret. */
+int profile_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /*
  * The sample type selected by name or number (NULL or "": the default), as
  * pprof's -sample_index; -EINVAL with a message listing the choices otherwise.
