@@ -140,13 +140,13 @@ struct mapping *procs__find_mapping(struct procs *p, struct image *img, uint64_t
 void procs__set_wait_budget(struct procs *p, uint64_t ns_per_sec); /* for tests */
 /*
  * Before a frame in m is named: waits for m's symbols if they are still
- * loading in the symbol cache's thread, within the budget above. A frame
+ * loading in the file cache's symbol thread, within the budget above. A frame
  * whose symbols are not in by then goes without a name in this profile
  * (symbols_not_ready).
  */
 void procs__await_symbols(struct procs *p, struct image *img, struct mapping *m);
 /* Whether m's file has lines (DWARF), waiting for their load in the
- * symbol cache's thread within the same budget; a file whose lines are
+ * file cache's symbol thread within the same budget; a file whose lines are
  * not in by then has none in this profile (lines_not_ready). */
 bool procs__await_lines(struct procs *p, struct image *img, struct mapping *m);
 /* Whether procs__cfi_for reads unwind tables (from the file cache). */
@@ -154,7 +154,7 @@ void procs__use_tables(struct procs *p, bool on);
 /* The CFI table of the file mapped at pc in img and pc's file offset in
  * it, loaded on first use (through the process's root, like symbols);
  * NULL when there is none, with errno EAGAIN when it is not there yet:
- * loading in the cache's thread (wait: waited for within the loader wait
+ * loading in the file cache's thread (wait: waited for within the loader wait
  * budget), or put off (the loader's queue full, or the cache's budget);
  * cfi_not_ready counts both; ask again later. Valid until the next call: an unwind_find_fn. */
 const struct cfi_table *procs__cfi_for(struct procs *p, struct image *img, uint64_t pc,

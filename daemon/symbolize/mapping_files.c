@@ -3,8 +3,8 @@
  * The file layer under a process's mappings: a mapped file opened as its
  * process sees it, its entry in the file cache (file_cache.h), which a
  * mapping holds, its symbols, line numbers and unwind table asked of it,
- * and the waits for its loader threads kept within this second's budget. The process table finds mappings; what
- * their files hold comes from here.
+ * and the waits for its loader threads kept within this second's budget.
+ * The process table finds mappings; what their files hold comes from here.
  */
 #include <errno.h>
 #include <fcntl.h>

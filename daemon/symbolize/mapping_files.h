@@ -2,8 +2,8 @@
 /*
  * The file layer under a process's mappings (mapping_files.c): what a
  * mapped file holds, its symbols, line numbers and unwind table, from the
- * file cache (file_cache.h), for the process table (procs.c), which keeps the processes and
- * their mappings and asks here for the rest.
+ * file cache (file_cache.h), for the process table (procs.c), which keeps
+ * the processes and their mappings and asks here for the rest.
  */
 #ifndef PPROFD_MAPPING_FILES_H
 #define PPROFD_MAPPING_FILES_H
