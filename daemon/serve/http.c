@@ -28,6 +28,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop_fd.h"
+#include "output.h"
 #include "peer_uid.h"
 #include "requests.h"
 #include "shares.h"
@@ -65,6 +66,7 @@ struct http_conn {
 	enum conn_state state;
 	struct request *req;
 	struct req_result res;
+	char filename[96];             /* the download's: <comm>-<pid>-<kind>.pb.gz */
 	struct http_conn *prev, *next; /* in h->waiting while C_WAITING */
 };
 
@@ -124,8 +126,7 @@ static enum MHD_Result send_result(struct http_conn *c)
 		return MHD_NO; /* res->data is freed with the connection */
 	res->data = NULL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
-				"attachment; filename=\"profile\"");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, c->filename);
 	return queue(c->conn, MHD_HTTP_OK, resp);
 }
 
@@ -263,11 +264,35 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
+/* What a browser saves the profile as: the process and the kind, not
+ * "profile" (the comm is the process's choice: sanitized). */
+static void download_name(struct http_conn *c, const struct req_params *p)
+{
+	static const char *const kinds[KIND_NR] = {
+		[KIND_CPU] = "cpu",     [KIND_HEAP] = "heap",       [KIND_MUTEX] = "mutex",
+		[KIND_BLOCK] = "block", [KIND_THREADS] = "threads",
+	};
+	const char *kind = p->kind > 0 && p->kind < KIND_NR && kinds[p->kind] ? kinds[p->kind]
+									      : "profile";
+	char comm[64], safe[64];
+
+	if (!p->pid) {
+		snprintf(c->filename, sizeof(c->filename), "attachment; filename=\"host-%s.pb.gz\"",
+			 kind);
+		return;
+	}
+	http__read_comm(p->pid, comm, sizeof(comm));
+	sanitize_comm(comm[0] ? comm : "process", safe, sizeof(safe));
+	snprintf(c->filename, sizeof(c->filename), "attachment; filename=\"%.40s-%u-%s.pb.gz\"",
+		 safe, p->pid, kind);
+}
+
 static enum MHD_Result start_profile(struct http_conn *c, struct req_params *p)
 {
 	struct http_server *h = c->h;
 	struct request *q;
 
+	download_name(c, p);
 	c->state = C_STARTING;
 	q = requests__start(h->r, p, on_done, c);
 	if (c->state == C_DONE) /* answered at once */

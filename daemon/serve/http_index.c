@@ -92,7 +92,7 @@ static void sb_html(struct sbuf *b, const char *s)
 	}
 }
 
-static void read_comm(int pid, char *comm, size_t size)
+void http__read_comm(int pid, char *comm, size_t size)
 {
 	char path[64];
 	ssize_t n = -1;
@@ -137,7 +137,7 @@ char *http__index_page(size_t *len)
 			continue;
 		}
 		nr++;
-		read_comm(pid, comm, sizeof(comm));
+		http__read_comm(pid, comm, sizeof(comm));
 		sb_printf(&b, "<tr><td>%lu</td><td>", pid);
 		sb_html(&b, comm);
 		sb_printf(&b,

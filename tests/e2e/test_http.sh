@@ -21,6 +21,14 @@ pid=$(awk '/^pid/ {print $2}' "$T/wl.out")
 pprof -top "$URL/profile?pid=$pid&seconds=3" >"$T/top.txt" 2>"$T/top.err" || fail "pprof from the URL: $(cat "$T/top.err")"
 grep -q ' alpha$' "$T/top.txt" || { cat "$T/top.txt"; fail "alpha not in the profile from HTTP"; }
 ok "go tool pprof -top from $URL/profile?pid=$pid&seconds=3"
+# a browser saves it as the process's and the kind's, not as "profile"
+comm=$(cat "/proc/$pid/comm")
+curl -s -D "$T/hdr" -o /dev/null "$URL/profile?pid=$pid&seconds=1" || fail "profile download"
+grep -qi "^content-disposition: attachment; filename=\"$comm-$pid-cpu.pb.gz\"" "$T/hdr" ||
+	fail "download name: $(grep -i disposition "$T/hdr")"
+curl -s -D "$T/hdr" -o /dev/null "$URL/goroutine?pid=$pid" || fail "goroutine download"
+grep -qi "filename=\"$comm-$pid-threads.pb.gz\"" "$T/hdr" || fail "threads download name: $(grep -i disposition "$T/hdr")"
+ok "downloads named $comm-$pid-cpu.pb.gz"
 
 # 2. the whole host, with pid and comm labels on every sample
 curl -sf -o "$T/host.pb.gz" "$URL/profile?seconds=2" || fail "host-wide profile failed"
