@@ -397,7 +397,16 @@ static void test_profile(void)
 	curl(&r, "/debug/pprof/profile?pid=1&seconds=2&hz=99");
 	ASSERT_EQ(r.code, 200);
 	ASSERT_STREQ(header(&r, "Content-Type"), "application/octet-stream");
-	ASSERT_STREQ(header(&r, "Content-Disposition"), "attachment; filename=\"profile\"");
+	{
+		/* the process's and the kind's name, as a browser saves it */
+		const char *cd = header(&r, "Content-Disposition");
+		const char *end = "-1-cpu.pb.gz\"";
+
+		ASSERT_TRUE(cd && !strncmp(cd, "attachment; filename=\"", 22) &&
+				    strlen(cd) > strlen(end) &&
+				    !strcmp(cd + strlen(cd) - strlen(end), end),
+			    "Content-Disposition: %s", cd ? cd : "(none)");
+	}
 	ASSERT_STREQ(header(&r, "X-Content-Type-Options"), "nosniff");
 	ASSERT_STREQ(r.body, "FAKE kind=1 pid=1");
 	ASSERT_EQ(fake_last.kind, KIND_CPU);
