@@ -387,6 +387,8 @@ int daemon__start(struct daemon *d)
 				.max_seconds = d->cfg.max_request_seconds,
 				.conns = conn_limits,
 				.timeout_sec = 10,
+				.ranks = cpu_stream__ranks(d->cpu),
+				.hz = d->cfg.frequency_hz,
 			},
 			d->requests);
 		if (!d->http) {

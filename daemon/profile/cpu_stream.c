@@ -15,6 +15,7 @@
 #include "config.h"
 #include "cpu_profile.h"
 #include "cpu_sampler.h"
+#include "cpu_ranks.h"
 #include "cpu_stream.h"
 #include "log.h"
 #include "output.h"
@@ -52,6 +53,7 @@ struct cpu_stream {
 	struct cpu_sampler *sampler; /* set by cpu_stream__start */
 	struct profile_kind *kind;   /* cpu requests' (cpu_kind.c) */
 	struct collection window;    /* every process's samples in this window */
+	struct cpu_ranks ranks;      /* the last windows' processes by samples */
 };
 
 struct cpu_stream *cpu_stream__new(const struct cpu_stream_opts *o)
@@ -93,6 +95,7 @@ void cpu_stream__free(struct cpu_stream *cs)
 		return;
 	collector__remove(cs->o.collector, &cs->window);
 	collection__reset(&cs->window);
+	cpu_ranks__free(&cs->ranks);
 	kind_free(cs->kind);
 	for (size_t i = 0; i < cs->nr_pending; i++)
 		free(cs->pending[i]);
@@ -340,12 +343,18 @@ void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real,
 {
 	struct write_stats st = { 0 };
 
+	cpu_ranks__window_end(&cs->ranks, &cs->window, duration_ns);
 	collection__write_window(&cs->window, cs->o.procs, *cs->o.ksyms, cs->o.health,
 				 cs->o.cfg->output_dir, start_real, duration_ns, NULL, &st);
 	cs->st.files += st.files;
 	cs->st.bytes += st.bytes;
 	cs->st.write_errors += st.errors;
 	forget_nofp(cs);
+}
+
+const struct cpu_ranks *cpu_stream__ranks(const struct cpu_stream *cs)
+{
+	return &cs->ranks;
 }
 
 void cpu_stream__stats(const struct cpu_stream *cs, struct cpu_stream_stats *st)

@@ -77,6 +77,8 @@ uint64_t cpu_stream__drops(struct cpu_stream *cs);
 void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real,
 			      int64_t duration_ns);
 
+/* The processes by CPU samples in the last window and the one before. */
+const struct cpu_ranks *cpu_stream__ranks(const struct cpu_stream *cs);
 void cpu_stream__stats(const struct cpu_stream *cs, struct cpu_stream_stats *st);
 
 #endif

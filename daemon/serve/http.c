@@ -47,6 +47,8 @@ struct http_server {
 	size_t token_len;
 	bool loopback;
 	unsigned max_seconds;
+	const struct cpu_ranks *ranks; /* the index page's (http_opts) */
+	unsigned hz;
 	struct http_conn *waiting; /* suspended, a request in flight */
 };
 
@@ -130,11 +132,11 @@ static enum MHD_Result send_result(struct http_conn *c)
 	return queue(c->conn, MHD_HTTP_OK, resp);
 }
 
-static enum MHD_Result send_index(struct MHD_Connection *conn)
+static enum MHD_Result send_index(struct http_server *h, struct MHD_Connection *conn)
 {
 	struct MHD_Response *resp;
 	size_t len;
-	char *page = http__index_page(&len);
+	char *page = http__index_page(h->ranks, h->hz, &len);
 
 	if (!page)
 		return send_error(conn, 500, "out of memory");
@@ -356,7 +358,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	switch (parsed.route) {
 	case HTTP_ROUTE_INDEX:
-		return send_index(conn);
+		return send_index(h, conn);
 	case HTTP_ROUTE_REDIRECT: {
 		struct MHD_Response *resp =
 			MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -620,6 +622,8 @@ struct http_server *http__new(const struct http_opts *o, struct requests *r)
 	h->r = r;
 	h->loopback = addr_is_loopback(&ss);
 	h->max_seconds = o->max_seconds ? o->max_seconds : 300;
+	h->ranks = o->ranks;
+	h->hz = o->hz;
 
 	fd = listen_on(&ss, len);
 	if (fd < 0) {

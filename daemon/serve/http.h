@@ -11,6 +11,7 @@
 #include "requests.h"
 #include "shares.h"
 
+struct cpu_ranks;
 struct requests;
 
 struct http_opts {
@@ -19,6 +20,10 @@ struct http_opts {
 	unsigned max_seconds;
 	struct shares_limits conns; /* per uid on loopback, else per source address */
 	unsigned timeout_sec;
+	/* the index page's ranking: the processes by CPU samples of the
+	 * last windows (NULL: none), at hz samples a second a CPU */
+	const struct cpu_ranks *ranks;
+	unsigned hz;
 };
 
 struct http_server;
@@ -64,6 +69,6 @@ bool http__parse_uint(const char *s, size_t len, unsigned long max, unsigned lon
 
 /* The index page (/debug/pprof/): malloc'ed HTML of *len bytes, or NULL
  * when out of memory. */
-char *http__index_page(size_t *len);
+char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, size_t *len);
 
 #endif

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * The HTTP index page, /debug/pprof/ (http.h): the host's processes with
- * links to their profiles.
+ * The HTTP index page, /debug/pprof/ (http.h): the host's processes,
+ * the busiest in pprofd's last window first, kernel threads apart, with
+ * links to their profiles and a filter box.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_ranks.h"
 #include "http.h"
 
 #define INDEX_MAX_PROCS 20000
@@ -111,23 +114,126 @@ void http__read_comm(int pid, char *comm, size_t size)
 		comm[n - 1] = 0;
 }
 
-char *http__index_page(size_t *len)
+/* Whether pid is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags). */
+static bool is_kthread(unsigned long pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags = 0;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%lu/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the comm before it may hold anything */
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return flags & 0x00200000; /* PF_KTHREAD */
+}
+
+struct index_proc {
+	unsigned long pid;
+	uint64_t samples, prev;
+	bool kthread;
+	char comm[17];
+};
+
+/* Most CPU in the last window first, then the window before, then pid. */
+static int by_cpu(const void *a, const void *b)
+{
+	const struct index_proc *x = a, *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples > y->samples ? -1 : 1;
+	if (x->prev != y->prev)
+		return x->prev > y->prev ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* samples of a window as a share of one CPU, "-" without a window yet. */
+static void cpu_cell(struct sbuf *b, uint64_t samples, const struct cpu_window_ranks *w,
+		     unsigned hz)
+{
+	double core = w && hz && w->duration_ns > 0 ? hz * (w->duration_ns / 1e9) : 0;
+
+	if (!core)
+		sb_printf(b, "<td class=n>-</td>");
+	else if (!samples)
+		sb_printf(b, "<td class=n>0</td>");
+	else
+		sb_printf(b, "<td class=n>%.1f%%</td>", 100.0 * samples / core);
+}
+
+static void proc_row(struct sbuf *b, const struct index_proc *p, const struct cpu_ranks *r,
+		     unsigned hz)
+{
+	unsigned long pid = p->pid;
+
+	sb_printf(b, "<tr><td class=n>%lu</td><td>", pid);
+	sb_html(b, p->comm);
+	sb_printf(b, "</td>");
+	cpu_cell(b, p->samples, r ? &r->last : NULL, hz);
+	cpu_cell(b, p->prev, r ? &r->prev : NULL, hz);
+	sb_printf(b, "<td><a href=\"profile?pid=%lu&amp;seconds=30\">profile</a>", pid);
+	if (!p->kthread) /* no user code: nothing else to profile */
+		sb_printf(b,
+			  " <a href=\"heap?pid=%lu&amp;seconds=30\">heap</a>"
+			  " <a href=\"mutex?pid=%lu&amp;seconds=30\">mutex</a>"
+			  " <a href=\"block?pid=%lu&amp;seconds=30\">block</a>"
+			  " <a href=\"goroutine?pid=%lu\">goroutine</a>",
+			  pid, pid, pid, pid);
+	sb_printf(b, "</td></tr>\n");
+}
+
+static const char index_head[] =
+	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	"<title>pprofd: /debug/pprof/</title>\n<style>\n"
+	"body { font-family: sans-serif; margin: 1em 2em; }\n"
+	"table { border-collapse: collapse; }\n"
+	"td, th { padding: 2px 10px; text-align: left; }\n"
+	"tr:nth-child(even) { background: #f3f3f0; }\n"
+	".n { text-align: right; font-variant-numeric: tabular-nums; }\n"
+	"</style></head><body>\n<h1>pprofd: /debug/pprof/</h1>\n"
+	"<p><a href=\"profile?seconds=30\">profile</a>: the whole host's CPU, 30 s "
+	"(privileged clients only). Per process: profile = CPU, goroutine = threads; "
+	"add <code>&amp;seconds=N</code>, <code>&amp;hz=H</code>. "
+	"CPU: the share of one CPU in pprofd's last window, and the one before.</p>\n"
+	"<p><input id=\"filter\" placeholder=\"filter: name or pid\" autofocus></p>\n"
+	"<table id=\"procs\">\n<tr><th class=n>pid</th><th>process</th>"
+	"<th class=n>CPU</th><th class=n>before</th><th>profiles</th></tr>\n";
+
+/* The filter box: rows whose pid or name holds what is typed. */
+static const char index_script[] =
+	"<script>\n"
+	"document.getElementById('filter').addEventListener('input', function () {\n"
+	"\tvar q = this.value.toLowerCase();\n"
+	"\tdocument.querySelectorAll('tr').forEach(function (tr) {\n"
+	"\t\tif (!tr.querySelector('td')) return;\n"
+	"\t\tvar t = tr.cells[0].textContent + ' ' + tr.cells[1].textContent;\n"
+	"\t\ttr.style.display = t.toLowerCase().indexOf(q) >= 0 ? '' : 'none';\n"
+	"\t});\n"
+	"});\n"
+	"</script>\n";
+
+char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, size_t *len)
 {
 	struct sbuf b = { 0 };
-	unsigned nr = 0, more = 0;
+	struct index_proc *v = calloc(INDEX_MAX_PROCS, sizeof(*v));
+	unsigned nr = 0, more = 0, kthreads = 0;
 	struct dirent *de;
 	DIR *dir;
 
-	sb_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-		      "<title>/debug/pprof/</title></head><body>\n<h1>pprofd: /debug/pprof/</h1>\n"
-		      "<p><a href=\"profile?seconds=30\">profile</a>: the whole host's CPU, 30 s "
-		      "(privileged clients only)</p>\n"
-		      "<p>Per process: profile = CPU, goroutine = threads; add "
-		      "<code>&amp;seconds=N</code>, <code>&amp;hz=H</code>.</p>\n"
-		      "<table>\n<tr><th>pid</th><th>comm</th><th>profiles</th></tr>\n");
+	if (!v)
+		return NULL;
 	dir = opendir("/proc");
 	while (dir && (de = readdir(dir))) {
-		char comm[64];
 		unsigned long pid;
 
 		if (!http__parse_uint(de->d_name, strlen(de->d_name), INT_MAX, &pid) || !pid)
@@ -136,24 +242,36 @@ char *http__index_page(size_t *len)
 			more++;
 			continue;
 		}
+		v[nr].pid = pid;
+		http__read_comm(pid, v[nr].comm, sizeof(v[nr].comm));
+		v[nr].kthread = is_kthread(pid);
+		kthreads += v[nr].kthread;
+		if (ranks) {
+			v[nr].samples = cpu_ranks__samples(&ranks->last, pid);
+			v[nr].prev = cpu_ranks__samples(&ranks->prev, pid);
+		}
 		nr++;
-		http__read_comm(pid, comm, sizeof(comm));
-		sb_printf(&b, "<tr><td>%lu</td><td>", pid);
-		sb_html(&b, comm);
-		sb_printf(&b,
-			  "</td><td><a href=\"profile?pid=%lu&amp;seconds=30\">profile</a> "
-			  "<a href=\"heap?pid=%lu&amp;seconds=30\">heap</a> "
-			  "<a href=\"mutex?pid=%lu&amp;seconds=30\">mutex</a> "
-			  "<a href=\"block?pid=%lu&amp;seconds=30\">block</a> "
-			  "<a href=\"goroutine?pid=%lu\">goroutine</a></td></tr>\n",
-			  pid, pid, pid, pid, pid);
 	}
 	if (dir)
 		closedir(dir);
+	qsort(v, nr, sizeof(*v), by_cpu);
+	sb_add(&b, index_head, sizeof(index_head) - 1);
+	for (unsigned i = 0; i < nr; i++)
+		if (!v[i].kthread)
+			proc_row(&b, &v[i], ranks, hz);
 	sb_printf(&b, "</table>\n");
+	if (kthreads) {
+		sb_printf(&b, "<details><summary>%u kernel threads</summary>\n<table>\n", kthreads);
+		for (unsigned i = 0; i < nr; i++)
+			if (v[i].kthread)
+				proc_row(&b, &v[i], ranks, hz);
+		sb_printf(&b, "</table></details>\n");
+	}
 	if (more)
 		sb_printf(&b, "<p>%u more processes not listed.</p>\n", more);
+	sb_add(&b, index_script, sizeof(index_script) - 1);
 	sb_printf(&b, "</body></html>\n");
+	free(v);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -8,7 +8,7 @@ PORT=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$PORT/debug/pprof
 
 "$PPROFD" --output-dir "$T/profiles" --socket "$T/pprofd.sock" --http 127.0.0.1:$PORT \
-	--interval 600 >"$T/daemon.log" 2>&1 &
+	--interval 2 >"$T/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 100); do curl -s -o /dev/null "$URL/" && break; sleep 0.1; done
 
@@ -50,6 +50,27 @@ ok "host-wide profile"
 curl -sf "$URL/" >"$T/index.html" || fail "no index page"
 grep -q "cpu_shares" "$T/index.html" || fail "index page does not list cpu_shares"
 grep -q "profile?pid=$pid" "$T/index.html" || fail "index page has no profile link for $pid"
+# ranked by pprofd's windows: the busy workload first, kernel threads apart
+# and without the kinds that need user code, a filter box
+python3 - "$URL/" "$pid" <<'PY' || fail "index page ranking"
+import re, sys, time, urllib.request
+url, pid = sys.argv[1], sys.argv[2]
+for _ in range(100):                      # until a window (2 s) has ended
+    page = urllib.request.urlopen(url).read().decode()
+    main, _, rest = page.partition("</table>")
+    rows = re.findall(r"<tr><td class=n>(\d+)</td><td>([^<]*)</td><td class=n>([^<]*)</td>", main)
+    if rows and rows[0][2] not in ("-", "0"):
+        break
+    time.sleep(0.2)
+assert rows[0][0] == pid and rows[0][1] == "cpu_shares", f"first row {rows[0]}, want {pid} cpu_shares"
+assert rows[0][2].endswith("%"), rows[0]
+assert 'id="filter"' in page, "no filter box"
+if open("/proc/2/comm").read().strip() == "kthreadd":
+    assert "kernel threads</summary>" in rest, "no kernel threads section"
+    assert not any(r[0] == "2" for r in rows), "kthreadd among the processes"
+    assert "heap?pid=2&" not in page, "a heap link on a kernel thread"
+print(f"index: {rows[0][1]} first at {rows[0][2]} of a CPU; {len(rows)} processes")
+PY
 ok "index page"
 
 # 4. errors as a Go pprof server sends them

@@ -572,7 +572,7 @@ static void test_index(void)
 	ASSERT_STREQ(header(&r, "Content-Type"), "text/html; charset=utf-8");
 	ASSERT_TRUE(strstr(r.body, "&lt;i&gt;&amp;&quot;&#39;x?"), "escaped comm missing");
 	ASSERT_TRUE(!strstr(r.body, "<i>"), "raw comm in the page");
-	snprintf(want, sizeof(want), "<td>%d</td>", pid);
+	snprintf(want, sizeof(want), "<td class=n>%d</td>", pid);
 	ASSERT_TRUE(strstr(r.body, want), "%s missing", want);
 	snprintf(want, sizeof(want), "href=\"profile?pid=%d&amp;seconds=30\"", pid);
 	ASSERT_TRUE(strstr(r.body, want), "%s missing", want);
