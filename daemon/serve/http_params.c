@@ -67,8 +67,10 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 
 	memset(out, 0, sizeof(*out));
 	if (!path || strncmp(path, HTTP_PPROF_PREFIX, strlen(HTTP_PPROF_PREFIX))) {
-		if (path && !strcmp(path, "/debug/pprof"))
-			out->route = HTTP_ROUTE_REDIRECT; /* as Go's ServeMux does */
+		/* /debug/pprof as Go's ServeMux does; / is where a person
+		 * starts: the same page */
+		if (path && (!strcmp(path, "/debug/pprof") || !strcmp(path, "/")))
+			out->route = HTTP_ROUTE_REDIRECT;
 		else
 			parse_error(out, 404, "404 page not found");
 		return;

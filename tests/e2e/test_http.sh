@@ -50,6 +50,8 @@ ok "host-wide profile"
 curl -sf "$URL/" >"$T/index.html" || fail "no index page"
 grep -q "cpu_shares" "$T/index.html" || fail "index page does not list cpu_shares"
 grep -q "profile?pid=$pid" "$T/index.html" || fail "index page has no profile link for $pid"
+# / is where a person starts: the same page
+curl -sfL "http://127.0.0.1:$PORT/" | grep -q 'id="filter"' || fail "/ does not lead to the index page"
 # ranked by pprofd's windows: the busy workload first, kernel threads apart
 # and without the kinds that need user code, a filter box
 python3 - "$URL/" "$pid" <<'PY' || fail "index page ranking"
