@@ -597,6 +597,7 @@ struct symtab *file_cache__symbols(struct file_cache *c, struct cached_file *f,
 		errno = err;
 		return NULL;
 	}
+	f->settled_ns = 0; /* taken at once: nobody waits for it */
 	return symtab__get(f->s);
 }
 
