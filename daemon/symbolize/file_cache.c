@@ -129,8 +129,6 @@ bool cached_file__table_loading(const struct cached_file *f)
 	return f->cfi_state == LOAD_RUNNING;
 }
 
-/* ---- the products: in, counted, out -------------------------------------- */
-
 static void symbols_drop(struct file_cache *c, struct cached_file *f, enum load_state to)
 {
 	if (f->sym_state == LOAD_READY) {
@@ -329,8 +327,6 @@ static void table_settle(struct file_cache *c, struct cached_file *f, struct cfi
 	trim_tables(c, f);
 }
 
-/* ---- the loader threads ---------------------------------------------------- */
-
 static void job_run(struct loader_job *job)
 {
 	struct load_job *j = (struct load_job *)job;
@@ -488,8 +484,6 @@ fail:
 	return false;
 }
 
-/* ---- entries ----------------------------------------------------------------- */
-
 struct cached_file *file_cache__file(struct file_cache *c, int fd)
 {
 	struct cached_file *f;
@@ -528,8 +522,6 @@ static bool same_file(const struct cached_file *f, int fd)
 
 	return !file_id__of_fd(fd, &id) && !memcmp(&id, &f->node.id, sizeof(id));
 }
-
-/* ---- symbols ----------------------------------------------------------------- */
 
 struct symtab *file_cache__symbols(struct file_cache *c, struct cached_file *f,
 				   const struct file_src *src, uint64_t deadline_ns)
@@ -669,8 +661,6 @@ bool file_cache__await_lines(struct file_cache *c, struct symtab *s, uint64_t de
 	return symtab__lines_ready(s);
 }
 
-/* ---- unwind tables ----------------------------------------------------------- */
-
 /* Whether a table may be loaded now: a working set larger than the bound
  * would otherwise load tables back to back forever (libLLVM's takes
  * 60 ms). The budget binds only while tables are being evicted: first
@@ -773,8 +763,6 @@ const struct cfi_table *file_cache__table(struct file_cache *c, struct cached_fi
 	}
 	return NULL;
 }
-
-/* ---- the whole cache --------------------------------------------------------- */
 
 void file_cache__free(struct file_cache *c)
 {
