@@ -343,6 +343,7 @@ int daemon__start(struct daemon *d)
 		.health = &d->out,
 		.collector = &d->collector,
 		.unwind = cpu_sampler__unwind_fds(d->sampler),
+		.files = d->files,
 	};
 	d->heapw = heap_watch__new(&watch);
 	d->waitw = wait_watch__new(&watch);

@@ -109,6 +109,8 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("jit_perf_maps_refused", ps.perf_maps_refused);
 	PUT("jit_perf_map_lines_dropped", ps.perf_map_lines_dropped);
 	PUT("mapped_files_cached", files.files);
+	PUT("heap_probe_site_reads", files.derived.misses);
+	PUT("heap_probe_sites_reused", files.derived.hits);
 	PUT("symbol_files_cached", files.sym.files);
 	PUT("symbol_files_max", d->cfg.max_symbol_files);
 	PUT("symbol_cache_bytes", files.sym.bytes);

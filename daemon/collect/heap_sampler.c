@@ -15,6 +15,7 @@
 #include "heap.skel.h"
 #include "cpus.h"
 #include "heap_sampler.h"
+#include "file_cache.h"
 #include "heap_sites.h"
 #include "log.h"
 #include "safe_open.h"
@@ -53,6 +54,7 @@ struct heap_sampler {
 	bool retiring; /* lost_gen flipped: generation `retired` to be read */
 	uint32_t retired;
 	struct heap_lost_key *keys; /* drain_lost's, max_entries of `lost` */
+	struct file_cache *files;
 };
 
 struct heap_probes {
@@ -111,6 +113,7 @@ struct heap_sampler *heap_sampler__new(const struct heap_sampler_opts *o)
 	s->fn = o->fn;
 	s->lost_fn = o->lost_fn;
 	s->ctx = o->ctx;
+	s->files = o->files;
 	s->ncpus = libbpf_num_possible_cpus();
 	s->skel = heap_bpf__open();
 	if (!s->skel) {
@@ -234,6 +237,40 @@ static int open_mapped(uint32_t pid, const char *path, const char *range, unsign
 	return safe_open_proc(out);
 }
 
+/* The file cache's keys of what read_sites() reads. */
+enum { SITES_LIBC = 1, SITES_ALT };
+
+struct sites_read {
+	const char *lib;
+	uint32_t pid;
+	bool alt;
+};
+
+static int read_sites(int fd, void *out, void *ctx)
+{
+	const struct sites_read *r = ctx;
+
+	return r->alt ? heap_probe_sites_alt(fd, r->lib, r->pid, out)
+		      : heap_probe_sites_libc(fd, r->lib, r->pid, out);
+}
+
+/* The probe sites of the allocator open as fd (glibc's, or jemalloc's or
+ * tcmalloc's: alt), read once for every process that maps its file. */
+static int probe_sites(struct heap_sampler *s, int fd, bool alt, const char *lib, uint32_t pid,
+		       struct heap_probe_sites *ps)
+{
+	struct sites_read r = { .lib = lib, .pid = pid, .alt = alt };
+	struct cached_file *f = s->files ? file_cache__file(s->files, fd) : NULL;
+	int err;
+
+	if (!f)
+		return read_sites(fd, ps, &r);
+	err = file_cache__derived(s->files, f, alt ? SITES_ALT : SITES_LIBC, fd, ps, sizeof(*ps),
+				  read_sites, &r);
+	cached_file__put(f);
+	return err;
+}
+
 static int link_create(int prog_fd, unsigned attach_type, const char *path, const uint64_t *offs,
 		       const uint64_t *cookies, unsigned cnt, uint32_t pid)
 {
@@ -352,7 +389,7 @@ struct heap_probes *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 	 */
 	if (m.alt_ino) {
 		fd = open_mapped(pid, m.alt_path, m.alt_range, m.alt_ino, t->libc, sizeof(t->libc));
-		if (fd >= 0 && !heap_probe_sites_alt(fd, t->libc, pid, &ps)) {
+		if (fd >= 0 && !probe_sites(s, fd, true, t->libc, pid, &ps)) {
 			int r = attach_sites(t, &ps, err, errlen);
 
 			if (r) {
@@ -374,7 +411,7 @@ struct heap_probes *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 	}
 
 	fd = open_mapped(pid, m.libc_path, m.libc_range, m.libc_ino, t->libc, sizeof(t->libc));
-	if (fd < 0 || heap_probe_sites_libc(fd, t->libc, pid, &ps)) {
+	if (fd < 0 || probe_sites(s, fd, false, t->libc, pid, &ps)) {
 		e = fd < 0 ? -fd : ENOENT;
 		snprintf(err, errlen, "process %u: cannot read malloc/free from %s%s%s", pid,
 			 m.libc_path, fd < 0 ? ": " : "", fd < 0 ? strerror(-fd) : "");

@@ -22,6 +22,7 @@
 #include "unwind_fds.h"
 
 struct heap_sampler;
+struct file_cache;
 struct heap_probes;
 
 typedef void (*heap_event_fn)(const struct heap_event *e, size_t size, void *ctx);
@@ -36,6 +37,9 @@ struct heap_sampler_opts {
 	heap_lost_fn lost_fn;
 	void *ctx;
 	const struct unwind_fds *unwind; /* the table walker's maps (NULL, -1 each: off) */
+	/* Where an allocator's probe sites are kept once read, for every
+	 * process that maps its file (NULL: read at each attach). */
+	struct file_cache *files;
 };
 
 /* NULL + errno on failure (logged). */

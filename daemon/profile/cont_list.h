@@ -18,6 +18,7 @@
 
 struct image;
 struct procs;
+struct file_cache;
 struct kallsyms;
 struct output_health;
 struct collector;
@@ -33,6 +34,7 @@ struct watch_opts {
 	 * records with their user stack unwound, leaf first) */
 	struct collector *collector;
 	struct unwind_fds unwind; /* the table walker's maps, shared */
+	struct file_cache *files; /* the daemon's mapped files (NULL: none) */
 };
 
 /* The first member of a kind's own record (heap_cont, wait_cont). */

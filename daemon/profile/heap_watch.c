@@ -159,6 +159,7 @@ static struct heap_sampler *sampler(struct heap_watch *w)
 		.lost_fn = on_lost,
 		.ctx = w,
 		.unwind = &w->o.unwind,
+		.files = w->o.files,
 	});
 	if (!w->s) {
 		w->failed = true; /* logged by the sampler */

@@ -50,6 +50,11 @@ struct cached_file {
 	uint64_t settled_ns; /* symbols loaded in the thread, not asked for since */
 	struct cfi_table *t;
 	size_t cfi_bytes;
+	void *derived; /* file_cache__derived's, of derived_key and size (a
+			* few KiB: not counted against a bound) */
+	size_t derived_size;
+	unsigned derived_key;
+	int derived_err;
 };
 
 struct file_cache {
@@ -111,6 +116,7 @@ void cached_file__put(struct cached_file *f)
 		return;
 	symtab__put(f->s);
 	cfi_table__free(f->t);
+	free(f->derived);
 	free(f);
 }
 
@@ -775,6 +781,35 @@ void file_cache__free(struct file_cache *c)
 		entry_drop(c, (struct cached_file *)c->lru.head.next);
 	file_lru__free(&c->lru);
 	free(c);
+}
+
+int file_cache__derived(struct file_cache *c, struct cached_file *f, unsigned key, int fd,
+			void *out, size_t size, file_derive_fn read, void *ctx)
+{
+	void *kept;
+	int err;
+
+	if (f->derived_key == key && f->derived_size == size) {
+		c->st.derived.hits++;
+		if (!f->derived_err)
+			memcpy(out, f->derived, size);
+		return f->derived_err;
+	}
+	c->st.derived.misses++;
+	err = read(fd, out, ctx);
+	if (err == -ENOMEM)
+		return err;
+	kept = NULL;
+	if (!err && !(kept = malloc(size)))
+		return 0; /* not kept: read again next time */
+	if (kept)
+		memcpy(kept, out, size);
+	free(f->derived);
+	f->derived = kept;
+	f->derived_size = size;
+	f->derived_key = key;
+	f->derived_err = err;
+	return err;
 }
 
 void file_cache__stats(const struct file_cache *c, struct file_cache_stats *st)

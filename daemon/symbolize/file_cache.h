@@ -123,8 +123,23 @@ const struct cfi_table *file_cache__table(struct file_cache *c, struct cached_fi
 /* Whether f's table is being loaded. */
 bool cached_file__table_loading(const struct cached_file *f);
 
+/*
+ * What a reader outside the cache derives from f's file, once for every
+ * process that maps it (the heap sampler's probe sites): read(fd, out,
+ * ctx) fills out (size bytes) or returns -errno; either is kept with the
+ * entry under key (the reader's name for what it read) and copied to the
+ * next caller of that key. 0, or the -errno read gave (kept, unless
+ * -ENOMEM).
+ */
+typedef int (*file_derive_fn)(int fd, void *out, void *ctx);
+int file_cache__derived(struct file_cache *c, struct cached_file *f, unsigned key, int fd,
+			void *out, size_t size, file_derive_fn read, void *ctx);
+
 struct file_cache_stats {
 	size_t files; /* entries */
+	struct {
+		uint64_t hits, misses; /* misses: reads of a file */
+	} derived;
 	struct {
 		uint64_t hits, misses, evictions, failures;
 		uint64_t deferred; /* loads refused: too many waited (EBUSY) */

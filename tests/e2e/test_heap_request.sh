@@ -69,6 +69,15 @@ check "$T/heap2.pb.gz" alloc_space alloc 0.10
 pprof -top "$T/heap2.pb.gz" 2>/dev/null | grep -q 'Type: inuse_space' || fail "default sample type is not inuse_space"
 ok "/debug/pprof/heap: sites within 10 %, inuse_space by default"
 
+# Two processes mapped the same libc: its probe sites were read from the
+# file once (the file cache keeps them), the second attach reused them.
+"$CTL" --socket "$SOCK" status >"$T/status.txt"
+reads=$(awk '$1 == "heap_probe_site_reads" {print $2}' "$T/status.txt")
+reused=$(awk '$1 == "heap_probe_sites_reused" {print $2}' "$T/status.txt")
+[ "$reads" = 1 ] && [ "${reused:-0}" -ge 1 ] ||
+	fail "libc's probe sites: $reads reads, $reused reused (want 1 read, reused after)"
+ok "libc's probe sites read once for two processes ($reused reused)"
+
 # 3. a static binary: a clear error
 cat >"$T/static.c" <<'C'
 #include <unistd.h>

@@ -897,6 +897,53 @@ static struct cached_file *cache_file(struct file_cache *c, int fd)
 	return e;
 }
 
+static int derive_reads;
+
+/* file_cache__derived's reader: the fd's number, or ctx's error. */
+static int derive(int fd, void *out, void *ctx)
+{
+	derive_reads++;
+	*(int *)out = fd;
+	return ctx ? *(int *)ctx : 0;
+}
+
+/* What a reader derives from a file (the heap sampler's probe sites) is
+ * read once per entry and key, its error too. */
+static void test_cache_derived(void)
+{
+	struct cache_files f;
+	struct file_cache *cache = cache_new(4, 0);
+	struct file_cache_stats st;
+	struct cached_file *a, *a2, *b;
+	int out = -1, enoent = -ENOENT;
+
+	cache_files_open(&f);
+	a = cache_file(cache, f.fa);
+	b = cache_file(cache, f.fb);
+	ASSERT_EQ(file_cache__derived(cache, a, 1, f.fa, &out, sizeof(out), derive, NULL), 0);
+	ASSERT_EQ(out, f.fa);
+	out = -1;
+	a2 = cache_file(cache, f.fa);
+	ASSERT_TRUE(a2 == a, "one entry per file");
+	ASSERT_EQ(file_cache__derived(cache, a2, 1, f.fa, &out, sizeof(out), derive, NULL), 0);
+	ASSERT_EQ(out, f.fa);
+	ASSERT_EQ(derive_reads, 1);
+	/* another key reads again; an error is kept as well */
+	ASSERT_EQ(file_cache__derived(cache, a, 2, f.fa, &out, sizeof(out), derive, &enoent),
+		  -ENOENT);
+	ASSERT_EQ(file_cache__derived(cache, a, 2, f.fa, &out, sizeof(out), derive, NULL), -ENOENT);
+	ASSERT_EQ(file_cache__derived(cache, b, 2, f.fb, &out, sizeof(out), derive, NULL), 0);
+	ASSERT_EQ(derive_reads, 3);
+	file_cache__stats(cache, &st);
+	ASSERT_EQ(st.derived.misses, 3);
+	ASSERT_EQ(st.derived.hits, 2);
+	cached_file__put(a);
+	cached_file__put(a2);
+	cached_file__put(b);
+	file_cache__free(cache);
+	cache_files_close(&f);
+}
+
 /* fd's file's symbols asked for without waiting: NULL, errno. */
 static int ask_symbols(struct file_cache *c, struct cached_file *e, int fd, const char *path)
 {
@@ -1190,6 +1237,7 @@ int main(void)
 	RUN_TEST(test_cache);
 	RUN_TEST(test_cache_loader);
 	RUN_TEST(test_cache_loader_keeps_settled);
+	RUN_TEST(test_cache_derived);
 	RUN_TEST(test_libc_dynsym);
 	RUN_TEST(test_kallsyms_fake);
 	RUN_TEST(test_kallsyms_proc);
