@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * pprofctl flamegraph FILE -o OUT.svg: a self-contained interactive SVG.
+ * Flame graphs (flamegraph.h): a self-contained interactive SVG, the same
+ * for pprofctl flamegraph and the daemon's page.
  *
  * Samples are sorted by their stacks (root first, names in byte order, a
  * stack that ends sorts after the ones that go deeper so that children start
@@ -15,7 +16,6 @@
  * UTF-8, without control characters.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flamegraph.h"
 #include "profile_read.h"
-#include "report.h"
+#include "report_value.h"
 
 #define WIDTH 1200
 #define PAD 10
@@ -516,20 +517,6 @@ static void put_document(struct fg *g, struct open_frame *open, const char *file
 	fputs("</svg>\n", f);
 }
 
-static void fg_usage(FILE *f)
-{
-	fprintf(f, "Usage: pprofctl flamegraph FILE... [-o OUT.svg] [--sample-index=NAME|N]\n\n"
-		   "Draws a profile file (gzip-compressed or plain pprof) as a flame graph: an\n"
-		   "SVG to open in a browser. Hover a frame for its value, click to zoom into it,\n"
-		   "Search (or /) to highlight frames by name. Several files (the windows\n"
-		   "pprofd wrote of a process) are merged into one graph.\n\n"
-		   "  -o, --output=OUT.svg   where to write it (- or none: standard output,\n"
-		   "                         when that is not a terminal)\n"
-		   "  --sample-index=NAME|N  the sample type to draw (default: the profile's\n"
-		   "                         default type, else its last)\n"
-		   "  --help                 this text\n");
-}
-
 static int prepare(struct fg *g)
 {
 	const struct profile *p = g->p;
@@ -565,65 +552,16 @@ static int prepare(struct fg *g)
 	return 0;
 }
 
-int cmd_flamegraph(int argc, char **argv)
+int flamegraph_write(const struct profile *p, int idx, const char *name, FILE *out)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "sample-index", required_argument, NULL, 's' },
-		{ "sample_index", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *sel = NULL, *out = NULL;
 	struct open_frame *open = NULL;
-	struct fg g = { 0 };
-	struct profile *p;
-	char err[512];
-	int opt, ret = 1;
-	bool to_stdout, bad;
+	struct fg g = { .p = p, .idx = idx, .out = out };
+	int ret = -ENOMEM;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			out = optarg;
-			break;
-		case 's':
-			sel = optarg;
-			break;
-		case 'h':
-			fg_usage(stdout);
-			return 0;
-		default:
-			fg_usage(stderr);
-			return 2;
-		}
-	}
-	if (!out && !isatty(STDOUT_FILENO))
-		out = "-";
-	if (argc - optind < 1 || !out) {
-		fprintf(stderr, "pprofctl flamegraph: %s (see pprofctl flamegraph --help)\n",
-			argc - optind < 1
-				? "which profile file?"
-				: "where to? give -o OUT.svg, or redirect standard output");
-		return 2;
-	}
-	if (profile_read_all(argv + optind, argc - optind, &p, err, sizeof(err))) {
-		fprintf(stderr, "pprofctl flamegraph: %s\n", err);
-		return 1;
-	}
-	g.p = p;
-	g.idx = profile_sample_index(p, sel, err, sizeof(err));
-	if (g.idx < 0) {
-		fprintf(stderr, "pprofctl flamegraph: %s: %s\n", argv[optind], err);
+	g.unit = p->types[idx].unit;
+	g.type = p->types[idx].type;
+	if (prepare(&g) || !(open = calloc((size_t)g.max_frames + 1, sizeof(*open))))
 		goto done;
-	}
-	g.unit = p->types[g.idx].unit;
-	g.type = p->types[g.idx].type;
-	if (prepare(&g) || !(open = calloc((size_t)g.max_frames + 1, sizeof(*open)))) {
-		fprintf(stderr, "pprofctl flamegraph: out of memory\n");
-		goto done;
-	}
 	g.px = g.total ? (double)(WIDTH - 2 * PAD) / g.total : 0;
 	for (g.min_w = MIN_PX / (g.px ? g.px : 1);; g.min_w *= 2) {
 		g.drawn = 0;
@@ -632,30 +570,11 @@ int cmd_flamegraph(int argc, char **argv)
 		if (g.drawn <= MAX_DRAWN)
 			break;
 	}
-
-	to_stdout = !strcmp(out, "-");
-	g.out = to_stdout ? stdout : fopen(out, "w");
-	if (!g.out) {
-		fprintf(stderr, "pprofctl flamegraph: cannot write %s: %s\n", out, strerror(errno));
-		goto done;
-	}
-	put_document(&g, open, argv[optind]);
-	bad = fflush(g.out) || ferror(g.out);
-	if (!to_stdout && fclose(g.out))
-		bad = true;
-	if (bad) {
-		fprintf(stderr, "pprofctl flamegraph: cannot write %s: %s\n", out, strerror(errno));
-		if (!to_stdout)
-			unlink(out);
-		goto done;
-	}
-	if (!to_stdout && isatty(STDERR_FILENO))
-		fprintf(stderr, "wrote %s: open it in a browser\n", out);
-	ret = 0;
+	put_document(&g, open, name);
+	ret = fflush(out) || ferror(out) ? -EIO : 0;
 done:
 	free(open);
 	free(g.rank);
 	free(g.order);
-	profile_free(p);
 	return ret;
 }
