@@ -555,7 +555,7 @@ static int prepare(struct fg *g)
 int flamegraph_write(const struct profile *p, int idx, const char *name, FILE *out)
 {
 	struct open_frame *open = NULL;
-	struct fg g = { .p = p, .idx = idx, .out = out };
+	struct fg g = { .p = p, .idx = idx }; /* no out: walks only count */
 	int ret = -ENOMEM;
 
 	g.unit = p->types[idx].unit;
@@ -570,6 +570,7 @@ int flamegraph_write(const struct profile *p, int idx, const char *name, FILE *o
 		if (g.drawn <= MAX_DRAWN)
 			break;
 	}
+	g.out = out;
 	put_document(&g, open, name);
 	ret = fflush(out) || ferror(out) ? -EIO : 0;
 done:
