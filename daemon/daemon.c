@@ -390,6 +390,7 @@ int daemon__start(struct daemon *d)
 				.timeout_sec = 10,
 				.ranks = cpu_stream__ranks(d->cpu),
 				.hz = d->cfg.frequency_hz,
+				.output_dir = d->cfg.output_dir,
 			},
 			d->requests);
 		if (!d->http) {

@@ -164,4 +164,3 @@ void report_percent(char *buf, size_t len, int64_t v, int64_t total)
 	else
 		snprintf(buf, len, "%5.2g%%", r);
 }
-

@@ -49,6 +49,7 @@ struct http_server {
 	unsigned max_seconds;
 	const struct cpu_ranks *ranks; /* the index page's (http_opts) */
 	unsigned hz;
+	const char *output_dir;
 	struct http_conn *waiting; /* suspended, a request in flight */
 };
 
@@ -69,6 +70,7 @@ struct http_conn {
 	struct request *req;
 	struct req_result res;
 	char filename[96];             /* the download's: <comm>-<pid>-<kind>.pb.gz */
+	bool svg;                      /* the page's flame graph of the result */
 	struct http_conn *prev, *next; /* in h->waiting while C_WAITING */
 };
 
@@ -113,6 +115,21 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
 	return queue(conn, status, resp);
 }
 
+/* A flame graph (malloc'ed svg, taken), shown in the page. */
+static enum MHD_Result send_svg(struct MHD_Connection *conn, char *svg, size_t len)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, svg, MHD_RESPMEM_MUST_FREE);
+
+	if (!resp) {
+		free(svg);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "image/svg+xml");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	return queue(conn, MHD_HTTP_OK, resp);
+}
+
 static enum MHD_Result send_result(struct http_conn *c)
 {
 	struct req_result *res = &c->res;
@@ -123,6 +140,14 @@ static enum MHD_Result send_result(struct http_conn *c)
 		return send_error(c->conn, res->status ? res->status : 500,
 				  res->message[0] ? res->message : "internal error");
 	}
+	if (c->svg) {
+		char *svg = NULL, err[256];
+		size_t len = 0;
+
+		if (http__flame_profile(res->data, res->len, &svg, &len, err, sizeof(err)))
+			return send_error(c->conn, 500, err);
+		return send_svg(c->conn, svg, len);
+	}
 	resp = MHD_create_response_from_buffer(res->len, res->data, MHD_RESPMEM_MUST_FREE);
 	if (!resp)
 		return MHD_NO; /* res->data is freed with the connection */
@@ -132,11 +157,34 @@ static enum MHD_Result send_result(struct http_conn *c)
 	return queue(c->conn, MHD_HTTP_OK, resp);
 }
 
-static enum MHD_Result send_index(struct http_server *h, struct MHD_Connection *conn)
+/* The flame graph of pid's windows, for a peer that may profile pid. */
+static enum MHD_Result send_window_flame(struct http_server *h, struct MHD_Connection *conn,
+					 const struct http_parsed *pp)
+{
+	const struct req_params *p = &pp->params;
+	char *svg = NULL, err[256], path[32];
+	size_t len = 0;
+	int ret;
+
+	if (!peer_may_read(&p->peer, p->pid)) {
+		snprintf(path, sizeof(path), "/proc/%u", p->pid);
+		if (access(path, F_OK))
+			return send_error(conn, MHD_HTTP_NOT_FOUND, "no such process");
+		return send_error(conn, MHD_HTTP_FORBIDDEN, "not allowed to profile this process");
+	}
+	ret = http__flame_windows(h->output_dir, p->pid, pp->flame == HTTP_FLAME_HOUR, &svg, &len,
+				  err, sizeof(err));
+	if (ret)
+		return send_error(conn, ret == -ENOENT ? MHD_HTTP_NOT_FOUND : 500, err);
+	return send_svg(conn, svg, len);
+}
+
+static enum MHD_Result send_index(struct http_server *h, struct MHD_Connection *conn,
+				  const struct req_peer *peer)
 {
 	struct MHD_Response *resp;
 	size_t len;
-	char *page = http__index_page(h->ranks, h->hz, &len);
+	char *page = http__index_page(h->ranks, h->hz, peer, &len);
 
 	if (!page)
 		return send_error(conn, 500, "out of memory");
@@ -358,7 +406,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	switch (parsed.route) {
 	case HTTP_ROUTE_INDEX:
-		return send_index(h, conn);
+		return send_index(h, conn, &parsed.params.peer);
+	case HTTP_ROUTE_FLAME:
+		if (parsed.flame != HTTP_FLAME_REQUEST)
+			return send_window_flame(h, conn, &parsed);
+		c->svg = true;
+		return start_profile(c, &parsed.params);
 	case HTTP_ROUTE_REDIRECT: {
 		struct MHD_Response *resp =
 			MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -623,6 +676,7 @@ struct http_server *http__new(const struct http_opts *o, struct requests *r)
 	h->loopback = addr_is_loopback(&ss);
 	h->max_seconds = o->max_seconds ? o->max_seconds : 300;
 	h->ranks = o->ranks;
+	h->output_dir = o->output_dir;
 	h->hz = o->hz;
 
 	fd = listen_on(&ss, len);

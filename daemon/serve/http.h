@@ -6,7 +6,9 @@
 #ifndef PPROFD_HTTP_H
 #define PPROFD_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "requests.h"
 #include "shares.h"
@@ -24,6 +26,7 @@ struct http_opts {
 	 * last windows (NULL: none), at hz samples a second a CPU */
 	const struct cpu_ranks *ranks;
 	unsigned hz;
+	const char *output_dir; /* where the page's window flame graphs are read */
 };
 
 struct http_server;
@@ -48,13 +51,26 @@ struct http_arg {
 	size_t key_len, value_len;
 };
 
-enum http_route { HTTP_ROUTE_ERROR, HTTP_ROUTE_INDEX, HTTP_ROUTE_REDIRECT, HTTP_ROUTE_PROFILE };
+enum http_route {
+	HTTP_ROUTE_ERROR,
+	HTTP_ROUTE_INDEX,
+	HTTP_ROUTE_REDIRECT,
+	HTTP_ROUTE_PROFILE,
+	HTTP_ROUTE_FLAME, /* /debug/pprof/flamegraph?pid=P&window=last|hour, or &seconds=N */
+};
+/* What a flame graph of the page is drawn from. */
+enum http_flame {
+	HTTP_FLAME_LAST,    /* the last window pprofd wrote */
+	HTTP_FLAME_HOUR,    /* the last hour's windows, merged */
+	HTTP_FLAME_REQUEST, /* a CPU request of params.seconds */
+};
 
 struct http_parsed {
 	enum http_route route;
 	int status;               /* HTTP_ROUTE_ERROR: 400 or 404 */
 	char message[128];        /* HTTP_ROUTE_ERROR: for the client */
-	struct req_params params; /* HTTP_ROUTE_PROFILE: all but peer */
+	struct req_params params; /* HTTP_ROUTE_PROFILE, _FLAME: all but peer */
+	enum http_flame flame;    /* HTTP_ROUTE_FLAME */
 };
 
 void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
@@ -67,8 +83,17 @@ void http__read_comm(int pid, char *comm, size_t size);
  * at most max: false for anything else. */
 bool http__parse_uint(const char *s, size_t len, unsigned long max, unsigned long *v);
 
-/* The index page (/debug/pprof/): malloc'ed HTML of *len bytes, or NULL
- * when out of memory. */
-char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, size_t *len);
+/* The index page (/debug/pprof/) as peer may see it (the processes it may
+ * profile): malloc'ed HTML of *len bytes, or NULL when out of memory. */
+char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, const struct req_peer *peer,
+		       size_t *len);
+/* Flame graphs (http_flame.c): malloc'ed SVG in *svg, *len bytes; or
+ * -errno and a sentence in err (-ENOENT: nothing written of pid). Of
+ * pid's windows that pprofd wrote under out_dir, the last or the last
+ * hour's; or of a profile's bytes (a request's). */
+int http__flame_windows(const char *out_dir, uint32_t pid, bool hour, char **svg, size_t *len,
+			char *err, size_t errlen);
+int http__flame_profile(const uint8_t *data, size_t size, char **svg, size_t *len, char *err,
+			size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "cpu_ranks.h"
 #include "http.h"
+#include "peer_priv.h"
 
 #define INDEX_MAX_PROCS 20000
 
@@ -181,6 +182,17 @@ static void proc_row(struct sbuf *b, const struct index_proc *p, const struct cp
 	sb_printf(b, "</td>");
 	cpu_cell(b, p->samples, r ? &r->last : NULL, hz);
 	cpu_cell(b, p->prev, r ? &r->prev : NULL, hz);
+	/* flame graphs, shown in the page's frame: the windows pprofd wrote
+	 * (where it had samples of the process lately), or a fresh request */
+	sb_printf(b, "<td>");
+	if (p->samples || p->prev)
+		sb_printf(b,
+			  "<a target=flame href=\"flamegraph?pid=%lu&amp;window=last\">last "
+			  "window</a> <a target=flame "
+			  "href=\"flamegraph?pid=%lu&amp;window=hour\">last hour</a> ",
+			  pid, pid);
+	sb_printf(b, "<a target=flame href=\"flamegraph?pid=%lu&amp;seconds=10\">10 s now</a></td>",
+		  pid);
 	sb_printf(b, "<td><a href=\"profile?pid=%lu&amp;seconds=30\">profile</a>", pid);
 	if (!p->kthread) /* no user code: nothing else to profile */
 		sb_printf(b,
@@ -199,19 +211,54 @@ static const char index_head[] =
 	"table { border-collapse: collapse; }\n"
 	"td, th { padding: 2px 10px; text-align: left; }\n"
 	"tr:nth-child(even) { background: #f3f3f0; }\n"
+	"#flame { width: 100%; height: 60vh; border: 1px solid #ccc; }\n"
 	".n { text-align: right; font-variant-numeric: tabular-nums; }\n"
 	"</style></head><body>\n<h1>pprofd: /debug/pprof/</h1>\n"
-	"<p><a href=\"profile?seconds=30\">profile</a>: the whole host's CPU, 30 s "
-	"(privileged clients only). Per process: profile = CPU, goroutine = threads; "
-	"add <code>&amp;seconds=N</code>, <code>&amp;hz=H</code>. "
-	"CPU: the share of one CPU in pprofd's last window, and the one before.</p>\n"
+	"<p>CPU: the share of one CPU in pprofd's last window, and the one before. "
+	"Flame graphs show here; downloads (for <code>go tool pprof</code>): profile = "
+	"CPU, goroutine = threads, 30 s; add <code>&amp;seconds=N</code>, "
+	"<code>&amp;hz=H</code>.";
+
+/* After the whole host's link, for privileged clients. */
+static const char index_head2[] =
+	"</p>\n"
+	"<div id=\"flamebox\" hidden><p><b id=\"flamehead\"></b> "
+	"<a href=\"#\" id=\"flameclose\">close</a></p>"
+	"<iframe name=\"flame\" id=\"flame\" title=\"flame graph\"></iframe></div>\n"
 	"<p><input id=\"filter\" placeholder=\"filter: name or pid\" autofocus></p>\n"
 	"<table id=\"procs\">\n<tr><th class=n>pid</th><th>process</th>"
-	"<th class=n>CPU</th><th class=n>before</th><th>profiles</th></tr>\n";
+	"<th class=n>CPU</th><th class=n>before</th><th>flame graph</th>"
+	"<th>download</th></tr>\n";
 
-/* The filter box: rows whose pid or name holds what is typed. */
+static const char host_link[] = " <a href=\"profile?seconds=30\">profile</a>: the whole "
+				"host's CPU, 30 s.";
+
+/* The filter box: rows whose pid or name holds what is typed. A flame
+ * graph link opens its graph in the frame above the table. */
 static const char index_script[] =
 	"<script>\n"
+	"var box = document.getElementById('flamebox');\n"
+	"var head = document.getElementById('flamehead');\n"
+	"var frame = document.getElementById('flame');\n"
+	"document.querySelectorAll('a[target=flame]').forEach(function (a) {\n"
+	"\ta.addEventListener('click', function () {\n"
+	"\t\tvar row = a.closest('tr');\n"
+	"\t\tbox.hidden = false;\n"
+	"\t\thead.textContent = row.cells[1].textContent + ' (pid ' +\n"
+	"\t\t\trow.cells[0].textContent + '), ' + a.textContent +\n"
+	"\t\t\t(a.textContent === '10 s now' ? ': profiling...' : '');\n"
+	"\t\tframe.dataset.label = head.textContent.replace(': profiling...', '');\n"
+	"\t\tbox.scrollIntoView();\n"
+	"\t});\n"
+	"});\n"
+	"frame.addEventListener('load', function () {\n"
+	"\tif (frame.dataset.label) head.textContent = frame.dataset.label;\n"
+	"});\n"
+	"document.getElementById('flameclose').addEventListener('click', function (e) {\n"
+	"\te.preventDefault();\n"
+	"\tbox.hidden = true;\n"
+	"\tframe.src = 'about:blank';\n"
+	"});\n"
 	"document.getElementById('filter').addEventListener('input', function () {\n"
 	"\tvar q = this.value.toLowerCase();\n"
 	"\tdocument.querySelectorAll('tr').forEach(function (tr) {\n"
@@ -222,11 +269,12 @@ static const char index_script[] =
 	"});\n"
 	"</script>\n";
 
-char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, size_t *len)
+char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, const struct req_peer *peer,
+		       size_t *len)
 {
 	struct sbuf b = { 0 };
 	struct index_proc *v = calloc(INDEX_MAX_PROCS, sizeof(*v));
-	unsigned nr = 0, more = 0, kthreads = 0;
+	unsigned nr = 0, more = 0, kthreads = 0, hidden = 0;
 	struct dirent *de;
 	DIR *dir;
 
@@ -240,6 +288,11 @@ char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, size_t *len)
 			continue;
 		if (nr >= INDEX_MAX_PROCS) {
 			more++;
+			continue;
+		}
+		/* a client sees what it may profile (SPEC §5) */
+		if (!peer->privileged && !peer_may_read(peer, pid)) {
+			hidden++;
 			continue;
 		}
 		v[nr].pid = pid;
@@ -256,6 +309,9 @@ char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, size_t *len)
 		closedir(dir);
 	qsort(v, nr, sizeof(*v), by_cpu);
 	sb_add(&b, index_head, sizeof(index_head) - 1);
+	if (peer->privileged)
+		sb_add(&b, host_link, sizeof(host_link) - 1);
+	sb_add(&b, index_head2, sizeof(index_head2) - 1);
 	for (unsigned i = 0; i < nr; i++)
 		if (!v[i].kthread)
 			proc_row(&b, &v[i], ranks, hz);
@@ -269,6 +325,11 @@ char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, size_t *len)
 	}
 	if (more)
 		sb_printf(&b, "<p>%u more processes not listed.</p>\n", more);
+	if (hidden)
+		sb_printf(&b,
+			  "<p>%u processes of other users not listed: pprofd shows a client "
+			  "the processes it may profile.</p>\n",
+			  hidden);
 	sb_add(&b, index_script, sizeof(index_script) - 1);
 	sb_printf(&b, "</body></html>\n");
 	free(v);

@@ -61,6 +61,7 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 		 unsigned max_seconds, struct http_parsed *out)
 {
 	bool seen_seconds = false, seen_hz = false, seen_pid = false, seen_debug = false;
+	bool flame, seen_window = false;
 	const char *name;
 	unsigned long v;
 	size_t i;
@@ -80,14 +81,15 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 		out->route = HTTP_ROUTE_INDEX;
 		return;
 	}
-	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+	flame = !strcmp(name, "flamegraph"); /* the page's: CPU, as SVG */
+	for (i = 0; !flame && i < sizeof(profiles) / sizeof(profiles[0]); i++)
 		if (!strcmp(name, profiles[i].name))
 			break;
-	if (i == sizeof(profiles) / sizeof(profiles[0])) {
+	if (!flame && i == sizeof(profiles) / sizeof(profiles[0])) {
 		parse_error(out, 404, "Unknown profile");
 		return;
 	}
-	out->params.kind = profiles[i].kind;
+	out->params.kind = flame ? KIND_CPU : profiles[i].kind;
 
 	for (i = 0; i < nr_args; i++) {
 		const struct http_arg *a = &args[i];
@@ -102,6 +104,8 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 			seen = &seen_pid, k = "pid";
 		else if (key_is(a, "debug"))
 			seen = &seen_debug, k = "debug";
+		else if (flame && key_is(a, "window"))
+			seen = &seen_window, k = "window";
 		else
 			continue; /* like Go: parameters it does not know are ignored */
 		if (*seen) {
@@ -136,6 +140,16 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 				return;
 			}
 			out->params.pid = v;
+		} else if (seen == &seen_window) {
+			if (a->value && a->value_len == 4 && !memcmp(a->value, "last", 4))
+				out->flame = HTTP_FLAME_LAST;
+			else if (a->value && a->value_len == 4 && !memcmp(a->value, "hour", 4))
+				out->flame = HTTP_FLAME_HOUR;
+			else {
+				parse_error(out, 400,
+					    "invalid value for \"window\": want last or hour");
+				return;
+			}
 		} else {
 			if (!http__parse_uint(a->value, a->value_len, ULONG_MAX, &v)) {
 				parse_error(out, 400, "invalid value for \"debug\"");
@@ -151,6 +165,20 @@ void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 		parse_error(
 			out, 400,
 			"missing parameter \"pid\" (only the cpu profile covers the whole host)");
+		return;
+	}
+	if (flame) {
+		if (!seen_pid) {
+			parse_error(out, 400, "missing parameter \"pid\"");
+			return;
+		}
+		if (seen_window && seen_seconds) {
+			parse_error(out, 400, "\"window\" or \"seconds\", not both");
+			return;
+		}
+		if (seen_seconds)
+			out->flame = HTTP_FLAME_REQUEST;
+		out->route = HTTP_ROUTE_FLAME;
 		return;
 	}
 	out->route = HTTP_ROUTE_PROFILE;

@@ -20,6 +20,7 @@
 
 #include "peer_priv.h"
 #include "proc_text.h"
+#include "safe_open.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5 */
@@ -91,4 +92,37 @@ out:
 		close(dir);
 	close(pidfd);
 	return priv;
+}
+
+/* Reads the real, effective, saved and fs uids of pid. */
+static int proc_uids(uint32_t pid, uid_t uids[4])
+{
+	char path[64], *text;
+	size_t len;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	if (read_file(path, PROC_STATUS_MAX, false, &text, &len) < 0)
+		return -ESRCH;
+	err = proc_status_uids(text, len, uids) ? -ESRCH : 0;
+	free(text);
+	return err;
+}
+
+/* A sender whose uid is every uid of the target: a setuid program is not
+ * readable by the user who ran it. */
+bool peer_may_read(const struct req_peer *peer, uint32_t pid)
+{
+	uid_t uids[4];
+
+	if (!peer->known)
+		return false;
+	if (peer->privileged)
+		return true;
+	if (proc_uids(pid, uids))
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (uids[i] != peer->uid)
+			return false;
+	return true;
 }

@@ -17,7 +17,6 @@
 #include "proc_text.h"
 #include "procs.h"
 #include "requests.h"
-#include "safe_open.h"
 #include "shares.h"
 
 #define DEFAULT_SECONDS 30
@@ -123,42 +122,6 @@ static void fail_now(struct requests *r, req_done_fn done, void *ctx, int status
 	done(&res, ctx);
 }
 
-/* Reads the real, effective, saved and fs uids of pid. */
-static int proc_uids(uint32_t pid, uid_t uids[4])
-{
-	char path[64], *text;
-	size_t len;
-	int err;
-
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	if (read_file(path, PROC_STATUS_MAX, false, &text, &len) < 0)
-		return -ESRCH;
-	err = proc_status_uids(text, len, uids) ? -ESRCH : 0;
-	free(text);
-	return err;
-}
-
-/*
- * As PTRACE_MODE_READ would allow (SPEC §5): root (or CAP_SYS_PTRACE), or a
- * sender whose uid is every uid of the target (a setuid program is not
- * readable by the user who ran it). An unknown sender may read nothing.
- */
-static bool may_read(const struct req_peer *peer, uint32_t pid)
-{
-	uid_t uids[4];
-
-	if (!peer->known)
-		return false;
-	if (peer->privileged)
-		return true;
-	if (proc_uids(pid, uids))
-		return false;
-	for (int i = 0; i < 4; i++)
-		if (uids[i] != peer->uid)
-			return false;
-	return true;
-}
-
 /*
  * The checks every request passes (SPEC §5): the process exists, the sender
  * may read it (or, for the whole host, is root), there is room for one
@@ -180,7 +143,7 @@ static struct request *admit(struct requests *r, const struct req_params *p, req
 		fail_now(r, done, ctx, 404, "no such process: %u", p->pid);
 		return NULL;
 	}
-	if (p->pid && !may_read(&p->peer, p->pid)) {
+	if (p->pid && !peer_may_read(&p->peer, p->pid)) {
 		fail_now(r, done, ctx, 403, "not allowed to profile pid %u%s", p->pid,
 			 p->peer.known ? "" : " (the sender could not be identified)");
 		return NULL;

@@ -15,13 +15,7 @@
 #include <sys/types.h>
 
 #include "kind.h"
-
-/* Who asks: decides what may be profiled (SPEC §5). */
-struct req_peer {
-	bool known; /* false: unknown sender, treated as unprivileged */
-	uid_t uid;
-	bool privileged; /* root or CAP_SYS_PTRACE */
-};
+#include "peer_priv.h"
 
 struct req_params {
 	enum kind_id kind;

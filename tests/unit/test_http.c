@@ -390,6 +390,40 @@ static void test_parse(void)
 	http__parse("/debug/pprof/profile", NULL, 0, 60, &p);
 }
 
+/* The page's flame graphs: of pid's windows (last, hour) or of a request. */
+static void test_parse_flame(void)
+{
+	struct http_arg a[2] = {
+		{ .key = "pid", .key_len = 3, .value = "42", .value_len = 2 },
+		{ .key = "window", .key_len = 6, .value = "hour", .value_len = 4 },
+	};
+	struct http_parsed p;
+
+	http__parse("/debug/pprof/flamegraph", a, 2, 60, &p);
+	ASSERT_EQ(p.route, HTTP_ROUTE_FLAME);
+	ASSERT_EQ(p.flame, HTTP_FLAME_HOUR);
+	ASSERT_EQ(p.params.kind, KIND_CPU);
+	ASSERT_EQ(p.params.pid, 42);
+	http__parse("/debug/pprof/flamegraph", a, 1, 60, &p);
+	ASSERT_EQ(p.route, HTTP_ROUTE_FLAME);
+	ASSERT_EQ(p.flame, HTTP_FLAME_LAST);
+	a[1] = (struct http_arg){ .key = "seconds", .key_len = 7, .value = "5", .value_len = 1 };
+	http__parse("/debug/pprof/flamegraph", a, 2, 60, &p);
+	ASSERT_EQ(p.route, HTTP_ROUTE_FLAME);
+	ASSERT_EQ(p.flame, HTTP_FLAME_REQUEST);
+	ASSERT_EQ(p.params.seconds, 5);
+	http__parse("/debug/pprof/flamegraph", a, 2, 4, &p);
+	ASSERT_EQ(p.status, 400); /* over max_request_seconds, as profile */
+	http__parse("/debug/pprof/flamegraph", a + 1, 1, 60, &p);
+	ASSERT_EQ(p.status, 400); /* no pid: no host-wide graph */
+	a[1] = (struct http_arg){ .key = "window", .key_len = 6, .value = "day", .value_len = 3 };
+	http__parse("/debug/pprof/flamegraph", a, 2, 60, &p);
+	ASSERT_EQ(p.status, 400);
+	/* window is the page's parameter: a profile ignores it, as Go would */
+	http__parse("/debug/pprof/profile", a, 2, 60, &p);
+	ASSERT_EQ(p.route, HTTP_ROUTE_PROFILE);
+}
+
 static void test_profile(void)
 {
 	struct resp r;
@@ -913,6 +947,7 @@ int main(void)
 	chmod(tmpdir, 0777); /* curl also runs as nobody */
 
 	RUN_TEST(test_parse);
+	RUN_TEST(test_parse_flame);
 	start("127.0.0.1", "");
 	RUN_TEST(test_profile);
 	RUN_TEST(test_kinds);
