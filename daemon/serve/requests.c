@@ -14,7 +14,6 @@
 #include "kind.h"
 #include "log.h"
 #include "pprof.h"
-#include "proc_text.h"
 #include "procs.h"
 #include "requests.h"
 #include "shares.h"

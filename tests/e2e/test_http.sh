@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 PORT=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$PORT/debug/pprof
+code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 
 "$PPROFD" --output-dir "$T/profiles" --socket "$T/pprofd.sock" --http 127.0.0.1:$PORT \
 	--interval 2 >"$T/daemon.log" 2>&1 &
@@ -75,8 +76,30 @@ print(f"index: {rows[0][1]} first at {rows[0][2]} of a CPU; {len(rows)} processe
 PY
 ok "index page"
 
+# 3b. the page's flame graphs: the last window, the last hour, a fresh
+# request; SVG a browser shows, titled with the process
+svg_check() { # URL WHAT
+	[ "$(code "$1")" = 200 ] || fail "$2: $(cat "$T/body")"
+	xmllint --noout "$T/body" || fail "$2: not well-formed SVG"
+	grep -q '<title>alpha (' "$T/body" || fail "$2: alpha not in the flame graph"
+	grep -q "<text id=\"title\"[^>]*>cpu_shares (pid $pid)" "$T/body" ||
+		fail "$2: title $(grep -o '<text id="title"[^<]*' "$T/body")"
+}
+svg_check "$URL/flamegraph?pid=$pid&window=last" "last window"
+svg_check "$URL/flamegraph?pid=$pid&window=hour" "last hour"
+svg_check "$URL/flamegraph?pid=$pid&seconds=1" "a fresh request"
+curl -s -D "$T/hdr" -o /dev/null "$URL/flamegraph?pid=$pid" || fail "flame graph headers"
+grep -qi '^content-type: image/svg+xml' "$T/hdr" || fail "flame graph type: $(grep -i content-type "$T/hdr")"
+[ "$(code "$URL/flamegraph?window=last")" = 400 ] || fail "flame graph without pid: want 400"
+[ "$(code "$URL/flamegraph?pid=$pid&window=day")" = 400 ] || fail "window=day: want 400"
+[ "$(code "$URL/flamegraph?pid=3999999&window=last")" = 404 ] || fail "flame graph of no process: want 404"
+sleep 30 & SLPID=$!
+[ "$(code "$URL/flamegraph?pid=$SLPID&window=last")" = 404 ] || fail "flame graph of a process never sampled: want 404"
+grep -q 'no profile of pid' "$T/body" || fail "unclear: $(cat "$T/body")"
+kill $SLPID
+ok "flame graphs of the last window, the last hour and a fresh request"
+
 # 4. errors as a Go pprof server sends them
-code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 [ "$(code "$URL/profile?pid=3999999&seconds=1")" = 404 ] || fail "unknown pid: want 404, got $(cat "$T/body")"
 [ "$(code "$URL/profile?pid=$pid&seconds=abc")" = 400 ] || fail "seconds=abc: want 400"
 [ "$(code "$URL/profile?pid=$pid&seconds=100000")" = 400 ] || fail "seconds out of range: want 400"
@@ -98,8 +121,20 @@ pid2=$(awk '/^pid/ {print $2}' "$T/wl2.out")
 	fail "nobody could not profile its own process over HTTP"
 [ "$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o /dev/null -w '%{http_code}' "$URL/profile?seconds=1")" = 403 ] ||
 	fail "nobody got the host-wide profile"
+# it sees its own processes in the page, not root's, and no host-wide link
+for _ in $(seq 50); do ls "$T"/profiles/cpu_shares-"$pid2"/cpu-*.pb.gz >/dev/null 2>&1 && break; sleep 0.2; done
+setpriv --reuid=65534 --regid=65534 --clear-groups curl -sf "$URL/" >"$T/nobody.html" || fail "nobody's index page"
+grep -q "<td class=n>$pid2</td>" "$T/nobody.html" || fail "nobody's page lacks its own process"
+grep -q "<td class=n>$pid</td>" "$T/nobody.html" && fail "nobody's page lists root's process"
+grep -q 'href="profile?seconds=30"' "$T/nobody.html" && fail "nobody's page has the host-wide link"
+grep -q 'processes of other users not listed' "$T/nobody.html" || fail "nobody's page does not say what it hides"
+# and the windows pprofd wrote: its own, not root's
+[ "$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o /dev/null -w '%{http_code}' "$URL/flamegraph?pid=$pid&window=hour")" = 403 ] ||
+	fail "nobody got the flame graph of root's process windows"
+[ "$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o /dev/null -w '%{http_code}' "$URL/flamegraph?pid=$pid2&window=last")" = 200 ] ||
+	fail "nobody could not see its own process's last window"
 kill "$NPID"
-ok "non-root over HTTP: 403 for others' processes and the host, 200 for its own"
+ok "non-root over HTTP: 403 for others' processes, their windows and the host, 200 for its own; the page lists its own"
 
 # 6. a non-loopback listener needs a token
 "$PPROFD" --output-dir "$T/p2" --socket "$T/p2.sock" --http 0.0.0.0:$((PORT + 1)) >"$T/d2.log" 2>&1 &
