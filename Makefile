@@ -18,7 +18,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev liblzma-dev libdebuginfod-dev debuginfod libiberty-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
-	systemd strace linux-perf clang-format nodejs dwz graphviz
+	systemd strace linux-perf clang-format nodejs dwz graphviz chromium
 
 # The peers the benchmarks measure against, installed by `make bench` only.
 BENCH_PKGS := bpftrace heaptrack llvm nodejs libbpf-tools sqlite3

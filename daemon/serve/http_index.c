@@ -206,7 +206,8 @@ static void proc_row(struct sbuf *b, const struct index_proc *p, const struct cp
 
 static const char index_head[] =
 	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	"<title>pprofd: /debug/pprof/</title>\n<style>\n"
+	"<title>pprofd: /debug/pprof/</title>"
+	"<link rel=\"icon\" href=\"data:,\">\n<style>\n"
 	"body { font-family: sans-serif; margin: 1em 2em; }\n"
 	"table { border-collapse: collapse; }\n"
 	"td, th { padding: 2px 10px; text-align: left; }\n"
@@ -253,6 +254,9 @@ static const char index_script[] =
 	"});\n"
 	"frame.addEventListener('load', function () {\n"
 	"\tif (frame.dataset.label) head.textContent = frame.dataset.label;\n"
+	"\tvar d = frame.contentDocument && frame.contentDocument.documentElement;\n"
+	"\tif (d && d.localName === 'svg')\n"
+	"\t\tframe.style.height = Math.ceil(d.getBoundingClientRect().height) + 4 + 'px';\n"
 	"});\n"
 	"document.getElementById('flameclose').addEventListener('click', function (e) {\n"
 	"\te.preventDefault();\n"
