@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cpu_ranks.h"
+#include "heap_sites.h"
 #include "http.h"
 #include "peer_priv.h"
 
@@ -139,10 +140,30 @@ static bool is_kthread(unsigned long pid)
 	return flags & 0x00200000; /* PF_KTHREAD */
 }
 
+/* Whether heap profiling applies to pid: it maps an allocator pprofd
+ * probes (glibc's, jemalloc, tcmalloc) and none it does not. */
+static bool heap_applies(unsigned long pid)
+{
+	char path[64], line[4096 + 256];
+	struct heap_maps *m = calloc(1, sizeof(*m));
+	bool ok = true;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%lu/maps", pid);
+	f = m ? fopen(path, "re") : NULL;
+	while (f && ok && fgets(line, sizeof(line), f))
+		ok = heap_maps__line(m, line);
+	ok = f && ok && (m->libc_ino || m->alt_ino);
+	if (f)
+		fclose(f);
+	free(m);
+	return ok;
+}
+
 struct index_proc {
 	unsigned long pid;
 	uint64_t samples, prev;
-	bool kthread;
+	bool kthread, heap;
 	char comm[17];
 };
 
@@ -194,13 +215,14 @@ static void proc_row(struct sbuf *b, const struct index_proc *p, const struct cp
 	sb_printf(b, "<a target=flame href=\"flamegraph?pid=%lu&amp;seconds=10\">10 s now</a></td>",
 		  pid);
 	sb_printf(b, "<td><a href=\"profile?pid=%lu&amp;seconds=30\">profile</a>", pid);
-	if (!p->kthread) /* no user code: nothing else to profile */
+	if (p->heap)
+		sb_printf(b, " <a href=\"heap?pid=%lu&amp;seconds=30\">heap</a>", pid);
+	if (!p->kthread) /* no user code: no locks, no user stacks */
 		sb_printf(b,
-			  " <a href=\"heap?pid=%lu&amp;seconds=30\">heap</a>"
 			  " <a href=\"mutex?pid=%lu&amp;seconds=30\">mutex</a>"
 			  " <a href=\"block?pid=%lu&amp;seconds=30\">block</a>"
 			  " <a href=\"goroutine?pid=%lu\">goroutine</a>",
-			  pid, pid, pid, pid);
+			  pid, pid, pid);
 	sb_printf(b, "</td></tr>\n");
 }
 
@@ -302,6 +324,7 @@ char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, const struct 
 		v[nr].pid = pid;
 		http__read_comm(pid, v[nr].comm, sizeof(v[nr].comm));
 		v[nr].kthread = is_kthread(pid);
+		v[nr].heap = !v[nr].kthread && heap_applies(pid);
 		kthreads += v[nr].kthread;
 		if (ranks) {
 			v[nr].samples = cpu_ranks__samples(&ranks->last, pid);

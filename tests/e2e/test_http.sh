@@ -74,6 +74,17 @@ if open("/proc/2/comm").read().strip() == "kthreadd":
     assert "heap?pid=2&" not in page, "a heap link on a kernel thread"
 print(f"index: {rows[0][1]} first at {rows[0][2]} of a CPU; {len(rows)} processes")
 PY
+# the kinds where they apply: no heap link for a static binary (no
+# allocator pprofd probes), one for a program on glibc's malloc
+printf '#include <unistd.h>\nint main(void) { pause(); return 0; }\n' >"$T/static.c"
+cc -static -o "$T/static" "$T/static.c" || fail "cannot build a static binary"
+"$T/static" & SPID=$!
+sleep 0.2
+curl -sf "$URL/" >"$T/index2.html" || fail "no index page"
+kill $SPID
+grep -q "mutex?pid=$SPID&" "$T/index2.html" || fail "no mutex link for the static binary"
+grep -q "heap?pid=$SPID&" "$T/index2.html" && fail "a heap link for a static binary"
+grep -q "heap?pid=$pid&" "$T/index2.html" || fail "no heap link for cpu_shares (glibc's malloc)"
 ok "index page"
 
 # 3b. the page's flame graphs: the last window, the last hour, a fresh
