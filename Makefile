@@ -166,7 +166,7 @@ fuzz_sideband_SEEDS := $(wildcard tests/fuzz/seeds-sideband/*)
 fuzz_cfi_SEEDS := $(wildcard tests/fuzz/seeds-cfi/*)
 fuzz_cfi_ARGS  := -max_len=262144 -rss_limit_mb=2048
 fuzz_httpparams_ARGS := -max_len=4096
-fuzz_profile_read_SRCS := client/report_top.c client/flamegraph_cmd.c
+fuzz_profile_read_SRCS := client/report_top.c client/flamegraph_cmd.c client/file_select.c
 fuzz_profile_read_ARGS := -max_len=65536
 fuzz_control_SEEDS := $(wildcard tests/fuzz/seeds-control/*)
 fuzz_control_ARGS  := -max_len=8192

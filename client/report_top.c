@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "profile_read.h"
+#include "file_select.h"
 #include "report.h"
 #include "report_value.h"
 
@@ -260,7 +261,7 @@ static void print_header(const struct top *t, const char *unit, const char *out_
 static void top_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pprofctl top FILE... [--sample-index=NAME|N] [--nodecount=N] [--nodefraction=F]\n\n"
+		"Usage: pprofctl top FILE...|--comm NAME [--since 1h] [--sample-index=NAME|N] [--nodecount=N] [--nodefraction=F]\n\n"
 		"A text report of a profile file (gzip-compressed or plain pprof), as\n"
 		"`go tool pprof -top` prints it: flat and cumulative value per function.\n"
 		"Several files (the windows pprofd wrote of a process) are merged into one\n"
@@ -268,7 +269,7 @@ static void top_usage(FILE *f)
 		"  --sample-index=NAME|N  the sample type to report (default: the profile's\n"
 		"                         default type, else its last)\n"
 		"  --nodecount=N          show at most N functions (default: all)\n"
-		"  --nodefraction=F       hide functions below F of the total (default 0.005)\n"
+		"  --nodefraction=F       hide functions below F of the total (default 0.005)\n" FILE_SELECT_USAGE
 		"  --help                 this text\n");
 }
 
@@ -289,9 +290,11 @@ int cmd_top(int argc, char **argv)
 		{ "nodecount", required_argument, NULL, 'n' },
 		{ "nodefraction", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		FILE_SELECT_OPTIONS,
 		{ 0 },
 	};
-	const char *sel = NULL, *unit, *out_unit;
+	struct file_select fs = { 0 };
+	const char *sel = NULL, *unit, *out_unit, *what;
 	double nodefraction = 0.005;
 	long nodecount = 0;
 	struct top t = { 0 };
@@ -303,6 +306,14 @@ int cmd_top(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r = file_select__opt(&fs, opt, optarg, err, sizeof(err));
+
+		if (r) {
+			if (r > 0)
+				continue;
+			fprintf(stderr, "pprofctl top: %s\n", err);
+			return 2;
+		}
 		switch (opt) {
 		case 's':
 			sel = optarg;
@@ -335,18 +346,19 @@ int cmd_top(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind < 1) {
-		fprintf(stderr, "pprofctl top: which profile file? (see pprofctl top --help)\n");
+	if (file_select__check(&fs, argc - optind, err, sizeof(err))) {
+		fprintf(stderr, "pprofctl top: %s (see pprofctl top --help)\n", err);
 		return 2;
 	}
-	if (profile_read_all(argv + optind, argc - optind, &p, err, sizeof(err))) {
+	what = optind < argc ? argv[optind] : fs.comm ? fs.comm : "the files selected";
+	if (file_select__read(&fs, argc - optind, argv + optind, &p, err, sizeof(err))) {
 		fprintf(stderr, "pprofctl top: %s\n", err);
 		return 1;
 	}
 	t.p = p;
 	t.idx = profile_sample_index(p, sel, err, sizeof(err));
 	if (t.idx < 0) {
-		fprintf(stderr, "pprofctl top: %s: %s\n", argv[optind], err);
+		fprintf(stderr, "pprofctl top: %s: %s\n", what, err);
 		goto out;
 	}
 	unit = p->types[t.idx].unit;

@@ -159,6 +159,32 @@ for f in "${bad[@]}" /; do
 done
 ok "broken files: clear errors, exit 1"
 
+# --- what pprofd wrote, chosen by process and age ----------------------------
+# OUTPUT_DIR/<comm>-<pid>/<kind>-<time>.pb.gz: two recent windows and an old
+# one of xz, one of another process, a heap file of xz
+O=$T/out
+mkdir -p "$O/xz-100" "$O/xz-200" "$O/python3-300"
+cp "$T/cpu.pb.gz" "$O/xz-100/cpu-20261207T100000Z.pb.gz"
+cp "$T/cpu2.pb.gz" "$O/xz-200/cpu-20261207T100100Z.pb.gz"
+cp "$T/cpu.pb.gz" "$O/xz-100/cpu-20261207T080000Z.pb.gz"
+touch -d '2 hours ago' "$O/xz-100/cpu-20261207T080000Z.pb.gz"
+cp "$T/cpu.pb.gz" "$O/python3-300/cpu-20261207T100000Z.pb.gz"
+cp "$T/heap.pb.gz" "$O/xz-100/heap-20261207T100000Z.pb.gz"
+"$CTL" top --dir "$O" --comm xz --since 1h >"$T/sel.txt" || fail "top --comm xz --since 1h"
+"$CTL" top "$O/xz-100/cpu-20261207T100000Z.pb.gz" "$O/xz-200/cpu-20261207T100100Z.pb.gz" >"$T/want.txt"
+diff "$T/want.txt" "$T/sel.txt" || fail "--comm xz --since 1h is not the two recent xz windows merged"
+"$CTL" top --dir "$O" --comm xz >"$T/sel3.txt" || fail "top --comm xz"
+"$CTL" top "$O"/xz-*/cpu-*.pb.gz >"$T/want3.txt"
+diff "$T/want3.txt" "$T/sel3.txt" || fail "--comm xz is not every xz window merged"
+"$CTL" flamegraph --dir "$O" --pid 200 | xmllint --noout - || fail "flamegraph --pid 200"
+"$CTL" top --dir "$O" --comm xz --kind heap | grep -q '^Type: inuse_space' || fail "--kind heap"
+"$CTL" top --dir "$O" --comm nginx 2>"$T/err"; [ $? -eq 1 ] || fail "no such process's files: want exit 1"
+grep -q "no cpu profile of nginx in $O" "$T/err" || fail "no files: $(cat "$T/err")"
+"$CTL" top --dir "$O" --since 1h 2>"$T/err"; [ $? -eq 2 ] || fail "--since alone: want exit 2"
+"$CTL" top --dir "$O" --comm xz "$T/cpu.pb.gz" 2>"$T/err"; [ $? -eq 2 ] || fail "files and --comm: want exit 2"
+"$CTL" top --comm xz --since 1y 2>"$T/err"; [ $? -eq 2 ] && grep -q -- "--since wants" "$T/err" || fail "--since 1y: $(cat "$T/err")"
+ok "top/flamegraph --comm/--pid/--since/--kind over pprofd's output directory"
+
 # --- usage -----------------------------------------------------------------
 "$CTL" top --help | grep -q 'Usage: pprofctl top' || fail "top --help"
 "$CTL" flamegraph --help | grep -q 'Usage: pprofctl flamegraph' || fail "flamegraph --help"
