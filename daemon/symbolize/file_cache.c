@@ -2,7 +2,8 @@
 /*
  * The cache of mapped files (file_cache.h): entries by identity in least
  * recently used order (file_lru.h), each with its symbols and its unwind
- * table as products that load, settle and are evicted on their own.
+ * table as products that load (in file_cache_jobs.c's threads), settle
+ * and are evicted on their own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,13 +16,12 @@
 #include "cfi.h"
 #include "clock.h"
 #include "file_cache.h"
+#include "file_cache_int.h"
 #include "loader.h"
 #include "log.h"
 #include "symtab.h"
 #include "symtab_int.h"
 
-/* Loads waiting for a loader thread at most; more are put off. */
-#define LOADER_QUEUE_MAX 64
 /* Entries a trim of symbols or of entries looks at, at most: files a
  * mapping holds can keep the cache over a bound, and a trim runs at
  * every use. */
@@ -30,61 +30,6 @@
  * long for the mapping that waits for them: else a file over the bound on
  * its own would be evicted as soon as it is in, and loaded again, for ever. */
 #define SETTLED_KEEP_NS (10ull * 1000000000)
-
-enum load_state {
-	LOAD_NONE,    /* never asked, or its load failed for a passing reason */
-	LOAD_RUNNING, /* in a loader thread */
-	LOAD_READY,
-	LOAD_FAILED, /* for a reason that says something about the file: err */
-	LOAD_EVICTED,
-};
-
-struct cached_file {
-	struct file_lru_node node; /* first: its identity, place */
-	unsigned refs;             /* the cache's while cached, mappings', loads' */
-	bool cached;
-	enum load_state sym_state, cfi_state;
-	int sym_err, cfi_err;
-	struct symtab *s;
-	size_t sym_bytes;
-	uint64_t settled_ns; /* symbols loaded in the thread, not asked for since */
-	struct cfi_table *t;
-	size_t cfi_bytes;
-	void *derived; /* file_cache__derived's, of derived_key and size (a
-			* few KiB: not counted against a bound) */
-	size_t derived_size;
-	unsigned derived_key;
-	int derived_err;
-};
-
-struct file_cache {
-	struct file_lru lru;
-	struct file_cache_limits lim;
-	size_t sym_bytes, cfi_bytes;
-	size_t sym_files, cfi_files;
-	struct sec_budget table_load; /* the current second's loading of tables */
-	uint64_t last_table_evict_ns;
-	/* NULL: loads run in the call */
-	struct loader *sym_ld, *lines_ld, *cfi_ld;
-	struct file_cache_stats st;
-};
-
-/*
- * A load for a thread: it reads fd (and, for symbols, the debug files
- * found from root and path) and writes s or t and err, nothing else: the
- * entry and the cache are the event loop's alone. A lines job loads the
- * DWARF of s.
- */
-struct load_job {
-	struct loader_job job;
-	struct cached_file *f; /* holds a reference; NULL for lines */
-	int fd;                /* the job's own */
-	char *root, *path;
-	struct symtab *s;
-	struct cfi_table *t;
-	int err;
-	enum { JOB_SYMBOLS, JOB_LINES, JOB_TABLE } what;
-};
 
 struct file_cache *file_cache__new(const struct file_cache_limits *l)
 {
@@ -285,7 +230,8 @@ static bool table_err_permanent(int err)
 }
 
 /* What loading f's symbols gave (s, taken, or errno err) goes into f. */
-static void symbols_settle(struct file_cache *c, struct cached_file *f, struct symtab *s, int err)
+void file_cache_settle_symbols(struct file_cache *c, struct cached_file *f, struct symtab *s,
+			       int err)
 {
 	f->sym_state = LOAD_NONE;
 	if (!s) {
@@ -305,7 +251,8 @@ static void symbols_settle(struct file_cache *c, struct cached_file *f, struct s
 }
 
 /* The same for its table. */
-static void table_settle(struct file_cache *c, struct cached_file *f, struct cfi_table *t, int err)
+void file_cache_settle_table(struct file_cache *c, struct cached_file *f, struct cfi_table *t,
+			     int err)
 {
 	f->cfi_state = LOAD_NONE;
 	if (t && cfi_table__mem_size(t) > c->lim.table_bytes) {
@@ -331,163 +278,6 @@ static void table_settle(struct file_cache *c, struct cached_file *f, struct cfi
 	c->cfi_bytes += f->cfi_bytes;
 	c->cfi_files++;
 	trim_tables(c, f);
-}
-
-static void job_run(struct loader_job *job)
-{
-	struct load_job *j = (struct load_job *)job;
-
-	switch (j->what) {
-	case JOB_LINES:
-		symtab__has_lines(j->s);
-		return;
-	case JOB_SYMBOLS:
-		j->s = symtab__load(j->fd, j->root, j->path);
-		j->err = j->s ? 0 : errno;
-		break;
-	case JOB_TABLE:
-		j->t = cfi_table__load(j->fd);
-		j->err = j->t ? 0 : errno;
-		break;
-	}
-	close(j->fd);
-	j->fd = -1;
-}
-
-/* A job done, or left by a stopped thread: what it still holds goes. */
-static void job_drop(struct loader_job *job)
-{
-	struct load_job *j = (struct load_job *)job;
-
-	if (j->fd >= 0)
-		close(j->fd);
-	if (j->f && j->what == JOB_SYMBOLS && j->f->sym_state == LOAD_RUNNING)
-		j->f->sym_state = LOAD_NONE;
-	if (j->f && j->what == JOB_TABLE && j->f->cfi_state == LOAD_RUNNING)
-		j->f->cfi_state = LOAD_NONE;
-	symtab__put(j->s);
-	cfi_table__free(j->t);
-	cached_file__put(j->f);
-	free(j->root);
-	free(j->path);
-	free(j);
-}
-
-int file_cache__start_loaders(struct file_cache *c)
-{
-	if (c->sym_ld)
-		return 0;
-	c->sym_ld = loader__new("pprofd-sym", LOADER_QUEUE_MAX);
-	c->lines_ld = c->sym_ld ? loader__new("pprofd-dwarf", LOADER_QUEUE_MAX) : NULL;
-	c->cfi_ld = c->lines_ld ? loader__new("pprofd-cfi", LOADER_QUEUE_MAX) : NULL;
-	if (!c->cfi_ld) {
-		int err = errno;
-
-		loader__free(c->lines_ld, job_drop);
-		loader__free(c->sym_ld, job_drop);
-		c->sym_ld = c->lines_ld = NULL;
-		return -err;
-	}
-	return 0;
-}
-
-int file_cache__symbols_fd(const struct file_cache *c)
-{
-	return c->sym_ld ? loader__fd(c->sym_ld) : -1;
-}
-
-int file_cache__tables_fd(const struct file_cache *c)
-{
-	return c->cfi_ld ? loader__fd(c->cfi_ld) : -1;
-}
-
-/* Lines jobs that are done: their symtabs have them now (or never will). */
-static unsigned collect_lines(struct file_cache *c)
-{
-	struct loader_job *list = c->lines_ld ? loader__take(c->lines_ld) : NULL;
-	unsigned n = 0;
-
-	while (list) {
-		struct loader_job *next = list->next;
-
-		job_drop(list);
-		list = next;
-		n++;
-	}
-	return n;
-}
-
-/* The loads ld has ended: their products into their entries. */
-static unsigned collect(struct file_cache *c, struct loader *ld)
-{
-	struct loader_job *list = ld ? loader__take(ld) : NULL;
-	unsigned n = 0;
-
-	while (list) {
-		struct load_job *j = (struct load_job *)list;
-
-		list = list->next;
-		if (j->what == JOB_SYMBOLS && j->f->cached && j->f->sym_state == LOAD_RUNNING) {
-			symbols_settle(c, j->f, j->s, j->err);
-			j->s = NULL; /* the entry's now */
-			n++;
-		} else if (j->what == JOB_TABLE && j->f->cached &&
-			   j->f->cfi_state == LOAD_RUNNING) {
-			c->table_load.spent += j->job.ns;
-			table_settle(c, j->f, j->t, j->err);
-			j->t = NULL;
-			n++;
-		}
-		job_drop(&j->job);
-	}
-	return n;
-}
-
-unsigned file_cache__collect_symbols(struct file_cache *c)
-{
-	return collect_lines(c) + collect(c, c->sym_ld);
-}
-
-unsigned file_cache__collect_tables(struct file_cache *c)
-{
-	return collect(c, c->cfi_ld);
-}
-
-/* Hands a load of f's file to ld: false (errno; EAGAIN: LOADER_QUEUE_MAX
- * wait already) when it cannot. */
-static bool load_start(struct loader *ld, struct cached_file *f, int what,
-		       const struct file_src *src)
-{
-	struct load_job *j;
-	int err = ENOMEM;
-
-	if (loader__queued(ld) >= LOADER_QUEUE_MAX) {
-		errno = EAGAIN;
-		return false;
-	}
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		goto fail;
-	j->job.run = job_run;
-	j->what = what;
-	j->fd = fcntl(src->fd, F_DUPFD_CLOEXEC, 3);
-	if (j->fd < 0)
-		err = errno;
-	if (src->root)
-		j->root = strdup(src->root);
-	if (src->path)
-		j->path = strdup(src->path);
-	if (j->fd < 0 || (src->root && !j->root) || (src->path && !j->path))
-		goto fail;
-	j->f = cached_file__get(f);
-	if (loader__submit(ld, &j->job))
-		return true;
-	err = EAGAIN;
-fail:
-	if (j)
-		job_drop(&j->job);
-	errno = err;
-	return false;
 }
 
 struct cached_file *file_cache__file(struct file_cache *c, int fd)
@@ -578,7 +368,7 @@ struct symtab *file_cache__symbols(struct file_cache *c, struct cached_file *f,
 	c->st.sym.misses++;
 	file_lru__touch(&c->lru, &f->node);
 	if (c->sym_ld && deadline_ns != UINT64_MAX) {
-		if (load_start(c->sym_ld, f, JOB_SYMBOLS, src)) {
+		if (file_cache_load_start(c->sym_ld, f, JOB_SYMBOLS, src)) {
 			f->sym_state = LOAD_RUNNING;
 			return file_cache__symbols(c, f, NULL, deadline_ns);
 		}
@@ -590,7 +380,7 @@ struct symtab *file_cache__symbols(struct file_cache *c, struct cached_file *f,
 	}
 	s = symtab__load(src->fd, src->root, src->path);
 	err = s ? 0 : errno;
-	symbols_settle(c, f, s, err);
+	file_cache_settle_symbols(c, f, s, err);
 	if (f->sym_state != LOAD_READY) {
 		errno = err;
 		return NULL;
@@ -621,50 +411,6 @@ void file_cache__forget_symbols(struct file_cache *c, struct cached_file *f)
 {
 	if (f->sym_state != LOAD_RUNNING)
 		symbols_drop(c, f, LOAD_NONE); /* mappings keep their references */
-}
-
-void file_cache__want_lines(struct file_cache *c, struct symtab *s)
-{
-	struct load_job *j;
-
-	/* queued first: once it is, the thread may be changing dw_fd */
-	if (!c->lines_ld || !s || atomic_load_explicit(&s->dw_queued, memory_order_acquire) ||
-	    !symtab__lines_pending(s))
-		return;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return;
-	j->job.run = job_run;
-	j->what = JOB_LINES;
-	j->fd = -1;
-	j->s = symtab__get(s);
-	atomic_store_explicit(&s->dw_queued, true, memory_order_release);
-	if (loader__submit(c->lines_ld, &j->job))
-		return;
-	/* the queue is full: asked again at the next frame */
-	atomic_store_explicit(&s->dw_queued, false, memory_order_release);
-	job_drop(&j->job);
-}
-
-bool file_cache__await_lines(struct file_cache *c, struct symtab *s, uint64_t deadline_ns)
-{
-	if (!s)
-		return false;
-	if (!c->lines_ld)
-		return symtab__has_lines(s); /* no thread: here */
-	file_cache__want_lines(c, s);
-	if (!atomic_load_explicit(&s->dw_queued, memory_order_acquire)) {
-		/* none to load, or the queue is full (asked again next time) */
-		errno = symtab__lines_pending(s) ? EAGAIN : 0;
-		return symtab__lines_ready(s);
-	}
-	while (!atomic_load_explicit(&s->dw_tried, memory_order_acquire) && deadline_ns &&
-	       mono_ns() < deadline_ns) {
-		if (loader__wait(c->lines_ld, deadline_ns))
-			collect_lines(c);
-	}
-	errno = atomic_load_explicit(&s->dw_tried, memory_order_acquire) ? 0 : EAGAIN;
-	return symtab__lines_ready(s);
 }
 
 /* Whether a table may be loaded now: a working set larger than the bound
@@ -707,7 +453,7 @@ static int table_load(struct file_cache *c, struct cached_file *f, int fd)
 	}
 	c->st.cfi.misses++;
 	if (c->cfi_ld) {
-		if (load_start(c->cfi_ld, f, JOB_TABLE, &src)) {
+		if (file_cache_load_start(c->cfi_ld, f, JOB_TABLE, &src)) {
 			f->cfi_state = LOAD_RUNNING;
 			return 0;
 		}
@@ -718,7 +464,7 @@ static int table_load(struct file_cache *c, struct cached_file *f, int fd)
 	t = cfi_table__load(fd);
 	f->cfi_err = t ? 0 : errno;
 	c->table_load.spent += mono_ns() - now;
-	table_settle(c, f, t, f->cfi_err);
+	file_cache_settle_table(c, f, t, f->cfi_err);
 	return 0;
 }
 
@@ -774,9 +520,7 @@ void file_cache__free(struct file_cache *c)
 {
 	if (!c)
 		return;
-	loader__free(c->sym_ld, job_drop);
-	loader__free(c->lines_ld, job_drop);
-	loader__free(c->cfi_ld, job_drop);
+	file_cache_stop_loaders(c);
 	while (c->lru.head.next != &c->lru.head)
 		entry_drop(c, (struct cached_file *)c->lru.head.next);
 	file_lru__free(&c->lru);
