@@ -265,12 +265,11 @@ out:
 /* The thread count and tgid of pid from /proc/PID/status; -ESRCH if gone. */
 static int proc_threads(uint32_t pid, unsigned *threads, uint32_t *tgid)
 {
-	char path[64], *text;
+	char *text;
 	size_t len;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	if (read_file(path, PROC_STATUS_MAX, false, &text, &len) < 0)
+	if (read_proc(pid, "status", PROC_STATUS_MAX, false, &text, &len) < 0)
 		return -ESRCH;
 	err = proc_status_threads(text, len, tgid, threads) ? -ESRCH : 0;
 	free(text);

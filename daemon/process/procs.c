@@ -16,6 +16,7 @@
 #include "image_maps.h"
 #include "mapping_files.h"
 #include "perf_map.h"
+#include "proc_text.h"
 #include "procs.h"
 #include "safe_open.h"
 #include "unwind.h"
@@ -177,18 +178,8 @@ static void load_proc_maps(struct procs *p, struct image *img)
 				 img->pid, c);
 	}
 	free(maps);
-	if (!img->comm[0]) {
-		snprintf(path, sizeof(path), "/proc/%u/comm", img->pid);
-		if (read_file(path, 64, true, &text, &len) == 0) {
-			if (len > 15)
-				len = 15;
-			memcpy(img->comm, text, len);
-			img->comm[len] = 0;
-			if (len && img->comm[len - 1] == '\n')
-				img->comm[len - 1] = 0;
-			free(text);
-		}
-	}
+	if (!img->comm[0])
+		read_proc_comm(img->pid, img->comm, sizeof(img->comm));
 }
 
 /* ---- side-band events ---------------------------------------------------- */
@@ -212,23 +203,15 @@ static bool proc_exists(uint32_t pid)
 /* Whether pid runs: in /proc, and neither a zombie nor dead. */
 static bool proc_runs(uint32_t pid)
 {
-	char path[32], buf[512], *close_paren;
-	ssize_t n;
-	int fd;
+	char *text, state;
+	size_t len;
+	int err = read_proc(pid, "stat", PROC_STAT_MAX, true, &text, &len);
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno != ENOENT && errno != ESRCH;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 && errno != ESRCH;
-	buf[n] = 0;
-	/* "pid (comm) S ...": comm may hold anything, ')' too */
-	close_paren = strrchr(buf, ')');
-	return !close_paren || !close_paren[1] || !close_paren[2] ||
-	       (close_paren[2] != 'Z' && close_paren[2] != 'X');
+	if (err) /* gone, or unreadable (then taken to run) */
+		return err != -ENOENT && err != -ESRCH;
+	err = proc_stat_state(text, len, &state);
+	free(text);
+	return err || (state != 'Z' && state != 'X');
 }
 
 enum proc_liveness procs__liveness(struct procs *p, uint32_t pid)

@@ -9,18 +9,6 @@
 #include "safe_open.h"
 #include "target_match.h"
 
-static bool read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	bool ok = f && fgets(buf, len, f);
-
-	if (f)
-		fclose(f);
-	if (ok)
-		buf[strcspn(buf, "\n")] = 0;
-	return ok;
-}
-
 bool target_matches(const struct config_target *t, uint32_t pid, const char *comm)
 {
 	char path[64], buf[4096], *text;
@@ -32,8 +20,8 @@ bool target_matches(const struct config_target *t, uint32_t pid, const char *com
 	case TARGET_COMM:
 		if (comm)
 			return !strcmp(comm, t->value);
-		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-		return read_line(path, buf, sizeof(buf)) && !strcmp(buf, t->value);
+		read_proc_comm(pid, buf, sizeof(buf));
+		return buf[0] && !strcmp(buf, t->value);
 	case TARGET_EXE:
 		snprintf(path, sizeof(path), "/proc/%u/exe", pid);
 		n = readlink(path, buf, sizeof(buf) - 1);

@@ -31,6 +31,7 @@
 #include "output.h"
 #include "peer_uid.h"
 #include "requests.h"
+#include "safe_open.h"
 #include "shares.h"
 
 #define MAX_ARGS 32
@@ -331,7 +332,7 @@ static void download_name(struct http_conn *c, const struct req_params *p)
 			 kind);
 		return;
 	}
-	http__read_comm(p->pid, comm, sizeof(comm));
+	read_proc_comm(p->pid, comm, sizeof(comm));
 	sanitize_comm(comm[0] ? comm : "process", safe, sizeof(safe));
 	snprintf(c->filename, sizeof(c->filename), "attachment; filename=\"%.40s-%u-%s.pb.gz\"",
 		 safe, p->pid, kind);

@@ -76,9 +76,6 @@ struct http_parsed {
 void http__parse(const char *path, const struct http_arg *args, size_t nr_args,
 		 unsigned max_seconds, struct http_parsed *out);
 
-/* /proc/PID/comm, without its newline; "" when unreadable. */
-void http__read_comm(int pid, char *comm, size_t size);
-
 /* Plain decimal like Go's ParseInt(s, 10, 64) without a sign ("010" is 10),
  * at most max: false for anything else. */
 bool http__parse_uint(const char *s, size_t len, unsigned long max, unsigned long *v);

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "output.h"
 #include "profile_read.h"
+#include "safe_open.h"
 
 /* The hour's newest windows merged at most (an hour of 2 s windows is
  * 1,800 files: the page must not stall the loop for them). */
@@ -54,7 +55,7 @@ static bool window_dir(DIR *d, uint32_t pid, char *out, size_t len)
 	struct dirent *de;
 	struct stat st;
 
-	http__read_comm((int)pid, comm, sizeof(comm));
+	read_proc_comm(pid, comm, sizeof(comm));
 	sanitize_comm(comm, safe, sizeof(safe));
 	snprintf(want, sizeof(want), "%s-%u", safe, pid);
 	out[0] = 0;

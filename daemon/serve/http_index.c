@@ -19,6 +19,8 @@
 #include "heap_sites.h"
 #include "http.h"
 #include "peer_priv.h"
+#include "proc_text.h"
+#include "safe_open.h"
 
 #define INDEX_MAX_PROCS 20000
 
@@ -97,47 +99,19 @@ static void sb_html(struct sbuf *b, const char *s)
 	}
 }
 
-void http__read_comm(int pid, char *comm, size_t size)
-{
-	char path[64];
-	ssize_t n = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, comm, size - 1);
-		close(fd);
-	}
-	if (n < 0)
-		n = 0;
-	comm[n] = 0;
-	if (n && comm[n - 1] == '\n')
-		comm[n - 1] = 0;
-}
-
-/* Whether pid is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags). */
+/* Whether pid is a kernel thread (its stat's flags). */
 static bool is_kthread(unsigned long pid)
 {
-	char path[64], buf[512], *p;
-	unsigned long flags = 0;
-	ssize_t n = -1;
-	int fd;
+	uint64_t flags = 0;
+	size_t len;
+	char *text;
+	int err = read_proc(pid, "stat", PROC_STAT_MAX, true, &text, &len);
 
-	snprintf(path, sizeof(path), "/proc/%lu/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	if (n <= 0)
+	if (err)
 		return false;
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* the comm before it may hold anything */
-	/* state ppid pgrp session tty_nr tpgid flags */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
-		return false;
-	return flags & 0x00200000; /* PF_KTHREAD */
+	err = proc_stat_flags(text, len, &flags);
+	free(text);
+	return !err && (flags & PROC_PF_KTHREAD);
 }
 
 /* Whether heap profiling applies to pid: it maps an allocator pprofd
@@ -322,7 +296,7 @@ char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, const struct 
 			continue;
 		}
 		v[nr].pid = pid;
-		http__read_comm(pid, v[nr].comm, sizeof(v[nr].comm));
+		read_proc_comm(pid, v[nr].comm, sizeof(v[nr].comm));
 		v[nr].kthread = is_kthread(pid);
 		v[nr].heap = !v[nr].kthread && heap_applies(pid);
 		kthreads += v[nr].kthread;

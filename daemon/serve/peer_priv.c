@@ -97,12 +97,11 @@ out:
 /* Reads the real, effective, saved and fs uids of pid. */
 static int proc_uids(uint32_t pid, uid_t uids[4])
 {
-	char path[64], *text;
+	char *text;
 	size_t len;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	if (read_file(path, PROC_STATUS_MAX, false, &text, &len) < 0)
+	if (read_proc(pid, "status", PROC_STATUS_MAX, false, &text, &len) < 0)
 		return -ESRCH;
 	err = proc_status_uids(text, len, uids) ? -ESRCH : 0;
 	free(text);

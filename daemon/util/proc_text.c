@@ -146,30 +146,62 @@ int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps)
 	return -ENOENT;
 }
 
-int proc_stat_start_code(const char *text, size_t len, uint64_t *start_code)
+/* Field n (from 3: the state) of /proc/PID/stat: [*f, *f_end). The comm
+ * (field 2) may hold spaces and parentheses: fields count from its last ')'. */
+static bool stat_field(const char *text, size_t len, int n, const char **f, const char **f_end)
 {
 	const char *p = NULL, *end = text + len;
-	uint64_t v = 0;
-	int field = 2, digits = 0;
+	int field = 2;
 
 	for (const char *q = text; q < end; q++)
 		if (*q == ')')
 			p = q;
-	if (!p)
-		return -ENOENT;
-	/* ") S ppid ...": field 3 starts after the ') ' */
-	for (p++; p < end && field < 26; p++)
+	if (!p || p + 1 >= end || p[1] != ' ')
+		return false;
+	for (p += 2, field = 3; p < end && field < n; p++)
 		if (*p == ' ')
 			field++;
-	if (field != 26)
+	if (field != n || p >= end)
+		return false;
+	*f = p;
+	for (*f_end = p; *f_end < end && **f_end != ' ' && **f_end != '\n'; (*f_end)++)
+		;
+	return *f_end > *f;
+}
+
+/* Field n as a decimal number. */
+static int stat_number(const char *text, size_t len, int n, uint64_t *out)
+{
+	const char *p, *end;
+	uint64_t v = 0;
+
+	if (!stat_field(text, len, n, &p, &end) || end - p > 20)
 		return -ENOENT;
-	for (; p < end && *p >= '0' && *p <= '9' && digits < 20; p++, digits++) {
-		if (v > (UINT64_MAX - 9) / 10)
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
 			return -ENOENT;
 		v = v * 10 + (uint64_t)(*p - '0');
 	}
-	if (!digits || (p < end && *p != ' ' && *p != '\n'))
+	*out = v;
+	return 0;
+}
+
+int proc_stat_start_code(const char *text, size_t len, uint64_t *start_code)
+{
+	return stat_number(text, len, 26, start_code);
+}
+
+int proc_stat_flags(const char *text, size_t len, uint64_t *flags)
+{
+	return stat_number(text, len, 9, flags);
+}
+
+int proc_stat_state(const char *text, size_t len, char *state)
+{
+	const char *p, *end;
+
+	if (!stat_field(text, len, 3, &p, &end) || end - p != 1)
 		return -ENOENT;
-	*start_code = v;
+	*state = *p;
 	return 0;
 }

@@ -34,6 +34,11 @@ int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps);
  * a different address after each exec): 0, or -ENOENT. The comm before
  * it may hold spaces and parentheses: fields count from the last ')'. */
 int proc_stat_start_code(const char *text, size_t len, uint64_t *start_code);
+/* Its state (field 3: R, S, D, Z, X...) and flags (field 9: PF_*): 0, or
+ * -ENOENT. */
+int proc_stat_state(const char *text, size_t len, char *state);
+int proc_stat_flags(const char *text, size_t len, uint64_t *flags);
+#define PROC_PF_KTHREAD 0x00200000 /* a kernel thread (PF_KTHREAD) */
 /* Whether /proc/PID/cgroup puts the process in cgroup v2 `cgroup` ("0::"
  * line) or below it; "/" holds every process. */
 bool proc_cgroup_under(const char *text, size_t len, const char *cgroup);

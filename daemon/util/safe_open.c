@@ -193,3 +193,28 @@ int read_file(const char *path, size_t max, bool cut, char **buf, size_t *len)
 	close(fd);
 	return err;
 }
+
+int read_proc(uint32_t pid, const char *name, size_t max, bool cut, char **buf, size_t *len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
+	return read_file(path, max, cut, buf, len);
+}
+
+void read_proc_comm(uint32_t pid, char *comm, size_t size)
+{
+	char *text;
+	size_t len;
+
+	comm[0] = 0;
+	if (!size || read_proc(pid, "comm", 64, true, &text, &len))
+		return;
+	if (len && text[len - 1] == '\n')
+		len--;
+	if (len >= size)
+		len = size - 1;
+	memcpy(comm, text, len);
+	comm[len] = 0;
+	free(text);
+}

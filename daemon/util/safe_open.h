@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Opens path (absolute) read-only as a regular file, or fails without ever
@@ -40,5 +41,10 @@ int safe_reopen(int pathfd);
  * NUL-terminated. 0, or -errno (-EINVAL: not a regular file).
  */
 int read_file(const char *path, size_t max, bool cut, char **buf, size_t *len);
+/* read_file() of /proc/PID/NAME. */
+int read_proc(uint32_t pid, const char *name, size_t max, bool cut, char **buf, size_t *len);
+/* /proc/PID/comm without its newline into comm (size bytes); "" when it
+ * cannot be read (gone). */
+void read_proc_comm(uint32_t pid, char *comm, size_t size);
 
 #endif

@@ -128,6 +128,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5:
 		if (!proc_stat_start_code(text, len, &caps) && !memchr(text, ')', len))
 			abort();
+		{
+			char st;
+
+			if (!proc_stat_state(text, len, &st) && !memchr(text, ')', len))
+				abort();
+			if (!proc_stat_flags(text, len, &caps) && !memchr(text, ')', len))
+				abort();
+		}
 		break;
 	case 6:
 		if (!proc_status_nspid(text, len, &tgid) &&

@@ -115,11 +115,43 @@ static void test_stat_start_code(void)
 					 "99999999999999999999999 2\n",
 					 78, &sc) == -ENOENT,
 		    "over 64 bits");
+	/* the state and the flags, through the same comm */
+	{
+		char st = 0;
+		uint64_t fl = 0;
+
+		ASSERT_OK(proc_stat_state(stat, strlen(stat), &st));
+		ASSERT_EQ(st, 'S');
+		ASSERT_OK(proc_stat_flags(stat, strlen(stat), &fl));
+		ASSERT_EQ(fl, 4194560);
+		ASSERT_TRUE(proc_stat_state("1 (x)", 5, &st) == -ENOENT, "no state");
+		ASSERT_TRUE(proc_stat_state("1 (x) SS 1", 10, &st) == -ENOENT, "a state of two");
+		ASSERT_TRUE(proc_stat_flags("1 (x) S 1 1 1 0 -1 4x 0", 23, &fl) == -ENOENT,
+			    "not a number");
+		ASSERT_TRUE(proc_stat_flags("1 (x) S 1 1 1 0 -1", 18, &fl) == -ENOENT, "cut");
+	}
 	fd = open("/proc/self/stat", O_RDONLY);
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	ASSERT_TRUE(n > 0);
 	ASSERT_OK(proc_stat_start_code(buf, n, &sc));
+	{
+		char st = 0;
+		uint64_t fl = 0;
+
+		ASSERT_OK(proc_stat_state(buf, n, &st));
+		ASSERT_EQ(st, 'R'); /* reading it */
+		ASSERT_OK(proc_stat_flags(buf, n, &fl));
+		ASSERT_TRUE(!(fl & PROC_PF_KTHREAD), "we are no kernel thread");
+		fd = open("/proc/2/stat", O_RDONLY); /* kthreadd, where there is one */
+		n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0 && memmem(buf, n, "(kthreadd)", 10)) {
+			ASSERT_OK(proc_stat_flags(buf, n, &fl));
+			ASSERT_TRUE(fl & PROC_PF_KTHREAD, "kthreadd is a kernel thread");
+		}
+	}
 	ASSERT_TRUE(sc <= (uint64_t)(uintptr_t)test_stat_start_code, "our code starts below us");
 }
 
