@@ -14,39 +14,6 @@
 /* Most files merged: each is read whole before the next. */
 #define MERGE_MAX_FILES 10000
 
-/* Names by string: an open-addressing table of ids into names[]. */
-struct name_ids {
-	uint32_t *slot; /* id + 1; 0: empty */
-	size_t mask;
-};
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-/* The id of name n in m (added to m->names when new). */
-static uint32_t name_id(struct name_ids *t, struct profile *m, const struct prof_name *n)
-{
-	size_t i = str_hash(n->str) & t->mask;
-
-	for (; t->slot[i]; i = (i + 1) & t->mask) {
-		struct prof_name *have = &m->names[t->slot[i] - 1];
-
-		if (!strcmp(have->str, n->str)) {
-			have->kernel |= n->kernel;
-			return t->slot[i] - 1;
-		}
-	}
-	m->names[m->nr_names] = *n;
-	t->slot[i] = (uint32_t)++m->nr_names;
-	return (uint32_t)(m->nr_names - 1);
-}
-
 /* p's comments that m does not have yet, in order, as pprof merges them. */
 static void add_comments(struct profile *m, const struct profile *p)
 {
@@ -75,7 +42,7 @@ static bool same_types(const struct profile *a, const struct profile *b)
 static int merge(struct profile **parts, size_t n, struct profile **out, char *err, size_t errlen)
 {
 	size_t names = 0, samples = 0, frames = 0, comments = 0, at = 0;
-	struct name_ids t = { 0 };
+	struct name_table t = { .cap = 0 };
 	struct profile *m = calloc(1, sizeof(*m));
 	int64_t start = INT64_MAX, duration = 0;
 	uint32_t *remap = NULL;
@@ -97,17 +64,13 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 					    PROFILE_MAX_FRAMES);
 		}
 	}
-	for (t.mask = 1; t.mask < 2 * names + 2; t.mask <<= 1)
-		;
-	t.slot = calloc(t.mask, sizeof(*t.slot));
-	t.mask--;
 	m->names = calloc(names + 1, sizeof(*m->names));
+	t.cap = names + 1;
 	m->samples = calloc(samples + 1, sizeof(*m->samples));
 	m->frame_buf = calloc(frames + 1, sizeof(*m->frame_buf));
 	m->types = calloc(parts[0]->nr_types + 1, sizeof(*m->types));
 	m->comments = calloc(comments + 1, sizeof(*m->comments));
-	if (!t.slot || !m->names || !m->samples || !m->frame_buf || !m->types || !m->comments) {
-		free(t.slot);
+	if (!m->names || !m->samples || !m->frame_buf || !m->types || !m->comments) {
 		profile_free(m);
 		return profile_errf(err, errlen, -ENOMEM, "out of memory");
 	}
@@ -125,8 +88,16 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 		remap = malloc((p->nr_names + 1) * sizeof(*remap));
 		if (!remap)
 			break;
-		for (size_t j = 0; j < p->nr_names; j++)
-			remap[j] = name_id(&t, m, &p->names[j]);
+		for (size_t j = 0; j < p->nr_names; j++) {
+			if (name_table__id(&t, m, p->names[j].str, &remap[j])) {
+				free(remap);
+				remap = NULL;
+				break;
+			}
+			m->names[remap[j]].kernel |= p->names[j].kernel;
+		}
+		if (!remap)
+			break;
 		for (size_t j = 0; j < p->nr_samples; j++) {
 			const struct prof_sample *s = &p->samples[j];
 			uint32_t *f = m->frame_buf + at;
@@ -145,7 +116,7 @@ static int merge(struct profile **parts, size_t n, struct profile **out, char *e
 			start = p->time_nanos;
 		duration += p->duration_nanos;
 	}
-	free(t.slot);
+	name_table__free(&t);
 	if (!remap) {
 		profile_free(m);
 		return profile_errf(err, errlen, -ENOMEM, "out of memory");

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "fdio.h"
+#include "hashtab.h"
 #include "profile_read.h"
 
 typedef Perftools__Profiles__Profile Profile;
@@ -200,65 +201,48 @@ static uint64_t location_id(const void *arr, size_t i)
 	return ((Perftools__Profiles__Location *const *)arr)[i]->id;
 }
 
-/* Interning of frame names: open addressing on FNV-1a, ids into p->names. */
-struct interner {
-	uint32_t *slots; /* id + 1, 0 = free */
-	size_t mask;
-	struct profile *p;
-	size_t cap_names;
+/* A name's key: the names it is looked up among (they move as they grow). */
+struct name_key {
+	const struct prof_name *names;
+	const char *str;
 };
 
-static uint64_t hash_str(const char *s)
+static bool name_eq(const void *item, const void *key)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	const struct name_key *k = key;
 
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-	return h;
+	return !strcmp(k->names[(uintptr_t)item - 1].str, k->str);
 }
 
-static int intern(struct interner *in, const char *s, uint32_t *id)
+int name_table__id(struct name_table *t, struct profile *p, const char *s, uint32_t *id)
 {
-	struct profile *p = in->p;
-	size_t i;
+	uint64_t h = hash_str(s);
+	struct name_key key = { p->names, s };
+	void *item = p->names ? hashtab__find(&t->h, h, name_eq, &key) : NULL;
 
-	if (p->nr_names * 2 >= in->mask + 1) {
-		size_t nmask = in->mask * 2 + 1, k;
-		uint32_t *ns = calloc(nmask + 1, sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		for (k = 0; k <= in->mask; k++) {
-			if (!in->slots[k])
-				continue;
-			i = hash_str(p->names[in->slots[k] - 1].str) & nmask;
-			while (ns[i])
-				i = (i + 1) & nmask;
-			ns[i] = in->slots[k];
-		}
-		free(in->slots);
-		in->slots = ns;
-		in->mask = nmask;
+	if (item) {
+		*id = (uint32_t)((uintptr_t)item - 1);
+		return 0;
 	}
-	for (i = hash_str(s) & in->mask; in->slots[i]; i = (i + 1) & in->mask) {
-		if (!strcmp(p->names[in->slots[i] - 1].str, s)) {
-			*id = in->slots[i] - 1;
-			return 0;
-		}
-	}
-	if (p->nr_names == in->cap_names) {
-		size_t ncap = in->cap_names ? in->cap_names * 2 : 256;
+	if (p->nr_names == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 256;
 		struct prof_name *nn = realloc(p->names, ncap * sizeof(*nn));
 
 		if (!nn)
 			return -ENOMEM;
 		p->names = nn;
-		in->cap_names = ncap;
+		t->cap = ncap;
 	}
+	if (hashtab__insert(&t->h, h, (void *)(uintptr_t)(p->nr_names + 1)))
+		return -ENOMEM;
 	p->names[p->nr_names] = (struct prof_name){ .str = s };
-	in->slots[i] = ++p->nr_names;
-	*id = p->nr_names - 1;
+	*id = (uint32_t)p->nr_names++;
 	return 0;
+}
+
+void name_table__free(struct name_table *t)
+{
+	hashtab__free(&t->h);
 }
 
 /* Checks a string index; sets *bad on an index out of the table. */
@@ -334,7 +318,7 @@ static bool strings_ok(const Profile *pb)
 
 struct loader {
 	struct profile *p;
-	struct interner in;
+	struct name_table names;
 	struct id_index *maps, *funcs, *locs;
 	uint32_t *map_name;         /* per mapping: name id of "[file]" + 1, 0 = none */
 	uint32_t *func_name;        /* per function: name id */
@@ -386,7 +370,7 @@ static int name_tables(struct loader *l)
 		s[n + 1] = ']';
 		s[n + 2] = 0;
 		off += n + 3;
-		ret = intern(&l->in, s, &id);
+		ret = name_table__id(&l->names, l->p, s, &id);
 		if (ret)
 			return ret;
 		l->map_name[i] = id + 1;
@@ -397,7 +381,7 @@ static int name_tables(struct loader *l)
 		l->func_name[i] = UINT32_MAX; /* nameless: named by its location's mapping */
 		if (!name[0])
 			continue;
-		ret = intern(&l->in, name, &l->func_name[i]);
+		ret = name_table__id(&l->names, l->p, name, &l->func_name[i]);
 		if (ret)
 			return ret;
 	}
@@ -472,7 +456,8 @@ static int location_frames(struct loader *l)
 				id = map_name - 1;
 			} else if (id == UINT32_MAX) {
 				if (unknown == UINT32_MAX) {
-					ret = intern(&l->in, "<unknown>", &unknown);
+					ret = name_table__id(&l->names, l->p, "<unknown>",
+							     &unknown);
 					if (ret)
 						return ret;
 				}
@@ -627,11 +612,6 @@ static int resolve(struct loader *l)
 	p->time_nanos = pb->time_nanos;
 	p->duration_nanos = pb->duration_nanos;
 
-	l->in.p = p;
-	l->in.mask = 255;
-	l->in.slots = calloc(l->in.mask + 1, sizeof(*l->in.slots));
-	if (!l->in.slots)
-		return -ENOMEM;
 	ret = name_tables(l);
 	if (!ret)
 		ret = location_frames(l);
@@ -688,7 +668,7 @@ int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *e
 	free(l.loc_off);
 	free(l.loc_nr);
 	free(l.loc_frames);
-	free(l.in.slots);
+	name_table__free(&l.names);
 	if (ret) {
 		if (!err[0])
 			profile_errf(err, errlen, ret, "%s", strerror(-ret));

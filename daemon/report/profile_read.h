@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashtab.h"
 #include "profile.pb-c.h"
 
 /* Most bytes a profile may inflate to; more is refused, not truncated. */
@@ -92,6 +93,15 @@ int profile_parse(const uint8_t *data, size_t len, struct profile **out, char *e
 int profile_read_all(char *const *paths, size_t n, struct profile **out, char *err, size_t errlen);
 
 void profile_free(struct profile *p); /* NULL is fine */
+
+/* Frame names by string, for the reader and the merge: the id of s in
+ * p->names (which grows, by t->cap), added when new. 0, or -ENOMEM. */
+struct name_table {
+	struct hashtab h;
+	size_t cap; /* of p->names */
+};
+int name_table__id(struct name_table *t, struct profile *p, const char *s, uint32_t *id);
+void name_table__free(struct name_table *t);
 
 /* Writes the message into err (errlen bytes) and returns ret. */
 int profile_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
