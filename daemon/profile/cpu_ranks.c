@@ -13,19 +13,10 @@ static int by_pid(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-static int by_samples(const void *a, const void *b)
-{
-	const struct cpu_rank *x = a, *y = b;
-
-	if (x->samples != y->samples)
-		return x->samples > y->samples ? -1 : 1;
-	return by_pid(a, b);
-}
-
 void cpu_ranks__window_end(struct cpu_ranks *r, const struct collection *c, int64_t duration_ns)
 {
 	struct cpu_rank *v = calloc(c->nr_ims + 1, sizeof(*v));
-	unsigned n = 0;
+	unsigned n = 0, kept = 0;
 
 	free(r->prev.r);
 	r->prev = r->last;
@@ -51,19 +42,21 @@ void cpu_ranks__window_end(struct cpu_ranks *r, const struct collection *c, int6
 			j = i;
 		}
 	}
-	qsort(v, n, sizeof(*v), by_samples);
-	while (n && !v[n - 1].samples)
-		n--;
+	/* by pid, without the merged ones: the page looks each process up */
+	for (unsigned i = 0; i < n; i++)
+		if (v[i].samples)
+			v[kept++] = v[i];
+	n = kept;
 	r->last.r = v;
 	r->last.n = n;
 }
 
 uint64_t cpu_ranks__samples(const struct cpu_window_ranks *w, uint32_t pid)
 {
-	for (unsigned i = 0; i < w->n; i++)
-		if (w->r[i].pid == pid)
-			return w->r[i].samples;
-	return 0;
+	struct cpu_rank key = { .pid = pid };
+	const struct cpu_rank *hit = w->n ? bsearch(&key, w->r, w->n, sizeof(key), by_pid) : NULL;
+
+	return hit ? hit->samples : 0;
 }
 
 void cpu_ranks__free(struct cpu_ranks *r)

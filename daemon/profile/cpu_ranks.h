@@ -17,7 +17,7 @@ struct cpu_rank {
 };
 
 struct cpu_window_ranks {
-	struct cpu_rank *r; /* most samples first */
+	struct cpu_rank *r; /* by pid, each once */
 	unsigned n;
 	int64_t duration_ns; /* the window's */
 };

@@ -273,13 +273,11 @@ char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, const struct 
 		       size_t *len)
 {
 	struct sbuf b = { 0 };
-	struct index_proc *v = calloc(INDEX_MAX_PROCS, sizeof(*v));
-	unsigned nr = 0, more = 0, kthreads = 0, hidden = 0;
+	struct index_proc *v = NULL;
+	unsigned nr = 0, cap = 0, more = 0, kthreads = 0, hidden = 0;
 	struct dirent *de;
 	DIR *dir;
 
-	if (!v)
-		return NULL;
 	dir = opendir("/proc");
 	while (dir && (de = readdir(dir))) {
 		unsigned long pid;
@@ -295,6 +293,17 @@ char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, const struct 
 			hidden++;
 			continue;
 		}
+		if (nr == cap) {
+			struct index_proc *nv =
+				realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));
+
+			if (!nv) {
+				b.oom = true;
+				break;
+			}
+			v = nv;
+		}
+		memset(&v[nr], 0, sizeof(v[nr]));
 		v[nr].pid = pid;
 		read_proc_comm(pid, v[nr].comm, sizeof(v[nr].comm));
 		v[nr].kthread = is_kthread(pid);
@@ -308,7 +317,8 @@ char *http__index_page(const struct cpu_ranks *ranks, unsigned hz, const struct 
 	}
 	if (dir)
 		closedir(dir);
-	qsort(v, nr, sizeof(*v), by_cpu);
+	if (nr)
+		qsort(v, nr, sizeof(*v), by_cpu);
 	sb_add(&b, index_head, sizeof(index_head) - 1);
 	if (peer->privileged)
 		sb_add(&b, host_link, sizeof(host_link) - 1);
