@@ -18,7 +18,7 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev liblzma-dev libdebuginfod-dev debuginfod libiberty-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
-	systemd strace linux-perf clang-format nodejs dwz graphviz chromium
+	systemd strace linux-perf clang-format nodejs dwz graphviz chromium systemtap-sdt-dev
 
 # The peers the benchmarks measure against, installed by `make bench` only.
 BENCH_PKGS := bpftrace heaptrack llvm nodejs libbpf-tools sqlite3
@@ -61,6 +61,8 @@ DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(PROTO
 # daemon, pprofctl, the unit tests, tools and benchmarks link (the linker
 # takes from it the modules each one uses).
 LIB        := $(BUILD)/libpprofd.a
+# the in-process heap sampler a process may preload (preload/)
+PRELOAD    := $(BUILD)/libpprofd_heap.so
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOADS  := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c)) \
@@ -74,7 +76,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 .SECONDARY:
 .PHONY: format all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind bench-unwind-rows bench-unwind-truth
 
-all: $(BUILD)/pprofd $(BUILD)/pprofctl
+all: $(BUILD)/pprofd $(BUILD)/pprofctl $(PRELOAD)
 
 # the C in the tree's style (.clang-format); make test checks it
 format: deps
@@ -125,6 +127,18 @@ $(LIB): $(DAEMON_OBJS)
 $(BUILD)/pprofd: $(BUILD)/daemon/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# libpprofd_heap.so: its own flags and none of the daemon's code (it runs
+# inside other processes); -fexceptions so that a C++ exception passes
+# through its operator new.
+$(PRELOAD): preload/libpprofd_heap.c preload/pprofd_heap.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared -fexceptions -fvisibility=hidden -D_GNU_SOURCE \
+		-Wall -Wextra -Wno-unused-parameter -Ipreload $< -lm -o $@
+
+# The sampler's unit test includes it whole (it interposes malloc in the
+# test itself): not under ASan, whose malloc it would replace.
+$(BUILD)/tests/test_heap_preload: private CFLAGS += -Ipreload -fexceptions -fno-builtin
 
 # pprofctl: every client/*.c, and from the library the protobuf code and fdio.
 $(BUILD)/pprofctl: $(wildcard client/*.c client/*.h) $(LIB)
@@ -261,7 +275,7 @@ run: deps all
 TEST ?= $(T)
 CASE ?=
 RUN_TESTS = PPROFD_TEST='$(TEST)' TEST_CASE='$(CASE)' tests/run.sh $(BUILD)
-ASAN_UNIT_BINS := $(patsubst build/%,build/asan/%,$(UNIT_BINS))
+ASAN_UNIT_BINS := $(patsubst build/%,build/asan/%,$(filter-out %/test_heap_preload,$(UNIT_BINS)))
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(WORKLOADS) $(TOOLS)
@@ -322,11 +336,13 @@ $(BUILD)/bench/unwind_rows: bench/unwind_rows.c $(LIB)
 BINDIR  ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 DOCDIR  ?= $(PREFIX)/share/doc/pprofd
+LIBDIR  ?= $(PREFIX)/lib/pprofd
 UNITDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
 
 install: all
 	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(SBINDIR)/pprofd
 	install -D -m 0755 $(BUILD)/pprofctl $(DESTDIR)$(BINDIR)/pprofctl
+	install -D -m 0644 $(PRELOAD) $(DESTDIR)$(LIBDIR)/libpprofd_heap.so
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/local/sbin/pprofd|$(SBINDIR)/pprofd|g' -e 's|/usr/local/share/doc/pprofd|$(DOCDIR)|g' \

@@ -4,7 +4,7 @@
 #   tests/format.sh --check  lists them and fails (make test runs it)
 set -u
 cd "$(dirname "$0")/.."
-mapfile -t files < <(find bench bpf client daemon tests -name '*.[ch]' | sort)
+mapfile -t files < <(find bench bpf client daemon preload tests -name '*.[ch]' | sort)
 if [ "${1:-}" = --check ]; then
 	bad=()
 	for f in "${files[@]}"; do
