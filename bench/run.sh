@@ -8,6 +8,8 @@
 #   4. symbolization throughput against llvm-symbolizer and addr2line
 #   5. heap profiling: malloc+free pair cost, BPF time per event, and the
 #      slowdown of an allocation-heavy workload beside heaptrack and bpftrace
+#      (bench/heap.sh), and a process that preloads libpprofd_heap.so
+#      (bench/heap_preload.sh)
 #   6. mutex and block profiling (bench/wait.sh)
 #   7. whole stacks of Debian's python3, perl, xz, sqlite3 and clang against
 #      perf --call-graph dwarf, BPF time per sample, the tables' kernel
@@ -134,6 +136,8 @@ if [ -x bench/symbolize.sh ]; then bench/symbolize.sh "$BUILD"; else echo "  (be
 
 echo "== 5. heap profiling"
 bench/heap.sh "$BUILD"
+echo "  -- with libpprofd_heap.so preloaded"
+bench/heap_preload.sh "$BUILD"
 
 echo "== 6. mutex and block profiling"
 bench/wait.sh "$BUILD"
