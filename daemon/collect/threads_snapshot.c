@@ -174,19 +174,19 @@ static void add_thread(struct run *r, uint32_t size)
 	if (h->flags & THREADS_F_ON_CPU)
 		r->on_cpu++;
 	{
-		struct pprof_label labels[] = {
+		struct pprof_label labels[5 + IMAGE_LABELS_MAX] = {
 			{ .key = "pid", .num = r->pid },   { .key = "tid", .num = h->tid },
 			{ .key = "comm", .str = r->comm }, { .key = "thread", .str = thread },
 			{ .key = "state", .str = state },
 		};
+		size_t nl = 5 + (r->img ? image_labels(r->img, labels + 5) : 0);
 
 		/* The first user frame is where the thread is (its saved ip):
 		 * under kernel frames stack_profile treats it as the address
 		 * after the syscall instruction, which it is. */
 		if (!r->err)
 			r->err = stack_profile__add_stack(r->p, r->t->procs, *r->t->ksyms, r->img,
-							  frames, nk, nu, true, &one, labels,
-							  sizeof(labels) / sizeof(labels[0]));
+							  frames, nk, nu, true, &one, labels, nl);
 	}
 	r->threads++;
 }

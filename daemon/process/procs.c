@@ -308,6 +308,25 @@ void procs__apply(struct procs *p, const struct sb_event *ev)
 	}
 }
 
+/*
+ * The labels of the process's current image, from its cgroup, once: at
+ * its first sample, not at fork (a service manager's child moves to its
+ * unit's cgroup, or is cloned into it) nor copied over an exec. A process
+ * gone by then has none.
+ */
+static void read_labels(struct image *img)
+{
+	size_t len;
+	char *text;
+
+	img->labels_read = true;
+	if (read_proc(img->pid, "cgroup", PROC_CGROUP_MAX, true, &text, &len))
+		return;
+	proc_cgroup_labels(text, len, img->service, sizeof(img->service), img->container_id,
+			   sizeof(img->container_id));
+	free(text);
+}
+
 struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t)
 {
 	struct image *img = image_at(p, pid, t), *cur = newest(p, pid);
@@ -340,6 +359,8 @@ struct image *procs__image_at(struct procs *p, uint32_t pid, uint64_t t)
 	}
 	if (img->maps_from_proc && img == newest(p, pid) && !img->end_ns)
 		load_proc_maps(p, img);
+	if (!img->labels_read && img == newest(p, pid) && !img->end_ns)
+		read_labels(img);
 	return img;
 }
 

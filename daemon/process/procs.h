@@ -61,6 +61,11 @@ struct image {
 	bool proc_reread;    /* /proc was re-read for a missing mapping */
 	uint8_t exe_fp;      /* its executable: 0 not looked at, IMAGE_FP_* */
 	char comm[16];
+	/* The labels operators filter by, read once from its cgroup
+	 * (proc_cgroup_labels): its systemd unit, its container ("": none). */
+	char service[128];
+	char container_id[65];
+	bool labels_read;
 	struct mapping *maps; /* sorted by start, non-overlapping */
 	unsigned nr_maps, cap_maps;
 	uint32_t maps_seq; /* bumped at every change of maps */

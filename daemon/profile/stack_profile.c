@@ -182,6 +182,17 @@ int stack_profile__add_stack(struct pprof *p, struct procs *procs, const struct 
 	return pprof__add_sample(p, locs, n, values, labels, nr_labels);
 }
 
+size_t image_labels(const struct image *img, struct pprof_label *out)
+{
+	size_t n = 0;
+
+	if (img->service[0])
+		out[n++] = (struct pprof_label){ .key = "service", .str = img->service };
+	if (img->container_id[0])
+		out[n++] = (struct pprof_label){ .key = "container_id", .str = img->container_id };
+	return n;
+}
+
 int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
 		       struct image *img, const struct stackagg *agg, bool leaf_is_pc)
 {
@@ -191,15 +202,16 @@ int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsy
 	stack_profile__begin_image(p, procs, img);
 	hashtab__for_each(&agg->ht, e)
 	{
-		struct pprof_label labels[4] = {
+		struct pprof_label labels[4 + IMAGE_LABELS_MAX] = {
 			{ .key = "pid", .num = img->pid },
 			{ .key = "tid", .num = e->tid },
 			{ .key = "comm", .str = img->comm },
 			{ .key = "thread", .str = e->thread },
 		};
+		size_t n = 4 + image_labels(img, labels + 4);
 
 		err = stack_profile__add_stack(p, procs, ksyms, img, e->frames, e->nr_kframes,
-					       e->nr_uframes, leaf_is_pc, e->values, labels, 4);
+					       e->nr_uframes, leaf_is_pc, e->values, labels, n);
 		if (err)
 			break;
 	}

@@ -20,6 +20,12 @@ struct pprof_label;
  * return address (an allocation's caller) and is symbolized as the call
  * before it. 0 or -errno.
  */
+/* The labels of img's samples besides pid, tid, comm and thread: its
+ * systemd unit (service) and container (container_id) where it has them.
+ * How many were written into out (IMAGE_LABELS_MAX at most). */
+#define IMAGE_LABELS_MAX 2
+size_t image_labels(const struct image *img, struct pprof_label *out);
+
 int stack_profile__add(struct pprof *p, struct procs *procs, const struct kallsyms *ksyms,
 		       struct image *img, const struct stackagg *agg, bool leaf_is_pc);
 

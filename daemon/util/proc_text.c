@@ -118,6 +118,92 @@ bool proc_cgroup_under(const char *text, size_t len, const char *cgroup)
 	return false;
 }
 
+/* Whether [s, e) ends with suffix. */
+static bool ends_with(const char *s, const char *e, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return (size_t)(e - s) >= n && !memcmp(e - n, suffix, n);
+}
+
+/* The container id a cgroup path component names, as docker, containerd,
+ * CRI-O and podman name them: "<64 hex>", "docker-<id>.scope",
+ * "cri-containerd-<id>.scope", "crio-<id>.scope", "libpod-<id>.scope"
+ * (never conmon's, "crio-conmon-<id>.scope", "libpod-conmon-<id>.scope"). */
+static bool container_of(const char *s, const char *e, const char **id)
+{
+	static const char *const prefixes[] = { "docker-", "cri-containerd-", "crio-", "libpod-",
+						"containerd-" };
+
+	if (ends_with(s, e, ".scope")) {
+		e -= 6;
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+			size_t n = strlen(prefixes[i]);
+
+			if ((size_t)(e - s) > n && !memcmp(s, prefixes[i], n)) {
+				s += n;
+				break;
+			}
+		}
+	}
+	if (e - s != 64)
+		return false;
+	for (const char *q = s; q < e; q++)
+		if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f')))
+			return false;
+	*id = s;
+	return true;
+}
+
+void proc_cgroup_labels(const char *text, size_t len, char *service, size_t service_len,
+			char *container, size_t container_len)
+{
+	const char *p = text, *end = text + len, *s, *e, *path = NULL, *path_end = NULL;
+
+	if (service_len)
+		service[0] = 0;
+	if (container_len)
+		container[0] = 0;
+	/* cgroup v2's line; else (a v1 host) systemd's own hierarchy */
+	while (next_line(&p, end, &s, &e)) {
+		if (e - s >= 3 && !memcmp(s, "0::", 3)) {
+			path = s + 3, path_end = e;
+			break;
+		}
+		if (!path) {
+			const char *q = memmem(s, e - s, ":name=systemd:", 14);
+
+			if (q)
+				path = q + 14, path_end = e;
+		}
+	}
+	if (!path)
+		return;
+	/* the deepest of each: a unit inside a slice, a container's scope */
+	for (const char *c = path; c < path_end;) {
+		const char *ce = memchr(c, '/', path_end - c), *id;
+		size_t n;
+
+		if (!ce)
+			ce = path_end;
+		n = ce - c;
+		if (container_of(c, ce, &id)) {
+			if (container_len > 64)
+				memcpy(container, id, 64), container[64] = 0;
+		} else if ((ends_with(c, ce, ".service") || ends_with(c, ce, ".scope")) &&
+			   n < service_len && !memchr(c, '\n', n)) {
+			/* a .service over a .scope: a session's scope inside
+			 * user@.service is the user's session, not a unit */
+			if (ends_with(c, ce, ".service") ||
+			    !ends_with(service, service + strlen(service), ".service")) {
+				memcpy(service, c, n);
+				service[n] = 0;
+			}
+		}
+		c = ce + 1;
+	}
+}
+
 int proc_status_cap_eff(const char *text, size_t len, uint64_t *caps)
 {
 	static const char key[] = "\nCapEff:\t";

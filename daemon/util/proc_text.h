@@ -42,5 +42,15 @@ int proc_stat_flags(const char *text, size_t len, uint64_t *flags);
 /* Whether /proc/PID/cgroup puts the process in cgroup v2 `cgroup` ("0::"
  * line) or below it; "/" holds every process. */
 bool proc_cgroup_under(const char *text, size_t len, const char *cgroup);
+/*
+ * The labels operators filter by, from /proc/PID/cgroup (the v2 line, else
+ * systemd's v1 hierarchy): the process's systemd unit (the deepest
+ * "*.service" of its path, else its deepest "*.scope" that is no
+ * container's), and the id of its container (64 hex digits, as docker,
+ * containerd, CRI-O and podman name their cgroups). "" where none; each
+ * cut to its buffer (container_len must be > 64 to hold one).
+ */
+void proc_cgroup_labels(const char *text, size_t len, char *service, size_t service_len,
+			char *container, size_t container_len);
 
 #endif

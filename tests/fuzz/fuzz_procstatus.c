@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	log_max_level = LOG_LVL_ERR;
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0:
 		if (!proc_status_uids(text, len, uids) && !has_line(text, len, "Uid:"))
 			abort();
@@ -142,6 +142,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (!tgid || !has_line(text, len, "NSpid:")))
 			abort();
 		break;
+	case 7: {
+		char service[32], container[65];
+
+		proc_cgroup_labels(text, len, service, sizeof(service), container,
+				   sizeof(container));
+		if (strlen(service) >= sizeof(service) || (container[0] && strlen(container) != 64))
+			abort();
+		break;
+	}
 	}
 	return 0;
 }

@@ -64,6 +64,53 @@ static void test_cgroup(void)
 			    "case %zu: %s in %s", i, cases[i].target, cases[i].file);
 }
 
+/* The unit and container of a process, as systemd and the container
+ * runtimes name their cgroups. */
+static void test_cgroup_labels(void)
+{
+	static const char id[] = "4f1c9a7e2b3d4c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6";
+	static const struct {
+		const char *text, *service, *container;
+	} cases[] = {
+		{ "0::/system.slice/nginx.service\n", "nginx.service", "" },
+		{ "0::/system.slice/docker-%s.scope\n", "", "C" },
+		{ "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/"
+		  "cri-containerd-%s.scope\n",
+		  "", "C" },
+		{ "0::/machine.slice/libpod-%s.scope/container\n", "", "C" },
+		{ "0::/system.slice/crio-%s.scope\n", "", "C" },
+		/* conmon's: no container; its scope's name is over the 63 bytes */
+		{ "0::/system.slice/crio-conmon-%s.scope\n", "", "" },
+		{ "0::/docker/%s\n", "", "C" },
+		{ "12:cpu:/\n1:name=systemd:/system.slice/cron.service\n0::/\n", "", "" },
+		{ "12:cpu:/\n1:name=systemd:/system.slice/cron.service\n", "cron.service", "" },
+		{ "0::/user.slice/user-1000.slice/user@1000.service/app.slice/a.scope\n",
+		  "user@1000.service", "" },
+		{ "0::/user.slice/user-1000.slice/session-3.scope\n", "session-3.scope", "" },
+		{ "0::/system.slice/docker-%s.scope/x.service\n", "x.service", "C" },
+		{ "0::/\n", "", "" },
+		{ "", "", "" },
+		{ "0::/system.slice/docker-4f1c.scope\n", "docker-4f1c.scope", "" }, /* no id */
+	};
+	char text[512], want[256], service[64], container[65];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), cases[i].text, id);
+		proc_cgroup_labels(text, strlen(text), service, sizeof(service), container,
+				   sizeof(container));
+		snprintf(want, sizeof(want), cases[i].service, id);
+		ASSERT_TRUE(!strcmp(service, want), "%s: service '%s', want '%s'", text, service,
+			    want);
+		ASSERT_TRUE(!strcmp(container, strcmp(cases[i].container, "C") ? "" : id),
+			    "%s: container '%s'", text, container);
+	}
+	/* a unit name longer than the buffer is not cut into another name */
+	proc_cgroup_labels(T("0::/system.slice/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			     "aaaaaaaaaaaaaaaaaaaa.service\n"),
+			   service, 16, container, sizeof(container));
+	ASSERT_STREQ(service, "");
+}
+
 static void test_cap_eff(void)
 {
 	static const char ok[] = "Name:\tx\nCapPrm:\t0000000000000001\nCapEff:\t0000000000080000\n"
@@ -173,6 +220,7 @@ int main(void)
 {
 	RUN_TEST(test_status);
 	RUN_TEST(test_cgroup);
+	RUN_TEST(test_cgroup_labels);
 	RUN_TEST(test_cap_eff);
 	RUN_TEST(test_own_status);
 	RUN_TEST(test_stat_start_code);
