@@ -45,6 +45,7 @@ void config__defaults(struct config *c)
 	c->max_symbol_files = 512;
 	c->unwind_cache_bytes = 16 << 20;
 	c->unwind_tables = true;
+	c->short_lived_per_name = true;
 	c->unwind_table_bytes = 64 << 20;
 	c->health_interval_sec = 600;
 	c->debuginfod_cache_bytes = 1ull << 30;
@@ -147,7 +148,18 @@ int parse_size_bytes(const char *s, uint64_t *out)
 
 /* ---- keys ---- */
 
-enum key_kind { K_PATH, K_SECONDS, K_UINT, K_SIZE, K_BOOL, K_HTTP, K_TOKEN, K_TARGET, K_URLS };
+enum key_kind {
+	K_PATH,
+	K_SECONDS,
+	K_UINT,
+	K_SIZE,
+	K_BOOL,
+	K_HTTP,
+	K_TOKEN,
+	K_TARGET,
+	K_URLS,
+	K_LAYOUT, /* per_name (true) or per_process (false) */
+};
 
 struct key {
 	const char *name;
@@ -189,6 +201,8 @@ static const struct key keys[] = {
 	{ "unwind_cache_size", K_SIZE, FIELD(unwind_cache_bytes), 1 << 20, 1 << 30,
 	  "a size 1M..1G such as 16M" },
 	{ "unwind_tables", K_BOOL, FIELD(unwind_tables), 0, 0, "true, false, yes, no, 1 or 0" },
+	{ "short_lived_files", K_LAYOUT, FIELD(short_lived_per_name), 0, 0,
+	  "per_name or per_process" },
 	{ "unwind_table_size", K_SIZE, FIELD(unwind_table_bytes), 1 << 20, 1 << 30,
 	  "a size 1M..1G such as 64M" },
 	{ "bpf_sample_timing", K_BOOL, FIELD(bpf_sample_timing), 0, 0,
@@ -418,6 +432,11 @@ static int set_value(struct config *c, const struct key *k, const char *value, c
 		if (parse_bool(value, &b))
 			return -EINVAL;
 		*(bool *)((char *)c + k->off) = b;
+		return 0;
+	case K_LAYOUT:
+		if (strcmp(value, "per_name") && strcmp(value, "per_process"))
+			return -EINVAL;
+		*(bool *)((char *)c + k->off) = !strcmp(value, "per_name");
 		return 0;
 	case K_HTTP:
 		if (!strcmp(value, "off")) {

@@ -48,6 +48,9 @@ struct config {
 	unsigned max_symbol_files; /* max_symbol_files, default 512 */
 	uint64_t unwind_cache_bytes; /* unwind_cache_size, default 16 MiB */
 	bool unwind_tables;          /* unwind_tables: walk stacks in BPF, default true */
+	/* short_lived_files: per_name (default) writes the processes that began
+	 * and exited in a window one file per name; per_process, each its own */
+	bool short_lived_per_name;
 	uint64_t unwind_table_bytes; /* unwind_table_size: their BPF maps, default 64 MiB */
 	bool bpf_sample_timing; /* bpf_sample_timing: count each sample's BPF time, default false */
 	bool profile_self;      /* profile_self, default false */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "collection.h"
@@ -246,16 +247,62 @@ static void write_one(const struct collection *c, const struct kind_image *ims, 
 	}
 }
 
+/* Whether im is of a process that began (a fork, an exec) at or after
+ * since and has ended (exited, or exec'd into another image). */
+static bool short_lived(const struct kind_image *im, uint64_t since)
+{
+	return since && im->img->begin_ns >= since && (im->img->exited || im->img->end_ns);
+}
+
+static int by_comm(const void *a, const void *b)
+{
+	return strcmp(((const struct kind_image *)a)->img->comm,
+		      ((const struct kind_image *)b)->img->comm);
+}
+
+/* The short-lived processes among the n images, one file per name. */
+static void write_short(const struct collection *c, const struct kind_image *ims, unsigned n,
+			uint64_t since, struct procs *procs, const struct kallsyms *ksyms,
+			struct output_health *h, const char *dir, struct timespec start,
+			int64_t duration_nanos, struct write_stats *st)
+{
+	struct kind_image *v = malloc((n + 1) * sizeof(*v));
+	unsigned nv = 0;
+	char what[160];
+
+	if (!v)
+		return; /* written one by one instead */
+	for (unsigned i = 0; i < n; i++)
+		if (short_lived(&ims[i], since) && stackagg__len(agg_stacks(ims[i].agg)))
+			v[nv++] = ims[i];
+	qsort(v, nv, sizeof(*v), by_comm);
+	for (unsigned i = 0, j; i < nv; i = j) {
+		for (j = i + 1; j < nv && !strcmp(v[j].img->comm, v[i].img->comm); j++)
+			;
+		snprintf(what, sizeof(what),
+			 "%u short-lived processes named %.16s (began and exited in this window), "
+			 "each sample with its pid",
+			 j - i, v[i].img->comm);
+		write_one(c, &v[i], j - i, 0, v[i].img->comm, procs, ksyms, h, dir, start,
+			  duration_nanos, what, st);
+	}
+	free(v);
+}
+
 void collection__write_window(struct collection *c, struct procs *procs,
 			      const struct kallsyms *ksyms, struct output_health *h,
 			      const char *dir, struct timespec start, int64_t duration_nanos,
-			      const char *cut, struct write_stats *st)
+			      const char *cut, uint64_t short_since_ns, struct write_stats *st)
 {
 	if (c->hold.pid && !collection__empty(c))
 		write_one(c, c->ims, c->nr_ims, c->hold.pid, c->hold.comm, procs, ksyms, h, dir,
 			  start, duration_nanos, cut, st);
+	if (!c->hold.pid && short_since_ns)
+		write_short(c, c->ims, c->nr_ims, short_since_ns, procs, ksyms, h, dir, start,
+			    duration_nanos, st);
 	for (unsigned i = 0; !c->hold.pid && i < c->nr_ims; i++)
-		if (stackagg__len(agg_stacks(c->ims[i].agg)))
+		if (stackagg__len(agg_stacks(c->ims[i].agg)) &&
+		    !short_lived(&c->ims[i], short_since_ns))
 			write_one(c, &c->ims[i], 1, c->ims[i].img->pid, c->ims[i].img->comm, procs,
 				  ksyms, h, dir, start, duration_nanos, cut, st);
 	collection__window_end(c);

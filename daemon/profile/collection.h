@@ -81,12 +81,16 @@ struct write_stats {
  * A standing collection's window (its start, wall clock) written under dir
  * when it took stacks, as output__write_profile does, the outcome given to
  * h and counted in st (NULL: not counted): one file of its process, or for
- * the whole host one file per process; then collection__window_end.
+ * the whole host one file per process; then collection__window_end. With
+ * short_since_ns (CLOCK_MONOTONIC; 0: not), the host's processes that
+ * began at or after it and have ended (exited, or exec'd: the image before
+ * the exec) go together, one file per name
+ * (<comm>-short/, pid 0 to output__write), each sample with its pid.
  */
 void collection__write_window(struct collection *c, struct procs *procs,
 			      const struct kallsyms *ksyms, struct output_health *h,
 			      const char *dir, struct timespec start, int64_t duration_nanos,
-			      const char *cut, struct write_stats *st);
+			      const char *cut, uint64_t short_since_ns, struct write_stats *st);
 /* A window written: what the kind keeps across windows stays (heap), the
  * rest is cleared (mutex, block), or for the whole host, every aggregate
  * goes with its image's reference (cpu); ring drops count from now. */

@@ -344,8 +344,14 @@ void cpu_stream__write_window(struct cpu_stream *cs, struct timespec start_real,
 	struct write_stats st = { 0 };
 
 	cpu_ranks__window_end(&cs->ranks, &cs->window, duration_ns);
+	/* short_lived_files = per_name: those that began in this window (as
+	 * the side band dated them) and have exited go together by name */
+	uint64_t now = mono_ns(), since = 0;
+
+	if (cs->o.cfg->short_lived_per_name && duration_ns > 0 && now > (uint64_t)duration_ns)
+		since = now - (uint64_t)duration_ns;
 	collection__write_window(&cs->window, cs->o.procs, *cs->o.ksyms, cs->o.health,
-				 cs->o.cfg->output_dir, start_real, duration_ns, NULL, &st);
+				 cs->o.cfg->output_dir, start_real, duration_ns, NULL, since, &st);
 	cs->st.files += st.files;
 	cs->st.bytes += st.bytes;
 	cs->st.write_errors += st.errors;

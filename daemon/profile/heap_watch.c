@@ -362,7 +362,7 @@ static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 		win->duration_ns,
 		c->released ? "profiling stopped in this window (heap_target no longer names it)"
 			    : NULL,
-		&st);
+		0, &st);
 	return st.files;
 }
 

@@ -163,7 +163,10 @@ int output__write(const char *dir, const char *comm, uint32_t pid, const char *k
 	int top, sub, err;
 
 	sanitize_comm(comm, name, sizeof(name));
-	snprintf(subname, sizeof(subname), "%s-%" PRIu32, name, pid);
+	if (pid)
+		snprintf(subname, sizeof(subname), "%s-%" PRIu32, name, pid);
+	else /* the short-lived processes of that name (never a pid: no digits) */
+		snprintf(subname, sizeof(subname), "%s-short", name);
 	gmtime_r(&window_start, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
 	top = open_top(dir, NULL, NULL);

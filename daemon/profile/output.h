@@ -28,7 +28,8 @@ void sanitize_comm(const char *comm, char *out, size_t outlen);
 int output__check_dir(const char *dir, char *why, size_t whylen);
 
 /* Writes data as dir/<comm>-<pid>/<kind>-<ts>.pb.gz (a "-N" suffix when that
- * name exists already). 0 and the final path in path_out, or -errno:
+ * name exists already; pid 0: dir/<comm>-short/, the short-lived processes
+ * of that name). 0 and the final path in path_out, or -errno:
  * -EPERM when dir or its <comm>-<pid> entry is not pprofd's. */
 int output__write(const char *dir, const char *comm, uint32_t pid, const char *kind,
 		  time_t window_start, const void *data, size_t len, char *path_out,

@@ -286,7 +286,7 @@ static int cont_write(void *ctx, struct cont *c, const struct cont_window *win)
 						 ? "profiling stopped in this window (lock_target "
 						   "no longer names it)"
 						 : NULL,
-					 &st);
+					 0, &st);
 	return st.files;
 }
 

@@ -121,8 +121,17 @@ wait_active() {
 # and waits until it says it is profiling. OUTPUT_DIR_IN_CONFIG=1: no
 # --output-dir (the config file's output_dir is then the one in force).
 start_daemon() {
-	local outdir=(--output-dir "$T/profiles")
+	local outdir=(--output-dir "$T/profiles") conf= prev= a
 	[ -n "${OUTPUT_DIR_IN_CONFIG:-}" ] && outdir=()
+	# The tests look for a process's files under <comm>-<pid>/: short-lived
+	# ones too, unless the test's config says otherwise (test_short_lived).
+	for a in "$@"; do [ "$prev" = --config ] && conf=$a; prev=$a; done
+	if [ -z "$conf" ]; then
+		conf=$T/start_daemon.conf
+		: >"$conf"
+		set -- --config "$conf" "$@"
+	fi
+	grep -q '^short_lived_files' "$conf" || echo "short_lived_files = per_process" >>"$conf"
 	"$PPROFD" "${outdir[@]}" --socket "$T/pprofd.sock" --no-http "$@" \
 		>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!

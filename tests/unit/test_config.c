@@ -87,6 +87,7 @@ static void test_defaults(void)
 	ASSERT_EQ(c.max_request_seconds, 300);
 	ASSERT_EQ(c.max_concurrent_requests, 8);
 	ASSERT_EQ(c.heap_sample_bytes, 524288);
+	ASSERT_TRUE(c.short_lived_per_name, "short_lived_files defaults to per_name");
 	ASSERT_EQ(c.ringbuf_bytes, 0); /* auto */
 	ASSERT_EQ(c.max_processes, 16384);
 	ASSERT_EQ(c.max_symbol_files, 512);
@@ -170,6 +171,9 @@ static void test_set_good(void)
 	ASSERT_EQ(set_ok("unwind_cache_size", "64M").unwind_cache_bytes, 64 << 20);
 	ASSERT_EQ(set_ok("unwind_table_size", "128M").unwind_table_bytes, 128 << 20);
 	ASSERT_TRUE(set_ok("unwind_tables", "yes").unwind_tables);
+	ASSERT_TRUE(!set_ok("short_lived_files", "per_process").short_lived_per_name,
+		    "per_process");
+	ASSERT_TRUE(set_ok("short_lived_files", "per_name").short_lived_per_name, "per_name");
 	ASSERT_TRUE(set_ok("bpf_sample_timing", "yes").bpf_sample_timing);
 	ASSERT_TRUE(set_ok("profile_self", "yes").profile_self);
 	ASSERT_EQ(set_ok("health_interval", "0").health_interval_sec, 0);
@@ -298,6 +302,7 @@ static void test_set_bad(void)
 	set_bad("unwind_cache_size", "2G", NULL);
 	set_bad("unwind_table_size", "512K", NULL);
 	set_bad("unwind_tables", "maybe", NULL);
+	set_bad("short_lived_files", "yes", NULL);
 	set_bad("heap_target", "nginx", NULL);
 	set_bad("heap_target", "comm:", NULL);
 	set_bad("heap_target", "comm:1234567890123456", NULL);
