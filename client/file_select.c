@@ -100,8 +100,8 @@ static int asked(const struct file_select *s)
 	return s->comm || s->pid || s->since_sec || s->kind || s->dir;
 }
 
-/* Whether a directory of OUTPUT_DIR, <comm>-<pid>, is of the processes s
- * selects. comm as pprofd wrote it: sanitized, which a name typed as ps
+/* Whether a directory of OUTPUT_DIR, <comm>-<pid> (or <comm>-short, the
+ * short-lived processes of that name), is of the processes s selects. comm as pprofd wrote it: sanitized, which a name typed as ps
  * shows it mostly is. */
 static int dir_selected(const struct file_select *s, const char *name)
 {
@@ -111,11 +111,14 @@ static int dir_selected(const struct file_select *s, const char *name)
 
 	if (!dash || dash == name)
 		return 0;
-	pid = strtol(dash + 1, &end, 10);
-	if (*end || dash[1] == 0)
-		return 0;
-	if (s->pid && pid != s->pid)
-		return 0;
+	if (!strcmp(dash + 1, "short")) { /* the short-lived processes of that name */
+		if (s->pid)
+			return 0;
+	} else {
+		pid = strtol(dash + 1, &end, 10);
+		if (*end || dash[1] == 0 || (s->pid && pid != s->pid))
+			return 0;
+	}
 	return !s->comm || ((size_t)(dash - name) == strlen(s->comm) &&
 			    !strncmp(name, s->comm, (size_t)(dash - name)));
 }

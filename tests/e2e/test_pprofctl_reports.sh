@@ -163,18 +163,20 @@ ok "broken files: clear errors, exit 1"
 # OUTPUT_DIR/<comm>-<pid>/<kind>-<time>.pb.gz: two recent windows and an old
 # one of xz, one of another process, a heap file of xz
 O=$T/out
-mkdir -p "$O/xz-100" "$O/xz-200" "$O/python3-300"
+mkdir -p "$O/xz-100" "$O/xz-200" "$O/python3-300" "$O/xz-short"
 cp "$T/cpu.pb.gz" "$O/xz-100/cpu-20261207T100000Z.pb.gz"
 cp "$T/cpu2.pb.gz" "$O/xz-200/cpu-20261207T100100Z.pb.gz"
 cp "$T/cpu.pb.gz" "$O/xz-100/cpu-20261207T080000Z.pb.gz"
 touch -d '2 hours ago' "$O/xz-100/cpu-20261207T080000Z.pb.gz"
 cp "$T/cpu.pb.gz" "$O/python3-300/cpu-20261207T100000Z.pb.gz"
 cp "$T/heap.pb.gz" "$O/xz-100/heap-20261207T100000Z.pb.gz"
+cp "$T/cpu2.pb.gz" "$O/xz-short/cpu-20261207T100200Z.pb.gz"   # short-lived xz processes
 "$CTL" top --dir "$O" --comm xz --since 1h >"$T/sel.txt" || fail "top --comm xz --since 1h"
-"$CTL" top "$O/xz-100/cpu-20261207T100000Z.pb.gz" "$O/xz-200/cpu-20261207T100100Z.pb.gz" >"$T/want.txt"
-diff "$T/want.txt" "$T/sel.txt" || fail "--comm xz --since 1h is not the two recent xz windows merged"
+"$CTL" top "$O/xz-100/cpu-20261207T100000Z.pb.gz" "$O/xz-200/cpu-20261207T100100Z.pb.gz" \
+	"$O/xz-short/cpu-20261207T100200Z.pb.gz" >"$T/want.txt"
+diff "$T/want.txt" "$T/sel.txt" || fail "--comm xz --since 1h is not the recent xz windows (and short-lived xz) merged"
 "$CTL" top --dir "$O" --comm xz >"$T/sel3.txt" || fail "top --comm xz"
-"$CTL" top "$O"/xz-*/cpu-*.pb.gz >"$T/want3.txt"
+"$CTL" top "$O"/xz-[0-9s]*/cpu-*.pb.gz >"$T/want3.txt"
 diff "$T/want3.txt" "$T/sel3.txt" || fail "--comm xz is not every xz window merged"
 "$CTL" flamegraph --dir "$O" --pid 200 | xmllint --noout - || fail "flamegraph --pid 200"
 "$CTL" top --dir "$O" --comm xz --kind heap | grep -q '^Type: inuse_space' || fail "--kind heap"
