@@ -12,9 +12,15 @@
 . "$(dirname "$0")/lib.sh"
 CTL="$ROOT/$BUILD/pprofctl"
 
+# Stack copies, not the table walker's frames: a record of ~700 bytes, not
+# ~200, so that the stopped daemon's ring fills for certain before the rate
+# raised at 1/2 and 3/4 of it (heap.h) spreads the samples out (with the
+# walker's small records it fills, or not, by which came first: the
+# walker's entry for the process or its first samples).
 cat >"$T/pprofd.conf" <<CONF
 heap_target = comm:heap_sites
 heap_sample_bytes = 32K
+unwind_tables = false
 CONF
 start_daemon --config "$T/pprofd.conf" --interval 3 ${VERBOSE:+--verbose}
 
