@@ -119,9 +119,9 @@ static void drain(struct daemon *d, bool all)
 		cpu_stream__tables_loaded(d->cpu);
 		if (d->ufeed)
 			unwind_feed__tables_loaded(d->ufeed);
-	} else if (d->ufeed) {
-		unwind_feed__tick(d->ufeed, mono_ns());
 	}
+	if (d->ufeed)
+		unwind_feed__tick(d->ufeed, mono_ns());
 	file_cache__collect_symbols(d->files); /* mappings take them at their next use */
 	if (d->dbgi)
 		debuginfod__collect(d->dbgi, debug_arrived, d);

@@ -148,6 +148,7 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("unwind_table_bytes", ts.bytes);
 		PUT("unwind_table_max_bytes", d->cfg.unwind_table_bytes);
 		PUT("unwind_table_evictions", ts.evictions);
+		PUT("unwind_table_evictions_in_use", ts.evictions_in_use);
 		PUT("unwind_tables_too_big", ts.too_big);
 		PUT("unwind_table_failures", fs.tables_failed);
 		PUT("unwind_table_write_errors", ts.write_errors);

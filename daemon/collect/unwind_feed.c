@@ -32,6 +32,7 @@ struct unwind_feed {
 	 * when the next period begins, not at its process's next sample (up
 	 * to a turn later, a short process's whole life) */
 	bool put_off;
+	uint64_t in_use_seen; /* the tables' evictions_in_use at the last tick */
 };
 
 /* Our vDSO's ELF image, through a memfd (the CFI parser reads fds). */
@@ -144,6 +145,8 @@ static int map_entry(struct unwind_feed *f, struct image *img, struct mapping *m
 	if (err) {
 		if (err != -EAGAIN)
 			f->st.tables_failed++;
+		else
+			f->put_off = true; /* room held for a grace period: tried then */
 		return err;
 	}
 	f->st.tables_added++;
@@ -279,8 +282,31 @@ uint64_t unwind_feed__next_try(const struct unwind_feed *f)
 	return f->put_off ? f->period.start + UNWIND_FEED_PERIOD_NS : UINT64_MAX;
 }
 
+/* An entry naming a table evicted while it was in use (the pool is too
+ * small for what runs) is made again at once: its process's samples would
+ * say so only as late as the pipeline brings them, a second on, each
+ * unwound from a copy meanwhile. At most every UNWIND_FEED_REMAKE_NS. */
+static void remake_stale(struct image *img, void *feed)
+{
+	struct unwind_feed *f = feed;
+	uint64_t now = mono_ns();
+
+	if (!img->unwind_ns || img->end_ns || now - img->unwind_ns < UNWIND_FEED_REMAKE_NS ||
+	    !unwind_tables__proc_stale(f->t, img->pid))
+		return;
+	make_entry(f, img, now);
+	f->st.entries_remade++;
+}
+
 void unwind_feed__tick(struct unwind_feed *f, uint64_t now)
 {
+	struct unwind_tables_stats ts;
+
+	unwind_tables__stats(f->t, &ts);
+	if (ts.evictions_in_use != f->in_use_seen) {
+		f->in_use_seen = ts.evictions_in_use;
+		procs__for_each_current(f->p, remake_stale, f);
+	}
 	if (now >= unwind_feed__next_try(f))
 		unwind_feed__tables_loaded(f);
 }

@@ -6,7 +6,9 @@
  * the walker could not take (no entry yet, a mapping without a table),
  * made again when its mappings change or while a table it lacks is still
  * loading (at most every UNWIND_FEED_RETRY_NS; and at once when the CFI
- * cache hands tables in), and dropped at its exit. (The CPU program wakes
+ * cache hands tables in), made again at the loop's next turn when a
+ * table it names was evicted to make room for another process's, and
+ * dropped at its exit. (The CPU program wakes
  * the loop for a sample without an entry, so "first sample" is within
  * milliseconds, not at the loop's next turn.)
  *

@@ -326,6 +326,8 @@ static void evict(struct unwind_tables *t, struct tfile *f, uint64_t now)
 {
 	uint64_t n = ++t->st.evictions;
 
+	if (f->users)
+		t->st.evictions_in_use++;
 	hashtab__remove(&t->by_key, key_hash(&f->key), key_eq, &f->key);
 	list_unlink(f);
 	f->cleared = false;
@@ -662,6 +664,16 @@ static struct tfile *live_file(struct unwind_tables *t, uint32_t slot, uint32_t 
 			       hashtab__find(&t->by_key, key_hash(&f->key), key_eq, &f->key) == f
 		       ? f
 		       : NULL;
+}
+
+bool unwind_tables__proc_stale(struct unwind_tables *t, uint32_t tgid)
+{
+	const struct tproc *p = hashtab__find(&t->procs, hash_u64(tgid), tgid_eq, &tgid);
+
+	for (unsigned i = 0; p && i < p->nuses; i++)
+		if (!live_file(t, p->uses[i].slot, p->uses[i].gen))
+			return true;
+	return false;
 }
 
 /* p's entry no longer names its files. */

@@ -22,6 +22,7 @@
 #ifndef PPROFD_UNWIND_TABLES_H
 #define PPROFD_UNWIND_TABLES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cfi.h"
@@ -120,8 +121,9 @@ struct unwind_tables_stats {
 	uint64_t bytes; /* of tables in the pool */
 	uint64_t adds;  /* tables written */
 	uint64_t evictions;
-	uint64_t too_big;  /* tables refused: larger than half the pool */
-	uint64_t deferred; /* adds refused for the grace period (EAGAIN) */
+	uint64_t evictions_in_use; /* of them, of tables a process entry named */
+	uint64_t too_big;          /* tables refused: larger than half the pool */
+	uint64_t deferred;         /* adds refused for the grace period (EAGAIN) */
 	uint64_t write_errors;
 	uint32_t procs;             /* process entries written */
 	uint64_t procs_refused;     /* new processes over max_procs */
@@ -131,5 +133,7 @@ void unwind_tables__stats(const struct unwind_tables *t, struct unwind_tables_st
 /* Tables evicted so far (st.evictions): an entry made before the count
  * moved may name one that is gone. */
 uint64_t unwind_tables__evictions(const struct unwind_tables *t);
+/* Whether tgid's entry names a table evicted since it was written. */
+bool unwind_tables__proc_stale(struct unwind_tables *t, uint32_t tgid);
 
 #endif

@@ -583,6 +583,7 @@ static void test_used_evicted_last(void)
 	struct unwind_tables *t = fake_new(1 << 16, 2, 4);
 	struct file_id k1 = key_of(1), k2 = key_of(2), k3 = key_of(3);
 	uint32_t s1, g1, s2, g2, s3, g3;
+	struct unwind_tables_stats st;
 	struct unwind_map m;
 
 	if (!ASSERT_TRUE(t))
@@ -595,6 +596,7 @@ static void test_used_evicted_last(void)
 	ASSERT_EQ(unwind_tables__add(t, &k3, small.rows, &s3, &g3), -EAGAIN);
 	ASSERT_EQ(fk.files[s1].gen, g1);
 	ASSERT_EQ(fk.files[s2].gen, 0);
+	ASSERT_TRUE(!unwind_tables__proc_stale(t, 42));
 	fk.now += GRACE;
 	ASSERT_OK(unwind_tables__add(t, &k3, small.rows, &s3, &g3));
 	ASSERT_EQ(s3, s2);
@@ -615,6 +617,13 @@ static void test_used_evicted_last(void)
 	ASSERT_EQ(unwind_tables__add(t, &k1, small.rows, &s1, &g1), -EAGAIN);
 	ASSERT_EQ(fk.files[s3].gen, 0);
 	ASSERT_EQ(fk.files[s2].gen, g2);
+	/* counted apart, and the entry that named it says so */
+	unwind_tables__stats(t, &st);
+	ASSERT_EQ(st.evictions, 3);
+	ASSERT_EQ(st.evictions_in_use, 1);
+	ASSERT_TRUE(unwind_tables__proc_stale(t, 42));
+	ASSERT_TRUE(!unwind_tables__proc_stale(t, 43));
+	ASSERT_TRUE(!unwind_tables__proc_stale(t, 44)); /* no entry */
 	unwind_tables__free(t);
 }
 
