@@ -39,7 +39,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-fno-strict-aliasing -D_GNU_SOURCE -DPPROFD_VERSION='"$(VERSION)"' \
-	-I$(BUILD) -I$(BUILD)/proto -Ibpf $(DAEMON_INC) $(SANFLAGS)
+	-I$(BUILD) -I$(BUILD)/proto -Ibpf -Ipreload $(DAEMON_INC) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -llzma -ldebuginfod -liberty -lstdc++ -lm -lmicrohttpd
 

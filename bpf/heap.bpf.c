@@ -279,10 +279,16 @@ static __always_inline void untrack(struct heap_percpu *pc, __u64 ptr, __u32 tgi
 		pc->counters[HEAP_CNT_FREE_EVENTS]++;
 }
 
-/* The return half of a sampled allocation: track the block, send it with
- * its stack. */
+/* The rate a sample drawn with the rate shifted by shift stands for. */
+static __always_inline __u64 shifted_rate(__u8 shift)
+{
+	return rate <= 1 ? 1 : rate << (shift & 7);
+}
+
+/* A sampled allocation, at its return (ctx: the registers there; srate:
+ * the mean it was sampled with): track the block, send it with its stack. */
 static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc, __u16 fn,
-				    __u64 ptr, __u64 size, __u8 shift)
+				    __u64 ptr, __u64 size, __u64 srate)
 {
 	__u64 id = bpf_get_current_pid_tgid(), flags;
 	struct heap_live l;
@@ -297,7 +303,7 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	}
 	if (ring_used() >= HEAP_RING_ALLOC_MAX(ring_bytes)) {
 		/* the rest of the ring is for frees: not tracked, not sent */
-		lose_alloc(pc, id >> 32, size, rate <= 1 ? 1 : rate << (shift & 7));
+		lose_alloc(pc, id >> 32, size, srate);
 		return;
 	}
 	ev->type = HEAP_EV_ALLOC;
@@ -308,7 +314,7 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	ev->id = ((__u64)bpf_get_smp_processor_id() << 48) | (++pc->seq & ((1ull << 48) - 1));
 	ev->ptr = ptr;
 	ev->size = size;
-	ev->rate = rate <= 1 ? 1 : rate << (shift & 7);
+	ev->rate = srate;
 	ev->flags = 0;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 
@@ -368,7 +374,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 
 	pc->counters[HEAP_CNT_RETURNS]++;
 	if (fn != HEAP_FN_POSIX_MEMALIGN && !(alt && alt_outer(fn))) {
-		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size, shift);
+		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size, shifted_rate(shift));
 		return 0;
 	}
 	/* posix_memalign returns 0 and the block in *memptr; jemalloc's and
@@ -384,7 +390,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 		ptr = PT_REGS_RC(ctx);
 	else if (PT_REGS_RC(ctx) == 0)
 		bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->pm_memptr);
-	sampled(ctx, pc, fn, ptr, t->pm_size, t->pm_shift);
+	sampled(ctx, pc, fn, ptr, t->pm_size, shifted_rate(t->pm_shift));
 	return 0;
 }
 
@@ -555,5 +561,77 @@ int heap_free(struct pt_regs *ctx)
 	pc->counters[HEAP_CNT_FREE_CALLS]++;
 	if (ptr)
 		untrack(pc, ptr, bpf_get_current_pid_tgid() >> 32, HEAP_FN_FREE);
+	return 0;
+}
+
+/* The argument register r of a USDT site (enum heap_usdt_reg). Each
+ * read its own CO-RE read: plain ctx loads compile to one load at an
+ * offset the verifier cannot see (refused). */
+static __always_inline __u64 usdt_reg(struct pt_regs *ctx, __u64 r)
+{
+	switch (r) {
+	case HEAP_USDT_REG_AX:
+		return BPF_CORE_READ(ctx, ax);
+	case HEAP_USDT_REG_BX:
+		return BPF_CORE_READ(ctx, bx);
+	case HEAP_USDT_REG_CX:
+		return BPF_CORE_READ(ctx, cx);
+	case HEAP_USDT_REG_DX:
+		return BPF_CORE_READ(ctx, dx);
+	case HEAP_USDT_REG_SI:
+		return BPF_CORE_READ(ctx, si);
+	case HEAP_USDT_REG_DI:
+		return BPF_CORE_READ(ctx, di);
+	case HEAP_USDT_REG_BP:
+		return BPF_CORE_READ(ctx, bp);
+	case HEAP_USDT_REG_SP:
+		return BPF_CORE_READ(ctx, sp);
+	case HEAP_USDT_REG_R8:
+		return BPF_CORE_READ(ctx, r8);
+	case HEAP_USDT_REG_R9:
+		return BPF_CORE_READ(ctx, r9);
+	case HEAP_USDT_REG_R10:
+		return BPF_CORE_READ(ctx, r10);
+	case HEAP_USDT_REG_R11:
+		return BPF_CORE_READ(ctx, r11);
+	case HEAP_USDT_REG_R12:
+		return BPF_CORE_READ(ctx, r12);
+	case HEAP_USDT_REG_R13:
+		return BPF_CORE_READ(ctx, r13);
+	case HEAP_USDT_REG_R14:
+		return BPF_CORE_READ(ctx, r14);
+	default:
+		return BPF_CORE_READ(ctx, r15);
+	}
+}
+
+/*
+ * pprofd:alloc(ptr, size, rate) and pprofd:free(ptr), the USDT probes of
+ * an in-process sampler (preload/pprofd_heap.h): the process sampled the
+ * allocation by bytes, so every hit is a sample; its stack is taken at the
+ * probe, inside the sampler, whose frames the daemon drops. The attach
+ * cookie says which probe and where its arguments are (HEAP_USDT_COOKIE).
+ */
+SEC("uprobe.multi")
+int heap_usdt(struct pt_regs *ctx)
+{
+	struct heap_percpu *pc = percpu();
+	__u64 c = bpf_get_attach_cookie(ctx), ptr, size, srate;
+
+	if (!pc)
+		return 0;
+	ptr = usdt_reg(ctx, HEAP_USDT_COOKIE_REG(c, 0));
+	if ((c & 0xff) == HEAP_FN_USDT_FREE) {
+		pc->counters[HEAP_CNT_FREE_CALLS]++;
+		if (ptr)
+			untrack(pc, ptr, bpf_get_current_pid_tgid() >> 32, HEAP_FN_USDT_FREE);
+		return 0;
+	}
+	size = usdt_reg(ctx, HEAP_USDT_COOKIE_REG(c, 1));
+	srate = usdt_reg(ctx, HEAP_USDT_COOKIE_REG(c, 2));
+	pc->counters[HEAP_CNT_ALLOC_CALLS]++;
+	pc->counters[HEAP_CNT_SAMPLED]++;
+	pc->counters[HEAP_CNT_RETURNS]++;
+	sampled(ctx, pc, HEAP_FN_USDT_ALLOC, ptr, size, srate ? srate : 1);
 	return 0;
 }

@@ -30,7 +30,39 @@ enum heap_fn {
 	/* C++ operators of jemalloc and tcmalloc (HEAP_FN_ALT only): */
 	HEAP_FN_NEW,         /* operator new, new[], their nothrow forms (size in rdi) */
 	HEAP_FN_NEW_ALIGNED, /* operator new(size, align_val_t), new[], nothrow */
+	/* USDT probes of an in-process sampler (preload/pprofd_heap.h): */
+	HEAP_FN_USDT_ALLOC, /* pprofd:alloc(ptr, size, rate), sampled in the process */
+	HEAP_FN_USDT_FREE,  /* pprofd:free(ptr), a block it sampled */
 };
+
+/*
+ * The registers a USDT probe's arguments are in (its .note.stapsdt says,
+ * site by site), as heap_usdt reads them from pt_regs. Its attach cookie:
+ * the enum heap_fn in bits 0-7, then the register of each argument, 8
+ * bits each from bit 8.
+ */
+enum heap_usdt_reg {
+	HEAP_USDT_REG_AX,
+	HEAP_USDT_REG_BX,
+	HEAP_USDT_REG_CX,
+	HEAP_USDT_REG_DX,
+	HEAP_USDT_REG_SI,
+	HEAP_USDT_REG_DI,
+	HEAP_USDT_REG_BP,
+	HEAP_USDT_REG_SP,
+	HEAP_USDT_REG_R8,
+	HEAP_USDT_REG_R9,
+	HEAP_USDT_REG_R10,
+	HEAP_USDT_REG_R11,
+	HEAP_USDT_REG_R12,
+	HEAP_USDT_REG_R13,
+	HEAP_USDT_REG_R14,
+	HEAP_USDT_REG_R15,
+	HEAP_USDT_REG_NR,
+};
+#define HEAP_USDT_COOKIE(fn, r0, r1, r2) \
+	((__u64)(fn) | (__u64)(r0) << 8 | (__u64)(r1) << 16 | (__u64)(r2) << 24)
+#define HEAP_USDT_COOKIE_REG(c, i) (((c) >> (8 + 8 * (i))) & 0xff)
 
 /*
  * Cookie flag: the entry point is jemalloc's or tcmalloc's, not glibc's.

@@ -307,6 +307,12 @@ static int parse_target(const char *s, struct config_target *t)
 		      { "exe:", TARGET_EXE },
 		      { "cgroup:", TARGET_CGROUP } };
 
+	if (!strcmp(s, "preloaded")) {
+		t->kind = TARGET_PRELOADED;
+		t->value[0] = 0;
+		return 0;
+	}
+
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		size_t pl = strlen(kinds[i].prefix);
 		const char *v = s + pl;
@@ -338,7 +344,7 @@ static int add_target(struct config *c, const struct key *k, const char *value, 
 	struct config_target t;
 	char shown[80];
 
-	if (parse_target(value, &t))
+	if (parse_target(value, &t) || (t.kind == TARGET_PRELOADED && !heap))
 		return -EINVAL;
 	sanitize(shown, sizeof(shown), value);
 	for (size_t i = 0; i < *nr; i++) {

@@ -15,7 +15,9 @@
 #define CONFIG_MAX_TARGETS 64
 
 /* A process selected for continuous heap/lock profiling. */
-enum target_kind { TARGET_COMM, TARGET_EXE, TARGET_CGROUP };
+/* TARGET_PRELOADED (heap only, no value): every process that maps the
+ * in-process sampler, preload/libpprofd_heap.so. */
+enum target_kind { TARGET_COMM, TARGET_EXE, TARGET_CGROUP, TARGET_PRELOADED };
 struct config_target {
 	enum target_kind kind;
 	char value[256];

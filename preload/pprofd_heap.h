@@ -20,6 +20,8 @@
 #ifndef PPROFD_HEAP_PRELOAD_H
 #define PPROFD_HEAP_PRELOAD_H
 
+/* The library's file name (a process mapping it is profiled through it). */
+#define PPROFD_HEAP_LIB "libpprofd_heap.so"
 #define PPROFD_HEAP_PROVIDER "pprofd"
 #define PPROFD_HEAP_PROBE_ALLOC "alloc"
 #define PPROFD_HEAP_PROBE_FREE "free"

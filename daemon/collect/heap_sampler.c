@@ -17,6 +17,7 @@
 #include "heap_sampler.h"
 #include "file_cache.h"
 #include "heap_sites.h"
+#include "heap_usdt.h"
 #include "log.h"
 #include "safe_open.h"
 
@@ -62,6 +63,7 @@ struct heap_probes {
 	uint32_t pid;
 	int alloc_link, free_link;
 	unsigned slow;
+	bool usdt; /* through an in-process sampler's probes */
 	char libc[4096];
 };
 
@@ -135,6 +137,8 @@ struct heap_sampler *heap_sampler__new(const struct heap_sampler_opts *o)
 	bpf_program__set_expected_attach_type(s->skel->progs.heap_alloc, ATTACH_UPROBE_SESSION);
 	bpf_program__set_type(s->skel->progs.heap_free, BPF_PROG_TYPE_KPROBE);
 	bpf_program__set_expected_attach_type(s->skel->progs.heap_free, ATTACH_UPROBE_MULTI);
+	bpf_program__set_type(s->skel->progs.heap_usdt, BPF_PROG_TYPE_KPROBE);
+	bpf_program__set_expected_attach_type(s->skel->progs.heap_usdt, ATTACH_UPROBE_MULTI);
 	err = heap_bpf__load(s->skel);
 	if (err) {
 		log_err("heap: cannot load BPF programs (uprobe sessions need Linux 6.13+): %s",
@@ -237,8 +241,8 @@ static int open_mapped(uint32_t pid, const char *path, const char *range, unsign
 	return safe_open_proc(out);
 }
 
-/* The file cache's keys of what read_sites() reads. */
-enum { SITES_LIBC = 1, SITES_ALT };
+/* The file cache's keys of what read_sites() and read_usdt() read. */
+enum { SITES_LIBC = 1, SITES_ALT, SITES_USDT };
 
 struct sites_read {
 	const char *lib;
@@ -272,7 +276,8 @@ static int probe_sites(struct heap_sampler *s, int fd, bool alt, const char *lib
 }
 
 static int link_create(int prog_fd, unsigned attach_type, const char *path, const uint64_t *offs,
-		       const uint64_t *cookies, unsigned cnt, uint32_t pid)
+		       const uint64_t *ref_ctrs, const uint64_t *cookies, unsigned cnt,
+		       uint32_t pid)
 {
 	struct link_create_uprobe_multi a;
 
@@ -281,10 +286,58 @@ static int link_create(int prog_fd, unsigned attach_type, const char *path, cons
 	a.attach_type = attach_type;
 	a.path = (uint64_t)(uintptr_t)path;
 	a.offsets = (uint64_t)(uintptr_t)offs;
+	a.ref_ctr_offsets = (uint64_t)(uintptr_t)ref_ctrs;
 	a.cookies = (uint64_t)(uintptr_t)cookies;
 	a.cnt = cnt;
 	a.pid = pid;
 	return syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+}
+
+/* What heap_usdt_sites() says of a file, kept with it in the cache. */
+struct usdt_read {
+	int err;
+	char msg[200];
+	struct heap_usdt_sites sites;
+};
+
+static int read_usdt(int fd, void *out, void *ctx)
+{
+	struct usdt_read *r = out;
+
+	r->err = heap_usdt_sites(fd, &r->sites, r->msg, sizeof(r->msg));
+	return 0; /* the error is the result, kept */
+}
+
+/* The pprofd probes of an in-process sampler open as fd (heap_usdt.h),
+ * read once for every process that maps its file. */
+static void usdt_sites(struct heap_sampler *s, int fd, struct usdt_read *r)
+{
+	struct cached_file *f = s->files ? file_cache__file(s->files, fd) : NULL;
+
+	if (!f || file_cache__derived(s->files, f, SITES_USDT, fd, r, sizeof(*r), read_usdt, NULL))
+		read_usdt(fd, r, NULL);
+	cached_file__put(f);
+}
+
+/* Attaches the USDT program at every site of an in-process sampler in
+ * t->libc, for t->pid: the kernel raises each site's semaphore while the
+ * link lives, and the sampler starts firing. 0, or -errno with err set. */
+static int attach_usdt(struct heap_probes *t, const struct heap_usdt_sites *us, char *err,
+		       size_t errlen)
+{
+	int e;
+
+	t->usdt = true;
+	t->alloc_link = link_create(bpf_program__fd(t->s->skel->progs.heap_usdt),
+				    ATTACH_UPROBE_MULTI, t->libc, us->offs, us->ref_ctrs,
+				    us->cookies, us->n, t->pid);
+	if (t->alloc_link < 0) {
+		e = errno;
+		snprintf(err, errlen, "process %u: cannot attach to the USDT probes of %s: %s",
+			 t->pid, t->libc, strerror(e));
+		return -e;
+	}
+	return 0;
 }
 
 /* Attaches the session program at ps's allocation functions and the free
@@ -296,7 +349,7 @@ static int attach_sites(struct heap_probes *t, const struct heap_probe_sites *ps
 
 	t->slow = ps->slow;
 	t->alloc_link = link_create(bpf_program__fd(t->s->skel->progs.heap_alloc),
-				    ATTACH_UPROBE_SESSION, t->libc, ps->alloc_offs,
+				    ATTACH_UPROBE_SESSION, t->libc, ps->alloc_offs, NULL,
 				    ps->alloc_cookies, ps->nr_alloc, t->pid);
 	if (t->alloc_link < 0) {
 		e = errno;
@@ -305,8 +358,8 @@ static int attach_sites(struct heap_probes *t, const struct heap_probe_sites *ps
 		return -e;
 	}
 	t->free_link = link_create(bpf_program__fd(t->s->skel->progs.heap_free),
-				   ATTACH_UPROBE_MULTI, t->libc, ps->free_offs, ps->free_cookies,
-				   ps->nr_free, t->pid);
+				   ATTACH_UPROBE_MULTI, t->libc, ps->free_offs, NULL,
+				   ps->free_cookies, ps->nr_free, t->pid);
 	if (t->free_link < 0) {
 		e = errno;
 		snprintf(err, errlen, "process %u: cannot attach %s to %s: %s", t->pid,
@@ -338,17 +391,46 @@ struct heap_probes *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 		snprintf(err, errlen, "no process %u", pid);
 		goto fail;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		if (!heap_maps__line(&m, line)) {
-			e = EOPNOTSUPP;
-			snprintf(err, errlen,
-				 "process %u uses %s (%s), not glibc's malloc: not supported", pid,
-				 m.other, m.other_path);
-			fclose(f);
-			goto fail;
-		}
-	}
+	while (fgets(line, sizeof(line), f))
+		if (!heap_maps__line(&m, line))
+			break;
+	while (m.other && fgets(line, sizeof(line), f)) /* a sampler may come later */
+		heap_maps__line(&m, line);
 	fclose(f);
+	/* An in-process sampler (preload/): its probes, whatever the allocator
+	 * under it. */
+	if (m.usdt_ino) {
+		struct usdt_read *r = malloc(sizeof(*r));
+
+		fd = open_mapped(pid, m.usdt_path, m.usdt_range, m.usdt_ino, t->libc,
+				 sizeof(t->libc));
+		if (fd >= 0 && r) {
+			usdt_sites(s, fd, r);
+			if (!r->err) {
+				e = -attach_usdt(t, &r->sites, err, errlen);
+				free(r);
+				if (e)
+					goto fail;
+				close(fd);
+				log_info("heap: profiling pid %u through the probes of %s", pid,
+					 t->libc);
+				return t;
+			}
+			log_warn("heap: pid %u maps %s: %s: probing its allocator", pid,
+				 m.usdt_path, r->msg);
+		}
+		free(r);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		t->libc[0] = 0;
+	}
+	if (m.other) {
+		e = EOPNOTSUPP;
+		snprintf(err, errlen, "process %u uses %s (%s), not glibc's malloc: not supported",
+			 pid, m.other, m.other_path);
+		goto fail;
+	}
 	if (!m.libc_ino) {
 		e = ENOENT;
 		snprintf(err, errlen,

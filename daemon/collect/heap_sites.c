@@ -17,6 +17,7 @@
 #include "heap.h"
 #include "heap_sites.h"
 #include "log.h"
+#include "pprofd_heap.h"
 
 /* Whether the kernel emulates this instruction rather than single-stepping
  * it (arch/x86/kernel/uprobes.c: push, jmp, jcc, call, nop). */
@@ -450,6 +451,13 @@ static const char *other_allocator(const char *base)
 	return NULL;
 }
 
+bool heap_maps__sampler(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+
+	return base && !strncmp(base + 1, PPROFD_HEAP_LIB, strlen(PPROFD_HEAP_LIB));
+}
+
 bool heap_maps__line(struct heap_maps *m, const char *line)
 {
 	char range[64], perms[8], path[4096] = "";
@@ -471,6 +479,13 @@ bool heap_maps__line(struct heap_maps *m, const char *line)
 		snprintf(m->alt_path, sizeof(m->alt_path), "%s", path);
 		snprintf(m->alt_range, sizeof(m->alt_range), "%s", range);
 		m->alt_ino = ino;
+	}
+	/* the in-process sampler pprofd ships (preload/); its probes say it is
+	 * one (heap_usdt.h) */
+	if (!m->usdt_ino && heap_maps__sampler(path)) {
+		snprintf(m->usdt_path, sizeof(m->usdt_path), "%s", path);
+		snprintf(m->usdt_range, sizeof(m->usdt_range), "%s", range);
+		m->usdt_ino = ino;
 	}
 	if ((other = other_allocator(base))) {
 		m->other = other;

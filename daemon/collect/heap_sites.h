@@ -17,12 +17,18 @@ struct heap_maps {
 	unsigned long libc_ino; /* 0: no glibc mapped */
 	char alt_path[4096], alt_range[64];
 	unsigned long alt_ino; /* 0: no jemalloc or tcmalloc mapped */
-	const char *other;     /* an allocator not supported (its library's name), */
-	char other_path[4096]; /* mapped from there */
+	char usdt_path[4096], usdt_range[64];
+	unsigned long usdt_ino; /* 0: no in-process sampler (libpprofd_heap.so) mapped */
+	const char *other;      /* an allocator not supported (its library's name), */
+	char other_path[4096];  /* mapped from there */
 };
+/* Whether a mapped file's path is the in-process heap sampler's,
+ * preload/libpprofd_heap.so (any version suffix). */
+bool heap_maps__sampler(const char *path);
 /* Takes one line of /proc/PID/maps (as fgets gives it; zeroed m before
  * the first). false when the line maps an allocator that is not
- * supported (m->other): the process cannot be profiled. */
+ * supported (m->other): the process cannot be profiled through its
+ * allocator (through an in-process sampler it still can: m->usdt_ino). */
 bool heap_maps__line(struct heap_maps *m, const char *line);
 
 #define HEAP_PROBE_SITES_MAX 40

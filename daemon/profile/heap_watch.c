@@ -17,6 +17,7 @@
 #include "loop_fd.h"
 #include "output.h"
 #include "pprof.h"
+#include "heap_sites.h"
 #include "procs.h"
 #include "stack_profile.h"
 
@@ -71,6 +72,26 @@ static void offer(struct heap_watch *w, struct image *img, const struct kind_rec
 	collector__offer(w->o.collector, KIND_HEAP, img, rec);
 }
 
+/* A stack taken at an in-process sampler's probe starts inside the
+ * sampler (its malloc, its sampling): the profile starts at the caller of
+ * malloc, as with the allocator's uprobes. Returns the frames kept. */
+static int drop_sampler_frames(struct heap_watch *w, struct image *img, uint64_t *frames, int n)
+{
+	int k = 0;
+
+	while (k < n) {
+		struct mapping *m = procs__find_mapping(w->o.procs, img, frames[k]);
+
+		if (!m || !heap_maps__sampler(m->path))
+			break;
+		k++;
+	}
+	if (k == n)
+		return n; /* all the sampler's, or none known: keep what there is */
+	memmove(frames, frames + k, (n - k) * sizeof(*frames));
+	return n - k;
+}
+
 static void on_event(const struct heap_event *ev, size_t size, void *ctx)
 {
 	struct heap_watch *w = ctx;
@@ -94,6 +115,8 @@ static void on_event(const struct heap_event *ev, size_t size, void *ctx)
 			w->unwind_errors++;
 			n = 0;
 		}
+		if (ev->fn == HEAP_FN_USDT_ALLOC)
+			n = drop_sampler_frames(w, img, (uint64_t *)u.e.frames, n);
 		u.e.nr_frames = n;
 		u.e.flags &= ~HEAP_F_USTACK;
 		u.e.ustack_len = 0;

@@ -5,9 +5,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "heap_sites.h"
 #include "proc_text.h"
 #include "safe_open.h"
 #include "target_match.h"
+
+/* Whether pid maps the in-process heap sampler. */
+static bool maps_preloaded(uint32_t pid)
+{
+	char path[64], line[4096 + 256];
+	struct heap_maps *m = calloc(1, sizeof(*m));
+	bool hit = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = m ? fopen(path, "re") : NULL;
+	while (f && !m->usdt_ino && fgets(line, sizeof(line), f))
+		heap_maps__line(m, line);
+	hit = m && m->usdt_ino;
+	if (f)
+		fclose(f);
+	free(m);
+	return hit;
+}
 
 bool target_matches(const struct config_target *t, uint32_t pid, const char *comm)
 {
@@ -29,6 +49,8 @@ bool target_matches(const struct config_target *t, uint32_t pid, const char *com
 			return false;
 		buf[n] = 0;
 		return !strcmp(buf, t->value);
+	case TARGET_PRELOADED:
+		return maps_preloaded(pid);
 	case TARGET_CGROUP:
 		/* cgroup v2: the target names it or a parent */
 		snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);

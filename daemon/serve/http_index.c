@@ -115,7 +115,8 @@ static bool is_kthread(unsigned long pid)
 }
 
 /* Whether heap profiling applies to pid: it maps an allocator pprofd
- * probes (glibc's, jemalloc, tcmalloc) and none it does not. */
+ * probes (glibc's, jemalloc, tcmalloc) and none it does not, or an
+ * in-process sampler. */
 static bool heap_applies(unsigned long pid)
 {
 	char path[64], line[4096 + 256];
@@ -125,9 +126,9 @@ static bool heap_applies(unsigned long pid)
 
 	snprintf(path, sizeof(path), "/proc/%lu/maps", pid);
 	f = m ? fopen(path, "re") : NULL;
-	while (f && ok && fgets(line, sizeof(line), f))
-		ok = heap_maps__line(m, line);
-	ok = f && ok && (m->libc_ino || m->alt_ino);
+	while (f && fgets(line, sizeof(line), f))
+		ok &= heap_maps__line(m, line);
+	ok = f && ((ok && (m->libc_ino || m->alt_ino)) || m->usdt_ino);
 	if (f)
 		fclose(f);
 	free(m);

@@ -92,6 +92,49 @@ print("%.1f" % (100 * whole / total if total else 0))
 ' "$frame" "$n" "${roots[@]}"
 }
 
+# heap_sites_request ctl|http OUT: starts heap_sites paused (under the
+# environment SITES_ENV names, if any), asks for its heap profile through
+# that front end ($T/pprofd.sock; $PORT), lets the sites run, waits for
+# both; WPID is its pid.
+heap_sites_request() {
+	rm -f "$T/fifo" && mkfifo "$T/fifo"
+	env ${SITES_ENV:-} "$WL/heap_sites" <"$T/fifo" >"$T/sites.out" &
+	WPID=$!
+	exec 7>"$T/fifo"
+	# started (its libraries mapped): it says so before it waits
+	for _ in $(seq 100); do grep -q ready "$T/sites.out" && break; sleep 0.05; done
+	if [ "$1" = ctl ]; then
+		"$ROOT/$BUILD/pprofctl" heap --pid "$WPID" --seconds 120 --socket "$T/pprofd.sock" -o "$2" &
+	else
+		curl -sf -o "$2" "http://127.0.0.1:$PORT/debug/pprof/heap?pid=$WPID&seconds=120" &
+	fi
+	local req=$!
+	# the probes are attached once the daemon says so
+	for _ in $(seq 100); do grep -q "heap: profiling pid $WPID " "$T/daemon.log" && break; sleep 0.1; done
+	echo go >&7
+	exec 7>&-
+	wait $req || fail "request failed: $(tail -3 "$T/daemon.log")"
+	wait $WPID
+}
+
+# heap_sites_check FILE SAMPLE_INDEX FIELD TOLERANCE: heap_sites' own
+# totals ($T/sites.out) against FILE's, site by site (site_small, site_4k,
+# site_1m): FIELD (alloc or inuse) within TOLERANCE (0.10: 10 %).
+heap_sites_check() {
+	pprof -sample_index="$2" -top -nodecount=100 "$1" 2>/dev/null >"$T/top.txt"
+	PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" "$3" "$4" <<'PY' || { pprof -comments "$1"; grep -iE 'heap|warn' "$T/daemon.log" | tail; fail "$2: sites off (see above)"; }
+import sys, pprof_raw
+truth, got = pprof_raw.site_truth(sys.argv[1]), pprof_raw.top_bytes(sys.argv[2])
+field, tol, bad = sys.argv[3], float(sys.argv[4]), 0
+for site in ("site_small", "site_4k", "site_1m"):
+    want, have = truth[site][field], got.get(site, 0)
+    ok = abs(have - want) <= tol * max(want, 1) if want else have < 0.02 * truth[site]["alloc"]
+    print(f"{field} {site}: true {want/2**20:.1f} MiB, profile {have/2**20:.1f} MiB {'ok' if ok else 'OFF'}")
+    bad += not ok
+sys.exit(bad)
+PY
+}
+
 # deep_reaching_main FILE MIN WHAT: sets SHARE, the share of FILE's
 # samples reaching main through DEPTH + 1 descend frames (cpu_deep's deep
 # recursion); fails, with the profile's other frames, when under MIN %.

@@ -18,54 +18,18 @@ echo "heap_sample_bytes = 32K" >"$T/pprofd.conf"
 DAEMON_PID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 
-# run_sites ctl|http OUT: starts heap_sites paused, asks for its heap
-# profile through that front end, lets the sites run, waits for both.
-run_sites() {
-	rm -f "$T/fifo" && mkfifo "$T/fifo"
-	"$WL/heap_sites" <"$T/fifo" >"$T/sites.out" &
-	WPID=$!
-	exec 7>"$T/fifo"
-	if [ "$1" = ctl ]; then
-		"$CTL" heap --pid "$WPID" --seconds 120 --socket "$SOCK" -o "$2" &
-	else
-		curl -sf -o "$2" "http://127.0.0.1:$PORT/debug/pprof/heap?pid=$WPID&seconds=120" &
-	fi
-	local req=$!
-	# the probes are attached once the daemon says so
-	for _ in $(seq 100); do grep -q "heap: profiling pid $WPID " "$T/daemon.log" && break; sleep 0.1; done
-	echo go >&7
-	exec 7>&-
-	wait $req || fail "request failed: $(tail -3 "$T/daemon.log")"
-	wait $WPID
-}
-
-check() { # FILE SAMPLE_INDEX FIELD TOLERANCE
-	pprof -sample_index="$2" -top -nodecount=100 "$1" 2>/dev/null >"$T/top.txt"
-	PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" "$3" "$4" <<'PY' || { pprof -comments "$1"; grep -iE 'heap|warn' "$T/daemon.log" | tail; fail "$2: sites off (see above)"; }
-import sys, pprof_raw
-truth, got = pprof_raw.site_truth(sys.argv[1]), pprof_raw.top_bytes(sys.argv[2])
-field, tol, bad = sys.argv[3], float(sys.argv[4]), 0
-for site in ("site_small", "site_4k", "site_1m"):
-    want, have = truth[site][field], got.get(site, 0)
-    ok = abs(have - want) <= tol * max(want, 1) if want else have < 0.02 * truth[site]["alloc"]
-    print(f"{field} {site}: true {want/2**20:.1f} MiB, profile {have/2**20:.1f} MiB {'ok' if ok else 'OFF'}")
-    bad += not ok
-sys.exit(bad)
-PY
-}
-
 # 1. pprofctl heap
-run_sites ctl "$T/heap.pb.gz"
-check "$T/heap.pb.gz" alloc_space alloc 0.10
-check "$T/heap.pb.gz" inuse_space inuse 0.15
+heap_sites_request ctl "$T/heap.pb.gz"
+heap_sites_check "$T/heap.pb.gz" alloc_space alloc 0.10
+heap_sites_check "$T/heap.pb.gz" inuse_space inuse 0.15
 pprof -raw "$T/heap.pb.gz" 2>/dev/null | grep -q 'only allocations made during the profile' ||
 	fail "no comment saying earlier allocations are unknown"
 pprof -raw "$T/heap.pb.gz" 2>/dev/null | grep -Eq '^PeriodType: space bytes' || fail "period type"
 ok "pprofctl heap: sites within 10 % (alloc) and 15 % (inuse)"
 
 # 2. the same from /debug/pprof/heap, read by go tool pprof
-run_sites http "$T/heap2.pb.gz"
-check "$T/heap2.pb.gz" alloc_space alloc 0.10
+heap_sites_request http "$T/heap2.pb.gz"
+heap_sites_check "$T/heap2.pb.gz" alloc_space alloc 0.10
 pprof -top "$T/heap2.pb.gz" 2>/dev/null | grep -q 'Type: inuse_space' || fail "default sample type is not inuse_space"
 ok "/debug/pprof/heap: sites within 10 %, inuse_space by default"
 

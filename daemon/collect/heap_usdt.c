@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pprofd USDT probes of a file (heap_usdt.h). A .note.stapsdt entry
+ * (SystemTap's format, as <sys/sdt.h> writes it): owner "stapsdt", type 3,
+ * then the site's address, the link-time address of .stapsdt.base and the
+ * semaphore's address (8 bytes each), then provider, name and argument
+ * specs, each NUL-terminated. A prelinked or otherwise moved file says
+ * where .stapsdt.base is now: the sites move with it.
+ */
+#include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf_file.h"
+#include "heap.h"
+#include "heap_usdt.h"
+#include "pprofd_heap.h"
+
+#define NT_STAPSDT 3
+#define NOTES_MAX (1u << 20) /* bytes of a note section read */
+
+int heap_usdt_arg_reg(const char *spec)
+{
+	static const char *const names[HEAP_USDT_REG_NR] = {
+		"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+		"r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15",
+	};
+	const char *r;
+
+	if (*spec == '-')
+		spec++;
+	if (strncmp(spec, "8@%", 3))
+		return -1;
+	r = spec + 3;
+	for (int i = 0; i < HEAP_USDT_REG_NR; i++)
+		if (!strcmp(r, names[i]))
+			return i;
+	return -1;
+}
+
+/* The file offset of vaddr a, by the PT_LOAD holding it; 0 when none. */
+static uint64_t file_offset(const struct elf_file *f, uint64_t a)
+{
+	for (uint32_t i = 0; i < f->nsegs; i++) {
+		const struct elf_seg *g = &f->segs[i];
+
+		if (a >= g->vaddr && a < g->vaddr + g->filesz)
+			return a - g->vaddr + g->off;
+	}
+	return 0;
+}
+
+/* Where .stapsdt.base is in the file (0: no such section). */
+static uint64_t sdt_base(const struct elf_file *f)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(f->elf, &shstrndx))
+		return 0;
+	while ((scn = elf_file__next_section(f, scn, SHT_PROGBITS, &sh))) {
+		const char *name = elf_strptr(f->elf, shstrndx, sh.sh_name);
+
+		if (name && !strcmp(name, ".stapsdt.base"))
+			return sh.sh_addr;
+	}
+	return 0;
+}
+
+/* One note's site, when it is one of ours: 1 taken, 0 not ours, -EINVAL. */
+static int take_site(const struct elf_file *f, uint64_t base_now, const uint8_t *desc, size_t len,
+		     struct heap_usdt_sites *us, char *err, size_t errlen)
+{
+	const char *provider, *name, *args, *end = (const char *)desc + len;
+	uint64_t pc, base, sem;
+	int regs[3] = { 0, 0, 0 }, want, fn;
+	char spec[64];
+
+	if (len < 24 + 3)
+		return 0;
+	memcpy(&pc, desc, 8);
+	memcpy(&base, desc + 8, 8);
+	memcpy(&sem, desc + 16, 8);
+	provider = (const char *)desc + 24;
+	name = memchr(provider, 0, end - provider);
+	if (!name || ++name >= end)
+		return 0;
+	args = memchr(name, 0, end - name);
+	if (!args || ++args >= end || !memchr(args, 0, end - args))
+		return 0;
+	if (strcmp(provider, PPROFD_HEAP_PROVIDER))
+		return 0;
+	if (!strcmp(name, PPROFD_HEAP_PROBE_ALLOC)) {
+		fn = HEAP_FN_USDT_ALLOC;
+		want = 3;
+	} else if (!strcmp(name, PPROFD_HEAP_PROBE_FREE)) {
+		fn = HEAP_FN_USDT_FREE;
+		want = 1;
+	} else {
+		return 0;
+	}
+	if (base_now && base) {
+		pc += base_now - base;
+		if (sem)
+			sem += base_now - base;
+	}
+	/* the specs, space-separated */
+	for (int i = 0; i < want; i++) {
+		size_t n;
+
+		args += strspn(args, " ");
+		n = strcspn(args, " ");
+		if (!n || n >= sizeof(spec)) {
+			snprintf(err, errlen, "%s:%s at 0x%llx has %d arguments, not %d",
+				 PPROFD_HEAP_PROVIDER, name, (unsigned long long)pc, i, want);
+			return -EINVAL;
+		}
+		memcpy(spec, args, n);
+		spec[n] = 0;
+		args += n;
+		regs[i] = heap_usdt_arg_reg(spec);
+		if (regs[i] < 0) {
+			snprintf(err, errlen,
+				 "%s:%s at 0x%llx: argument %d is '%s': only 64-bit registers "
+				 "are read",
+				 PPROFD_HEAP_PROVIDER, name, (unsigned long long)pc, i + 1, spec);
+			return -EINVAL;
+		}
+	}
+	if (us->n == HEAP_USDT_SITES_MAX) {
+		snprintf(err, errlen, "more than %d %s probe sites", HEAP_USDT_SITES_MAX,
+			 PPROFD_HEAP_PROVIDER);
+		return -EINVAL;
+	}
+	us->offs[us->n] = file_offset(f, pc);
+	us->ref_ctrs[us->n] = sem ? file_offset(f, sem) : 0;
+	if (!us->offs[us->n] || (sem && !us->ref_ctrs[us->n])) {
+		snprintf(err, errlen, "%s:%s at 0x%llx (semaphore 0x%llx) is in no segment",
+			 PPROFD_HEAP_PROVIDER, name, (unsigned long long)pc,
+			 (unsigned long long)sem);
+		return -EINVAL;
+	}
+	us->cookies[us->n++] = HEAP_USDT_COOKIE(fn, regs[0], regs[1], regs[2]);
+	if (fn == HEAP_FN_USDT_ALLOC)
+		us->nr_alloc++;
+	else
+		us->nr_free++;
+	return 1;
+}
+
+int heap_usdt_sites(int fd, struct heap_usdt_sites *us, char *err, size_t errlen)
+{
+	struct elf_file f;
+	Elf_Scn *scn = NULL;
+	uint64_t base_now;
+	GElf_Shdr sh;
+	int ret = 0;
+
+	memset(us, 0, sizeof(*us));
+	if (elf_file__open(&f, fd, ELF_FILE_X86_64 | ELF_FILE_SEGS_IN_FILE | ELF_FILE_HDRS_64K)) {
+		snprintf(err, errlen, "not an ELF file");
+		return -EINVAL;
+	}
+	base_now = sdt_base(&f);
+	while (!ret && (scn = elf_file__next_section(&f, scn, SHT_NOTE, &sh))) {
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t off = 0, name_off, desc_off;
+		GElf_Nhdr nh;
+
+		if (!d || sh.sh_size > NOTES_MAX)
+			continue;
+		while (!ret && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type != NT_STAPSDT || nh.n_namesz != sizeof("stapsdt") ||
+			    memcmp((const char *)d->d_buf + name_off, "stapsdt", nh.n_namesz))
+				continue;
+			if (take_site(&f, base_now, (const uint8_t *)d->d_buf + desc_off,
+				      nh.n_descsz, us, err, errlen) < 0)
+				ret = -EINVAL;
+		}
+	}
+	elf_file__close(&f);
+	if (!ret && (!us->nr_alloc || !us->nr_free)) {
+		snprintf(err, errlen, "no %s:%s and %s:%s probes", PPROFD_HEAP_PROVIDER,
+			 PPROFD_HEAP_PROBE_ALLOC, PPROFD_HEAP_PROVIDER, PPROFD_HEAP_PROBE_FREE);
+		ret = -ENOENT;
+	}
+	return ret;
+}

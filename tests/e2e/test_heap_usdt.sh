@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# asan: yes
+# Heap profiles of a process that preloads libpprofd_heap.so (issue 17,
+# SPEC §4 heap): pprofd finds the library's USDT probes and attaches there
+# instead of the allocator's entry points; the process samples by bytes
+# itself (PPROFD_HEAP_RATE), so every probe hit is a sample. By request
+# (pprofctl, /debug/pprof/heap) and continuously (heap_target =
+# preloaded): each site's bytes within 10 % (in use 15 %), its stacks
+# start at the caller of malloc (the sampler's own frames dropped); the
+# library's semaphore is 0 while nobody is attached, 1 while pprofd is,
+# 0 again after: a process not profiled pays nothing.
+. "$(dirname "$0")/lib.sh"
+CTL="$ROOT/$BUILD/pprofctl"
+LIB=$ROOT/$BUILD/libpprofd_heap.so
+[ -f "$LIB" ] || LIB=$ROOT/build/libpprofd_heap.so
+[ -f "$LIB" ] || fail "libpprofd_heap.so not built (make)"
+PORT=$((20000 + RANDOM % 20000))
+SITES_ENV="LD_PRELOAD=$LIB PPROFD_HEAP_RATE=32768"
+
+# semaphore PID: the value of the library's pprofd:alloc semaphore in PID
+semaphore() {
+	python3 - "$1" "$LIB" <<'PY'
+import re, subprocess, sys
+pid, lib = sys.argv[1], sys.argv[2]
+notes = subprocess.run(["readelf", "-n", lib], capture_output=True, text=True).stdout
+sem = int(re.search(r"Name: alloc\s+Location: \S+, Base: \S+, Semaphore: (0x[0-9a-f]+)", notes).group(1), 16)
+base = None
+for line in open(f"/proc/{pid}/maps"):
+    f = line.split()
+    if len(f) >= 6 and f[5].endswith("/libpprofd_heap.so") and int(f[2], 16) == 0:
+        base = int(f[0].split("-")[0], 16)
+        break
+with open(f"/proc/{pid}/mem", "rb") as m:
+    m.seek(base + sem)
+    print(int.from_bytes(m.read(2), "little"))
+PY
+}
+
+: >"$T/pprofd.conf"
+start_daemon --config "$T/pprofd.conf" --interval 600 --http 127.0.0.1:$PORT
+
+# 1. with the library, not profiled: its semaphore is 0 (it fires no
+# probe); 1 while a request has it; 0 again after
+rm -f "$T/fifo0" && mkfifo "$T/fifo0"
+env $SITES_ENV "$WL/heap_sites" <"$T/fifo0" >"$T/plain.out" &
+PLAIN=$!
+exec 8>"$T/fifo0"
+for _ in $(seq 50); do grep -q ready "$T/plain.out" && break; sleep 0.1; done
+s0=$(semaphore "$PLAIN") || fail "cannot read pid $PLAIN's semaphore"
+"$CTL" heap --pid "$PLAIN" --seconds 2 --socket "$T/pprofd.sock" -o "$T/idle.pb.gz" 2>/dev/null &
+req=$!
+for _ in $(seq 50); do grep -q "heap: profiling pid $PLAIN " "$T/daemon.log" && break; sleep 0.1; done
+s1=$(semaphore "$PLAIN")
+wait $req || fail "the request of pid $PLAIN failed"
+s2=$(semaphore "$PLAIN")
+[ "$s0/$s1/$s2" = 0/1/0 ] || fail "semaphore before/during/after a request: $s0/$s1/$s2, want 0/1/0"
+ok "semaphore 0 while not profiled, 1 while a request has it, 0 after"
+
+# 2. by request, both front ends
+heap_sites_request ctl "$T/heap.pb.gz"
+grep -q "heap: profiling pid $WPID through the probes of .*libpprofd_heap.so" "$T/daemon.log" ||
+	fail "pid $WPID was not profiled through the library's probes: $(grep "pid $WPID" "$T/daemon.log")"
+heap_sites_check "$T/heap.pb.gz" alloc_space alloc 0.10
+heap_sites_check "$T/heap.pb.gz" inuse_space inuse 0.15
+pprof -traces "$T/heap.pb.gz" 2>/dev/null >"$T/traces.txt"
+python3 - "$T/traces.txt" <<'PY' || fail "stacks (see above)"
+import sys
+blocks = open(sys.argv[1]).read().split("-----------+")[1:]
+bad = 0
+for b in blocks:
+    frames = [l.split()[-1] for l in b.splitlines()[1:] if l.strip() and ":" not in l]
+    if not frames:
+        continue
+    if not frames[0].startswith("site_") or frames[1] != "main":
+        print("a stack not from a site through main:", frames[:4])
+        bad += 1
+print(f"{len(blocks)} stacks, each a site then main")
+sys.exit(bad)
+PY
+ok "pprofctl heap: sites within 10 % (in use 15 %), stacks from the caller of malloc"
+heap_sites_request http "$T/heap2.pb.gz"
+heap_sites_check "$T/heap2.pb.gz" alloc_space alloc 0.10
+ok "/debug/pprof/heap: sites within 10 %"
+
+"$CTL" --socket "$T/pprofd.sock" status >"$T/status.txt"
+python3 - "$T/status.txt" <<'PY' || fail "status counters (see above)"
+import sys
+c = dict(l.split()[:2] for l in open(sys.argv[1]) if len(l.split()) >= 2)
+calls, sampled, ev = int(c["heap_alloc_calls"]), int(c["heap_sampled"]), int(c["heap_alloc_events"])
+print(f"heap_alloc_calls {calls}, heap_sampled {sampled}, heap_alloc_events {ev}")
+# through the probes every hit is a sample; heap_sites makes 2.2 M calls
+assert calls == sampled and 0 < calls < 100000, "allocator probes were hit"
+PY
+ok "every probe hit a sampled allocation (no allocator uprobe hit)"
+
+# 3. continuously: heap_target = preloaded, at a SIGHUP, attaches a
+# process when the library maps (at its exec it had not yet)
+echo "heap_target = preloaded" >"$T/pprofd.conf"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 50); do grep -q "SIGHUP: config reloaded" "$T/daemon.log" && break; sleep 0.1; done
+rm -f "$T/fifo2" && mkfifo "$T/fifo2"
+env $SITES_ENV "$WL/heap_sites" <"$T/fifo2" >"$T/sites.out" &
+CPID=$!
+exec 7>"$T/fifo2"
+for _ in $(seq 100); do grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" && break; sleep 0.1; done
+grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" ||
+	fail "pid $CPID (preloaded) was not attached: $(grep "pid $CPID" "$T/daemon.log")"
+s=$(semaphore "$CPID")
+[ "$s" = 1 ] || fail "the semaphore of an attached process is '$s', not 1"
+echo go >&7
+exec 7>&-
+wait $CPID
+echo go >&8 # (the SIGHUP's scan attached it too)
+exec 8>&-
+wait $PLAIN
+stop_daemon
+f=$(ls "$T"/profiles/heap_sites-"$CPID"/heap-*.pb.gz 2>/dev/null | tail -1)
+[ -n "$f" ] || { ls -R "$T/profiles" | head -20; fail "no heap profile for pid $CPID"; }
+heap_sites_check "$f" alloc_space alloc 0.10
+ok "heap_target = preloaded: pid $CPID profiled from its start, sites within 10 %"
