@@ -18,7 +18,8 @@ VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 PKGS := clang llvm libbpf-dev libelf-dev libdw-dev bpftool protobuf-c-compiler \
 	libprotobuf-c-dev zlib1g-dev liblzma-dev libdebuginfod-dev debuginfod libiberty-dev libmicrohttpd-dev pkg-config golang-go \
 	binutils python3 util-linux libjemalloc2 libtcmalloc-minimal4 \
-	systemd strace linux-perf clang-format nodejs dwz graphviz chromium systemtap-sdt-dev
+	systemd strace linux-perf clang-format nodejs dwz graphviz chromium systemtap-sdt-dev \
+	groff-base man-db debhelper dpkg-dev fakeroot lintian
 
 # The peers the benchmarks measure against, installed by `make bench` only.
 BENCH_PKGS := bpftrace heaptrack llvm nodejs libbpf-tools sqlite3
@@ -74,7 +75,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: format all deps bench-deps run test test-unit test-e2e test-asan bench install clean bench-symbolize bench-unwind bench-unwind-rows bench-unwind-truth
+.PHONY: format all deps bench-deps run test test-unit test-e2e test-asan bench install deb clean bench-symbolize bench-unwind bench-unwind-rows bench-unwind-truth
 
 all: $(BUILD)/pprofd $(BUILD)/pprofctl $(PRELOAD)
 
@@ -130,11 +131,12 @@ $(BUILD)/pprofd: $(BUILD)/daemon/main.o $(LIB)
 
 # libpprofd_heap.so: its own flags and none of the daemon's code (it runs
 # inside other processes); -fexceptions so that a C++ exception passes
-# through its operator new.
+# through its operator new. The link takes LDFLAGS (a package's relro and
+# bindnow), without the sanitizers.
 $(PRELOAD): preload/libpprofd_heap.c preload/pprofd_heap.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared -fexceptions -fvisibility=hidden -D_GNU_SOURCE \
-		-Wall -Wextra -Wno-unused-parameter -Ipreload $< -lm -o $@
+		-Wall -Wextra -Wno-unused-parameter -Ipreload $(filter-out $(SANFLAGS),$(LDFLAGS)) $< -lm -o $@
 
 # The sampler's unit test includes it whole (it interposes malloc in the
 # test itself): not under ASan, whose malloc it would replace.
@@ -163,7 +165,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(LIB)
 # FUZZ_ARGS are passed on.
 FUZZ_SECONDS ?= 60
 FUZZ_SAN    := address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE $(DAEMON_INC) -Iclient -Ibpf -I$(BUILD) -I$(BUILD)/proto \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE $(DAEMON_INC) -Iclient -Ibpf -Ipreload -I$(BUILD) -I$(BUILD)/proto \
 	-DPPROFD_VERSION='"$(VERSION)"' -Wno-gnu-variable-sized-type-not-at-end
 FUZZ_LIB    := build/fuzz/libpprofd.a
 FUZZ_OBJS   := $(patsubst daemon/%.c,build/fuzz/obj/%.o,$(DAEMON_SRCS)) \
@@ -338,12 +340,16 @@ SBINDIR ?= $(PREFIX)/sbin
 DOCDIR  ?= $(PREFIX)/share/doc/pprofd
 LIBDIR  ?= $(PREFIX)/lib/pprofd
 UNITDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
+MANDIR  ?= $(PREFIX)/share/man
 
 install: all
 	install -D -m 0755 $(BUILD)/pprofd $(DESTDIR)$(SBINDIR)/pprofd
 	install -D -m 0755 $(BUILD)/pprofctl $(DESTDIR)$(BINDIR)/pprofctl
 	install -D -m 0644 $(PRELOAD) $(DESTDIR)$(LIBDIR)/libpprofd_heap.so
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 man/pprofctl.1 $(DESTDIR)$(MANDIR)/man1/pprofctl.1
+	install -D -m 0644 man/pprofd.conf.5 $(DESTDIR)$(MANDIR)/man5/pprofd.conf.5
+	install -D -m 0644 man/pprofd.8 $(DESTDIR)$(MANDIR)/man8/pprofd.8
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/local/sbin/pprofd|$(SBINDIR)/pprofd|g' -e 's|/usr/local/share/doc/pprofd|$(DOCDIR)|g' \
 		systemd/pprofd.service >$(DESTDIR)$(UNITDIR)/pprofd.service
@@ -355,6 +361,28 @@ install: all
 	else \
 		install -D -m 0644 systemd/pprofd.conf $(DESTDIR)/etc/pprofd/pprofd.conf; \
 	fi
+
+# The Debian package (debian/): build/pprofd_<version>_<arch>.deb, the
+# version debian/changelog's. dpkg-buildpackage runs in a copy of the tree
+# in build/deb/ (the files git knows or would, working-tree state), so that
+# neither its files (debian/pprofd/, debian/files, ...) nor build/'s
+# objects mix with the tree; its .changes, .buildinfo and dbgsym package
+# stay in build/deb/. The package build itself calls no apt and runs no
+# test: `make deps` before it installs the build dependencies.
+DEB_DIR := build/deb
+deb: deps
+	$(Q)rm -rf $(DEB_DIR)
+	$(Q)mkdir -p $(DEB_DIR)/src
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_DIR)/src; \
+	else \
+		tar --exclude=./build --exclude=./profiles --exclude=./run -cf - . | tar -xf - -C $(DEB_DIR)/src; \
+	fi
+	$(Q)cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -40 ../build.log; echo "make deb: dpkg-buildpackage failed; the log: $(DEB_DIR)/build.log"; exit 1; }
+	$(Q)deb=$$(cd $(DEB_DIR)/src && echo pprofd_$$(dpkg-parsechangelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb); \
+		cp $(DEB_DIR)/$$deb build/$$deb && echo "build/$$deb"
 
 clean:
 	rm -rf build

@@ -6,6 +6,8 @@
  * searches (glibc's, and jemalloc's and tcmalloc's: .dynsym, the PLT and
  * GOT of tail jumps, the instruction checks that place each probe); what
  * comes out must be a set of sites the attach can hand to the kernel.
+ * The same file is read for an in-process sampler's USDT probes
+ * (heap_usdt.c: .note.stapsdt, the argument specs, .stapsdt.base).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include "heap.h"
 #include "heap_sites.h"
+#include "heap_usdt.h"
 #include "log.h"
 
 static void check(const struct heap_probe_sites *ps, bool alt)
@@ -36,10 +39,28 @@ static void check(const struct heap_probe_sites *ps, bool alt)
 		abort();
 }
 
+static void check_usdt(const struct heap_usdt_sites *us)
+{
+	if (us->n > HEAP_USDT_SITES_MAX || us->n != us->nr_alloc + us->nr_free || !us->nr_alloc ||
+	    !us->nr_free)
+		abort();
+	for (unsigned i = 0; i < us->n; i++) {
+		uint64_t c = us->cookies[i], fn = c & 0xff;
+
+		if ((fn != HEAP_FN_USDT_ALLOC && fn != HEAP_FN_USDT_FREE) || !us->offs[i] ||
+		    HEAP_USDT_COOKIE_REG(c, 0) >= HEAP_USDT_REG_NR ||
+		    HEAP_USDT_COOKIE_REG(c, 1) >= HEAP_USDT_REG_NR ||
+		    HEAP_USDT_COOKIE_REG(c, 2) >= HEAP_USDT_REG_NR || c >> 32)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
 	struct heap_probe_sites ps;
+	struct heap_usdt_sites us;
+	char err[200];
 
 	if (fd < 0) {
 		log_max_level = LOG_LVL_ERR;
@@ -53,5 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(&ps, false);
 	if (!heap_probe_sites_alt(fd, "fuzz", 1, &ps))
 		check(&ps, true);
+	if (!heap_usdt_sites(fd, &us, err, sizeof(err)))
+		check_usdt(&us);
 	return 0;
 }

@@ -4,7 +4,8 @@
 # the first bytes of that function in the installed glibc, jemalloc and
 # tcmalloc (their code's prefix is what decides where a probe lands);
 # aliases stay aliases, and an entry that is a jump stays a jump to the
-# same entry, or through the PLT to free (jemalloc's delete).
+# same entry, or through the PLT to free (jemalloc's delete). And
+# libpprofd_heap.so as built, for its USDT probes.
 . "$(dirname "$0")/seeds_common.sh"
 seeds_dir heapelf
 lib=/usr/lib/x86_64-linux-gnu
@@ -67,4 +68,7 @@ PY
 	gcc -shared -nostdlib -Wl,--build-id=none -Wl,-z,noseparate-code,-z,max-page-size=0x10 \
 		"$tmp/$name.s" -o "$out/$name.so"
 done
+# the in-process sampler, for its USDT probes (.note.stapsdt), stripped
+lib=$(dirname "$0")/../../build/libpprofd_heap.so
+if [ -e "$lib" ]; then strip -o "$out/pprofd_heap.so" "$lib"; else echo "skipping pprofd_heap: make first" >&2; fi
 ls -l "$out"

@@ -194,6 +194,9 @@ static void test_set_good(void)
 	ASSERT_STREQ(c.heap_targets[0].value, "/system.slice/foo.service");
 	ASSERT_STREQ(set_ok("heap_target", "comm:123456789012345").heap_targets[0].value,
 		     "123456789012345");
+	c = set_ok("heap_target", "preloaded");
+	ASSERT_EQ(c.nr_heap_targets, 1);
+	ASSERT_EQ(c.heap_targets[0].kind, TARGET_PRELOADED);
 }
 
 /* key = value must fail on defaults, change nothing, and say `msg`. */
@@ -304,6 +307,8 @@ static void test_set_bad(void)
 	set_bad("unwind_tables", "maybe", NULL);
 	set_bad("short_lived_files", "yes", NULL);
 	set_bad("heap_target", "nginx", NULL);
+	set_bad("heap_target", "preloaded:x", NULL);
+	set_bad("lock_target", "preloaded", NULL); /* a heap sampler's */
 	set_bad("heap_target", "comm:", NULL);
 	set_bad("heap_target", "comm:1234567890123456", NULL);
 	set_bad("heap_target", "exe:relative/path", NULL);
