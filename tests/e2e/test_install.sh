@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make install` (SPEC §2) into a DESTDIR, with PREFIX honoured: binaries,
 # the unit (ExecStart at the installed binary, where systemd looks for
-# units), the example config in /etc/pprofd; the installed programs run, the
-# installed config passes --check-config, the installed unit verifies; a
-# second install keeps an edited config.
+# units), the man pages, the example config in /etc/pprofd; the installed
+# programs run, the installed config passes --check-config, the installed
+# unit verifies; a second install keeps an edited config.
 . "$(dirname "$0")/lib.sh"
 
 install_to() { # DESTDIR PREFIX
@@ -16,7 +16,8 @@ check_tree() { # DESTDIR PREFIX UNITDIR
 	for f in "$p/sbin/pprofd" "$p/bin/pprofctl"; do
 		[ -x "$d$f" ] || fail "$f not installed (PREFIX=$p)"
 	done
-	for f in "$3/pprofd.service" /etc/pprofd/pprofd.conf "$p/share/doc/pprofd/README.md"; do
+	for f in "$3/pprofd.service" /etc/pprofd/pprofd.conf "$p/share/doc/pprofd/README.md" \
+		"$p/share/man/man8/pprofd.8" "$p/share/man/man1/pprofctl.1" "$p/share/man/man5/pprofd.conf.5"; do
 		[ -f "$d$f" ] || fail "$f not installed (PREFIX=$p)"
 	done
 	[ "$(stat -c %a "$unit")" = 644 ] || fail "the unit's mode is $(stat -c %a "$unit")"
