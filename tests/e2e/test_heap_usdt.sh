@@ -5,7 +5,9 @@
 # instead of the allocator's entry points; the process samples by bytes
 # itself (PPROFD_HEAP_RATE), so every probe hit is a sample. By request
 # (pprofctl, /debug/pprof/heap; over glibc's malloc, jemalloc and
-# tcmalloc) and continuously (heap_target = preloaded): each site's bytes within 10 % (in use 15 %), its stacks
+# tcmalloc; a process whose threads come and go, that forks and execs, and
+# frees blocks allocated before pprofd attached) and continuously
+# (heap_target = preloaded): each site's bytes within 10 % (in use 15 %), its stacks
 # start at the caller of malloc (the sampler's own frames dropped); the
 # library's semaphore is 0 while nobody is attached, 1 while pprofd is,
 # 0 again after: a process not profiled pays nothing.
@@ -92,6 +94,43 @@ for alt in libjemalloc.so.2 libtcmalloc_minimal.so.4; do
 	ok "over $alt: sites within 10 % (in use 15 %)"
 done
 SITES_ENV="LD_PRELOAD=$LIB PPROFD_HEAP_RATE=32768"
+
+# a life under the library: blocks allocated before pprofd attached,
+# freed while it is (never sampled: not in the profile); threads started
+# and ended while profiled; a child that allocates, forks and execs
+rm -f "$T/fifo1" && mkfifo "$T/fifo1"
+env $SITES_ENV "$WL/heap_life" <"$T/fifo1" >"$T/sites.out" 2>&1 &
+LPID=$!
+exec 7>"$T/fifo1"
+for _ in $(seq 100); do grep -q ready "$T/sites.out" && break; sleep 0.05; done
+"$CTL" heap --pid "$LPID" --seconds 120 --socket "$T/pprofd.sock" -o "$T/life.pb.gz" &
+req=$!
+for _ in $(seq 100); do grep -q "heap: profiling pid $LPID " "$T/daemon.log" && break; sleep 0.1; done
+echo go >&7
+exec 7>&-
+wait $LPID || fail "heap_life failed under the library: $(cat "$T/sites.out")"
+wait $req || fail "the request of heap_life failed"
+grep -q "child exited 0" "$T/sites.out" || fail "heap_life's child did not exec: $(cat "$T/sites.out")"
+pprof -sample_index=alloc_space -top -nodecount=100 "$T/life.pb.gz" 2>/dev/null >"$T/top.txt"
+pprof -sample_index=inuse_space -top -nodecount=100 "$T/life.pb.gz" 2>/dev/null >"$T/itop.txt"
+PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" "$T/itop.txt" <<'PY' || fail "heap_life's profile (see above)"
+import sys, pprof_raw
+truth = pprof_raw.site_truth(sys.argv[1])
+got, inuse = pprof_raw.top_bytes(sys.argv[2]), pprof_raw.top_bytes(sys.argv[3])
+bad = 0
+for site in ("site_thread", "site_main"):
+    want, have = truth[site]["alloc"], got.get(site, 0)
+    ok = abs(have - want) <= 0.10 * want
+    print(f"alloc {site}: true {want/2**20:.1f} MiB, profile {have/2**20:.1f} MiB {'ok' if ok else 'OFF'}")
+    bad += not ok
+# in use: site_main's alone (the early blocks were never sampled, the
+# threads freed theirs)
+total, want = sum(inuse.values()), truth["site_main"]["inuse"]
+ok = abs(total - want) <= 0.15 * want and set(inuse) <= {"site_main"}
+print(f"in use: {inuse} against site_main's {want/2**20:.1f} MiB {'ok' if ok else 'OFF'}")
+sys.exit(bad + (not ok))
+PY
+ok "8 threads started and ended, a fork and exec, early blocks freed: sites within 10 %, in use site_main's only"
 
 "$CTL" --socket "$T/pprofd.sock" status >"$T/status.txt"
 python3 - "$T/status.txt" <<'PY' || fail "status counters (see above)"
