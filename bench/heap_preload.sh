@@ -9,7 +9,12 @@
 #               program taking each sample's stack and tracking its block)
 #   bpftrace    LD_PRELOAD, bpftrace attached to pprofd:alloc and
 #               pprofd:free (counting: the kernel's uprobe cost alone)
-# Targets: loaded <= 10 ns over plain, attached <= 25 ns.
+# Then the same from 1 and from 8 threads at once (scaling as without the
+# library), and two allocation-heavy programs (bench/alloc_tree.c,
+# bench/alloc_heavy.c), alternating rounds of no library, the library
+# loaded, pprofd attached.
+# Targets: loaded <= 10 ns over plain, attached <= 25 ns; the programs
+# <= 1.10x with pprofd attached.
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
@@ -76,6 +81,82 @@ fi
 echo 0 >&"${MPC[1]}"
 wait "$MPC_PID" 2>/dev/null
 
+# Threads: 1 and 8 at once, plain, loaded, pprofd attached (best of 3 each):
+# the library's fast path must scale as the allocator does.
+gcc -O2 -g -pthread bench/malloc_threads.c -o "$T/malloc_threads" || exit 1
+TN=${TN:-4000000}
+mt() { # THREADS plain|loaded|pprofd: ns per pair per thread, best of 3
+	local b= v pid
+	for _ in 1 2 3; do
+		rm -f "$T/go" && mkfifo "$T/go"
+		exec 9<>"$T/go"
+		if [ "$2" = plain ]; then
+			"$T/malloc_threads" "$1" "$TN" wait <"$T/go" >"$T/mt.out" &
+		else
+			LD_PRELOAD=$LIB "$T/malloc_threads" "$1" "$TN" wait <"$T/go" >"$T/mt.out" &
+		fi
+		pid=$!
+		for _ in $(seq 100); do grep -q ready "$T/mt.out" && break; sleep 0.05; done
+		if [ "$2" = pprofd ]; then
+			"$BUILD/tools/heapprobe" --pid "$pid" >"$T/hp.out" 2>&1 &
+			HP=$!
+			for _ in $(seq 100); do grep -q attached "$T/hp.out" && break; sleep 0.1; done
+		fi
+		echo go >&9
+		wait "$pid"
+		exec 9>&-
+		[ -n "$HP" ] && { kill -INT "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; HP=; }
+		v=$(awk '$1 != "ready" {print $2}' "$T/mt.out")
+		b=$(python3 -c "print(min(float('$v'), float('${b:-1e18}')))")
+	done
+	echo "$b"
+}
+threads=
+for mode in plain loaded pprofd; do
+	[ "$mode" = pprofd ] && [ ! -x "$BUILD/tools/heapprobe" ] && continue
+	threads="$threads $mode:$(mt 1 "$mode"):$(mt 8 "$mode")"
+done
+
+# Allocation-heavy programs (bench/heap.sh's c1, c2): no library, the
+# library loaded, pprofd's sampler attached through it; ROUNDS alternating
+# rounds, ns per operation of one fresh process each.
+gcc -O2 -g -fno-omit-frame-pointer bench/alloc_tree.c -o "$T/alloc_tree" || exit 1
+gcc -O2 -g -fno-omit-frame-pointer bench/alloc_heavy.c -o "$T/alloc_heavy" || exit 1
+ROUNDS=${ROUNDS:-5}
+wl_run() { # PROGRAM OPS plain|loaded|pprofd: ns per operation
+	local line pid
+	if [ "$3" = plain ]; then
+		coproc WLC { exec "$T/$1"; }
+	else
+		coproc WLC { LD_PRELOAD=$LIB exec "$T/$1"; }
+	fi
+	read -r _ pid <&"${WLC[0]}"
+	if [ "$3" = pprofd ]; then
+		"$BUILD/tools/heapprobe" --pid "$pid" >"$T/hp.out" 2>&1 &
+		HP=$!
+		for _ in $(seq 100); do grep -q attached "$T/hp.out" && break; sleep 0.1; done
+	fi
+	echo "$2" >&"${WLC[1]}"
+	read -r line <&"${WLC[0]}"
+	[ -n "$HP" ] && { kill -INT "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; HP=; }
+	echo 0 >&"${WLC[1]}"
+	wait "$WLC_PID" 2>/dev/null
+	set -- $line
+	echo "$2"
+}
+workloads=
+for w in alloc_tree:${TREE_OPS:-2000000} alloc_heavy:${OPS:-8000000}; do
+	prog=${w%%:*} ops=${w#*:} runs=
+	wl_run "$prog" $((ops / 10)) plain >/dev/null # warm up
+	for _ in $(seq "$ROUNDS"); do
+		for mode in plain loaded pprofd; do
+			[ "$mode" = pprofd ] && [ ! -x "$BUILD/tools/heapprobe" ] && continue
+			runs="$runs,$mode=$(wl_run "$prog" "$ops" "$mode")"
+		done
+	done
+	workloads="$workloads $prog:$ops:${runs#,}"
+done
+
 python3 - "$plain" "$loaded" "$attached" "${samples:-0}" "$N" "$withpprofd" <<'PY'
 import sys
 plain, loaded, attached = (float(x) for x in sys.argv[1:4])
@@ -91,3 +172,30 @@ if attached == attached:
           f"(+{attached - plain:.1f} ns); {samples} samples in "
           f"{3 * n:,} pairs of 64 B = one per {3 * n * 64 / max(samples, 1) / 1024:.0f} KiB")
 PY
+python3 - $threads <<'PY'
+import sys
+print("  malloc(64)+free from 1 and from 8 threads at once (wall ns per pair per thread, best of 3; 2 CPUs here):")
+base = None
+for arg in sys.argv[1:]:
+    mode, one, eight = arg.split(":")
+    one, eight = float(one), float(eight)
+    r = eight / one
+    base = base or r
+    print(f"    {mode:7s} 1 thread {one:6.1f}  8 threads {eight:6.1f}  ratio {r:5.2f}  ({r / base:.2f}x plain's)")
+PY
+for w in $workloads; do echo "$w"; done | python3 -c '
+import statistics as st, sys
+print("  allocation-heavy programs: ns per operation, median of alternating rounds (slowdown against no library):")
+for l in sys.stdin:
+    prog, ops, runs = l.strip().split(":", 2)
+    by = {}
+    for r in runs.split(","):
+        m, v = r.split("=")
+        by.setdefault(m, []).append(float(v))
+    base = st.median(by["plain"])
+    for m, name in (("plain", "no library"), ("loaded", "library, nobody attached"), ("pprofd", "library + pprofd attached")):
+        if m in by:
+            xs = by[m]
+            print(f"    {prog:11s} {name:27s} {st.median(xs):8.1f} ns/op  {st.median(xs) / base:5.3f}x  (min {min(xs) / base:.3f}, max {max(xs) / base:.3f}, {len(xs)} runs of {ops})")
+print("    target: <= 1.10x with pprofd attached")
+'

@@ -373,30 +373,20 @@ struct heap_probes *heap_sampler__attach_pid(struct heap_sampler *s, uint32_t pi
 					     size_t errlen)
 {
 	struct heap_probes *t = calloc(1, sizeof(*t));
-	char maps[64], line[4096 + 256];
-	struct heap_maps m = { 0 };
+	struct heap_maps m;
 	struct heap_probe_sites ps;
 	int e = 0, fd = -1;
-	FILE *f;
 
 	if (!t)
 		return NULL;
 	t->s = s;
 	t->pid = pid;
 	t->alloc_link = t->free_link = -1;
-	snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
-	f = fopen(maps, "re");
-	if (!f) {
+	if (heap_maps__read(pid, &m)) {
 		e = ESRCH;
 		snprintf(err, errlen, "no process %u", pid);
 		goto fail;
 	}
-	while (fgets(line, sizeof(line), f))
-		if (!heap_maps__line(&m, line))
-			break;
-	while (m.other && fgets(line, sizeof(line), f)) /* a sampler may come later */
-		heap_maps__line(&m, line);
-	fclose(f);
 	/* An in-process sampler (preload/): its probes, whatever the allocator
 	 * under it. */
 	if (m.usdt_ino) {

@@ -451,6 +451,23 @@ static const char *other_allocator(const char *base)
 	return NULL;
 }
 
+int heap_maps__read(uint32_t pid, struct heap_maps *m)
+{
+	char path[64], line[4096 + 256];
+	FILE *f;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		heap_maps__line(m,
+				line); /* on after an unsupported one: a sampler may come later */
+	fclose(f);
+	return 0;
+}
+
 bool heap_maps__sampler(const char *path)
 {
 	const char *base = path ? strrchr(path, '/') : NULL;

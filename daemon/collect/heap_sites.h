@@ -22,6 +22,9 @@ struct heap_maps {
 	const char *other;      /* an allocator not supported (its library's name), */
 	char other_path[4096];  /* mapped from there */
 };
+/* m from /proc/PID/maps, every line (m zeroed first; m->other says an
+ * allocator not supported is mapped). 0, or -errno when it cannot be read. */
+int heap_maps__read(uint32_t pid, struct heap_maps *m);
 /* Whether a mapped file's path is the in-process heap sampler's,
  * preload/libpprofd_heap.so (any version suffix). */
 bool heap_maps__sampler(const char *path);

@@ -13,18 +13,9 @@
 /* Whether pid maps the in-process heap sampler. */
 static bool maps_preloaded(uint32_t pid)
 {
-	char path[64], line[4096 + 256];
-	struct heap_maps *m = calloc(1, sizeof(*m));
-	bool hit = false;
-	FILE *f;
+	struct heap_maps *m = malloc(sizeof(*m));
+	bool hit = m && !heap_maps__read(pid, m) && m->usdt_ino;
 
-	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
-	f = m ? fopen(path, "re") : NULL;
-	while (f && !m->usdt_ino && fgets(line, sizeof(line), f))
-		heap_maps__line(m, line);
-	hit = m && m->usdt_ino;
-	if (f)
-		fclose(f);
 	free(m);
 	return hit;
 }

@@ -119,18 +119,10 @@ static bool is_kthread(unsigned long pid)
  * in-process sampler. */
 static bool heap_applies(unsigned long pid)
 {
-	char path[64], line[4096 + 256];
-	struct heap_maps *m = calloc(1, sizeof(*m));
-	bool ok = true;
-	FILE *f;
+	struct heap_maps *m = malloc(sizeof(*m));
+	bool ok = m && !heap_maps__read(pid, m) &&
+		  ((!m->other && (m->libc_ino || m->alt_ino)) || m->usdt_ino);
 
-	snprintf(path, sizeof(path), "/proc/%lu/maps", pid);
-	f = m ? fopen(path, "re") : NULL;
-	while (f && fgets(line, sizeof(line), f))
-		ok &= heap_maps__line(m, line);
-	ok = f && ((ok && (m->libc_ino || m->alt_ino)) || m->usdt_ino);
-	if (f)
-		fclose(f);
 	free(m);
 	return ok;
 }

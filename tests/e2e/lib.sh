@@ -117,16 +117,18 @@ heap_sites_request() {
 	wait $WPID
 }
 
-# heap_sites_check FILE SAMPLE_INDEX FIELD TOLERANCE: heap_sites' own
-# totals ($T/sites.out) against FILE's, site by site (site_small, site_4k,
-# site_1m): FIELD (alloc or inuse) within TOLERANCE (0.10: 10 %).
+# heap_sites_check FILE SAMPLE_INDEX FIELD TOLERANCE [SITES]: a workload's
+# own totals ($T/sites.out) against FILE's, site by site (heap_sites'
+# site_small, site_4k, site_1m; SITES=all: every site it printed): FIELD
+# (alloc or inuse) within TOLERANCE (0.10: 10 %).
 heap_sites_check() {
 	pprof -sample_index="$2" -top -nodecount=100 "$1" 2>/dev/null >"$T/top.txt"
-	PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" "$3" "$4" <<'PY' || { pprof -comments "$1"; grep -iE 'heap|warn' "$T/daemon.log" | tail; fail "$2: sites off (see above)"; }
+	PYTHONPATH="$ROOT/tests/e2e" python3 - "$T/sites.out" "$T/top.txt" "$3" "$4" "${5:-}" <<'PY' || { pprof -comments "$1"; grep -iE 'heap|warn' "$T/daemon.log" | tail; fail "$2: sites off (see above)"; }
 import sys, pprof_raw
 truth, got = pprof_raw.site_truth(sys.argv[1]), pprof_raw.top_bytes(sys.argv[2])
 field, tol, bad = sys.argv[3], float(sys.argv[4]), 0
-for site in ("site_small", "site_4k", "site_1m"):
+sites = list(truth) if sys.argv[5] == "all" else ("site_small", "site_4k", "site_1m")
+for site in sites:
     want, have = truth[site][field], got.get(site, 0)
     ok = abs(have - want) <= tol * max(want, 1) if want else have < 0.02 * truth[site]["alloc"]
     print(f"{field} {site}: true {want/2**20:.1f} MiB, profile {have/2**20:.1f} MiB {'ok' if ok else 'OFF'}")

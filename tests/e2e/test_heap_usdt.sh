@@ -5,10 +5,11 @@
 # instead of the allocator's entry points; the process samples by bytes
 # itself (PPROFD_HEAP_RATE), so every probe hit is a sample. By request
 # (pprofctl, /debug/pprof/heap; over glibc's malloc, jemalloc and
-# tcmalloc; a process whose threads come and go, that forks and execs, and
-# frees blocks allocated before pprofd attached) and continuously
-# (heap_target = preloaded): each site's bytes within 10 % (in use 15 %), its stacks
-# start at the caller of malloc (the sampler's own frames dropped); the
+# tcmalloc; C++'s new and delete; a process whose threads come and go,
+# that forks and execs, and frees blocks allocated before pprofd
+# attached) and continuously (heap_target = preloaded): each site's bytes
+# within 10 % (in use 15 %), its stacks start at the caller of malloc
+# (the sampler's own frames dropped); the
 # library's semaphore is 0 while nobody is attached, 1 while pprofd is,
 # 0 again after: a process not profiled pays nothing.
 . "$(dirname "$0")/lib.sh"
@@ -94,6 +95,22 @@ for alt in libjemalloc.so.2 libtcmalloc_minimal.so.4; do
 	ok "over $alt: sites within 10 % (in use 15 %)"
 done
 SITES_ENV="LD_PRELOAD=$LIB PPROFD_HEAP_RATE=32768"
+# C++: the library's operator new and delete (every form), over glibc's
+rm -f "$T/fifo3" && mkfifo "$T/fifo3"
+env $SITES_ENV "$WL/heap_cxx" <"$T/fifo3" >"$T/sites.out" 2>&1 &
+XPID=$!
+exec 7>"$T/fifo3"
+for _ in $(seq 100); do grep -q ready "$T/sites.out" && break; sleep 0.05; done
+"$CTL" heap --pid "$XPID" --seconds 120 --socket "$T/pprofd.sock" -o "$T/cxx.pb.gz" &
+req=$!
+for _ in $(seq 100); do grep -q "heap: profiling pid $XPID " "$T/daemon.log" && break; sleep 0.1; done
+echo go >&7
+exec 7>&-
+wait $XPID || fail "heap_cxx failed under the library"
+wait $req || fail "the request of heap_cxx failed"
+heap_sites_check "$T/cxx.pb.gz" alloc_space alloc 0.10 all
+heap_sites_check "$T/cxx.pb.gz" inuse_space inuse 0.15 all
+ok "C++ new and delete: every site within 10 % (in use 15 %)"
 
 # a life under the library: blocks allocated before pprofd attached,
 # freed while it is (never sampled: not in the profile); threads started
