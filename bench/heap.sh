@@ -18,9 +18,7 @@
 #          unwinder's cost per frame least;
 #      c3. a real program: clang++ -O2 compiling bench/alloc_clang.cc
 #          (bench/clang_job.sh; no bpftrace row: it would take minutes).
-#      Target: below heaptrack's slowdown. Two rows more: the program
-#      with libpprofd_heap.so preloaded, nobody attached, and with pprofd's
-#      sampler attached to its USDT probes (issue 17: <= 1.10x).
+#      Target: below heaptrack's slowdown.
 #   d. the floor under (a) and (c): one uprobe hit (bpftrace, counting) on
 #      an emulated `push` (where the heap probes sit) and on a 5-byte nop
 #      (which kernel 6.18 turns into a call, no trap), against no probe.
@@ -52,8 +50,6 @@ gcc -O2 -g -fno-omit-frame-pointer bench/malloc_pair.c -o "$T/malloc_pair" || ex
 gcc -O2 -g -fno-omit-frame-pointer bench/alloc_heavy.c -o "$T/alloc_heavy" || exit 1
 gcc -O2 -g -fno-omit-frame-pointer bench/alloc_tree.c -o "$T/alloc_tree" || exit 1
 gcc -O2 bench/uprobe_hit.c -o "$T/uprobe_hit" || exit 1
-PRELOAD_LIB=$PWD/$BUILD/libpprofd_heap.so
-[ -f "$PRELOAD_LIB" ] || { echo "  ($PRELOAD_LIB missing: make)"; exit 1; }
 [ -x "$BUILD/tools/heapprobe" ] || { echo "  ($BUILD/tools/heapprobe missing: make $BUILD/tools/heapprobe)"; exit 1; }
 HAVE_BT=; command -v bpftrace >/dev/null && HAVE_BT=1
 HAVE_HT=; command -v heaptrack >/dev/null && HAVE_HT=1
@@ -206,22 +202,19 @@ ah_run() {
 # workload NAME OPS: the alternating rounds of section c on one workload
 workload() {
 	local WL=$1 ops=$2 r
-	local -a none=() pp=() ht=() bt=() pl=() pu=()
+	local -a none=() pp=() ht=() bt=()
 	ah_run $((ops / 10 > 0 ? ops / 10 : 1)) >/dev/null   # warm up
 	for r in $(seq "$HEAP_ROUNDS"); do
 		none+=("$(ah_run "$ops")")
 		pp+=("$(PROFILER=heapprobe ah_run "$ops")")
-		pl+=("$(ah_run "$ops" env LD_PRELOAD="$PRELOAD_LIB")")
-		pu+=("$(PROFILER=heapprobe ah_run "$ops" env LD_PRELOAD="$PRELOAD_LIB")")
 		if [ -n "$HAVE_HT" ]; then ht+=("$(ah_run "$ops" heaptrack -o "$T/ht.$r")"); else ht+=(nan); fi
 		if [ -n "$HAVE_BT" ] && [ $((ops / 50)) -gt 0 ]; then bt+=("$(PROFILER=bpftrace ah_run $((ops / 50)))"); else bt+=(nan); fi
 	done
 	STATS=1 PROFILER=heapprobe ah_run $((ops / 4 > 0 ? ops / 4 : 1)) >/dev/null   # untimed: BPF statistics on
-	python3 - "${none[*]}" "${pp[*]}" "${ht[*]}" "${bt[*]}" "$T/ah.bpfstats" "$ops" "${pl[*]}" "${pu[*]}" <<'PY'
+	python3 - "${none[*]}" "${pp[*]}" "${ht[*]}" "${bt[*]}" "$T/ah.bpfstats" "$ops" <<'PY'
 import statistics as st, sys
 none, pp, ht, bt = ([float(x) for x in a.split()] for a in sys.argv[1:5])
 ops = int(sys.argv[6])
-pl, pu = ([float(x) for x in a.split()] for a in sys.argv[7:9])
 base = st.median(none)
 def row(name, xs):
     r = [x / base for x in xs]
@@ -229,14 +222,11 @@ def row(name, xs):
 row("no profiler", none)
 row("pprofd heap probes (512 KiB rate)", pp)
 row("heaptrack", ht)
-row("libpprofd_heap.so, nobody attached", pl)
-row("libpprofd_heap.so + pprofd (USDT)", pu)
 if bt[0] == bt[0]:
     row(f"bpftrace uprobes malloc+free (*)", bt)
     print(f"    (*) {ops // 50} ops a run, time scaled to {ops}")
 if ht[0] == ht[0]:
     print(f"    pprofd's slowdown {st.median(pp) / base:.2f}x vs heaptrack's {st.median(ht) / base:.2f}x (target: below heaptrack's)")
-print(f"    with libpprofd_heap.so and pprofd attached: {st.median(pu) / base:.2f}x (target <= 1.10x)")
 ac = an = fc = fn = 0
 for l in open(sys.argv[5]):
     a, b, c, d = map(int, l.split()); ac += a; an += b; fc += c; fn += d
