@@ -92,13 +92,14 @@ print("%.1f" % (100 * whole / total if total else 0))
 ' "$frame" "$n" "${roots[@]}"
 }
 
-# heap_sites_request ctl|http OUT: starts heap_sites paused (under the
-# environment SITES_ENV names, if any), asks for its heap profile through
-# that front end ($T/pprofd.sock; $PORT), lets the sites run, waits for
-# both; WPID is its pid.
+# heap_sites_request ctl|http OUT [WORKLOAD]: starts WORKLOAD (heap_sites;
+# any that says "ready" and waits for a line) paused, under the environment
+# SITES_ENV names, if any, asks for its heap profile through that front
+# end ($T/pprofd.sock; $PORT), lets it run, waits for both (its output in
+# $T/sites.out; it must exit 0); WPID is its pid.
 heap_sites_request() {
 	rm -f "$T/fifo" && mkfifo "$T/fifo"
-	env ${SITES_ENV:-} "$WL/heap_sites" <"$T/fifo" >"$T/sites.out" &
+	env ${SITES_ENV:-} "$WL/${3:-heap_sites}" <"$T/fifo" >"$T/sites.out" 2>&1 &
 	WPID=$!
 	exec 7>"$T/fifo"
 	# started (its libraries mapped): it says so before it waits
@@ -114,7 +115,7 @@ heap_sites_request() {
 	echo go >&7
 	exec 7>&-
 	wait $req || fail "request failed: $(tail -3 "$T/daemon.log")"
-	wait $WPID
+	wait $WPID || fail "${3:-heap_sites} failed: $(tail -3 "$T/sites.out")"
 }
 
 # heap_sites_check FILE SAMPLE_INDEX FIELD TOLERANCE [SITES]: a workload's

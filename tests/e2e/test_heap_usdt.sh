@@ -96,18 +96,7 @@ for alt in libjemalloc.so.2 libtcmalloc_minimal.so.4; do
 done
 SITES_ENV="LD_PRELOAD=$LIB PPROFD_HEAP_RATE=32768"
 # C++: the library's operator new and delete (every form), over glibc's
-rm -f "$T/fifo3" && mkfifo "$T/fifo3"
-env $SITES_ENV "$WL/heap_cxx" <"$T/fifo3" >"$T/sites.out" 2>&1 &
-XPID=$!
-exec 7>"$T/fifo3"
-for _ in $(seq 100); do grep -q ready "$T/sites.out" && break; sleep 0.05; done
-"$CTL" heap --pid "$XPID" --seconds 120 --socket "$T/pprofd.sock" -o "$T/cxx.pb.gz" &
-req=$!
-for _ in $(seq 100); do grep -q "heap: profiling pid $XPID " "$T/daemon.log" && break; sleep 0.1; done
-echo go >&7
-exec 7>&-
-wait $XPID || fail "heap_cxx failed under the library"
-wait $req || fail "the request of heap_cxx failed"
+heap_sites_request ctl "$T/cxx.pb.gz" heap_cxx
 heap_sites_check "$T/cxx.pb.gz" alloc_space alloc 0.10 all
 heap_sites_check "$T/cxx.pb.gz" inuse_space inuse 0.15 all
 ok "C++ new and delete: every site within 10 % (in use 15 %)"
@@ -115,18 +104,7 @@ ok "C++ new and delete: every site within 10 % (in use 15 %)"
 # a life under the library: blocks allocated before pprofd attached,
 # freed while it is (never sampled: not in the profile); threads started
 # and ended while profiled; a child that allocates, forks and execs
-rm -f "$T/fifo1" && mkfifo "$T/fifo1"
-env $SITES_ENV "$WL/heap_life" <"$T/fifo1" >"$T/sites.out" 2>&1 &
-LPID=$!
-exec 7>"$T/fifo1"
-for _ in $(seq 100); do grep -q ready "$T/sites.out" && break; sleep 0.05; done
-"$CTL" heap --pid "$LPID" --seconds 120 --socket "$T/pprofd.sock" -o "$T/life.pb.gz" &
-req=$!
-for _ in $(seq 100); do grep -q "heap: profiling pid $LPID " "$T/daemon.log" && break; sleep 0.1; done
-echo go >&7
-exec 7>&-
-wait $LPID || fail "heap_life failed under the library: $(cat "$T/sites.out")"
-wait $req || fail "the request of heap_life failed"
+heap_sites_request ctl "$T/life.pb.gz" heap_life
 grep -q "child exited 0" "$T/sites.out" || fail "heap_life's child did not exec: $(cat "$T/sites.out")"
 pprof -sample_index=alloc_space -top -nodecount=100 "$T/life.pb.gz" 2>/dev/null >"$T/top.txt"
 pprof -sample_index=inuse_space -top -nodecount=100 "$T/life.pb.gz" 2>/dev/null >"$T/itop.txt"
