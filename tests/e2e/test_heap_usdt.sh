@@ -65,6 +65,10 @@ grep -q "heap: profiling pid $WPID through the probes of .*libpprofd_heap.so" "$
 	fail "pid $WPID was not profiled through the library's probes: $(grep "pid $WPID" "$T/daemon.log")"
 heap_sites_check "$T/heap.pb.gz" alloc_space alloc 0.10
 heap_sites_check "$T/heap.pb.gz" inuse_space inuse 0.15
+# the period is the library's rate, not the daemon's (524288)
+period=$(pprof -raw "$T/heap.pb.gz" 2>/dev/null | sed -n 's/^Period: //p')
+[ "$period" = 32768 ] || fail "period $period, want the library's rate 32768"
+ok "the profile's period is the library's rate"
 pprof -traces "$T/heap.pb.gz" 2>/dev/null >"$T/traces.txt"
 python3 - "$T/traces.txt" <<'PY' || fail "stacks (see above)"
 import sys
@@ -155,6 +159,24 @@ s=$(semaphore "$CPID")
 echo go >&7
 exec 7>&-
 wait $CPID
+
+# 4. a heap_target by name is attached at the exec, before the loader has
+# mapped anything: it must wait for the library, not take the uprobe path
+echo "heap_target = comm:heap_sites" >"$T/pprofd.conf"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 50); do [ "$(grep -c "SIGHUP: config reloaded" "$T/daemon.log")" = 2 ] && break; sleep 0.1; done
+rm -f "$T/fifo3" && mkfifo "$T/fifo3"
+env $SITES_ENV "$WL/heap_sites" <"$T/fifo3" >"$T/sites3.out" &
+NPID=$!
+exec 7>"$T/fifo3"
+for _ in $(seq 100); do grep -q "continuous heap profiling of pid $NPID " "$T/daemon.log" && break; sleep 0.1; done
+grep -q "heap: profiling pid $NPID through the probes of .*libpprofd_heap.so" "$T/daemon.log" ||
+	fail "pid $NPID (comm:heap_sites, at its exec) not attached to the probes: $(grep "pid $NPID" "$T/daemon.log")"
+echo go >&7
+exec 7>&-
+wait $NPID
+ok "heap_target = comm:NAME attached at the exec: through the library's probes"
+
 echo go >&8 # (the SIGHUP's scan attached it too)
 exec 8>&-
 wait $PLAIN
