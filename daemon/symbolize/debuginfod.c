@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,6 +26,49 @@
 #define CACHE_FILES_MAX 100000 /* looked at by a trim */
 
 enum state { ASKED, FETCHED, MISSING };
+
+/* libdebuginfod is loaded only when servers are configured: it brings
+ * libcurl and its TLS, Kerberos and LDAP libraries, ~3 MiB of RSS that a
+ * host without servers (the default) would pay for nothing. */
+#define LIBDEBUGINFOD "libdebuginfod.so.1"
+static struct {
+	__typeof__(debuginfod_begin) *begin;
+	__typeof__(debuginfod_end) *end;
+	__typeof__(debuginfod_find_debuginfo) *find_debuginfo;
+	__typeof__(debuginfod_get_user_data) *get_user_data;
+	__typeof__(debuginfod_set_user_data) *set_user_data;
+	__typeof__(debuginfod_set_progressfn) *set_progressfn;
+	__typeof__(debuginfod_set_verbose_fd) *set_verbose_fd;
+} dfd;
+
+static int load_library(void)
+{
+	void *h;
+
+	if (dfd.begin)
+		return 0;
+	h = dlopen(LIBDEBUGINFOD, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		log_warn("debuginfod: %s", dlerror());
+		return -ENOENT;
+	}
+#define SYM(name)                                                                      \
+	if (!(*(void **)&dfd.name = dlsym(h, "debuginfod_" #name))) {                  \
+		log_warn("debuginfod: %s has no debuginfod_%s", LIBDEBUGINFOD, #name); \
+		dlclose(h);                                                            \
+		dfd.begin = NULL;                                                      \
+		return -ENOENT;                                                        \
+	}
+	SYM(begin)
+	SYM(end)
+	SYM(find_debuginfo)
+	SYM(get_user_data)
+	SYM(set_user_data)
+	SYM(set_progressfn)
+	SYM(set_verbose_fd)
+#undef SYM
+	return 0; /* kept loaded: a later SIGHUP may need it again */
+}
 
 struct known {
 	char bid[BUILD_ID_MAX + 1];
@@ -149,7 +193,7 @@ static void trim_cache(struct fetch_job *j)
 /* Called as a fetch goes on: non-zero ends it (pprofd is stopping). */
 static int progress(debuginfod_client *client, long done, long total)
 {
-	struct debuginfod *d = debuginfod_get_user_data(client);
+	struct debuginfod *d = dfd.get_user_data(client);
 
 	(void)done;
 	(void)total;
@@ -171,19 +215,19 @@ static void fetch_run(struct loader_job *job)
 		raw[i] = (unsigned char)v;
 	}
 	if (!d->client) {
-		d->client = debuginfod_begin();
+		d->client = dfd.begin();
 		if (!d->client) {
 			j->err = -ENOMEM;
 			return;
 		}
-		debuginfod_set_user_data(d->client, d);
-		debuginfod_set_progressfn(d->client, progress);
+		dfd.set_user_data(d->client, d);
+		dfd.set_progressfn(d->client, progress);
 		/* Its messages go to this fd even when nobody asked for them:
 		 * glibc's dprintf to an invalid fd (-1, its default) leaks its
 		 * buffer, 8 KiB a fetch (ASan saw it). */
-		debuginfod_set_verbose_fd(d->client, d->null_fd);
+		dfd.set_verbose_fd(d->client, d->null_fd);
 	}
-	fd = debuginfod_find_debuginfo(d->client, raw, (int)len, NULL);
+	fd = dfd.find_debuginfo(d->client, raw, (int)len, NULL);
 	if (fd < 0) {
 		j->err = fd;
 		return;
@@ -246,6 +290,11 @@ struct debuginfod *debuginfod__new(const struct debuginfod_conf *c)
 		errno = EINVAL;
 		return NULL;
 	}
+	err = load_library();
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
 	if (mkdir(c->cache_dir, 0700) && errno != EEXIST)
 		return NULL;
 	/* ours: a directory, not a link to one */
@@ -291,7 +340,7 @@ void debuginfod__free(struct debuginfod *d)
 	atomic_store(&d->quit, true);
 	loader__free(d->ld, fetch_drop);
 	if (d->client)
-		debuginfod_end(d->client);
+		dfd.end(d->client);
 	hashtab__for_each(&d->known, k) free(k);
 	hashtab__free(&d->known);
 	close(d->null_fd);
