@@ -23,12 +23,52 @@ struct ksym {
 	uint32_t key; /* larger is preferred among aliases */
 };
 
+/* What is kept, 8 bytes a symbol (121,000 on a Debian kernel): the
+ * kernel's text and its modules lie within 4 GiB of the lowest symbol. */
+struct kent {
+	uint32_t off; /* from base */
+	uint32_t name;
+};
+
 struct kallsyms {
-	struct ksym *v;
+	struct ksym *v; /* while loading */
+	struct kent *e;
 	size_t n;
+	uint64_t base;
 	char *names;
 	size_t names_len;
 };
+
+/* The sorted symbols, aliases gone, into their kept form; the names' blob
+ * to its length. */
+static int compact(struct kallsyms *k)
+{
+	size_t m = 0;
+	char *nb;
+
+	k->e = malloc(k->n * sizeof(*k->e));
+	if (!k->e)
+		return ENOMEM;
+	k->base = k->v[0].addr;
+	for (size_t i = 0; i < k->n; i++) {
+		if (m && k->v[i].addr == k->base + k->e[m - 1].off)
+			continue; /* an alias: the preferred one came first */
+		if (k->v[i].addr - k->base > UINT32_MAX) {
+			log_warn("kallsyms: symbols from %#" PRIx64 " on are over 4 GiB above "
+				 "the first (%#" PRIx64 "): left out",
+				 k->v[i].addr, k->base);
+			break;
+		}
+		k->e[m++] = (struct kent){ (uint32_t)(k->v[i].addr - k->base), k->v[i].name };
+	}
+	k->n = m;
+	free(k->v);
+	k->v = NULL;
+	nb = realloc(k->names, k->names_len);
+	if (nb)
+		k->names = nb;
+	return 0;
+}
 
 static int ksym_cmp(const void *a, const void *b)
 {
@@ -72,7 +112,7 @@ static int names_append(char **blob, size_t *len, size_t *cap, const char *p, si
 struct kallsyms *kallsyms__load(const char *path)
 {
 	struct kallsyms *k = calloc(1, sizeof(*k));
-	size_t cap = 0, ncap = 0, lines = 0, len = 0, zeros = 0, m = 0;
+	size_t cap = 0, ncap = 0, lines = 0, len = 0, zeros = 0;
 	char *line = NULL;
 	ssize_t r;
 	FILE *f;
@@ -151,10 +191,9 @@ struct kallsyms *kallsyms__load(const char *path)
 		goto fail;
 	}
 	qsort(k->v, k->n, sizeof(*k->v), ksym_cmp);
-	for (size_t i = 0; i < k->n; i++)
-		if (!m || k->v[m - 1].addr != k->v[i].addr)
-			k->v[m++] = k->v[i];
-	k->n = m;
+	err = compact(k);
+	if (err)
+		goto fail;
 	return k;
 fail:
 	free(line);
@@ -170,24 +209,35 @@ void kallsyms__free(struct kallsyms *k)
 	if (!k)
 		return;
 	free(k->v);
+	free(k->e);
 	free(k->names);
 	free(k);
 }
 
 const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *sym_start)
 {
-	size_t lo = UPPER_BOUND(k->v, k->n, .addr, addr);
+	uint64_t off;
+	size_t lo;
 
+	if (addr < k->base || addr - k->base > UINT32_MAX)
+		return NULL;
+	off = addr - k->base;
+	lo = UPPER_BOUND(k->e, k->n, .off, off);
 	/* No sizes in kallsyms: the nearest below, if not absurdly far. */
-	if (!lo || addr - k->v[lo - 1].addr >= KSYM_EXTENT_MAX)
+	if (!lo || off - k->e[lo - 1].off >= KSYM_EXTENT_MAX)
 		return NULL;
 	if (sym_start)
-		*sym_start = k->v[lo - 1].addr;
-	return k->names + k->v[lo - 1].name;
+		*sym_start = k->base + k->e[lo - 1].off;
+	return k->names + k->e[lo - 1].name;
 }
 
 void kallsyms__range(const struct kallsyms *k, uint64_t *lo, uint64_t *hi)
 {
-	*lo = k->n ? k->v[0].addr : 0;
-	*hi = k->n ? k->v[k->n - 1].addr : 0;
+	*lo = k->n ? k->base : 0;
+	*hi = k->n ? k->base + k->e[k->n - 1].off : 0;
+}
+
+size_t kallsyms__mem_size(const struct kallsyms *k)
+{
+	return k ? k->n * sizeof(*k->e) + k->names_len : 0;
 }

@@ -123,6 +123,8 @@ void kallsyms__free(struct kallsyms *k);
 const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *sym_start);
 /* Lowest and highest text addresses (for the [kernel.kallsyms] mapping). */
 void kallsyms__range(const struct kallsyms *k, uint64_t *lo, uint64_t *hi);
+/* The bytes its table and names hold. */
+size_t kallsyms__mem_size(const struct kallsyms *k);
 
 /* Demangle a C++ (Itanium) or Rust legacy name; NULL if not mangled, and for
  * Rust v0 names and names whose demangled form could be huge (see symtab.c).

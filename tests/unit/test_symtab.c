@@ -1152,6 +1152,20 @@ static void test_kallsyms_fake(void)
 	kallsyms__range(k, &lo, &hi);
 	ASSERT_EQ(lo, 0xffffffff81000000);
 	ASSERT_EQ(hi, 0xffffffffc0000100);
+	ASSERT_EQ(kallsyms__mem_size(k), 6 * 8 + 74); /* the alias shares _stext's entry */
+	kallsyms__free(k);
+
+	/* a symbol over 4 GiB above the first is left out, not misplaced */
+	static const char far[] = "ffffffff81000000 T _stext\n"
+				  "00000000a0000000 T too_low_first\n"
+				  "ffffffffc0000000 T far_fn\n";
+	write_file(f, far, sizeof(far) - 1);
+	k = kallsyms__load(f);
+	if (!ASSERT_TRUE(k))
+		return;
+	ASSERT_STREQ(kallsyms__lookup(k, 0xa0000010, NULL), "too_low_first");
+	ASSERT_TRUE(!kallsyms__lookup(k, 0xffffffffc0000010, NULL));
+	ASSERT_TRUE(!kallsyms__lookup(k, 0xffffffff81000010, NULL));
 	kallsyms__free(k);
 
 	write_file(f, hidden, sizeof(hidden) - 1);
