@@ -83,6 +83,25 @@ void dwlines__count_over_limit(void)
 
 /* The debug sections' size as libdw will hold them; SIZE_MAX when they
  * cannot be bounded; has_info/has_line for the two we need. */
+/* Sections libdw would inflate and keep, that line tables and inline
+ * frames never read: locations, macros, name indexes, CFI. libc6-dbg's
+ * .debug_loclists alone is 1.4 MiB inflated. */
+static bool unused_section(const char *name)
+{
+	static const char *const unused[] = { "loc",          "loclists",     "macro",
+					      "macinfo",      "pubnames",     "pubtypes",
+					      "gnu_pubnames", "gnu_pubtypes", "names",
+					      "aranges",      "frame" };
+
+	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
+		if (!strcmp(name + 7, unused[i]))
+			return true;
+	return false;
+}
+
+/* The bytes of the debug sections libdw will read (inflated, and while
+ * inflating); the unused ones are hidden from it on the way, as NOBITS
+ * (the in-memory headers of a file read, not mapped: it skips those). */
 static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line)
 {
 	size_t shstrndx, total = 0, n = 0;
@@ -104,6 +123,12 @@ static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line)
 			return SIZE_MAX; /* GNU compression: size only inside the data */
 		if (strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS || !sh.sh_size)
 			continue;
+		if (unused_section(name)) {
+			sh.sh_type = SHT_NOBITS;
+			if (!gelf_update_shdr(scn, &sh))
+				return SIZE_MAX;
+			continue;
+		}
 		size = sh.sh_size;
 		if (sh.sh_flags & SHF_COMPRESSED) {
 			/* The header gives the decompressed size: read it ourselves,
