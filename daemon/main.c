@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,18 @@ static void on_signal(struct loop_fd *w, uint32_t events)
 	}
 }
 
+/* glibc's defaults grow a daemon's RSS for good: each loader thread gets
+ * its own arena, and after the first large free the mmap threshold rises
+ * (to 32 MiB), so the megabytes of an inflated DWARF section or a symbol
+ * table come from an arena and stay held there once freed. Measured under
+ * churn (bench/churn.sh): 31 MiB of free memory held, against 3.5. */
+static void malloc_for_a_daemon(void)
+{
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { .argc = argc, .argv = argv };
@@ -233,6 +246,7 @@ int main(int argc, char **argv)
 	bool check = false;
 	char why[600];
 
+	malloc_for_a_daemon();
 	if (parse_args(argc, argv, &d.cfg, &check, why, sizeof(why)) < 0) {
 		if (why[0])
 			fprintf(stderr, "pprofd: %s\n", why);

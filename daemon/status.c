@@ -4,6 +4,7 @@
  * systemd, and the counters of every part for `pprofctl status`.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,25 @@ void daemon__notify_status(struct daemon *d)
 	notify(msg);
 }
 
+/* VmRSS and VmHWM of /proc/self/status, in bytes. */
+static void own_rss(uint64_t *rss, uint64_t *peak)
+{
+	char line[128];
+	unsigned long long kb;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	*rss = *peak = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			*rss = kb * 1024;
+		else if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+			*peak = kb * 1024;
+	}
+	fclose(f);
+}
+
 int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 {
 	struct daemon *d = ctx;
@@ -113,14 +133,12 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 	PUT("heap_probe_sites_reused", files.derived.hits);
 	PUT("symbol_files_cached", files.sym.files);
 	PUT("symbol_files_max", d->cfg.max_symbol_files);
-	PUT("symbol_cache_bytes", files.sym.bytes);
 	PUT("symbol_load_failures", ps.files.symtab_fail);
 	PUT("symbol_loads_queued", files.sym.queued);
 	PUT("symbol_loads_deferred", ps.files.symtab_deferred);
 	PUT("symbols_not_ready", ps.files.symtab_not_ready);
 	PUT("lines_not_ready", ps.files.lines_not_ready);
 	PUT("cfi_files_cached", files.cfi.files);
-	PUT("cfi_cache_bytes", files.cfi.bytes);
 	PUT("cfi_cache_max_bytes", d->cfg.unwind_cache_bytes);
 	PUT("cfi_loads", files.cfi.misses);
 	PUT("cfi_evictions", files.cfi.evictions);
@@ -184,6 +202,24 @@ int daemon__status_counters(void *ctx, struct status_counter *out, int max)
 		PUT("dwarf_over_limit", ds.over_limit);
 		PUT("dwarf_lookups", ds.lookups);
 		PUT("dwarf_lookup_errors", ds.lookup_errors);
+	}
+	{
+		/* Where the memory is: the process's, malloc's, and the big
+		 * holders (the caches' budgets are the *_max lines above). */
+		struct symtab_dwarf_stats ds;
+		struct mallinfo2 mi = mallinfo2();
+		uint64_t rss, peak;
+
+		own_rss(&rss, &peak);
+		symtab__dwarf_stats(&ds);
+		PUT("mem_rss_bytes", rss);
+		PUT("mem_rss_peak_bytes", peak);
+		PUT("mem_malloc_in_use_bytes", mi.uordblks + mi.hblkhd);
+		PUT("mem_malloc_free_held_bytes", mi.fordblks);
+		PUT("mem_symbol_cache_bytes", files.sym.bytes);
+		PUT("mem_cfi_cache_bytes", files.cfi.bytes);
+		PUT("mem_dwarf_bytes", ds.bytes);
+		PUT("mem_kernel_symbols_bytes", kallsyms__mem_size(d->ksyms));
 	}
 	PUT("profiles_written", cst.files);
 	PUT("profile_bytes_written", cst.bytes);

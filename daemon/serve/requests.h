@@ -54,7 +54,7 @@ struct status_counter {
 	char name[48];
 	uint64_t value;
 };
-#define STATUS_MAX_COUNTERS 128
+#define STATUS_MAX_COUNTERS 256
 /* Fills out[0..max); returns how many. */
 int requests__status(struct requests *r, struct status_counter *out, int max);
 

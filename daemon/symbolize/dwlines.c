@@ -74,6 +74,7 @@ void dwlines__stats(struct dwlines_stats *st)
 	st->over_limit = atomic_load(&st_over_limit);
 	st->lookups = atomic_load(&st_lookups);
 	st->lookup_errors = atomic_load(&st_lookup_errors);
+	st->bytes = atomic_load(&total_mem);
 }
 
 void dwlines__count_over_limit(void)

@@ -70,6 +70,7 @@ int dwlines__lookup(struct dwlines *d, uint64_t va, struct dwl_frame *out, int m
 
 struct dwlines_stats {
 	uint64_t loaded, failed, over_limit, lookups, lookup_errors;
+	uint64_t bytes; /* every loaded file's sections and tables */
 };
 void dwlines__stats(struct dwlines_stats *st); /* process-wide counters */
 void dwlines__count_over_limit(void);

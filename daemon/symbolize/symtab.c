@@ -175,8 +175,8 @@ void symtab__dwarf_stats(struct symtab_dwarf_stats *st)
 	struct dwlines_stats d;
 
 	dwlines__stats(&d);
-	*st = (struct symtab_dwarf_stats){ d.loaded, d.failed, d.over_limit, d.lookups,
-					   d.lookup_errors };
+	*st = (struct symtab_dwarf_stats){ d.loaded,  d.failed,        d.over_limit,
+					   d.lookups, d.lookup_errors, d.bytes };
 }
 
 /* ---- the symtab ---- */

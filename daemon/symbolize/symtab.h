@@ -105,7 +105,7 @@ bool symtab__lines_ready(const struct symtab *s);
  */
 int symtab__lookup_frames(const struct symtab *s, uint64_t file_offset, struct sym_frames *out);
 struct symtab_dwarf_stats {
-	uint64_t loaded, failed, over_limit, lookups, lookup_errors;
+	uint64_t loaded, failed, over_limit, lookups, lookup_errors, bytes;
 };
 void symtab__dwarf_stats(struct symtab_dwarf_stats *st);
 
