@@ -300,11 +300,10 @@ static void remake_stale(struct image *img, void *feed)
 
 void unwind_feed__tick(struct unwind_feed *f, uint64_t now)
 {
-	struct unwind_tables_stats ts;
+	uint64_t in_use = unwind_tables__evictions_in_use(f->t);
 
-	unwind_tables__stats(f->t, &ts);
-	if (ts.evictions_in_use != f->in_use_seen) {
-		f->in_use_seen = ts.evictions_in_use;
+	if (in_use != f->in_use_seen) {
+		f->in_use_seen = in_use;
 		procs__for_each_current(f->p, remake_stale, f);
 	}
 	if (now >= unwind_feed__next_try(f))

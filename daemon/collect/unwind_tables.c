@@ -799,6 +799,11 @@ uint64_t unwind_tables__evictions(const struct unwind_tables *t)
 	return t->st.evictions;
 }
 
+uint64_t unwind_tables__evictions_in_use(const struct unwind_tables *t)
+{
+	return t->st.evictions_in_use;
+}
+
 void unwind_tables__stats(const struct unwind_tables *t, struct unwind_tables_stats *st)
 {
 	*st = t->st;

@@ -133,6 +133,8 @@ void unwind_tables__stats(const struct unwind_tables *t, struct unwind_tables_st
 /* Tables evicted so far (st.evictions): an entry made before the count
  * moved may name one that is gone. */
 uint64_t unwind_tables__evictions(const struct unwind_tables *t);
+/* Of them, of tables a process entry named (st.evictions_in_use). */
+uint64_t unwind_tables__evictions_in_use(const struct unwind_tables *t);
 /* Whether tgid's entry names a table evicted since it was written. */
 bool unwind_tables__proc_stale(struct unwind_tables *t, uint32_t tgid);
 
