@@ -22,9 +22,19 @@ N=${N:-20000000}
 LIB=$PWD/$BUILD/libpprofd_heap.so
 T=$(mktemp -d /tmp/pprofd-bench.XXXXXX)
 BT= HP=
+# probe_attach PID: pprofd's sampler (heapprobe) on PID's probes, once it
+# says so; probe_detach: off again
+probe_attach() {
+	"$BUILD/tools/heapprobe" --pid "$1" >"$T/hp.out" 2>&1 &
+	HP=$!
+	for _ in $(seq 100); do grep -q attached "$T/hp.out" && break; sleep 0.1; done
+}
+probe_detach() {
+	[ -n "$HP" ] && { kill -INT "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; HP=; }
+}
 cleanup() {
 	[ -n "$BT" ] && kill -INT "$BT" 2>/dev/null && wait "$BT" 2>/dev/null
-	[ -n "$HP" ] && kill -INT "$HP" 2>/dev/null && wait "$HP" 2>/dev/null
+	probe_detach
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -55,14 +65,10 @@ best >/dev/null
 loaded=$(best)
 withpprofd=nan
 if [ -x "$BUILD/tools/heapprobe" ]; then
-	"$BUILD/tools/heapprobe" --pid "$pid" >"$T/hp.out" 2>&1 &
-	HP=$!
-	for _ in $(seq 100); do grep -q attached "$T/hp.out" && break; sleep 0.1; done
+	probe_attach "$pid"
 	grep -q "attached .*libpprofd_heap.so" "$T/hp.out" || { cat "$T/hp.out"; exit 1; }
 	withpprofd=$(best)
-	kill -INT "$HP"
-	wait "$HP" 2>/dev/null
-	HP=
+	probe_detach
 fi
 attached=nan
 samples=0
@@ -97,15 +103,11 @@ mt() { # THREADS plain|loaded|pprofd: ns per pair per thread, best of 3
 		fi
 		pid=$!
 		for _ in $(seq 100); do grep -q ready "$T/mt.out" && break; sleep 0.05; done
-		if [ "$2" = pprofd ]; then
-			"$BUILD/tools/heapprobe" --pid "$pid" >"$T/hp.out" 2>&1 &
-			HP=$!
-			for _ in $(seq 100); do grep -q attached "$T/hp.out" && break; sleep 0.1; done
-		fi
+		[ "$2" = pprofd ] && probe_attach "$pid"
 		echo go >&9
 		wait "$pid"
 		exec 9>&-
-		[ -n "$HP" ] && { kill -INT "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; HP=; }
+		probe_detach
 		v=$(awk '$1 != "ready" {print $2}' "$T/mt.out")
 		b=$(python3 -c "print(min(float('$v'), float('${b:-1e18}')))")
 	done
@@ -131,14 +133,10 @@ wl_run() { # PROGRAM OPS plain|loaded|pprofd: ns per operation
 		coproc WLC { LD_PRELOAD=$LIB exec "$T/$1"; }
 	fi
 	read -r _ pid <&"${WLC[0]}"
-	if [ "$3" = pprofd ]; then
-		"$BUILD/tools/heapprobe" --pid "$pid" >"$T/hp.out" 2>&1 &
-		HP=$!
-		for _ in $(seq 100); do grep -q attached "$T/hp.out" && break; sleep 0.1; done
-	fi
+	[ "$3" = pprofd ] && probe_attach "$pid"
 	echo "$2" >&"${WLC[1]}"
 	read -r line <&"${WLC[0]}"
-	[ -n "$HP" ] && { kill -INT "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; HP=; }
+	probe_detach
 	echo 0 >&"${WLC[1]}"
 	wait "$WLC_PID" 2>/dev/null
 	set -- $line
