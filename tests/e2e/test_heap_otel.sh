@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# asan: yes
+# Heap profiles through the OpenTelemetry eBPF profiler's probes (issue
+# 17): build/libotel_heap.so is libpprofd_heap.so built to fire
+# otel_memory:alloc(ptr, size, weighted_bytes) and otel_memory:free(ptr),
+# the weight computed in the process. Under a name pprofd knows nothing
+# of, it is found by its notes: a request attaches "through the probes of
+# .../libotel_heap.so", and heap_target = preloaded attaches a process as
+# it maps it. Each site's bytes within 10 % (in use 15 %), the values the
+# process's weights, the library's own frames dropped, the period pprofd's
+# default (the process gave no rate) and a comment that says so.
+. "$(dirname "$0")/lib.sh"
+LIB=$ROOT/$BUILD/libotel_heap.so
+[ -f "$LIB" ] || LIB=$ROOT/build/libotel_heap.so
+[ -f "$LIB" ] || fail "libotel_heap.so not built (make)"
+SITES_ENV="LD_PRELOAD=$LIB PPROFD_HEAP_RATE=32768"
+
+: >"$T/pprofd.conf"
+start_daemon --config "$T/pprofd.conf" --interval 600
+
+# 1. by request
+heap_sites_request ctl "$T/heap.pb.gz"
+grep -q "heap: profiling pid $WPID through the probes of .*libotel_heap.so" "$T/daemon.log" ||
+	fail "pid $WPID was not profiled through libotel_heap.so's probes: $(grep "pid $WPID" "$T/daemon.log")"
+ok "found by its notes: profiled through the probes of libotel_heap.so"
+# flat bytes by site: the sampler's frames dropped, the weights taken
+heap_sites_check "$T/heap.pb.gz" alloc_space alloc 0.10
+heap_sites_check "$T/heap.pb.gz" inuse_space inuse 0.15
+ok "otel_memory weights: sites within 10 % (in use 15 %), stacks from the caller of malloc"
+period=$(pprof -raw "$T/heap.pb.gz" 2>/dev/null | sed -n 's/^Period: //p')
+[ "$period" = 524288 ] || fail "period $period, want pprofd's default 524288"
+pprof -comments "$T/heap.pb.gz" 2>/dev/null | grep -q "weights computed by the process (otel_memory probes)" ||
+	fail "no comment on the weights: $(pprof -comments "$T/heap.pb.gz" 2>/dev/null)"
+ok "period pprofd's default, a comment says the weights are the process's"
+
+# 2. continuously: heap_target = preloaded attaches a process when it maps
+# a file that carries the probes, whatever its name
+echo "heap_target = preloaded" >"$T/pprofd.conf"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 50); do grep -q "SIGHUP: config reloaded" "$T/daemon.log" && break; sleep 0.1; done
+rm -f "$T/fifo2" && mkfifo "$T/fifo2"
+env $SITES_ENV "$WL/heap_sites" <"$T/fifo2" >"$T/sites.out" &
+CPID=$!
+exec 7>"$T/fifo2"
+for _ in $(seq 100); do grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" && break; sleep 0.1; done
+grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" ||
+	fail "pid $CPID (preloads libotel_heap.so) was not attached: $(grep "pid $CPID" "$T/daemon.log")"
+echo go >&7
+exec 7>&-
+wait $CPID || fail "heap_sites failed: $(tail -3 "$T/sites.out")"
+stop_daemon
+f=$(ls "$T"/profiles/heap_sites-"$CPID"/heap-*.pb.gz 2>/dev/null | tail -1)
+[ -n "$f" ] || { ls -R "$T/profiles" | head -20; fail "no heap profile for pid $CPID"; }
+heap_sites_check "$f" alloc_space alloc 0.10
+ok "heap_target = preloaded: attached as it mapped libotel_heap.so, sites within 10 %"
