@@ -6,7 +6,7 @@
 # the weight computed in the process. Under a name pprofd knows nothing
 # of, it is found by its notes: a request attaches "through the probes of
 # .../libotel_heap.so", and heap_target = preloaded attaches a process as
-# it maps it. Each site's bytes within 10 % (in use 15 %), the values the
+# it maps it (preloaded, or dlopen()ed long after its exec). Each site's bytes within 10 % (in use 15 %), the values the
 # process's weights, the library's own frames dropped, the period pprofd's
 # default (the process gave no rate) and a comment that says so.
 . "$(dirname "$0")/lib.sh"
@@ -35,19 +35,28 @@ ok "period pprofd's default, a comment says the weights are the process's"
 
 # 2. continuously: heap_target = preloaded attaches a process when it maps
 # a file that carries the probes, whatever its name
-echo "heap_target = preloaded" >"$T/pprofd.conf"
-kill -HUP "$DAEMON_PID"
-for _ in $(seq 50); do grep -q "SIGHUP: config reloaded" "$T/daemon.log" && break; sleep 0.1; done
-rm -f "$T/fifo2" && mkfifo "$T/fifo2"
-env $SITES_ENV "$WL/heap_sites" <"$T/fifo2" >"$T/sites.out" &
-CPID=$!
-exec 7>"$T/fifo2"
-for _ in $(seq 100); do grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" && break; sleep 0.1; done
-grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" ||
-	fail "pid $CPID (preloads libotel_heap.so) was not attached: $(grep "pid $CPID" "$T/daemon.log")"
+heap_preloaded_start
 echo go >&7
 exec 7>&-
 wait $CPID || fail "heap_sites failed: $(tail -3 "$T/sites.out")"
+# ... and one that loads it long after its exec, by dlopen(): attached at
+# that mmap (the side band's), not by a scan
+rm -f "$T/fifo4" && mkfifo "$T/fifo4"
+python3 -c 'import ctypes, sys
+sys.stdin.readline(); ctypes.CDLL(sys.argv[1]); print("loaded", flush=True); sys.stdin.readline()' \
+	"$LIB" <"$T/fifo4" >"$T/dl.out" &
+DPID=$!
+exec 6>"$T/fifo4"
+sleep 1
+grep -q "continuous heap profiling of pid $DPID " "$T/daemon.log" && fail "pid $DPID attached before it loaded the library"
+echo load >&6
+for _ in $(seq 100); do grep -q "continuous heap profiling of pid $DPID " "$T/daemon.log" && break; sleep 0.1; done
+grep -q "heap: profiling pid $DPID through the probes of .*libotel_heap.so" "$T/daemon.log" ||
+	fail "pid $DPID (dlopen()ed libotel_heap.so) was not attached: $(grep "pid $DPID" "$T/daemon.log")"
+echo go >&6
+exec 6>&-
+wait $DPID || fail "the dlopen()ing python3 failed"
+ok "heap_target = preloaded: a process that dlopen()s it later attached at that mmap"
 stop_daemon
 f=$(ls "$T"/profiles/heap_sites-"$CPID"/heap-*.pb.gz 2>/dev/null | tail -1)
 [ -n "$f" ] || { ls -R "$T/profiles" | head -20; fail "no heap profile for pid $CPID"; }
