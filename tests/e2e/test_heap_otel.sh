@@ -6,9 +6,10 @@
 # the weight computed in the process. Under a name pprofd knows nothing
 # of, it is found by its notes: a request attaches "through the probes of
 # .../libotel_heap.so", and heap_target = preloaded attaches a process as
-# it maps it (preloaded, or dlopen()ed long after its exec). Each site's bytes within 10 % (in use 15 %), the values the
-# process's weights, the library's own frames dropped, the period pprofd's
-# default (the process gave no rate) and a comment that says so.
+# it maps it (preloaded, or dlopen()ed long after its exec). Each site's
+# bytes within 10 % (in use 15 %) and its objects within 10 %, the values
+# the process's weights, the library's own frames dropped, the period
+# pprofd's default (the process gave no rate) and a comment that says so.
 . "$(dirname "$0")/lib.sh"
 LIB=$ROOT/$BUILD/libotel_heap.so
 [ -f "$LIB" ] || LIB=$ROOT/build/libotel_heap.so
@@ -27,6 +28,22 @@ ok "found by its notes: profiled through the probes of libotel_heap.so"
 heap_sites_check "$T/heap.pb.gz" alloc_space alloc 0.10
 heap_sites_check "$T/heap.pb.gz" inuse_space inuse 0.15
 ok "otel_memory weights: sites within 10 % (in use 15 %), stacks from the caller of malloc"
+# objects: weighted_bytes / size a sample (heap_sites' sites allocate 2 Mi
+# blocks of 64 bytes, 64 Ki of 4 KiB, 256 of 1 MiB)
+pprof -sample_index=alloc_objects -top -nodecount=100 -nodefraction=0 "$T/heap.pb.gz" 2>/dev/null >"$T/objs.txt"
+python3 - "$T/objs.txt" <<'PY' || fail "alloc_objects off (see above)"
+import sys
+got = {f[5]: float(f[0]) for f in (l.split() for l in open(sys.argv[1]))
+       if len(f) == 6 and f[0].replace(".", "").isdigit()}
+bad = 0
+for site, want in (("site_small", 2 << 20), ("site_4k", 64 << 10), ("site_1m", 256)):
+    have = got.get(site, 0)
+    ok = abs(have - want) <= 0.10 * want
+    print(f"alloc_objects {site}: true {want}, profile {have:.0f} {'ok' if ok else 'OFF'}")
+    bad += not ok
+sys.exit(bad)
+PY
+ok "alloc_objects within 10 %: each sample weighted_bytes / size objects"
 period=$(pprof -raw "$T/heap.pb.gz" 2>/dev/null | sed -n 's/^Period: //p')
 [ "$period" = 524288 ] || fail "period $period, want pprofd's default 524288"
 pprof -comments "$T/heap.pb.gz" 2>/dev/null | grep -q "weights computed by the process (otel_memory probes)" ||
