@@ -64,6 +64,8 @@ DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(PROTO
 LIB        := $(BUILD)/libpprofd.a
 # the in-process heap sampler a process may preload (preload/)
 PRELOAD    := $(BUILD)/libpprofd_heap.so
+# the same firing otel_memory's probes, under another name: tests only
+PRELOAD_OTEL := $(BUILD)/libotel_heap.so
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOADS  := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(wildcard tests/workloads/*.c)) \
@@ -77,7 +79,7 @@ WL_CFLAGS  := -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-o
 .SECONDARY:
 .PHONY: format all deps bench-deps run test test-unit test-e2e test-asan bench install deb clean bench-symbolize bench-unwind bench-unwind-rows bench-unwind-truth
 
-all: $(BUILD)/pprofd $(BUILD)/pprofctl $(PRELOAD)
+all: $(BUILD)/pprofd $(BUILD)/pprofctl $(PRELOAD) $(PRELOAD_OTEL)
 
 # the C in the tree's style (.clang-format); make test checks it
 format: deps
@@ -133,10 +135,18 @@ $(BUILD)/pprofd: $(BUILD)/daemon/main.o $(LIB)
 # inside other processes); -fexceptions so that a C++ exception passes
 # through its operator new. The link takes LDFLAGS (a package's relro and
 # bindnow), without the sanitizers.
+PRELOAD_CC = $(CC) -std=gnu11 -O2 -g -fPIC -shared -fexceptions -fvisibility=hidden -D_GNU_SOURCE \
+	-Wall -Wextra -Wno-unused-parameter -Ipreload $(filter-out $(SANFLAGS),$(LDFLAGS))
 $(PRELOAD): preload/libpprofd_heap.c preload/pprofd_heap.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared -fexceptions -fvisibility=hidden -D_GNU_SOURCE \
-		-Wall -Wextra -Wno-unused-parameter -Ipreload $(filter-out $(SANFLAGS),$(LDFLAGS)) $< -lm -o $@
+	$(Q)$(PRELOAD_CC) $< -lm -o $@
+
+# The library firing the OpenTelemetry proposal's otel_memory probes: a
+# test that pprofd finds a sampler by its notes, not its name, and takes
+# its weights. Not installed.
+$(PRELOAD_OTEL): preload/libpprofd_heap.c preload/pprofd_heap.h
+	$(call msg,CC,$@)
+	$(Q)$(PRELOAD_CC) -DPPROFD_HEAP_OTEL $< -lm -o $@
 
 # The sampler's unit test includes it whole (it interposes malloc in the
 # test itself): not under ASan, whose malloc it would replace.

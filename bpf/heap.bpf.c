@@ -286,15 +286,19 @@ static __always_inline __u64 shifted_rate(__u8 shift)
 }
 
 /* A sampled allocation, at its return (ctx: the registers there; srate:
- * the mean it was sampled with): track the block, send it with its stack. */
+ * the mean it was sampled with, or with HEAP_F_WEIGHTED in ev_flags its
+ * weight): track the block, send it with its stack. */
 static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc, __u16 fn,
-				    __u64 ptr, __u64 size, __u64 srate)
+				    __u64 ptr, __u64 size, __u64 srate, __u32 ev_flags)
 {
 	__u64 id = bpf_get_current_pid_tgid(), flags;
 	struct heap_live l;
 	struct live_key k = { .ptr = ptr, .tgid = id >> 32 };
 	struct heap_event *ev = &pc->ev;
 	__u32 slot = heap_hint_slot(ptr, id >> 32);
+	/* lost, a weighted sample stands for itself (heap.h) */
+	__u64 lsize = (ev_flags & HEAP_F_WEIGHTED) ? srate : size;
+	__u64 lrate = (ev_flags & HEAP_F_WEIGHTED) ? 1 : srate;
 	long n;
 
 	if (!ptr) {
@@ -303,7 +307,7 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	}
 	if (ring_used() >= HEAP_RING_ALLOC_MAX(ring_bytes)) {
 		/* the rest of the ring is for frees: not tracked, not sent */
-		lose_alloc(pc, id >> 32, size, srate);
+		lose_alloc(pc, id >> 32, lsize, lrate);
 		return;
 	}
 	ev->type = HEAP_EV_ALLOC;
@@ -315,7 +319,7 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	ev->ptr = ptr;
 	ev->size = size;
 	ev->rate = srate;
-	ev->flags = 0;
+	ev->flags = ev_flags;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 
 	l.id = ev->id;
@@ -347,7 +351,7 @@ static __always_inline void sampled(struct pt_regs *ctx, struct heap_percpu *pc,
 	wake_or_not(&flags);
 	if (bpf_ringbuf_output(&events, ev, sizeof(*ev) + sizeof(struct ustack_hdr) + n, flags)) {
 		/* User space will never know this id: a free must not name it. */
-		lose_alloc(pc, id >> 32, size, ev->rate);
+		lose_alloc(pc, id >> 32, lsize, lrate);
 		if (!(ev->flags & HEAP_F_UNTRACKED) && !bpf_map_delete_elem(&live, &k))
 			__sync_fetch_and_add(&live_hint[slot], -1);
 		return;
@@ -374,7 +378,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 
 	pc->counters[HEAP_CNT_RETURNS]++;
 	if (fn != HEAP_FN_POSIX_MEMALIGN && !(alt && alt_outer(fn))) {
-		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size, shifted_rate(shift));
+		sampled(ctx, pc, fn, PT_REGS_RC(ctx), size, shifted_rate(shift), 0);
 		return 0;
 	}
 	/* posix_memalign returns 0 and the block in *memptr; jemalloc's and
@@ -390,7 +394,7 @@ static __always_inline int alloc_return(struct pt_regs *ctx, struct heap_percpu 
 		ptr = PT_REGS_RC(ctx);
 	else if (PT_REGS_RC(ctx) == 0)
 		bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->pm_memptr);
-	sampled(ctx, pc, fn, ptr, t->pm_size, shifted_rate(t->pm_shift));
+	sampled(ctx, pc, fn, ptr, t->pm_size, shifted_rate(t->pm_shift), 0);
 	return 0;
 }
 
@@ -607,10 +611,12 @@ static __always_inline __u64 usdt_reg(struct pt_regs *ctx, __u64 r)
 
 /*
  * pprofd:alloc(ptr, size, rate) and pprofd:free(ptr), the USDT probes of
- * an in-process sampler (preload/pprofd_heap.h): the process sampled the
- * allocation by bytes, so every hit is a sample; its stack is taken at the
- * probe, inside the sampler, whose frames the daemon drops. The attach
- * cookie says which probe and where its arguments are (HEAP_USDT_COOKIE).
+ * an in-process sampler (preload/pprofd_heap.h), or otel_memory's alloc(ptr,
+ * size, weighted_bytes) and free(ptr): the process sampled the allocation
+ * by bytes, so every hit is a sample; its stack is taken at the probe,
+ * inside the sampler, whose frames the daemon drops. The attach cookie
+ * says which probe, which provider (HEAP_USDT_WEIGHTED) and where its
+ * arguments are (HEAP_USDT_COOKIE).
  */
 SEC("uprobe.multi")
 int heap_usdt(struct pt_regs *ctx)
@@ -632,6 +638,9 @@ int heap_usdt(struct pt_regs *ctx)
 	pc->counters[HEAP_CNT_ALLOC_CALLS]++;
 	pc->counters[HEAP_CNT_SAMPLED]++;
 	pc->counters[HEAP_CNT_RETURNS]++;
-	sampled(ctx, pc, HEAP_FN_USDT_ALLOC, ptr, size, srate ? srate : 1);
+	if (c & HEAP_USDT_WEIGHTED)
+		sampled(ctx, pc, HEAP_FN_USDT_ALLOC, ptr, size, srate, HEAP_F_WEIGHTED);
+	else
+		sampled(ctx, pc, HEAP_FN_USDT_ALLOC, ptr, size, srate ? srate : 1, 0);
 	return 0;
 }

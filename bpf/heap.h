@@ -31,8 +31,9 @@ enum heap_fn {
 	HEAP_FN_NEW,         /* operator new, new[], their nothrow forms (size in rdi) */
 	HEAP_FN_NEW_ALIGNED, /* operator new(size, align_val_t), new[], nothrow */
 	/* USDT probes of an in-process sampler (preload/pprofd_heap.h): */
-	HEAP_FN_USDT_ALLOC, /* pprofd:alloc(ptr, size, rate), sampled in the process */
-	HEAP_FN_USDT_FREE,  /* pprofd:free(ptr), a block it sampled */
+	HEAP_FN_USDT_ALLOC, /* pprofd:alloc(ptr, size, rate) or otel_memory:alloc(ptr, size,
+			     * weighted_bytes), sampled in the process */
+	HEAP_FN_USDT_FREE,  /* pprofd:free(ptr) or otel_memory:free(ptr), a block it sampled */
 };
 
 /*
@@ -63,6 +64,11 @@ enum heap_usdt_reg {
 #define HEAP_USDT_COOKIE(fn, r0, r1, r2) \
 	((__u64)(fn) | (__u64)(r0) << 8 | (__u64)(r1) << 16 | (__u64)(r2) << 24)
 #define HEAP_USDT_COOKIE_REG(c, i) (((c) >> (8 + 8 * (i))) & 0xff)
+/* Cookie flag: the site is otel_memory's (the OpenTelemetry eBPF
+ * profiler's contract), whose alloc's third argument is the bytes the
+ * sample stands for (weighted_bytes), computed by the process, not the
+ * rate: the record is sent with HEAP_F_WEIGHTED. */
+#define HEAP_USDT_WEIGHTED (1ull << 32)
 
 /*
  * Cookie flag: the entry point is jemalloc's or tcmalloc's, not glibc's.
@@ -85,6 +91,7 @@ enum heap_event_type {
 #define HEAP_F_UNTRACKED (1u << 0)  /* the in-use table was full: its free will not be seen */
 #define HEAP_F_USTACK_ERR (1u << 1) /* the stack could not be read */
 #define HEAP_F_USTACK (1u << 2)     /* frames[] holds a struct ustack, ustack_len long */
+#define HEAP_F_WEIGHTED (1u << 3)   /* `rate` is the sample's weight in bytes (otel_memory) */
 
 /*
  * One record. A free carries no frames and no comm (only the header up to
@@ -92,7 +99,11 @@ enum heap_event_type {
  *
  * Unbiasing (as Go's pprof): an allocation of `size` bytes is sampled with
  * probability p = 1 - exp(-size / rate), so each sample stands for 1/p
- * allocations and size/p bytes.
+ * allocations and size/p bytes. A HEAP_F_WEIGHTED sample carries in
+ * `rate` the bytes it stands for, as the process computed them
+ * (otel_memory's weighted_bytes): rate / size allocations. Lost, it is
+ * counted as an allocation of that many bytes at rate 1 (it stands for
+ * itself).
  */
 struct heap_event {
 	__u32 type; /* enum heap_event_type */
@@ -104,7 +115,8 @@ struct heap_event {
 	__u64 id;        /* the sample's id; a free names the id of its allocation */
 	__u64 ptr;       /* the block */
 	__u64 size;      /* bytes asked for */
-	__u64 rate;      /* mean sampling interval in bytes when sampled (1: every allocation) */
+	__u64 rate;      /* mean sampling interval in bytes when sampled (1: every allocation);
+		     * HEAP_F_WEIGHTED: the bytes the sample stands for */
 	__u32 flags;
 	char comm[HEAP_COMM_LEN];
 	__u32 ustack_len; /* HEAP_F_USTACK: a struct ustack_hdr and its data (nr_frames 0) */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +27,6 @@
 #include "debuginfod.h"
 #include "file_cache.h"
 #include "heap_sampler.h"
-#include "heap_sites.h"
 #include "heap_watch.h"
 #include "http.h"
 #include "kind.h"
@@ -92,10 +92,11 @@ static void on_sideband(const struct sb_event *ev, void *ctx)
 	/* A program the config names for heap profiling has just started. */
 	if (ev->type == SB_COMM && ev->comm.exec && d->heapw)
 		heap_watch__consider(d->heapw, ev->pid, ev->comm.comm);
-	/* ... or has just loaded the in-process heap sampler (heap_target =
-	 * preloaded): at its exec it had not yet. */
-	if (ev->type == SB_MMAP && d->heapw && heap_maps__sampler(ev->mmap.filename))
-		heap_watch__consider(d->heapw, ev->pid, NULL);
+	/* ... or has just mapped an in-process heap sampler (heap_target =
+	 * preloaded). */
+	if (ev->type == SB_MMAP && d->heapw)
+		heap_watch__mapped(d->heapw, ev->pid, ev->mmap.addr, ev->mmap.len, ev->mmap.prot,
+				   makedev(ev->mmap.maj, ev->mmap.min), ev->mmap.ino);
 	if (ev->type == SB_COMM && ev->comm.exec && d->waitw)
 		wait_watch__consider(d->waitw, ev->pid, ev->comm.comm);
 }

@@ -42,10 +42,30 @@ __asm__(".macro pprofd_nop5\n\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n.endm\n");
 #undef _SDT_NOP
 #define _SDT_NOP pprofd_nop5
 
-/* The probes; a test that includes this file counts them instead. */
+/*
+ * The probes; a test that includes this file counts them instead. Built
+ * with -DPPROFD_HEAP_OTEL (build/libotel_heap.so, a test of pprofd's
+ * reading of them) the library fires the OpenTelemetry eBPF profiler's
+ * otel_memory:alloc(ptr, size, weighted_bytes) and otel_memory:free(ptr)
+ * instead, the weight computed here: ALLOC_ARG3 is the alloc probe's third
+ * argument for a sample of n bytes.
+ */
+#ifdef PPROFD_HEAP_OTEL
+#define ALLOC_SEMAPHORE otel_memory_alloc_semaphore
+#define FREE_SEMAPHORE otel_memory_free_semaphore
+#define ALLOC_ARG3(n) otel_weight(n)
+#ifndef FIRE_ALLOC
+#define FIRE_ALLOC(ptr, size, weight) STAP_PROBE3(otel_memory, alloc, ptr, size, weight)
+#define FIRE_FREE(ptr) STAP_PROBE1(otel_memory, free, ptr)
+#endif
+#else
+#define ALLOC_SEMAPHORE pprofd_alloc_semaphore
+#define FREE_SEMAPHORE pprofd_free_semaphore
+#define ALLOC_ARG3(n) rate
 #ifndef FIRE_ALLOC
 #define FIRE_ALLOC(ptr, size, rate) STAP_PROBE3(pprofd, alloc, ptr, size, rate)
 #define FIRE_FREE(ptr) STAP_PROBE1(pprofd, free, ptr)
+#endif
 #endif
 
 #define EXPORT __attribute__((visibility("default")))
@@ -53,9 +73,9 @@ __asm__(".macro pprofd_nop5\n\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n.endm\n");
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* Non-zero while someone is attached to the probe (the kernel counts). */
-__extension__ unsigned short pprofd_alloc_semaphore
+__extension__ unsigned short ALLOC_SEMAPHORE
 	__attribute__((unused, section(".probes"), visibility("hidden")));
-__extension__ unsigned short pprofd_free_semaphore
+__extension__ unsigned short FREE_SEMAPHORE
 	__attribute__((unused, section(".probes"), visibility("hidden")));
 
 /* The allocator that comes next. */
@@ -160,8 +180,8 @@ static void resolve(void)
  */
 static void forked_child(void)
 {
-	__atomic_store_n(&pprofd_alloc_semaphore, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&pprofd_free_semaphore, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ALLOC_SEMAPHORE, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&FREE_SEMAPHORE, 0, __ATOMIC_RELAXED);
 }
 
 __attribute__((constructor)) static void init(void)
@@ -250,6 +270,15 @@ static int64_t draw(void)
 	return d < 1 ? 1 : d > (double)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)d;
 }
 
+#ifdef PPROFD_HEAP_OTEL
+/* The bytes a sample of n bytes stands for, as Go unbiases it:
+ * n / (1 - exp(-n / rate)), rounded. */
+static uint64_t otel_weight(size_t n)
+{
+	return n ? (uint64_t)llround((double)n / -expm1(-(double)n / (double)rate)) : 0;
+}
+#endif
+
 /* n bytes at p crossed the thread's countdown (or it has none yet). */
 static __attribute__((noinline)) void crossed(void *p, size_t n)
 {
@@ -265,7 +294,7 @@ static __attribute__((noinline)) void crossed(void *p, size_t n)
 	{
 		/* in registers: a reader of the probe's arguments needs no
 		 * symbol (a memory operand would name rate) */
-		uint64_t a = (uintptr_t)p, b = n, r = rate;
+		uint64_t a = (uintptr_t)p, b = n, r = ALLOC_ARG3(n);
 
 		__asm__("" : "+r"(a), "+r"(b), "+r"(r));
 		FIRE_ALLOC(a, b, r);
@@ -277,7 +306,7 @@ static __attribute__((noinline)) void crossed(void *p, size_t n)
  * attached. */
 static inline void *account(void *p, size_t n)
 {
-	if (likely(!pprofd_alloc_semaphore) || ts.busy)
+	if (likely(!ALLOC_SEMAPHORE) || ts.busy)
 		return p;
 	ts.left -= (int64_t)(n > INT64_MAX ? INT64_MAX : n);
 	if (likely(ts.left > 0))
@@ -288,7 +317,7 @@ static inline void *account(void *p, size_t n)
 
 static inline void unaccount(void *p)
 {
-	if (unlikely(pprofd_free_semaphore) && p && live_take(p)) {
+	if (unlikely(FREE_SEMAPHORE) && p && live_take(p)) {
 		uint64_t a = (uintptr_t)p;
 
 		__asm__("" : "+r"(a));

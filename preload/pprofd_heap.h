@@ -16,12 +16,15 @@
  * each thread counting down an exponential draw of mean rate, so that a
  * probe fires about once every rate bytes allocated; free fires only for
  * blocks alloc fired for while someone was attached.
+ *
+ * pprofd finds a sampler by these notes in the files a process maps,
+ * whatever the file is called; it reads the OpenTelemetry eBPF profiler's
+ * otel_memory:alloc(ptr, size, weighted_bytes) and otel_memory:free(ptr)
+ * as well (daemon/collect/heap_usdt.h).
  */
 #ifndef PPROFD_HEAP_PRELOAD_H
 #define PPROFD_HEAP_PRELOAD_H
 
-/* The library's file name (a process mapping it is profiled through it). */
-#define PPROFD_HEAP_LIB "libpprofd_heap.so"
 #define PPROFD_HEAP_PROVIDER "pprofd"
 #define PPROFD_HEAP_PROBE_ALLOC "alloc"
 #define PPROFD_HEAP_PROBE_FREE "free"

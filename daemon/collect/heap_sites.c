@@ -11,13 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "elf_file.h"
 #include "heap.h"
+#include "heap_probe_files.h"
 #include "heap_sites.h"
 #include "log.h"
-#include "pprofd_heap.h"
 
 /* Whether the kernel emulates this instruction rather than single-stepping
  * it (arch/x86/kernel/uprobes.c: push, jmp, jcc, call, nop). */
@@ -461,18 +462,18 @@ int heap_maps__read(uint32_t pid, struct heap_maps *m)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), f)) {
 		heap_maps__line(m,
 				line); /* on after an unsupported one: a sampler may come later */
+		if (!m->usdt_ino && m->exec_ino &&
+		    heap_probe_files__carries(pid, m->exec_range, m->exec_dev, m->exec_ino)) {
+			memcpy(m->usdt_path, m->exec_path, sizeof(m->usdt_path));
+			memcpy(m->usdt_range, m->exec_range, sizeof(m->usdt_range));
+			m->usdt_ino = m->exec_ino;
+		}
+	}
 	fclose(f);
 	return 0;
-}
-
-bool heap_maps__sampler(const char *path)
-{
-	const char *base = path ? strrchr(path, '/') : NULL;
-
-	return base && !strncmp(base + 1, PPROFD_HEAP_LIB, strlen(PPROFD_HEAP_LIB));
 }
 
 bool heap_maps__line(struct heap_maps *m, const char *line)
@@ -480,15 +481,24 @@ bool heap_maps__line(struct heap_maps *m, const char *line)
 	char range[64], perms[8], path[4096] = "";
 	unsigned long long pgoff;
 	unsigned long ino;
+	unsigned maj, min;
 	const char *base, *other;
 	int n;
 
-	if (sscanf(line, "%63s %7s %llx %*s %lu %n", range, perms, &pgoff, &ino, &n) < 4)
+	m->exec_ino = 0;
+	if (sscanf(line, "%63s %7s %llx %x:%x %lu %n", range, perms, &pgoff, &maj, &min, &ino, &n) <
+	    6)
 		return true;
 	snprintf(path, sizeof(path), "%s", line + n);
 	path[strcspn(path, "\n")] = 0;
 	if (path[0] != '/')
 		return true;
+	if (perms[2] == 'x' && ino) {
+		memcpy(m->exec_path, path, sizeof(m->exec_path));
+		snprintf(m->exec_range, sizeof(m->exec_range), "%s", range);
+		m->exec_dev = makedev(maj, min);
+		m->exec_ino = ino;
+	}
 	if (!m->exe[0])
 		snprintf(m->exe, sizeof(m->exe), "%s", path);
 	base = strrchr(path, '/') + 1;
@@ -496,13 +506,6 @@ bool heap_maps__line(struct heap_maps *m, const char *line)
 		snprintf(m->alt_path, sizeof(m->alt_path), "%s", path);
 		snprintf(m->alt_range, sizeof(m->alt_range), "%s", range);
 		m->alt_ino = ino;
-	}
-	/* the in-process sampler pprofd ships (preload/); its probes say it is
-	 * one (heap_usdt.h) */
-	if (!m->usdt_ino && heap_maps__sampler(path)) {
-		snprintf(m->usdt_path, sizeof(m->usdt_path), "%s", path);
-		snprintf(m->usdt_range, sizeof(m->usdt_range), "%s", range);
-		m->usdt_ino = ino;
 	}
 	if ((other = other_allocator(base))) {
 		m->other = other;

@@ -17,17 +17,22 @@ struct heap_maps {
 	unsigned long libc_ino; /* 0: no glibc mapped */
 	char alt_path[4096], alt_range[64];
 	unsigned long alt_ino; /* 0: no jemalloc or tcmalloc mapped */
+	/* the first file mapped executable that carries heap probes (an
+	 * in-process sampler, heap_probe_files.h), whatever its name */
 	char usdt_path[4096], usdt_range[64];
-	unsigned long usdt_ino; /* 0: no in-process sampler (libpprofd_heap.so) mapped */
+	unsigned long usdt_ino; /* 0: none mapped */
 	const char *other;      /* an allocator not supported (its library's name), */
 	char other_path[4096];  /* mapped from there */
+	/* the line taken last, when it maps a file executable (else exec_ino
+	 * 0): heap_maps__read asks whether it carries the probes */
+	char exec_path[4096], exec_range[64];
+	uint64_t exec_dev;
+	unsigned long exec_ino;
 };
 /* m from /proc/PID/maps, every line (m zeroed first; m->other says an
- * allocator not supported is mapped). 0, or -errno when it cannot be read. */
+ * allocator not supported is mapped), and its in-process sampler, by the
+ * notes of its executable mappings. 0, or -errno when it cannot be read. */
 int heap_maps__read(uint32_t pid, struct heap_maps *m);
-/* Whether a mapped file's path is the in-process heap sampler's,
- * preload/libpprofd_heap.so (any version suffix). */
-bool heap_maps__sampler(const char *path);
 /* Takes one line of /proc/PID/maps (as fgets gives it; zeroed m before
  * the first). false when the line maps an allocator that is not
  * supported (m->other): the process cannot be profiled through its

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The pprofd USDT probes of a file (heap_usdt.h). A .note.stapsdt entry
+ * The heap USDT probes of a file (heap_usdt.h): pprofd's and otel_memory's. A .note.stapsdt entry
  * (SystemTap's format, as <sys/sdt.h> writes it): owner "stapsdt", type 3,
  * then the site's address, the link-time address of .stapsdt.base and the
  * semaphore's address (8 bytes each), then provider, name and argument
@@ -21,6 +21,26 @@
 
 #define NT_STAPSDT 3
 #define NOTES_MAX (1u << 20) /* bytes of a note section read */
+
+/* The providers read, each with the cookie flag its alloc's sites get.
+ * Both name their probes alloc and free. */
+static const struct {
+	const char *name;
+	uint64_t flag;
+} providers[] = {
+	{ PPROFD_HEAP_PROVIDER, 0 },
+	{ HEAP_USDT_OTEL_PROVIDER, HEAP_USDT_WEIGHTED },
+};
+#define NR_PROVIDERS (sizeof(providers) / sizeof(providers[0]))
+
+/* The provider's index in providers[], or -1 when it is not read. */
+static int provider_of(const char *name)
+{
+	for (size_t i = 0; i < NR_PROVIDERS; i++)
+		if (!strcmp(name, providers[i].name))
+			return i;
+	return -1;
+}
 
 int heap_usdt_arg_reg(const char *spec)
 {
@@ -77,7 +97,7 @@ static int take_site(const struct elf_file *f, uint64_t base_now, const uint8_t 
 {
 	const char *provider, *name, *args, *end = (const char *)desc + len;
 	uint64_t pc, base, sem;
-	int regs[3] = { 0, 0, 0 }, want, fn;
+	int regs[3] = { 0, 0, 0 }, want, fn, pv;
 	char spec[64];
 
 	if (len < 24 + 3)
@@ -92,7 +112,7 @@ static int take_site(const struct elf_file *f, uint64_t base_now, const uint8_t 
 	args = memchr(name, 0, end - name);
 	if (!args || ++args >= end || !memchr(args, 0, end - args))
 		return 0;
-	if (strcmp(provider, PPROFD_HEAP_PROVIDER))
+	if ((pv = provider_of(provider)) < 0)
 		return 0;
 	if (!strcmp(name, PPROFD_HEAP_PROBE_ALLOC)) {
 		fn = HEAP_FN_USDT_ALLOC;
@@ -115,8 +135,8 @@ static int take_site(const struct elf_file *f, uint64_t base_now, const uint8_t 
 		args += strspn(args, " ");
 		n = strcspn(args, " ");
 		if (!n || n >= sizeof(spec)) {
-			snprintf(err, errlen, "%s:%s at 0x%llx has %d arguments, not %d",
-				 PPROFD_HEAP_PROVIDER, name, (unsigned long long)pc, i, want);
+			snprintf(err, errlen, "%s:%s at 0x%llx has %d arguments, not %d", provider,
+				 name, (unsigned long long)pc, i, want);
 			return -EINVAL;
 		}
 		memcpy(spec, args, n);
@@ -127,24 +147,22 @@ static int take_site(const struct elf_file *f, uint64_t base_now, const uint8_t 
 			snprintf(err, errlen,
 				 "%s:%s at 0x%llx: argument %d is '%s': only 64-bit registers "
 				 "are read",
-				 PPROFD_HEAP_PROVIDER, name, (unsigned long long)pc, i + 1, spec);
+				 provider, name, (unsigned long long)pc, i + 1, spec);
 			return -EINVAL;
 		}
 	}
 	if (us->n == HEAP_USDT_SITES_MAX) {
-		snprintf(err, errlen, "more than %d %s probe sites", HEAP_USDT_SITES_MAX,
-			 PPROFD_HEAP_PROVIDER);
+		snprintf(err, errlen, "more than %d heap probe sites", HEAP_USDT_SITES_MAX);
 		return -EINVAL;
 	}
 	us->offs[us->n] = file_offset(f, pc);
 	us->ref_ctrs[us->n] = sem ? file_offset(f, sem) : 0;
 	if (!us->offs[us->n] || (sem && !us->ref_ctrs[us->n])) {
 		snprintf(err, errlen, "%s:%s at 0x%llx (semaphore 0x%llx) is in no segment",
-			 PPROFD_HEAP_PROVIDER, name, (unsigned long long)pc,
-			 (unsigned long long)sem);
+			 provider, name, (unsigned long long)pc, (unsigned long long)sem);
 		return -EINVAL;
 	}
-	us->cookies[us->n++] = HEAP_USDT_COOKIE(fn, regs[0], regs[1], regs[2]);
+	us->cookies[us->n++] = HEAP_USDT_COOKIE(fn, regs[0], regs[1], regs[2]) | providers[pv].flag;
 	if (fn == HEAP_FN_USDT_ALLOC)
 		us->nr_alloc++;
 	else
@@ -163,7 +181,7 @@ int heap_usdt_sites(int fd, struct heap_usdt_sites *us, char *err, size_t errlen
 	memset(us, 0, sizeof(*us));
 	if (elf_file__open(&f, fd, ELF_FILE_X86_64 | ELF_FILE_SEGS_IN_FILE | ELF_FILE_HDRS_64K)) {
 		snprintf(err, errlen, "not an ELF file");
-		return -EINVAL;
+		return -ENOEXEC;
 	}
 	base_now = sdt_base(&f);
 	while (!ret && (scn = elf_file__next_section(&f, scn, SHT_NOTE, &sh))) {
@@ -184,8 +202,9 @@ int heap_usdt_sites(int fd, struct heap_usdt_sites *us, char *err, size_t errlen
 	}
 	elf_file__close(&f);
 	if (!ret && (!us->nr_alloc || !us->nr_free)) {
-		snprintf(err, errlen, "no %s:%s and %s:%s probes", PPROFD_HEAP_PROVIDER,
-			 PPROFD_HEAP_PROBE_ALLOC, PPROFD_HEAP_PROVIDER, PPROFD_HEAP_PROBE_FREE);
+		snprintf(err, errlen, "no %s:%s and %s:%s probes (nor %s's)", PPROFD_HEAP_PROVIDER,
+			 PPROFD_HEAP_PROBE_ALLOC, PPROFD_HEAP_PROVIDER, PPROFD_HEAP_PROBE_FREE,
+			 HEAP_USDT_OTEL_PROVIDER);
 		ret = -ENOENT;
 	}
 	return ret;

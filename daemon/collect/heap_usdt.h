@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The pprofd:alloc and pprofd:free USDT probes of an in-process allocation
- * sampler (preload/libpprofd_heap.so, or any library that fires them; the
- * contract is preload/pprofd_heap.h), from the ELF file's .note.stapsdt:
- * where each site is, its semaphore, and the registers of its arguments,
- * as heap.bpf.c's heap_usdt program reads them (HEAP_USDT_COOKIE).
+ * The alloc and free USDT probes of an in-process allocation sampler, from
+ * the ELF file's .note.stapsdt: provider pprofd (preload/libpprofd_heap.so,
+ * or any library that fires them; the contract is preload/pprofd_heap.h)
+ * or otel_memory (the OpenTelemetry eBPF profiler's design document 00003:
+ * alloc(ptr, size, weighted_bytes), free(ptr)). Where each site is, its
+ * semaphore, and the registers of its arguments, as heap.bpf.c's heap_usdt
+ * program reads them (HEAP_USDT_COOKIE, HEAP_USDT_WEIGHTED).
  */
 #ifndef PPROFD_HEAP_USDT_H
 #define PPROFD_HEAP_USDT_H
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #define HEAP_USDT_SITES_MAX 64
+#define HEAP_USDT_OTEL_PROVIDER "otel_memory"
 
 /* One uprobe_multi link's arrays: file offsets, their semaphores' file
  * offsets (the kernel counts the attached probes there), cookies. */
@@ -27,8 +30,9 @@ struct heap_usdt_sites {
  * operands and 32-bit registers are not read). */
 int heap_usdt_arg_reg(const char *spec);
 
-/* The pprofd probes of the ELF file open as fd. 0; -ENOENT when it has
- * none; -EINVAL (err says which site and why) when one cannot be read. */
+/* The heap probes of the ELF file open as fd. 0; -ENOENT when it has
+ * none (no provider with both alloc and free); -ENOEXEC when it is no ELF
+ * file; -EINVAL (err says which site and why) when one cannot be read. */
 int heap_usdt_sites(int fd, struct heap_usdt_sites *us, char *err, size_t errlen);
 
 #endif

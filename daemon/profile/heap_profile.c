@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "heap_profile.h"
@@ -49,6 +50,14 @@ void heap_unbias(uint64_t size, uint64_t rate, int64_t *objects, int64_t *bytes)
 	*bytes = llround((double)size / p);
 }
 
+void heap_weighted(uint64_t size, uint64_t weight, int64_t *objects, int64_t *bytes)
+{
+	int64_t n = size ? llround((double)weight / (double)size) : 1;
+
+	*objects = n > 0 ? n : 1;
+	*bytes = weight > INT64_MAX ? INT64_MAX : (int64_t)weight;
+}
+
 void heap_agg__apply(struct heap_agg *h, const struct heap_event *ev)
 {
 	if (ev->type == HEAP_EV_ALLOC) {
@@ -57,14 +66,21 @@ void heap_agg__apply(struct heap_agg *h, const struct heap_event *ev)
 		struct heap_block *b;
 		int64_t objs, bytes;
 
-		if (!h->rate || ev->rate < h->rate)
-			h->rate = ev->rate;
-		if (ev->rate > h->rate_max)
-			h->rate_max = ev->rate;
+		if (ev->flags & HEAP_F_WEIGHTED) {
+			h->weighted++; /* no rate: not the period's */
+		} else {
+			if (!h->rate || ev->rate < h->rate)
+				h->rate = ev->rate;
+			if (ev->rate > h->rate_max)
+				h->rate_max = ev->rate;
+		}
 		e = stackagg__get(&h->agg, ev->tid, ev->comm, NULL, 0, uf, ev->nr_frames);
 		if (!e)
 			return;
-		heap_unbias(ev->size, ev->rate, &objs, &bytes);
+		if (ev->flags & HEAP_F_WEIGHTED)
+			heap_weighted(ev->size, ev->rate, &objs, &bytes);
+		else
+			heap_unbias(ev->size, ev->rate, &objs, &bytes);
 		e->values[HEAP_V_ALLOC_OBJECTS] += objs;
 		e->values[HEAP_V_ALLOC_SPACE] += bytes;
 		e->values[HEAP_V_INUSE_OBJECTS] += objs;
@@ -144,6 +160,15 @@ int heap_profile__add_losses(struct pprof *p, const struct heap_agg *h, uint32_t
 				" bytes at times (pprofd's "
 				"reader fell behind): values stay unbiased, with more variance",
 				h->rate_max);
+	}
+	if (h->weighted) {
+		pprof__commentf(
+			p,
+			"%" PRIu64 " samples of pid %u: weights computed by the process "
+			"(otel_memory probes), taken as they are; the period is %s %" PRIu64,
+			h->weighted, pid,
+			h->rate ? "the other samples' lowest rate," : "pprofd's default rate,",
+			h->rate ? h->rate : (uint64_t)HEAP_DEFAULT_RATE);
 	}
 	if (h->dropped_live) {
 		pprof__commentf(p,

@@ -23,6 +23,7 @@ struct heap_agg {
 	struct hashtab live; /* sample id -> struct heap_block */
 	size_t max_live;
 	uint64_t rate;            /* the lowest sampling rate seen (the profile's period) */
+	uint64_t weighted;        /* samples weighted by the process (HEAP_F_WEIGHTED): no rate */
 	uint64_t rate_max;        /* the highest: above `rate` when BPF raised it (heap.h) */
 	uint64_t dropped_live;    /* blocks whose free cannot be matched: table full */
 	uint64_t frees_unmatched; /* frees of blocks sampled before we looked */
@@ -44,6 +45,9 @@ void heap_agg__lost(struct heap_agg *h, const struct heap_lost *l);
 /* The unbiased (objects, bytes) that one sample of `size` bytes at `rate`
  * stands for (Go's scaleHeapSample). */
 void heap_unbias(uint64_t size, uint64_t rate, int64_t *objects, int64_t *bytes);
+/* The same of a sample the process weighted (otel_memory's weighted_bytes):
+ * weight bytes, weight / size objects (rounded, at least 1; size 0: 1). */
+void heap_weighted(uint64_t size, uint64_t weight, int64_t *objects, int64_t *bytes);
 
 struct pprof;
 /* A new, empty heap profile (default sample type inuse_space). */

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "collection.h"
 #include "cont_list.h"
+#include "heap_probe_files.h"
 #include "heap_profile.h"
 #include "heap_sampler.h"
 #include "heap_watch.h"
@@ -17,7 +19,6 @@
 #include "loop_fd.h"
 #include "output.h"
 #include "pprof.h"
-#include "heap_sites.h"
 #include "procs.h"
 #include "stack_profile.h"
 
@@ -72,17 +73,28 @@ static void offer(struct heap_watch *w, struct image *img, const struct kind_rec
 	collector__offer(w->o.collector, KIND_HEAP, img, rec);
 }
 
+/* Whether two mappings map the same file. */
+static bool same_file(const struct mapping *a, const struct mapping *b)
+{
+	return a->ino == b->ino && a->maj == b->maj && a->min == b->min;
+}
+
 /* A stack taken at an in-process sampler's probe starts inside the
- * sampler (its malloc, its sampling): the profile starts at the caller of
- * malloc, as with the allocator's uprobes. Returns the frames kept. */
+ * sampler (its malloc, its sampling), in the file whose probe fired, which
+ * holds the first frame (the probe's address), whatever it is called: the
+ * profile starts at the caller of malloc, as with the allocator's uprobes.
+ * Returns the frames kept. */
 static int drop_sampler_frames(struct heap_watch *w, struct image *img, uint64_t *frames, int n)
 {
+	struct mapping *fired = n ? procs__find_mapping(w->o.procs, img, frames[0]) : NULL;
 	int k = 0;
 
+	if (!fired || mapping_is_anon(fired))
+		return n;
 	while (k < n) {
 		struct mapping *m = procs__find_mapping(w->o.procs, img, frames[k]);
 
-		if (!m || !heap_maps__sampler(m->path))
+		if (!m || !same_file(m, fired))
 			break;
 		k++;
 	}
@@ -299,6 +311,22 @@ void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm)
 static void consider_pid(void *w, uint32_t pid)
 {
 	heap_watch__consider(w, pid, NULL);
+}
+
+void heap_watch__mapped(struct heap_watch *w, uint32_t pid, uint64_t addr, uint64_t len,
+			uint32_t prot, uint64_t dev, uint64_t ino)
+{
+	const struct config *cfg = w->o.cfg;
+	char range[64];
+	bool wanted = false;
+
+	for (size_t i = 0; i < cfg->nr_heap_targets && !wanted; i++)
+		wanted = cfg->heap_targets[i].kind == TARGET_PRELOADED;
+	if (!wanted || !(prot & PROT_EXEC) || !ino)
+		return;
+	snprintf(range, sizeof(range), "%" PRIx64 "-%" PRIx64, addr, addr + len);
+	if (heap_probe_files__carries(pid, range, dev, ino))
+		heap_watch__consider(w, pid, NULL);
 }
 
 void heap_watch__scan(struct heap_watch *w)

@@ -38,6 +38,12 @@ void heap_watch__detach(struct heap_watch *w, struct heap_attach *a);
 
 /* Continuous profiling: attaches to pid if a heap_target names it. */
 void heap_watch__consider(struct heap_watch *w, uint32_t pid, const char *comm);
+/* The side band says pid mapped [addr, addr + len) of a file (prot, its
+ * device and inode): when a heap_target = preloaded is in force and the
+ * file is executable and carries heap probes (heap_probe_files.h), pid is
+ * considered (at its exec it had not mapped it yet). */
+void heap_watch__mapped(struct heap_watch *w, uint32_t pid, uint64_t addr, uint64_t len,
+			uint32_t prot, uint64_t dev, uint64_t ino);
 /* The same for every process running now (at start and after SIGHUP). */
 void heap_watch__scan(struct heap_watch *w);
 

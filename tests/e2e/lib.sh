@@ -118,6 +118,23 @@ heap_sites_request() {
 	wait $WPID || fail "${3:-heap_sites} failed: $(tail -3 "$T/sites.out")"
 }
 
+# heap_preloaded_start: heap_target = preloaded at a SIGHUP, then
+# heap_sites started paused under SITES_ENV (its output in $T/sites.out;
+# `echo go >&7` lets it run); fails unless pprofd attaches it as it maps
+# its sampler (at its exec it had not). CPID is its pid.
+heap_preloaded_start() {
+	echo "heap_target = preloaded" >"$T/pprofd.conf"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 50); do grep -q "SIGHUP: config reloaded" "$T/daemon.log" && break; sleep 0.1; done
+	rm -f "$T/fifo2" && mkfifo "$T/fifo2"
+	env ${SITES_ENV:-} "$WL/heap_sites" <"$T/fifo2" >"$T/sites.out" &
+	CPID=$!
+	exec 7>"$T/fifo2"
+	for _ in $(seq 100); do grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" && break; sleep 0.1; done
+	grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" ||
+		fail "pid $CPID (preloaded) was not attached: $(grep "pid $CPID" "$T/daemon.log")"
+}
+
 # heap_sites_check FILE SAMPLE_INDEX FIELD TOLERANCE [SITES]: a workload's
 # own totals ($T/sites.out) against FILE's, site by site (heap_sites'
 # site_small, site_4k, site_1m; SITES=all: every site it printed): FIELD

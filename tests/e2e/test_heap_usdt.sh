@@ -144,16 +144,7 @@ ok "every probe hit a sampled allocation (no allocator uprobe hit)"
 
 # 3. continuously: heap_target = preloaded, at a SIGHUP, attaches a
 # process when the library maps (at its exec it had not yet)
-echo "heap_target = preloaded" >"$T/pprofd.conf"
-kill -HUP "$DAEMON_PID"
-for _ in $(seq 50); do grep -q "SIGHUP: config reloaded" "$T/daemon.log" && break; sleep 0.1; done
-rm -f "$T/fifo2" && mkfifo "$T/fifo2"
-env $SITES_ENV "$WL/heap_sites" <"$T/fifo2" >"$T/sites.out" &
-CPID=$!
-exec 7>"$T/fifo2"
-for _ in $(seq 100); do grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" && break; sleep 0.1; done
-grep -q "continuous heap profiling of pid $CPID " "$T/daemon.log" ||
-	fail "pid $CPID (preloaded) was not attached: $(grep "pid $CPID" "$T/daemon.log")"
+heap_preloaded_start
 s=$(semaphore "$CPID")
 [ "$s" = 1 ] || fail "the semaphore of an attached process is '$s', not 1"
 echo go >&7

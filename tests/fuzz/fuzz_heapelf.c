@@ -7,7 +7,9 @@
  * GOT of tail jumps, the instruction checks that place each probe); what
  * comes out must be a set of sites the attach can hand to the kernel.
  * The same file is read for an in-process sampler's USDT probes
- * (heap_usdt.c: .note.stapsdt, the argument specs, .stapsdt.base).
+ * (heap_usdt.c: .note.stapsdt of providers pprofd and otel_memory, the
+ * argument specs, .stapsdt.base), as heap_probe_files.c reads every file a
+ * process maps executable to tell whether it carries them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,7 +52,8 @@ static void check_usdt(const struct heap_usdt_sites *us)
 		if ((fn != HEAP_FN_USDT_ALLOC && fn != HEAP_FN_USDT_FREE) || !us->offs[i] ||
 		    HEAP_USDT_COOKIE_REG(c, 0) >= HEAP_USDT_REG_NR ||
 		    HEAP_USDT_COOKIE_REG(c, 1) >= HEAP_USDT_REG_NR ||
-		    HEAP_USDT_COOKIE_REG(c, 2) >= HEAP_USDT_REG_NR || c >> 32)
+		    HEAP_USDT_COOKIE_REG(c, 2) >= HEAP_USDT_REG_NR ||
+		    (c & ~HEAP_USDT_WEIGHTED) >> 32)
 			abort();
 	}
 }

@@ -72,7 +72,10 @@ static void maps(const char *text, size_t len)
 	    !terminated(m.alt_path, sizeof(m.alt_path)) ||
 	    !terminated(m.other_path, sizeof(m.other_path)) ||
 	    !terminated(m.libc_range, sizeof(m.libc_range)) ||
-	    !terminated(m.alt_range, sizeof(m.alt_range)))
+	    !terminated(m.alt_range, sizeof(m.alt_range)) ||
+	    !terminated(m.exec_path, sizeof(m.exec_path)) ||
+	    !terminated(m.exec_range, sizeof(m.exec_range)) ||
+	    (m.exec_ino && m.exec_path[0] != '/'))
 		abort();
 	if (!ok != (m.other != NULL))
 		abort();

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The pprofd USDT probes of a file (daemon/collect/heap_usdt.c): the
- * argument specs, and the sites of libpprofd_heap.so as built, against
- * `readelf -n` and the bytes at each site (a 5-byte nop) and semaphore.
+ * The heap USDT probes of a file (daemon/collect/heap_usdt.c): the
+ * argument specs, and the sites of libpprofd_heap.so (provider pprofd) and
+ * libotel_heap.so (otel_memory) as built, against `readelf -n` and the
+ * bytes at each site (a 5-byte nop) and semaphore.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,28 +32,33 @@ static void test_arg_reg(void)
 	ASSERT_EQ(heap_usdt_arg_reg(""), -1);
 }
 
-/* The library the build made: build/ (the ASan build's tests too). */
-static const char *library(void)
+/* A library the build made: build/ (the ASan build's tests too). */
+static const char *library(const char *name)
 {
-	static const char *const paths[] = { "build/libpprofd_heap.so",
-					     "../build/libpprofd_heap.so" };
+	static char path[256];
+	const char *const dirs[] = { "build", "../build" };
 
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (!access(paths[i], R_OK))
-			return paths[i];
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+		if (!access(path, R_OK))
+			return path;
+	}
 	return NULL;
 }
 
-static void test_library(void)
+/* name's sites against readelf -n: as many alloc and free probes of
+ * provider, each a 5-byte nop with a semaphore 0 in the file, alloc's
+ * cookies flagged HEAP_USDT_WEIGHTED when weighted (otel_memory's). */
+static void check_library(const char *name, const char *provider, bool weighted)
 {
-	const char *lib = library();
+	const char *lib = library(name);
 	struct heap_usdt_sites us;
 	unsigned readelf_alloc = 0, readelf_free = 0;
-	char cmd[256], line[512], err[200] = "";
+	char cmd[320], line[512], err[200] = "", want[64], prov[64] = "";
 	FILE *p;
 	int fd;
 
-	if (!ASSERT_TRUE(lib, "build/libpprofd_heap.so not built (make)"))
+	if (!ASSERT_TRUE(lib, "build/%s not built (make)", name))
 		return;
 	fd = open(lib, O_RDONLY | O_CLOEXEC);
 	if (!ASSERT_TRUE(fd >= 0))
@@ -59,13 +66,19 @@ static void test_library(void)
 	ASSERT_TRUE(!heap_usdt_sites(fd, &us, err, sizeof(err)), "%s", err);
 	ASSERT_EQ(us.n, us.nr_alloc + us.nr_free);
 	snprintf(cmd, sizeof(cmd), "readelf -n %s", lib);
+	snprintf(want, sizeof(want), "Provider: %s", provider);
 	p = popen(cmd, "r");
 	while (p && fgets(line, sizeof(line), p)) {
+		if (strstr(line, "Provider: "))
+			snprintf(prov, sizeof(prov), "%s", strstr(line, "Provider: "));
+		if (strncmp(prov, want, strlen(want)) || prov[strlen(want)] != '\n')
+			continue;
 		readelf_alloc += strstr(line, "Name: alloc") != NULL;
 		readelf_free += strstr(line, "Name: free") != NULL;
 	}
 	if (p)
 		pclose(p);
+	ASSERT_TRUE(readelf_alloc && readelf_free, "readelf -n: no %s probes in %s", provider, lib);
 	ASSERT_EQ(us.nr_alloc, readelf_alloc);
 	ASSERT_EQ(us.nr_free, readelf_free);
 	for (unsigned i = 0; i < us.n; i++) {
@@ -75,6 +88,8 @@ static void test_library(void)
 		uint64_t c = us.cookies[i], fn = c & 0xff;
 
 		ASSERT_TRUE(fn == HEAP_FN_USDT_ALLOC || fn == HEAP_FN_USDT_FREE);
+		ASSERT_EQ(!!(c & HEAP_USDT_WEIGHTED), weighted);
+		ASSERT_EQ((c & ~HEAP_USDT_WEIGHTED) >> 32, 0);
 		for (int a = 0; a < (fn == HEAP_FN_USDT_ALLOC ? 3 : 1); a++)
 			ASSERT_TRUE(HEAP_USDT_COOKIE_REG(c, a) < HEAP_USDT_REG_NR);
 		ASSERT_EQ(pread(fd, b, 5, us.offs[i]), 5);
@@ -87,6 +102,18 @@ static void test_library(void)
 		ASSERT_EQ(sem, 0);
 	}
 	close(fd);
+}
+
+static void test_library(void)
+{
+	check_library("libpprofd_heap.so", "pprofd", false);
+}
+
+/* The same library built to fire otel_memory:alloc(ptr, size,
+ * weighted_bytes) and otel_memory:free(ptr), under another name. */
+static void test_otel_library(void)
+{
+	check_library("libotel_heap.so", "otel_memory", true);
 }
 
 /* A file without the probes, and one that is no ELF file at all. */
@@ -103,7 +130,7 @@ static void test_none(void)
 	close(fd);
 	fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		ASSERT_EQ(heap_usdt_sites(fd, &us, err, sizeof(err)), -EINVAL);
+		ASSERT_EQ(heap_usdt_sites(fd, &us, err, sizeof(err)), -ENOEXEC);
 		close(fd);
 	}
 }
@@ -112,6 +139,7 @@ int main(void)
 {
 	RUN_TEST(test_arg_reg);
 	RUN_TEST(test_library);
+	RUN_TEST(test_otel_library);
 	RUN_TEST(test_none);
 	return TEST_MAIN_END();
 }
