@@ -42,7 +42,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-ini
 	-fno-strict-aliasing -D_GNU_SOURCE -DPPROFD_VERSION='"$(VERSION)"' \
 	-I$(BUILD) -I$(BUILD)/proto -Ibpf -Ipreload $(DAEMON_INC) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -llzma -liberty -lstdc++ -lm -lmicrohttpd
+LDLIBS  := -lbpf -lelf -ldw -lprotobuf-c -lz -llzma -liberty -lm -lmicrohttpd
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_SKELS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))

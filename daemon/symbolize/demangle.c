@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * C++ and Rust names demangled (symtab.h), through libstdc++'s
- * __cxa_demangle (C++, Rust legacy) and libiberty's rust_demangle (Rust
- * v0), with bounds on what they are given and may return.
+ * C++ and Rust names demangled (symtab.h), through libiberty's
+ * cplus_demangle_v3 (C++, Rust legacy: the demangler libstdc++'s
+ * __cxa_demangle is, without linking libstdc++, ~1 MiB of RSS) and
+ * rust_demangle (Rust v0), with bounds on what they are given and may
+ * return.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,15 +18,13 @@
 #define DEMANGLE_OUT_MAX 16384
 #define DEMANGLE_BOUND_MAX (8u << 20) /* see demangle_bound() */
 
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 static bool is_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
 /* Rust legacy symbols escape what C++ identifiers cannot hold ($LT$ for <,
- * .. for ::, $u20$ for a space); __cxa_demangle leaves those as they are. */
+ * .. for ::, $u20$ for a space); the C++ demangler leaves those as they are. */
 static void rust_unescape(char *s)
 {
 	static const struct {
@@ -96,7 +96,7 @@ static bool strip_rust_hash(char *d)
 }
 
 /*
- * An upper bound on the length of __cxa_demangle's output for name, to turn
+ * An upper bound on the length of the C++ demangler's output for name, to turn
  * away "demangler bombs": names of a few hundred bytes whose back-references
  * (S<n>_, T<n>_) nest so that the output doubles with each one, up to
  * gigabytes and minutes of CPU in the demangler, which has no limit of its
@@ -188,14 +188,13 @@ static uint64_t rust_v0_bound(const char *s, uint64_t limit)
 }
 
 /*
- * C++ and Rust legacy (_ZN...17h<hash>E) names go through libstdc++'s
- * __cxa_demangle; Rust v0 names (_R...) through libiberty's (binutils'),
+ * C++ and Rust legacy (_ZN...17h<hash>E) names go through the C++
+ * demangler (as __cxa_demangle: parameters and types); Rust v0 names (_R...) through libiberty's (binutils'),
  * which drops their hashes as rustc-demangle does by default.
  */
 char *demangle(const char *name)
 {
 	char *d;
-	int status;
 
 	if (!name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
 		return NULL;
@@ -211,9 +210,9 @@ char *demangle(const char *name)
 	}
 	if (demangle_bound(name, DEMANGLE_BOUND_MAX) > DEMANGLE_BOUND_MAX)
 		return NULL;
-	d = __cxa_demangle(name, NULL, NULL, &status);
-	if (!d || status)
-		return free(d), NULL;
+	d = cplus_demangle_v3(name, DMGL_PARAMS | DMGL_TYPES);
+	if (!d)
+		return NULL;
 	if (strlen(d) > DEMANGLE_OUT_MAX)
 		d[DEMANGLE_OUT_MAX] = '\0';
 	if (name[2] == 'N' && strip_rust_hash(d))
