@@ -10,9 +10,10 @@
 #   bpftrace    LD_PRELOAD, bpftrace attached to pprofd:alloc and
 #               pprofd:free (counting: the kernel's uprobe cost alone)
 # Then the same from 1 and from 8 threads at once (scaling as without the
-# library), and two allocation-heavy programs (bench/alloc_tree.c,
-# bench/alloc_heavy.c), alternating rounds of no library, the library
-# loaded, pprofd attached.
+# library), and three allocation-heavy programs (bench/alloc_tree.c,
+# bench/alloc_heavy.c, and clang++ -O2 compiling bench/alloc_clang.cc
+# through bench/clang_job.sh, one compile a run), alternating rounds of no
+# library, the library loaded, pprofd attached.
 # Targets: loaded <= 10 ns over plain, attached <= 25 ns; the programs
 # <= 1.10x with pprofd attached.
 set -u
@@ -127,7 +128,11 @@ gcc -O2 -g -fno-omit-frame-pointer bench/alloc_heavy.c -o "$T/alloc_heavy" || ex
 ROUNDS=${ROUNDS:-5}
 wl_run() { # PROGRAM OPS plain|loaded|pprofd: ns per operation
 	local line pid
-	if [ "$3" = plain ]; then
+	if [ "$1" = clang_job ] && [ "$3" = plain ]; then
+		coproc WLC { exec bench/clang_job.sh "$T"; }
+	elif [ "$1" = clang_job ]; then
+		coproc WLC { exec bench/clang_job.sh "$T" env LD_PRELOAD="$LIB"; }
+	elif [ "$3" = plain ]; then
 		coproc WLC { exec "$T/$1"; }
 	else
 		coproc WLC { LD_PRELOAD=$LIB exec "$T/$1"; }
@@ -143,9 +148,9 @@ wl_run() { # PROGRAM OPS plain|loaded|pprofd: ns per operation
 	echo "$2"
 }
 workloads=
-for w in alloc_tree:${TREE_OPS:-2000000} alloc_heavy:${OPS:-8000000}; do
+for w in alloc_tree:${TREE_OPS:-2000000} alloc_heavy:${OPS:-8000000} clang_job:1; do
 	prog=${w%%:*} ops=${w#*:} runs=
-	wl_run "$prog" $((ops / 10)) plain >/dev/null # warm up
+	wl_run "$prog" $(((ops + 9) / 10)) plain >/dev/null # warm up
 	for _ in $(seq "$ROUNDS"); do
 		for mode in plain loaded pprofd; do
 			[ "$mode" = pprofd ] && [ ! -x "$BUILD/tools/heapprobe" ] && continue
