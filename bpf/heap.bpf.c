@@ -635,6 +635,8 @@ int heap_usdt(struct pt_regs *ctx)
 	}
 	size = usdt_reg(ctx, HEAP_USDT_COOKIE_REG(c, 1));
 	srate = usdt_reg(ctx, HEAP_USDT_COOKIE_REG(c, 2));
+	/* A probe hit is an entry, a sample and a return at once: the block
+	 * is known when the probe fires (heap.h's counters). */
 	pc->counters[HEAP_CNT_ALLOC_CALLS]++;
 	pc->counters[HEAP_CNT_SAMPLED]++;
 	pc->counters[HEAP_CNT_RETURNS]++;

@@ -202,7 +202,10 @@ enum heap_counter {
 	HEAP_CNT_FREE_CALLS,    /* free probes hit */
 	HEAP_CNT_SAMPLED,       /* allocations chosen at entry */
 	HEAP_CNT_RETURNS,       /* return halves run (should equal SAMPLED + posix_memalign calls;
-				  * jemalloc/tcmalloc: + memalign, valloc, aligned new calls) */
+				  * jemalloc/tcmalloc: + memalign, valloc, aligned new calls); an
+				  * in-process sampler's alloc probe hit counts as all three of
+				  * ALLOC_CALLS, SAMPLED and RETURNS: it is entry and return at
+				  * once, the process having sampled it */
 	HEAP_CNT_ALLOC_EVENTS,  /* alloc records sent */
 	HEAP_CNT_FREE_EVENTS,   /* free records sent (a sampled block freed) */
 	HEAP_CNT_ALLOC_FAILED,  /* sampled, but the allocator returned NULL / an error */
