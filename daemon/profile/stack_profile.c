@@ -21,6 +21,7 @@ static uint64_t kernel_location(struct pprof *p, const struct kallsyms *k, uint6
 	struct pprof_line line = { 0 };
 	uint64_t mid, loc, start;
 	const char *name = NULL;
+	char kname[KSYM_NAME_MAX];
 
 	if (k) {
 		kallsyms__range(k, &km.start, &km.limit);
@@ -38,7 +39,7 @@ static uint64_t kernel_location(struct pprof *p, const struct kallsyms *k, uint6
 	if (loc)
 		return loc;
 	if (k)
-		name = kallsyms__lookup(k, addr, &start);
+		name = kallsyms__lookup(k, addr, &start, kname, sizeof(kname));
 	if (name)
 		line.function_id = pprof__function(p, name, name, "", 0);
 	return pprof__location(p, mid, addr, &line, line.function_id ? 1 : 0);

@@ -119,8 +119,11 @@ uint64_t symtab__over_limit(void);
 struct kallsyms;
 struct kallsyms *kallsyms__load(const char *path);
 void kallsyms__free(struct kallsyms *k);
-/* The function containing addr, or NULL. */
-const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *sym_start);
+/* The name of the function containing addr, in buf (KSYM_NAME_MAX holds
+ * any), or NULL. */
+#define KSYM_NAME_MAX 648 /* a name of 512, " [module]" of 128 */
+const char *kallsyms__lookup(const struct kallsyms *k, uint64_t addr, uint64_t *sym_start,
+			     char *buf, size_t size);
 /* Lowest and highest text addresses (for the [kernel.kallsyms] mapping). */
 void kallsyms__range(const struct kallsyms *k, uint64_t *lo, uint64_t *hi);
 /* The bytes its table and names hold. */

@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[64];
 	struct kallsyms *k;
 	uint64_t lo = 0, hi = 0, start;
+	char nb[KSYM_NAME_MAX];
 
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
 		if (fd >= 0)
@@ -25,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	k = kallsyms__load(path);
 	if (k) {
 		kallsyms__range(k, &lo, &hi);
-		kallsyms__lookup(k, lo, &start);
-		kallsyms__lookup(k, hi, &start);
-		kallsyms__lookup(k, lo + (hi - lo) / 2, &start);
-		kallsyms__lookup(k, 0, &start);
+		kallsyms__lookup(k, lo, &start, nb, sizeof(nb));
+		kallsyms__lookup(k, hi, &start, nb, sizeof(nb));
+		kallsyms__lookup(k, lo + (hi - lo) / 2, &start, nb, sizeof(nb));
+		kallsyms__lookup(k, 0, &start, nb, sizeof(nb));
 		kallsyms__free(k);
 	}
 	close(fd);

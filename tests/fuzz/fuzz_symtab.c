@@ -68,11 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	k = kallsyms__load(path);
 	if (k) {
 		uint64_t lo, hi, st;
+		char nb[KSYM_NAME_MAX];
 
 		kallsyms__range(k, &lo, &hi);
-		kallsyms__lookup(k, lo, &st);
-		kallsyms__lookup(k, hi + 1, &st);
-		kallsyms__lookup(k, lo + (hi - lo) / 2, &st);
+		kallsyms__lookup(k, lo, &st, nb, sizeof(nb));
+		kallsyms__lookup(k, hi + 1, &st, nb, sizeof(nb));
+		kallsyms__lookup(k, lo + (hi - lo) / 2, &st, nb, sizeof(nb));
 		kallsyms__free(k);
 	}
 
