@@ -342,20 +342,6 @@ static bool strtab_of(Elf *e, size_t idx, const char **buf, size_t *size)
 	return true;
 }
 
-/* The file offset of a virtual address of an ELF file, by its PT_LOAD;
- * or the reverse (to_vaddr). 0 when none holds it. */
-static uint64_t elf_addr(const struct elf_file *f, uint64_t a, bool to_vaddr)
-{
-	for (uint32_t i = 0; i < f->nsegs; i++) {
-		const struct elf_seg *g = &f->segs[i];
-		uint64_t from = to_vaddr ? g->off : g->vaddr, to = to_vaddr ? g->vaddr : g->off;
-
-		if (a >= from && a < from + g->filesz)
-			return a - from + to;
-	}
-	return 0;
-}
-
 /* The file offsets and sizes of the functions named in names[] defined in
  * an ELF file's .dynsym (offset 0: not defined there); returns how many. */
 static int dynsym_offsets_of(const struct elf_file *f, const char *const *names, size_t nnames,
@@ -387,7 +373,7 @@ static int dynsym_offsets_of(const struct elf_file *f, const char *const *names,
 			for (size_t k = 0; k < nnames; k++) {
 				if (off[k] || strcmp(name, names[k]))
 					continue;
-				off[k] = elf_addr(f, sym.st_value, false);
+				off[k] = elf_file__addr(f, sym.st_value, false);
 				if (off[k]) {
 					size[k] = sym.st_size;
 					found++;
@@ -597,7 +583,7 @@ static bool tail_jump(const struct elf_file *f, uint64_t off, uint64_t *to, char
 		at++;
 	if (b[at] != 0xff || b[at + 1] != 0x25)
 		return true;
-	va = elf_addr(f, *to, true);
+	va = elf_file__addr(f, *to, true);
 	disp = (int32_t)(b[at + 2] | b[at + 3] << 8 | b[at + 4] << 16 | (uint32_t)b[at + 5] << 24);
 	if (!va || !got_slot_symbol(f, va + at + 6 + disp, name, namelen))
 		name[0] = 0;

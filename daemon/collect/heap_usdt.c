@@ -61,34 +61,14 @@ int heap_usdt_arg_reg(const char *spec)
 	return -1;
 }
 
-/* The file offset of vaddr a, by the PT_LOAD holding it; 0 when none. */
-static uint64_t file_offset(const struct elf_file *f, uint64_t a)
-{
-	for (uint32_t i = 0; i < f->nsegs; i++) {
-		const struct elf_seg *g = &f->segs[i];
-
-		if (a >= g->vaddr && a < g->vaddr + g->filesz)
-			return a - g->vaddr + g->off;
-	}
-	return 0;
-}
-
 /* Where .stapsdt.base is in the file (0: no such section). */
 static uint64_t sdt_base(const struct elf_file *f)
 {
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
 	GElf_Shdr sh;
 
-	if (elf_getshdrstrndx(f->elf, &shstrndx))
+	if (!elf_file__find_section_named(f, ".stapsdt.base", &sh) || sh.sh_type != SHT_PROGBITS)
 		return 0;
-	while ((scn = elf_file__next_section(f, scn, SHT_PROGBITS, &sh))) {
-		const char *name = elf_strptr(f->elf, shstrndx, sh.sh_name);
-
-		if (name && !strcmp(name, ".stapsdt.base"))
-			return sh.sh_addr;
-	}
-	return 0;
+	return sh.sh_addr;
 }
 
 /* One note's site, when it is one of ours: 1 taken, 0 not ours, -EINVAL. */
@@ -155,8 +135,8 @@ static int take_site(const struct elf_file *f, uint64_t base_now, const uint8_t 
 		snprintf(err, errlen, "more than %d heap probe sites", HEAP_USDT_SITES_MAX);
 		return -EINVAL;
 	}
-	us->offs[us->n] = file_offset(f, pc);
-	us->ref_ctrs[us->n] = sem ? file_offset(f, sem) : 0;
+	us->offs[us->n] = elf_file__addr(f, pc, false);
+	us->ref_ctrs[us->n] = sem ? elf_file__addr(f, sem, false) : 0;
 	if (!us->offs[us->n] || (sem && !us->ref_ctrs[us->n])) {
 		snprintf(err, errlen, "%s:%s at 0x%llx (semaphore 0x%llx) is in no segment",
 			 provider, name, (unsigned long long)pc, (unsigned long long)sem);

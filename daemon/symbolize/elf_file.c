@@ -224,6 +224,18 @@ Elf_Scn *elf_file__find_section_named(const struct elf_file *f, const char *name
 	return NULL;
 }
 
+uint64_t elf_file__addr(const struct elf_file *f, uint64_t a, bool to_vaddr)
+{
+	for (uint32_t i = 0; i < f->nsegs; i++) {
+		const struct elf_seg *g = &f->segs[i];
+		uint64_t from = to_vaddr ? g->off : g->vaddr, to = to_vaddr ? g->vaddr : g->off;
+
+		if (a >= from && a < from + g->filesz)
+			return a - from + to;
+	}
+	return 0;
+}
+
 bool elf_file__last_phdr(const struct elf_file *f, uint32_t type, GElf_Phdr *ph)
 {
 	bool found = false;

@@ -91,6 +91,11 @@ static inline Elf_Scn *elf_file__find_section(const struct elf_file *f, uint32_t
 	return elf_file__next_section(f, NULL, type, sh);
 }
 
+/* a, a virtual address, as a file offset by the PT_LOAD segment whose file
+ * bytes hold it (to_vaddr: a file offset as a virtual address); 0 when
+ * none does. */
+uint64_t elf_file__addr(const struct elf_file *f, uint64_t a, bool to_vaddr);
+
 /* The last program header of a type (a later one overrides an earlier
  * one); false when none. */
 bool elf_file__last_phdr(const struct elf_file *f, uint32_t type, GElf_Phdr *ph);
