@@ -11,21 +11,19 @@ LIB=$ROOT/$BUILD/libpprofd_heap.so
 [ -f "$LIB" ] || fail "libpprofd_heap.so not built (make)"
 
 # 1. the probes
-readelf -n "$LIB" >"$T/notes" || fail "readelf -n"
-python3 - "$T/notes" "$LIB" <<'PY' || fail "the probes (see above)"
-import re, subprocess, sys
-notes, lib = open(sys.argv[1]).read(), sys.argv[2]
-probes = re.findall(r"Provider: (\S+)\s+Name: (\S+)\s+Location: (0x[0-9a-f]+), Base: \S+, "
-                    r"Semaphore: (0x[0-9a-f]+)\s+Arguments: ([^\n]*)", notes)
+PYTHONPATH="$ROOT/tests/e2e" python3 - "$LIB" <<'PY' || fail "the probes (see above)"
+import re, subprocess, sys, usdt_notes
+lib = sys.argv[1]
+probes = usdt_notes.probes(lib)
 names = {(p, n) for p, n, *_ in probes}
 assert names == {("pprofd", "alloc"), ("pprofd", "free")}, names
 for p, n, loc, sem, args in probes:
-    assert int(sem, 16), f"{n}: no semaphore"
+    assert sem, f"{n}: no semaphore"
     want = 3 if n == "alloc" else 1
     ops = args.split()
     assert len(ops) == want and all(re.fullmatch(r"8@%r\w+", o) for o in ops), f"{n}: {args}"
-    out = subprocess.run(["objdump", "-d", f"--start-address={loc}",
-                          f"--stop-address={int(loc, 16) + 5:#x}", lib],
+    out = subprocess.run(["objdump", "-d", f"--start-address={loc:#x}",
+                          f"--stop-address={loc + 5:#x}", lib],
                          capture_output=True, text=True).stdout
     assert "0f 1f 44 00 00" in out, f"{n} at {loc} is not a 5-byte nop:\n{out}"
 print(f"{len(probes)} probe sites: alloc(ptr, size, rate), free(ptr), each a 5-byte nop")

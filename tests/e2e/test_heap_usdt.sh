@@ -22,11 +22,10 @@ SITES_ENV="LD_PRELOAD=$LIB PPROFD_HEAP_RATE=32768"
 
 # semaphore PID: the value of the library's pprofd:alloc semaphore in PID
 semaphore() {
-	python3 - "$1" "$LIB" <<'PY'
-import re, subprocess, sys
+	PYTHONPATH="$ROOT/tests/e2e" python3 - "$1" "$LIB" <<'PY'
+import sys, usdt_notes
 pid, lib = sys.argv[1], sys.argv[2]
-notes = subprocess.run(["readelf", "-n", lib], capture_output=True, text=True).stdout
-sem = int(re.search(r"Name: alloc\s+Location: \S+, Base: \S+, Semaphore: (0x[0-9a-f]+)", notes).group(1), 16)
+sem = next(s for p, n, _, s, _ in usdt_notes.probes(lib) if (p, n) == ("pprofd", "alloc"))
 base = None
 for line in open(f"/proc/{pid}/maps"):
     f = line.split()
