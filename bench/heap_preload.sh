@@ -120,44 +120,87 @@ for mode in plain loaded pprofd; do
 	threads="$threads $mode:$(mt 1 "$mode"):$(mt 8 "$mode")"
 done
 
-# Allocation-heavy programs (bench/heap.sh's c1, c2): no library, the
-# library loaded, pprofd's sampler attached through it; ROUNDS alternating
-# rounds, ns per operation of one fresh process each.
+# Allocation-heavy programs (bench/heap.sh's c1, c2) and clang.
+#  - The library unobserved: no library against the library loaded, ROUNDS
+#    alternating rounds of one fresh process each.
+#  - pprofd attached: within one process with the library, ROUNDS rounds of
+#    a batch unobserved, a batch with pprofd's sampler attached, and a batch
+#    with a bare system call as often as the probes fired in the one before
+#    (the floor: what entering the kernel alone costs the program here),
+#    each against the unobserved batch of its round. A process against
+#    itself is steadier than two processes, whose heaps differ by +-15 %.
+#  - clang++, one compile a process: ROUNDS alternating rounds of no library,
+#    the library loaded, pprofd attached.
+# CPU ns per operation (alloc_bench.h), medians.
 gcc -O2 -g -fno-omit-frame-pointer bench/alloc_tree.c -o "$T/alloc_tree" || exit 1
 gcc -O2 -g -fno-omit-frame-pointer bench/alloc_heavy.c -o "$T/alloc_heavy" || exit 1
 ROUNDS=${ROUNDS:-5}
-wl_run() { # PROGRAM OPS plain|loaded|pprofd: ns per operation
-	local line pid
-	if [ "$1" = clang_job ] && [ "$3" = plain ]; then
+wl_start() { # PROGRAM plain|loaded: its coprocess, started
+	if [ "$1" = clang_job ] && [ "$2" = plain ]; then
 		coproc WLC { exec bench/clang_job.sh "$T"; }
 	elif [ "$1" = clang_job ]; then
 		coproc WLC { exec bench/clang_job.sh "$T" env LD_PRELOAD="$LIB"; }
-	elif [ "$3" = plain ]; then
+	elif [ "$2" = plain ]; then
 		coproc WLC { exec "$T/$1"; }
 	else
 		coproc WLC { LD_PRELOAD=$LIB exec "$T/$1"; }
 	fi
-	read -r _ pid <&"${WLC[0]}"
-	[ "$3" = pprofd ] && probe_attach "$pid"
-	echo "$2" >&"${WLC[1]}"
+	read -r _ WL_PID <&"${WLC[0]}"
+}
+wl_batch() { # "OPS [K]": CPU ns per operation of a batch
+	local line
+	echo "$1" >&"${WLC[1]}"
 	read -r line <&"${WLC[0]}"
-	probe_detach
+	set -- $line
+	echo "${4:-$2}"
+}
+wl_stop() {
 	echo 0 >&"${WLC[1]}"
 	wait "$WLC_PID" 2>/dev/null
-	set -- $line
-	echo "$2"
+}
+wl_run() { # PROGRAM OPS plain|loaded|pprofd: ns per operation of a fresh process
+	local v
+	wl_start "$1" "$([ "$3" = plain ] && echo plain || echo loaded)"
+	[ "$3" = pprofd ] && probe_attach "$WL_PID"
+	v=$(wl_batch "$2")
+	probe_detach
+	wl_stop
+	echo "$v"
+}
+# wl_paired PROGRAM OPS: ROUNDS of "unobserved attached floor" batches
+wl_paired() {
+	local d a f events k out=
+	wl_start "$1" loaded
+	wl_batch $((($2 + 9) / 10)) >/dev/null # warm up
+	for _ in $(seq "$ROUNDS"); do
+		d=$(wl_batch "$2")
+		probe_attach "$WL_PID"
+		a=$(wl_batch "$2")
+		probe_detach
+		# the kernel entries the probes made: alloc and free hits
+		events=$(awk '/^events/ {split($2, x, "="); split($3, y, "="); print x[2] + y[2]}' "$T/hp.out")
+		k=$(($2 / (${events:-0} > 0 ? events : 1)))
+		f=$(wl_batch "$2 $k")
+		out="$out,$d/$a/$f/$events"
+	done
+	wl_stop
+	echo "${out#,}"
 }
 workloads=
 for w in alloc_tree:${TREE_OPS:-2000000} alloc_heavy:${OPS:-8000000} clang_job:1; do
 	prog=${w%%:*} ops=${w#*:} runs=
+	[ "$prog" != clang_job ] || [ -x "$BUILD/tools/heapprobe" ] || continue
 	wl_run "$prog" $(((ops + 9) / 10)) plain >/dev/null # warm up
 	for _ in $(seq "$ROUNDS"); do
 		for mode in plain loaded pprofd; do
+			[ "$mode" = pprofd ] && [ "$prog" != clang_job ] && continue
 			[ "$mode" = pprofd ] && [ ! -x "$BUILD/tools/heapprobe" ] && continue
 			runs="$runs,$mode=$(wl_run "$prog" "$ops" "$mode")"
 		done
 	done
-	workloads="$workloads $prog:$ops:${runs#,}"
+	paired=-
+	[ "$prog" != clang_job ] && [ -x "$BUILD/tools/heapprobe" ] && paired=$(wl_paired "$prog" "$ops")
+	workloads="$workloads $prog:$ops:${runs#,}:$paired"
 done
 
 python3 - "$plain" "$loaded" "$attached" "${samples:-0}" "$N" "$withpprofd" <<'PY'
@@ -188,17 +231,28 @@ for arg in sys.argv[1:]:
 PY
 for w in $workloads; do echo "$w"; done | python3 -c '
 import statistics as st, sys
-print("  allocation-heavy programs: ns per operation, median of alternating rounds (slowdown against no library):")
+print("  allocation-heavy programs: CPU ns per operation, medians (slowdown against no library):")
 for l in sys.stdin:
-    prog, ops, runs = l.strip().split(":", 2)
+    prog, ops, runs, paired = l.strip().split(":", 3)
     by = {}
     for r in runs.split(","):
         m, v = r.split("=")
         by.setdefault(m, []).append(float(v))
     base = st.median(by["plain"])
+    loaded = st.median(by["loaded"]) / base
     for m, name in (("plain", "no library"), ("loaded", "library, nobody attached"), ("pprofd", "library + pprofd attached")):
         if m in by:
             xs = by[m]
-            print(f"    {prog:11s} {name:27s} {st.median(xs):8.1f} ns/op  {st.median(xs) / base:5.3f}x  (min {min(xs) / base:.3f}, max {max(xs) / base:.3f}, {len(xs)} runs of {ops})")
+            print(f"    {prog:11s} {name:27s} {st.median(xs):8.1f} ns/op  {st.median(xs) / base:5.3f}x  (min {min(xs) / base:.3f}, max {max(xs) / base:.3f}, {len(xs)} processes, {ops} ops)")
+    if paired == "-":
+        continue
+    rounds = [[float(x) for x in r.split("/")] for r in paired.split(",")]
+    att = [a / d for d, a, f, e in rounds]
+    flo = [f / d for d, a, f, e in rounds]
+    hits = st.median(e for d, a, f, e in rounds) / int(ops)
+    lab = ("pprofd attached, paired", "  so against no library", "floor: bare system calls")
+    print(f"    {prog:11s} {lab[0]:27s} {st.median(att):5.3f}x the same process unobserved (min {min(att):.3f}, max {max(att):.3f}, {len(att)} rounds)")
+    print(f"    {prog:11s} {lab[1]:27s} {loaded * st.median(att):5.3f}x")
+    print(f"    {prog:11s} {lab[2]:27s} {st.median(flo):5.3f}x (min {min(flo):.3f}, max {max(flo):.3f}) at the probes\x27 rate, {hits * 1e6:.0f} kernel entries per million ops")
 print("    target: <= 1.10x with pprofd attached")
 '
