@@ -24,6 +24,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "heap_watch.h"
+#include "http.h"
 #include "log.h"
 #include "loop_fd.h"
 #include "notify.h"
@@ -140,6 +141,13 @@ static int parse_args(int argc, char **argv, struct config *cfg, bool *check, ch
 			snprintf(err, errlen, "%s: %s", key, msg);
 			return -EINVAL;
 		}
+	}
+	/* a listener beyond loopback without a token is refused here, at
+	 * --check-config and at SIGHUP, not after BPF has loaded */
+	if (cfg->http_enabled &&
+	    http__check_listen(cfg->http_addr, cfg->http_token, msg, sizeof(msg)) < 0) {
+		snprintf(err, errlen, "%s", msg);
+		return -EINVAL;
 	}
 	return 0;
 }

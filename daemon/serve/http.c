@@ -644,27 +644,42 @@ static int listen_on(const struct sockaddr_storage *ss, socklen_t len)
 	return fd;
 }
 
+int http__check_listen(const char *addr, const char *token, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (parse_addr(addr ? addr : "", &ss, &len)) {
+		snprintf(err, errlen, "http: bad listen address \"%s\": want ADDR:PORT or [IPV6]:PORT",
+			 addr ? addr : "");
+		return -EINVAL;
+	}
+	if (!addr_is_loopback(&ss) && (!token || !token[0])) {
+		snprintf(err, errlen,
+			 "http: %s is not a loopback address: refusing to listen without http_token",
+			 addr);
+		return -EPERM;
+	}
+	return 0;
+}
+
 struct http_server *http__new(const struct http_opts *o, struct requests *r)
 {
 	struct sockaddr_storage ss;
 	struct http_server *h;
 	socklen_t len;
 	unsigned flags;
+	char why[300];
 	int fd, err;
 
-	err = parse_addr(o->addr ? o->addr : "", &ss, &len);
+	/* the config was checked (parse_args); a caller that did not is told */
+	err = http__check_listen(o->addr, o->token, why, sizeof(why));
 	if (err) {
-		log_err("http: bad listen address \"%s\": want ADDR:PORT or [IPV6]:PORT",
-			o->addr ? o->addr : "");
+		log_err("%s", why);
 		errno = -err;
 		return NULL;
 	}
-	if (!addr_is_loopback(&ss) && (!o->token || !o->token[0])) {
-		log_err("http: %s is not a loopback address: refusing to listen without http_token",
-			o->addr);
-		errno = EPERM;
-		return NULL;
-	}
+	parse_addr(o->addr, &ss, &len);
 	h = calloc(1, sizeof(*h));
 	if (!h || !(h->token = strdup(o->token ? o->token : ""))) {
 		free(h);
