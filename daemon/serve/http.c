@@ -650,14 +650,16 @@ int http__check_listen(const char *addr, const char *token, char *err, size_t er
 	socklen_t len;
 
 	if (parse_addr(addr ? addr : "", &ss, &len)) {
-		snprintf(err, errlen, "http: bad listen address \"%s\": want ADDR:PORT or [IPV6]:PORT",
+		snprintf(err, errlen,
+			 "http: bad listen address \"%s\": want ADDR:PORT or [IPV6]:PORT",
 			 addr ? addr : "");
 		return -EINVAL;
 	}
 	if (!addr_is_loopback(&ss) && (!token || !token[0])) {
-		snprintf(err, errlen,
-			 "http: %s is not a loopback address: refusing to listen without http_token",
-			 addr);
+		snprintf(
+			err, errlen,
+			"http: %s is not a loopback address: refusing to listen without http_token",
+			addr);
 		return -EPERM;
 	}
 	return 0;
