@@ -82,8 +82,6 @@ void dwlines__count_over_limit(void)
 	atomic_fetch_add(&st_over_limit, 1);
 }
 
-/* The debug sections' size as libdw will hold them; SIZE_MAX when they
- * cannot be bounded; has_info/has_line for the two we need. */
 /* Sections libdw would inflate and keep, that line tables and inline
  * frames never read: locations, macros, name indexes, CFI. libc6-dbg's
  * .debug_loclists alone is 1.4 MiB inflated. */
@@ -100,16 +98,44 @@ static bool unused_section(const char *name)
 	return false;
 }
 
-/* The bytes of the debug sections libdw will read (inflated, and while
- * inflating); the unused ones are hidden from it on the way, as NOBITS
- * (the in-memory headers of a file read, not mapped: it skips those). */
-static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line)
+/* Hides the unused debug sections from libdw as NOBITS (the in-memory
+ * headers of a file read, not mapped: it skips those). */
+static bool hide_unused(Elf *elf)
 {
-	size_t shstrndx, total = 0, n = 0;
+	size_t shstrndx, n = 0;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) && n++ < SECS_MAX) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+		    strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS ||
+		    !unused_section(name))
+			continue;
+		sh.sh_type = SHT_NOBITS;
+		if (!gelf_update_shdr(scn, &sh))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The bytes of the debug sections libdw will read and keep (inflated);
+ * SIZE_MAX when they cannot be bounded; has_info/has_line for the two we
+ * need. *peak: the most held at once, while one compressed section is
+ * inflated beside the others (libelf then frees its compressed bytes).
+ */
+static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line, size_t *peak)
+{
+	size_t shstrndx, total = 0, most_packed = 0, n = 0;
 	Elf_Scn *scn = NULL;
 	GElf_Ehdr eh;
 
 	*has_info = *has_line = false;
+	*peak = 0;
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
 	    elf_getshdrstrndx(elf, &shstrndx))
 		return 0;
@@ -121,15 +147,10 @@ static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line)
 		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
 			continue;
 		if (!strncmp(name, ".zdebug", 7))
-			return SIZE_MAX; /* GNU compression: size only inside the data */
-		if (strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS || !sh.sh_size)
+			return *peak = SIZE_MAX; /* GNU compression: size only inside the data */
+		if (strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS || !sh.sh_size ||
+		    unused_section(name))
 			continue;
-		if (unused_section(name)) {
-			sh.sh_type = SHT_NOBITS;
-			if (!gelf_update_shdr(scn, &sh))
-				return SIZE_MAX;
-			continue;
-		}
 		size = sh.sh_size;
 		if (sh.sh_flags & SHF_COMPRESSED) {
 			/* The header gives the decompressed size: read it ourselves,
@@ -143,7 +164,7 @@ static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line)
 							    : ELFDATA2MSB) ||
 			    sh.sh_size < hl ||
 			    pread(fd, hdr, hl, (off_t)sh.sh_offset) != (ssize_t)hl)
-				return SIZE_MAX;
+				return *peak = SIZE_MAX;
 			if (is64) {
 				Elf64_Chdr c;
 
@@ -155,16 +176,21 @@ static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line)
 				memcpy(&c, hdr, sizeof(c));
 				size = c.ch_size;
 			}
-			size += sh.sh_size; /* both are held while inflating */
+			if (sh.sh_size > most_packed)
+				most_packed = sh.sh_size;
 		}
 		if (size > SIZE_MAX / 4 || total + size < total)
-			return SIZE_MAX;
+			return *peak = SIZE_MAX;
 		total += size;
 		if (!strcmp(name, ".debug_info"))
 			*has_info = true;
 		else if (!strcmp(name, ".debug_line"))
 			*has_line = true;
 	}
+	/* the peak must not wrap */
+	if (total > SIZE_MAX / 2 || most_packed > SIZE_MAX / 2)
+		return *peak = SIZE_MAX;
+	*peak = total + most_packed;
 	return total;
 }
 
@@ -172,15 +198,15 @@ bool dwlines__probe(int fd, size_t *bytes)
 {
 	bool info, line;
 	Elf *elf;
-	size_t b;
+	size_t peak;
 
 	*bytes = 0;
 	if (!elf_file__init() || !(elf = elf_begin(fd, ELF_C_READ, NULL)))
 		return false;
-	b = debug_bytes(elf, fd, &info, &line);
+	debug_bytes(elf, fd, &info, &line, &peak);
 	elf_end(elf);
-	*bytes = b;
-	return b == SIZE_MAX || (info && line);
+	*bytes = peak; /* what a load needs */
+	return peak == SIZE_MAX || (info && line);
 }
 
 /*
@@ -346,7 +372,7 @@ bool dwlines__altlink(int fd, char *name, size_t name_size, char *build_id, size
 static int load_alt(struct dwlines *d, int alt_fd, size_t max_bytes, size_t *bytes)
 {
 	bool info, line;
-	size_t b;
+	size_t b, peak;
 	int afd = fcntl(alt_fd, F_DUPFD_CLOEXEC, 3);
 
 	if (afd < 0)
@@ -356,13 +382,13 @@ static int load_alt(struct dwlines *d, int alt_fd, size_t max_bytes, size_t *byt
 		close(afd);
 		return -EINVAL;
 	}
-	b = debug_bytes(d->alt_elf, afd, &info, &line);
-	if (b == SIZE_MAX || b > max_bytes || *bytes > max_bytes - b) {
+	b = debug_bytes(d->alt_elf, afd, &info, &line, &peak);
+	if (peak == SIZE_MAX || peak > max_bytes || *bytes > max_bytes - peak) {
 		elf_cntl(d->alt_elf, ELF_C_FDDONE);
 		close(afd);
 		return -EFBIG;
 	}
-	if (!strings_terminated(d->alt_elf) ||
+	if (!strings_terminated(d->alt_elf) || !hide_unused(d->alt_elf) ||
 	    !(d->alt_dw = dwarf_begin_elf(d->alt_elf, DWARF_C_READ, NULL))) {
 		elf_cntl(d->alt_elf, ELF_C_FDDONE);
 		close(afd);
@@ -379,7 +405,7 @@ struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes)
 	GElf_Shdr alt_sh;
 	struct dwlines *d;
 	bool info, line;
-	size_t bytes, total;
+	size_t bytes, peak, total;
 	int err = -ENODATA, dfd;
 
 	if (!elf_file__init()) {
@@ -397,19 +423,19 @@ struct dwlines *dwlines__load(int fd, int alt_fd, size_t max_bytes)
 		err = -EINVAL;
 		goto fail;
 	}
-	bytes = debug_bytes(d->elf, dfd, &info, &line);
+	bytes = debug_bytes(d->elf, dfd, &info, &line, &peak);
 	total = atomic_load(&total_mem);
-	if (bytes > max_bytes) {
+	if (peak > max_bytes) {
 		err = -EFBIG;
 		goto fail;
 	}
-	if (total > TOTAL_MAX || bytes > TOTAL_MAX - total) {
+	if (total > TOTAL_MAX || peak > TOTAL_MAX - total) {
 		err = -ENOSPC;
 		goto fail;
 	}
 	if (!info || !line)
 		goto fail;
-	if (!strings_terminated(d->elf)) {
+	if (!strings_terminated(d->elf) || !hide_unused(d->elf)) {
 		err = -EINVAL;
 		goto fail;
 	}

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dwlines.h"
 #include "file_cache.h"
 #include "symtab.h"
 #include "elf_probe.h"
@@ -456,6 +457,43 @@ static void test_dwz(void)
 	ASSERT_OK(sh("mv %s.away %s", common, common));
 }
 
+/*
+ * The DWARF budget: a file with compressed debug sections (gcc -gz) needs
+ * what it keeps inflated plus its largest compressed section while that
+ * one inflates (libelf frees each compressed copy), less than counting
+ * every section both ways; a budget one byte short of it refuses the file
+ * (counted over the limit), one of it loads it.
+ */
+static void test_budget(void)
+{
+	char bin[PATH_MAX + 16];
+	struct dwlines_stats st0, st1;
+	struct dwlines *d;
+	size_t need = 0;
+	int fd;
+
+	if (!ASSERT_TRUE(built) ||
+	    !ASSERT_OK(sh("cd %s && gcc -g -O2 -gz=zlib inl.c -o inl_gz && "
+			  "readelf -S -W inl_gz | grep debug_info | grep -q ' C '",
+			  tmp)))
+		return;
+	snprintf(bin, sizeof(bin), "%s/inl_gz", tmp);
+	fd = open(bin, O_RDONLY | O_CLOEXEC);
+	if (!ASSERT_TRUE(fd >= 0))
+		return;
+	ASSERT_TRUE(dwlines__probe(fd, &need) && need > 0 && need < SIZE_MAX, "probe: %zu", need);
+	dwlines__stats(&st0);
+	d = dwlines__load(fd, -1, need - 1);
+	dwlines__stats(&st1);
+	ASSERT_TRUE(!d && errno == EFBIG, "one byte short of %zu: refused", need);
+	ASSERT_EQ(st1.over_limit, st0.over_limit + 1);
+	dwlines__free(d);
+	d = dwlines__load(fd, -1, need);
+	ASSERT_TRUE(d, "a budget of %zu loads it", need);
+	dwlines__free(d);
+	close(fd);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -472,6 +510,7 @@ int main(void)
 	RUN_TEST(test_build_id_debug_file);
 	RUN_TEST(test_broken_dwarf);
 	RUN_TEST(test_dwz);
+	RUN_TEST(test_budget);
 	sh("rm -rf '%s'", tmp);
 	return TEST_MAIN_END();
 }
