@@ -98,22 +98,33 @@ static bool unused_section(const char *name)
 	return false;
 }
 
+/* The next section after scn named .debug_* or .zdebug* (GNU's older
+ * compression) with bytes in the file: its header and name. The three
+ * passes below share it; SECS_MAX headers are looked at, counted in *n. */
+static Elf_Scn *next_debug(Elf *elf, size_t shstrndx, Elf_Scn *scn, size_t *n, GElf_Shdr *sh,
+			   const char **name)
+{
+	while ((scn = elf_nextscn(elf, scn)) && (*n)++ < SECS_MAX)
+		if (gelf_getshdr(scn, sh) && (*name = elf_strptr(elf, shstrndx, sh->sh_name)) &&
+		    (!strncmp(*name, ".debug_", 7) || !strncmp(*name, ".zdebug", 7)) &&
+		    sh->sh_type != SHT_NOBITS && sh->sh_size)
+			return scn;
+	return NULL;
+}
+
 /* Hides the unused debug sections from libdw as NOBITS (the in-memory
  * headers of a file read, not mapped: it skips those). */
 static bool hide_unused(Elf *elf)
 {
 	size_t shstrndx, n = 0;
 	Elf_Scn *scn = NULL;
+	const char *name;
+	GElf_Shdr sh;
 
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return false;
-	while ((scn = elf_nextscn(elf, scn)) && n++ < SECS_MAX) {
-		GElf_Shdr sh;
-		const char *name;
-
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
-		    strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS ||
-		    !unused_section(name))
+	while ((scn = next_debug(elf, shstrndx, scn, &n, &sh, &name))) {
+		if (name[1] == 'z' || !unused_section(name))
 			continue;
 		sh.sh_type = SHT_NOBITS;
 		if (!gelf_update_shdr(scn, &sh))
@@ -132,6 +143,8 @@ static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line, size
 {
 	size_t shstrndx, total = 0, most_packed = 0, n = 0;
 	Elf_Scn *scn = NULL;
+	const char *name;
+	GElf_Shdr sh;
 	GElf_Ehdr eh;
 
 	*has_info = *has_line = false;
@@ -139,17 +152,12 @@ static size_t debug_bytes(Elf *elf, int fd, bool *has_info, bool *has_line, size
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
 	    elf_getshdrstrndx(elf, &shstrndx))
 		return 0;
-	while ((scn = elf_nextscn(elf, scn)) && n++ < SECS_MAX) {
-		GElf_Shdr sh;
-		const char *name;
+	while ((scn = next_debug(elf, shstrndx, scn, &n, &sh, &name))) {
 		uint64_t size;
 
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
-			continue;
-		if (!strncmp(name, ".zdebug", 7))
+		if (name[1] == 'z')
 			return *peak = SIZE_MAX; /* GNU compression: size only inside the data */
-		if (strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS || !sh.sh_size ||
-		    unused_section(name))
+		if (unused_section(name))
 			continue;
 		size = sh.sh_size;
 		if (sh.sh_flags & SHF_COMPRESSED) {
@@ -220,19 +228,16 @@ static bool strings_terminated(Elf *elf)
 {
 	size_t shstrndx, n = 0;
 	Elf_Scn *scn = NULL;
+	const char *name;
+	GElf_Shdr sh;
 
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return false;
-	while ((scn = elf_nextscn(elf, scn)) && n++ < SECS_MAX) {
-		GElf_Shdr sh;
-		const char *name;
-		size_t len;
+	while ((scn = next_debug(elf, shstrndx, scn, &n, &sh, &name))) {
+		size_t len = strlen(name);
 		Elf_Data *data;
 
-		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
-			continue;
-		len = strlen(name);
-		if (strncmp(name, ".debug_", 7) || sh.sh_type == SHT_NOBITS || !sh.sh_size ||
+		if (name[1] == 'z' ||
 		    !((sh.sh_flags & SHF_STRINGS) || (len > 4 && !strcmp(name + len - 4, "_str")) ||
 		      strstr(name, "_str.")))
 			continue;
