@@ -189,7 +189,6 @@ wl_paired() {
 workloads=
 for w in alloc_tree:${TREE_OPS:-2000000} alloc_heavy:${OPS:-8000000} clang_job:1; do
 	prog=${w%%:*} ops=${w#*:} runs=
-	[ "$prog" != clang_job ] || [ -x "$BUILD/tools/heapprobe" ] || continue
 	wl_run "$prog" $(((ops + 9) / 10)) plain >/dev/null # warm up
 	for _ in $(seq "$ROUNDS"); do
 		for mode in plain loaded pprofd; do

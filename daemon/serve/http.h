@@ -31,11 +31,11 @@ struct http_opts {
 
 struct http_server;
 
-/* NULL + errno (logged with the reason) on failure, including a non-loopback address without a token (EPERM). */
 /* 0 when addr (ADDR:PORT) may be listened on with token: an address, and
  * a bearer token where it is not loopback; else -EINVAL or -EPERM, why in
  * err. The config's check, before anything loads. */
 int http__check_listen(const char *addr, const char *token, char *err, size_t errlen);
+/* NULL + errno (logged with the reason) on failure, including a non-loopback address without a token (EPERM). */
 struct http_server *http__new(const struct http_opts *o, struct requests *r);
 void http__free(struct http_server *h);
 int http__fd(const struct http_server *h);         /* add to the daemon's epoll, EPOLLIN */
